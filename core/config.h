@@ -1,0 +1,63 @@
+/* config: settings from flags, then environment, then defaults, with the
+ * names of spec/api.md ("Command line"), and the option parser every
+ * subcommand uses (--help on each, exit code 2 on a bad flag or value). */
+#ifndef FS_CONFIG_H
+#define FS_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <limits.h>
+
+#define CONFIG_MAX_READ_URLS 8
+
+typedef struct config {
+    char listen[256];
+    char db_url[1024];                 /* "" = local mode */
+    char db_read[CONFIG_MAX_READ_URLS][1024];
+    int n_db_read;
+    char data_dir[PATH_MAX];
+    char plugin_dir[PATH_MAX];
+    char web_root[PATH_MAX];
+    /* limits (FOURSCORE_* environment, see docs/operations.md) */
+    unsigned max_connections;          /* FOURSCORE_MAX_CONNECTIONS, 512 */
+    unsigned max_per_ip;               /* FOURSCORE_MAX_PER_IP, 64 */
+    unsigned request_timeout_s;        /* FOURSCORE_REQUEST_TIMEOUT, 60 */
+    unsigned threads;                  /* FOURSCORE_THREADS, 16 */
+    unsigned db_pool_size;             /* FOURSCORE_DB_POOL, 16 */
+    size_t body_max;                   /* FOURSCORE_BODY_MAX, 1 MiB */
+    unsigned long long import_max;     /* FOURSCORE_IMPORT_MAX, 2 GiB */
+    double kpi_statement_timeout_s;    /* FOURSCORE_KPI_STATEMENT_TIMEOUT, 30 */
+    /* security */
+    bool secure_cookie;                /* FOURSCORE_SECURE_COOKIE=1 behind TLS */
+    unsigned long long pwhash_opslimit;/* FOURSCORE_PWHASH_OPSLIMIT (floor: 1 for tests; default 3) */
+    size_t pwhash_memlimit;            /* FOURSCORE_PWHASH_MEMLIMIT (floor 8 MiB; default 64 MiB) */
+    unsigned session_idle_s;           /* FOURSCORE_SESSION_IDLE, 8 h */
+    unsigned session_max_s;            /* FOURSCORE_SESSION_MAX, 7 days */
+    bool demo;                         /* serve --demo */
+} config;
+
+/* Defaults, then the environment. Returns 0, or -1 with a message naming the variable. */
+int config_load_env(config *c, char *err, size_t errlen);
+
+/* --- option parsing shared by every subcommand --- */
+enum opt_kind { OPT_FLAG, OPT_STR, OPT_MULTI };
+typedef struct opt {
+    const char *name;        /* "--from" */
+    enum opt_kind kind;
+    const char *metavar;     /* "YYYY-MM-DD" */
+    const char *help;
+    /* results */
+    bool set;
+    const char *value;       /* OPT_STR: last value */
+    const char *values[16];  /* OPT_MULTI */
+    int nvalues;
+} opt;
+
+/* Parses argv against opts (plus the global --db, --db-read, --data-dir,
+ * --plugin-dir, --web-root, --listen which go into cfg). Positional
+ * arguments are returned in pos (up to maxpos). Prints usage and returns 1
+ * for --help; prints a clear error and returns 2 for a bad flag; 0 otherwise. */
+int config_parse(config *cfg, int argc, char **argv, opt *opts, int nopts,
+                 const char *usage, const char *description,
+                 const char **pos, int maxpos, int *npos);
+opt *opt_find(opt *opts, int n, const char *name);
+#endif

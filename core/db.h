@@ -1,0 +1,82 @@
+/* db: MariaDB access for the whole server. A pool of connections; every
+ * statement prepared with bound parameters (prepared statements are cached per
+ * connection); results fetched as text cells. No MYSQL* leaves this file's
+ * callers' hands except through db_conn. */
+#ifndef FS_DB_H
+#define FS_DB_H
+#include <stddef.h>
+#include <stdbool.h>
+
+typedef struct db_conn db_conn;
+typedef struct db_pool db_pool;
+
+/* A bound parameter. Build with the DB_* macros. */
+enum db_type { DB_T_NULL, DB_T_INT, DB_T_DOUBLE, DB_T_STR };
+typedef struct db_val {
+    enum db_type type;
+    long long i;
+    double d;
+    const char *s;
+    unsigned long len;
+} db_val;
+#define DB_NULL        ((db_val){.type = DB_T_NULL})
+#define DB_INT(x)      ((db_val){.type = DB_T_INT, .i = (long long)(x)})
+#define DB_DBL(x)      ((db_val){.type = DB_T_DOUBLE, .d = (double)(x)})
+#define DB_STR(x)      ((db_val){.type = (x) ? DB_T_STR : DB_T_NULL, .s = (x), .len = (x) ? (unsigned long)strlen(x) : 0})
+#define DB_STRN(x, n)  ((db_val){.type = DB_T_STR, .s = (x), .len = (unsigned long)(n)})
+
+/* A fetched result: nrows x ncols text cells; a NULL cell is SQL NULL. */
+typedef struct db_result {
+    int nrows, ncols;
+    char **cells;          /* cells[r * ncols + c] */
+    unsigned long *lens;
+    char **names;          /* column names */
+} db_result;
+
+/* Parsed database URL (mariadb://user:pass@host:port/db?socket=/path). */
+typedef struct db_url {
+    char user[128], pass[256], host[256], db[128], socket[512];
+    unsigned port;
+} db_url;
+int db_parse_url(const char *url, db_url *out, char *err, size_t errlen);
+
+/* Connections. */
+db_conn *db_connect(const db_url *u, char *err, size_t errlen);
+void db_close(db_conn *c);
+bool db_ping(db_conn *c);
+
+/* Pool: up to size connections made on demand, reconnecting after a loss. */
+db_pool *db_pool_new(const db_url *u, int size);
+void db_pool_free(db_pool *p);
+/* Waits up to timeout_ms for a free connection; NULL with err on failure
+ * (database down: fails fast). */
+db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen);
+void db_release(db_pool *p, db_conn *c);
+/* Pool figures for /metrics. */
+void db_pool_stats(db_pool *p, int *size, int *in_use, long long *waits, long long *errors);
+
+/* Statements. Return 0 on success, -1 with err filled ("MariaDB message (errno)").
+ * The sql text must be a string that lives as long as the program (a literal
+ * or an interned string): it keys the per-connection statement cache. */
+int db_exec(db_conn *c, const char *sql, const db_val *params, int n,
+            unsigned long long *affected, char *err, size_t errlen);
+int db_query(db_conn *c, const char *sql, const db_val *params, int n,
+             db_result **out, char *err, size_t errlen);
+/* Run a statement with no cache (for one-off texts such as migrations); no params. */
+int db_exec_text(db_conn *c, const char *sql, char *err, size_t errlen);
+unsigned long long db_last_insert_id(db_conn *c);
+int db_errno(db_conn *c);    /* MariaDB error number of the last failure, 0 if none */
+
+void db_result_free(db_result *r);
+static inline const char *db_cell(const db_result *r, int row, int col) { return r->cells[row * r->ncols + col]; }
+double db_cell_double(const db_result *r, int row, int col, bool *is_null);
+long long db_cell_int(const db_result *r, int row, int col);
+
+int db_begin(db_conn *c, char *err, size_t errlen);
+int db_commit(db_conn *c, char *err, size_t errlen);
+int db_rollback(db_conn *c);
+
+/* Bulk insert through array binding: rows x ncols values, row-major. */
+int db_exec_bulk(db_conn *c, const char *sql, const db_val *vals, int ncols, int rows,
+                 unsigned long long *affected, char *err, size_t errlen);
+#endif
