@@ -9,6 +9,8 @@
 #include "db.h"
 #include "http.h"
 
+struct config;
+
 enum role { ROLE_NONE = 0, ROLE_ADMIN, ROLE_EXEC, ROLE_RM, ROLE_SM, ROLE_UPLOADER, ROLE_METRICS };
 
 typedef struct principal {
@@ -40,4 +42,20 @@ void store_set_free(store_set *s);
  * or unknown: returns -1 and puts its name in bad (the caller answers 403). */
 int scope_resolve(db_conn *c, const principal *p, const char *const *stores, int nstores,
                   const char *const *regions, int nregions, store_set *out, char *bad, size_t badlen);
+/* --- seams other subsystems call --- */
+/* Identify the caller of r from its session cookie or Bearer token. Returns
+ * 1 with *out filled, 0 when the request carries no credentials, -1 when
+ * they are invalid or expired (the router answers 401 for both), -2 when
+ * the database fails (503). */
+int auth_identify(http_req *r, principal *out);
+/* Append an audit record (action e.g. "login", "import", "scorecard.save";
+ * detail a short JSON or text) inside the caller's connection. who may be
+ * NULL for the command line ("cli"). */
+int audit_log(db_conn *c, const principal *who, const char *action, const char *target,
+              const char *detail, char *err, size_t errlen);
+/* Demo mode: one user per role with the documented demo passwords. */
+int auth_create_demo_users(db_conn *c, char *err, size_t errlen);
+/* First start: create user admin from FOURSCORE_ADMIN_PASSWORD or a
+ * generated password printed once; nothing when an admin exists. */
+int auth_ensure_admin(db_conn *c, const struct config *cfg, char *err, size_t errlen);
 #endif

@@ -60,4 +60,6 @@ int config_parse(config *cfg, int argc, char **argv, opt *opts, int nopts,
                  const char *usage, const char *description,
                  const char **pos, int maxpos, int *npos);
 opt *opt_find(opt *opts, int n, const char *name);
+/* "host:port" or "[v6]:port" -> host and port; -1 when malformed. */
+int config_listen_split(const char *listen, char *host, size_t hostlen, unsigned *port);
 #endif

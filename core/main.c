@@ -1,10 +1,50 @@
-/* main: the fourscore command: dispatches to the subcommands of spec/api.md. */
+/* main: the fourscore command. Dispatches argv[1] to the subcommands of
+ * spec/api.md ("Command line"); each subcommand lives with its subsystem
+ * (core/commands.h) and parses its own options. */
 #include <stdio.h>
 #include <string.h>
+#include "commands.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+/* The subcommands, in the order `fourscore --help` lists them. */
+static const command commands[] = {
+    { NULL, NULL, NULL }
+};
+
+static void print_help(FILE *f)
+{
+    fprintf(f,
+        "fourscore: the dealer group's after-sales reporting server\n"
+        "\n"
+        "usage: fourscore COMMAND [options]   (fourscore COMMAND --help for its options)\n"
+        "\n"
+        "commands:\n");
+    for (const command *c = commands; c->name; c++)
+        fprintf(f, "  %-12s %s\n", c->name, c->summary);
+    fprintf(f,
+        "\n"
+        "Configuration comes from flags, then FOURSCORE_* environment variables, then\n"
+        "defaults. With no --db (FOURSCORE_DB_URL) Fourscore runs its own private\n"
+        "MariaDB server in --data-dir (default ./var): local mode.\n");
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    puts("fourscore: the dealer group's after-sales reporting server");
-    return 0;
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        print_help(stdout);
+        return 0;
+    }
+    for (const command *c = commands; c->name; c++)
+        if (strcmp(c->name, argv[1]) == 0) return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "fourscore: unknown command '%s' (see fourscore --help)\n", argv[1]);
+    return 2;
 }

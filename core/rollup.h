@@ -1,0 +1,34 @@
+/* rollup: the derived tables the KPI plugins read instead of scanning facts
+ * (design.md, "Rollups"): per store and day sums of closed repair orders and
+ * their lines, stock snapshot totals per store and date, and the per-vehicle
+ * visit summary that retention reads. The importer calls rollup_refresh()
+ * inside its own transaction with what a file touched, so KPIs are right the
+ * moment an import commits; `fourscore rollup --rebuild` rebuilds all of it
+ * from the facts. */
+#ifndef FS_ROLLUP_H
+#define FS_ROLLUP_H
+#include <stddef.h>
+#include "db.h"
+
+/* What one imported file touched: for each store, the range of business
+ * dates whose derived rows may have changed (old and new values of the rows
+ * alike), and the VINs whose visit summary may have changed. */
+typedef struct rollup_touch {
+    char store_code[33];
+    char from[11], to[11];      /* YYYY-MM-DD inclusive; "" = nothing dated */
+} rollup_touch;
+
+typedef struct rollup_scope {
+    const char *entity;         /* the imported entity (import-format.md name) */
+    const rollup_touch *touched;
+    int ntouched;
+    const char *const *vins;    /* VINs whose visits or sales changed */
+    int nvins;
+} rollup_scope;
+
+/* Recompute the derived rows for what scope names, on c, inside the caller's
+ * transaction. Returns 0, or -1 with err. */
+int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen);
+/* Rebuild every derived table from the facts (own transaction). */
+int rollup_rebuild(db_conn *c, char *err, size_t errlen);
+#endif

@@ -1,0 +1,189 @@
+// lib: the integration tests' harness. Starts the real `fourscore serve` on a
+// free loopback port with its own data dir (so its own private MariaDB, through
+// the product's local mode), speaks HTTP to it, runs CLI subcommands against
+// the same data dir, and can stop and restart the database under the server.
+//
+//   const s = await startServer();            // admin password: s.adminPassword
+//   const r = await s.request('GET', '/api/v1/health');
+//   const cookie = await s.login('admin', s.adminPassword);
+//   const out = await s.cli(['token', 'create', 'up1', '--store', 'GZ01']);
+//   await s.stop();                            // SIGTERM; resolves to the exit code
+//
+// The binary is FOURSCORE_BIN (the test script points it at the sanitizer
+// build), else build/fourscore of this checkout.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const bin = process.env.FOURSCORE_BIN || join(root, 'build', 'fourscore');
+export const fixtures = join(root, 'tests', 'fixtures');
+
+// Cheap password hashing for tests (the product's floor), a known admin password.
+const baseEnv = {
+  FOURSCORE_PWHASH_OPSLIMIT: '1',
+  FOURSCORE_PWHASH_MEMLIMIT: String(8 * 1024 * 1024),
+  FOURSCORE_ADMIN_PASSWORD: 'admin-pass-1234',
+};
+
+const live = new Set();
+process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL'); } catch { /* gone */ } } });
+
+export function tempDir(prefix = 'fs-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+// Run `fourscore ARGS...` to completion. opts: {env, input, dataDir, timeoutMs}.
+export function run(args, opts = {}) {
+  return new Promise((resolveRun, reject) => {
+    const env = { ...process.env, ...baseEnv, ...(opts.env || {}) };
+    const full = opts.dataDir ? [...args, '--data-dir', opts.dataDir] : args;
+    const p = spawn(bin, full, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    live.add(p);
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`fourscore ${args.join(' ')} timed out\n${stderr}`)); },
+      opts.timeoutMs || 300000);
+    p.on('error', reject);
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      live.delete(p);
+      resolveRun({ code, signal, stdout, stderr });
+    });
+    if (opts.input !== undefined) p.stdin.end(opts.input); else p.stdin.end();
+  });
+}
+
+// The mariadbd processes whose data dir lies inside dir (read from /proc).
+export function mariadbPids(dir) {
+  const pids = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let cmd;
+    try { cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8'); } catch { continue; }
+    const argv = cmd.split('\0');
+    if (!/mariadbd|mysqld/.test(argv[0] || '')) continue;
+    if (argv.some((a) => a.startsWith('--datadir=') && a.slice('--datadir='.length).startsWith(dir))) pids.push(Number(name));
+  }
+  return pids;
+}
+
+function procArgv(pid) {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a.length > 0);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitGone(pid, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (!existsSync(`/proc/${pid}`)) return true;
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (st.split(') ')[1]?.startsWith('Z')) return true;   // zombie: exited
+    } catch { return true; }
+    await sleep(50);
+  }
+  return false;
+}
+
+// Start `fourscore serve`. opts: {env, args, dataDir, webRoot, demo, readyMs}.
+export async function startServer(opts = {}) {
+  const dataDir = opts.dataDir || tempDir();
+  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...(opts.args || [])];
+  if (opts.webRoot) args.push('--web-root', opts.webRoot);
+  if (opts.demo) args.push('--demo');
+  const env = { ...process.env, ...baseEnv, ...(opts.env || {}) };
+  const proc = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(proc);
+  let out = '', errText = '';
+  const exited = new Promise((r) => proc.on('close', (code, signal) => { live.delete(proc); r({ code, signal }); }));
+  proc.stderr.on('data', (d) => { errText += d; });
+  const url = await new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in time\n${out}\n${errText}`)), opts.readyMs || 120000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/[0-9.:]+)/.exec(out);
+      if (m) { clearTimeout(timer); resolveUrl(m[1]); }
+    });
+    exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening\n${out}\n${errText}`)); });
+  });
+  const port = Number(new URL(url).port);
+  const adminPassword = env.FOURSCORE_ADMIN_PASSWORD;
+  let savedDbArgv = null;
+
+  const s = {
+    url, port, dataDir, proc, adminPassword,
+    logs: () => out,
+    stderr: () => errText,
+    exited,
+    // One HTTP request. opts: {body (string|Buffer|object -> JSON), headers, cookie, token, contentType}.
+    async request(method, path, o = {}) {
+      const headers = { ...(o.headers || {}) };
+      let body = o.body;
+      if (body !== undefined && typeof body === 'object' && !Buffer.isBuffer(body)) {
+        body = JSON.stringify(body);
+        headers['content-type'] ??= 'application/json';
+      }
+      if (o.contentType) headers['content-type'] = o.contentType;
+      if (o.cookie) {
+        headers.cookie = o.cookie;
+        headers.origin ??= url;       // a browser sends Origin on writes; CSRF checks it
+      }
+      if (o.token) headers.authorization = `Bearer ${o.token}`;
+      const res = await fetch(url + path, { method, headers, body, redirect: 'manual' });
+      const buf = Buffer.from(await res.arrayBuffer());
+      const text = buf.toString('utf8');
+      let json;
+      try { json = JSON.parse(text); } catch { json = undefined; }
+      return { status: res.status, headers: res.headers, text, json, body: buf };
+    },
+    // POST /api/v1/session; returns the cookie header value to send back.
+    async login(username, password) {
+      const r = await s.request('POST', '/api/v1/session', { body: { username, password } });
+      if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
+      const set = r.headers.get('set-cookie') || '';
+      return set.split(';')[0];
+    },
+    async adminCookie() { return s.login('admin', adminPassword); },
+    // A CLI subcommand against the same database (attaches to the running local server).
+    cli(cliArgs, o = {}) { return run(cliArgs, { ...o, env: { ...(opts.env || {}), ...(o.env || {}) }, dataDir }); },
+    // Kill the local mariadbd under the running server (as a crash would).
+    async killDb() {
+      const pids = mariadbPids(dataDir);
+      if (pids.length === 0) throw new Error('no mariadbd runs for ' + dataDir);
+      savedDbArgv = procArgv(pids[0]);
+      for (const pid of pids) process.kill(pid, 'SIGKILL');
+      for (const pid of pids) await waitGone(pid, 10000);
+    },
+    // Start the same mariadbd again, detached, as an operator would.
+    async restartDb() {
+      if (!savedDbArgv) throw new Error('restartDb without killDb');
+      const logFile = join(dataDir, 'restarted-mariadbd.log');
+      writeFileSync(logFile, '');
+      const p = spawn(savedDbArgv[0], savedDbArgv.slice(1), { detached: true, stdio: 'ignore' });
+      p.unref();
+      const end = Date.now() + 30000;
+      while (Date.now() < end) {
+        const r = await s.request('GET', '/api/v1/health');
+        if (r.status === 200) return;
+        await sleep(200);
+      }
+      throw new Error('database did not come back');
+    },
+    // SIGTERM (or sig) and wait: resolves to {code, signal}; then removes the data dir.
+    async stop(sig = 'SIGTERM', { keep = false } = {}) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
+      const res = await exited;
+      // a mariadbd we restarted by hand is not the server's to stop
+      if (savedDbArgv) for (const pid of mariadbPids(dataDir)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } await waitGone(pid, 20000); }
+      res.leftover = mariadbPids(dataDir);
+      if (!keep && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      return res;
+    },
+  };
+  return s;
+}
