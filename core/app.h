@@ -16,6 +16,8 @@ typedef struct app {
     db_pool *db;                     /* writes and everything by default */
     db_pool *db_read[CONFIG_MAX_READ_URLS];  /* KPI / scorecard reads */
     int n_db_read;
+    long long db_read_down_until[CONFIG_MAX_READ_URLS];  /* a replica that failed is skipped until then (monotonic ms) */
+    unsigned db_read_next;           /* round robin over the replicas */
     struct localdb *local;           /* non-NULL in local mode */
     struct plugin_registry *plugins;
     struct kpi_engine *kpi;

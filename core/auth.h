@@ -28,6 +28,7 @@ typedef struct principal {
 
 const char *role_name(enum role r);
 enum role role_parse(const char *s);
+/* Frees what the principal holds (its store and region lists), not p itself. */
 void principal_free(principal *p);
 bool principal_sees_store(const principal *p, const char *store_code);
 
@@ -53,9 +54,66 @@ int auth_identify(http_req *r, principal *out);
  * NULL for the command line ("cli"). */
 int audit_log(db_conn *c, const principal *who, const char *action, const char *target,
               const char *detail, char *err, size_t errlen);
-/* Demo mode: one user per role with the documented demo passwords. */
+/* Demo mode: one user per role with the documented demo passwords (exec,
+ * rm_<first region>, sm_<first store>; password demo1234), made from the demo
+ * data already loaded; prints the logins on stdout. */
 int auth_create_demo_users(db_conn *c, char *err, size_t errlen);
 /* First start: create user admin from FOURSCORE_ADMIN_PASSWORD or a
  * generated password printed once; nothing when an admin exists. */
 int auth_ensure_admin(db_conn *c, const struct config *cfg, char *err, size_t errlen);
+/* --- additions: the rest of auth's interface --- */
+/* auth_identify's answer when it refused the request itself with its reply
+ * already set (403 `csrf`: a cookie-authenticated POST/PUT/DELETE whose
+ * Origin, or else Referer, does not name this Host). The router sends that
+ * reply as it is. */
+#define AUTH_REFUSED (-3)
+/* scope_resolve's answer when the database fails (bad holds its message: 503). */
+#define SCOPE_DB_ERROR (-2)
+#define AUTH_SESSION_COOKIE "fourscore_session"
+
+/* The principal of the command line: admin rights over every store, audited
+ * as "cli" (audit_log with who NULL says the same). */
+void principal_cli(principal *p);
+/* Whether p may import rows of entity at all (before any row is read):
+ * admins and uploader tokens; `regions`, `stores` and `insurers` only admins
+ * and all-store uploader tokens. Row by row, principal_sees_store decides. */
+bool auth_may_import(const principal *p, const char *entity);
+
+/* The steps under auth_identify and the login route, callable on a
+ * connection (the unit tests use them). session_secret / token_secret are
+ * what the client sends; both return 1 with *out filled, -1 when unknown,
+ * revoked or expired, -2 on a database failure (err filled). */
+int auth_session_principal(db_conn *c, const struct config *cfg, const char *session_secret,
+                           principal *out, char *err, size_t errlen);
+int auth_token_principal(db_conn *c, const char *token_secret, principal *out, char *err, size_t errlen);
+/* Check a password, honouring the rate limits; on success open a session:
+ * session_secret_out (65 bytes) gets the cookie value, *out the principal.
+ * Returns 1 ok, 0 bad credentials, -3 rate limited (*retry_after_s set),
+ * -2 database failure. ip may be NULL ("-"). */
+#define AUTH_LOGIN_RATE_LIMITED (-3)
+int auth_login(db_conn *c, const struct config *cfg, const char *username, const char *password,
+               const char *ip, principal *out, char session_secret_out[65], int *retry_after_s,
+               char *err, size_t errlen);
+/* Create an API token; secret_out (80 bytes) gets the secret, shown once.
+ * kind "uploader" (store or all_stores) or "metrics". Returns 0, or an HTTP
+ * status (400 bad argument, 409 name taken, 500) with err naming the problem. */
+int auth_token_create(db_conn *c, const principal *who, const char *name, const char *kind,
+                      const char *store, bool all_stores, char secret_out[80], char *err, size_t errlen);
+/* Revoke (delete) a token: at once, for every instance. 0, 404 or 500. */
+int auth_token_revoke(db_conn *c, const principal *who, const char *name, char *err, size_t errlen);
+
+/* --- routes (core/router.c lists them) --- */
+void auth_route_session_create(http_req *r);   /* POST /api/v1/session      public */
+void auth_route_session_delete(http_req *r);   /* DELETE /api/v1/session    users */
+void auth_route_me(http_req *r);               /* GET /api/v1/me            users */
+void auth_route_regions(http_req *r);          /* GET /api/v1/regions       users */
+void auth_route_stores(http_req *r);           /* GET /api/v1/stores        users */
+void auth_route_users_list(http_req *r);       /* GET /api/v1/users         admin */
+void auth_route_users_create(http_req *r);     /* POST /api/v1/users        admin */
+void auth_route_users_update(http_req *r);     /* PUT /api/v1/users/{name}  admin */
+void auth_route_users_delete(http_req *r);     /* DELETE /api/v1/users/{name} admin */
+void auth_route_tokens_list(http_req *r);      /* GET /api/v1/tokens        admin */
+void auth_route_tokens_create(http_req *r);    /* POST /api/v1/tokens       admin */
+void auth_route_tokens_delete(http_req *r);    /* DELETE /api/v1/tokens/{name} admin */
+void auth_route_audit(http_req *r);            /* GET /api/v1/audit         admin */
 #endif

@@ -6,6 +6,7 @@
 #define FS_DB_H
 #include <stddef.h>
 #include <stdbool.h>
+#include <string.h>
 
 typedef struct db_conn db_conn;
 typedef struct db_pool db_pool;
@@ -66,6 +67,15 @@ int db_query(db_conn *c, const char *sql, const db_val *params, int n,
 int db_exec_text(db_conn *c, const char *sql, char *err, size_t errlen);
 unsigned long long db_last_insert_id(db_conn *c);
 int db_errno(db_conn *c);    /* MariaDB error number of the last failure, 0 if none */
+/* The session's max_statement_time for the statements that follow (0 = none),
+ * applied lazily before the next statement; every db_acquire resets it to 0.
+ * A statement over the limit fails with MariaDB error 1969. */
+void db_set_statement_timeout(db_conn *c, double seconds);
+/* True once the connection was found lost (server gone, killed, restarted);
+ * db_release then closes it and the pool reconnects on a later acquire. */
+bool db_conn_lost(const db_conn *c);
+/* True for the MariaDB error numbers that mean the connection is gone. */
+bool db_errno_is_lost(int err);
 
 void db_result_free(db_result *r);
 static inline const char *db_cell(const db_result *r, int row, int col) { return r->cells[row * r->ncols + col]; }
@@ -76,7 +86,12 @@ int db_begin(db_conn *c, char *err, size_t errlen);
 int db_commit(db_conn *c, char *err, size_t errlen);
 int db_rollback(db_conn *c);
 
-/* Bulk insert through array binding: rows x ncols values, row-major. */
+/* Bulk insert through array binding: rows x ncols values, row-major. Every
+ * non-NULL value of one column must have the same type. affected follows
+ * MariaDB's rule (no CLIENT_FOUND_ROWS): 1 per inserted row, 2 per row changed
+ * by ON DUPLICATE KEY UPDATE, 0 per duplicate left unchanged. A batch over
+ * a few MB goes to the server in several requests: inside a transaction
+ * (db_begin) it is still all or nothing. */
 int db_exec_bulk(db_conn *c, const char *sql, const db_val *vals, int ncols, int rows,
                  unsigned long long *affected, char *err, size_t errlen);
 #endif

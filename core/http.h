@@ -51,6 +51,8 @@ void http_reply_buffer(http_req *r, int status, const char *content_type, void *
 /* {"error":{"code","message","details"}}; details may be NULL; takes ownership of details. */
 void http_reply_error(http_req *r, int status, const char *code, const char *message, cJSON *details);
 void http_reply_errorf(http_req *r, int status, const char *code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Set a response built by the caller (takes ownership of resp). */
+void http_reply_response(http_req *r, int status, struct MHD_Response *resp);
 /* Add a header to the response already set (e.g. Set-Cookie, Retry-After). */
 void http_add_header(http_req *r, const char *name, const char *value);
 

@@ -36,4 +36,30 @@ int import_file(struct app *a, const struct principal *who, const char *entity,
 void import_result_free(import_result *res);
 /* The entities in load order (parents first), NULL-terminated. */
 extern const char *const import_entities[];
+
+/* --- streaming: what import_file and the HTTP route are built on --- */
+typedef struct import_job import_job;
+/* Called after each batch with the rows read and bytes consumed so far. */
+typedef void (*import_progress_fn)(void *ud, long long rows, unsigned long long bytes);
+/* Start importing one file (label names it in the audit). NULL with res set
+ * (404 unknown_entity, 403 forbidden, 503 unavailable) when it cannot start. */
+import_job *import_job_new(struct app *a, const struct principal *who, const char *entity,
+                           const char *label, import_result *res);
+void import_job_set_progress(import_job *j, import_progress_fn fn, void *ud);
+/* Feed the next chunk of the file; -1 once the file is known to fail
+ * (further chunks are ignored; finish then reports why). */
+int import_job_feed(import_job *j, const char *data, size_t len);
+/* End of the file: commit (0) or roll back (-1, res says why). Frees j. */
+int import_job_finish(import_job *j, import_result *res);
+/* Roll back and free (the upload was cut off). */
+void import_job_abort(import_job *j);
+/* import_file with progress reports. */
+int import_file_progress(struct app *a, const struct principal *who, const char *entity,
+                         const char *path, import_result *res, import_progress_fn fn, void *ud);
+
+/* --- the route POST /api/v1/import/{entity} (router.c's table) --- */
+struct http_req;
+bool import_route_body(struct http_req *r, const char *data, size_t len);
+void import_route_done(struct http_req *r);
+void import_route_cleanup(struct http_req *r);
 #endif

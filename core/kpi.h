@@ -43,4 +43,37 @@ bool kpi_exists(struct app *a, const char *id);
 /* Bump the data generation: every cached result becomes stale, here and in
  * every other instance sharing the database. Called by import and settings. */
 int kpi_invalidate(db_conn *c, char *err, size_t errlen);
+/* --- engine lifetime (kpi.c) --- */
+/* Load the plugins of cfg.plugin_dir and set up the engine (a->plugins,
+ * a->kpi). Called by serve at start (refused plugins are logged then);
+ * every other entry point calls it on first use. Returns 0, or -1 with err
+ * when the plugin directory cannot be read. */
+int kpi_open(struct app *a, char *err, size_t errlen);
+void kpi_close(struct app *a);
+/* The route handlers (router.c's table). */
+void kpi_route_catalogue(http_req *r);      /* GET /api/v1/kpis */
+void kpi_route_query(http_req *r);          /* GET /api/v1/kpi */
+void kpi_route_batch(http_req *r);          /* POST /api/v1/kpi/batch */
+void kpi_route_settings_get(http_req *r);   /* GET /api/v1/settings */
+void kpi_route_settings_put(http_req *r);   /* PUT /api/v1/settings */
+void kpi_route_plugins(http_req *r);        /* GET /api/v1/plugins */
+
+/* --- KPI settings (settings.c; spec/kpis.md "Settings a group may change") --- */
+/* The settings in force: the spec's parameters (defaults unless changed) and
+ * the changed KPI targets ("<id>.target", "<id>.target_low", "<id>.target_high"). */
+typedef struct kpi_setting { char name[100]; double value; } kpi_setting;
+typedef struct kpi_settings { kpi_setting *items; int n; } kpi_settings;
+int kpi_settings_load(db_conn *c, kpi_settings **out, char *err, size_t errlen);
+void kpi_settings_free(kpi_settings *s);
+/* The value of name, or dflt when it is neither set nor a known parameter. */
+double kpi_settings_get(const kpi_settings *s, const char *name, double dflt);
+bool kpi_settings_has(const kpi_settings *s, const char *name);
+cJSON *kpi_settings_json(const kpi_settings *s);
+/* Apply changes (a JSON object: name -> number, or null for the default),
+ * validate the result as a whole (e.g. at_risk < warning < lost <= base
+ * months), store, audit (who NULL: "cli") and invalidate caches, in one
+ * transaction on c. Returns 0, or -1 with *status 400 (err names the
+ * setting) or 503. */
+int kpi_settings_update(struct app *a, db_conn *c, const principal *who, const cJSON *changes,
+                        int *status, char *err, size_t errlen);
 #endif

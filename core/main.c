@@ -13,6 +13,17 @@ typedef struct command {
 
 /* The subcommands, in the order `fourscore --help` lists them. */
 static const command commands[] = {
+    { "serve", cmd_serve, "serve the API and the dashboards (serve --demo: with the demo group)" },
+    { "migrate", cmd_migrate, "apply pending schema migrations" },
+    { "import", cmd_import, "import CSV files of one entity (import ENTITY FILE...)" },
+    { "demo", cmd_demo, "generate the demo dealer group: load it, or write CSV files (--out DIR)" },
+    { "scorecard", cmd_scorecard, "run a Lua scorecard from the shell (scorecard run FILE.lua)" },
+    { "plugins", cmd_plugins, "list the KPI plugins and their KPIs (refused ones with the reason)" },
+    { "kpi", cmd_kpi, "compute KPIs from the shell" },
+    { "settings", cmd_settings, "show or change the KPI settings (set NAME VALUE, reset NAME)" },
+    { "rollup", cmd_rollup, "rebuild the derived tables from the facts (--rebuild)" },
+    { "user", cmd_user, "add, list or delete users (user add NAME --role ROLE ...)" },
+    { "token", cmd_token, "create, list or revoke API tokens (uploader, metrics)" },
     { NULL, NULL, NULL }
 };
 

@@ -12,7 +12,11 @@
 
 /* What one imported file touched: for each store, the range of business
  * dates whose derived rows may have changed (old and new values of the rows
- * alike), and the VINs whose visit summary may have changed. */
+ * alike), and the VINs whose visit summary may have changed. Business dates:
+ * repair_orders, ro_labour, ro_parts: DATE(closed_at) of the ROs (for lines,
+ * of the RO they belong to; an open RO has none); parts_stock: snapshot_on.
+ * from = "" with a store named: its whole range is redone (slower, correct).
+ * Other entities feed no rollup (refresh is a no-op for them). */
 typedef struct rollup_touch {
     char store_code[33];
     char from[11], to[11];      /* YYYY-MM-DD inclusive; "" = nothing dated */
@@ -31,4 +35,7 @@ typedef struct rollup_scope {
 int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen);
 /* Rebuild every derived table from the facts (own transaction). */
 int rollup_rebuild(db_conn *c, char *err, size_t errlen);
+/* The same, calling progress(ud, done, total, what) as it goes (what NULL at the end). */
+typedef void (*rollup_progress_fn)(void *ud, int done, int total, const char *what);
+int rollup_rebuild_progress(db_conn *c, rollup_progress_fn progress, void *ud, char *err, size_t errlen);
 #endif

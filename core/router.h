@@ -34,6 +34,8 @@ typedef struct route {
 /* Find the route for method + path; fills r->params. *method_mismatch is set
  * when the path exists under another method (405). */
 const route *router_match(http_req *r, const char *method, const char *path, bool *method_mismatch);
+/* The methods the route table has for path, as "GET, PUT" (for Allow on a 405). */
+size_t router_allowed_methods(const char *path, char *buf, size_t len);
 /* Authenticate and authorize r for its route; on refusal sets the 401/403 reply and returns false. */
 bool router_authorize(http_req *r);
 #endif

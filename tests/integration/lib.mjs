@@ -187,3 +187,52 @@ export async function startServer(opts = {}) {
   };
   return s;
 }
+
+// A plain MariaDB server of the test's own (not Fourscore's local mode): for
+// tests that point --db at an external server, as a deployment does. Listens
+// on a socket in dir only. Returns {socket, url(db), stop(), start()}.
+export async function startMariadb(dir) {
+  const datadir = join(dir, 'data');
+  const socket = join(dir, 'm.sock');
+  const init = await new Promise((res) => {
+    const p = spawn('mariadb-install-db', ['--no-defaults', '--user=root', `--datadir=${datadir}`,
+      '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let e = ''; p.stderr.on('data', (d) => { e += d; }); p.stdout.on('data', () => {});
+    p.on('close', (code) => res({ code, e }));
+  });
+  if (init.code !== 0) throw new Error('mariadb-install-db failed: ' + init.e);
+  let proc = null;
+  const args = ['--no-defaults', `--datadir=${datadir}`, `--socket=${socket}`, '--skip-networking', '--skip-log-bin',
+    '--innodb-log-file-size=16M', '--innodb-buffer-pool-size=64M', `--pid-file=${join(dir, 'm.pid')}`,
+    `--log-error=${join(dir, 'm.err')}`, ...(process.getuid?.() === 0 ? ['--user=root'] : [])];
+  const m = {
+    socket,
+    url: (db) => `mariadb://root:@localhost/${db}?socket=${socket}`,
+    async start() {
+      proc = spawn('mariadbd', args, { stdio: 'ignore' });
+      live.add(proc);
+      proc.on('close', () => live.delete(proc));
+      const end = Date.now() + 30000;
+      while (Date.now() < end) {
+        const r = await m.sql('SELECT 1').catch(() => null);
+        if (r && r.code === 0) return;
+        await sleep(100);
+      }
+      throw new Error('mariadbd did not start: ' + readFileSync(join(dir, 'm.err'), 'utf8').slice(-2000));
+    },
+    // Run SQL with the mariadb client: {code, stdout, stderr}.
+    sql(text, db) {
+      return new Promise((res) => {
+        const p = spawn('mariadb', ['--no-defaults', '-uroot', `--socket=${socket}`, '-N', '-B', ...(db ? [db] : []), '-e', text], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let o = '', e = ''; p.stdout.on('data', (d) => { o += d; }); p.stderr.on('data', (d) => { e += d; });
+        p.on('close', (code) => res({ code, stdout: o, stderr: e }));
+      });
+    },
+    async stop() {
+      if (!proc || proc.exitCode !== null) return;
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.on('close', r));
+    },
+  };
+  return m;
+}

@@ -1,0 +1,45 @@
+# Fourscore's container image: built on Debian bookworm in two stages; the
+# final image holds the runtime libraries, the server, the plugins, the
+# schemas, the shipped scorecards and the dashboards, and runs as a non-root
+# user. The entrypoint waits for the database, migrates, makes sure an admin
+# exists and serves (scripts/docker-entrypoint.sh).
+
+FROM debian:bookworm AS build
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      build-essential cmake pkg-config libmicrohttpd-dev libmariadb-dev liblua5.4-dev \
+      libcjson-dev libsodium-dev libxlsxwriter-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY core core
+COPY plugins plugins
+COPY tests/unit tests/unit
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j"$(nproc)" --target fourscore \
+    && cmake --build build -j"$(nproc)" \
+    && strip build/fourscore build/plugins/*.so
+
+FROM debian:bookworm-slim
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libmicrohttpd12 libmariadb3 liblua5.4-0 libcjson1 libsodium23 libxlsxwriter4 \
+      mariadb-client curl ca-certificates tini \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home /srv/fourscore --shell /usr/sbin/nologin fourscore
+COPY --from=build /src/build/fourscore /usr/local/bin/fourscore
+COPY --from=build /src/build/plugins /usr/local/lib/fourscore/plugins
+COPY schemas /usr/local/share/fourscore/schemas
+COPY lua /usr/local/share/fourscore/lua
+COPY web /usr/local/share/fourscore/web
+COPY scripts/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+ENV FOURSCORE_LISTEN=0.0.0.0:8080 \
+    FOURSCORE_PLUGIN_DIR=/usr/local/lib/fourscore/plugins \
+    FOURSCORE_EXTRA_PLUGIN_DIR=/srv/fourscore/plugins \
+    FOURSCORE_SCHEMA_DIR=/usr/local/share/fourscore/schemas \
+    FOURSCORE_LUA_DIR=/usr/local/share/fourscore/lua \
+    FOURSCORE_WEB_ROOT=/usr/local/share/fourscore/web
+USER fourscore
+WORKDIR /srv/fourscore
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+  CMD curl -fsS http://127.0.0.1:8080/api/v1/health || exit 1
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/docker-entrypoint.sh"]
+CMD ["serve"]

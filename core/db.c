@@ -1,0 +1,1116 @@
+/* db: MariaDB access on Connector/C (see db.h).
+ *
+ * - Every statement is a server-side prepared statement with bound
+ *   parameters. Each connection keeps a cache of its prepared statements,
+ *   keyed by the address of the SQL text (a literal that lives as long as the
+ *   program); a hit is also checked against a copy of the text, so a caller
+ *   that passes a reused buffer gets a fresh prepare, never a wrong statement.
+ * - Results are fetched with every column bound as a string, so each cell is
+ *   MariaDB's text form of the value (NULL for SQL NULL).
+ * - db_exec_bulk sends many rows in one round trip with array binding
+ *   (STMT_ATTR_ARRAY_SIZE, column-wise arrays).
+ * - A pool hands out up to N connections, made on demand. A connection whose
+ *   server went away is marked lost; releasing it closes it (and the idle
+ *   ones, which are likely dead too), and a later acquire connects afresh.
+ *   Connecting gives up after DB_CONNECT_TIMEOUT_S, so a request fails fast
+ *   while the database is down.
+ */
+#include "db.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DB_CONNECT_TIMEOUT_S   2
+#define DB_IO_TIMEOUT_S        600   /* read/write: long rollups still fit */
+#define DB_STMT_CACHE_MAX      256   /* per connection; least recently used goes */
+#define DB_IDLE_PING_MS        1000  /* ping a connection idle longer than this */
+#define DB_BULK_CHUNK_BYTES    (4u << 20)  /* a bulk request stays well under max_allowed_packet */
+#define DB_CELL_INITIAL        64    /* first buffer size for a fetched cell */
+
+/* Session settings every connection starts with, whatever the server's
+ * defaults: strict SQL, and autocommit on. */
+static const char DB_INIT_COMMAND[] =
+    "SET SESSION sql_mode='STRICT_TRANS_TABLES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
+    "NO_ZERO_IN_DATE,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION', autocommit=1";
+
+/* --- errors --- */
+
+bool db_errno_is_lost(int e)
+{
+    return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */
+        || e == CR_SERVER_LOST_EXTENDED || e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR
+        || e == ER_CONNECTION_KILLED || e == ER_SERVER_SHUTDOWN;
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* --- URL parsing --- */
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode src[0..n) into dst (cap bytes with the NUL). */
+static int url_decode(const char *src, size_t n, char *dst, size_t cap, const char *what,
+                      char *err, size_t errlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int ch = (unsigned char)src[i];
+        if (ch == '%') {
+            if (i + 2 >= n) {
+                set_err(err, errlen, "database URL: incomplete %%-escape in the %s", what);
+                return -1;
+            }
+            int h = hexval((unsigned char)src[i + 1]), l = hexval((unsigned char)src[i + 2]);
+            if (h < 0 || l < 0) {
+                set_err(err, errlen, "database URL: bad %%-escape \"%.3s\" in the %s", src + i, what);
+                return -1;
+            }
+            ch = h * 16 + l;
+            if (ch == 0) {
+                set_err(err, errlen, "database URL: %%00 is not allowed in the %s", what);
+                return -1;
+            }
+            i += 2;
+        }
+        if (o + 1 >= cap) {
+            set_err(err, errlen, "database URL: the %s is too long (at most %zu bytes)", what, cap - 1);
+            return -1;
+        }
+        dst[o++] = (char)ch;
+    }
+    dst[o] = '\0';
+    return 0;
+}
+
+int db_parse_url(const char *url, db_url *out, char *err, size_t errlen)
+{
+    static const char scheme[] = "mariadb://";
+    memset(out, 0, sizeof *out);
+    if (!url || strncmp(url, scheme, sizeof scheme - 1) != 0) {
+        set_err(err, errlen, "database URL must start with mariadb:// "
+                "(mariadb://user:pass@host:port/dbname or mariadb://user:pass@localhost/dbname?socket=/path)");
+        return -1;
+    }
+    const char *auth = url + sizeof scheme - 1;
+    const char *auth_end = auth + strcspn(auth, "/?#");
+    if (*auth_end != '/') {
+        set_err(err, errlen, "database URL: the database name is missing (…/dbname after the host)");
+        return -1;
+    }
+    /* user[:pass]@host[:port]; the last '@' ends the user part (an '@' in a
+     * password should be written %40, but a bare one still works). */
+    const char *at = NULL;
+    for (const char *p = auth; p < auth_end; p++)
+        if (*p == '@') at = p;
+    if (!at) {
+        set_err(err, errlen, "database URL: the user is missing (mariadb://user:pass@host/dbname)");
+        return -1;
+    }
+    const char *colon = memchr(auth, ':', (size_t)(at - auth));
+    const char *user_end = colon ? colon : at;
+    if (user_end == auth) {
+        set_err(err, errlen, "database URL: the user is empty");
+        return -1;
+    }
+    if (url_decode(auth, (size_t)(user_end - auth), out->user, sizeof out->user, "user", err, errlen)) return -1;
+    if (colon && url_decode(colon + 1, (size_t)(at - colon - 1), out->pass, sizeof out->pass, "password", err, errlen))
+        return -1;
+
+    /* host: name, IPv4 or [IPv6], then an optional :port */
+    const char *host = at + 1, *host_end, *port_str = NULL;
+    if (*host == '[') {
+        const char *close = memchr(host, ']', (size_t)(auth_end - host));
+        if (!close) {
+            set_err(err, errlen, "database URL: the IPv6 host has no closing ']'");
+            return -1;
+        }
+        host_end = close + 1;
+        if (host_end < auth_end) {
+            if (*host_end != ':') {
+                set_err(err, errlen, "database URL: unexpected text after the IPv6 host");
+                return -1;
+            }
+            port_str = host_end + 1;
+        }
+        host++;                          /* without the brackets */
+        if ((size_t)(close - host) >= sizeof out->host || close == host) {
+            set_err(err, errlen, "database URL: bad host");
+            return -1;
+        }
+        memcpy(out->host, host, (size_t)(close - host));
+    } else {
+        const char *pc = memchr(host, ':', (size_t)(auth_end - host));
+        host_end = pc ? pc : auth_end;
+        if (pc) port_str = pc + 1;
+        if (host_end == host) {
+            set_err(err, errlen, "database URL: the host is empty");
+            return -1;
+        }
+        if (url_decode(host, (size_t)(host_end - host), out->host, sizeof out->host, "host", err, errlen)) return -1;
+    }
+    out->port = 3306;
+    if (port_str) {
+        unsigned long port = 0;
+        const char *p = port_str;
+        if (p == auth_end) {
+            set_err(err, errlen, "database URL: the port after ':' is empty");
+            return -1;
+        }
+        for (; p < auth_end; p++) {
+            if (*p < '0' || *p > '9' || port > 65535) break;
+            port = port * 10 + (unsigned long)(*p - '0');
+        }
+        if (p != auth_end || port == 0 || port > 65535) {
+            set_err(err, errlen, "database URL: the port must be a number from 1 to 65535");
+            return -1;
+        }
+        out->port = (unsigned)port;
+    }
+
+    /* /dbname */
+    const char *dbname = auth_end + 1;
+    const char *db_end = dbname + strcspn(dbname, "?#");
+    if (db_end == dbname) {
+        set_err(err, errlen, "database URL: the database name is empty");
+        return -1;
+    }
+    if (url_decode(dbname, (size_t)(db_end - dbname), out->db, sizeof out->db, "database name", err, errlen))
+        return -1;
+    if (strchr(out->db, '/')) {
+        set_err(err, errlen, "database URL: the database name may not contain '/'");
+        return -1;
+    }
+
+    /* ?socket=/path (the only parameter) */
+    if (*db_end == '#') {
+        set_err(err, errlen, "database URL: a '#' fragment is not allowed");
+        return -1;
+    }
+    if (*db_end == '?') {
+        const char *q = db_end + 1;
+        while (*q) {
+            const char *amp = q + strcspn(q, "&#");
+            if (*amp == '#') {
+                set_err(err, errlen, "database URL: a '#' fragment is not allowed");
+                return -1;
+            }
+            const char *eq = memchr(q, '=', (size_t)(amp - q));
+            if (eq && (size_t)(eq - q) == 6 && strncmp(q, "socket", 6) == 0) {
+                if (url_decode(eq + 1, (size_t)(amp - eq - 1), out->socket, sizeof out->socket, "socket path",
+                               err, errlen))
+                    return -1;
+                if (out->socket[0] != '/') {
+                    set_err(err, errlen, "database URL: socket= needs an absolute path");
+                    return -1;
+                }
+            } else {
+                set_err(err, errlen, "database URL: unknown parameter \"%.*s\" (only socket=/path is known)",
+                        (int)(eq ? eq - q : amp - q), q);
+                return -1;
+            }
+            q = *amp ? amp + 1 : amp;
+        }
+    }
+    return 0;
+}
+
+/* --- connections and the statement cache --- */
+
+typedef struct stmt_entry {
+    const char *key;        /* the caller's SQL pointer */
+    char *text;             /* a copy, to check a hit */
+    MYSQL_STMT *st;
+    unsigned long long last_use;
+} stmt_entry;
+
+struct db_conn {
+    MYSQL *m;
+    stmt_entry *stmts;
+    int nstmts, capstmts;
+    unsigned long long use_clock;
+    int last_errno;
+    bool lost;
+    bool in_tx;
+    double timeout_want, timeout_set;   /* max_statement_time */
+    long long idle_since_ms;
+    db_conn *next_idle;
+};
+
+static pthread_once_t library_once = PTHREAD_ONCE_INIT;
+static int library_rc;
+static void library_init(void) { library_rc = mysql_library_init(0, NULL, NULL); }
+
+/* Note an error of the connection m (or of statement st) in c and err. */
+static void conn_fail(db_conn *c, MYSQL_STMT *st, char *err, size_t errlen)
+{
+    int e = st ? (int)mysql_stmt_errno(st) : (int)mysql_errno(c->m);
+    const char *msg = st ? mysql_stmt_error(st) : mysql_error(c->m);
+    if (e == 0) {                      /* a failure the library did not describe */
+        e = CR_UNKNOWN_ERROR;
+        msg = "unknown database error";
+    }
+    c->last_errno = e;
+    if (db_errno_is_lost(e)) c->lost = true;
+    set_err(err, errlen, "%s (%d)", msg, e);
+}
+
+db_conn *db_connect(const db_url *u, char *err, size_t errlen)
+{
+    pthread_once(&library_once, library_init);
+    if (library_rc) {
+        set_err(err, errlen, "the MariaDB client library failed to initialise");
+        return NULL;
+    }
+    db_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->m = mysql_init(NULL);
+    if (!c->m) {
+        free(c);
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    unsigned connect_timeout = DB_CONNECT_TIMEOUT_S, io_timeout = DB_IO_TIMEOUT_S;
+    my_bool no = 0;
+    unsigned int protocol = u->socket[0] ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
+    if (mysql_optionsv(c->m, MYSQL_SET_CHARSET_NAME, "utf8mb4")
+        || mysql_optionsv(c->m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout)
+        || mysql_optionsv(c->m, MYSQL_OPT_READ_TIMEOUT, &io_timeout)
+        || mysql_optionsv(c->m, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout)
+        || mysql_optionsv(c->m, MYSQL_OPT_RECONNECT, &no)
+        || mysql_optionsv(c->m, MYSQL_OPT_LOCAL_INFILE, &no)
+        || mysql_optionsv(c->m, MYSQL_OPT_PROTOCOL, &protocol)
+        || mysql_optionsv(c->m, MYSQL_INIT_COMMAND, DB_INIT_COMMAND)) {
+        set_err(err, errlen, "setting connection options failed: %s", mysql_error(c->m));
+        mysql_close(c->m);
+        free(c);
+        return NULL;
+    }
+    const char *host = u->socket[0] ? "localhost" : u->host;
+    if (!mysql_real_connect(c->m, host, u->user, u->pass, u->db, u->socket[0] ? 0 : u->port,
+                            u->socket[0] ? u->socket : NULL, 0)) {
+        if (u->socket[0])
+            set_err(err, errlen, "cannot connect to MariaDB at socket %s (database %s): %s (%u)",
+                    u->socket, u->db, mysql_error(c->m), mysql_errno(c->m));
+        else
+            set_err(err, errlen, "cannot connect to MariaDB at %s:%u (database %s): %s (%u)",
+                    u->host, u->port, u->db, mysql_error(c->m), mysql_errno(c->m));
+        mysql_close(c->m);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void stmt_entry_free(stmt_entry *e)
+{
+    if (e->st) mysql_stmt_close(e->st);
+    free(e->text);
+    memset(e, 0, sizeof *e);
+}
+
+void db_close(db_conn *c)
+{
+    if (!c) return;
+    for (int i = 0; i < c->nstmts; i++) stmt_entry_free(&c->stmts[i]);
+    free(c->stmts);
+    mysql_close(c->m);
+    free(c);
+}
+
+bool db_ping(db_conn *c)
+{
+    if (mysql_ping(c->m) != 0) {
+        c->last_errno = (int)mysql_errno(c->m);
+        if (db_errno_is_lost(c->last_errno) || c->last_errno == 0) c->lost = true;
+        return false;
+    }
+    return true;
+}
+
+bool db_conn_lost(const db_conn *c) { return c->lost; }
+int db_errno(db_conn *c) { return c->last_errno; }
+unsigned long long db_last_insert_id(db_conn *c) { return mysql_insert_id(c->m); }
+void db_set_statement_timeout(db_conn *c, double seconds) { c->timeout_want = seconds > 0 ? seconds : 0; }
+
+/* Drop one cached statement (after it can no longer be trusted). */
+static void stmt_cache_drop(db_conn *c, const char *sql)
+{
+    for (int i = 0; i < c->nstmts; i++)
+        if (c->stmts[i].key == sql) {
+            stmt_entry_free(&c->stmts[i]);
+            c->stmts[i] = c->stmts[--c->nstmts];
+            return;
+        }
+}
+
+/* The prepared statement for sql, from the cache or newly prepared. */
+static MYSQL_STMT *stmt_get(db_conn *c, const char *sql, char *err, size_t errlen)
+{
+    c->use_clock++;
+    for (int i = 0; i < c->nstmts; i++) {
+        stmt_entry *e = &c->stmts[i];
+        if (e->key != sql) continue;
+        if (strcmp(e->text, sql) == 0) {
+            e->last_use = c->use_clock;
+            return e->st;
+        }
+        stmt_entry_free(e);              /* same address, other text */
+        c->stmts[i] = c->stmts[--c->nstmts];
+        break;
+    }
+    if (c->nstmts == DB_STMT_CACHE_MAX) {   /* evict the least recently used */
+        int oldest = 0;
+        for (int i = 1; i < c->nstmts; i++)
+            if (c->stmts[i].last_use < c->stmts[oldest].last_use) oldest = i;
+        stmt_entry_free(&c->stmts[oldest]);
+        c->stmts[oldest] = c->stmts[--c->nstmts];
+    }
+    if (c->nstmts == c->capstmts) {
+        int cap = c->capstmts ? c->capstmts * 2 : 16;
+        stmt_entry *grown = realloc(c->stmts, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            set_err(err, errlen, "out of memory");
+            return NULL;
+        }
+        c->stmts = grown;
+        c->capstmts = cap;
+    }
+    MYSQL_STMT *st = mysql_stmt_init(c->m);
+    if (!st) {
+        conn_fail(c, NULL, err, errlen);
+        return NULL;
+    }
+    if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql))) {
+        conn_fail(c, st, err, errlen);
+        mysql_stmt_close(st);
+        return NULL;
+    }
+    char *text = strdup(sql);
+    if (!text) {
+        mysql_stmt_close(st);
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->stmts[c->nstmts++] = (stmt_entry){ .key = sql, .text = text, .st = st, .last_use = c->use_clock };
+    return st;
+}
+
+/* Apply a pending max_statement_time change before the next statement. */
+static int apply_session(db_conn *c, char *err, size_t errlen)
+{
+    if (c->timeout_want == c->timeout_set) return 0;
+    static const char sql[] = "SET SESSION max_statement_time = ?";
+    MYSQL_STMT *st = stmt_get(c, sql, err, errlen);
+    if (!st) return -1;
+    double v = c->timeout_want;
+    MYSQL_BIND b;
+    memset(&b, 0, sizeof b);
+    b.buffer_type = MYSQL_TYPE_DOUBLE;
+    b.buffer = &v;
+    if (mysql_stmt_bind_param(st, &b) || mysql_stmt_execute(st)) {
+        conn_fail(c, st, err, errlen);
+        return -1;
+    }
+    c->timeout_set = v;
+    return 0;
+}
+
+/* --- statements --- */
+
+/* Bind params into binds (n of them) for one execution. */
+static void bind_params(MYSQL_BIND *binds, const db_val *params, int n)
+{
+    memset(binds, 0, (size_t)n * sizeof *binds);
+    for (int i = 0; i < n; i++) {
+        MYSQL_BIND *b = &binds[i];
+        const db_val *v = &params[i];
+        switch (v->type) {
+        case DB_T_INT:
+            b->buffer_type = MYSQL_TYPE_LONGLONG;
+            b->buffer = (void *)&v->i;
+            break;
+        case DB_T_DOUBLE:
+            b->buffer_type = MYSQL_TYPE_DOUBLE;
+            b->buffer = (void *)&v->d;
+            break;
+        case DB_T_STR:
+            b->buffer_type = MYSQL_TYPE_STRING;
+            b->buffer = (void *)(v->s ? v->s : "");
+            b->buffer_length = v->s ? v->len : 0;
+            b->length = v->s ? (unsigned long *)&v->len : NULL;
+            break;
+        default:
+            b->buffer_type = MYSQL_TYPE_NULL;
+            break;
+        }
+    }
+}
+
+/* Prepare (or find) sql, bind params and execute. Retries once when the
+ * server asks for a re-prepare (a table changed under a cached statement). */
+static MYSQL_STMT *stmt_run(db_conn *c, const char *sql, const db_val *params, int n,
+                            char *err, size_t errlen)
+{
+    if (!sql) {
+        set_err(err, errlen, "no SQL text given");
+        return NULL;
+    }
+    if (n < 0 || (n > 0 && !params)) {
+        set_err(err, errlen, "bad parameter list");
+        return NULL;
+    }
+    c->last_errno = 0;
+    if (apply_session(c, err, errlen)) return NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        MYSQL_STMT *st = stmt_get(c, sql, err, errlen);
+        if (!st) return NULL;
+        unsigned long want = mysql_stmt_param_count(st);
+        if (want != (unsigned long)n) {
+            c->last_errno = CR_PARAMS_NOT_BOUND;
+            set_err(err, errlen, "the statement has %lu parameters but %d were given", want, n);
+            return NULL;
+        }
+        MYSQL_BIND stack_binds[32], *binds = stack_binds;
+        if (n > 32 && !(binds = malloc((size_t)n * sizeof *binds))) {
+            set_err(err, errlen, "out of memory");
+            return NULL;
+        }
+        if (n) bind_params(binds, params, n);
+        int rc = (n && mysql_stmt_bind_param(st, binds)) || mysql_stmt_execute(st);
+        if (binds != stack_binds) free(binds);
+        if (!rc) return st;
+        if (mysql_stmt_errno(st) == ER_NEED_REPREPARE && attempt == 0) {
+            stmt_cache_drop(c, sql);
+            continue;
+        }
+        conn_fail(c, st, err, errlen);
+        if (!c->lost) mysql_stmt_reset(st);
+        return NULL;
+    }
+    return NULL;
+}
+
+int db_exec(db_conn *c, const char *sql, const db_val *params, int n,
+            unsigned long long *affected, char *err, size_t errlen)
+{
+    MYSQL_STMT *st = stmt_run(c, sql, params, n, err, errlen);
+    if (!st) return -1;
+    if (affected) {
+        my_ulonglong a = mysql_stmt_affected_rows(st);
+        *affected = a == (my_ulonglong)-1 ? 0 : a;
+    }
+    if (mysql_stmt_field_count(st) > 0) mysql_stmt_free_result(st);   /* a SELECT run for effect */
+    return 0;
+}
+
+/* --- results --- */
+
+/* The result as handed out plus the one block its cells live in. */
+typedef struct result_block {
+    db_result r;
+    char *arena;
+} result_block;
+
+typedef struct arena_buf {
+    char *data;
+    size_t len, cap;
+} arena_buf;
+
+static int arena_add(arena_buf *a, const char *s, size_t n, size_t *off)
+{
+    if (a->len + n + 1 > a->cap) {
+        size_t cap = a->cap ? a->cap : 1024;
+        while (cap < a->len + n + 1) cap *= 2;
+        char *grown = realloc(a->data, cap);
+        if (!grown) return -1;
+        a->data = grown;
+        a->cap = cap;
+    }
+    if (n) memcpy(a->data + a->len, s, n);
+    a->data[a->len + n] = '\0';
+    *off = a->len;
+    a->len += n + 1;
+    return 0;
+}
+
+void db_result_free(db_result *r)
+{
+    if (!r) return;
+    result_block *blk = (result_block *)r;
+    free(r->cells);
+    free(r->lens);
+    free(r->names);
+    free(blk->arena);
+    free(blk);
+}
+
+/* Per-column fetch buffers. */
+typedef struct col_buf {
+    char *buf;
+    unsigned long cap, len;
+    my_bool is_null, error;
+} col_buf;
+
+static int fetch_rows(db_conn *c, MYSQL_STMT *st, db_result **out, char *err, size_t errlen)
+{
+    int rc = -1;
+    MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+    result_block *blk = calloc(1, sizeof *blk);
+    MYSQL_BIND *binds = NULL;
+    col_buf *cols = NULL;
+    int ncols_alloc = 0;                 /* entries of cols to free */
+    size_t *offs = NULL;                 /* cell offsets in the arena; SIZE_MAX = NULL */
+    arena_buf arena = { 0 };
+    if (!blk) goto oom;
+    db_result *r = &blk->r;
+    if (!meta) {
+        if (mysql_stmt_errno(st)) {
+            conn_fail(c, st, err, errlen);
+            goto done;
+        }
+        *out = r;                         /* not a SELECT: no columns, no rows */
+        blk = NULL;
+        return 0;
+    }
+    int ncols = (int)mysql_num_fields(meta);
+    MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+    if (mysql_stmt_store_result(st)) {
+        conn_fail(c, st, err, errlen);
+        goto done;
+    }
+    unsigned long long nrows = mysql_stmt_num_rows(st);
+    if (nrows > (unsigned long long)INT32_MAX / (unsigned long long)(ncols ? ncols : 1)) {
+        set_err(err, errlen, "the result is too large (%llu rows)", nrows);
+        goto done;
+    }
+    r->ncols = ncols;
+    size_t ncells = (size_t)nrows * (size_t)ncols;
+    binds = calloc((size_t)ncols ? (size_t)ncols : 1, sizeof *binds);
+    cols = calloc((size_t)ncols ? (size_t)ncols : 1, sizeof *cols);
+    offs = malloc((ncells ? ncells : 1) * sizeof *offs);
+    r->names = calloc((size_t)ncols ? (size_t)ncols : 1, sizeof *r->names);
+    r->cells = calloc(ncells ? ncells : 1, sizeof *r->cells);
+    r->lens = calloc(ncells ? ncells : 1, sizeof *r->lens);
+    if (!binds || !cols || !offs || !r->names || !r->cells || !r->lens) goto oom;
+    ncols_alloc = ncols;
+    size_t *name_offs = malloc(((size_t)ncols ? (size_t)ncols : 1) * sizeof *name_offs);
+    if (!name_offs) goto oom;
+    for (int j = 0; j < ncols; j++) {
+        if (arena_add(&arena, fields[j].name, fields[j].name_length, &name_offs[j])) {
+            free(name_offs);
+            goto oom;
+        }
+        cols[j].cap = DB_CELL_INITIAL;
+        if (!(cols[j].buf = malloc(cols[j].cap))) {
+            free(name_offs);
+            goto oom;
+        }
+        binds[j].buffer_type = MYSQL_TYPE_STRING;
+        binds[j].buffer = cols[j].buf;
+        binds[j].buffer_length = cols[j].cap;
+        binds[j].length = &cols[j].len;
+        binds[j].is_null = &cols[j].is_null;
+        binds[j].error = &cols[j].error;
+    }
+    if (ncols && mysql_stmt_bind_result(st, binds)) {
+        free(name_offs);
+        conn_fail(c, st, err, errlen);
+        goto done;
+    }
+    size_t cell = 0;
+    for (;;) {
+        int f = mysql_stmt_fetch(st);
+        if (f == MYSQL_NO_DATA) break;
+        if (f == 1) {
+            free(name_offs);
+            conn_fail(c, st, err, errlen);
+            goto done;
+        }
+        if (cell + (size_t)ncols > ncells) break;   /* never more than stored */
+        bool rebind = false;
+        for (int j = 0; j < ncols; j++, cell++) {
+            col_buf *cb = &cols[j];
+            if (cb->is_null) {
+                offs[cell] = SIZE_MAX;
+                continue;
+            }
+            if (cb->len > cb->cap) {            /* truncated: fetch it whole */
+                unsigned long cap = cb->len + 1;
+                char *grown = realloc(cb->buf, cap);
+                if (!grown) {
+                    free(name_offs);
+                    goto oom;
+                }
+                cb->buf = grown;
+                cb->cap = cap;
+                binds[j].buffer = grown;
+                binds[j].buffer_length = cap;
+                if (mysql_stmt_fetch_column(st, &binds[j], (unsigned)j, 0)) {
+                    free(name_offs);
+                    conn_fail(c, st, err, errlen);
+                    goto done;
+                }
+                rebind = true;
+            }
+            r->lens[cell] = cb->len;
+            if (arena_add(&arena, cb->buf, cb->len, &offs[cell])) {
+                free(name_offs);
+                goto oom;
+            }
+        }
+        r->nrows++;
+        if (rebind && mysql_stmt_bind_result(st, binds)) {
+            free(name_offs);
+            conn_fail(c, st, err, errlen);
+            goto done;
+        }
+    }
+    for (int j = 0; j < ncols; j++) r->names[j] = arena.data + name_offs[j];
+    for (size_t i = 0; i < (size_t)r->nrows * (size_t)ncols; i++)
+        r->cells[i] = offs[i] == SIZE_MAX ? NULL : arena.data + offs[i];
+    free(name_offs);
+    blk->arena = arena.data;
+    arena.data = NULL;
+    *out = r;
+    blk = NULL;
+    rc = 0;
+    goto done;
+oom:
+    set_err(err, errlen, "out of memory reading a result");
+done:
+    if (meta) mysql_free_result(meta);
+    mysql_stmt_free_result(st);
+    for (int j = 0; cols && j < ncols_alloc; j++) free(cols[j].buf);
+    free(cols);
+    free(binds);
+    free(offs);
+    free(arena.data);
+    if (blk) db_result_free(&blk->r);
+    return rc;
+}
+
+int db_query(db_conn *c, const char *sql, const db_val *params, int n,
+             db_result **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    MYSQL_STMT *st = stmt_run(c, sql, params, n, err, errlen);
+    if (!st) return -1;
+    return fetch_rows(c, st, out, err, errlen);
+}
+
+double db_cell_double(const db_result *r, int row, int col, bool *is_null)
+{
+    const char *s = db_cell(r, row, col);
+    if (is_null) *is_null = s == NULL;
+    return s ? strtod(s, NULL) : 0.0;
+}
+
+long long db_cell_int(const db_result *r, int row, int col)
+{
+    const char *s = db_cell(r, row, col);
+    return s ? strtoll(s, NULL, 10) : 0;
+}
+
+/* --- plain text statements (migrations, transactions) --- */
+
+int db_exec_text(db_conn *c, const char *sql, char *err, size_t errlen)
+{
+    c->last_errno = 0;
+    if (apply_session(c, err, errlen)) return -1;
+    if (mysql_real_query(c->m, sql, (unsigned long)strlen(sql))) {
+        conn_fail(c, NULL, err, errlen);
+        return -1;
+    }
+    /* Consume whatever result the statement produced. */
+    for (;;) {
+        MYSQL_RES *res = mysql_store_result(c->m);
+        if (res) mysql_free_result(res);
+        else if (mysql_field_count(c->m) != 0) {
+            conn_fail(c, NULL, err, errlen);
+            return -1;
+        }
+        int more = mysql_next_result(c->m);
+        if (more > 0) {
+            conn_fail(c, NULL, err, errlen);
+            return -1;
+        }
+        if (more < 0) break;
+    }
+    return 0;
+}
+
+int db_begin(db_conn *c, char *err, size_t errlen)
+{
+    if (db_exec_text(c, "START TRANSACTION", err, errlen)) return -1;
+    c->in_tx = true;
+    return 0;
+}
+
+int db_commit(db_conn *c, char *err, size_t errlen)
+{
+    c->in_tx = false;
+    if (mysql_commit(c->m)) {
+        conn_fail(c, NULL, err, errlen);
+        return -1;
+    }
+    return 0;
+}
+
+int db_rollback(db_conn *c)
+{
+    c->in_tx = false;
+    if (mysql_rollback(c->m)) {
+        conn_fail(c, NULL, NULL, 0);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- bulk --- */
+
+/* Column-wise arrays for one bulk execution. */
+typedef struct bulk_col {
+    enum db_type type;                 /* of the column's non-NULL values */
+    long long *ints;
+    double *dbls;
+    char **strs;
+    unsigned long *lens;
+    char *ind;
+} bulk_col;
+
+/* One bulk request for rows (row_base: the index of its first row, for messages). */
+static int bulk_chunk(db_conn *c, const char *sql, const db_val *vals, int ncols, int rows, int row_base,
+                      unsigned long long *affected, char *err, size_t errlen)
+{
+    if (affected) *affected = 0;
+    if (rows == 1) return db_exec(c, sql, vals, ncols, affected, err, errlen);
+    c->last_errno = 0;
+    if (apply_session(c, err, errlen)) return -1;
+    MYSQL_STMT *st = stmt_get(c, sql, err, errlen);
+    if (!st) return -1;
+    if (mysql_stmt_param_count(st) != (unsigned long)ncols) {
+        c->last_errno = CR_PARAMS_NOT_BOUND;
+        set_err(err, errlen, "the statement has %lu parameters but rows have %d values",
+                mysql_stmt_param_count(st), ncols);
+        return -1;
+    }
+    int rc = -1;
+    bulk_col *cols = calloc((size_t)ncols, sizeof *cols);
+    MYSQL_BIND *binds = calloc((size_t)ncols, sizeof *binds);
+    if (!cols || !binds) goto oom;
+    for (int j = 0; j < ncols; j++) {
+        bulk_col *bc = &cols[j];
+        bc->type = DB_T_NULL;
+        for (int r = 0; r < rows; r++) {
+            enum db_type t = vals[(size_t)r * (size_t)ncols + (size_t)j].type;
+            if (t == DB_T_NULL) continue;
+            if (bc->type == DB_T_NULL) bc->type = t;
+            else if (bc->type != t) {
+                set_err(err, errlen, "bulk column %d mixes value types (row %d)", j + 1, row_base + r + 1);
+                goto done;
+            }
+        }
+        if (!(bc->ind = malloc((size_t)rows))) goto oom;
+        MYSQL_BIND *b = &binds[j];
+        b->u.indicator = bc->ind;
+        switch (bc->type) {
+        case DB_T_INT:
+            if (!(bc->ints = malloc((size_t)rows * sizeof *bc->ints))) goto oom;
+            b->buffer_type = MYSQL_TYPE_LONGLONG;
+            b->buffer = bc->ints;
+            break;
+        case DB_T_DOUBLE:
+            if (!(bc->dbls = malloc((size_t)rows * sizeof *bc->dbls))) goto oom;
+            b->buffer_type = MYSQL_TYPE_DOUBLE;
+            b->buffer = bc->dbls;
+            break;
+        default:                          /* strings, or a column of NULLs */
+            if (!(bc->strs = malloc((size_t)rows * sizeof *bc->strs))) goto oom;
+            if (!(bc->lens = malloc((size_t)rows * sizeof *bc->lens))) goto oom;
+            b->buffer_type = MYSQL_TYPE_STRING;
+            b->buffer = bc->strs;
+            b->length = bc->lens;
+            break;
+        }
+        for (int r = 0; r < rows; r++) {
+            const db_val *v = &vals[(size_t)r * (size_t)ncols + (size_t)j];
+            bool null = v->type == DB_T_NULL || (v->type == DB_T_STR && !v->s);
+            bc->ind[r] = null ? STMT_INDICATOR_NULL : STMT_INDICATOR_NONE;
+            if (bc->ints) bc->ints[r] = null ? 0 : v->i;
+            else if (bc->dbls) bc->dbls[r] = null ? 0 : v->d;
+            else {
+                bc->strs[r] = null ? (char *)"" : (char *)v->s;
+                bc->lens[r] = null ? 0 : v->len;
+            }
+        }
+    }
+    unsigned int array_size = (unsigned int)rows, no_array = 0;
+    if (mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &array_size)) {
+        conn_fail(c, st, err, errlen);
+        goto done;
+    }
+    int failed = mysql_stmt_bind_param(st, binds) || mysql_stmt_execute(st);
+    if (failed) conn_fail(c, st, err, errlen);
+    else if (affected) {
+        my_ulonglong a = mysql_stmt_affected_rows(st);
+        *affected = a == (my_ulonglong)-1 ? 0 : a;
+    }
+    /* Back to single-row use for the cached statement. */
+    if (mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &no_array) && !failed) {
+        conn_fail(c, st, err, errlen);
+        failed = 1;
+    }
+    if (failed && !c->lost) {
+        mysql_stmt_reset(st);
+        /* A failed bulk leaves nothing we rely on in the statement: prepare anew next time. */
+        stmt_cache_drop(c, sql);
+    }
+    rc = failed ? -1 : 0;
+    goto done;
+oom:
+    set_err(err, errlen, "out of memory building a bulk statement");
+done:
+    for (int j = 0; cols && j < ncols; j++) {
+        free(cols[j].ints);
+        free(cols[j].dbls);
+        free(cols[j].strs);
+        free(cols[j].lens);
+        free(cols[j].ind);
+    }
+    free(cols);
+    free(binds);
+    return rc;
+}
+
+int db_exec_bulk(db_conn *c, const char *sql, const db_val *vals, int ncols, int rows,
+                 unsigned long long *affected, char *err, size_t errlen)
+{
+    if (affected) *affected = 0;
+    if (rows == 0) return 0;
+    if (ncols <= 0 || rows < 0 || !vals) {
+        set_err(err, errlen, "bad bulk shape (%d columns, %d rows)", ncols, rows);
+        return -1;
+    }
+    /* Requests of at most DB_BULK_CHUNK_BYTES (roughly: the values plus a
+     * few bytes each), so any batch size fits the server's packet limit. */
+    int start = 0;
+    size_t bytes = 0;
+    for (int r = 0; r <= rows; r++) {
+        size_t row_bytes = 0;
+        if (r < rows)
+            for (int j = 0; j < ncols; j++) {
+                const db_val *v = &vals[(size_t)r * (size_t)ncols + (size_t)j];
+                row_bytes += 10 + (v->type == DB_T_STR ? v->len : 0);
+            }
+        if (r == rows || (r > start && bytes + row_bytes > DB_BULK_CHUNK_BYTES)) {
+            unsigned long long part = 0;
+            if (bulk_chunk(c, sql, vals + (size_t)start * (size_t)ncols, ncols, r - start, start, &part, err, errlen))
+                return -1;
+            if (affected) *affected += part;
+            start = r;
+            bytes = 0;
+        }
+        bytes += row_bytes;
+    }
+    return 0;
+}
+
+/* --- pool --- */
+
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct db_pool {
+    db_url url;
+    int size;
+    pthread_mutex_t mu;
+    pthread_cond_t freed;
+    db_conn *idle;          /* a stack of idle connections */
+    int open;               /* connections that exist: idle + in use */
+    int in_use;
+    long long waits, errors;
+};
+
+db_pool *db_pool_new(const db_url *u, int size)
+{
+    db_pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->url = *u;
+    p->size = size > 0 ? size : 1;
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca)) {
+        free(p);
+        return NULL;
+    }
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int failed = pthread_mutex_init(&p->mu, NULL) != 0;
+    if (!failed && pthread_cond_init(&p->freed, &ca) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        failed = 1;
+    }
+    pthread_condattr_destroy(&ca);
+    if (failed) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void db_pool_free(db_pool *p)
+{
+    if (!p) return;
+    while (p->idle) {
+        db_conn *c = p->idle;
+        p->idle = c->next_idle;
+        db_close(c);
+    }
+    pthread_cond_destroy(&p->freed);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+/* Take the idle connections out (under the lock) to close them outside it. */
+static db_conn *pool_take_idle(db_pool *p)
+{
+    db_conn *all = p->idle;
+    for (db_conn *c = all; c; c = c->next_idle) p->open--;
+    p->idle = NULL;
+    return all;
+}
+
+static void close_list(db_conn *c)
+{
+    while (c) {
+        db_conn *next = c->next_idle;
+        db_close(c);
+        c = next;
+    }
+}
+
+db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    if (timeout_ms < 0) timeout_ms = 0;
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    bool waited = false;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        if (p->idle) {
+            db_conn *c = p->idle;
+            p->idle = c->next_idle;
+            c->next_idle = NULL;
+            p->in_use++;
+            pthread_mutex_unlock(&p->mu);
+            /* A connection idle for a while may have lost its server. */
+            if (monotonic_ms() - c->idle_since_ms >= DB_IDLE_PING_MS && !db_ping(c)) {
+                pthread_mutex_lock(&p->mu);
+                p->in_use--;
+                p->open--;
+                db_conn *stale = pool_take_idle(p);
+                pthread_mutex_unlock(&p->mu);
+                db_close(c);
+                close_list(stale);
+                pthread_mutex_lock(&p->mu);
+                continue;                 /* connect afresh below */
+            }
+            c->timeout_want = 0;
+            c->last_errno = 0;
+            return c;
+        }
+        if (p->open < p->size) {
+            p->open++;
+            p->in_use++;
+            pthread_mutex_unlock(&p->mu);
+            db_conn *c = db_connect(&p->url, err, errlen);
+            if (c) return c;
+            pthread_mutex_lock(&p->mu);
+            p->open--;
+            p->in_use--;
+            p->errors++;
+            pthread_cond_signal(&p->freed);
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        if (!waited) {
+            p->waits++;
+            waited = true;
+        }
+        int w = pthread_cond_timedwait(&p->freed, &p->mu, &deadline);
+        if (w == ETIMEDOUT && !p->idle && p->open >= p->size) {
+            p->errors++;
+            pthread_mutex_unlock(&p->mu);
+            set_err(err, errlen, "all %d database connections stayed busy for %d ms", p->size, timeout_ms);
+            return NULL;
+        }
+    }
+}
+
+void db_release(db_pool *p, db_conn *c)
+{
+    if (!c) return;
+    if (c->in_tx && !c->lost) db_rollback(c);   /* never hand on an open transaction */
+    if (c->lost) {
+        pthread_mutex_lock(&p->mu);
+        p->in_use--;
+        p->open--;
+        p->errors++;
+        db_conn *stale = pool_take_idle(p);   /* the same server: likely gone too */
+        pthread_cond_broadcast(&p->freed);
+        pthread_mutex_unlock(&p->mu);
+        db_close(c);
+        close_list(stale);
+        return;
+    }
+    c->idle_since_ms = monotonic_ms();
+    pthread_mutex_lock(&p->mu);
+    c->next_idle = p->idle;
+    p->idle = c;
+    p->in_use--;
+    pthread_cond_signal(&p->freed);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void db_pool_stats(db_pool *p, int *size, int *in_use, long long *waits, long long *errors)
+{
+    pthread_mutex_lock(&p->mu);
+    if (size) *size = p->size;
+    if (in_use) *in_use = p->in_use;
+    if (waits) *waits = p->waits;
+    if (errors) *errors = p->errors;
+    pthread_mutex_unlock(&p->mu);
+}

@@ -1,0 +1,55 @@
+/* demo: the demo dealer group. Generates a believable, deterministic group of
+ * 4S stores (sales, after-sales, insurance, receivables, stock, staff, CSI)
+ * as CSV files in the import format, and loads them through the importer.
+ * Used by `fourscore demo` and `fourscore serve --demo`. */
+#ifndef FS_DEMO_H
+#define FS_DEMO_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct app;
+
+/* What to generate. */
+typedef struct demo_opts {
+    int stores;              /* 24 */
+    int years;               /* 3 */
+    int end_year, end_month; /* the last month generated (default: last month) */
+    uint64_t seed;           /* 1 */
+    bool quiet;              /* no progress on stderr */
+} demo_opts;
+
+/* The demo group's story: which store is weak in which domain. */
+enum demo_weakness {
+    DEMO_WEAK_LABOUR_SHARE,     /* low labour share of revenue */
+    DEMO_WEAK_RECEIVABLES,      /* aged receivables (slow fleet/government payers) */
+    DEMO_WEAK_RENEWAL,          /* poor insurance renewal */
+    DEMO_WEAK_CHURN,            /* high customer churn, missed first services */
+    DEMO_WEAK_SLOW_PARTS,       /* slow-moving and obsolete parts stock */
+    DEMO_WEAK_COUNT
+};
+/* Stable keys ("labour_share", "receivables", "renewal", "churn", "slow_parts"). */
+extern const char *const demo_weakness_keys[DEMO_WEAK_COUNT];
+/* The index (0-based) of the store weak in w, or -1 when the group is too
+ * small to have one (each weak store is weak in one domain only). */
+int demo_weak_store(int nstores, enum demo_weakness w);
+/* The store code of store index i (0-based) into buf. */
+void demo_store_code(int i, char *buf, size_t buflen);
+
+/* Defaults: 24 stores, 3 years ending last month (UTC clock), seed 1. */
+void demo_opts_default(demo_opts *o);
+
+/* Write one CSV file per entity (<dir>/<entity>.csv, import_entities[]
+ * names) into dir, which must exist. Row counts per entity go to rows[]
+ * (in import_entities[] order) when rows is not NULL. Returns 0 or -1. */
+int demo_write_csv(const demo_opts *o, const char *dir, long long *rows, char *err, size_t errlen);
+
+/* Generate into a temporary directory and import every file in load order
+ * through import_file(), showing progress; then create the demo users and
+ * print their logins. Returns 0 or -1 with err. */
+int demo_load(struct app *a, const demo_opts *o, char *err, size_t errlen);
+
+/* `serve --demo`: the default demo group loaded as above when the database
+ * has no store; 0 without doing anything when it has. */
+int demo_load_if_empty(struct app *a, char *err, size_t errlen);
+#endif

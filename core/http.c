@@ -1,0 +1,573 @@
+/* http: the HTTP front on libmicrohttpd (see http.h). One daemon with its
+ * own epoll thread pool. Each request gets an http_req in *req_cls on the
+ * first call of the access handler (path decoded, route found, caller
+ * authorized, so a refused upload is never streamed to its route); body
+ * chunks then arrive one call each, buffered up to the body limit or handed
+ * to the route's on_body; the answer is queued on the last call only (a
+ * response queued on the first call would force "Connection: close"), and
+ * the state is freed in the completion callback. Every answer carries the
+ * security headers and X-Request-Id; every request leaves one access line. */
+#include "http.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <microhttpd.h>
+#include "app.h"
+#include "auth.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "router.h"
+#include "static.h"
+
+#define RAW_URI_MAX      8192              /* request target, bytes (longer: 414) */
+#define DRAIN_MAX        (8ull << 20)      /* refused bodies read and dropped up to this */
+#define STOP_WAIT_MS     10000             /* graceful stop: longest wait for requests in flight */
+#define CONN_MEMORY      (128u * 1024u)    /* per-connection buffer (headers + upload chunk) */
+
+static const char CSP[] =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/* --- the one server of this process --- */
+
+static struct MHD_Daemon *daemon_handle;
+static app *server_app;
+static http_limits limits;
+static static_root *web_root;
+static atomic_int requests_in_flight;
+
+/* Per connection: the raw request target of the request being read
+ * (libmicrohttpd hands the handler a decoded URL, in which "%2f" and "/"
+ * or "%00" and the end of the string can no longer be told apart). */
+typedef struct conn_state {
+    char raw_uri[RAW_URI_MAX];
+    bool uri_too_long;
+} conn_state;
+
+/* Per request: the public http_req and what the front needs besides. */
+typedef struct req_state {
+    http_req r;                  /* first: the handlers see only this */
+    char path_buf[RAW_URI_MAX];  /* the decoded path r.path points to */
+    bool is_static;              /* a file from the web root */
+    bool no_store;               /* /api/ and /metrics answers */
+    bool streaming;              /* the body goes to route->on_body */
+    bool draining;               /* the answer is decided: body read and dropped */
+    bool queued;                 /* the answer went to libmicrohttpd already */
+    unsigned long long dropped;  /* body bytes read and dropped while draining */
+} req_state;
+
+/* --- small helpers --- */
+
+double http_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A short random hex id: 64 bits from a per-thread generator seeded by the kernel. */
+static void make_request_id(char *out, size_t len)
+{
+    static _Thread_local uint64_t state;
+    static _Thread_local bool seeded;
+    if (!seeded) {
+        if (getrandom(&state, sizeof state, 0) != (ssize_t)sizeof state)
+            state = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&state;
+        seeded = true;
+    }
+    /* splitmix64 */
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    snprintf(out, len, "%016llx", (unsigned long long)z);
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* --- request accessors --- */
+
+const char *http_query(http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->mhd, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_header(http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->mhd, MHD_HEADER_KIND, name);
+}
+
+const char *http_cookie(http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->mhd, MHD_COOKIE_KIND, name);
+}
+
+const char *http_client_ip(http_req *r, char *buf, size_t len)
+{
+    if (len) buf[0] = '\0';
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr) return buf;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf, (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf, (socklen_t)len);
+    return buf;
+}
+
+/* --- responses --- */
+
+void http_reply_response(http_req *r, int status, struct MHD_Response *resp)
+{
+    if (r->resp) MHD_destroy_response(r->resp);
+    r->resp = resp;
+    r->status = status;
+}
+
+void http_reply_buffer(http_req *r, int status, const char *content_type, void *buf, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(buf);
+        /* a constant answer needs no allocation beyond the response itself */
+        static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\",\"details\":[]}}";
+        resp = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
+        status = 500;
+        content_type = "application/json; charset=utf-8";
+        if (!resp) {
+            http_reply_response(r, 500, NULL);
+            return;
+        }
+    }
+    if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
+    http_reply_response(r, status, resp);
+}
+
+void http_reply_text(http_req *r, int status, const char *content_type, const char *body, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    if (copy) memcpy(copy, body, len);
+    http_reply_buffer(r, status, content_type, copy, copy ? len : 0);
+}
+
+void http_reply_json(http_req *r, int status, cJSON *body)
+{
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    cJSON_Delete(body);
+    http_reply_buffer(r, text ? status : 500, "application/json; charset=utf-8", text, text ? strlen(text) : 0);
+}
+
+void http_reply_error(http_req *r, int status, const char *code, const char *message, cJSON *details)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *err = root ? cJSON_AddObjectToObject(root, "error") : NULL;
+    if (!err) {
+        cJSON_Delete(root);
+        cJSON_Delete(details);
+        http_reply_json(r, 500, NULL);
+        return;
+    }
+    cJSON_AddStringToObject(err, "code", code);
+    cJSON_AddStringToObject(err, "message", message);
+    if (!details) details = cJSON_CreateArray();
+    if (details) cJSON_AddItemToObject(err, "details", details);
+    http_reply_json(r, status, root);
+}
+
+void http_reply_errorf(http_req *r, int status, const char *code, const char *fmt, ...)
+{
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    http_reply_error(r, status, code, message, NULL);
+}
+
+void http_add_header(http_req *r, const char *name, const char *value)
+{
+    if (r->resp && MHD_add_response_header(r->resp, name, value) != MHD_YES)
+        log_warn("http", "cannot add header %s", name);
+}
+
+/* The answer for r: every response gets the security headers and the request
+ * id here, whoever built it. Queued once; the response is then libmicrohttpd's. */
+static enum MHD_Result queue_reply(req_state *rs)
+{
+    http_req *r = &rs->r;
+    if (!r->resp) http_reply_error(r, 500, "internal", "the request was not answered", NULL);
+    if (!r->resp) return MHD_NO;
+    struct MHD_Response *resp = r->resp;
+    MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    if (rs->no_store || !MHD_get_response_header(resp, "Cache-Control"))
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+    enum MHD_Result ok = MHD_queue_response(r->mhd, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    r->resp = NULL;
+    rs->queued = true;
+    if (ok != MHD_YES) log_warn("http", "could not queue the %d answer", r->status);
+    return ok;
+}
+
+/* --- request life: first call (headers in) --- */
+
+static void set_allow_405(http_req *r, const char *allow)
+{
+    http_reply_errorf(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)", r->method, r->path, allow);
+    http_add_header(r, "Allow", allow);
+}
+
+/* Decode the path, find the route, authorize; leaves an answer in r->resp
+ * when the request is refused already. */
+static void request_begin(req_state *rs, conn_state *cs, const char *url)
+{
+    http_req *r = &rs->r;
+    const char *raw = cs ? cs->raw_uri : url;
+    const char *why = NULL;
+    r->path = rs->path_buf;
+    if (cs && cs->uri_too_long) {
+        snprintf(rs->path_buf, sizeof rs->path_buf, "%.200s", url);
+        http_reply_errorf(r, 414, "uri_too_long", "the request target is longer than %d bytes", RAW_URI_MAX - 1);
+        return;
+    }
+    if (url_path_decode(raw, rs->path_buf, sizeof rs->path_buf, &why) != 0) {
+        snprintf(rs->path_buf, sizeof rs->path_buf, "%.200s", raw);
+        http_reply_errorf(r, 400, "bad_path", "%s", why);
+        return;
+    }
+    const char *path = rs->path_buf;
+    bool api = starts_with(path, "/api/") || strcmp(path, "/api") == 0 ||
+               strcmp(path, "/metrics") == 0 || starts_with(path, "/metrics/");
+    rs->no_store = api;
+
+    bool method_mismatch = false;
+    const route *rt = router_match(r, r->method, path, &method_mismatch);
+    if (rt) {
+        r->route = rt;
+        if (router_authorize(r) && rt->on_body) rs->streaming = true;
+        return;
+    }
+    if (method_mismatch) {
+        char allow[128];
+        router_allowed_methods(path, allow, sizeof allow);
+        set_allow_405(r, allow);
+        return;
+    }
+    if (api) {
+        http_reply_errorf(r, 404, "not_found", "没有这个接口 (no route) %s %s", r->method, path);
+        return;
+    }
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+        set_allow_405(r, "GET, HEAD");
+        return;
+    }
+    rs->is_static = true;
+}
+
+static void reply_too_large(req_state *rs, unsigned long long limit)
+{
+    http_reply_errorf(&rs->r, 413, "body_too_large", "请求内容过大 (the request body is larger than the limit of %llu bytes)", limit);
+    rs->r.too_large = true;
+    rs->draining = true;
+}
+
+static unsigned long long body_limit(const req_state *rs)
+{
+    return rs->streaming ? limits.import_max : (unsigned long long)limits.body_max;
+}
+
+/* --- request life: body chunks --- */
+
+static void request_chunk(req_state *rs, const char *data, size_t len)
+{
+    http_req *r = &rs->r;
+    r->body_total += len;
+    if (rs->draining || r->resp) {
+        rs->draining = true;
+        rs->dropped += len;
+        return;
+    }
+    if (r->body_total > body_limit(rs)) {
+        free(r->body);
+        r->body = NULL;
+        r->body_len = r->body_cap = 0;
+        reply_too_large(rs, body_limit(rs));
+        return;
+    }
+    if (rs->streaming) {
+        if (!r->route->on_body(r, data, len)) {
+            if (!r->resp) http_reply_error(r, 400, "bad_request", "the request body was refused", NULL);
+            rs->draining = true;
+        }
+        return;
+    }
+    if (rs->is_static) return;          /* a GET with a body: the body means nothing */
+    if (r->body_len + len + 1 > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap : 4096;
+        while (cap < r->body_len + len + 1) cap *= 2;
+        if (cap > limits.body_max + 1) cap = limits.body_max + 1;
+        char *grown = realloc(r->body, cap);
+        if (!grown) {
+            http_reply_error(r, 500, "internal", "out of memory", NULL);
+            rs->draining = true;
+            return;
+        }
+        r->body = grown;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, len);
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+}
+
+/* --- request life: the last call --- */
+
+static void request_answer(req_state *rs)
+{
+    http_req *r = &rs->r;
+    if (r->resp) return;
+    if (r->route) {
+        r->route->handler(r);
+        if (!r->resp) {
+            log_error("http", "%s %s: the handler set no answer", r->method, r->path);
+            http_reply_error(r, 500, "internal", "the request was not answered", NULL);
+        }
+    } else if (rs->is_static) {
+        if (web_root) static_serve(web_root, r, r->path);
+        else http_reply_errorf(r, 404, "not_found", "no file %s (no web root)", r->path);
+    }
+}
+
+/* --- libmicrohttpd callbacks --- */
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+    (void)cls;
+    (void)version;
+    req_state *rs = *req_cls;
+    if (!rs) {
+        rs = calloc(1, sizeof *rs);
+        if (!rs) return MHD_NO;
+        *req_cls = rs;
+        atomic_fetch_add(&requests_in_flight, 1);
+        http_req *r = &rs->r;
+        r->mhd = con;
+        r->app = server_app;
+        r->method = method;
+        r->start_ms = http_now_ms();
+        make_request_id(r->request_id, sizeof r->request_id);
+        log_set_request_id(r->request_id);
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        request_begin(rs, ci ? ci->socket_context : NULL, url);
+        /* A body announced far past what will be read: answer now (the
+         * library then skips "100 Continue" and closes the connection). */
+        const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            unsigned long long announced = strtoull(cl, NULL, 10);
+            if (!r->resp && announced > body_limit(rs)) reply_too_large(rs, body_limit(rs));
+            if (r->resp && announced > DRAIN_MAX) return queue_reply(rs);
+        }
+        return MHD_YES;
+    }
+    log_set_request_id(rs->r.request_id);
+    if (rs->queued) {                    /* answered early: drop what still comes */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        request_chunk(rs, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        if (rs->draining && rs->dropped > DRAIN_MAX) {
+            /* libmicrohttpd 0.9 cannot answer in the middle of a body (one
+             * without Content-Length; with one, the answer went out at the
+             * start): stop reading it by closing the connection. */
+            log_warn("http", "%s %s: closing the connection: %llu bytes of a refused body (answer was %d)",
+                     rs->r.method, rs->r.path, rs->r.body_total, rs->r.status);
+            return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    request_answer(rs);
+    return queue_reply(rs);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)con;
+    req_state *rs = *req_cls;
+    if (!rs) return;
+    http_req *r = &rs->r;
+    log_set_request_id(r->request_id);
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+        log_info("http", "%s %s ended early (code %d)", r->method, r->path ? r->path : "", (int)toe);
+    double ms = http_now_ms() - r->start_ms;
+    log_access(r->method ? r->method : "", r->path ? r->path : "", r->status, ms, r->who ? r->who->name : NULL);
+    metrics_request(r->method ? r->method : "", r->route ? r->route->pattern : NULL, r->status, ms);
+    if (r->route && r->route->on_cleanup) r->route->on_cleanup(r);
+    if (r->who) {
+        principal_free(r->who);
+        free(r->who);
+    }
+    free(r->body);
+    if (r->resp) MHD_destroy_response(r->resp);
+    free(rs);
+    *req_cls = NULL;
+    atomic_fetch_sub(&requests_in_flight, 1);
+    log_set_request_id("");
+}
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)cls;
+    (void)con;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(conn_state));   /* NULL: decoded URL used */
+    } else {
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
+{
+    (void)cls;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn_state *cs = ci ? ci->socket_context : NULL;
+    if (cs) {
+        size_t n = strlen(uri);
+        cs->uri_too_long = n >= sizeof cs->raw_uri;
+        if (!cs->uri_too_long) memcpy(cs->raw_uri, uri, n + 1);
+        else cs->raw_uri[0] = '\0';
+    }
+    return NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    log_warn("http", "libmicrohttpd: %s", msg);
+}
+
+/* --- server lifetime --- */
+
+int http_start(app *a, const char *listen, const http_limits *lim, char *err, size_t errlen)
+{
+    if (daemon_handle) {
+        snprintf(err, errlen, "the HTTP server is running already");
+        return -1;
+    }
+    server_app = a;
+    limits = *lim;
+    if (!limits.body_max) limits.body_max = 1u << 20;
+    if (!limits.import_max) limits.import_max = 2ull << 30;
+    if (!limits.connections) limits.connections = 512;
+    if (!limits.per_ip) limits.per_ip = 64;
+    if (!limits.timeout_s) limits.timeout_s = 60;
+    if (!limits.threads) limits.threads = 16;
+
+    char host[256];
+    unsigned port = 0;
+    if (config_listen_split(listen, host, sizeof host, &port) != 0) {
+        snprintf(err, errlen, "--listen %s: expected HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)", listen);
+        return -1;
+    }
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
+    struct addrinfo *ai = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%u", port);
+    int gai = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &ai);
+    if (gai != 0 || !ai) {
+        snprintf(err, errlen, "--listen %s: cannot resolve %s: %s", listen, host, gai_strerror(gai));
+        return -1;
+    }
+    struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof addr);
+    memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
+    bool v6 = ai->ai_family == AF_INET6;
+    freeaddrinfo(ai);
+
+    char why[512];
+    web_root = static_root_open(a->cfg.web_root, why, sizeof why);
+    if (!web_root) log_warn("http", "%s: static files will answer 404", why);
+
+    signal(SIGPIPE, SIG_IGN);    /* a client gone mid-answer is not a reason to die */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_TURBO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    daemon_handle = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)limits.threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)limits.connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)limits.per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)limits.timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
+        MHD_OPTION_END);
+    if (!daemon_handle) {
+        snprintf(err, errlen, "cannot listen on %s (address in use, or not an address of this machine?)", listen);
+        static_root_close(web_root);
+        web_root = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+unsigned http_port(void)
+{
+    if (!daemon_handle) return 0;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
+    return di ? di->port : 0;
+}
+
+void http_stop(void)
+{
+    if (!daemon_handle) return;
+    /* stop accepting: the library lets go of the listening socket, and
+     * closing it at once refuses new connections instead of queueing them */
+    MHD_socket listen_fd = MHD_quiesce_daemon(daemon_handle);
+    if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
+    double until = http_now_ms() + STOP_WAIT_MS;
+    while (atomic_load(&requests_in_flight) > 0 && http_now_ms() < until) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    int left = atomic_load(&requests_in_flight);
+    if (left > 0) log_warn("http", "stopping with %d request(s) still in flight", left);
+    MHD_stop_daemon(daemon_handle);
+    daemon_handle = NULL;
+    static_root_close(web_root);
+    web_root = NULL;
+}

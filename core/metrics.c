@@ -1,0 +1,169 @@
+/* metrics: the process's counters, served as Prometheus text on GET /metrics
+ * (an admin session or a `metrics` token). Subsystems count through
+ * metrics_add() (lock-free atomics) and the HTTP layer reports each request
+ * through metrics_request() (a small table of route x status under a mutex,
+ * bounded: routes are the route table's patterns, never raw paths). */
+#include "metrics.h"
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "app.h"
+#include "db.h"
+
+static _Atomic long long counters[METRIC__COUNT];
+
+static const struct { const char *name, *help, *type; } counter_info[METRIC__COUNT] = {
+    [METRIC_IMPORT_ROWS] = { "fourscore_import_rows_total", "Rows applied by imports (inserted, updated or unchanged).", "counter" },
+    [METRIC_IMPORT_FILES] = { "fourscore_import_files_total", "Files applied by imports.", "counter" },
+    [METRIC_IMPORT_REJECTED] = { "fourscore_import_rejected_total", "Import files rejected (nothing written).", "counter" },
+    [METRIC_SCORECARD_RUNS] = { "fourscore_scorecard_runs_total", "Scorecard runs.", "counter" },
+    [METRIC_SCORECARD_BUDGET_KILLS] = { "fourscore_scorecard_budget_exceeded_total", "Scorecard runs ended by a CPU, memory or time budget.", "counter" },
+    [METRIC_PLUGIN_LOAD_FAILURES] = { "fourscore_plugin_load_failures_total", "KPI plugins refused at load.", "counter" },
+    [METRIC_KPI_CACHE_HITS] = { "fourscore_kpi_cache_hits_total", "KPI computations answered from the cache.", "counter" },
+    [METRIC_KPI_CACHE_MISSES] = { "fourscore_kpi_cache_misses_total", "KPI computations that asked the database.", "counter" },
+    [METRIC_LOGIN_FAILURES] = { "fourscore_login_failures_total", "Failed logins.", "counter" },
+};
+
+void metrics_add(enum metric m, long long n)
+{
+    if ((int)m >= 0 && m < METRIC__COUNT) atomic_fetch_add_explicit(&counters[m], n, memory_order_relaxed);
+}
+
+long long metrics_get(enum metric m)
+{
+    return ((int)m >= 0 && m < METRIC__COUNT) ? atomic_load_explicit(&counters[m], memory_order_relaxed) : 0;
+}
+
+/* --- requests: by route and status, and a latency histogram --- */
+
+#define MAX_SERIES 256
+static const double buckets_ms[] = { 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
+#define NBUCKETS (int)(sizeof buckets_ms / sizeof buckets_ms[0])
+
+typedef struct series {
+    const char *route;        /* a route pattern (static string) */
+    char method[8];
+    int status;
+    long long count;
+} series;
+
+static pthread_mutex_t req_lock = PTHREAD_MUTEX_INITIALIZER;
+static series req_series[MAX_SERIES];
+static int n_series;
+static long long overflow;
+static long long hist[NBUCKETS + 1];
+static double hist_sum_ms;
+static long long hist_count;
+
+void metrics_request(const char *method, const char *route, int status, double ms)
+{
+    if (!route) route = "static";
+    pthread_mutex_lock(&req_lock);
+    int i;
+    for (i = 0; i < n_series; i++)
+        if (req_series[i].status == status && req_series[i].route == route && strcmp(req_series[i].method, method) == 0) break;
+    if (i == n_series) {
+        if (n_series < MAX_SERIES) {
+            req_series[i].route = route;
+            snprintf(req_series[i].method, sizeof req_series[i].method, "%s", method);
+            req_series[i].status = status;
+            req_series[i].count = 0;
+            n_series++;
+        } else {
+            i = -1;
+            overflow++;
+        }
+    }
+    if (i >= 0) req_series[i].count++;
+    int b = 0;
+    while (b < NBUCKETS && ms > buckets_ms[b]) b++;
+    hist[b]++;
+    hist_sum_ms += ms;
+    hist_count++;
+    pthread_mutex_unlock(&req_lock);
+}
+
+/* --- the text format --- */
+
+typedef struct out { char *p; size_t len, cap; bool failed; } out;
+
+static void outf(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void outf(out *o, const char *fmt, ...)
+{
+    if (o->failed) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) { o->failed = true; return; }
+        if ((size_t)n < o->cap - o->len) { o->len += (size_t)n; return; }
+        size_t cap = o->cap * 2 + (size_t)n;
+        char *np = realloc(o->p, cap);
+        if (!np) { o->failed = true; return; }
+        o->p = np;
+        o->cap = cap;
+    }
+}
+
+char *metrics_render(struct app *a, size_t *len)
+{
+    out o = { .cap = 8192 };
+    o.p = malloc(o.cap);
+    if (!o.p) return NULL;
+    o.p[0] = '\0';
+    for (int m = 0; m < METRIC__COUNT; m++) {
+        outf(&o, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", counter_info[m].name, counter_info[m].help,
+             counter_info[m].name, counter_info[m].type, counter_info[m].name, metrics_get((enum metric)m));
+    }
+    pthread_mutex_lock(&req_lock);
+    outf(&o, "# HELP fourscore_http_requests_total HTTP requests by route pattern, method and status.\n"
+             "# TYPE fourscore_http_requests_total counter\n");
+    for (int i = 0; i < n_series; i++)
+        outf(&o, "fourscore_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %lld\n",
+             req_series[i].route, req_series[i].method, req_series[i].status, req_series[i].count);
+    if (overflow) outf(&o, "fourscore_http_requests_total{route=\"other\",method=\"\",status=\"\"} %lld\n", overflow);
+    outf(&o, "# HELP fourscore_http_request_duration_seconds Time to answer a request.\n"
+             "# TYPE fourscore_http_request_duration_seconds histogram\n");
+    long long cum = 0;
+    for (int b = 0; b < NBUCKETS; b++) {
+        cum += hist[b];
+        outf(&o, "fourscore_http_request_duration_seconds_bucket{le=\"%g\"} %lld\n", buckets_ms[b] / 1000.0, cum);
+    }
+    cum += hist[NBUCKETS];
+    outf(&o, "fourscore_http_request_duration_seconds_bucket{le=\"+Inf\"} %lld\n", cum);
+    outf(&o, "fourscore_http_request_duration_seconds_sum %.6f\nfourscore_http_request_duration_seconds_count %lld\n",
+         hist_sum_ms / 1000.0, hist_count);
+    pthread_mutex_unlock(&req_lock);
+
+    if (a && a->db) {
+        int size, in_use;
+        long long waits, errors;
+        db_pool_stats(a->db, &size, &in_use, &waits, &errors);
+        outf(&o, "# HELP fourscore_db_pool_connections Database connections of the primary pool.\n"
+                 "# TYPE fourscore_db_pool_connections gauge\n"
+                 "fourscore_db_pool_connections{state=\"max\"} %d\nfourscore_db_pool_connections{state=\"in_use\"} %d\n"
+                 "# HELP fourscore_db_pool_waits_total Acquires that had to wait for a free connection.\n"
+                 "# TYPE fourscore_db_pool_waits_total counter\nfourscore_db_pool_waits_total %lld\n"
+                 "# HELP fourscore_db_pool_errors_total Acquires that failed (database down or lost).\n"
+                 "# TYPE fourscore_db_pool_errors_total counter\nfourscore_db_pool_errors_total %lld\n",
+             size, in_use, waits, errors);
+    }
+    if (o.failed) { free(o.p); return NULL; }
+    *len = o.len;
+    return o.p;
+}
+
+void metrics_handle(http_req *r)
+{
+    size_t len = 0;
+    char *text = metrics_render(r->app, &len);
+    if (!text) {
+        http_reply_error(r, 500, "internal", "the metrics could not be rendered", NULL);
+        return;
+    }
+    http_reply_buffer(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}

@@ -1,0 +1,87 @@
+/* plugins: the loader of KPI plugins (the host side of fourscore/plugin.h).
+ * Loads every *.so of the plugin directory in name order, checks each
+ * descriptor before calling anything, calls init with the host API table,
+ * and keeps the registered KPIs. A refused plugin is kept in the list with
+ * its reason and never stops the others. The per-call side of the host API
+ * (query, emit, setting, fail) works on an fsp_call the KPI engine fills. */
+#ifndef FS_PLUGINS_H
+#define FS_PLUGINS_H
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "db.h"
+#include "log.h"
+#include "fourscore/plugin.h"
+
+/* A log level above every level: the CLI commands whose stdout is their answer. */
+#define LOG_QUIET ((enum log_level)(LOG_ERROR + 1))
+
+struct kpi_settings;
+
+/* One plugin file, loaded or refused. */
+typedef struct loaded_plugin {
+    char file[PATH_MAX];            /* the .so path */
+    char name[64];                  /* descriptor name, or the file name when refused early */
+    char version[64];
+    char description[256];
+    bool loaded;
+    char reason[512];               /* why it was refused ("" when loaded) */
+    void *handle;                   /* dlopen handle while loaded */
+    const fsp_plugin_descriptor *desc;
+    fsp_host *host;
+    int nkpis;                      /* KPIs it registered */
+} loaded_plugin;
+
+/* One registered KPI. */
+typedef struct plugin_kpi {
+    const fsp_kpi_def *def;
+    int plugin;                     /* index into registry->plugins */
+} plugin_kpi;
+
+typedef struct plugin_registry {
+    loaded_plugin *plugins;
+    int nplugins;
+    plugin_kpi *kpis;               /* in registration order (plugins in file-name order) */
+    int nkpis, kpis_cap;
+} plugin_registry;
+
+/* Load every *.so in dir. Never fails for a bad plugin (it is listed as
+ * refused); returns -1 with err only when dir cannot be read or memory runs out. */
+int plugins_load_dir(const char *dir, plugin_registry **out, char *err, size_t errlen);
+/* Load one file into reg (used by plugins_load_dir and the tests). */
+void plugins_load_file(plugin_registry *reg, const char *path);
+plugin_registry *plugins_new(void);
+/* Call every loaded plugin's fini, dlclose, free. */
+void plugins_free(plugin_registry *reg);
+const plugin_kpi *plugins_find_kpi(const plugin_registry *reg, const char *id);
+const loaded_plugin *plugins_of_kpi(const plugin_registry *reg, const plugin_kpi *k);
+
+/* --- one compute call (the engine fills it, the host API works on it) --- */
+
+typedef struct kpi_component {
+    char store_code[33];
+    char insurer_code[33];          /* "" when none */
+    double num, den;
+    bool valid;
+} kpi_component;
+
+/* A setting lookup the engine provides for the call. */
+typedef double (*plugin_setting_fn)(const void *ctx, const char *name, double dflt);
+
+struct fsp_call {
+    db_conn *conn;                  /* the read connection, statement time limited */
+    plugin_setting_fn setting;
+    const void *setting_ctx;
+    kpi_component *comps;
+    int ncomps, comps_cap;
+    bool failed;
+    char error[512];
+};
+
+/* Run def->compute for args on call; returns 0, or -1 with call->error set. */
+int plugin_compute(const fsp_kpi_def *def, fsp_call *call, const fsp_kpi_args *args);
+void plugin_call_reset(fsp_call *call);     /* free the components */
+
+/* The direction, fold and by names of the spec. */
+const char *plugin_direction_name(int direction);
+#endif

@@ -1,0 +1,333 @@
+/* rollup: keeps the derived tables of schemas/003_rollups.sql current. The
+ * importer calls rollup_refresh() inside its transaction with the stores and
+ * business dates a file touched; each refresh deletes the derived rows of a
+ * (store, date range) and rebuilds them with one INSERT ... SELECT ... GROUP
+ * BY per table, never row by row. rollup_rebuild() (`fourscore rollup
+ * --rebuild`) does the same for every store over all dates.
+ *
+ * What depends on what:
+ *   repair_orders, ro_labour, ro_parts -> rollup_ro, rollup_ro_day,
+ *       rollup_ro_insurer_day (dates: DATE(closed_at) of the ROs, old and new)
+ *   repair_orders                      -> rollup_vehicle_visit (by VIN, or by
+ *       the touched dates when the importer names no VINs)
+ *   parts_stock                        -> rollup_stock, rollup_stock_age
+ *       (dates: snapshot_on)
+ * Other entities are read by the plugins from the facts directly. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "app.h"
+#include "commands.h"
+#include "config.h"
+#include "kpi.h"
+#include "log.h"
+#include "rollup.h"
+
+#define ROLLUP_ALL_FROM "1000-01-01"
+#define ROLLUP_ALL_TO   "9999-12-30"
+#define ROLLUP_VIN_CHUNK 256
+
+/* --- repair orders: per RO, per day, per insurer and day --- */
+
+/* Params: (store, from, to) three times: labour lines, part lines, the ROs. */
+static const char SQL_RO_DELETE[] =
+    "DELETE FROM rollup_ro WHERE store_code = ? AND day BETWEEN ? AND ?";
+static const char SQL_RO_INSERT[] =
+    "REPLACE INTO rollup_ro (store_code, ro_no, day, closed_at, vin, customer_code, ro_type, payer,"
+    " insurer_code, is_comeback, revenue, cost, labour_revenue, sold_hours, sold_hours_clocked,"
+    " clocked_hours, parts_revenue, parts_cost, part_lines, part_lines_from_stock, material_revenue,"
+    " material_cost, accessory_revenue, accessory_cost, other_amount, discount_amount)"
+    " SELECT r.store_code, r.ro_no, DATE(r.closed_at), r.closed_at, r.vin, r.customer_code,"
+    "  CAST(r.ro_type AS CHAR), CAST(r.payer AS CHAR), r.insurer_code, r.comeback_of IS NOT NULL,"
+    "  COALESCE(l.amount, 0) + COALESCE(p.part_rev, 0) + COALESCE(p.mat_rev, 0) + COALESCE(p.acc_rev, 0)"
+    "   + COALESCE(r.other_amount, 0) - COALESCE(r.discount_amount, 0),"
+    "  COALESCE(p.part_cost, 0) + COALESCE(p.mat_cost, 0) + COALESCE(p.acc_cost, 0),"
+    "  COALESCE(l.amount, 0), COALESCE(l.sold, 0), COALESCE(l.sold_clocked, 0), COALESCE(l.clocked, 0),"
+    "  COALESCE(p.part_rev, 0), COALESCE(p.part_cost, 0), COALESCE(p.part_lines, 0),"
+    "  COALESCE(p.part_lines_stock, 0), COALESCE(p.mat_rev, 0), COALESCE(p.mat_cost, 0),"
+    "  COALESCE(p.acc_rev, 0), COALESCE(p.acc_cost, 0), COALESCE(r.other_amount, 0),"
+    "  COALESCE(r.discount_amount, 0)"
+    " FROM repair_orders r"
+    " LEFT JOIN (SELECT l.ro_no, SUM(l.amount) AS amount, SUM(l.sold_hours) AS sold,"
+    "   SUM(CASE WHEN l.clocked_hours IS NOT NULL THEN l.sold_hours ELSE 0 END) AS sold_clocked,"
+    "   SUM(COALESCE(l.clocked_hours, 0)) AS clocked"
+    "   FROM repair_orders r2 JOIN ro_labour l ON l.store_code = r2.store_code AND l.ro_no = r2.ro_no"
+    "   WHERE r2.store_code = ? AND r2.closed_at >= ? AND r2.closed_at < DATE_ADD(?, INTERVAL 1 DAY)"
+    "   AND r2.ro_type <> 'internal' GROUP BY l.ro_no) l ON l.ro_no = r.ro_no"
+    " LEFT JOIN (SELECT p.ro_no,"
+    "   SUM(CASE WHEN p.category = 'part' THEN p.qty * p.unit_price ELSE 0 END) AS part_rev,"
+    "   SUM(CASE WHEN p.category = 'part' THEN p.qty * p.unit_cost ELSE 0 END) AS part_cost,"
+    "   SUM(p.category = 'part') AS part_lines,"
+    "   SUM(p.category = 'part' AND COALESCE(p.from_stock, 1) <> 0) AS part_lines_stock,"
+    "   SUM(CASE WHEN p.category = 'material' THEN p.qty * p.unit_price ELSE 0 END) AS mat_rev,"
+    "   SUM(CASE WHEN p.category = 'material' THEN p.qty * p.unit_cost ELSE 0 END) AS mat_cost,"
+    "   SUM(CASE WHEN p.category = 'accessory' THEN p.qty * p.unit_price ELSE 0 END) AS acc_rev,"
+    "   SUM(CASE WHEN p.category = 'accessory' THEN p.qty * p.unit_cost ELSE 0 END) AS acc_cost"
+    "   FROM repair_orders r3 JOIN ro_parts p ON p.store_code = r3.store_code AND p.ro_no = r3.ro_no"
+    "   WHERE r3.store_code = ? AND r3.closed_at >= ? AND r3.closed_at < DATE_ADD(?, INTERVAL 1 DAY)"
+    "   AND r3.ro_type <> 'internal' GROUP BY p.ro_no) p ON p.ro_no = r.ro_no"
+    " WHERE r.store_code = ? AND r.closed_at >= ? AND r.closed_at < DATE_ADD(?, INTERVAL 1 DAY)"
+    " AND r.ro_type <> 'internal'";
+
+static const char SQL_RO_DAY_DELETE[] =
+    "DELETE FROM rollup_ro_day WHERE store_code = ? AND day BETWEEN ? AND ?";
+static const char SQL_RO_DAY_INSERT[] =
+    "INSERT INTO rollup_ro_day (store_code, day, ro_count, comeback_count, revenue, labour_revenue,"
+    " sold_hours, sold_hours_clocked, clocked_hours, parts_revenue, parts_cost, part_lines,"
+    " part_lines_from_stock, material_revenue, material_cost, accessory_revenue, accessory_cost,"
+    " other_amount, discount_amount, bodywork_ro_count, bodywork_revenue, bodywork_material_cost,"
+    " insurer_revenue)"
+    " SELECT store_code, day, COUNT(*), SUM(is_comeback), SUM(revenue), SUM(labour_revenue),"
+    "  SUM(sold_hours), SUM(sold_hours_clocked), SUM(clocked_hours), SUM(parts_revenue), SUM(parts_cost),"
+    "  SUM(part_lines), SUM(part_lines_from_stock), SUM(material_revenue), SUM(material_cost),"
+    "  SUM(accessory_revenue), SUM(accessory_cost),"
+    "  SUM(other_amount), SUM(discount_amount),"
+    "  SUM(ro_type = 'bodywork'), SUM(CASE WHEN ro_type = 'bodywork' THEN revenue ELSE 0 END),"
+    "  SUM(CASE WHEN ro_type = 'bodywork' THEN material_cost ELSE 0 END),"
+    "  SUM(CASE WHEN payer = 'insurer' THEN revenue ELSE 0 END)"
+    " FROM rollup_ro WHERE store_code = ? AND day BETWEEN ? AND ? GROUP BY store_code, day";
+static const char SQL_RO_INS_DELETE[] =
+    "DELETE FROM rollup_ro_insurer_day WHERE store_code = ? AND day BETWEEN ? AND ?";
+static const char SQL_RO_INS_INSERT[] =
+    "INSERT INTO rollup_ro_insurer_day (store_code, day, insurer_code, ro_count, revenue)"
+    " SELECT store_code, day, insurer_code, COUNT(*), SUM(revenue) FROM rollup_ro"
+    " WHERE store_code = ? AND day BETWEEN ? AND ? AND payer = 'insurer' AND insurer_code IS NOT NULL"
+    " GROUP BY store_code, day, insurer_code";
+
+/* --- stock snapshots --- */
+
+static const char SQL_STOCK_DELETE[] =
+    "DELETE FROM rollup_stock WHERE store_code = ? AND snapshot_on BETWEEN ? AND ?";
+static const char SQL_STOCK_INSERT[] =
+    "INSERT INTO rollup_stock (store_code, snapshot_on, part_rows, stock_value)"
+    " SELECT store_code, snapshot_on, COUNT(*), SUM(qty_on_hand * unit_cost) FROM parts_stock"
+    " WHERE store_code = ? AND snapshot_on BETWEEN ? AND ? GROUP BY store_code, snapshot_on";
+static const char SQL_STOCK_AGE_DELETE[] =
+    "DELETE FROM rollup_stock_age WHERE store_code = ? AND snapshot_on BETWEEN ? AND ?";
+static const char SQL_STOCK_AGE_INSERT[] =
+    "INSERT INTO rollup_stock_age (store_code, snapshot_on, age_days, stock_value)"
+    " SELECT store_code, snapshot_on, age, SUM(v) FROM (SELECT store_code, snapshot_on,"
+    "  COALESCE(DATEDIFF(snapshot_on, COALESCE(last_issue_on, last_receipt_on)), 1000000) AS age,"
+    "  qty_on_hand * unit_cost AS v FROM parts_stock WHERE store_code = ? AND snapshot_on BETWEEN ? AND ?) s"
+    " GROUP BY store_code, snapshot_on, age";
+
+/* --- vehicle visits --- */
+
+#define VISIT_SELECT \
+    "SELECT vin, DATE(closed_at), COUNT(*), MAX(closed_at)," \
+    " SUBSTRING_INDEX(GROUP_CONCAT(store_code ORDER BY closed_at DESC, store_code ASC SEPARATOR ','), ',', 1)" \
+    " FROM repair_orders WHERE closed_at IS NOT NULL AND ro_type <> 'internal' "
+#define VISIT_INSERT "INSERT INTO rollup_vehicle_visit (vin, visit_on, visits, last_closed_at, last_store_code) "
+
+static const char SQL_VISIT_RANGE_DELETE[] =
+    "DELETE FROM rollup_vehicle_visit WHERE visit_on BETWEEN ? AND ?";
+static const char SQL_VISIT_RANGE_INSERT[] =
+    VISIT_INSERT VISIT_SELECT
+    " AND closed_at >= ? AND closed_at < DATE_ADD(?, INTERVAL 1 DAY) GROUP BY vin, DATE(closed_at)";
+
+/* The by-VIN statements have ROLLUP_VIN_CHUNK placeholders; built once and
+ * kept for the life of the process (db.h caches statements by text). */
+static char *sql_visit_vin_delete, *sql_visit_vin_insert;
+static pthread_once_t visit_sql_once = PTHREAD_ONCE_INIT;
+
+static char *build_in_list_sql(const char *head, const char *tail)
+{
+    size_t len = strlen(head) + strlen(tail) + ROLLUP_VIN_CHUNK * 2 + 8;
+    char *s = malloc(len);
+    if (!s) return NULL;
+    size_t o = (size_t)snprintf(s, len, "%s(", head);
+    for (int i = 0; i < ROLLUP_VIN_CHUNK; i++) { s[o++] = i ? ',' : '?'; if (i) s[o++] = '?'; }
+    snprintf(s + o, len - o, ")%s", tail);
+    return s;
+}
+
+static void build_visit_sql(void)
+{
+    sql_visit_vin_delete = build_in_list_sql("DELETE FROM rollup_vehicle_visit WHERE vin IN ", "");
+    sql_visit_vin_insert = build_in_list_sql(VISIT_INSERT VISIT_SELECT " AND vin IN ",
+                                             " GROUP BY vin, DATE(closed_at)");
+}
+
+/* --- refresh steps --- */
+
+static int exec3(db_conn *c, const char *sql, const char *store, const char *from, const char *to,
+                 char *err, size_t errlen)
+{
+    db_val p[3] = { DB_STR(store), DB_STR(from), DB_STR(to) };
+    return db_exec(c, sql, p, 3, NULL, err, errlen);
+}
+
+static int refresh_ro_range(db_conn *c, const char *store, const char *from, const char *to,
+                            char *err, size_t errlen)
+{
+    db_val p9[9] = { DB_STR(store), DB_STR(from), DB_STR(to), DB_STR(store), DB_STR(from), DB_STR(to),
+                     DB_STR(store), DB_STR(from), DB_STR(to) };
+    if (exec3(c, SQL_RO_DELETE, store, from, to, err, errlen) != 0) return -1;
+    if (db_exec(c, SQL_RO_INSERT, p9, 9, NULL, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_RO_DAY_DELETE, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_RO_DAY_INSERT, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_RO_INS_DELETE, store, from, to, err, errlen) != 0) return -1;
+    return exec3(c, SQL_RO_INS_INSERT, store, from, to, err, errlen);
+}
+
+static int refresh_stock_range(db_conn *c, const char *store, const char *from, const char *to,
+                               char *err, size_t errlen)
+{
+    if (exec3(c, SQL_STOCK_DELETE, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_STOCK_INSERT, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_STOCK_AGE_DELETE, store, from, to, err, errlen) != 0) return -1;
+    return exec3(c, SQL_STOCK_AGE_INSERT, store, from, to, err, errlen);
+}
+
+static int refresh_visits_range(db_conn *c, const char *from, const char *to, char *err, size_t errlen)
+{
+    db_val p[2] = { DB_STR(from), DB_STR(to) };
+    if (db_exec(c, SQL_VISIT_RANGE_DELETE, p, 2, NULL, err, errlen) != 0) return -1;
+    return db_exec(c, SQL_VISIT_RANGE_INSERT, p, 2, NULL, err, errlen);
+}
+
+static int refresh_visits_vins(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen)
+{
+    pthread_once(&visit_sql_once, build_visit_sql);
+    if (!sql_visit_vin_delete || !sql_visit_vin_insert) {
+        snprintf(err, errlen, "out of memory building the visit refresh");
+        return -1;
+    }
+    db_val p[ROLLUP_VIN_CHUNK];
+    for (int at = 0; at < nvins; at += ROLLUP_VIN_CHUNK) {
+        int n = nvins - at < ROLLUP_VIN_CHUNK ? nvins - at : ROLLUP_VIN_CHUNK;
+        /* pad the list with its last VIN: a repeat in IN (...) changes nothing */
+        for (int i = 0; i < ROLLUP_VIN_CHUNK; i++) p[i] = DB_STR(vins[at + (i < n ? i : n - 1)]);
+        if (db_exec(c, sql_visit_vin_delete, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0) return -1;
+        if (db_exec(c, sql_visit_vin_insert, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0) return -1;
+    }
+    return 0;
+}
+
+/* --- the importer's entry point --- */
+
+static bool entity_is(const char *entity, const char *name) { return entity && strcmp(entity, name) == 0; }
+
+int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen)
+{
+    if (!scope || !scope->entity) return 0;
+    const char *e = scope->entity;
+    bool ro = entity_is(e, "repair_orders") || entity_is(e, "ro_labour") || entity_is(e, "ro_parts");
+    bool stock = entity_is(e, "parts_stock");
+    if (!ro && !stock) return 0;
+    char min_from[11] = "", max_to[11] = "";
+    for (int i = 0; i < scope->ntouched; i++) {
+        const rollup_touch *t = &scope->touched[i];
+        /* nothing dated (e.g. only open ROs): no derived row can change... unless
+         * an importer could not tell the dates: then the store is redone whole */
+        const char *from = t->from[0] ? t->from : ROLLUP_ALL_FROM;
+        const char *to = t->to[0] ? t->to : ROLLUP_ALL_TO;
+        int rc = ro ? refresh_ro_range(c, t->store_code, from, to, err, errlen)
+                    : refresh_stock_range(c, t->store_code, from, to, err, errlen);
+        if (rc != 0) return -1;
+        if (!min_from[0] || strcmp(from, min_from) < 0) snprintf(min_from, sizeof min_from, "%s", from);
+        if (!max_to[0] || strcmp(to, max_to) > 0) snprintf(max_to, sizeof max_to, "%s", to);
+    }
+    if (entity_is(e, "repair_orders")) {
+        if (scope->nvins > 0 && scope->vins)
+            return refresh_visits_vins(c, scope->vins, scope->nvins, err, errlen);
+        if (min_from[0]) return refresh_visits_range(c, min_from, max_to, err, errlen);
+    }
+    return 0;
+}
+
+/* --- rebuild --- */
+
+static const char SQL_STORES[] = "SELECT store_code FROM stores ORDER BY store_code";
+static const char *const ROLLUP_TABLES_CLEAR[] = {
+    "DELETE FROM rollup_ro", "DELETE FROM rollup_ro_day", "DELETE FROM rollup_ro_insurer_day",
+    "DELETE FROM rollup_stock", "DELETE FROM rollup_stock_age", "DELETE FROM rollup_vehicle_visit",
+};
+
+int rollup_rebuild_progress(db_conn *c, rollup_progress_fn progress, void *ud, char *err, size_t errlen)
+{
+    if (db_begin(c, err, errlen) != 0) return -1;
+    db_result *stores = NULL;
+    for (size_t i = 0; i < sizeof ROLLUP_TABLES_CLEAR / sizeof *ROLLUP_TABLES_CLEAR; i++)
+        if (db_exec(c, ROLLUP_TABLES_CLEAR[i], NULL, 0, NULL, err, errlen) != 0) goto fail;
+    if (db_query(c, SQL_STORES, NULL, 0, &stores, err, errlen) != 0) goto fail;
+    for (int i = 0; i < stores->nrows; i++) {
+        const char *store = db_cell(stores, i, 0);
+        if (progress) progress(ud, i, stores->nrows + 1, store);
+        if (refresh_ro_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0 ||
+            refresh_stock_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0)
+            goto fail;
+    }
+    if (progress) progress(ud, stores->nrows, stores->nrows + 1, "vehicle visits");
+    if (refresh_visits_range(c, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0) goto fail;
+    if (progress) progress(ud, stores->nrows + 1, stores->nrows + 1, NULL);
+    db_result_free(stores);
+    return db_commit(c, err, errlen);
+fail:
+    db_result_free(stores);
+    db_rollback(c);
+    return -1;
+}
+
+int rollup_rebuild(db_conn *c, char *err, size_t errlen)
+{
+    return rollup_rebuild_progress(c, NULL, NULL, err, errlen);
+}
+
+/* --- fourscore rollup --rebuild --- */
+
+static void print_progress(void *ud, int done, int total, const char *what)
+{
+    (void)ud;
+    if (what) fprintf(stderr, "\r[%d/%d] %-40.40s", done + 1, total, what);
+    else fprintf(stderr, "\r[%d/%d] done%-40s\n", total, total, "");
+    fflush(stderr);
+}
+
+int cmd_rollup(int argc, char **argv)
+{
+    opt opts[] = {
+        { "--rebuild", OPT_FLAG, NULL, "rebuild every derived table from the facts", 0, 0, {0}, 0 },
+    };
+    app a;
+    memset(&a, 0, sizeof a);
+    char err[1024];
+    if (config_load_env(&a.cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "fourscore: %s\n", err);
+        return 2;
+    }
+    const char *pos[1];
+    int npos = 0;
+    int rc = config_parse(&a.cfg, argc, argv, opts, 1, "fourscore rollup --rebuild [options]",
+                          "Rebuild the derived tables the KPIs read (per store and day sums of the\n"
+                          "repair orders, stock snapshot totals, vehicle visits) from the facts.\n"
+                          "Imports keep them current; run this after changing facts by hand.",
+                          pos, 0, &npos);
+    if (rc == 1) return 0;
+    if (rc != 0) return 2;
+    if (!opts[0].set) {
+        fprintf(stderr, "fourscore rollup: nothing to do; use --rebuild (see fourscore rollup --help)\n");
+        return 2;
+    }
+    if (app_open(&a, true, err, sizeof err) != 0) {
+        fprintf(stderr, "fourscore: %s\n", err);
+        return 1;
+    }
+    db_conn *c = db_acquire(a.db, 5000, err, sizeof err);
+    if (!c) {
+        fprintf(stderr, "fourscore: %s\n", err);
+        app_close(&a);
+        return 1;
+    }
+    rc = rollup_rebuild_progress(c, print_progress, NULL, err, sizeof err);
+    if (rc == 0) rc = kpi_invalidate(c, err, sizeof err);
+    db_release(a.db, c);
+    app_close(&a);
+    if (rc != 0) {
+        fprintf(stderr, "\nfourscore rollup: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "rollups rebuilt\n");
+    return 0;
+}

@@ -1,0 +1,59 @@
+/* csi: customer satisfaction (客户满意度) KPIs of spec/kpis.md "csi": the
+ * SERVQUAL-weighted score pooled over the surveys dated in the period, and
+ * the number of those surveys, per store (a mean pools all observations: the
+ * engine divides summed scores by summed counts). */
+#include <fourscore/plugin.h>
+#include "../kpi_common.h"
+
+/* --- queries --- */
+
+/* Weights from the source documents: reliability 0.32, responsiveness 0.22,
+ * assurance 0.19, empathy 0.16, tangibles 0.11 (0-10 scale). */
+static const char SQL_SCORE[] =
+    "SELECT store_code, NULL,"
+    " SUM(0.32 * reliability + 0.22 * responsiveness + 0.19 * assurance + 0.16 * empathy + 0.11 * tangibles),"
+    " COUNT(*), 1 FROM csi_surveys"
+    " WHERE surveyed_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code";
+
+static const char SQL_RESPONSES[] =
+    "SELECT store_code, NULL, COUNT(*), 1, 1 FROM csi_surveys"
+    " WHERE surveyed_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code";
+
+static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, (const char *)args->kpi->user, params, KC_COUNT(params));
+}
+
+/* --- the catalogue --- */
+
+static const fsp_kpi_def csi_kpis[] = {
+    { sizeof(fsp_kpi_def), "csi.score", "满意度", "Customer satisfaction", "score",
+      FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+      "Mean over the surveys dated in the period of 0.32 reliability + 0.22 responsiveness + 0.19 assurance "
+      "+ 0.16 empathy + 0.11 tangibles (0-10).",
+      FSP_BY_DEFAULT, FSP_FOLD_RATIO, compute_period_query, SQL_SCORE },
+    { sizeof(fsp_kpi_def), "csi.responses", "样本量", "Survey responses", "count",
+      FSP_DIR_NONE, FSP_TARGET_NONE, 0, 0,
+      "Number of surveys dated in the period.",
+      FSP_BY_DEFAULT, FSP_FOLD_SUM, compute_period_query, SQL_RESPONSES },
+};
+
+/* --- the plugin --- */
+
+static int csi_init(fsp_host *host, const fsp_host_api *api)
+{
+    return kc_register_all(host, api, csi_kpis, KC_COUNT(csi_kpis));
+}
+
+static const fsp_plugin_descriptor csi_descriptor = {
+    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
+    FSP_BUILD_SIGNATURE, "csi", "1.0.0",
+    "Customer satisfaction: SERVQUAL-weighted score and responses",
+    csi_init, NULL
+};
+
+FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void)
+{
+    return &csi_descriptor;
+}

@@ -1,0 +1,179 @@
+/* insurance: the insurance (保险) KPIs of spec/kpis.md "insurance": premium,
+ * new-car insurance penetration, renewal rate, accident repair revenue, the
+ * repair-to-premium ratio and the insurers' share of renewal premium.
+ * Matching (a new policy for a sale, a renewal for an expiring policy)
+ * searches the whole group; credit goes to the store (and insurer) the spec
+ * names. With args->per_insurer the components carry the insurer, for
+ * by=insurer; insurance.new_penetration does not support it. */
+#include <fourscore/plugin.h>
+#include "../kpi_common.h"
+
+/* --- premium and penetration --- */
+
+static const char SQL_PREMIUM[] =
+    "SELECT store_code, insurer_code, SUM(premium), 1, 1 FROM insurance_policies"
+    " WHERE sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+    " GROUP BY store_code, insurer_code";
+
+/* Sales in the period (credited to the selling store) whose VIN has a `new`
+ * policy sold anywhere in the group within ? days either side of the sale.
+ * Placeholders: window, window, from, to. */
+static const char SQL_NEW_PENETRATION[] =
+    "SELECT v.store_code, NULL,"
+    " SUM(EXISTS (SELECT 1 FROM insurance_policies n WHERE n.vin = v.vin AND n.kind = 'new'"
+    "   AND n.sold_on >= v.sold_on - INTERVAL ? DAY AND n.sold_on <= v.sold_on + INTERVAL ? DAY)),"
+    " COUNT(*), 1 FROM vehicle_sales v"
+    " WHERE v.sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+    " GROUP BY v.store_code";
+
+static int compute_premium(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_PREMIUM, params, KC_COUNT(params));
+}
+
+static int compute_new_penetration(fsp_call *call, const fsp_kpi_args *args)
+{
+    int window_days;
+    if (kc_setting_int(call, "insurance.new_window_days", 30, 0, 3650, &window_days) != 0)
+        return -1;
+    fsp_param params[] = { FSP_P_INT(window_days), FSP_P_INT(window_days), KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_NEW_PENETRATION, params, KC_COUNT(params));
+}
+
+/* --- renewals --- */
+
+/* Policies ending in the period, credited to their store and insurer; renewed
+ * when another policy of the same VIN (any store) starts after this one's
+ * start and within ? days either side of this one's end.
+ * Placeholders: window, window, from, to. */
+static const char SQL_RENEWAL_RATE[] =
+    "SELECT e.store_code, e.insurer_code,"
+    " SUM(EXISTS (SELECT 1 FROM insurance_policies n WHERE n.vin = e.vin"
+    "   AND n.starts_on > e.starts_on"
+    "   AND n.starts_on >= e.ends_on - INTERVAL ? DAY AND n.starts_on <= e.ends_on + INTERVAL ? DAY)),"
+    " COUNT(*), 1 FROM insurance_policies e"
+    " WHERE e.ends_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+    " GROUP BY e.store_code, e.insurer_code";
+
+static int compute_renewal_rate(fsp_call *call, const fsp_kpi_args *args)
+{
+    int window_days;
+    if (kc_setting_int(call, "insurance.renewal_window_days", 30, 0, 3650, &window_days) != 0)
+        return -1;
+    fsp_param params[] = { FSP_P_INT(window_days), FSP_P_INT(window_days), KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_RENEWAL_RATE, params, KC_COUNT(params));
+}
+
+/* Renewal premium of each insurer over all renewal premium. Per insurer,
+ * every store with renewal premium emits one component for every insurer
+ * (numerator: that insurer's premium, 0 if none; denominator: the store's
+ * total), so the insurer's row is its premium over the total of the stores
+ * in scope. Without insurers the value is the total over itself.
+ * Placeholders: from, to. */
+static const char SQL_INSURER_SHARE[] =
+    "WITH renewals AS (SELECT store_code, insurer_code, SUM(premium) AS premium"
+    "   FROM insurance_policies WHERE kind = 'renewal'"
+    "   AND sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+    "   GROUP BY store_code, insurer_code),"
+    " store_totals AS (SELECT store_code, SUM(premium) AS premium FROM renewals GROUP BY store_code)"
+    " SELECT t.store_code, i.insurer_code, COALESCE(r.premium, 0), t.premium, 1"
+    " FROM store_totals t CROSS JOIN insurers i"
+    " LEFT JOIN renewals r ON r.store_code = t.store_code AND r.insurer_code = i.insurer_code";
+
+static const char SQL_RENEWAL_PREMIUM_TOTAL[] =
+    "SELECT store_code, NULL, SUM(premium), SUM(premium), 1 FROM insurance_policies"
+    " WHERE kind = 'renewal' AND sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+    " GROUP BY store_code";
+
+static int compute_insurer_share(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, args->per_insurer ? SQL_INSURER_SHARE : SQL_RENEWAL_PREMIUM_TOTAL,
+                         params, KC_COUNT(params));
+}
+
+/* --- accident repairs --- */
+
+/* Revenue of the period's ROs paid by an insurer, by the RO's insurer_code
+ * (rollup_ro_insurer_day). */
+static const char SQL_ACCIDENT_REVENUE[] =
+    "SELECT store_code, insurer_code, SUM(revenue), 1, 1 FROM rollup_ro_insurer_day"
+    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code, insurer_code";
+
+/* Accident revenue (numerator) and premium (denominator) as separate
+ * components that the engine adds per (store, insurer).
+ * Placeholders: from, to (ROs), from, to (policies). */
+static const char SQL_REPAIR_TO_PREMIUM[] =
+    "SELECT store_code, insurer_code, SUM(revenue), 0, 1 FROM rollup_ro_insurer_day"
+    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code, insurer_code"
+    " UNION ALL"
+    " SELECT store_code, insurer_code, 0, SUM(premium), 1 FROM insurance_policies"
+    " WHERE sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+    " GROUP BY store_code, insurer_code";
+
+static int compute_accident_revenue(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_ACCIDENT_REVENUE, params, KC_COUNT(params));
+}
+
+static int compute_repair_to_premium(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args), KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_REPAIR_TO_PREMIUM, params, KC_COUNT(params));
+}
+
+/* --- the catalogue --- */
+
+#define BY_WITH_INSURER (FSP_BY_DEFAULT | FSP_BY_INSURER)
+
+#define DEF(ID, ZH, EN, UNIT, DIR, TKIND, TLO, THI, FORMULA, BY, FOLD, FN) \
+    { sizeof(fsp_kpi_def), ID, ZH, EN, UNIT, DIR, TKIND, TLO, THI, FORMULA, BY, FOLD, FN, NULL }
+
+static const fsp_kpi_def insurance_kpis[] = {
+    DEF("insurance.premium", "保费", "Insurance premium", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+        "Sum of premium of the policies sold in the period.",
+        BY_WITH_INSURER, FSP_FOLD_SUM, compute_premium),
+    DEF("insurance.new_penetration", "新保渗透率", "New-car insurance penetration", "ratio",
+        FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+        "Vehicle sales of the period whose VIN has a new policy sold anywhere in the group within "
+        "insurance.new_window_days (30) days of the sale / vehicle sales of the period (selling store).",
+        FSP_BY_DEFAULT, FSP_FOLD_RATIO, compute_new_penetration),
+    DEF("insurance.renewal_rate", "续保率", "Renewal rate", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+        "Policies ending in the period that are renewed (another policy of the VIN, sold anywhere in the group, "
+        "starting after this one's start and within insurance.renewal_window_days (30) days of its end) / "
+        "policies ending in the period, credited to the store and insurer of the expiring policy.",
+        BY_WITH_INSURER, FSP_FOLD_RATIO, compute_renewal_rate),
+    DEF("insurance.accident_revenue", "事故车产值", "Accident repair revenue", "CNY", FSP_DIR_HIGHER,
+        FSP_TARGET_NONE, 0, 0,
+        "Revenue of the period's ROs with payer insurer (by the RO's insurer).",
+        BY_WITH_INSURER, FSP_FOLD_SUM, compute_accident_revenue),
+    DEF("insurance.repair_to_premium", "送修比例", "Repairs to premium", "ratio", FSP_DIR_BAND,
+        FSP_TARGET_BAND, 0.85, 0.95,
+        "insurance.accident_revenue / insurance.premium (about 0.9: the insurer returns 0.9 of premium as repairs).",
+        BY_WITH_INSURER, FSP_FOLD_RATIO, compute_repair_to_premium),
+    DEF("insurance.insurer_share", "续保分配", "Insurer share of renewals", "ratio", FSP_DIR_NONE,
+        FSP_TARGET_NONE, 0, 0,
+        "Renewal premium of the insurer / all renewal premium of the period (about 5:3:2 over three insurers).",
+        FSP_BY_INSURER, FSP_FOLD_RATIO, compute_insurer_share),
+};
+
+/* --- the plugin --- */
+
+static int insurance_init(fsp_host *host, const fsp_host_api *api)
+{
+    return kc_register_all(host, api, insurance_kpis, KC_COUNT(insurance_kpis));
+}
+
+static const fsp_plugin_descriptor insurance_descriptor = {
+    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
+    FSP_BUILD_SIGNATURE, "insurance", "1.0.0",
+    "Insurance: premium, new-car penetration, renewal rate, accident repairs, insurer shares",
+    insurance_init, NULL
+};
+
+FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void)
+{
+    return &insurance_descriptor;
+}

@@ -1,0 +1,132 @@
+/* kpi_common.h: what the seven KPI plugins of plugins/<domain>/<domain>.c
+ * share: the host API pointer each plugin keeps from init, running one
+ * parameterised query and emitting its rows as components, reading integer
+ * settings, and the SQL fragments that define a repair order's period and
+ * value, written once here so that every domain counts the same ROs and the
+ * same revenue.
+ *
+ * Every query a plugin emits from returns five columns:
+ *   store_code, insurer_code (or NULL), numerator, denominator, valid (0/1).
+ * The engine adds components of the same (store, insurer), so a KPI whose
+ * numerator and denominator come from different tables emits each part with
+ * 0 for the other (e.g. insurance.repair_to_premium). */
+#ifndef FOURSCORE_PLUGINS_KPI_COMMON_H
+#define FOURSCORE_PLUGINS_KPI_COMMON_H
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fourscore/plugin.h>
+
+/* --- host API --- */
+
+/* Set once in init, before the host calls any compute, and never written
+ * again: computes running on several threads only read it. */
+static const fsp_host_api *kc_api;
+
+/* --- emitting query rows --- */
+
+/* Emits every row of res (the five columns above). With !per_insurer the
+ * insurer column is ignored and components go to the store alone. */
+static inline int kc_emit_result(fsp_call *call, const fsp_kpi_args *args, const fsp_result *res)
+{
+    int nrows = kc_api->result_rows(res);
+    if (kc_api->result_cols(res) < 5) {
+        kc_api->fail(call, "internal error: a KPI query returned fewer than 5 columns");
+        return -1;
+    }
+    for (int r = 0; r < nrows; r++) {
+        const char *store_code = kc_api->result_text(res, r, 0);
+        if (!store_code)
+            continue;
+        const char *insurer_code = args->per_insurer ? kc_api->result_text(res, r, 1) : NULL;
+        if (args->per_insurer && !insurer_code)
+            continue;
+        int num_null = 0, den_null = 0, valid_null = 0;
+        double numerator = kc_api->result_number(res, r, 2, &num_null);
+        double denominator = kc_api->result_number(res, r, 3, &den_null);
+        double valid = kc_api->result_number(res, r, 4, &valid_null);
+        if (num_null) numerator = 0.0;      /* sums over nothing are 0 */
+        if (den_null) denominator = 0.0;
+        if (kc_api->emit(call, store_code, insurer_code, numerator, denominator,
+                         !valid_null && valid != 0.0) != 0) {
+            kc_api->fail(call, "out of memory while emitting KPI components");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Runs sql (a string literal) with params and emits its rows. */
+static inline int kc_query_emit(fsp_call *call, const fsp_kpi_args *args, const char *sql,
+                         const fsp_param *params, int nparams)
+{
+    fsp_result *res = NULL;
+    if (kc_api->query(call, sql, params, nparams, &res) != 0)
+        return -1;      /* the host kept the message and failed the call */
+    int rc = kc_emit_result(call, args, res);
+    kc_api->result_free(res);
+    return rc;
+}
+
+/* --- settings --- */
+
+/* A whole-number setting in [lo, hi] (days or months). Out of range or not a
+ * whole number: fails the call naming the setting; returns -1. */
+static inline int kc_setting_int(fsp_call *call, const char *name, int dflt, int lo, int hi, int *out)
+{
+    double v = kc_api->setting(call, name, (double)dflt);
+    if (!(v >= lo && v <= hi) || v != (double)(long long)v) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "setting %s = %g is invalid: expected a whole number from %d to %d",
+                 name, v, lo, hi);
+        kc_api->fail(call, msg);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* --- calendar --- */
+
+/* Number of calendar months meeting [from, to] ('YYYY-MM-DD'); 0 if unparsable. */
+static inline int kc_months_meeting(const char *from, const char *to)
+{
+    int fy, fm, ty, tm;
+    if (sscanf(from, "%4d-%2d", &fy, &fm) != 2 || sscanf(to, "%4d-%2d", &ty, &tm) != 2)
+        return 0;
+    int n = (ty * 12 + tm) - (fy * 12 + fm) + 1;
+    return n > 0 ? n : 0;
+}
+
+/* --- shared SQL --- */
+
+/* The repair orders that count (kpis.md "Period and scope rules": closed,
+ * `closed_at` date in the window, `ro_type` other than internal; payer never
+ * excludes one) are exactly the rows of the rollups of schemas/003_rollups.sql
+ * (rollup_ro per RO, rollup_ro_day per store and day, rollup_ro_insurer_day),
+ * whose `day` is the date part of closed_at. Gross profit = revenue - cost of
+ * parts, materials and accessories. */
+#define KC_SQL_DAY_GROSS_PROFIT "(revenue - parts_cost - material_cost - accessory_cost)"
+
+/* CTE `p`: the period's ROs from rollup_ro, reached store by store through its
+ * (store_code, day) key. Placeholders: from, to. */
+#define KC_SQL_PERIOD_ROS \
+    "p AS (SELECT r.* FROM stores s JOIN rollup_ro r" \
+    " ON r.store_code = s.store_code AND r.day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE))"
+
+/* Two text parameters: from, to. */
+#define KC_PERIOD_PARAMS(args) FSP_P_TEXT((args)->from), FSP_P_TEXT((args)->to)
+
+#define KC_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* --- registration --- */
+
+static inline int kc_register_all(fsp_host *host, const fsp_host_api *api, const fsp_kpi_def *defs, int ndefs)
+{
+    kc_api = api;
+    for (int i = 0; i < ndefs; i++)
+        if (api->register_kpi(host, &defs[i]) != 0)
+            return -1;
+    return 0;
+}
+#endif

@@ -1,0 +1,193 @@
+/* parts: the parts (配件) KPIs of spec/kpis.md "parts": flow figures over the
+ * ro_parts lines of the period's closed non-internal ROs (revenue, margin,
+ * fill rate, bodywork materials, accessories) and stock figures as of `to`
+ * (a store's latest parts_stock snapshot on or before `to`: stock value,
+ * slow-moving and obsolete shares, turnover). A store with no snapshot on or
+ * before `to` is emitted invalid: null, and left out of its region and group.
+ * Reads the rollups: rollup_ro_day, rollup_stock, rollup_stock_age. */
+#include <fourscore/plugin.h>
+#include "../kpi_common.h"
+
+/* --- flow: lines of the period's ROs --- */
+
+/* From rollup_ro_day: per store and day sums over the closed non-internal ROs
+ * and their lines. */
+#define SQL_DAY_SUMS(NUM, DEN) \
+    "SELECT store_code, NULL, SUM(" NUM "), " DEN ", 1 FROM rollup_ro_day" \
+    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code"
+
+static const char SQL_PART_REVENUE[] = SQL_DAY_SUMS("parts_revenue", "1");
+static const char SQL_GROSS_MARGIN[] = SQL_DAY_SUMS("parts_revenue - parts_cost", "SUM(parts_revenue)");
+/* An empty from_stock counts as from stock (the rollup counts it so). */
+static const char SQL_FILL_RATE[] = SQL_DAY_SUMS("part_lines_from_stock", "SUM(part_lines)");
+static const char SQL_ACCESSORY_REVENUE[] = SQL_DAY_SUMS("accessory_revenue", "1");
+/* Material cost of bodywork ROs / RO revenue of those ROs. */
+static const char SQL_MATERIALS_COST_RATIO[] = SQL_DAY_SUMS("bodywork_material_cost", "SUM(bodywork_revenue)");
+
+static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, (const char *)args->kpi->user, params, KC_COUNT(params));
+}
+
+/* --- stock as of `to` --- */
+
+/* CTE `snap`: every store with the date of its latest snapshot on or before
+ * `to` (NULL when it has none), from the snapshot totals (rollup_stock).
+ * Placeholder: to. */
+#define SQL_SNAPSHOT_AS_OF \
+    "snap AS (SELECT s.store_code, (SELECT MAX(k.snapshot_on) FROM rollup_stock k" \
+    "   WHERE k.store_code = s.store_code AND k.snapshot_on <= CAST(? AS DATE)) AS snapshot_on" \
+    " FROM stores s)"
+
+static const char SQL_STOCK_VALUE[] =
+    "WITH " SQL_SNAPSHOT_AS_OF
+    " SELECT snap.store_code, NULL, COALESCE(k.stock_value, 0), 1, snap.snapshot_on IS NOT NULL"
+    " FROM snap LEFT JOIN rollup_stock k"
+    "   ON k.store_code = snap.store_code AND k.snapshot_on = snap.snapshot_on";
+
+/* Stock value of parts whose last issue (else last receipt; neither: always)
+ * is more than ? days before the snapshot date / stock value. rollup_stock_age
+ * holds the snapshot's value by age in days (never issued nor received: a
+ * huge age). Placeholders: to, days. */
+static const char SQL_AGED_SHARE[] =
+    "WITH " SQL_SNAPSHOT_AS_OF
+    " SELECT snap.store_code, NULL,"
+    " COALESCE(SUM(CASE WHEN k.age_days > ? THEN k.stock_value ELSE 0 END), 0),"
+    " COALESCE(SUM(k.stock_value), 0), snap.snapshot_on IS NOT NULL"
+    " FROM snap LEFT JOIN rollup_stock_age k"
+    "   ON k.store_code = snap.store_code AND k.snapshot_on = snap.snapshot_on"
+    " GROUP BY snap.store_code, snap.snapshot_on";
+
+static int compute_stock_value(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { FSP_P_TEXT(args->to) };
+    return kc_query_emit(call, args, SQL_STOCK_VALUE, params, KC_COUNT(params));
+}
+
+static int compute_aged_share(fsp_call *call, const fsp_kpi_args *args, const char *setting, int dflt)
+{
+    int days;
+    if (kc_setting_int(call, setting, dflt, 0, 36500, &days) != 0)
+        return -1;
+    fsp_param params[] = { FSP_P_TEXT(args->to), FSP_P_INT(days) };
+    return kc_query_emit(call, args, SQL_AGED_SHARE, params, KC_COUNT(params));
+}
+
+static int compute_slow_moving_share(fsp_call *call, const fsp_kpi_args *args)
+{
+    return compute_aged_share(call, args, "parts.slow_moving_days", 180);
+}
+
+static int compute_obsolete_share(fsp_call *call, const fsp_kpi_args *args)
+{
+    return compute_aged_share(call, args, "parts.obsolete_days", 365);
+}
+
+/* --- turnover --- */
+
+/* Per store: cost of the `part` lines of the period's ROs, and the average
+ * stock value: the mean of its snapshot totals dated inside the period, else
+ * its snapshot total as of `to` (NULL when it has no snapshot at all).
+ * Placeholders: to (as of), from, to (ROs), from, to (inside the period). */
+static const char SQL_TURNOVER_PARTS[] =
+    "SELECT s.store_code, COALESCE(c.part_cost, 0),"
+    " COALESCE(inside.average_value,"
+    "   (SELECT t.stock_value FROM rollup_stock t WHERE t.store_code = s.store_code"
+    "    AND t.snapshot_on <= CAST(? AS DATE) ORDER BY t.snapshot_on DESC LIMIT 1))"
+    " FROM stores s"
+    " LEFT JOIN (SELECT store_code, SUM(parts_cost) AS part_cost FROM rollup_ro_day"
+    "   WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code) c"
+    "   ON c.store_code = s.store_code"
+    " LEFT JOIN (SELECT store_code, AVG(stock_value) AS average_value FROM rollup_stock"
+    "   WHERE snapshot_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code) inside"
+    "   ON inside.store_code = s.store_code";
+
+/* (part cost x 365 / days in the period) / average stock value. */
+static int compute_turnover(fsp_call *call, const fsp_kpi_args *args)
+{
+    if (args->days <= 0) {
+        kc_api->fail(call, "invalid period: from must not be after to");
+        return -1;
+    }
+    fsp_param params[] = { FSP_P_TEXT(args->to), KC_PERIOD_PARAMS(args), KC_PERIOD_PARAMS(args) };
+    fsp_result *res = NULL;
+    if (kc_api->query(call, SQL_TURNOVER_PARTS, params, KC_COUNT(params), &res) != 0)
+        return -1;
+    int rc = 0;
+    int nrows = kc_api->result_rows(res);
+    for (int r = 0; r < nrows && rc == 0; r++) {
+        const char *store_code = kc_api->result_text(res, r, 0);
+        int cost_null = 0, average_null = 0;
+        double part_cost = kc_api->result_number(res, r, 1, &cost_null);
+        double average_stock = kc_api->result_number(res, r, 2, &average_null);
+        if (!store_code)
+            continue;
+        double annual_cost = cost_null ? 0.0 : part_cost * 365.0 / (double)args->days;
+        if (kc_api->emit(call, store_code, NULL, annual_cost, average_null ? 0.0 : average_stock,
+                         !average_null) != 0) {
+            kc_api->fail(call, "out of memory while emitting KPI components");
+            rc = -1;
+        }
+    }
+    kc_api->result_free(res);
+    return rc;
+}
+
+/* --- the catalogue --- */
+
+#define DEF(ID, ZH, EN, UNIT, DIR, TKIND, TLO, THI, FORMULA, FOLD, FN, USER) \
+    { sizeof(fsp_kpi_def), ID, ZH, EN, UNIT, DIR, TKIND, TLO, THI, FORMULA, FSP_BY_DEFAULT, FOLD, FN, USER }
+
+static const fsp_kpi_def parts_kpis[] = {
+    DEF("parts.revenue", "配件收入", "Parts revenue", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+        "Sum of qty * unit_price of the part lines of the period's ROs.",
+        FSP_FOLD_SUM, compute_period_query, SQL_PART_REVENUE),
+    DEF("parts.gross_margin", "配件毛利率", "Parts gross margin", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+        "(revenue - cost) / revenue of the part lines of the period's ROs.",
+        FSP_FOLD_RATIO, compute_period_query, SQL_GROSS_MARGIN),
+    DEF("parts.fill_rate", "一次满足率", "First-time fill rate", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NUMBER, 0.90, 0,
+        "Part lines served from stock / part lines of the period's ROs.",
+        FSP_FOLD_RATIO, compute_period_query, SQL_FILL_RATE),
+    DEF("parts.stock_value", "库存金额", "Stock value", "CNY", FSP_DIR_NONE, FSP_TARGET_NONE, 0, 0,
+        "Sum of qty_on_hand * unit_cost of the store's latest snapshot on or before the period end.",
+        FSP_FOLD_SUM, compute_stock_value, NULL),
+    DEF("parts.turnover", "库存周转率", "Stock turnover", "times/yr", FSP_DIR_HIGHER, FSP_TARGET_NUMBER, 8, 0,
+        "(Cost of the part lines of the period's ROs x 365 / days in the period) / average stock value "
+        "(mean of the snapshot totals inside the period, else the snapshot as of the period end).",
+        FSP_FOLD_RATIO, compute_turnover, NULL),
+    DEF("parts.slow_moving_share", "滞销库存比例", "Slow-moving stock share", "ratio", FSP_DIR_LOWER, FSP_TARGET_NONE, 0, 0,
+        "Stock value of parts last issued (else received; neither: always) more than parts.slow_moving_days (180) "
+        "days before the snapshot date / stock value.",
+        FSP_FOLD_RATIO, compute_slow_moving_share, NULL),
+    DEF("parts.obsolete_share", "呆滞库存比例", "Obsolete stock share", "ratio", FSP_DIR_LOWER, FSP_TARGET_NUMBER, 0.05, 0,
+        "Stock value of parts last issued (else received; neither: always) more than parts.obsolete_days (365) "
+        "days before the snapshot date / stock value.",
+        FSP_FOLD_RATIO, compute_obsolete_share, NULL),
+    DEF("parts.materials_cost_ratio", "钣喷辅料成本率", "Bodywork materials cost ratio", "ratio",
+        FSP_DIR_BAND, FSP_TARGET_BAND, 0.16, 0.20,
+        "Cost of the material lines of bodywork ROs / RO revenue of those bodywork ROs (about 0.18).",
+        FSP_FOLD_RATIO, compute_period_query, SQL_MATERIALS_COST_RATIO),
+    DEF("parts.accessory_revenue", "精品收入", "Accessory revenue", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+        "Sum of qty * unit_price of the accessory lines of the period's ROs.",
+        FSP_FOLD_SUM, compute_period_query, SQL_ACCESSORY_REVENUE),
+};
+
+/* --- the plugin --- */
+
+static int parts_init(fsp_host *host, const fsp_host_api *api)
+{
+    return kc_register_all(host, api, parts_kpis, KC_COUNT(parts_kpis));
+}
+
+static const fsp_plugin_descriptor parts_descriptor = {
+    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
+    FSP_BUILD_SIGNATURE, "parts", "1.0.0",
+    "Parts: revenue, margin, fill rate, stock value and ageing, turnover, materials, accessories",
+    parts_init, NULL
+};
+
+FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void)
+{
+    return &parts_descriptor;
+}

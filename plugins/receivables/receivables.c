@@ -1,0 +1,185 @@
+/* receivables: the receivables ageing (应收账款账龄) KPIs of spec/kpis.md
+ * "receivables", all as of the period end `to`: an invoice issued on or
+ * before `to` is open for its amount less its payments paid on or before
+ * `to`, and aged in days from issued_on to `to`. Emitted per store. */
+#include <fourscore/plugin.h>
+#include "../kpi_common.h"
+
+/* --- open invoices as of `to` --- */
+
+/* CTE `inv`: each invoice issued on or before `to` with its open amount, age
+ * in days and customer type. Placeholders: to, to, to. */
+#define SQL_OPEN_INVOICES \
+    "inv AS (SELECT i.store_code, i.customer_code, c.type AS customer_type," \
+    " DATEDIFF(CAST(? AS DATE), i.issued_on) AS age," \
+    " i.amount - COALESCE((SELECT SUM(y.amount) FROM payments y" \
+    "   WHERE y.store_code = i.store_code AND y.invoice_no = i.invoice_no" \
+    "   AND y.paid_on <= CAST(? AS DATE)), 0) AS open_amount" \
+    " FROM invoices i JOIN customers c" \
+    "   ON c.store_code = i.store_code AND c.customer_code = i.customer_code" \
+    " WHERE i.issued_on <= CAST(? AS DATE))"
+
+#define AS_OF_PARAMS(args) FSP_P_TEXT((args)->to), FSP_P_TEXT((args)->to), FSP_P_TEXT((args)->to)
+
+static const char SQL_OPEN[] =
+    "WITH " SQL_OPEN_INVOICES
+    " SELECT store_code, NULL, SUM(open_amount), 1, 1 FROM inv GROUP BY store_code";
+
+/* Open amount aged from ? to ? days (inclusive). */
+static const char SQL_AGE_BUCKET[] =
+    "WITH " SQL_OPEN_INVOICES
+    " SELECT store_code, NULL, SUM(CASE WHEN age BETWEEN ? AND ? THEN open_amount ELSE 0 END), 1, 1"
+    " FROM inv GROUP BY store_code";
+
+/* Open amount aged more than ? days / open amount. */
+static const char SQL_OVER_SHARE[] =
+    "WITH " SQL_OPEN_INVOICES
+    " SELECT store_code, NULL, SUM(CASE WHEN age > ? THEN open_amount ELSE 0 END), SUM(open_amount), 1"
+    " FROM inv GROUP BY store_code";
+
+/* Past terms: aged more than ? days for government customers, ? for others. */
+static const char SQL_OVERDUE[] =
+    "WITH " SQL_OPEN_INVOICES
+    " SELECT store_code, NULL,"
+    " SUM(CASE WHEN age > IF(customer_type = 'government', ?, ?) THEN open_amount ELSE 0 END), 1, 1"
+    " FROM inv GROUP BY store_code";
+
+/* open x days / invoiced in the period = open / (invoiced / days).
+ * Placeholders: to x3, days, from, to. */
+static const char SQL_DSO[] =
+    "WITH " SQL_OPEN_INVOICES
+    " SELECT s.store_code, NULL, COALESCE(o.open_amount, 0) * ?, COALESCE(b.invoiced, 0), 1"
+    " FROM stores s"
+    " LEFT JOIN (SELECT store_code, SUM(open_amount) AS open_amount FROM inv GROUP BY store_code) o"
+    "   ON o.store_code = s.store_code"
+    " LEFT JOIN (SELECT store_code, SUM(amount) AS invoiced FROM invoices"
+    "   WHERE issued_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code) b"
+    "   ON b.store_code = s.store_code";
+
+/* Customers (store, customer) owing more than their credit limit: the gross
+ * profit of their ROs at that store closed in (to - 6 months, to] (rollup_ro,
+ * by its (store_code, customer_code, day) key). A customer who owes nothing is
+ * never over the limit, even with a negative one.
+ * Placeholders: to x3 (invoices), to, to (the six months). */
+static const char SQL_OVER_LIMIT_ACCOUNTS[] =
+    "WITH " SQL_OPEN_INVOICES
+    " SELECT o.store_code, NULL,"
+    " SUM(o.open_amount > COALESCE((SELECT SUM(r.revenue - r.cost) FROM rollup_ro r"
+    "   WHERE r.store_code = o.store_code AND r.customer_code = o.customer_code"
+    "   AND r.day > CAST(? AS DATE) - INTERVAL 6 MONTH AND r.day <= CAST(? AS DATE)), 0)),"
+    " 1, 1"
+    " FROM (SELECT store_code, customer_code, SUM(open_amount) AS open_amount FROM inv"
+    "   GROUP BY store_code, customer_code HAVING SUM(open_amount) > 0) o"
+    " GROUP BY o.store_code";
+
+/* --- compute --- */
+
+static int compute_open(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { AS_OF_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_OPEN, params, KC_COUNT(params));
+}
+
+/* The bucket of a definition: its user points to {lowest age, highest age}. */
+typedef struct age_bucket {
+    int min_days, max_days;
+} age_bucket;
+
+static const age_bucket bucket_0_30 = { 0, 30 }, bucket_31_60 = { 31, 60 }, bucket_61_90 = { 61, 90 },
+                        bucket_91_180 = { 91, 180 }, bucket_181_365 = { 181, 365 },
+                        bucket_over_365 = { 366, 2000000000 };
+
+static int compute_age_bucket(fsp_call *call, const fsp_kpi_args *args)
+{
+    const age_bucket *bucket = args->kpi->user;
+    fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(bucket->min_days), FSP_P_INT(bucket->max_days) };
+    return kc_query_emit(call, args, SQL_AGE_BUCKET, params, KC_COUNT(params));
+}
+
+static int compute_over_90_share(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(90) };
+    return kc_query_emit(call, args, SQL_OVER_SHARE, params, KC_COUNT(params));
+}
+
+static int compute_overdue(fsp_call *call, const fsp_kpi_args *args)
+{
+    int terms_days, government_terms_days;
+    if (kc_setting_int(call, "receivables.terms_days", 90, 0, 36500, &terms_days) != 0 ||
+        kc_setting_int(call, "receivables.government_terms_days", 180, 0, 36500, &government_terms_days) != 0)
+        return -1;
+    fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(government_terms_days), FSP_P_INT(terms_days) };
+    return kc_query_emit(call, args, SQL_OVERDUE, params, KC_COUNT(params));
+}
+
+static int compute_dso(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(args->days), KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_DSO, params, KC_COUNT(params));
+}
+
+static int compute_over_limit_accounts(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_TEXT(args->to), FSP_P_TEXT(args->to) };
+    return kc_query_emit(call, args, SQL_OVER_LIMIT_ACCOUNTS, params, KC_COUNT(params));
+}
+
+/* --- the catalogue --- */
+
+#define DEF(ID, ZH, EN, UNIT, DIR, TKIND, TLO, FORMULA, FOLD, FN, USER) \
+    { sizeof(fsp_kpi_def), ID, ZH, EN, UNIT, DIR, TKIND, TLO, 0, FORMULA, FSP_BY_DEFAULT, FOLD, FN, USER }
+
+#define BUCKET(ID, ZH, EN, DIR, TKIND, FORMULA, B) \
+    DEF(ID, ZH, EN, "CNY", DIR, TKIND, 0, FORMULA, FSP_FOLD_SUM, compute_age_bucket, &B)
+
+static const fsp_kpi_def receivables_kpis[] = {
+    DEF("receivables.open", "应收余额", "Open receivables", "CNY", FSP_DIR_LOWER, FSP_TARGET_NONE, 0,
+        "Sum of open amounts (amount less payments on or before the period end) of invoices issued on or before it.",
+        FSP_FOLD_SUM, compute_open, NULL),
+    BUCKET("receivables.age_0_30", "账龄 0-30天", "Aged 0-30 days", FSP_DIR_NONE, FSP_TARGET_NONE,
+           "Open amount aged 0 to 30 days at the period end.", bucket_0_30),
+    BUCKET("receivables.age_31_60", "账龄 31-60天", "Aged 31-60 days", FSP_DIR_NONE, FSP_TARGET_NONE,
+           "Open amount aged 31 to 60 days at the period end.", bucket_31_60),
+    BUCKET("receivables.age_61_90", "账龄 61-90天", "Aged 61-90 days", FSP_DIR_NONE, FSP_TARGET_NONE,
+           "Open amount aged 61 to 90 days at the period end.", bucket_61_90),
+    BUCKET("receivables.age_91_180", "账龄 91-180天", "Aged 91-180 days", FSP_DIR_NONE, FSP_TARGET_NONE,
+           "Open amount aged 91 to 180 days at the period end.", bucket_91_180),
+    BUCKET("receivables.age_181_365", "坏账 (超过6个月)", "Bad debt (181-365 days)", FSP_DIR_LOWER, FSP_TARGET_NUMBER,
+           "Open amount aged 181 to 365 days at the period end.", bucket_181_365),
+    BUCKET("receivables.age_over_365", "死账 (超过1年)", "Dead debt (over 365 days)", FSP_DIR_LOWER, FSP_TARGET_NUMBER,
+           "Open amount aged more than 365 days at the period end.", bucket_over_365),
+    DEF("receivables.over_90_share", "超90天占比", "Share aged over 90 days", "ratio", FSP_DIR_LOWER, FSP_TARGET_NONE, 0,
+        "Open amount aged more than 90 days / receivables.open.",
+        FSP_FOLD_RATIO, compute_over_90_share, NULL),
+    DEF("receivables.overdue", "逾期金额", "Overdue receivables", "CNY", FSP_DIR_LOWER, FSP_TARGET_NUMBER, 0,
+        "Open amount aged more than receivables.terms_days (90) days from issue, "
+        "receivables.government_terms_days (180) for government customers.",
+        FSP_FOLD_SUM, compute_overdue, NULL),
+    DEF("receivables.dso", "应收周转天数", "Days sales outstanding", "days", FSP_DIR_LOWER, FSP_TARGET_NONE, 0,
+        "receivables.open / (amount invoiced in the period / days in the period).",
+        FSP_FOLD_RATIO, compute_dso, NULL),
+    DEF("receivables.over_limit_accounts", "超额度客户数", "Accounts over credit limit", "count",
+        FSP_DIR_LOWER, FSP_TARGET_NUMBER, 0,
+        "Customers (store, customer) whose open amount exceeds the gross profit of their ROs at that store "
+        "closed in the 6 months up to the period end.",
+        FSP_FOLD_SUM, compute_over_limit_accounts, NULL),
+};
+
+/* --- the plugin --- */
+
+static int receivables_init(fsp_host *host, const fsp_host_api *api)
+{
+    return kc_register_all(host, api, receivables_kpis, KC_COUNT(receivables_kpis));
+}
+
+static const fsp_plugin_descriptor receivables_descriptor = {
+    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
+    FSP_BUILD_SIGNATURE, "receivables", "1.0.0",
+    "Receivables as of the period end: open amount, ageing buckets, overdue, DSO, accounts over limit",
+    receivables_init, NULL
+};
+
+FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void)
+{
+    return &receivables_descriptor;
+}

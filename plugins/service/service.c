@@ -1,0 +1,209 @@
+/* service: the after-sales volume and value KPIs of spec/kpis.md "service"
+ * (进厂台次, 服务产值, 单车产值, 售后毛利, 返修率, 售后吸收率, 人工成本率,
+ * 预约率, 回访率, 投诉率). Every figure comes from the closed, non-internal
+ * repair orders of the period and is emitted per store; the engine folds
+ * stores into regions, the group and months.
+ *
+ * Sums come from the per-store-day rollup (rollup_ro_day); the per-RO questions
+ * (appointment kept, follow-up call, complaint) from rollup_ro joined to
+ * appointments and follow_up_calls; absorption and personnel cost from
+ * store_financials. */
+#include <fourscore/plugin.h>
+#include "../kpi_common.h"
+
+/* --- volume and value --- */
+
+/* rollup_ro_day: per store and day sums over the closed non-internal ROs. */
+static const char SQL_RO_COUNT[] =
+    "SELECT store_code, NULL, SUM(ro_count), 1, 1 FROM rollup_ro_day"
+    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code";
+
+static const char SQL_REVENUE[] =
+    "SELECT store_code, NULL, SUM(revenue), SUM(ro_count), 1 FROM rollup_ro_day"
+    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code";
+
+static const char SQL_GROSS_PROFIT[] =
+    "SELECT store_code, NULL, SUM" KC_SQL_DAY_GROSS_PROFIT ", 1, 1 FROM rollup_ro_day"
+    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code";
+
+static int compute_ro_count(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_RO_COUNT, params, KC_COUNT(params));
+}
+
+/* service.revenue (numerator only) and service.revenue_per_ro (revenue / ROs). */
+static int compute_revenue(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_REVENUE, params, KC_COUNT(params));
+}
+
+static int compute_gross_profit(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_GROSS_PROFIT, params, KC_COUNT(params));
+}
+
+/* --- quality and process rates --- */
+
+static const char SQL_COMEBACK_RATE[] =
+    "SELECT store_code, NULL, SUM(comeback_count), SUM(ro_count), 1 FROM rollup_ro_day"
+    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code";
+
+static const char SQL_APPOINTMENT_RATE[] =
+    "WITH " KC_SQL_PERIOD_ROS
+    " SELECT p.store_code, NULL,"
+    " SUM(EXISTS (SELECT 1 FROM appointments a"
+    "   WHERE a.store_code = p.store_code AND a.ro_no = p.ro_no AND a.showed = 1)),"
+    " COUNT(*), 1 FROM p GROUP BY p.store_code";
+
+/* A reached call dated from the RO's closing day to N days after it. */
+static const char SQL_FOLLOWUP_RATE[] =
+    "WITH " KC_SQL_PERIOD_ROS
+    " SELECT p.store_code, NULL,"
+    " SUM(EXISTS (SELECT 1 FROM follow_up_calls f"
+    "   WHERE f.store_code = p.store_code AND f.ro_no = p.ro_no AND f.reached = 1"
+    "   AND DATE(f.called_at) >= p.day AND DATE(f.called_at) <= p.day + INTERVAL ? DAY)),"
+    " COUNT(*), 1 FROM p GROUP BY p.store_code";
+
+/* Among the reached calls of the period's ROs (whenever dated): complaints. */
+static const char SQL_COMPLAINT_RATE[] =
+    "WITH " KC_SQL_PERIOD_ROS
+    " SELECT p.store_code, NULL, SUM(COALESCE(f.complaint, 0) = 1), COUNT(*), 1"
+    " FROM p JOIN follow_up_calls f ON f.store_code = p.store_code AND f.ro_no = p.ro_no"
+    " WHERE f.reached = 1 GROUP BY p.store_code";
+
+static int compute_comeback_rate(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_COMEBACK_RATE, params, KC_COUNT(params));
+}
+
+static int compute_appointment_rate(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_APPOINTMENT_RATE, params, KC_COUNT(params));
+}
+
+static int compute_followup_rate(fsp_call *call, const fsp_kpi_args *args)
+{
+    int followup_days;
+    if (kc_setting_int(call, "service.followup_days", 3, 0, 3650, &followup_days) != 0)
+        return -1;
+    fsp_param params[] = { KC_PERIOD_PARAMS(args), FSP_P_INT(followup_days) };
+    return kc_query_emit(call, args, SQL_FOLLOWUP_RATE, params, KC_COUNT(params));
+}
+
+static int compute_complaint_rate(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_COMPLAINT_RATE, params, KC_COUNT(params));
+}
+
+/* --- against the store's monthly financials --- */
+
+/* Every store, with its figure and the financials of the calendar months that
+ * meet the period; valid only when the store has a row for each of them
+ * (placeholders: months expected, from, to, first month, last month). */
+#define SQL_WITH_FINANCIALS(NUM, DEN) \
+    "SELECT s.store_code, NULL, " NUM ", " DEN ", COALESCE(fin.months, 0) = ?" \
+    " FROM stores s" \
+    " LEFT JOIN (SELECT store_code, SUM(revenue) AS revenue," \
+    "   SUM" KC_SQL_DAY_GROSS_PROFIT " AS gross_profit FROM rollup_ro_day" \
+    "   WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code) v" \
+    "   ON v.store_code = s.store_code" \
+    " LEFT JOIN (SELECT store_code, COUNT(*) AS months, SUM(fixed_expenses) AS fixed_expenses," \
+    "   SUM(aftersales_personnel_cost) AS personnel_cost FROM store_financials" \
+    "   WHERE month >= ? AND month <= ? GROUP BY store_code) fin" \
+    "   ON fin.store_code = s.store_code"
+
+static const char SQL_ABSORPTION[] =
+    SQL_WITH_FINANCIALS("COALESCE(v.gross_profit, 0)", "COALESCE(fin.fixed_expenses, 0)");
+static const char SQL_PERSONNEL_COST_RATIO[] =
+    SQL_WITH_FINANCIALS("COALESCE(fin.personnel_cost, 0)", "COALESCE(v.revenue, 0)");
+
+static int compute_with_financials(fsp_call *call, const fsp_kpi_args *args, const char *sql)
+{
+    char first_month[8], last_month[8];
+    snprintf(first_month, sizeof first_month, "%.7s", args->from);
+    snprintf(last_month, sizeof last_month, "%.7s", args->to);
+    int months = kc_months_meeting(args->from, args->to);
+    if (months <= 0) {
+        kc_api->fail(call, "invalid period: from and to must be YYYY-MM-DD with from <= to");
+        return -1;
+    }
+    const char *first = first_month, *last = last_month;
+    fsp_param params[] = { FSP_P_INT(months), KC_PERIOD_PARAMS(args), FSP_P_TEXT(first), FSP_P_TEXT(last) };
+    return kc_query_emit(call, args, sql, params, KC_COUNT(params));
+}
+
+static int compute_absorption(fsp_call *call, const fsp_kpi_args *args)
+{
+    return compute_with_financials(call, args, SQL_ABSORPTION);
+}
+
+static int compute_personnel_cost_ratio(fsp_call *call, const fsp_kpi_args *args)
+{
+    return compute_with_financials(call, args, SQL_PERSONNEL_COST_RATIO);
+}
+
+/* --- the catalogue --- */
+
+#define DEF(ID, ZH, EN, UNIT, DIR, TKIND, TLO, THI, FORMULA, FOLD, FN) \
+    { sizeof(fsp_kpi_def), ID, ZH, EN, UNIT, DIR, TKIND, TLO, THI, FORMULA, FSP_BY_DEFAULT, FOLD, FN, NULL }
+
+static const fsp_kpi_def service_kpis[] = {
+    DEF("service.ro_count", "进厂台次", "Repair orders", "count", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+        "Number of closed non-internal repair orders closed in the period.",
+        FSP_FOLD_SUM, compute_ro_count),
+    DEF("service.revenue", "服务产值", "Service revenue", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+        "Sum of RO revenue (labour + parts + materials + accessories + other - discount) of the period's ROs.",
+        FSP_FOLD_SUM, compute_revenue),
+    DEF("service.revenue_per_ro", "单车产值", "Revenue per repair order", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+        "service.revenue / service.ro_count.",
+        FSP_FOLD_RATIO, compute_revenue),
+    DEF("service.gross_profit", "售后毛利", "After-sales gross profit", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+        "RO revenue minus the cost of parts, materials and accessories of the period's ROs.",
+        FSP_FOLD_SUM, compute_gross_profit),
+    DEF("service.comeback_rate", "返修率", "Comeback rate", "ratio", FSP_DIR_LOWER, FSP_TARGET_NONE, 0, 0,
+        "ROs with comeback_of set / ROs.",
+        FSP_FOLD_RATIO, compute_comeback_rate),
+    DEF("service.absorption", "售后吸收率", "Service absorption", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NUMBER, 1.0, 0,
+        "service.gross_profit / fixed_expenses of the calendar months that overlap the period "
+        "(null for a store missing one of those months).",
+        FSP_FOLD_RATIO, compute_absorption),
+    DEF("service.personnel_cost_ratio", "人工成本率", "After-sales personnel cost ratio", "ratio",
+        FSP_DIR_BAND, FSP_TARGET_BAND, 0.10, 0.12,
+        "aftersales_personnel_cost of the calendar months that overlap the period / service.revenue "
+        "(null for a store missing one of those months).",
+        FSP_FOLD_RATIO, compute_personnel_cost_ratio),
+    DEF("service.appointment_rate", "预约率", "Appointment rate", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+        "ROs whose (store, ro_no) appears in an appointment with showed / ROs.",
+        FSP_FOLD_RATIO, compute_appointment_rate),
+    DEF("service.followup_rate", "回访率", "Follow-up rate", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
+        "ROs with a reached follow-up call dated from the closing date to service.followup_days (3) days after it / ROs.",
+        FSP_FOLD_RATIO, compute_followup_rate),
+    DEF("service.complaint_rate", "投诉率", "Complaint rate", "ratio", FSP_DIR_LOWER, FSP_TARGET_NONE, 0, 0,
+        "Among the follow-up calls of the period's ROs: calls reached with a complaint / calls reached.",
+        FSP_FOLD_RATIO, compute_complaint_rate),
+};
+
+/* --- the plugin --- */
+
+static int service_init(fsp_host *host, const fsp_host_api *api)
+{
+    return kc_register_all(host, api, service_kpis, KC_COUNT(service_kpis));
+}
+
+static const fsp_plugin_descriptor service_descriptor = {
+    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
+    FSP_BUILD_SIGNATURE, "service", "1.0.0",
+    "After-sales volume and value: ROs, revenue, gross profit, comebacks, absorption, follow-up",
+    service_init, NULL
+};
+
+FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void)
+{
+    return &service_descriptor;
+}

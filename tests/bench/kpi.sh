@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# kpi.sh: KPI engine benchmark (outside CI). On a demo group of 200 stores
+# over 3 years (`fourscore demo --stores 200 --years 3`), served by the real
+# `fourscore serve`, measures and prints a table:
+#   1. every catalogue KPI by store for the last 12 months, one call, cold
+#      (cache just invalidated)                                  target <= 500 ms
+#   2. the same call warm, 50 concurrent clients (wrk), p99       target <= 20 ms
+#   3. nine headline KPIs by month over 36 months, cold           target <= 300 ms
+#   4. cold API time of (1) / the same SQL the plugins ran, replayed
+#      directly in the mariadb client (captured from the server's
+#      general log during (1))                                   target <= 1.3x
+#
+# usage: tests/bench/kpi.sh [--bin build/fourscore] [--stores 200] [--years 3] [--keep]
+# FOURSCORE_BENCH_DATA=DIR reuses a data dir (the demo load is slow: minutes).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+bin="$here/build/fourscore"
+stores=200
+years=3
+keep=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --bin) bin=$2; shift 2 ;;
+        --stores) stores=$2; shift 2 ;;
+        --years) years=$2; shift 2 ;;
+        --keep) keep=1; shift ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        *) echo "kpi.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+for tool in curl wrk mariadb python3; do
+    command -v $tool >/dev/null || { echo "kpi.sh: $tool is needed" >&2; exit 2; }
+done
+[ -x "$bin" ] || { echo "kpi.sh: $bin is not built" >&2; exit 2; }
+
+export FOURSCORE_ADMIN_PASSWORD=bench-admin-pass-1
+export FOURSCORE_PWHASH_OPSLIMIT=1 FOURSCORE_PWHASH_MEMLIMIT=8388608
+data=${FOURSCORE_BENCH_DATA:-$(mktemp -d /tmp/fs-kpi-bench-XXXXXX)}
+work=$(mktemp -d /tmp/fs-kpi-bench-work-XXXXXX)
+server_pid=
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    rm -rf "$work"
+    if [ $keep = 0 ] && [ -z "${FOURSCORE_BENCH_DATA:-}" ]; then rm -rf "$data"; fi
+}
+trap cleanup EXIT
+
+# --- data ---
+if [ ! -e "$data/.bench-loaded" ]; then
+    echo "loading the demo group: $stores stores, $years years (this takes a while) ..." >&2
+    "$bin" demo --stores "$stores" --years "$years" --data-dir "$data" >&2
+    touch "$data/.bench-loaded"
+fi
+
+# --- the server ---
+"$bin" serve --listen 127.0.0.1:0 --data-dir "$data" >"$work/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 600); do
+    url=$(grep -o 'listening on http://[0-9.:]*' "$work/serve.log" | head -1 | sed 's/listening on //') || true
+    [ -n "$url" ] && break
+    kill -0 $server_pid 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+    sleep 0.1
+done
+[ -n "$url" ] || { echo "kpi.sh: the server did not start" >&2; exit 1; }
+cookie=$(curl -s -i -H 'content-type: application/json' \
+    -d "{\"username\":\"admin\",\"password\":\"$FOURSCORE_ADMIN_PASSWORD\"}" "$url/api/v1/session" |
+    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1)
+[ -n "$cookie" ] || { echo "kpi.sh: login failed" >&2; exit 1; }
+sock=$(sed -n 's/.*--socket=\([^ ]*\).*/\1/p' "$data/mariadbd.cmd" | head -1)
+[ -n "$sock" ] || sock="$data/mysqld.sock"
+sql() { mariadb --no-defaults -S "$sock" -uroot -N -B fourscore "$@"; }
+
+# --- the queries ---
+end=$(sql -e "SELECT MAX(day) FROM rollup_ro_day")
+from12=$(sql -e "SELECT DATE_ADD(LAST_DAY(DATE_SUB('$end', INTERVAL 12 MONTH)), INTERVAL 1 DAY)")
+from36=$(sql -e "SELECT DATE_ADD(LAST_DAY(DATE_SUB('$end', INTERVAL 36 MONTH)), INTERVAL 1 DAY)")
+ids=$(curl -s -b "$cookie" "$url/api/v1/kpis" | python3 -c '
+import json, sys
+print(",".join(k["id"] for k in json.load(sys.stdin)["kpis"] if "store" in k["by"]))')
+nids=$(echo "$ids" | tr ',' '\n' | wc -l)
+headline=service.ro_count,service.revenue,service.revenue_per_ro,labour.share,parts.gross_margin,insurance.renewal_rate,receivables.open,retention.lost,csi.score
+q_all="$url/api/v1/kpi?ids=$ids&from=$from12&to=$end&by=store"
+q_month="$url/api/v1/kpi?ids=$headline&from=$from36&to=$end&by=month"
+
+invalidate() {   # a setting written with its own value: every cache drops
+    curl -s -o /dev/null -b "$cookie" -H "origin: $url" -H 'content-type: application/json' -X PUT \
+        -d '{"service.followup_days": 3}' "$url/api/v1/settings"
+}
+timed() {        # seconds of one GET, failing on a non-200
+    local out
+    out=$(curl -s -o "$work/body" -w '%{http_code} %{time_total}' -b "$cookie" "$1")
+    [ "${out% *}" = 200 ] || { echo "kpi.sh: $1 -> ${out% *}: $(head -c 300 "$work/body")" >&2; exit 1; }
+    echo "${out#* }"
+}
+ms() { python3 -c "print(round($1 * 1000, 1))"; }
+
+# 1 and 4: cold, with the SQL captured from the general log
+invalidate
+timed "$q_all" >/dev/null          # the first call also warms the buffer pool
+invalidate
+sql -e "SET GLOBAL general_log_file = '$work/general.log', GLOBAL log_output = 'FILE', GLOBAL general_log = ON"
+cold_all=$(timed "$q_all")
+sql -e "SET GLOBAL general_log = OFF"
+cold_all_ms=$(ms "$cold_all")
+python3 - "$work/general.log" >"$work/replay.sql" <<'EOF'
+import re, sys
+# Replay the KPI statements the server executed (Execute lines carry the
+# bound values), each one as the plain SQL it was.
+out = ["USE fourscore;"]
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    m = re.match(r"^\S*\s*\S*\s+\d+\s+Execute\s+(.*)$", line) or re.match(r"^\s+\d+\s+Execute\s+(.*)$", line)
+    if m and m.group(1).lstrip().upper().startswith("SELECT") and "data_generation" not in m.group(1) \
+            and "kpi_settings" not in m.group(1) and "FROM stores ORDER BY" not in m.group(1) \
+            and "FROM regions ORDER BY" not in m.group(1) and "FROM insurers ORDER BY" not in m.group(1):
+        out.append(m.group(1).rstrip() + ";")
+print("\n".join(out))
+EOF
+nq=$(($(wc -l <"$work/replay.sql") - 1))
+t0=$(date +%s.%N)
+mariadb --no-defaults -S "$sock" -uroot -N -B <"$work/replay.sql" >/dev/null
+t1=$(date +%s.%N)
+direct_ms=$(python3 -c "print(round(($t1 - $t0) * 1000, 1))")
+ratio=$(python3 -c "print(round($cold_all_ms / max($direct_ms, 0.1), 2))")
+
+# 2: warm, 50 clients
+timed "$q_all" >/dev/null
+wrk -t2 -c50 -d10s --latency -H "Cookie: $cookie" "$q_all" >"$work/wrk.txt"
+p99=$(awk '$1 == "99%" { print $2 }' "$work/wrk.txt")
+rps=$(awk '/Requests\/sec/ { print $2 }' "$work/wrk.txt")
+non2xx=$(awk '/Non-2xx/ { print $NF }' "$work/wrk.txt")
+
+# 3: nine headline KPIs by month over 36 months, cold
+invalidate
+cold_month_ms=$(ms "$(timed "$q_month")")
+
+verdict() { python3 -c "print('ok' if $1 else 'SLOW')"; }
+p99_ms=$(python3 -c "
+v='$p99'; import re; m=re.match(r'([0-9.]+)(us|ms|s)', v)
+print(round(float(m.group(1)) * {'us': 0.001, 'ms': 1, 's': 1000}[m.group(2)], 2) if m else -1)")
+
+printf '\nKPI engine benchmark: %s stores, %s years (to %s), %s KPIs\n\n' "$stores" "$years" "$end" "$nids"
+printf '%-58s %12s %10s %6s\n' "measure" "value" "target" ""
+printf '%-58s %12s %10s %6s\n' "all KPIs by store, 12 months, cold (ms)" "$cold_all_ms" "500" "$(verdict "$cold_all_ms <= 500")"
+printf '%-58s %12s %10s %6s\n' "same call warm, 50 clients, p99 (ms)" "$p99_ms" "20" "$(verdict "0 <= $p99_ms <= 20")"
+printf '%-58s %12s %10s %6s\n' "  warm throughput (requests/s)" "$rps" "" ""
+[ -n "$non2xx" ] && printf '%-58s %12s\n' "  non-2xx answers under load" "$non2xx"
+printf '%-58s %12s %10s %6s\n' "9 headline KPIs by month, 36 months, cold (ms)" "$cold_month_ms" "300" "$(verdict "$cold_month_ms <= 300")"
+printf '%-58s %12s %10s %6s\n' "same $nq SQL statements in the mariadb client (ms)" "$direct_ms" "" ""
+printf '%-58s %12s %10s %6s\n' "cold API / direct SQL" "$ratio" "1.3" "$(verdict "$ratio <= 1.3")"

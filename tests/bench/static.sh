@@ -1,0 +1,95 @@
+#!/bin/sh
+# static.sh: requests per second for one 10 KB static file, Fourscore against
+# nginx (Debian's nginx-light), both on loopback, both writing one access line
+# per request to a file, both driven by the same wrk run. Prints a table and
+# the ratio (target: Fourscore >= 1.0x nginx). Not part of the test suite.
+#
+#   tests/bench/static.sh                 # wrk -t2 -c50 -d10s
+#   DURATION=30s CONNECTIONS=100 tests/bench/static.sh
+#
+# The binary is FOURSCORE_BIN, else build/fourscore of this checkout (use a
+# release build: the sanitizer build measures the sanitizers).
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BIN=${FOURSCORE_BIN:-$ROOT/build/fourscore}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-50}
+DURATION=${DURATION:-10s}
+FS_PORT=${FS_PORT:-18480}
+NGINX_PORT=${NGINX_PORT:-18481}
+
+for tool in wrk nginx; do
+    command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || { echo "static.sh: $tool is not installed" >&2; exit 1; }
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$BIN" ] || { echo "static.sh: no fourscore binary at $BIN (build first, or set FOURSCORE_BIN)" >&2; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench-static-XXXXXX")
+FS_PID=''
+NGINX_PID=''
+cleanup() {
+    [ -n "$FS_PID" ] && kill -TERM "$FS_PID" 2>/dev/null && wait "$FS_PID" 2>/dev/null || true
+    [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null || true
+    [ -n "${KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+# --- the web root: one 10 KB file (10240 bytes of text) ---
+mkdir -p "$WORK/www" "$WORK/nginx" "$WORK/data"
+chmod 755 "$WORK"    # nginx workers run as an unprivileged user when started as root
+head -c 7680 /dev/urandom | base64 -w 76 | head -c 10240 > "$WORK/www/bench.css"
+SIZE=$(wc -c < "$WORK/www/bench.css")
+echo "file: /bench.css, $SIZE bytes; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; $(nproc) cores"
+
+wait_http() {    # url: wait until it answers 200
+    i=0
+    while [ $i -lt 600 ]; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' "$1" 2>/dev/null || true)
+        [ "$code" = 200 ] && return 0
+        i=$((i + 1))
+        sleep 0.1
+    done
+    echo "static.sh: $1 did not answer" >&2
+    return 1
+}
+
+rps() {          # url -> requests/s (after a short warm-up)
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$1" >/dev/null
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$1" > "$WORK/wrk.out"
+    if grep -q 'Non-2xx' "$WORK/wrk.out"; then
+        echo "static.sh: non-2xx answers from $1:" >&2
+        cat "$WORK/wrk.out" >&2
+        exit 1
+    fi
+    awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.out"
+}
+
+# --- Fourscore (its private MariaDB in the temp dir; the access log to a file) ---
+"$BIN" serve --listen "127.0.0.1:$FS_PORT" --data-dir "$WORK/data" --web-root "$WORK/www" \
+    > "$WORK/fourscore.log" 2> "$WORK/fourscore.err" &
+FS_PID=$!
+wait_http "http://127.0.0.1:$FS_PORT/bench.css"
+FS_RPS=$(rps "http://127.0.0.1:$FS_PORT/bench.css")
+kill -TERM "$FS_PID"
+wait "$FS_PID" || { echo "static.sh: fourscore did not stop cleanly" >&2; cat "$WORK/fourscore.err" >&2; }
+FS_PID=''
+
+# --- nginx (private prefix and config) ---
+sed -e "s|@PREFIX@|$WORK/nginx|g" -e "s|@PORT@|$NGINX_PORT|g" -e "s|@WEBROOT@|$WORK/www|g" \
+    "$HERE/nginx-static.conf.in" > "$WORK/nginx/nginx.conf"
+"$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
+NGINX_PID=$!
+wait_http "http://127.0.0.1:$NGINX_PORT/bench.css"
+NGINX_RPS=$(rps "http://127.0.0.1:$NGINX_PORT/bench.css")
+kill -QUIT "$NGINX_PID"
+wait "$NGINX_PID" 2>/dev/null || true
+NGINX_PID=''
+
+# --- the table ---
+printf '\n%-12s %14s\n' server 'requests/s'
+printf '%-12s %14.0f\n' fourscore "$FS_RPS" nginx "$NGINX_RPS"
+RATIO=$(awk -v a="$FS_RPS" -v b="$NGINX_RPS" 'BEGIN { printf "%.2f", a / b }')
+printf '%-12s %13sx\n' ratio "$RATIO"
+awk -v r="$RATIO" 'BEGIN { exit !(r >= 1.0) }' && echo "target met: fourscore >= 1.0x nginx" || echo "below target: fourscore < 1.0x nginx"

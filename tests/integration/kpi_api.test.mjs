@@ -1,0 +1,299 @@
+// kpi_api: the KPI engine through the real server: the catalogue, queries
+// and batches, 400s naming the id / by / parameter, scope through a
+// regional manager, the cache dropping after an import and a settings
+// change, the settings routes and their audit, the plugins list with a
+// refused plugin next to the good ones (the server still starts), and
+// `fourscore kpi` giving the API's numbers.
+//
+// The plugin directory is made here: the built plugins, the out-of-tree
+// example (docs/example-plugin/example.c, built with nothing but the public
+// header) and a plugin with a wrong magic (tests/plugins/broken.c).
+// Expected values come from the fixture's CSV files (tests/fixtures/kpi/),
+// read here independently of the program.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join, dirname } from 'node:path';
+import { readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { startServer, fixtures, tempDir, root, bin } from './lib.mjs';
+
+const FIXTURE = join(fixtures, 'kpi');
+const ENTITIES = ['regions', 'stores', 'insurers', 'staff', 'customers', 'vehicle_sales', 'repair_orders',
+  'ro_labour', 'ro_parts', 'parts_stock', 'insurance_policies', 'invoices', 'payments', 'store_financials',
+  'follow_up_calls', 'csi_surveys', 'appointments'];
+const MARCH = { from: '2024-03-01', to: '2024-03-31' };
+
+let s, admin, pluginDir;
+
+// --- the fixture, read independently ---
+
+function parseCsv(text) {
+  const rows = [];
+  let row = [], field = '', quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (ch === '"') quoted = false; else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') { row.push(field); field = ''; } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(field); rows.push(row); row = []; field = '';
+    } else field += ch;
+  }
+  if (field !== '' || row.length) { row.push(field); rows.push(row); }
+  const [head, ...body] = rows.filter((r) => r.length > 1 || r[0] !== '');
+  return body.map((r) => Object.fromEntries(head.map((h, i) => [h.replace(/^\uFEFF/, ''), r[i] ?? ''])));
+}
+const csv = (entity) => parseCsv(readFileSync(join(FIXTURE, `${entity}.csv`), 'utf8'));
+const stores = csv('stores');
+const regionOf = Object.fromEntries(stores.map((r) => [r.store_code, r.region_code]));
+
+// Closed, non-internal ROs per store with the date of closed_at in [from, to].
+function roCounts({ from, to }, ros = csv('repair_orders')) {
+  const counts = Object.fromEntries(stores.map((r) => [r.store_code, 0]));
+  for (const r of ros) {
+    const day = r.closed_at.slice(0, 10);
+    if (r.closed_at && r.ro_type !== 'internal' && day >= from && day <= to) counts[r.store_code]++;
+  }
+  return counts;
+}
+const days = ({ from, to }) => (Date.parse(to) - Date.parse(from)) / 86400000 + 1;
+const rowsByKey = (answer) => Object.fromEntries(answer.rows.map((r) => [r.key, r.values]));
+
+// --- the server ---
+
+before(async () => {
+  pluginDir = tempDir('fs-plugins-');
+  const built = join(dirname(bin), 'plugins');
+  for (const f of readdirSync(built).filter((f) => f.endsWith('.so'))) symlinkSync(join(built, f), join(pluginDir, f));
+  const cc = (src, out, extra = []) => execFileSync('cc', ['-std=c11', '-shared', '-fPIC', '-I', join(root, 'core', 'include'),
+    ...extra, '-o', join(pluginDir, out), join(root, src)]);
+  cc('docs/example-plugin/example.c', 'example.so');
+  cc('tests/plugins/broken.c', 'zz_bad_magic.so', ['-DBROKEN_MAGIC']);
+  s = await startServer({ args: ['--plugin-dir', pluginDir] });
+  for (const entity of ENTITIES) {
+    const r = await s.cli(['import', entity, join(FIXTURE, `${entity}.csv`)]);
+    assert.equal(r.code, 0, `import ${entity}:\n${r.stdout}\n${r.stderr}`);
+  }
+  admin = await s.adminCookie();
+  const out = await s.cli(['user', 'add', 'rm_south', '--role', 'regional_manager', '--region', 'SOUTH', '--password-stdin'],
+    { input: 'rm-south-pass-1\n' });
+  assert.equal(out.code, 0, out.stderr);
+});
+
+after(async () => {
+  if (s) await s.stop();
+});
+
+// --- plugins ---
+
+test('a refused plugin is listed with its reason; the others load and the server serves', async () => {
+  const r = await s.request('GET', '/api/v1/plugins', { cookie: admin });
+  assert.equal(r.status, 200, r.text);
+  const bad = r.json.find((p) => p.file.endsWith('zz_bad_magic.so'));
+  assert.equal(bad.status, 'refused');
+  assert.match(bad.reason, /magic/);
+  const ex = r.json.find((p) => p.name === 'example');
+  assert.equal(ex.status, 'loaded');
+  assert.deepEqual(ex.kpis, ['example.ro_per_day']);
+  assert.ok(r.json.filter((p) => p.status === 'loaded').length >= 2);
+  const rm = await s.login('rm_south', 'rm-south-pass-1');
+  assert.equal((await s.request('GET', '/api/v1/plugins', { cookie: rm })).status, 403, 'plugins: admin only');
+  const cli = await s.cli(['plugins', '--plugin-dir', pluginDir]);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /zz_bad_magic\.so\s+REFUSED: magic/);
+  assert.match(cli.stdout, /example\.ro_per_day/);
+});
+
+// --- the catalogue ---
+
+test('the catalogue carries the fields of the spec and the settings in force', async () => {
+  const r = await s.request('GET', '/api/v1/kpis', { cookie: admin });
+  assert.equal(r.status, 200, r.text);
+  const ex = r.json.kpis.find((k) => k.id === 'example.ro_per_day');
+  assert.deepEqual(Object.keys(ex).sort(), ['by', 'direction', 'formula', 'id', 'name', 'plugin', 'target', 'unit']);
+  assert.equal(ex.plugin, 'example');
+  assert.deepEqual(ex.name, { zh: '日均进厂台次', en: 'Repair orders per day' });
+  assert.equal(ex.direction, 'higher');
+  assert.equal(ex.target, 20);
+  assert.deepEqual(ex.by, ['group', 'region', 'store', 'month']);
+  assert.equal(r.json.settings['retention.lost_after_months'], 9);
+  assert.equal(r.json.settings['insurance.new_window_days'], 30);
+  assert.equal(Object.keys(r.json.settings).length >= 12, true);
+  for (const k of r.json.kpis) {
+    assert.ok(['higher', 'lower', 'band', 'none'].includes(k.direction), k.id);
+    assert.ok(k.target === null || typeof k.target === 'number' || ('low' in k.target && 'high' in k.target), k.id);
+  }
+});
+
+// --- queries ---
+
+test('by store, region and group: ROs per day folded from per-store numerators and denominators', async () => {
+  const counts = roCounts(MARCH);
+  const d = days(MARCH);
+  const r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}&by=store`, { cookie: admin });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(Object.keys(r.json).sort(), ['by', 'from', 'rows', 'to']);
+  const byStore = rowsByKey(r.json);
+  for (const st of stores) assert.ok(Math.abs(byStore[st.store_code]['example.ro_per_day'] - counts[st.store_code] / d) < 1e-9, st.store_code);
+  assert.equal(r.json.rows.find((x) => x.key === 'S1').label, stores.find((x) => x.store_code === 'S1').name);
+
+  const g = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}`, { cookie: admin });
+  assert.equal(g.json.by, 'group');
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(g.json.rows[0].values['example.ro_per_day'] - total / (d * stores.length)) < 1e-9, 'group: summed num / summed den');
+  assert.equal(g.json.rows[0].key, 'group');
+
+  const reg = rowsByKey((await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}&by=region`, { cookie: admin })).json);
+  for (const region of new Set(Object.values(regionOf))) {
+    const members = stores.filter((x) => x.region_code === region).map((x) => x.store_code);
+    const want = members.reduce((a, c) => a + counts[c], 0) / (d * members.length);
+    assert.ok(Math.abs(reg[region]['example.ro_per_day'] - want) < 1e-9, region);
+  }
+});
+
+test('by month: every calendar month meeting the period, clipped to it', async () => {
+  const period = { from: '2024-02-15', to: '2024-04-10' };
+  const r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&from=${period.from}&to=${period.to}&by=month&stores=S1`, { cookie: admin });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.rows.map((x) => x.key), ['2024-02', '2024-03', '2024-04']);
+  const parts = [{ from: '2024-02-15', to: '2024-02-29' }, { from: '2024-03-01', to: '2024-03-31' }, { from: '2024-04-01', to: '2024-04-10' }];
+  parts.forEach((p, i) => {
+    const want = roCounts(p).S1 / days(p);
+    assert.ok(Math.abs(r.json.rows[i].values['example.ro_per_day'] - want) < 1e-9, r.json.rows[i].key);
+    assert.equal(r.json.rows[i].label, r.json.rows[i].key);
+  });
+});
+
+test('400 names the unknown id, the unsupported by, the missing or bad parameter', async () => {
+  const base = `from=${MARCH.from}&to=${MARCH.to}`;
+  let r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day,no.such_kpi&${base}`, { cookie: admin });
+  assert.equal(r.status, 400);
+  assert.match(r.json.error.message, /no\.such_kpi/);
+  r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&${base}&by=insurer`, { cookie: admin });
+  assert.equal(r.status, 400);
+  assert.match(r.json.error.message, /example\.ro_per_day/);
+  assert.match(r.json.error.message, /insurer/);
+  r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&${base}&by=week`, { cookie: admin });
+  assert.equal(r.status, 400);
+  assert.match(r.json.error.message, /by/);
+  r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&to=${MARCH.to}`, { cookie: admin });
+  assert.equal(r.status, 400);
+  assert.match(r.json.error.message, /from/);
+  r = await s.request('GET', `/api/v1/kpi?from=${MARCH.from}&to=${MARCH.to}`, { cookie: admin });
+  assert.equal(r.status, 400);
+  assert.match(r.json.error.message, /ids/);
+  r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&from=2024-02-30&to=${MARCH.to}`, { cookie: admin });
+  assert.equal(r.status, 400);
+  assert.match(r.json.error.message, /from/);
+  r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&${base}`);
+  assert.equal(r.status, 401, 'no credentials: 401');
+});
+
+test('a regional manager sees only the stores of the region; others are 403', async () => {
+  const rm = await s.login('rm_south', 'rm-south-pass-1');
+  const south = stores.filter((x) => x.region_code === 'SOUTH').map((x) => x.store_code).sort();
+  const counts = roCounts(MARCH);
+  const d = days(MARCH);
+  let r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}&by=store`, { cookie: rm });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.rows.map((x) => x.key).sort(), south);
+  r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}`, { cookie: rm });
+  const want = south.reduce((a, c) => a + counts[c], 0) / (d * south.length);
+  assert.ok(Math.abs(r.json.rows[0].values['example.ro_per_day'] - want) < 1e-9, 'group over the scope only');
+  const north = stores.find((x) => x.region_code === 'NORTH').store_code;
+  r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}&stores=${north}`, { cookie: rm });
+  assert.equal(r.status, 403);
+  r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}&regions=NORTH`, { cookie: rm });
+  assert.equal(r.status, 403);
+  r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}&stores=NOPE`, { cookie: admin });
+  assert.equal(r.status, 403, 'an unknown store is 403 like an out-of-scope one');
+});
+
+test('batch: one request, the answers of the single queries in order', async () => {
+  const queries = [
+    { ids: ['example.ro_per_day'], from: MARCH.from, to: MARCH.to, by: 'store' },
+    { ids: ['example.ro_per_day'], from: '2024-01-01', to: '2024-03-31', by: 'month', regions: ['SOUTH'] },
+  ];
+  const r = await s.request('POST', '/api/v1/kpi/batch', { cookie: admin, body: queries });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.length, 2);
+  const one = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}&by=store`, { cookie: admin });
+  assert.deepEqual(r.json[0], one.json);
+  const two = await s.request('GET', '/api/v1/kpi?ids=example.ro_per_day&from=2024-01-01&to=2024-03-31&by=month&regions=SOUTH', { cookie: admin });
+  assert.deepEqual(r.json[1], two.json);
+  const bad = await s.request('POST', '/api/v1/kpi/batch', { cookie: admin, body: [queries[0], { ids: ['nope.x'], from: MARCH.from, to: MARCH.to }] });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error.message, /query 1/);
+  assert.match(bad.json.error.message, /nope\.x/);
+  const notArray = await s.request('POST', '/api/v1/kpi/batch', { cookie: admin, body: { ids: [] } });
+  assert.equal(notArray.status, 400);
+});
+
+test('an import drops cached answers at once', async () => {
+  const q = `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}&by=store&stores=S1`;
+  const before = (await s.request('GET', q, { cookie: admin })).json.rows[0].values['example.ro_per_day'];
+  await s.request('GET', q, { cookie: admin });           // now cached
+  const ro = csv('repair_orders').find((r) => r.store_code === 'S1' && r.closed_at);
+  const file = join(tempDir('fs-kpi-import-'), 'repair_orders.csv');
+  writeFileSync(file, 'store_code,ro_no,vin,customer_code,ro_type,payer,opened_at,closed_at\n'
+    + `S1,RX900,${ro.vin},${ro.customer_code},maintenance,customer,2024-03-20 09:00,2024-03-20 10:00\n`);
+  const out = await s.cli(['import', 'repair_orders', file]);
+  assert.equal(out.code, 0, out.stderr);
+  const after = (await s.request('GET', q, { cookie: admin })).json.rows[0].values['example.ro_per_day'];
+  assert.ok(Math.abs(after - (before + 1 / days(MARCH))) < 1e-9, `one more RO: ${before} -> ${after}`);
+});
+
+// --- settings ---
+
+test('settings: anyone reads, admins change (validated, audited), the catalogue follows', async () => {
+  const rm = await s.login('rm_south', 'rm-south-pass-1');
+  let r = await s.request('GET', '/api/v1/settings', { cookie: rm });
+  assert.equal(r.status, 200);
+  assert.equal(r.json['retention.at_risk_months'], 3);
+  r = await s.request('PUT', '/api/v1/settings', { cookie: rm, body: { 'retention.lost_after_months': 12 } });
+  assert.equal(r.status, 403, 'settings: admins change them');
+  r = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { 'retention.warning_months': 2 } });
+  assert.equal(r.status, 400);
+  assert.match(r.json.error.message, /retention\.at_risk_months/);
+  r = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { 'retention.nope': 2 } });
+  assert.equal(r.status, 400);
+  assert.match(r.json.error.message, /retention\.nope/);
+  r = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { 'retention.lost_after_months': 12, 'example.ro_per_day.target': 25 } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json['retention.lost_after_months'], 12);
+  const cat = await s.request('GET', '/api/v1/kpis', { cookie: admin });
+  assert.equal(cat.json.settings['retention.lost_after_months'], 12);
+  assert.equal(cat.json.kpis.find((k) => k.id === 'example.ro_per_day').target, 25, 'targets are settable');
+  const audit = await s.request('GET', '/api/v1/audit?limit=20', { cookie: admin });
+  assert.equal(audit.status, 200, audit.text);
+  assert.ok(JSON.stringify(audit.json).includes('settings.update'), 'the change is audited');
+  // the command line reads and changes them the same way
+  let out = await s.cli(['settings', 'set', 'retention.lost_after_months', '30', '--plugin-dir', pluginDir]);
+  assert.notEqual(out.code, 0);
+  assert.match(out.stderr, /retention\.base_months/);
+  out = await s.cli(['settings', 'reset', 'retention.lost_after_months']);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /retention\.lost_after_months\s+9/);
+});
+
+// --- the command line ---
+
+test('fourscore kpi gives the API numbers (json, csv, table)', async () => {
+  const api = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}&by=store`, { cookie: admin });
+  const dir = ['--plugin-dir', pluginDir];
+  let out = await s.cli(['kpi', 'example.ro_per_day', '--from', MARCH.from, '--to', MARCH.to, '--by', 'store', '--format', 'json', ...dir]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.deepEqual(JSON.parse(out.stdout), api.json);
+  out = await s.cli(['kpi', 'example.ro_per_day', '--from', MARCH.from, '--to', MARCH.to, '--by', 'store', '--format', 'csv', ...dir]);
+  assert.equal(out.code, 0, out.stderr);
+  const lines = out.stdout.trim().split('\n');
+  assert.equal(lines[0], 'key,label,example.ro_per_day');
+  assert.equal(lines.length, 1 + api.json.rows.length);
+  out = await s.cli(['kpi', 'no.such', '--from', MARCH.from, '--to', MARCH.to, ...dir]);
+  assert.equal(out.code, 2);
+  assert.match(out.stderr, /no\.such/);
+  out = await s.cli(['kpi', '--help']);
+  assert.equal(out.code, 0);
+  assert.match(out.stdout, /--format/);
+});

@@ -1,0 +1,474 @@
+// kpi_correctness: every KPI of spec/kpis.md on the hand-made fixture of
+// tests/fixtures/kpi/, loaded through the real importer (`fourscore import`)
+// into a fresh local database, asked of the real engine over HTTP
+// (GET /api/v1/kpi) per store, per region and for the group. Every expected
+// value below is worked out by hand from the fixture in the comment next to
+// it; none is read back from the program.
+//
+// The fixture: regions SOUTH (stores S1, S2) and NORTH (N1, N2; N2 opened
+// with no data at all). The main period is March 2024 (31 days), so as-of
+// KPIs are taken at 2024-03-31; to - 3/6/9/12/24/36 months = 2023-12-31,
+// 2023-09-30, 2023-06-30 (clamped), 2023-03-31, 2022-03-31, 2021-03-31.
+// VIN n below means LFVKP0000000000nn.
+//
+// Repair orders closed in March (closed, not internal):
+//   S1-R1  V1  maintenance  labour 2h (clocked 1.5) 400, part 2x100 (cost 60) from stock
+//          revenue 600, cost 120, GP 480; appointment kept; reached call +3 days
+//   S1-R2  V2  repair  labour 3h (3) 600, part 1x500 (cost 300) not from stock,
+//          accessory 1x200 (cost 100), other 50, discount 100
+//          revenue 600+500+200+50-100 = 1250, cost 400, GP 850; appointment not kept;
+//          reached call +4 days with complaint
+//   S1-R3  V5  bodywork, payer insurer PICC  labour 5h (no clock) 1000, part 2x400
+//          (cost 250, from_stock empty = 1), material 1x300 (cost 180)
+//          revenue 2100, cost 680, GP 1420; call not reached
+//   S1-R4  V2  repair, comeback of R2, closed 2024-03-31 23:59  labour 1h (2) 200
+//          revenue 200, GP 200; reached call 2024-04-02 (+2 days)
+//   S2-R1  V16 maintenance  labour 1h (1) 200, part 1x100 (cost 50): revenue 300, GP 250
+//   S2-R2  V7  bodywork, payer insurer CPIC  labour 4h (4) 800, material 2x100
+//          (cost 60), part 1x600 (cost 400) not from stock: revenue 1600, cost 520, GP 1080
+//   S2-R3  V8  warranty  labour 2h (2.5) 300: revenue 300
+//   S2-R8  V7  maintenance, payer internal (payer never excludes)  labour 1h (1) 100
+//   N1-R1  V18 repair  labour 2h (no clock) 500, part 1x200 (cost 100), discount 50:
+//          revenue 650, GP 550
+// Not counted: S1-R5 (internal PDI, with a kept appointment, a complaint call
+// and lines), S1-R6 (open), S1-R7 (closed 2024-02-20: revenue 300, part cost 70),
+// S1-R8 (closed 2024-04-01 00:30: labour 150), and older ROs that only matter
+// for retention and credit limits.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { startServer, fixtures, tempDir } from './lib.mjs';
+
+const FIXTURE = join(fixtures, 'kpi');
+const ENTITIES = ['regions', 'stores', 'insurers', 'staff', 'customers', 'vehicle_sales', 'repair_orders',
+  'ro_labour', 'ro_parts', 'parts_stock', 'insurance_policies', 'invoices', 'payments', 'store_financials',
+  'follow_up_calls', 'csi_surveys', 'appointments'];
+const KEYS = ['S1', 'S2', 'N1', 'N2', 'SOUTH', 'NORTH', 'group'];
+const MARCH = { from: '2024-03-01', to: '2024-03-31' };
+const DAYS = 31;
+
+let server, cookie;
+
+before(async () => {
+  server = await startServer();
+  for (const entity of ENTITIES) {
+    const r = await server.cli(['import', entity, join(FIXTURE, `${entity}.csv`)]);
+    assert.equal(r.code, 0, `import ${entity} failed:\n${r.stdout}\n${r.stderr}`);
+  }
+  cookie = await server.adminCookie();
+});
+
+after(async () => {
+  if (server) await server.stop();
+});
+
+// --- helpers ---
+
+// GET /api/v1/kpi; returns {key: {id: value}} and checks the answer's shape.
+async function kpi(ids, { from, to }, by, extra = '') {
+  const q = `/api/v1/kpi?ids=${ids.join(',')}&from=${from}&to=${to}&by=${by}${extra}`;
+  const r = await server.request('GET', q, { cookie });
+  assert.equal(r.status, 200, `${q}: ${r.status} ${r.text}`);
+  assert.equal(r.json.by, by);
+  const rows = {};
+  for (const row of r.json.rows) rows[row.key] = row.values;
+  return rows;
+}
+
+// The same KPIs by store, by region and for the group, in one map keyed like KEYS.
+async function allLevels(ids, period = MARCH, extra = '') {
+  const [stores, regions, group] = await Promise.all(
+    ['store', 'region', 'group'].map((by) => kpi(ids, period, by, extra)));
+  return { ...stores, ...regions, ...group };
+}
+
+function near(got, want, what) {
+  if (want === null) {
+    assert.equal(got, null, `${what}: want null, got ${got}`);
+    return;
+  }
+  assert.equal(typeof got, 'number', `${what}: want ${want}, got ${got}`);
+  assert.ok(Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)), `${what}: want ${want}, got ${got}`);
+}
+
+// expected: {id: {key: value}} — checks every key given.
+async function checkAll(expected, period = MARCH, extra = '') {
+  const ids = Object.keys(expected);
+  const rows = await allLevels(ids, period, extra);
+  for (const id of ids) {
+    for (const [key, want] of Object.entries(expected[id])) {
+      assert.ok(rows[key], `${id}: no row ${key} (rows: ${Object.keys(rows).join(',')})`);
+      near(rows[key][id], want, `${id} ${key} ${period.from}..${period.to}${extra}`);
+    }
+  }
+}
+
+const row = (s1, s2, n1, n2, south, north, group) => ({ S1: s1, S2: s2, N1: n1, N2: n2, SOUTH: south, NORTH: north, group });
+
+async function withSettings(settings, fn) {
+  const put = await server.request('PUT', '/api/v1/settings', { cookie, body: settings });
+  assert.equal(put.status, 200, `PUT settings ${JSON.stringify(settings)}: ${put.status} ${put.text}`);
+  try {
+    await fn();
+  } finally {
+    const defaults = {};
+    for (const name of Object.keys(settings)) defaults[name] = DEFAULT_SETTINGS[name];
+    const back = await server.request('PUT', '/api/v1/settings', { cookie, body: defaults });
+    assert.equal(back.status, 200, `restoring settings: ${back.status} ${back.text}`);
+  }
+}
+
+const DEFAULT_SETTINGS = {
+  'retention.lost_after_months': 9, 'retention.at_risk_months': 3, 'retention.warning_months': 6,
+  'retention.base_months': 24, 'retention.first_service_months': 6, 'receivables.terms_days': 90,
+  'receivables.government_terms_days': 180, 'parts.slow_moving_days': 180, 'parts.obsolete_days': 365,
+  'service.followup_days': 3, 'insurance.renewal_window_days': 30, 'insurance.new_window_days': 30,
+};
+
+// --- the catalogue ---
+
+test('catalogue: every KPI of the spec is registered with its settings in force', async () => {
+  const r = await server.request('GET', '/api/v1/kpis', { cookie });
+  assert.equal(r.status, 200, r.text);
+  const list = Array.isArray(r.json) ? r.json : r.json.kpis;
+  const ids = new Set(list.map((k) => k.id));
+  const wanted = [
+    'service.ro_count', 'service.revenue', 'service.revenue_per_ro', 'service.gross_profit', 'service.comeback_rate',
+    'service.absorption', 'service.personnel_cost_ratio', 'service.appointment_rate', 'service.followup_rate',
+    'service.complaint_rate', 'labour.revenue', 'labour.sold_hours', 'labour.effective_rate', 'labour.share',
+    'labour.tech_efficiency', 'labour.hours_per_ro', 'parts.revenue', 'parts.gross_margin', 'parts.fill_rate',
+    'parts.stock_value', 'parts.turnover', 'parts.slow_moving_share', 'parts.obsolete_share',
+    'parts.materials_cost_ratio', 'parts.accessory_revenue', 'insurance.premium', 'insurance.new_penetration',
+    'insurance.renewal_rate', 'insurance.accident_revenue', 'insurance.repair_to_premium', 'insurance.insurer_share',
+    'receivables.open', 'receivables.age_0_30', 'receivables.age_31_60', 'receivables.age_61_90',
+    'receivables.age_91_180', 'receivables.age_181_365', 'receivables.age_over_365', 'receivables.over_90_share',
+    'receivables.overdue', 'receivables.dso', 'receivables.over_limit_accounts', 'retention.base',
+    'retention.at_risk', 'retention.warning', 'retention.lost', 'retention.churn_y1', 'retention.churn_y2',
+    'retention.churn_y3', 'retention.first_service_rate', 'csi.score', 'csi.responses'];
+  for (const id of wanted) assert.ok(ids.has(id), `catalogue lacks ${id}`);
+  const byId = Object.fromEntries(list.map((k) => [k.id, k]));
+  assert.equal(byId['service.ro_count'].name.zh, '进厂台次');
+  assert.equal(byId['labour.share'].target, 0.3);
+  assert.deepEqual(byId['service.personnel_cost_ratio'].target, { low: 0.1, high: 0.12 });
+  assert.ok(byId['insurance.renewal_rate'].by.includes('insurer'));
+  assert.ok(!byId['insurance.new_penetration'].by.includes('insurer'));
+});
+
+// --- service ---
+
+test('service: closed non-internal ROs of March per store, region and group', async () => {
+  await checkAll({
+    // S1: R1..R4 (R5 internal, R6 open, R7 February, R8 April excluded); S2: R1, R2, R3, R8; N1: R1
+    'service.ro_count': row(4, 4, 1, 0, 8, 1, 9),
+    // S1 600+1250+2100+200 = 4150 (R2 with other +50 and discount -100); S2 300+1600+300+100 = 2300;
+    // N1 500+200-50 = 650
+    'service.revenue': row(4150, 2300, 650, 0, 6450, 650, 7100),
+    // revenue / ROs; N2 has no RO: null, never 0
+    'service.revenue_per_ro': row(4150 / 4, 2300 / 4, 650, null, 6450 / 8, 650, 7100 / 9),
+    // S1 4150 - (120+400+680) = 2950; S2 2300 - (50+520) = 1730; N1 650 - 100 = 550
+    'service.gross_profit': row(2950, 1730, 550, 0, 4680, 550, 5230),
+    // S1-R4 is the only comeback
+    'service.comeback_rate': row(1 / 4, 0, 0, null, 1 / 8, 0, 1 / 9),
+    // GP / fixed_expenses of March: S1 2950/2000, S2 1730/2000; N1 has no March
+    // financials (only February) and N2 none: null, left out of region and group
+    'service.absorption': row(2950 / 2000, 1730 / 2000, null, null, 4680 / 4000, null, 4680 / 4000),
+    // personnel cost / revenue: S1 400/4150, S2 300/2300; group leaves N1's revenue out
+    'service.personnel_cost_ratio': row(400 / 4150, 300 / 2300, null, null, 700 / 6450, null, 700 / 6450),
+    // S1-R1 kept its appointment (showed); S1-R2's was not kept; S1-R5's is internal; S2-R1's showed is empty
+    'service.appointment_rate': row(1 / 4, 0, 0, null, 1 / 8, 0, 1 / 9),
+    // reached within 3 days of closing: S1-R1 (+3, inclusive), S1-R4 (closed 03-31 23:59, called 04-02);
+    // S1-R2 called +4 days, S1-R3 not reached
+    'service.followup_rate': row(2 / 4, 0, 0, null, 2 / 8, 0, 2 / 9),
+    // reached calls of the period's ROs: S1-R1, R2 (complaint), R4 -> 1/3; S1-R5's complaint is internal
+    'service.complaint_rate': row(1 / 3, null, null, null, 1 / 3, null, 1 / 3),
+  });
+});
+
+test('service: by month, clipped to the period, with a month without data', async () => {
+  const rows = await kpi(['service.ro_count', 'service.revenue', 'service.revenue_per_ro'],
+    { from: '2024-02-15', to: '2024-05-10' }, 'month');
+  assert.deepEqual(Object.keys(rows).sort(), ['2024-02', '2024-03', '2024-04', '2024-05']);
+  // February 15..29: S1-R7 (labour 200 + part 100 = 300)
+  near(rows['2024-02']['service.ro_count'], 1, 'Feb ro_count');
+  near(rows['2024-02']['service.revenue'], 300, 'Feb revenue');
+  near(rows['2024-03']['service.revenue'], 7100, 'Mar revenue');
+  // April: S1-R8 closed 2024-04-01 00:30, labour 150
+  near(rows['2024-04']['service.ro_count'], 1, 'Apr ro_count');
+  near(rows['2024-04']['service.revenue'], 150, 'Apr revenue');
+  // May 1..10: nothing: counts 0, ratios null
+  near(rows['2024-05']['service.ro_count'], 0, 'May ro_count');
+  near(rows['2024-05']['service.revenue'], 0, 'May revenue');
+  near(rows['2024-05']['service.revenue_per_ro'], null, 'May revenue_per_ro');
+});
+
+test('service: absorption over two months needs both months of financials', async () => {
+  // February + March: S1 has both months (fixed 1900 + 2000, personnel 380 + 400);
+  // S2 lacks February and N1 lacks March: null. S1 GP = 2950 + (300 - 70) = 3180.
+  await checkAll({
+    'service.absorption': { S1: 3180 / 3900, S2: null, N1: null, SOUTH: 3180 / 3900, group: 3180 / 3900 },
+    'service.personnel_cost_ratio': { S1: 780 / 4450, S2: null, N1: null, group: 780 / 4450 },
+  }, { from: '2024-02-01', to: '2024-03-31' });
+});
+
+test('service: follow-up window follows service.followup_days', async () => {
+  // 4 days: S1-R2 (called +4) counts too -> 3/4
+  await withSettings({ 'service.followup_days': 4 }, () => checkAll({
+    'service.followup_rate': row(3 / 4, 0, 0, null, 3 / 8, 0, 3 / 9),
+  }));
+});
+
+// --- labour ---
+
+test('labour: lines of the period ROs', async () => {
+  await checkAll({
+    // S1 400+600+1000+200; S2 200+800+300+100; N1 500
+    'labour.revenue': row(2200, 1400, 500, 0, 3600, 500, 4100),
+    // S1 2+3+5+1; S2 1+4+2+1; N1 2
+    'labour.sold_hours': row(11, 8, 2, 0, 19, 2, 21),
+    'labour.effective_rate': row(200, 175, 250, null, 3600 / 19, 250, 4100 / 21),
+    'labour.share': row(2200 / 4150, 1400 / 2300, 500 / 650, null, 3600 / 6450, 500 / 650, 4100 / 7100),
+    // lines with clocked hours: S1 R1 (2/1.5), R2 (3/3), R4 (1/2) -> 6/6.5 (R3 has none);
+    // S2 (1+4+2+1)/(1+4+2.5+1) = 8/8.5; N1's only line has none: null
+    'labour.tech_efficiency': row(6 / 6.5, 8 / 8.5, null, null, 14 / 15, null, 14 / 15),
+    'labour.hours_per_ro': row(11 / 4, 8 / 4, 2, null, 19 / 8, 2, 21 / 9),
+  });
+});
+
+// --- parts ---
+
+test('parts: flow over the period ROs', async () => {
+  await checkAll({
+    // part lines: S1 200+500+800, S2 100+600, N1 200 (S1-R5 internal and S1-R7 February excluded)
+    'parts.revenue': row(1500, 700, 200, 0, 2200, 200, 2400),
+    // part cost: S1 120+300+500 = 920, S2 50+400 = 450, N1 100
+    'parts.gross_margin': row(580 / 1500, 250 / 700, 0.5, null, 830 / 2200, 0.5, 930 / 2400),
+    // from stock: S1 R1 yes, R2 no, R3 empty = yes; S2 R1 yes, R2 no; N1 yes
+    'parts.fill_rate': row(2 / 3, 1 / 2, 1, null, 3 / 5, 1, 4 / 6),
+    // bodywork ROs: S1-R3 material cost 180 / revenue 2100; S2-R2 120 / 1600; N1 none: null
+    'parts.materials_cost_ratio': row(180 / 2100, 120 / 1600, null, null, 300 / 3700, null, 300 / 3700),
+    'parts.accessory_revenue': row(200, 0, 0, 0, 200, 0, 200),
+  });
+});
+
+test('parts: stock as of the period end and its ageing', async () => {
+  // Snapshot as of 2024-03-31: S1 2024-03-15 (the 04-05 one is after `to`): A 100 (issued 14 days
+  // before), B 100 (182 days: slow), C 100 (never issued, received 371 days before: slow and
+  // obsolete), D 100 (no dates: always both), E 100 (issued exactly 180 days before: not slow) = 500.
+  // S2 2024-01-31: 300, issued 11 days before. N1 2024-03-31 (on `to`): 8x50 = 400. N2: none: null.
+  await checkAll({
+    'parts.stock_value': row(500, 300, 400, null, 800, 400, 1200),
+    'parts.slow_moving_share': row(300 / 500, 0, 0, null, 300 / 800, 0, 300 / 1200),
+    'parts.obsolete_share': row(200 / 500, 0, 0, null, 200 / 800, 0, 200 / 1200),
+    // (part cost x 365 / 31) / average stock: S1 one snapshot inside March (500); S2 none inside,
+    // so its snapshot as of `to` (300); N1 two inside (200 on 03-01, 400 on 03-31): 300.
+    // Region and group: summed annualised cost over summed averages.
+    'parts.turnover': row(920 * 365 / DAYS / 500, 450 * 365 / DAYS / 300, 100 * 365 / DAYS / 300, null,
+      1370 * 365 / DAYS / 800, 100 * 365 / DAYS / 300, 1470 * 365 / DAYS / 1100),
+  });
+});
+
+test('parts: the as-of snapshot is the latest on or before `to`', async () => {
+  // to = 2024-03-14: S1 takes its 2024-02-29 snapshot (100), N1 its 2024-03-01 one (200)
+  await checkAll({ 'parts.stock_value': row(100, 300, 200, null, 400, 200, 600) },
+    { from: '2024-03-01', to: '2024-03-14' });
+  // by month: February ends 02-29 (S1 100, S2 300, N1 none yet), March 03-31
+  const rows = await kpi(['parts.stock_value'], { from: '2024-02-01', to: '2024-03-31' }, 'month');
+  near(rows['2024-02']['parts.stock_value'], 400, 'stock value at the end of February');
+  near(rows['2024-03']['parts.stock_value'], 1200, 'stock value at the end of March');
+});
+
+test('parts: ageing thresholds follow the settings', async () => {
+  // slow after 182 days: B (182) is no longer slow -> C + D = 200 of 500
+  // obsolete after 371 days: C (371) no longer obsolete -> D = 100 of 500
+  await withSettings({ 'parts.slow_moving_days': 182, 'parts.obsolete_days': 371 }, () => checkAll({
+    'parts.slow_moving_share': { S1: 200 / 500, S2: 0, group: 200 / 1200 },
+    'parts.obsolete_share': { S1: 100 / 500, S2: 0, group: 100 / 1200 },
+  }));
+});
+
+// --- insurance ---
+
+test('insurance: premium, penetration, renewals, accident repairs', async () => {
+  await checkAll({
+    // sold in March: S1 P1 5000 (PICC, new) + R2 2500 (PAIC, renewal); S2 R6 1000 (CPIC); N1 P4 3000 (PAIC)
+    'insurance.premium': row(7500, 1000, 3000, 0, 8500, 3000, 11500),
+    // March sales: S1 V1 (new policy same day: yes), V2 (new policy sold at S2 30 days later: yes);
+    // S2 V3 (new policy 31 days later: no); N1 V4 (only a renewal-kind policy: no)
+    'insurance.new_penetration': row(1, 0, 0, null, 2 / 3, 0, 2 / 4),
+    // ending in March: S1 E1 (renewed at S2, starts 1 day after its end), E2 (renewal starts 30 days
+    // after: inside); S2 E3 (31 days after: outside), E4 (starts 30 days before its end: inside);
+    // N1 E5 (31 days before: outside)
+    'insurance.renewal_rate': row(1, 1 / 2, 0, null, 3 / 4, 0, 3 / 5),
+    // payer insurer: S1-R3 2100, S2-R2 1600
+    'insurance.accident_revenue': row(2100, 1600, 0, 0, 3700, 0, 3700),
+    'insurance.repair_to_premium': row(2100 / 7500, 1600 / 1000, 0, null, 3700 / 8500, 0, 3700 / 11500),
+  });
+});
+
+test('insurance: by insurer', async () => {
+  const ids = ['insurance.premium', 'insurance.renewal_rate', 'insurance.accident_revenue',
+    'insurance.repair_to_premium', 'insurance.insurer_share'];
+  const rows = await kpi(ids, MARCH, 'insurer');
+  const want = {
+    // premium: PICC P1 5000; CPIC R6 1000; PAIC R2 2500 + P4 3000
+    'insurance.premium': { PICC: 5000, CPIC: 1000, PAIC: 5500 },
+    // insurer of the expiring policy: PICC E1 yes, E3 no, E5 no; CPIC E2 yes; PAIC E4 yes
+    'insurance.renewal_rate': { PICC: 1 / 3, CPIC: 1, PAIC: 1 },
+    // the RO's insurer
+    'insurance.accident_revenue': { PICC: 2100, CPIC: 1600 },
+    'insurance.repair_to_premium': { PICC: 2100 / 5000, CPIC: 1600 / 1000, PAIC: 0 },
+    // renewal premium of March 6500: PAIC 2500 + 3000, CPIC 1000, PICC none
+    'insurance.insurer_share': { CPIC: 1000 / 6500, PAIC: 5500 / 6500 },
+  };
+  for (const [id, byIns] of Object.entries(want)) {
+    for (const [ins, v] of Object.entries(byIns)) {
+      assert.ok(rows[ins], `${id}: no row for insurer ${ins}`);
+      near(rows[ins][id], v, `${id} ${ins}`);
+    }
+  }
+  if (rows.PICC) near(rows.PICC['insurance.insurer_share'] ?? 0, 0, 'PICC has no renewal premium');
+});
+
+test('insurance: windows follow the settings, both sides of the date', async () => {
+  // 31 days: E3 (31 after) and E5 (31 before) are renewed too; V3's policy 31 days after the sale counts
+  await withSettings({ 'insurance.renewal_window_days': 31, 'insurance.new_window_days': 31 }, () => checkAll({
+    'insurance.renewal_rate': row(1, 1, 1, null, 1, 1, 1),
+    'insurance.new_penetration': row(1, 1, 0, null, 1, 0, 3 / 4),
+  }));
+});
+
+test('insurance: matching searches the whole group while scope filters results', async () => {
+  // Only S1 asked: E1 is still renewed by the policy sold at S2, V2's new policy sold at S2 still counts
+  const rows = await kpi(['insurance.renewal_rate', 'insurance.new_penetration'], MARCH, 'group', '&stores=S1');
+  near(rows.group['insurance.renewal_rate'], 1, 'renewal rate of S1 alone');
+  near(rows.group['insurance.new_penetration'], 1, 'new penetration of S1 alone');
+});
+
+// --- receivables ---
+
+test('receivables: open amounts and ageing as of 2024-03-31', async () => {
+  // S1: I1 1000 issued 03-10, paid 400 on 03-20 (the 100 of 04-05 is after `to`): 600 aged 21;
+  //     I2 government 2000 aged 151; I3 fully paid; I4 fleet 800 - 300 = 500 aged 107;
+  //     I5 government 1200 aged 212; I6 issued after `to`; I7 300 aged 81.  Open 4600.
+  // S2: J1 700 - 200 = 500 aged 396; J2 400 issued on `to`, paid 100 on `to`: 300 aged 0;
+  //     J3 government 1000 aged 60.  Open 1800.
+  await checkAll({
+    'receivables.open': row(4600, 1800, 0, 0, 6400, 0, 6400),
+    'receivables.age_0_30': row(600, 300, 0, 0, 900, 0, 900),
+    'receivables.age_31_60': row(0, 1000, 0, 0, 1000, 0, 1000),
+    'receivables.age_61_90': row(300, 0, 0, 0, 300, 0, 300),
+    'receivables.age_91_180': row(2500, 0, 0, 0, 2500, 0, 2500),
+    'receivables.age_181_365': row(1200, 0, 0, 0, 1200, 0, 1200),
+    'receivables.age_over_365': row(0, 500, 0, 0, 500, 0, 500),
+    'receivables.over_90_share': row(3700 / 4600, 500 / 1800, null, null, 4200 / 6400, null, 4200 / 6400),
+    // past terms: I4 (107 > 90) and I5 (government, 212 > 180); I2 (government, 151) is within terms;
+    // S2 J1 (396)
+    'receivables.overdue': row(1700, 500, 0, 0, 2200, 0, 2200),
+    // open / (invoiced in March / 31): S1 invoiced I1 1000, S2 J2 400; nothing invoiced: null
+    'receivables.dso': row(4600 * DAYS / 1000, 1800 * DAYS / 400, null, null, 6400 * DAYS / 1400, null, 6400 * DAYS / 1400),
+    // credit limit = GP of the customer's ROs at the store closed in (2023-09-30, 2024-03-31]:
+    // S1 C1 owes 600, limit 480 (R1) + 230 (R7, February) = 710: fine; C2 (government) owes 3200,
+    // no ROs, limit 0: over; C3 owes 500, limit 850 + 200: fine; C4 owes 300, limit 200 (R10 closed
+    // 2023-10-01; R9 closed 2023-09-30 is outside): over.  S2 C1 owes 800, limit 250: over;
+    // C2 owes 1000, limit 0: over.
+    'receivables.over_limit_accounts': row(2, 2, 0, 0, 4, 0, 4),
+  });
+});
+
+test('receivables: terms follow the settings', async () => {
+  // government terms 150: I2 (151) is overdue too -> S1 1700 + 2000
+  await withSettings({ 'receivables.government_terms_days': 150 }, () => checkAll({
+    'receivables.overdue': row(3700, 500, 0, 0, 4200, 0, 4200),
+  }));
+  // terms 110: I4 (107) is no longer overdue -> S1 1200 (I5), S2 500 (J1)
+  await withSettings({ 'receivables.terms_days': 110 }, () => checkAll({
+    'receivables.overdue': row(1200, 500, 0, 0, 1700, 0, 1700),
+  }));
+});
+
+// --- retention ---
+
+// Vehicles as of 2024-03-31 (last visit; store credited):
+//   S1: V1 (03-05), V2 (03-31 23:59), V5 (03-15), V14 (02-20) active; V11 (2023-10-01; its
+//       2023-09-30 visit is older) at risk; V15 (2023-11-15; its 2024-04-01 visit is after `to`)
+//       at risk; V17 (2023-12-20 10:00 at S1 and at S2: tie to S1) at risk; V13 (sold
+//       2023-08-15; only an open RO since) warning; V12 (sold 2023-05-10; only an internal RO) lost.
+//   S2: V3 (sold 03-05), V7 (03-28), V8 (03-26), V16 (03-03 at S2; also 2024-01-10 at N1) active;
+//       V30 (2023-12-31, on to - 3 months) at risk; V22 (2023-07-16) warning; V19 (sold by N1 in
+//       2021, visited N1 in 2022, sold again by S2 on 2023-06-01: counts from that sale) lost;
+//       V21 (2023-04-01) lost; V23 (sold 2022-09-30, never seen) lost.
+//   N1: V4 (sold 03-20), V18 (03-18) active; V24 (2023-10-20), V27 (2023-12-01) at risk;
+//       V29 (2022-04-01) lost; V28 (2022-03-31 = to - 24 months) is out of the base;
+//       V25, V26 (sold 2021, never seen) out of the base.
+test('retention: base and ageing bands', async () => {
+  await checkAll({
+    'retention.base': row(9, 9, 5, 0, 18, 5, 23),
+    'retention.at_risk': row(3, 1, 2, 0, 4, 2, 6),
+    'retention.warning': row(1, 1, 0, 0, 2, 0, 2),
+    'retention.lost': row(1, 3, 1, 0, 4, 1, 5),
+  });
+});
+
+test('retention: churn cohorts and first service by selling store', async () => {
+  await checkAll({
+    // sold in (2023-03-31, 2024-03-31]: S1 V1, V2, V12 (lost), V13; S2 V3, V19 (lost); N1 V4, V24
+    'retention.churn_y1': row(1 / 4, 1 / 2, 0, null, 2 / 6, 0, 2 / 8),
+    // (2022-03-31, 2023-03-31]: S1 V21 (last 2023-04-01: lost); S2 V22 (2023-07-16), V23 (lost);
+    // N1 V16 (seen 2024-03-03)
+    'retention.churn_y2': row(1, 1 / 2, 0, null, 2 / 3, 0, 2 / 4),
+    // (2021-03-31, 2022-03-31]: N1 V25 (never seen: lost), V27 (2023-12-01); V26 sold on the
+    // boundary is out; V19's 2021 sale is not its latest
+    'retention.churn_y3': row(null, null, 1 / 2, null, null, 1 / 2, 1 / 2),
+    // sold in (2022-09-30, 2023-09-30]: S1 V12 (internal RO only: no), V13 (open RO only: no),
+    // V21 (served at S2 on sold_on + 6 months exactly: yes); S2 V19 (no), V22 (served 6 months
+    // + 1 day after: no); V23 sold on the boundary is out; N1 V24 (yes)
+    'retention.first_service_rate': row(1 / 3, 0, 1, null, 1 / 5, 1, 2 / 6),
+  });
+});
+
+test('retention: months follow the settings', async () => {
+  // lost after 12 months (to - 12 = 2023-03-31): S2 V23, N1 V29 lost; warning becomes
+  // (2023-03-31, 2023-09-30]: S1 V12, V13; S2 V19, V21, V22; churn y1 has nobody that old
+  await withSettings({ 'retention.lost_after_months': 12 }, () => checkAll({
+    'retention.lost': row(0, 1, 1, 0, 1, 1, 2),
+    'retention.warning': row(2, 3, 0, 0, 5, 0, 5),
+    'retention.churn_y1': row(0, 0, 0, null, 0, 0, 0),
+  }));
+  // first service within 7 months, cohort (2022-08-31, 2023-08-31]: S1 V12, V13, V21 (yes);
+  // S2 V19, V22 (seen 6 months + 1 day after: yes now), V23; N1 V24 leaves the cohort
+  await withSettings({ 'retention.first_service_months': 7 }, () => checkAll({
+    'retention.first_service_rate': row(1 / 3, 1 / 3, null, null, 2 / 6, null, 2 / 6),
+  }));
+});
+
+// --- csi ---
+
+test('csi: pooled SERVQUAL score of the surveys dated in the period', async () => {
+  // S1: R1 all 10 -> 10; R2 0.32*8 + 0.22*6 + 0.19*7 + 0.16*9 + 0.11*5 = 7.2; R7 (February RO,
+  // surveyed 03-01) all 6 -> 6; mean 23.2/3. S2's survey is dated 04-01: none. N1: 9.
+  await checkAll({
+    'csi.score': row(23.2 / 3, null, 9, null, 23.2 / 3, 9, 32.2 / 4),
+    'csi.responses': row(3, 0, 1, 0, 3, 1, 4),
+  });
+});
+
+// --- a correction re-imported ---
+
+test('an open RO closed by a re-import starts to count', async () => {
+  // S1-R6 (V13, labour 2h 300) closes on 2024-03-29: S1 gets 5 ROs and 4450 revenue, and V13's
+  // last visit moves from its sale (warning) to 2024-03-29 (active).
+  const dir = tempDir('fs-kpi-');
+  const file = join(dir, 'repair_orders.csv');
+  writeFileSync(file, 'store_code,ro_no,vin,customer_code,advisor_code,ro_type,payer,opened_at,closed_at\n'
+    + 'S1,R6,LFVKP000000000013,C1,A1,maintenance,customer,2024-03-28 09:00,2024-03-29 17:00\n');
+  const r = await server.cli(['import', 'repair_orders', file]);
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  await checkAll({
+    'service.ro_count': { S1: 5, group: 10 },
+    'service.revenue': { S1: 4450, group: 7400 },
+    'labour.sold_hours': { S1: 13 },
+    'retention.warning': { S1: 0, group: 1 },
+    'retention.base': { S1: 9 },
+  });
+});

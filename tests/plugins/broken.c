@@ -1,0 +1,91 @@
+/* broken: deliberately broken KPI plugins for tests/unit/test_plugin.c. One
+ * source, one variant per -D flag, each wrong in exactly one way the loader
+ * must refuse with a message naming what is wrong:
+ *   -DBROKEN_MAGIC        descriptor magic is not FSP_MAGIC
+ *   -DBROKEN_ABI          abi_major is 99
+ *   -DBROKEN_MINOR        abi_minor newer than the host's
+ *   -DBROKEN_SIZE         struct_size does not match the descriptor
+ *   -DBROKEN_SIGNATURE    signature.size_time_t says 4
+ *   -DBROKEN_NO_SYMBOL    does not export fourscore_plugin_v1
+ *   -DBROKEN_UNDEFINED    needs a symbol nobody defines (dlopen RTLD_NOW fails)
+ *   -DBROKEN_INIT         init returns 1 (after registering a KPI)
+ *   -DBROKEN_DUPLICATE    registers example.ro_per_day, which the example plugin owns
+ *   -DBROKEN_KPI_SIZE     a KPI definition with a wrong struct_size
+ * Built by the test with: cc -shared -fPIC -I core/include -DBROKEN_X broken.c */
+#include <fourscore/plugin.h>
+
+static int compute_nothing(fsp_call *call, const fsp_kpi_args *args)
+{
+    (void)call;
+    (void)args;
+    return 0;
+}
+
+#ifdef BROKEN_DUPLICATE
+#define KPI_ID "example.ro_per_day"
+#else
+#define KPI_ID "broken.value"
+#endif
+
+static const fsp_kpi_def broken_kpi = {
+#ifdef BROKEN_KPI_SIZE
+    sizeof(fsp_kpi_def) - 8,
+#else
+    sizeof(fsp_kpi_def),
+#endif
+    KPI_ID, "坏", "Broken", "count", FSP_DIR_NONE, FSP_TARGET_NONE, 0, 0,
+    "nothing", FSP_BY_DEFAULT, FSP_FOLD_SUM, compute_nothing, 0,
+};
+
+#ifdef BROKEN_UNDEFINED
+extern int fourscore_no_such_function(void);
+#endif
+
+static int broken_init(fsp_host *host, const fsp_host_api *api)
+{
+#ifdef BROKEN_UNDEFINED
+    if (fourscore_no_such_function()) return 1;
+#endif
+    int rc = api->register_kpi(host, &broken_kpi);
+#ifdef BROKEN_INIT
+    (void)rc;
+    return 1;
+#else
+    return rc;
+#endif
+}
+
+static const fsp_plugin_descriptor broken_descriptor = {
+#ifdef BROKEN_MAGIC
+    0x12345678u,
+#else
+    FSP_MAGIC,
+#endif
+#ifdef BROKEN_ABI
+    99,
+#else
+    FSP_ABI_MAJOR,
+#endif
+#ifdef BROKEN_MINOR
+    FSP_ABI_MINOR + 1,
+#else
+    FSP_ABI_MINOR,
+#endif
+#ifdef BROKEN_SIZE
+    sizeof(fsp_plugin_descriptor) + 16,
+#else
+    sizeof(fsp_plugin_descriptor),
+#endif
+#ifdef BROKEN_SIGNATURE
+    { sizeof(void *), 4, sizeof(long), sizeof(double), sizeof(size_t), sizeof(int), 0x0102 },
+#else
+    FSP_BUILD_SIGNATURE,
+#endif
+    "broken", "0.0.1", "a deliberately broken plugin", broken_init, 0,
+};
+
+#ifdef BROKEN_NO_SYMBOL
+FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v0(void) { return &broken_descriptor; }
+#else
+FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void) { return &broken_descriptor; }
+#endif

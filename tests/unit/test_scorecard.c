@@ -1,0 +1,366 @@
+/* test_scorecard: the Lua sandbox of core/scorecard.c. Every escape attempt
+ * of the scorecards issue must end in a clean error (422, the right code)
+ * and the next run must work; the safe functions must behave; errors carry
+ * the scorecard's name and line. These runs use no database (no scope: the
+ * data functions refuse); the API functions over real data are tested in
+ * tests/integration/scorecard.test.mjs against the real server. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "check.h"
+#include "scorecard.h"
+
+/* --- helpers --- */
+
+static const scorecard_limits small = { 2000000, 8u << 20, 2.0 };
+
+static scorecard_outcome run_with(const char *src, const scorecard_limits *lim)
+{
+    scorecard_outcome o;
+    scorecard_run(NULL, NULL, "t_case", src, strlen(src), "2025-01-01", "2025-01-31", lim, &o);
+    return o;
+}
+
+static scorecard_outcome run(const char *src)
+{
+    return run_with(src, &small);
+}
+
+static const char *detail_str(const scorecard_outcome *o, const char *key)
+{
+    const cJSON *d = o->details ? cJSON_GetArrayItem(o->details, 0) : NULL;
+    const cJSON *v = d ? cJSON_GetObjectItemCaseSensitive(d, key) : NULL;
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int detail_int(const scorecard_outcome *o, const char *key)
+{
+    const cJSON *d = o->details ? cJSON_GetArrayItem(o->details, 0) : NULL;
+    const cJSON *v = d ? cJSON_GetObjectItemCaseSensitive(d, key) : NULL;
+    return cJSON_IsNumber(v) ? (int)v->valuedouble : -1;
+}
+
+/* The script must fail with status 422 and this code. */
+static void expect_fail(const char *what, const char *src, const char *code)
+{
+    scorecard_outcome o = run(src);
+    CHECK(o.status == 422 && strcmp(o.code, code) == 0, "%s: 422 %s (got %d %s: %s)", what, code, o.status, o.code, o.message);
+    scorecard_outcome_free(&o);
+}
+
+/* The script must succeed (it calls error() itself when a check inside fails). */
+static void expect_ok(const char *what, const char *src)
+{
+    scorecard_outcome o = run(src);
+    CHECK(o.status == 200, "%s (got %d %s: %s)", what, o.status, o.code, o.message);
+    scorecard_outcome_free(&o);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* --- escapes: every one a clean error --- */
+
+static void test_forbidden_libraries(void)
+{
+    expect_fail("io", "return io.open('/etc/passwd')", "script_error");
+    expect_fail("os", "os.execute('true') return {}", "script_error");
+    expect_fail("require", "require('os') return {}", "script_error");
+    expect_fail("package", "return package.loadlib('libc.so.6', 'system')", "script_error");
+    expect_fail("debug", "debug.sethook() return {}", "script_error");
+    expect_fail("load", "load('return 1')() return {}", "script_error");
+    expect_fail("loadstring", "loadstring('return 1')() return {}", "script_error");
+    expect_fail("dofile", "dofile('/etc/passwd') return {}", "script_error");
+    expect_fail("loadfile", "loadfile('/etc/passwd') return {}", "script_error");
+    expect_fail("string.dump", "string.dump(function() end) return {}", "script_error");
+    expect_fail("string.dump as a method", "local s = '' return s.dump(function() end)", "script_error");
+    expect_fail("collectgarbage", "collectgarbage('stop') return {}", "script_error");
+    expect_fail("coroutine", "coroutine.wrap(function() end)() return {}", "script_error");
+    expect_fail("xpcall", "xpcall(function() end, print) return {}", "script_error");
+    expect_fail("print", "print('x') return {}", "script_error");
+    expect_fail("_G", "_G.os = 1 return {}", "script_error");
+    expect_ok("none of them is reachable",
+              "for _, n in ipairs({'io','os','require','package','debug','load','loadstring','dofile',"
+              "'loadfile','collectgarbage','coroutine','xpcall','print','_G','rawequal_'}) do\n"
+              "  if _ENV[n] ~= nil then error(n .. ' is reachable') end end\n"
+              "if string.dump ~= nil then error('string.dump') end\nreturn {}");
+}
+
+static void test_binary_chunk(void)
+{
+    /* a precompiled chunk starts with ESC "Lua" */
+    static const char bin[] = "\x1bLuaT\x00\x19\x93\r\n\x1a\n\x04\x08\x08";
+    scorecard_outcome o;
+    scorecard_run(NULL, NULL, "t_bin", bin, sizeof bin - 1, "2025-01-01", "2025-01-31", &small, &o);
+    CHECK(o.status == 422 && strcmp(o.code, "syntax_error") == 0, "binary chunk refused (got %d %s: %s)", o.status, o.code, o.message);
+    CHECK(strstr(o.message, "binary") != NULL, "the message says it is a binary chunk: %s", o.message);
+    scorecard_outcome_free(&o);
+    CHECK(scorecard_compile("t_bin", bin, sizeof bin - 1, &o) != 0 && o.status == 422, "compile refuses a binary chunk too");
+    scorecard_outcome_free(&o);
+}
+
+static void test_cpu_budget(void)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    scorecard_outcome o = run("while true do end");
+    CHECK(o.status == 422 && strcmp(o.code, "budget_exceeded") == 0, "while true do end: budget_exceeded (got %d %s)", o.status, o.code);
+    CHECK_STR(detail_str(&o, "budget"), "instructions", "the instruction budget is named");
+    CHECK(ms_since(&t0) < 2000, "stopped quickly (%.0f ms)", ms_since(&t0));
+    scorecard_outcome_free(&o);
+
+    expect_fail("infinite loop inside pcall", "pcall(function() while true do end end) return {}", "budget_exceeded");
+    expect_fail("pcall in a loop swallowing the stop",
+                "while true do pcall(function() while true do end end) end", "budget_exceeded");
+    expect_fail("nested pcalls", "local function f() while true do end end\n"
+                "for i = 1, 10 do pcall(pcall, pcall, f) end return {}", "budget_exceeded");
+    expect_fail("error handler loops via table.sort comparator",
+                "local t = {} for i = 1, 100 do t[i] = i end\n"
+                "table.sort(t, function(a, b) while true do end end) return {}", "budget_exceeded");
+    expect_fail("string.gsub callback loops",
+                "string.gsub('abc', '.', function() while true do end end) return {}", "budget_exceeded");
+    expect_fail("a tail-call loop", "local function f() return f() end return f()", "budget_exceeded");
+
+    /* the wall clock: plenty of instructions, little time */
+    scorecard_limits timed = { 1000000000000LL, 8u << 20, 0.3 };
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    o = run_with("local x = 0 while true do x = x + 1 end", &timed);
+    double ms = ms_since(&t0);
+    CHECK(o.status == 422 && strcmp(o.code, "budget_exceeded") == 0, "the deadline stops a run (got %d %s)", o.status, o.code);
+    CHECK_STR(detail_str(&o, "budget"), "time", "the time budget is named");
+    CHECK(ms >= 250 && ms < 1500, "stopped at about the deadline (%.0f ms for 300 ms)", ms);
+    scorecard_outcome_free(&o);
+}
+
+static void test_memory_budget(void)
+{
+    scorecard_outcome o = run("local s = string.rep('x', 1e9) return {}");
+    CHECK(o.status == 422 && strcmp(o.code, "budget_exceeded") == 0, "string.rep bomb: budget_exceeded (got %d %s)", o.status, o.code);
+    CHECK_STR(detail_str(&o, "budget"), "memory", "the memory budget is named");
+    scorecard_outcome_free(&o);
+    expect_fail("string.rep bomb inside pcall", "local ok = pcall(string.rep, 'x', 1e9) return {}", "budget_exceeded");
+    expect_fail("string.rep as a method", "local s = ('x'):rep(2^30) return {}", "budget_exceeded");
+    expect_fail("doubling a string", "local s = 'x' while true do s = s .. s end", "budget_exceeded");
+    expect_fail("doubling inside pcall, caught and retried",
+                "local s = 'x' for i = 1, 100 do pcall(function() s = s .. s end) end return {}", "budget_exceeded");
+    scorecard_limits roomy = { 1000000000LL, 8u << 20, 5.0 };
+    o = run_with("local t = {} for i = 1, 1e8 do t[i] = {i} end return {}", &roomy);
+    CHECK(o.status == 422 && strcmp(o.code, "budget_exceeded") == 0, "a huge table: budget_exceeded (got %d %s)", o.status, o.code);
+    scorecard_outcome_free(&o);
+    o = run_with("local t = {} for i = 1, 1e7 do t[#t + 1] = tostring(i) .. 'abcdefgh' end return {}", &roomy);
+    CHECK(o.status == 422 && strcmp(o.code, "budget_exceeded") == 0, "many strings: budget_exceeded (got %d %s)", o.status, o.code);
+    scorecard_outcome_free(&o);
+    expect_fail("table.concat of a huge table",
+                "local t = {} for i = 1, 1e5 do t[i] = string.rep('y', 100) end\n"
+                "local s = table.concat(t) .. table.concat(t) return {}", "budget_exceeded");
+}
+
+static void test_recursion(void)
+{
+    scorecard_limits roomy = { 1000000000LL, 64u << 20, 5.0 };
+    scorecard_outcome o = run_with("local function f(n) return 1 + f(n + 1) end return f(1)", &roomy);
+    CHECK(o.status == 422, "deep recursion ends in a clean 422 (got %d %s: %.80s)", o.status, o.code, o.message);
+    scorecard_outcome_free(&o);
+    expect_ok("recursion through pcall stops at the C stack limit, cleanly",
+              "local function f() return pcall(f) end local ok = f() return {}");
+    expect_fail("recursion through __index",
+                "local t = setmetatable({}, {}) getmetatable(t).__index = function(t, k) return t[k] end\n"
+                "return t.x", "script_error");
+    expect_fail("recursion through string.gsub",
+                "local function f(s) return (string.gsub(s, '.', f)) end return f('ab')", "script_error");
+}
+
+static void test_readonly(void)
+{
+    expect_fail("overwriting kpi", "kpi = function() return {} end return {}", "script_error");
+    expect_fail("overwriting stores", "stores = nil return {}", "script_error");
+    expect_fail("overwriting string", "string = {} return {}", "script_error");
+    expect_fail("overwriting string.rep", "string.rep = nil return {}", "script_error");
+    expect_fail("overwriting math.floor", "math.floor = nil return {}", "script_error");
+    expect_fail("overwriting period.from", "period.from = '1999-01-01' return {}", "script_error");
+    expect_fail("a new global", "x = 1 return {}", "script_error");
+    expect_fail("rawset on the globals", "rawset(_ENV, 'kpi', 1) return {}", "script_error");
+    expect_fail("rawset on a library", "rawset(string, 'rep', 1) return {}", "script_error");
+    expect_fail("setmetatable on the globals", "setmetatable(_ENV, nil) return {}", "script_error");
+    expect_fail("setmetatable on a library", "setmetatable(string, {}) return {}", "script_error");
+    expect_fail("replacing the string metatable's __index", "getmetatable('').__index = {} return {}", "script_error");
+    expect_fail("setmetatable on a string", "setmetatable('', {}) return {}", "script_error");
+    expect_fail("a __gc finalizer", "setmetatable({}, {__gc = function() while true do end end}) return {}", "script_error");
+    expect_fail("string.format %p", "return string.format('%p', {})", "script_error");
+    expect_fail("string.format %10p", "return string.format('%10p', print)", "script_error");
+    expect_ok("the read-only tables read normally",
+              "if getmetatable('') ~= false then error('string metatable visible') end\n"
+              "if getmetatable(string) ~= false then error('library metatable visible') end\n"
+              "if ('abc'):upper() ~= 'ABC' then error('string methods') end\n"
+              "if string.format('%d-%s', 3, 'x') ~= '3-x' then error('format') end\n"
+              "if math.floor(2.5) ~= 2 or math.max(1, 4) ~= 4 then error('math') end\n"
+              "if table.concat({1, 2}, ',') ~= '1,2' then error('table') end\n"
+              "if utf8.len('售后') ~= 2 then error('utf8') end\n"
+              "if period.from ~= '2025-01-01' or period.to ~= '2025-01-31' then error('period') end\n"
+              "local ok, err = pcall(error, 'x') if ok or err ~= 'x' then error('pcall') end\n"
+              "local t = setmetatable({}, {__index = function() return 5 end}) if t.z ~= 5 then error('setmetatable') end\n"
+              "rawset(t, 'a', 1) if rawget(t, 'a') ~= 1 then error('rawset') end\n"
+              "if select('#', 1, 2, 3) ~= 3 or type(next) ~= 'function' then error('base') end\n"
+              "if tonumber('0x10') ~= 16 or not rawequal(t, t) or rawlen({1, 2}) ~= 2 then error('base 2') end\n"
+              "return {}");
+}
+
+static void test_tostring(void)
+{
+    expect_ok("tostring shows no address",
+              "for _, v in ipairs({ {}, print or tostring, string.rep, setmetatable({}, {}) }) do\n"
+              "  local s = tostring(v) if s:find('0x') or s:find(': ') then error('address: ' .. s) end end\n"
+              "if tostring({}) ~= 'table' or tostring(tostring) ~= 'function' then error('names') end\n"
+              "if tostring(setmetatable({}, {__tostring = function() return 'mine' end})) ~= 'mine' then error('__tostring') end\n"
+              "if string.format('%s', {}) ~= 'table' then error('format %s') end\n"
+              "if tostring(1.5) ~= '1.5' or tostring(nil) ~= 'nil' or tostring(true) ~= 'true' then error('scalars') end\n"
+              "return {}");
+}
+
+static void test_patterns(void)
+{
+    expect_fail("a backtracking pattern on a long text",
+                "return string.find(string.rep('a', 20000), 'a-b')", "script_error");
+    expect_fail("the same through a method", "local s = string.rep('a', 20000) return s:match('a*a*a*a*b')", "script_error");
+    expect_ok("ordinary patterns work",
+              "if not ('GZ01'):match('^%u+%d+$') then error('match') end\n"
+              "if select(2, string.gsub('a,b,c', ',', ';')) ~= 2 then error('gsub') end\n"
+              "local n = 0 for w in string.gmatch('a b c', '%a+') do n = n + 1 end if n ~= 3 then error('gmatch') end\n"
+              "if string.find(string.rep('a', 100000), 'b', 1, true) ~= nil then error('plain find') end\n"
+              "if not string.find(string.rep('a', 5000) .. 'b', 'a-b') then error('one repetition on a longer text') end\n"
+              "return {}");
+}
+
+/* --- errors: name, line, message --- */
+
+static void test_error_lines(void)
+{
+    scorecard_outcome o = run("local a = 1\nlocal b = nil\nlocal c = b + a\nreturn {}");
+    CHECK(o.status == 422 && strcmp(o.code, "script_error") == 0, "a runtime error is script_error");
+    CHECK_INT(detail_int(&o, "line"), 3, "details name line 3");
+    CHECK(strncmp(o.message, "t_case:3:", 9) == 0, "the message starts with name:line (%s)", o.message);
+    scorecard_outcome_free(&o);
+
+    o = run("\n\nerror('目标未达成', 0)");
+    CHECK_INT(detail_int(&o, "line"), 3, "error(msg, 0) still gets its line");
+    CHECK(strstr(o.message, "t_case:3:") && strstr(o.message, "目标未达成"), "and the name and the message (%s)", o.message);
+    scorecard_outcome_free(&o);
+
+    o = run("local t = {}\nerror(t)");
+    CHECK_INT(detail_int(&o, "line"), 2, "an error object that is a table gets its line");
+    CHECK(strstr(o.message, "table value") != NULL, "and says what it was (%s)", o.message);
+    scorecard_outcome_free(&o);
+
+    o = run("local x = 1\n\nkpi()");
+    CHECK_INT(detail_int(&o, "line"), 3, "a bad argument to an API function names the caller's line");
+    CHECK(strstr(o.message, "kpi") != NULL, "and the function (%s)", o.message);
+    scorecard_outcome_free(&o);
+
+    o = run("local x = 1\nx = x +\n");
+    CHECK(o.status == 422 && strcmp(o.code, "syntax_error") == 0, "a syntax error at run is syntax_error (%s)", o.code);
+    CHECK(detail_int(&o, "line") >= 2, "with its line (%d)", detail_int(&o, "line"));
+    scorecard_outcome_free(&o);
+
+    const char *bad = "-- 测试\nlocal t = {\nreturn t";
+    CHECK(scorecard_compile("mine", bad, strlen(bad), &o) != 0, "compile refuses a syntax error");
+    CHECK(o.status == 422 && strcmp(o.code, "syntax_error") == 0, "422 syntax_error");
+    CHECK_INT(detail_int(&o, "line"), 3, "details [{line: 3}]");
+    CHECK(detail_str(&o, "message") && strstr(detail_str(&o, "message"), "mine:3:"), "details carry the message with name:line");
+    scorecard_outcome_free(&o);
+    const char *good = "return {}";
+    CHECK(scorecard_compile("mine", good, strlen(good), &o) == 0 && o.status == 200, "compile accepts a good chunk");
+    scorecard_outcome_free(&o);
+}
+
+/* --- results: shape, rows, log --- */
+
+static void test_results(void)
+{
+    expect_fail("a result that is not a table", "return 5", "bad_result");
+    expect_fail("no result", "local x = 1", "bad_result");
+    scorecard_outcome o = run("return { {store = 'GZ01', score = 1} }");
+    CHECK(o.status == 422 && strcmp(o.code, "store_out_of_scope") == 0, "a row of a store outside the scope: 422 store_out_of_scope (got %s)", o.code);
+    CHECK_INT(detail_int(&o, "row"), 1, "details name the row");
+    scorecard_outcome_free(&o);
+    expect_fail("a row that is not a table", "return { 5 }", "bad_row");
+    expect_fail("a row without store", "return { {score = 1} }", "bad_row");
+
+    o = run("log('总分', 1.5, {}, nil, true)\nlog()\nreturn {}");
+    CHECK(o.status == 200, "log runs");
+    const cJSON *log = cJSON_GetObjectItemCaseSensitive(o.result, "log");
+    CHECK_INT(cJSON_GetArraySize(log), 2, "two log lines");
+    CHECK_STR(cJSON_GetArrayItem(log, 0)->valuestring, "总分 1.5 table nil true", "log joins its arguments with spaces");
+    CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(o.result, "rows")), "rows is an array");
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o.result, "elapsed_ms")), "elapsed_ms is a number");
+    scorecard_outcome_free(&o);
+
+    o = run("for i = 1, 5000 do log(i) end return {}");
+    log = cJSON_GetObjectItemCaseSensitive(o.result, "log");
+    CHECK_INT(cJSON_GetArraySize(log), 1001, "the log is bounded (1000 lines and a note)");
+    scorecard_outcome_free(&o);
+
+    expect_fail("data functions without a scope", "return stores()", "script_error");
+    expect_fail("kpi() with a bad opts.by", "return kpi('labour.share', {by = 'galaxy'})", "script_error");
+    expect_fail("kpi() with a bad opts.from", "return kpi('labour.share', {from = '2025-13-01'})", "script_error");
+}
+
+static void test_period_and_limits(void)
+{
+    scorecard_outcome o;
+    scorecard_run(NULL, NULL, "t", "return {}", 9, "2025-02-30", "2025-03-01", &small, &o);
+    CHECK(o.status == 400 && strstr(o.message, "from"), "a bad from is 400 naming from (%s)", o.message);
+    scorecard_outcome_free(&o);
+    scorecard_run(NULL, NULL, "t", "return {}", 9, "2025-03-01", "2025-02-01", &small, &o);
+    CHECK(o.status == 400, "from after to is 400");
+    scorecard_outcome_free(&o);
+
+    CHECK(scorecard_name_valid("aftersales_balanced") && scorecard_name_valid("a-1"), "valid names");
+    CHECK(!scorecard_name_valid("run") && !scorecard_name_valid("") && !scorecard_name_valid("Upper") &&
+          !scorecard_name_valid("a/b") && !scorecard_name_valid("a.lua"), "invalid names (run, empty, upper case, /, .)");
+    char n65[66];
+    memset(n65, 'a', 65);
+    n65[65] = '\0';
+    CHECK(!scorecard_name_valid(n65) && scorecard_name_valid(n65 + 1), "64 characters at most");
+
+    scorecard_limits lim;
+    char err[200];
+    setenv("FOURSCORE_LUA_INSTRUCTIONS", "1000000", 1);
+    setenv("FOURSCORE_LUA_MEMORY", "33554432", 1);
+    setenv("FOURSCORE_LUA_SECONDS", "1.5", 1);
+    CHECK(scorecard_limits_load(&lim, err, sizeof err) == 0 && lim.instructions == 1000000 &&
+          lim.memory_bytes == 33554432 && lim.seconds == 1.5, "budgets from the environment");
+    setenv("FOURSCORE_LUA_MEMORY", "lots", 1);
+    CHECK(scorecard_limits_load(&lim, err, sizeof err) != 0 && strstr(err, "FOURSCORE_LUA_MEMORY"), "a bad budget names its variable (%s)", err);
+    unsetenv("FOURSCORE_LUA_INSTRUCTIONS");
+    unsetenv("FOURSCORE_LUA_MEMORY");
+    unsetenv("FOURSCORE_LUA_SECONDS");
+    CHECK(scorecard_limits_load(&lim, err, sizeof err) == 0 && lim.instructions == SCORECARD_DEFAULT_INSTRUCTIONS &&
+          lim.memory_bytes == SCORECARD_DEFAULT_MEMORY && lim.seconds == SCORECARD_DEFAULT_SECONDS, "the defaults");
+}
+
+static void test_still_serving(void)
+{
+    /* after every escape above, a plain run still works */
+    expect_ok("a run after all the escapes", "local t = {} for i = 1, 1000 do t[i] = i * 2 end return {}");
+}
+
+int main(void)
+{
+    test_forbidden_libraries();
+    test_binary_chunk();
+    test_cpu_budget();
+    test_memory_budget();
+    test_recursion();
+    test_readonly();
+    test_tostring();
+    test_patterns();
+    test_error_lines();
+    test_results();
+    test_period_and_limits();
+    test_still_serving();
+    return check_done();
+}

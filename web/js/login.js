@@ -1,0 +1,35 @@
+// login: the sign-in form; on success goes to the page asked for (?next=) or the overview.
+import { t, lang, setLang, $, el, api, ApiError } from './core.js';
+
+document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';
+document.title = `${t('login_title')} · Fourscore`;
+$('#subtitle').textContent = t('app');
+$('#l-user').textContent = t('username');
+$('#l-pass').textContent = t('password');
+$('#submit').textContent = t('login_button');
+$('#lang').textContent = t('lang_switch');
+$('#lang').addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
+
+function safeNext() {
+  const next = new URLSearchParams(location.search).get('next') || '';
+  // only a page of this site: a plain file name with an optional query
+  return /^[a-z]+\.html(\?[^#]*)?$/.test(next) ? next : 'index.html';
+}
+
+$('#login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const msg = $('#message');
+  msg.replaceChildren();
+  try {
+    await api('POST', '/api/v1/session', { username: $('#username').value, password: $('#password').value });
+    sessionStorage.clear();
+    location.href = safeNext();
+  } catch (e) {
+    let text = t('login_failed');
+    if (e instanceof ApiError && e.status === 429) {
+      const m = /(\d+)/.exec(e.message);
+      text = t('login_limited', { s: m ? m[1] : '60' });
+    } else if (!(e instanceof ApiError) || e.status !== 401) text = `${t('error')}: ${e.message}`;
+    msg.append(el('div', { class: 'error' }, text));
+  }
+});
