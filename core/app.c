@@ -130,6 +130,17 @@ db_conn *app_acquire_read(app *a, db_pool **from, char *err, size_t errlen)
             if (__atomic_load_n(&a->db_read_down_until[i], __ATOMIC_RELAXED) > now) continue;
             char rerr[512];
             db_conn *c = db_acquire(a->db_read[i], APP_REPLICA_WAIT_MS, rerr, sizeof rerr);
+            /* a pooled connection to a replica that went away since its last
+             * use would fail the request: one round trip finds out, and the
+             * read goes to another replica or the primary instead */
+            if (c && !db_ping(c)) {
+                snprintf(rerr, sizeof rerr, "it does not answer (MariaDB error %d)", db_errno(c));
+                db_release(a->db_read[i], c);
+                c = NULL;
+                log_warn("db", "read replica %d not used for %d s: %s", i + 1, APP_REPLICA_BACKOFF_MS / 1000, rerr);
+                __atomic_store_n(&a->db_read_down_until[i], now + APP_REPLICA_BACKOFF_MS, __ATOMIC_RELAXED);
+                continue;
+            }
             if (c) {
                 *from = a->db_read[i];
                 return c;

@@ -562,21 +562,26 @@ static bool origin_authority(const char *url, char *out, size_t cap)
 /* CSRF: a cookie-authenticated write must come from a page of this host.
  * SameSite=Strict already keeps the cookie off cross-site requests; this is
  * the second fence (OWASP: verify the source origin against the target). */
-static bool csrf_ok(http_req *r, const char **why)
+static bool source_matches_host(http_req *r, const char *source, const char **why)
 {
-    const char *m = r->method ? r->method : "";
-    if (!strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS")) return true;
     const char *host = http_header(r, "Host");
     if (!host || !*host) { *why = "the request has no Host header"; return false; }
-    const char *origin = http_header(r, "Origin");
-    const char *source = origin && strcmp(origin, "null") != 0 ? origin : http_header(r, "Referer");
-    if (!source) { *why = "a write with a session cookie needs an Origin or Referer header"; return false; }
     char authority[300];
     if (!origin_authority(source, authority, sizeof authority) || strcasecmp(authority, host) != 0) {
         *why = "the request comes from another site (Origin/Referer does not match Host)";
         return false;
     }
     return true;
+}
+
+static bool csrf_ok(http_req *r, const char **why)
+{
+    const char *m = r->method ? r->method : "";
+    if (!strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS")) return true;
+    const char *origin = http_header(r, "Origin");
+    const char *source = origin && strcmp(origin, "null") != 0 ? origin : http_header(r, "Referer");
+    if (!source) { *why = "a write with a session cookie needs an Origin or Referer header"; return false; }
+    return source_matches_host(r, source, why);
 }
 
 /* "Bearer SECRET" -> SECRET (trailing blanks cut into buf), or NULL. */
@@ -775,7 +780,9 @@ typedef struct user_spec {
 enum save_mode { SAVE_CREATE, SAVE_UPDATE, SAVE_UPSERT };
 
 static const char SQL_USER_LOCK[] = "SELECT id, role FROM users WHERE username = ? FOR UPDATE";
-static const char SQL_ADMIN_COUNT[] = "SELECT COUNT(*) FROM users WHERE role = 'admin'";
+/* a locking read: two transactions cannot each demote or delete one of
+ * the last two admins */
+static const char SQL_ADMIN_COUNT[] = "SELECT COUNT(*) FROM users WHERE role = 'admin' FOR UPDATE";
 static const char SQL_REGION_EXISTS[] = "SELECT 1 FROM regions WHERE region_code = ?";
 static const char SQL_STORE_EXISTS[] = "SELECT 1 FROM stores WHERE store_code = ?";
 static const char SQL_USER_INSERT[] =
@@ -1030,31 +1037,41 @@ static const char SQL_TOKENS_LIST[] =
     "DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(last_used_at, '%Y-%m-%dT%H:%i:%sZ') "
     "FROM api_tokens ORDER BY name";
 
-int auth_token_create(db_conn *c, const principal *who, const char *name, const char *kind,
-                      const char *store, bool all_stores, char secret_out[80], char *err, size_t errlen)
+/* What is wrong with a token's arguments: the parameter's name (err says
+ * why), or NULL when they are fine. */
+static const char *token_problem(const char *name, const char *kind, const char *store, bool all_stores,
+                                 char *err, size_t errlen)
 {
-    secret_out[0] = '\0';
     if (!valid_name(name)) {
         snprintf(err, errlen, "name: 1 to 64 letters, digits, '_', '.' or '-'");
-        return 400;
+        return "name";
     }
     bool metrics = kind && !strcmp(kind, "metrics");
     if (!kind || (!metrics && strcmp(kind, "uploader") != 0)) {
         snprintf(err, errlen, "kind: uploader or metrics");
-        return 400;
+        return "kind";
     }
     if (metrics && (store || all_stores)) {
         snprintf(err, errlen, "a metrics token has no store (give neither store nor all_stores)");
-        return 400;
+        return store ? "store" : "all_stores";
     }
     if (!metrics && (store != NULL) == all_stores) {
         snprintf(err, errlen, "an uploader token needs exactly one of store (--store CODE) or all_stores (--all-stores)");
-        return 400;
+        return "store";
     }
     if (store && !valid_code(store)) {
         snprintf(err, errlen, "store: a store code is 1 to 32 letters, digits, '_' or '-'");
-        return 400;
+        return "store";
     }
+    return NULL;
+}
+
+int auth_token_create(db_conn *c, const principal *who, const char *name, const char *kind,
+                      const char *store, bool all_stores, char secret_out[80], char *err, size_t errlen)
+{
+    secret_out[0] = '\0';
+    if (token_problem(name, kind, store, all_stores, err, errlen)) return 400;
+    bool metrics = !strcmp(kind, "metrics");
     if (crypto_ready() != 0) { copy_bounded(err, errlen, "libsodium failed to initialise"); return 500; }
     char random[2 * SECRET_BYTES + 1], secret[80], hash[HASH_HEX_LEN + 1];
     random_hex(random);
@@ -1243,10 +1260,14 @@ int auth_create_demo_users(db_conn *c, char *err, size_t errlen)
     };
     principal cli;
     principal_cli(&cli);
+    /* an existing user of the same name is left as it is (never a real
+     * account's password reset by loading the demo) */
     for (int i = 0; i < 3; i++) {
         bool created;
         char field[32], why[512];
-        if (user_save(c, &cfg, &cli, &users[i], SAVE_UPSERT, &created, field, sizeof field, why, sizeof why) != 0) {
+        int rc = user_save(c, &cfg, &cli, &users[i], SAVE_CREATE, &created, field, sizeof field, why, sizeof why);
+        if (rc == 409) continue;
+        if (rc != 0) {
             snprintf(err, errlen, "demo user %s: %s", users[i].username, why);
             return -1;
         }
@@ -1381,6 +1402,14 @@ static cJSON *scope_json(db_conn *c, const principal *p, char *err, size_t errle
 
 void auth_route_session_create(http_req *r)
 {
+    /* login CSRF: a page of another site may not sign the browser in (to
+     * an account of its choosing); clients without Origin are not browsers */
+    const char *origin = http_header(r, "Origin"), *why = NULL;
+    if (origin && !source_matches_host(r, origin, &why)) {
+        log_warn("auth", "csrf: refused a login: %s", why);
+        http_reply_errorf(r, 403, "csrf", "%s", why);
+        return;
+    }
     cJSON *body = body_object(r);
     if (!body) return;
     bool bad = false;
@@ -1726,10 +1755,9 @@ void auth_route_tokens_create(http_req *r)
     int rc = auth_token_create(c, r->who, name, kind, store, all_stores, secret, err, sizeof err);
     db_release(r->app->db, c);
     if (rc != 0) {
-        const char *param = strstr(err, "kind") == err ? "kind" : strstr(err, "name") == err ? "name" :
-                            strstr(err, "store") == err ? "store" : "store";
-        if (rc == 400) reply_bad_param(r, param, err);
-        else reply_save_error(r, rc, "name", err);
+        char why[512];
+        const char *param = rc == 400 ? token_problem(name, kind, store, all_stores, why, sizeof why) : NULL;
+        reply_save_error(r, rc, param ? param : "name", err);
         cJSON_Delete(body);
         return;
     }
@@ -1819,14 +1847,13 @@ void auth_route_audit(http_req *r)
 
 /* --- command line: fourscore user, fourscore token --- */
 
-/* Configuration, flags, then the database (migrated) for a subcommand.
- * Returns 0 with *c acquired, or the exit code (-1: --help was printed). */
-static int cli_open(app *a, db_conn **c, int argc, char **argv, opt *opts, int nopts,
+/* Configuration and flags of a subcommand: 0, or the exit code (-1: --help
+ * was printed). cli_connect then opens the database (migrated). */
+static int cli_open(app *a, int argc, char **argv, opt *opts, int nopts,
                     const char *usage, const char *description, const char **pos, int maxpos, int *npos)
 {
     char err[1024];
     memset(a, 0, sizeof *a);
-    *c = NULL;
     if (config_load_env(&a->cfg, err, sizeof err) != 0) {
         fprintf(stderr, "fourscore: %s\n", err);
         return 2;
@@ -1929,7 +1956,7 @@ static int cmd_user_add(int argc, char **argv)
     db_conn *c;
     const char *pos[1];
     int npos = 0;
-    int rc = cli_open(&a, &c, argc, argv, opts, 4, "fourscore user add NAME --role ROLE [--region CODE]... [--store CODE] [--password-stdin]",
+    int rc = cli_open(&a, argc, argv, opts, 4, "fourscore user add NAME --role ROLE [--region CODE]... [--store CODE] [--password-stdin]",
                       "Create a user, or update one: role, regions, store and password.\n"
                       "Without --password-stdin the password is asked twice on the terminal.",
                       pos, 1, &npos);
@@ -1989,7 +2016,7 @@ static int cmd_user_list(int argc, char **argv)
     db_conn *c;
     const char *pos[1];
     int npos = 0;
-    int rc = cli_open(&a, &c, argc, argv, NULL, 0, "fourscore user list", "List the users with their roles and scope.", pos, 0, &npos);
+    int rc = cli_open(&a, argc, argv, NULL, 0, "fourscore user list", "List the users with their roles and scope.", pos, 0, &npos);
     if (rc != 0) return rc < 0 ? 0 : rc;
     if ((rc = cli_connect(&a, &c)) != 0) return rc;
     char err[512];
@@ -2022,7 +2049,7 @@ static int cmd_user_delete(int argc, char **argv)
     db_conn *c;
     const char *pos[1];
     int npos = 0;
-    int rc = cli_open(&a, &c, argc, argv, NULL, 0, "fourscore user delete NAME",
+    int rc = cli_open(&a, argc, argv, NULL, 0, "fourscore user delete NAME",
                       "Delete a user; their sessions end at once.", pos, 1, &npos);
     if (rc != 0) return rc < 0 ? 0 : rc;
     if (npos != 1) { fprintf(stderr, "fourscore: user delete needs the user's NAME\n"); return 2; }
@@ -2048,7 +2075,9 @@ int cmd_user(int argc, char **argv)
     if (sub && !strcmp(sub, "add")) return cmd_user_add(argc - 1, argv + 1);
     if (sub && !strcmp(sub, "list")) return cmd_user_list(argc - 1, argv + 1);
     if (sub && !strcmp(sub, "delete")) return cmd_user_delete(argc - 1, argv + 1);
-    fprintf(stderr, "fourscore: user %s: unknown action\nusage: %s\n", sub ? sub : "(none)", USER_USAGE);
+    if (sub) fprintf(stderr, "fourscore: user %s: unknown action (add, list or delete)\n", sub);
+    else fprintf(stderr, "fourscore: user: say what to do (add, list or delete)\n");
+    fprintf(stderr, "usage: %s\n", USER_USAGE);
     return 2;
 }
 
@@ -2068,7 +2097,7 @@ static int cmd_token_create(int argc, char **argv)
     db_conn *c;
     const char *pos[1];
     int npos = 0;
-    int rc = cli_open(&a, &c, argc, argv, opts, 3, "fourscore token create NAME (--store CODE | --all-stores | --metrics)",
+    int rc = cli_open(&a, argc, argv, opts, 3, "fourscore token create NAME (--store CODE | --all-stores | --metrics)",
                       "Create an API token. The secret is printed once, alone on the last line;\n"
                       "only its hash is kept. Send it as Authorization: Bearer SECRET.",
                       pos, 1, &npos);
@@ -2113,7 +2142,7 @@ static int cmd_token_list(int argc, char **argv)
     db_conn *c;
     const char *pos[1];
     int npos = 0;
-    int rc = cli_open(&a, &c, argc, argv, NULL, 0, "fourscore token list", "List the API tokens (never their secrets).", pos, 0, &npos);
+    int rc = cli_open(&a, argc, argv, NULL, 0, "fourscore token list", "List the API tokens (never their secrets).", pos, 0, &npos);
     if (rc != 0) return rc < 0 ? 0 : rc;
     if ((rc = cli_connect(&a, &c)) != 0) return rc;
     char err[512];
@@ -2140,7 +2169,7 @@ static int cmd_token_revoke(int argc, char **argv)
     db_conn *c;
     const char *pos[1];
     int npos = 0;
-    int rc = cli_open(&a, &c, argc, argv, NULL, 0, "fourscore token revoke NAME",
+    int rc = cli_open(&a, argc, argv, NULL, 0, "fourscore token revoke NAME",
                       "Revoke a token: it stops working at once, on every server instance.", pos, 1, &npos);
     if (rc != 0) return rc < 0 ? 0 : rc;
     if (npos != 1) { fprintf(stderr, "fourscore: token revoke needs the token's NAME\n"); return 2; }
@@ -2166,6 +2195,8 @@ int cmd_token(int argc, char **argv)
     if (sub && !strcmp(sub, "create")) return cmd_token_create(argc - 1, argv + 1);
     if (sub && !strcmp(sub, "list")) return cmd_token_list(argc - 1, argv + 1);
     if (sub && !strcmp(sub, "revoke")) return cmd_token_revoke(argc - 1, argv + 1);
-    fprintf(stderr, "fourscore: token %s: unknown action\nusage: %s\n", sub ? sub : "(none)", TOKEN_USAGE);
+    if (sub) fprintf(stderr, "fourscore: token %s: unknown action (create, list or revoke)\n", sub);
+    else fprintf(stderr, "fourscore: token: say what to do (create, list or revoke)\n");
+    fprintf(stderr, "usage: %s\n", TOKEN_USAGE);
     return 2;
 }

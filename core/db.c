@@ -12,6 +12,9 @@
  * - A pool hands out up to N connections, made on demand. A connection whose
  *   server went away is marked lost; releasing it closes it (and the idle
  *   ones, which are likely dead too), and a later acquire connects afresh.
+ *   An idle connection whose server closed it is noticed when it is taken
+ *   from the pool (poll on its socket), so a restart of the server costs no
+ *   failed request.
  *   Connecting gives up after DB_CONNECT_TIMEOUT_S, so a request fails fast
  *   while the database is down.
  */
@@ -21,6 +24,7 @@
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +35,6 @@
 #define DB_CONNECT_TIMEOUT_S   2
 #define DB_IO_TIMEOUT_S        600   /* read/write: long rollups still fit */
 #define DB_STMT_CACHE_MAX      256   /* per connection; least recently used goes */
-#define DB_IDLE_PING_MS        1000  /* ping a connection idle longer than this */
 #define DB_BULK_CHUNK_BYTES    (4u << 20)  /* a bulk request stays well under max_allowed_packet */
 #define DB_CELL_INITIAL        64    /* first buffer size for a fetched cell */
 
@@ -254,7 +257,6 @@ struct db_conn {
     bool lost;
     bool in_tx;
     double timeout_want, timeout_set;   /* max_statement_time */
-    long long idle_since_ms;
     db_conn *next_idle;
 };
 
@@ -942,11 +944,18 @@ int db_exec_bulk(db_conn *c, const char *sql, const db_val *vals, int ncols, int
 
 /* --- pool --- */
 
-static long long monotonic_ms(void)
+/* Whether the server closed an idle connection (killed, restarted, or its
+ * wait_timeout): an idle connection has nothing to read, so anything
+ * readable is the end of it. A syscall, no round trip, never blocks (a ping
+ * would block on a frozen server). */
+static bool idle_conn_closed(db_conn *c)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    my_socket fd = mysql_get_socket(c->m);
+    if ((int)fd < 0) return true;
+    struct pollfd pf = { .fd = (int)fd, .events = POLLIN };
+    int n;
+    while ((n = poll(&pf, 1, 0)) < 0 && errno == EINTR) {}
+    return n != 0;
 }
 
 struct db_pool {
@@ -1036,8 +1045,7 @@ db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen)
             c->next_idle = NULL;
             p->in_use++;
             pthread_mutex_unlock(&p->mu);
-            /* A connection idle for a while may have lost its server. */
-            if (monotonic_ms() - c->idle_since_ms >= DB_IDLE_PING_MS && !db_ping(c)) {
+            if (idle_conn_closed(c)) {      /* its server went away meanwhile */
                 pthread_mutex_lock(&p->mu);
                 p->in_use--;
                 p->open--;
@@ -1096,7 +1104,6 @@ void db_release(db_pool *p, db_conn *c)
         close_list(stale);
         return;
     }
-    c->idle_since_ms = monotonic_ms();
     pthread_mutex_lock(&p->mu);
     c->next_idle = p->idle;
     p->idle = c;

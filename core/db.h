@@ -48,6 +48,7 @@ bool db_ping(db_conn *c);
 
 /* Pool: up to size connections made on demand, reconnecting after a loss. */
 db_pool *db_pool_new(const db_url *u, int size);
+/* Every connection must have been released first. */
 void db_pool_free(db_pool *p);
 /* Waits up to timeout_ms for a free connection; NULL with err on failure
  * (database down: fails fast). */

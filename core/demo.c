@@ -382,7 +382,7 @@ typedef struct part {
     long long cost, price;   /* cents; materials in whole yuan */
     int last_issue;          /* day, INT_MIN never */
     int last_receipt;
-    long long issued_this_month, issued_last_month;   /* hundredths */
+    long long issued_this_month;   /* hundredths, since the last snapshot */
     long long dead_qty;      /* hundredths */
 } part;
 
@@ -622,7 +622,7 @@ static int parts_init(const gen *g, store_sim *s, char *err, size_t errlen)
 {
     rng cat;
     rng_seed(&cat, g->o->seed, 0x5EED0000ull + (uint64_t)s->brand);
-    int n_dead = s->weak[DEMO_WEAK_SLOW_PARTS] ? 90 : 8 + (int)rng_range(&s->r, 0, 6);
+    int n_dead = s->weak[DEMO_WEAK_SLOW_PARTS] ? 90 : 3 + (int)rng_range(&s->r, 0, 4);
     int n = n_dead;
     for (int p = 0; p < P_COUNT; p++) n += pools[p].n;
     s->parts = calloc((size_t)n, sizeof *s->parts);
@@ -659,9 +659,9 @@ static int parts_init(const gen *g, store_sim *s, char *err, size_t errlen)
         snprintf(pt->part_no, sizeof pt->part_no, "%s-OB-%04d", brands[s->brand].part_prefix, i + 1);
         pt->pool = P_REPAIR;
         pt->dead = true;
-        pt->cost = (long long)(5000 * pow(60.0, rng_unit(&s->r)));
+        pt->cost = (long long)(5000 * pow(s->weak[DEMO_WEAK_SLOW_PARTS] ? 60.0 : 10.0, rng_unit(&s->r)));
         pt->price = pt->cost * 140 / 100;
-        pt->dead_qty = rng_range(&s->r, 1, s->weak[DEMO_WEAK_SLOW_PARTS] ? 14 : 4) * 100;
+        pt->dead_qty = rng_range(&s->r, 1, s->weak[DEMO_WEAK_SLOW_PARTS] ? 14 : 2) * 100;
         pt->last_issue = rng_chance(&s->r, 0.2) ? INT_MIN : s->start_day - (int)rng_range(&s->r, 200, 900);
         pt->last_receipt = (pt->last_issue == INT_MIN ? s->start_day : pt->last_issue) - (int)rng_range(&s->r, 30, 400);
     }
@@ -718,7 +718,8 @@ static int festival_shift(rng *r, int day)
     civil_from_days(day, &y, &m, &d);
     if (m > 3) return day;
     int sf = spring_festival_day(y);
-    if (day >= sf - 6 && day <= sf + 6 && (day >= sf - 1 && day <= sf + 4 ? true : rng_chance(r, 0.6)))
+    bool holiday = day >= sf - 1 && day <= sf + 4;          /* the store is shut */
+    if (day >= sf - 6 && day <= sf + 6 && (holiday || rng_chance(r, 0.6)))
         return sf + 7 + (int)rng_range(r, 0, 14);
     return day;
 }
@@ -801,8 +802,9 @@ static int vehicle_visits(store_sim *s, int vi, char *err, size_t errlen, int *a
         entry = v->sold_day;
         if (rng_chance(&s->r, 0.3) && add_event(s, v->sold_day, K_INTERNAL, vi, err, errlen) != 0) return -1;
         churn = weak_churn ? 0.16 : 0.025;
-        if (rng_chance(&s->r, weak_churn ? 0.80 : 0.975)) {
-            day = v->sold_day + (int)rng_range(&s->r, 30, 165);
+        /* first service inside 6 months even after a Spring Festival delay */
+        if (rng_chance(&s->r, weak_churn ? 0.80 : 0.98)) {
+            day = v->sold_day + (int)rng_range(&s->r, 30, 150);
             kind = K_FIRST;
         } else if (rng_chance(&s->r, 0.35)) {
             day = v->sold_day + (int)rng_range(&s->r, 200, 420);
@@ -897,8 +899,8 @@ static void write_invoice(gen *g, store_sim *s, int customer, int issued, long l
                                 after[0] = (int)rng_range(r, 60, 240) * slow; after[1] = -1; }
             else after[0] = (int)rng_range(r, 120, 400);
         } else {
-            if (u < 0.6) after[0] = (int)rng_range(r, 15, 75) * slow;
-            else if (u < 0.92) { amt[0] = amount * rng_range(r, 40, 70) / 100; amt[1] = amount - amt[0];
+            if (u < 0.65) after[0] = (int)rng_range(r, 15, 75) * slow;
+            else if (u < 0.97) { amt[0] = amount * rng_range(r, 40, 70) / 100; amt[1] = amount - amt[0];
                                  after[0] = (int)rng_range(r, 20, 60) * slow; after[1] = (int)rng_range(r, 70, 160) * slow; }
             else { amt[0] = amount / 2; amt[1] = amount - amt[0];
                    after[0] = (int)rng_range(r, 60, 150); after[1] = -1; }
@@ -1031,7 +1033,6 @@ static void write_snapshot(gen *g, store_sim *s, int day)
             qty = (long long)(pt->issued_this_month * cover) / 100 * 100;
             qty += rng_range(&s->r, 0, slow ? 6 : 2) * 100;
             if (pt->issued_this_month > 0) pt->last_receipt = day - (int)rng_range(&s->r, 0, 12);
-            pt->issued_last_month = pt->issued_this_month;
             pt->issued_this_month = 0;
         }
         if (qty <= 0) continue;
@@ -1370,7 +1371,8 @@ static long long generate_store(gen *g, int idx, char *err, size_t errlen)
     store_sim s;
     store_init(&s, g, idx);
     long long result = -1;
-    int target_ros = 300 + (int)(600 * s.size);       /* ROs a month */
+    int target_ros = (int)((300 + 600 * s.size) * g->o->volume);       /* ROs a month */
+    if (target_ros < 20) target_ros = 20;
     s.nmonths = g->o->years * 12;
     s.month_revenue = calloc((size_t)s.nmonths, sizeof *s.month_revenue);
     s.month_gross = calloc((size_t)s.nmonths, sizeof *s.month_gross);
@@ -1407,6 +1409,7 @@ void demo_opts_default(demo_opts *o)
     o->stores = 24;
     o->years = 3;
     o->seed = 1;
+    o->volume = 1.0;
     time_t now = time(NULL);
     struct tm tmv;
     gmtime_r(&now, &tmv);
@@ -1436,6 +1439,7 @@ int demo_write_csv(const demo_opts *o, const char *dir, long long *rows, char *e
 {
     if (o->stores < 1 || o->stores > 5000) { snprintf(err, errlen, "--stores must be 1..5000 (got %d)", o->stores); return -1; }
     if (o->years < 1 || o->years > 10) { snprintf(err, errlen, "--years must be 1..10 (got %d)", o->years); return -1; }
+    if (!(o->volume > 0 && o->volume <= 10)) { snprintf(err, errlen, "demo: volume must be in (0, 10]"); return -1; }
     if (o->end_month < 1 || o->end_month > 12 || o->end_year < 2000 || o->end_year > 2100) {
         snprintf(err, errlen, "--end must be a month YYYY-MM between 2000-01 and 2100-12");
         return -1;
@@ -1569,15 +1573,19 @@ static int import_one(app *a, const char *entity, const char *path, long long ex
     return rc;
 }
 
+static int make_temp_dir(const char *base, char *dir, size_t len)
+{
+    if (snprintf(dir, len, "%s/demo-XXXXXX", base) >= (int)len) { errno = ENAMETOOLONG; return -1; }
+    return mkdtemp(dir) ? 0 : -1;
+}
+
 int demo_load(app *a, const demo_opts *o, char *err, size_t errlen)
 {
+    /* the files go next to the database (local mode), else to $TMPDIR */
     char dir[PATH_MAX];
-    const char *base = a->cfg.data_dir[0] ? a->cfg.data_dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (snprintf(dir, sizeof dir, "%s/demo-XXXXXX", base) >= (int)sizeof dir) {
-        snprintf(err, errlen, "demo: directory path too long: %s", base);
-        return -1;
-    }
-    if (!mkdtemp(dir)) {
+    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    const char *base = a->cfg.data_dir[0] ? a->cfg.data_dir : tmp;
+    if (make_temp_dir(base, dir, sizeof dir) != 0 && (base == tmp || make_temp_dir(base = tmp, dir, sizeof dir) != 0)) {
         snprintf(err, errlen, "demo: cannot create a temporary directory in %s: %s", base, strerror(errno));
         return -1;
     }

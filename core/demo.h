@@ -16,6 +16,7 @@ typedef struct demo_opts {
     int years;               /* 3 */
     int end_year, end_month; /* the last month generated (default: last month) */
     uint64_t seed;           /* 1 */
+    double volume;           /* 1.0; tests use less: scales the ROs a store does a month */
     bool quiet;              /* no progress on stderr */
 } demo_opts;
 

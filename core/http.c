@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -60,7 +61,8 @@ typedef struct conn_state {
 /* Per request: the public http_req and what the front needs besides. */
 typedef struct req_state {
     http_req r;                  /* first: the handlers see only this */
-    char path_buf[RAW_URI_MAX];  /* the decoded path r.path points to */
+    char *path_buf;              /* the decoded path r.path points to (malloc'd) */
+    size_t path_cap;
     bool is_static;              /* a file from the web root */
     bool no_store;               /* /api/ and /metrics answers */
     bool streaming;              /* the body goes to route->on_body */
@@ -142,7 +144,8 @@ void http_reply_response(http_req *r, int status, struct MHD_Response *resp)
 
 void http_reply_buffer(http_req *r, int status, const char *content_type, void *buf, size_t len)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+    /* buf NULL: the caller ran out of memory building the answer */
+    struct MHD_Response *resp = buf ? MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE) : NULL;
     if (!resp) {
         free(buf);
         /* a constant answer needs no allocation beyond the response itself */
@@ -244,14 +247,27 @@ static void request_begin(req_state *rs, conn_state *cs, const char *url)
     http_req *r = &rs->r;
     const char *raw = cs ? cs->raw_uri : url;
     const char *why = NULL;
+    /* absolute form ("GET http://host/path"): the path starts after the authority */
+    if (strncasecmp(raw, "http://", 7) == 0 || strncasecmp(raw, "https://", 8) == 0) {
+        const char *slash = strchr(strstr(raw, "//") + 2, '/');
+        raw = slash ? slash : "/";
+    }
+    size_t rawlen = strlen(raw);
+    rs->path_cap = rawlen < 256 ? 256 : rawlen + 1;
+    rs->path_buf = malloc(rs->path_cap);
+    if (!rs->path_buf) {
+        r->path = "";
+        http_reply_error(r, 500, "internal", "out of memory", NULL);
+        return;
+    }
     r->path = rs->path_buf;
     if (cs && cs->uri_too_long) {
-        snprintf(rs->path_buf, sizeof rs->path_buf, "%.200s", url);
+        snprintf(rs->path_buf, rs->path_cap, "%.200s", url);
         http_reply_errorf(r, 414, "uri_too_long", "the request target is longer than %d bytes", RAW_URI_MAX - 1);
         return;
     }
-    if (url_path_decode(raw, rs->path_buf, sizeof rs->path_buf, &why) != 0) {
-        snprintf(rs->path_buf, sizeof rs->path_buf, "%.200s", raw);
+    if (url_path_decode(raw, rs->path_buf, rs->path_cap, &why) != 0) {
+        snprintf(rs->path_buf, rs->path_cap, "%.200s", raw);
         http_reply_errorf(r, 400, "bad_path", "%s", why);
         return;
     }
@@ -360,12 +376,9 @@ static void request_answer(req_state *rs)
 
 /* --- libmicrohttpd callbacks --- */
 
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size, void **req_cls)
+static enum MHD_Result access_step(struct MHD_Connection *con, const char *url, const char *method,
+                                   const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
-    (void)cls;
-    (void)version;
     req_state *rs = *req_cls;
     if (!rs) {
         rs = calloc(1, sizeof *rs);
@@ -413,6 +426,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const ch
     return queue_reply(rs);
 }
 
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+    (void)cls;
+    (void)version;
+    enum MHD_Result rc = access_step(con, url, method, upload_data, upload_data_size, req_cls);
+    log_set_request_id("");      /* this thread serves other connections in between */
+    return rc;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -434,6 +458,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls,
     }
     free(r->body);
     if (r->resp) MHD_destroy_response(r->resp);
+    free(rs->path_buf);
     free(rs);
     *req_cls = NULL;
     atomic_fetch_sub(&requests_in_flight, 1);

@@ -2,9 +2,10 @@
  * spec/import-format.md). A file streams through the CSV reader; each row is
  * checked in C (columns, types, formats, rules within the row, duplicate
  * keys, scope) and kept in a batch; a full batch goes to a temporary staging
- * table (array binding) where parents are checked with set-based queries and
- * the rows are upserted into the fact table, all inside one transaction that
- * stays open for the whole file. The first problem stops the writing but not
+ * table (array binding) where parents are checked with set-based queries,
+ * the stored rows are counted (inserted / updated / unchanged: compared byte
+ * for byte), the unchanged ones set aside, and the rest upserted into the
+ * fact table, all inside one transaction that stays open for the whole file. The first problem stops the writing but not
  * the checking, so the answer lists every problem; the transaction is then
  * rolled back. At the end: the lines of named ROs that the file did not
  * repeat are removed, payments are checked against their invoices, rollups
@@ -32,8 +33,8 @@
 #include "log.h"
 #include "rollup.h"
 
-#define BATCH_ROWS        4000               /* rows per staging round trip */
-#define BATCH_ARENA       (4u << 20)         /* bytes of values per batch before a flush */
+#define BATCH_ROWS        10000              /* rows per staging round trip */
+#define BATCH_ARENA       (8u << 20)         /* bytes of values per batch before a flush */
 #define MAX_COLS          16
 #define ACQUIRE_MS        5000
 #define KEY_BLOCK         (1u << 20)
@@ -51,7 +52,8 @@ typedef struct col_def {
 } col_def;
 
 /* A parent check: a query over import_stage returning (src_line, value) of
- * each staged row whose parent is missing. */
+ * each staged row whose parent is missing. The store itself is checked only
+ * where no required store-scoped parent (customer, RO, invoice) implies it. */
 typedef struct parent_check {
     const char *column;            /* the column naming the parent */
     const char *message;           /* printf: the value, then the store code */
@@ -88,7 +90,7 @@ static const char *const kind_values[] = { "new", "renewal", NULL };
 #define CUSTOMER_EXISTS { "customer_code", "customer '%s' does not exist in store %s (import customers first)", \
     "SELECT s.src_line, s.customer_code, s.store_code FROM import_stage s LEFT JOIN customers p " \
     "ON p.store_code = s.store_code AND p.customer_code = s.customer_code WHERE p.id IS NULL" }
-#define RO_EXISTS(col, opt) { "ro_no", "repair order '%s' does not exist in store %s (import repair_orders first)", \
+#define RO_EXISTS(opt) { "ro_no", "repair order '%s' does not exist in store %s (import repair_orders first)", \
     "SELECT s.src_line, s.ro_no, s.store_code FROM import_stage s LEFT JOIN repair_orders p " \
     "ON p.store_code = s.store_code AND p.ro_no = s.ro_no WHERE " opt "p.id IS NULL" }
 
@@ -109,15 +111,15 @@ static const col_def customers_cols[] = {
 static const col_def sales_cols[] = {
     REQ("store_code", T_CODE), REQ("deal_no", T_CODE), REQ("vin", T_VIN), REQ("sold_on", T_DATE),
     REQ("customer_code", T_CODE), OPT_TEXT("model", 100), REQ("sale_amount", T_MONEY), OPT("referral", T_BOOL) };
-static const parent_check sales_parents[] = { STORE_EXISTS, CUSTOMER_EXISTS };
+static const parent_check sales_parents[] = { CUSTOMER_EXISTS };
 static const col_def ro_cols[] = {
     REQ("store_code", T_CODE), REQ("ro_no", T_CODE), REQ("vin", T_VIN), REQ("customer_code", T_CODE),
     OPT("advisor_code", T_CODE), REQ_ENUM("ro_type", ro_type_values), REQ_ENUM("payer", payer_values),
     OPT("insurer_code", T_CODE), REQ("opened_at", T_TS), OPT("closed_at", T_TS), OPT("mileage_km", T_QTY),
     OPT("other_amount", T_MONEY), OPT("discount_amount", T_MONEY), OPT("comeback_of", T_CODE) };
-enum { RO_VIN = 2, RO_OPENED = 8, RO_COMEBACK = 13 };
+enum { RO_VIN = 2, RO_PAYER = 6, RO_INSURER = 7, RO_OPENED = 8, RO_CLOSED = 9, RO_COMEBACK = 13 };
 static const parent_check ro_parents[] = {
-    STORE_EXISTS, CUSTOMER_EXISTS,
+    CUSTOMER_EXISTS,
     { "advisor_code", "advisor '%s' is not on the staff of store %s (import staff first)",
       "SELECT s.src_line, s.advisor_code, s.store_code FROM import_stage s LEFT JOIN staff p "
       "ON p.store_code = s.store_code AND p.staff_code = s.advisor_code WHERE s.advisor_code IS NOT NULL AND p.id IS NULL" },
@@ -133,7 +135,7 @@ static const col_def labour_cols[] = {
     REQ("store_code", T_CODE), REQ("ro_no", T_CODE), REQ("line_no", T_UINT), OPT_TEXT("op_code", 32),
     OPT("technician_code", T_CODE), REQ("sold_hours", T_QTY), OPT("clocked_hours", T_QTY), REQ("amount", T_MONEY) };
 static const parent_check labour_parents[] = {
-    STORE_EXISTS, RO_EXISTS("ro_no", ""),
+    RO_EXISTS(""),
     { "technician_code", "technician '%s' is not on the staff of store %s (import staff first)",
       "SELECT s.src_line, s.technician_code, s.store_code FROM import_stage s LEFT JOIN staff p "
       "ON p.store_code = s.store_code AND p.staff_code = s.technician_code WHERE s.technician_code IS NOT NULL AND p.id IS NULL" } };
@@ -142,7 +144,7 @@ static const col_def parts_cols[] = {
     REQ_ENUM("category", category_values), REQ("qty", T_QTY), REQ("unit_price", T_MONEY), REQ("unit_cost", T_MONEY),
     OPT("from_stock", T_BOOL) };
 enum { PARTS_FROM_STOCK = 8 };
-static const parent_check parts_parents[] = { STORE_EXISTS, RO_EXISTS("ro_no", "") };
+static const parent_check parts_parents[] = { RO_EXISTS("") };
 static const col_def stock_cols[] = {
     REQ("store_code", T_CODE), REQ("snapshot_on", T_DATE), REQ("part_no", T_CODE), REQ("qty_on_hand", T_QTY),
     REQ("unit_cost", T_MONEY), OPT("last_issue_on", T_DATE), OPT("last_receipt_on", T_DATE) };
@@ -160,15 +162,15 @@ static const col_def invoice_cols[] = {
     REQ("store_code", T_CODE), REQ("invoice_no", T_CODE), REQ("customer_code", T_CODE), REQ("issued_on", T_DATE),
     OPT("due_on", T_DATE), REQ("amount", T_MONEY), OPT("ro_no", T_CODE), OPT("deal_no", T_CODE) };
 static const parent_check invoice_parents[] = {
-    STORE_EXISTS, CUSTOMER_EXISTS, RO_EXISTS("ro_no", "s.ro_no IS NOT NULL AND "),
+    CUSTOMER_EXISTS, RO_EXISTS("s.ro_no IS NOT NULL AND "),
     { "deal_no", "vehicle sale '%s' does not exist in store %s (import vehicle_sales first)",
       "SELECT s.src_line, s.deal_no, s.store_code FROM import_stage s LEFT JOIN vehicle_sales p "
       "ON p.store_code = s.store_code AND p.deal_no = s.deal_no WHERE s.deal_no IS NOT NULL AND p.id IS NULL" } };
 static const col_def payment_cols[] = {
     REQ("store_code", T_CODE), REQ("payment_no", T_CODE), REQ("invoice_no", T_CODE), REQ("paid_on", T_DATE),
     REQ("amount", T_MONEY) };
+enum { PAYMENT_AMOUNT = 4 };
 static const parent_check payment_parents[] = {
-    STORE_EXISTS,
     { "invoice_no", "invoice '%s' does not exist in store %s (import invoices first)",
       "SELECT s.src_line, s.invoice_no, s.store_code FROM import_stage s LEFT JOIN invoices p "
       "ON p.store_code = s.store_code AND p.invoice_no = s.invoice_no WHERE p.id IS NULL" } };
@@ -179,14 +181,14 @@ static const col_def followup_cols[] = {
     REQ("store_code", T_CODE), REQ("ro_no", T_CODE), REQ("called_at", T_TS), REQ("reached", T_BOOL),
     OPT("complaint", T_BOOL) };
 enum { FOLLOWUP_REACHED = 3, FOLLOWUP_COMPLAINT = 4 };
-static const parent_check ro_child_parents[] = { STORE_EXISTS, RO_EXISTS("ro_no", "") };
+static const parent_check ro_child_parents[] = { RO_EXISTS("") };
 static const col_def csi_cols[] = {
     REQ("store_code", T_CODE), REQ("ro_no", T_CODE), REQ("surveyed_on", T_DATE), REQ("reliability", T_SCORE),
     REQ("responsiveness", T_SCORE), REQ("assurance", T_SCORE), REQ("empathy", T_SCORE), REQ("tangibles", T_SCORE) };
 static const col_def appt_cols[] = {
     REQ("store_code", T_CODE), REQ("appt_no", T_CODE), REQ("vin", T_VIN), REQ("booked_at", T_TS),
     REQ("appointment_at", T_TS), OPT("showed", T_BOOL), OPT("ro_no", T_CODE) };
-static const parent_check appt_parents[] = { STORE_EXISTS, RO_EXISTS("ro_no", "s.ro_no IS NOT NULL AND ") };
+static const parent_check appt_parents[] = { STORE_EXISTS, RO_EXISTS("s.ro_no IS NOT NULL AND ") };
 
 #define COLS(a) a, (int)(sizeof a / sizeof a[0])
 #define PARENTS(a) a, (int)(sizeof a / sizeof a[0])
@@ -250,6 +252,7 @@ typedef struct entity_sql {
     char *new_dates;         /* per store: business dates of the staged rows */
     char *old_vins;          /* VINs a replaced row had and its new version has not */
     char *ro_lines_delete;   /* ro_labour / ro_parts: lines of named ROs the file did not repeat */
+    char *stage_ros;         /* ro_labour / ro_parts: record the ROs a batch names */
 } entity_sql;
 
 static entity_sql entity_sqls[sizeof entities / sizeof entities[0]];
@@ -292,11 +295,19 @@ static char *sb_take(sbuf *b)
     return b->s;
 }
 
-static char *build_key_join(const entity_def *e, sbuf *b)
+/* " AND <stored and staged values of col are the same>": byte for byte, so
+ * that a change of letter case or trailing spaces in a name is an update
+ * (the text columns' collation would call them equal). */
+static void sb_add_same(sbuf *b, const char *col)
+{
+    sb_add(b, " AND CAST(t.%s AS BINARY) <=> CAST(s.%s AS BINARY)", col, col);
+}
+
+/* The natural key of stored row t equals that of staged row s. */
+static void build_key_join(const entity_def *e, sbuf *b)
 {
     for (int k = 0; k < e->nkey; k++)
         sb_add(b, "%st.%s = s.%s", k ? " AND " : "", e->cols[k].name, e->cols[k].name);
-    return NULL;
 }
 
 static void build_entity_sql(void)
@@ -322,7 +333,7 @@ static void build_entity_sql(void)
 
         b = (sbuf){ 0 };
         sb_add(&b, "SELECT COUNT(*), COALESCE(SUM(1");
-        for (int c = e->nkey; c < e->ncols; c++) sb_add(&b, " AND t.%s <=> s.%s", e->cols[c].name, e->cols[c].name);
+        for (int c = e->nkey; c < e->ncols; c++) sb_add_same(&b, e->cols[c].name);
         sb_add(&b, "), 0) FROM import_stage s JOIN %s t ON ", e->name);
         build_key_join(e, &b);
         q->count_existing = sb_take(&b);
@@ -342,7 +353,7 @@ static void build_entity_sql(void)
         b = (sbuf){ 0 };
         sb_add(&b, "DELETE s FROM import_stage s JOIN %s t ON ", e->name);
         build_key_join(e, &b);
-        for (int c = e->nkey; c < e->ncols; c++) sb_add(&b, " AND t.%s <=> s.%s", e->cols[c].name, e->cols[c].name);
+        for (int c = e->nkey; c < e->ncols; c++) sb_add_same(&b, e->cols[c].name);
         q->drop_unchanged = sb_take(&b);
 
         if (e->date_lo) {
@@ -376,9 +387,14 @@ static void build_entity_sql(void)
             b = (sbuf){ 0 };
             sb_add(&b, "DELETE t FROM %s t JOIN import_ros r ON r.store_code = t.store_code AND r.ro_no = t.ro_no "
                        "LEFT JOIN import_keys k ON k.store_code = t.store_code AND k.ro_no = t.ro_no AND k.line_no = t.line_no "
-                       "WHERE k.ro_no IS NULL", e->name);
+                       "WHERE r.had_lines = 1 AND k.ro_no IS NULL", e->name);
             q->ro_lines_delete = sb_take(&b);
-            if (!q->ro_lines_delete) entity_sql_ok = false;
+            b = (sbuf){ 0 };
+            sb_add(&b, "INSERT IGNORE INTO import_ros SELECT DISTINCT s.store_code, s.ro_no, "
+                       "EXISTS (SELECT 1 FROM %s t WHERE t.store_code = s.store_code AND t.ro_no = s.ro_no) "
+                       "FROM import_stage s", e->name);
+            q->stage_ros = sb_take(&b);
+            if (!q->ro_lines_delete || !q->stage_ros) entity_sql_ok = false;
         }
         if (!q->create_stage || !q->insert_stage || !q->count_existing || !q->upsert || !q->drop_unchanged)
             entity_sql_ok = false;
@@ -397,13 +413,17 @@ static const char SQL_HEAP_SIZE[] = "SET SESSION max_heap_table_size = 268435456
 static const char SQL_CLEAR_STAGE[] = "DELETE FROM import_stage";
 static const char SQL_CREATE_ROS[] =
     "CREATE TEMPORARY TABLE import_ros (store_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, "
-    "ro_no VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, PRIMARY KEY (store_code, ro_no)) ENGINE=InnoDB";
+    "ro_no VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, had_lines TINYINT(1) NOT NULL, "
+    "PRIMARY KEY (store_code, ro_no)) ENGINE=InnoDB";
 static const char SQL_CREATE_KEYS[] =
     "CREATE TEMPORARY TABLE import_keys (store_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, "
     "ro_no VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, line_no INT UNSIGNED NOT NULL, "
     "PRIMARY KEY (store_code, ro_no, line_no)) ENGINE=InnoDB";
-static const char SQL_STAGE_ROS[] = "INSERT IGNORE INTO import_ros SELECT DISTINCT store_code, ro_no FROM import_stage";
-static const char SQL_STAGE_KEYS[] = "INSERT INTO import_keys SELECT store_code, ro_no, line_no FROM import_stage";
+/* The line keys of the file are kept only for ROs that had lines before the
+ * file (had_lines, taken when the RO is first seen): only those can lose lines. */
+static const char SQL_STAGE_KEYS[] =
+    "INSERT INTO import_keys SELECT s.store_code, s.ro_no, s.line_no FROM import_stage s "
+    "JOIN import_ros r ON r.store_code = s.store_code AND r.ro_no = s.ro_no WHERE r.had_lines = 1";
 static const char SQL_RO_DATES[] =
     "SELECT o.store_code, MIN(DATE(o.opened_at)), MAX(DATE(COALESCE(o.closed_at, o.opened_at))) "
     "FROM import_ros r JOIN repair_orders o ON o.store_code = r.store_code AND o.ro_no = r.ro_no GROUP BY o.store_code";
@@ -1015,13 +1035,14 @@ static bool check_row_rules(import_job *j, long line, const db_val *row)
     const entity_def *e = j->e;
     bool ok = true;
     if (entity_is(e, "repair_orders")) {
-        const char *opened = val_str(&row[RO_OPENED]), *closed = val_str(&row[9]);
+        const char *opened = val_str(&row[RO_OPENED]), *closed = val_str(&row[RO_CLOSED]);
         if (opened && closed && strcmp(closed, opened) < 0) {
-            problem_add(&j->problems, line, j->col_to_file[9], "closed_at: %s is before opened_at %s", closed, opened);
+            problem_add(&j->problems, line, j->col_to_file[RO_CLOSED], "closed_at: %s is before opened_at %s", closed, opened);
             ok = false;
         }
-        if (val_str(&row[6]) && strcmp(val_str(&row[6]), "insurer") == 0 && !val_str(&row[7])) {
-            problem_add(&j->problems, line, j->col_to_file[7] ? j->col_to_file[7] : j->col_to_file[6],
+        const char *payer = val_str(&row[RO_PAYER]);
+        if (payer && strcmp(payer, "insurer") == 0 && !val_str(&row[RO_INSURER])) {
+            problem_add(&j->problems, line, j->col_to_file[RO_INSURER] ? j->col_to_file[RO_INSURER] : j->col_to_file[RO_PAYER],
                         "insurer_code: required when payer is insurer");
             ok = false;
         }
@@ -1138,7 +1159,7 @@ static void read_row(import_job *j, const csv_record *rec)
             comeback_ok = true;
         }
     }
-    if (entity_has_visit_vins(e)) touch_vin(j, cols[RO_VIN].s);
+    if (entity_has_visit_vins(e)) touch_vin(j, cols[RO_VIN].s);     /* vin is column 2 of both */
     if (e->has_store && !e->date_lo) touch_store(j, cols[0].s, NULL, NULL);
     j->batch_lines[j->nbatch] = rec->line;
     j->batch_comeback_ok[j->nbatch] = comeback_ok;
@@ -1230,7 +1251,7 @@ static void write_batch(import_job *j)
     }
     if (j->fatal) return;
     if (entity_is_ro_lines(e)) {
-        if (db_exec(j->conn, SQL_STAGE_ROS, NULL, 0, NULL, err, sizeof err) < 0 ||
+        if (db_exec(j->conn, q->stage_ros, NULL, 0, NULL, err, sizeof err) < 0 ||
             db_exec(j->conn, SQL_STAGE_KEYS, NULL, 0, NULL, err, sizeof err) < 0) {
             job_fatal(j, 500, "recording the repair orders named: %s", err);
             return;
@@ -1404,10 +1425,11 @@ static void finish_writes(import_job *j)
     char err[512];
     if (entity_is_ro_lines(e)) {
         unsigned long long removed = 0;
-        touch_from_query(j, SQL_RO_DATES);
-        if (!j->fatal && db_exec(j->conn, j->q->ro_lines_delete, NULL, 0, &removed, err, sizeof err) < 0)
+        if (db_exec(j->conn, j->q->ro_lines_delete, NULL, 0, &removed, err, sizeof err) < 0)
             job_fatal(j, 500, "removing the lines the file did not repeat: %s", err);
         j->removed = (long long)removed;
+        /* the business dates of the named ROs, for the rollups (only when something changed) */
+        if (!j->fatal && (j->inserted || j->updated || j->removed)) touch_from_query(j, SQL_RO_DATES);
     }
     if (entity_is(e, "payments")) {
         for (int t = 0; t < j->ntouched && !j->fatal; t++) {
@@ -1422,7 +1444,7 @@ static void finish_writes(import_job *j)
                 int kn = snprintf(key, sizeof key, "%s\x1f%s", j->touched[t].store_code, db_cell(res, r, 0));
                 key_entry *ke = key_find(&j->keys, key, (size_t)kn, hash_bytes(key, (size_t)kn));
                 if (!ke) continue;     /* a payment the file did not name */
-                problem_add(&j->problems, ke->line, j->col_to_file[4],
+                problem_add(&j->problems, ke->line, j->col_to_file[PAYMENT_AMOUNT],
                             "amount: %s exceeds what is left open on invoice %s (%s, counting its other payments)",
                             db_cell(res, r, 2), db_cell(res, r, 1), db_cell(res, r, 3));
             }

@@ -40,6 +40,8 @@
 #define KPI_ACQUIRE_MS         5000
 #define ER_STATEMENT_TIMEOUT   1969
 #define GROUP_LABEL            "集团"
+#define KPI_COMPUTE_THREADS    3              /* workers for a cold request */
+#define KPI_WORKER_ACQUIRE_MS  20             /* a worker waits this long for a connection */
 #define KPI_ANSWER_BUCKETS     1024
 #define KPI_ANSWER_MAX         2048           /* answers kept */
 #define KPI_ANSWER_MAX_BYTES   (64u << 20)    /* and their text at most */
@@ -496,9 +498,10 @@ static int by_flag(const char *by)
     return 0;
 }
 
+/* The by dimensions of a KPI: exactly its mask (0 means FSP_BY_DEFAULT). */
 static unsigned def_by(const fsp_kpi_def *d)
 {
-    return d->by | FSP_BY_GROUP | FSP_BY_REGION | FSP_BY_STORE;
+    return d->by ? d->by : FSP_BY_DEFAULT;
 }
 
 /* The target in force: a setting "<id>.target" / ".target_low" / ".target_high", else the plugin's. */
@@ -649,6 +652,85 @@ static void entry_release(kpi_engine *k, cache_entry *e)
     pthread_mutex_lock(&k->mu);
     entry_unref_locked(e);
     pthread_mutex_unlock(&k->mu);
+}
+
+/* --- computing in parallel (a cold cache) --- */
+
+/* The (id, period) pairs of a request missing from the cache are computed
+ * by up to KPI_COMPUTE_THREADS workers, each on its own read connection;
+ * the fold then finds them all in the cache. A worker that gets no
+ * connection just stops: whatever is left is computed by the fold itself. */
+typedef struct compute_job {
+    app *a;
+    db_pool *pool;               /* the pool of the request's own connection */
+    kpi_snapshot *snap;
+    const plugin_kpi **pks;
+    const period *periods;
+    int nperiods;
+    bool per_insurer;
+    int *todo, ntodo;            /* k * nperiods + p */
+    pthread_mutex_t mu;
+    int next;
+    bool failed;
+} compute_job;
+
+static void *compute_worker(void *arg)
+{
+    compute_job *job = arg;
+    char err[512];
+    int status;
+    db_conn *c = db_acquire(job->pool, KPI_WORKER_ACQUIRE_MS, err, sizeof err);
+    if (!c) return NULL;          /* a busy pool: the request computes alone */
+    db_set_statement_timeout(c, job->a->cfg.kpi_statement_timeout_s);
+    for (;;) {
+        pthread_mutex_lock(&job->mu);
+        int i = job->failed || job->next >= job->ntodo ? -1 : job->todo[job->next++];
+        pthread_mutex_unlock(&job->mu);
+        if (i < 0) break;
+        cache_entry *e = components_get(job->a, c, job->snap, job->pks[i / job->nperiods],
+                                        &job->periods[i % job->nperiods], job->per_insurer, &status, err, sizeof err);
+        if (!e) {                 /* the fold meets the same failure and reports it */
+            pthread_mutex_lock(&job->mu);
+            job->failed = true;
+            pthread_mutex_unlock(&job->mu);
+            break;
+        }
+        entry_release(job->a->kpi, e);
+    }
+    db_release(job->pool, c);
+    return NULL;
+}
+
+static void compute_missing(app *a, db_pool *pool, kpi_snapshot *snap, const plugin_kpi **pks, int nids,
+                            const period *periods, int nperiods, bool per_insurer)
+{
+    kpi_engine *k = a->kpi;
+    int total = nids * nperiods;
+    if (total < 2) return;
+    compute_job job = { .a = a, .pool = pool, .snap = snap, .pks = pks, .periods = periods, .nperiods = nperiods,
+                        .per_insurer = per_insurer };
+    job.todo = malloc((size_t)total * sizeof *job.todo);
+    if (!job.todo) return;
+    pthread_mutex_lock(&k->mu);
+    for (int i = 0; i < total && snap == k->snap; i++) {
+        char key[96];
+        const period *p = &periods[i % nperiods];
+        snprintf(key, sizeof key, "%s|%s|%s|%d", pks[i / nperiods]->def->id, p->from, p->to, per_insurer ? 1 : 0);
+        cache_entry *e = cache_get_locked(k, key);
+        if (e) entry_unref_locked(e);
+        else job.todo[job.ntodo++] = i;
+    }
+    pthread_mutex_unlock(&k->mu);
+    int nthreads = job.ntodo < KPI_COMPUTE_THREADS ? job.ntodo : KPI_COMPUTE_THREADS;
+    if (nthreads >= 2 && pthread_mutex_init(&job.mu, NULL) == 0) {
+        pthread_t tids[KPI_COMPUTE_THREADS];
+        int started = 0;
+        for (int t = 0; t < nthreads; t++)
+            if (pthread_create(&tids[started], NULL, compute_worker, &job) == 0) started++;
+        for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
+        pthread_mutex_destroy(&job.mu);
+    }
+    free(job.todo);
 }
 
 /* --- folding --- */
@@ -930,7 +1012,9 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
         snprintf(row->label, sizeof row->label, "%s", label);
     }
 
-    /* the values: per id and period, fold the components */
+    /* the values: per id and period, fold the components (computing the
+     * missing ones in parallel first) */
+    compute_missing(a, from_pool, snap, pks, req->nids, periods, nperiods, byf == FSP_BY_INSURER);
     for (int k = 0; k < req->nids; k++) {
         const fsp_kpi_def *d = pks[k]->def;
         for (int p = 0; p < nperiods; p++) {

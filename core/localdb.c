@@ -4,6 +4,9 @@
  *   D/mariadb/          the server's data directory (mariadb-install-db
  *                       writes D/mariadb.tmp, renamed when complete, so a
  *                       half-created directory is never mistaken for a good one)
+ *   D/mariadb-tmp/      the server's tmpdir. Never the shared /tmp: a starting
+ *                       mariadbd deletes every #sql* file in its tmpdir,
+ *                       including those of other servers still using them.
  *   D/mysqld.sock       the unix socket (no TCP). When the path would not fit
  *                       a socket address (108 bytes), the socket lives at
  *                       /tmp/fourscore-<hash of D>.sock instead.
@@ -70,6 +73,8 @@ extern char **environ;
 struct localdb {
     char data_dir[PATH_MAX];
     char server_dir[PATH_MAX];
+    char tmp_dir[PATH_MAX];             /* the server's own tmpdir */
+    char datadir_arg[PATH_MAX + 16];    /* "--datadir=<server_dir>" */
     char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char pid_path[PATH_MAX], log_path[PATH_MAX], cmd_path[PATH_MAX];
     char lock_path[PATH_MAX], users_path[PATH_MAX];
@@ -139,14 +144,79 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* --- process checks, without stdio or locks: the signal handler uses them too --- */
+
+/* Read a small file whole into buf (NUL-terminated); bytes read or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n < 0) return -1;
+    buf[n] = '\0';
+    return n;
+}
+
 static pid_t read_pid_file(const char *path)
 {
-    FILE *f = fopen(path, "re");
-    if (!f) return -1;
-    long v = -1;
-    if (fscanf(f, "%ld", &v) != 1) v = -1;
-    fclose(f);
-    return v > 0 && v <= INT32_MAX ? (pid_t)v : -1;
+    char buf[32];
+    if (read_small(path, buf, sizeof buf) <= 0) return -1;
+    long v = 0;
+    const char *p = buf;
+    for (; *p >= '0' && *p <= '9' && v <= INT32_MAX; p++) v = v * 10 + (*p - '0');
+    return p > buf && v > 0 && v <= INT32_MAX ? (pid_t)v : -1;
+}
+
+/* "/proc/<pid>/<name>" */
+static void proc_path(char *out, size_t cap, pid_t pid, const char *name)
+{
+    char digits[16];
+    int nd = 0;
+    unsigned long v = (unsigned long)pid;
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && nd < (int)sizeof digits);
+    size_t o = 0;
+    for (const char *pre = "/proc/"; *pre && o + 1 < cap; pre++) out[o++] = *pre;
+    while (nd && o + 1 < cap) out[o++] = digits[--nd];
+    if (o + 1 < cap) out[o++] = '/';
+    for (; *name && o + 1 < cap; name++) out[o++] = *name;
+    out[o] = '\0';
+}
+
+/* Whether pid is a live (not zombie) process. Reaps it when it is our child. */
+static bool pid_alive(pid_t pid)
+{
+    if (pid <= 0) return false;
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) return false;
+    if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+    char path[64], buf[512];
+    proc_path(path, sizeof path, pid, "stat");
+    if (read_small(path, buf, sizeof buf) <= 0) return kill(pid, 0) == 0 || errno == EPERM;
+    const char *close_paren = strrchr(buf, ')');
+    return !(close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z');
+}
+
+/* Whether pid is a live process with datadir_arg ("--datadir=...") among its
+ * arguments: our server, not a recycled pid. */
+static bool pid_runs_server(pid_t pid, const char *datadir_arg)
+{
+    if (!pid_alive(pid)) return false;
+    char path[64], cmdline[8192];
+    proc_path(path, sizeof path, pid, "cmdline");
+    ssize_t n = read_small(path, cmdline, sizeof cmdline);
+    if (n < 0) return access("/proc/self", F_OK) != 0;   /* no /proc at all: trust the pid file */
+    size_t want = strlen(datadir_arg);
+    for (ssize_t i = 0; i < n;) {             /* NUL-separated arguments */
+        const char *arg = cmdline + i;
+        size_t len = strnlen(arg, (size_t)(n - i));
+        if (len == want && memcmp(arg, datadir_arg, len) == 0) return true;
+        i += (ssize_t)len + 1;
+    }
+    return false;
 }
 
 /* Lock fd with op, retrying when a signal interrupts the wait. */
@@ -224,44 +294,9 @@ static int find_program(const char *env, const char *name, char *out, size_t cap
     return -1;
 }
 
-/* Whether pid is a live (not zombie) process. Reaps it when it is our child. */
-static bool pid_alive(pid_t pid)
-{
-    if (pid <= 0) return false;
-    int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) return false;
-    if (kill(pid, 0) != 0 && errno == ESRCH) return false;
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f) return kill(pid, 0) == 0 || errno == EPERM;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *close_paren = strrchr(buf, ')');
-    return !(close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z');
-}
-
-/* Whether pid is a live mariadbd running on this data dir (not a recycled pid). */
 static bool pid_is_our_server(const localdb *l, pid_t pid)
 {
-    if (!pid_alive(pid)) return false;
-    char path[64], cmdline[8192];
-    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return true;          /* no /proc: trust the pid file */
-    ssize_t n = read(fd, cmdline, sizeof cmdline - 1);
-    close(fd);
-    if (n <= 0) return false;
-    char want[PATH_MAX + 16];
-    snprintf(want, sizeof want, "--datadir=%s", l->server_dir);
-    for (ssize_t i = 0; i < n;) {             /* NUL-separated arguments */
-        const char *arg = cmdline + i;
-        size_t len = strnlen(arg, (size_t)(n - i));
-        if (len == strlen(want) && memcmp(arg, want, len) == 0) return true;
-        i += (ssize_t)len + 1;
-    }
-    return false;
+    return pid_runs_server(pid, l->datadir_arg);
 }
 
 static bool server_answers(const localdb *l)
@@ -356,8 +391,8 @@ static int install_server_dir(localdb *l, char *err, size_t errlen)
 {
     char marker[PATH_MAX];
     if (path_join(marker, sizeof marker, l->server_dir, "mysql") == 0 && is_dir(marker)) return 0;
-    char tmp_dir[PATH_MAX], program[PATH_MAX];
-    if (snprintf(tmp_dir, sizeof tmp_dir, "%s.tmp", l->server_dir) >= (int)sizeof tmp_dir) {
+    char staging_dir[PATH_MAX], program[PATH_MAX];
+    if (snprintf(staging_dir, sizeof staging_dir, "%s.tmp", l->server_dir) >= (int)sizeof staging_dir) {
         set_err(err, errlen, "data dir path too long: %s", l->data_dir);
         return -1;
     }
@@ -366,8 +401,8 @@ static int install_server_dir(localdb *l, char *err, size_t errlen)
                 "or set FOURSCORE_MARIADB_INSTALL_DB)");
         return -1;
     }
-    if (localdb_remove_tree(tmp_dir)) {           /* left by an interrupted first run */
-        set_err(err, errlen, "cannot remove %s: %s", tmp_dir, strerror(errno));
+    if (localdb_remove_tree(staging_dir)) {           /* left by an interrupted first run */
+        set_err(err, errlen, "cannot remove %s: %s", staging_dir, strerror(errno));
         return -1;
     }
     if (is_dir(l->server_dir) && localdb_remove_tree(l->server_dir)) {  /* has no system tables: unusable */
@@ -379,7 +414,8 @@ static int install_server_dir(localdb *l, char *err, size_t errlen)
     int n = 0;
     int bad = add_arg(argv, &n, "%s", program) || add_arg(argv, &n, "--no-defaults")
            || (geteuid() == 0 && add_arg(argv, &n, "--user=root"))
-           || add_arg(argv, &n, "--datadir=%s", tmp_dir)
+           || add_arg(argv, &n, "--datadir=%s", staging_dir)
+           || add_arg(argv, &n, "--tmpdir=%s", l->tmp_dir)
            || add_arg(argv, &n, "--auth-root-authentication-method=normal")
            || add_arg(argv, &n, "--skip-test-db")
            || add_arg(argv, &n, "--innodb-log-file-size=16M");
@@ -406,7 +442,7 @@ static int install_server_dir(localdb *l, char *err, size_t errlen)
     else if (w != pid && errno != ECHILD)      /* ECHILD: SIGCHLD ignored, judge by the result */
         snprintf(why, sizeof why, "waiting for mariadb-install-db failed: %s", strerror(errno));
     char made[PATH_MAX];
-    if (!why[0] && (path_join(made, sizeof made, tmp_dir, "mysql") || !is_dir(made)))
+    if (!why[0] && (path_join(made, sizeof made, staging_dir, "mysql") || !is_dir(made)))
         snprintf(why, sizeof why, "mariadb-install-db did not create the system tables");
     if (why[0]) {
         char tail[1600];
@@ -415,8 +451,8 @@ static int install_server_dir(localdb *l, char *err, size_t errlen)
                 l->server_dir, why, l->log_path, tail);
         return -1;
     }
-    if (rename(tmp_dir, l->server_dir)) {
-        set_err(err, errlen, "cannot rename %s to %s: %s", tmp_dir, l->server_dir, strerror(errno));
+    if (rename(staging_dir, l->server_dir)) {
+        set_err(err, errlen, "cannot rename %s to %s: %s", staging_dir, l->server_dir, strerror(errno));
         return -1;
     }
     return 0;
@@ -449,6 +485,7 @@ static int build_server_command(localdb *l, char *err, size_t errlen)
     int bad = add_arg(a, &n, "%s", program) || add_arg(a, &n, "--no-defaults")
            || add_arg(a, &n, "--datadir=%s", l->server_dir)
            || add_arg(a, &n, "--socket=%s", l->socket)
+           || add_arg(a, &n, "--tmpdir=%s", l->tmp_dir)
            || add_arg(a, &n, "--pid-file=%s", l->pid_path)
            || add_arg(a, &n, "--skip-networking")
            || add_arg(a, &n, "--skip-log-bin")
@@ -561,6 +598,72 @@ static void stop_server(localdb *l)
     remove_stale_files(l);
 }
 
+/* --- Ctrl-C and SIGTERM in a command that does not handle them --- */
+
+/* A command that leaves SIGINT and SIGTERM to their default (every command
+ * but serve, which waits for them itself) would die on Ctrl-C without
+ * stopping the server it started. While such a process is attached, a
+ * handler does what localdb_close would: leaving last, it stops the server;
+ * then the signal takes its default course. Only async-signal-safe calls. */
+static volatile sig_atomic_t signal_users_fd = -1;   /* the watched instance's users lock */
+static volatile sig_atomic_t signal_owner_pid;       /* the process that set it (not a fork) */
+static char signal_pid_path[PATH_MAX];
+static char signal_datadir_arg[PATH_MAX + 16];
+
+static void on_stop_signal(int sig)
+{
+    int saved_errno = errno;
+    int fd = signal_users_fd;
+    if (fd >= 0 && signal_owner_pid == (sig_atomic_t)getpid() && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        pid_t pid = read_pid_file(signal_pid_path);
+        if (pid > 0 && pid_runs_server(pid, signal_datadir_arg) && kill(pid, SIGTERM) == 0)
+            for (int i = 0; i < LOCALDB_STOP_TIMEOUT_S * 20 && pid_alive(pid); i++) {
+                struct timespec ts = { 0, 50 * 1000000L };
+                nanosleep(&ts, NULL);
+            }
+    }
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+    raise(sig);                     /* delivered when the handler returns */
+    errno = saved_errno;
+}
+
+/* Watch l (the first instance of this process) when the stop signals are
+ * left at their default and not blocked. Called with instances_mu held. */
+static void watch_stop_signals(const localdb *l)
+{
+    if (signal_users_fd >= 0 && signal_owner_pid == (sig_atomic_t)getpid()) return;   /* a fork starts afresh */
+    sigset_t blocked;
+    if (pthread_sigmask(SIG_BLOCK, NULL, &blocked)) return;
+    snprintf(signal_pid_path, sizeof signal_pid_path, "%s", l->pid_path);
+    snprintf(signal_datadir_arg, sizeof signal_datadir_arg, "%s", l->datadir_arg);
+    signal_owner_pid = (sig_atomic_t)getpid();
+    signal_users_fd = l->users_fd;
+    int sigs[] = { SIGINT, SIGTERM };
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction cur;
+        if (sigismember(&blocked, sigs[i]) || sigaction(sigs[i], NULL, &cur) || cur.sa_handler != SIG_DFL
+            || (cur.sa_flags & SA_SIGINFO))
+            continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaddset(&sa.sa_mask, SIGINT);
+        sigaddset(&sa.sa_mask, SIGTERM);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+/* Stop watching l (before its lock fd closes). Called with instances_mu held. */
+static void unwatch_stop_signals(const localdb *l)
+{
+    if (signal_users_fd == l->users_fd && signal_owner_pid == (sig_atomic_t)getpid()) signal_users_fd = -1;
+}
+
 /* --- open and close --- */
 
 static uint64_t fnv1a(const char *s)
@@ -581,12 +684,18 @@ static int make_paths(localdb *l, const char *data_dir, char *err, size_t errlen
         return -1;
     }
     if (path_join(l->server_dir, sizeof l->server_dir, l->data_dir, "mariadb")
+        || path_join(l->tmp_dir, sizeof l->tmp_dir, l->data_dir, "mariadb-tmp")
         || path_join(l->pid_path, sizeof l->pid_path, l->data_dir, "mariadbd.pid")
         || path_join(l->log_path, sizeof l->log_path, l->data_dir, "mariadbd.log")
         || path_join(l->cmd_path, sizeof l->cmd_path, l->data_dir, "mariadbd.cmd")
         || path_join(l->lock_path, sizeof l->lock_path, l->data_dir, "localdb.lock")
         || path_join(l->users_path, sizeof l->users_path, l->data_dir, "localdb.users")) {
         set_err(err, errlen, "the data dir path is too long: %s", l->data_dir);
+        return -1;
+    }
+    snprintf(l->datadir_arg, sizeof l->datadir_arg, "--datadir=%s", l->server_dir);
+    if (mkdir(l->tmp_dir, 0700) && errno != EEXIST) {
+        set_err(err, errlen, "cannot create %s: %s", l->tmp_dir, strerror(errno));
         return -1;
     }
     /* A socket address holds 107 bytes; a deep data dir gets its socket in /tmp. */
@@ -697,6 +806,7 @@ int localdb_open(const char *data_dir, localdb **out, db_url *url, char *err, si
     pthread_mutex_lock(&instances_mu);
     l->next = instances;
     instances = l;
+    watch_stop_signals(l);
     pthread_mutex_unlock(&instances_mu);
     *out = l;
     return 0;
@@ -717,6 +827,7 @@ void localdb_close(localdb *l)
             *pp = l->next;
             break;
         }
+    unwatch_stop_signals(l);
     pthread_mutex_unlock(&instances_mu);
     if (l->opener == getpid()) {
         int lock_fd = open_lock(l->lock_path, LOCK_EX, NULL, 0);

@@ -19,7 +19,11 @@ typedef struct localdb localdb;
  * 0, or -1 with err (with the tail of the server's log when it failed to
  * start). */
 int localdb_open(const char *data_dir, localdb **out, db_url *url, char *err, size_t errlen);
-/* Detach; stops the server if this is the last process attached. NULL is fine. */
+/* Detach; stops the server if this is the last process attached. NULL is fine.
+ * Instances still open at exit() are closed then. A process that leaves
+ * SIGINT and SIGTERM at their default (not blocked, no handler) gets a
+ * handler while attached that does the same before the signal ends it, so a
+ * Ctrl-C on a command does not leave the server running. */
 void localdb_close(localdb *l);
 /* Whether this process started the server it is attached to. */
 bool localdb_started_here(const localdb *l);

@@ -1,4 +1,5 @@
-/* log: JSON-lines logs on stdout. Each line is one JSON object written with a
+/* log: JSON-lines logs on stdout (stderr for the command-line tools, whose
+ * stdout is their answer). Each line is one JSON object written with a
  * single write(2) so lines from several threads never interleave. */
 #include "log.h"
 #include <stdio.h>
@@ -8,9 +9,11 @@
 #include <sys/time.h>
 
 static enum log_level min_level = LOG_INFO;
+static int log_fd = STDOUT_FILENO;
 static _Thread_local char request_id[24];
 
 void log_set_level(enum log_level min) { min_level = min; }
+void log_set_fd(int fd) { log_fd = fd; }
 
 void log_set_request_id(const char *id)
 {
@@ -62,7 +65,7 @@ static void emit(char *line, size_t pos, size_t cap)
     line[pos++] = '\n';
     ssize_t off = 0;
     while ((size_t)off < pos) {
-        ssize_t w = write(STDOUT_FILENO, line + off, pos - (size_t)off);
+        ssize_t w = write(log_fd, line + off, pos - (size_t)off);
         if (w <= 0) break;
         off += w;
     }

@@ -7,6 +7,9 @@
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_set_level(enum log_level min);
+/* Where lines go: stdout (the default, for the server) or stderr (set by the
+ * command-line tools, whose stdout is their answer). */
+void log_set_fd(int fd);
 /* The request id of the request this thread is serving ("" when none). */
 void log_set_request_id(const char *id);
 const char *log_request_id(void);

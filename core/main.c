@@ -3,7 +3,9 @@
  * (core/commands.h) and parses its own options. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "commands.h"
+#include "log.h"
 
 typedef struct command {
     const char *name;
@@ -54,8 +56,12 @@ int main(int argc, char **argv)
         print_help(stdout);
         return 0;
     }
-    for (const command *c = commands; c->name; c++)
-        if (strcmp(c->name, argv[1]) == 0) return c->run(argc - 1, argv + 1);
+    for (const command *c = commands; c->name; c++) {
+        if (strcmp(c->name, argv[1]) != 0) continue;
+        /* the server logs to stdout; every other command answers there */
+        if (c->run != cmd_serve) log_set_fd(STDERR_FILENO);
+        return c->run(argc - 1, argv + 1);
+    }
     fprintf(stderr, "fourscore: unknown command '%s' (see fourscore --help)\n", argv[1]);
     return 2;
 }

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,54 @@ static void call_fail(fsp_call *call, const char *message)
 
 #define HOST_MAX_PARAMS 64
 
+/* --- the statement trace (FOURSCORE_KPI_TRACE=FILE) ---
+ * Every statement a plugin runs, with its parameters written in as SQL
+ * literals, appended to FILE one a line: to see what a KPI asks of the
+ * database, run it by hand (EXPLAIN, the mariadb client), or time the same
+ * statements outside the engine (tests/bench/kpi.sh). Off unless set. */
+static pthread_mutex_t trace_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t trace_once = PTHREAD_ONCE_INIT;
+static FILE *trace_file;
+
+static void trace_open(void)
+{
+    const char *path = getenv("FOURSCORE_KPI_TRACE");
+    if (path && *path && !(trace_file = fopen(path, "a")))
+        log_warn("plugin", "FOURSCORE_KPI_TRACE: cannot open %s: %s", path, strerror(errno));
+}
+
+static void trace_statement(const char *sql, const fsp_param *params, int nparams)
+{
+    pthread_once(&trace_once, trace_open);
+    if (!trace_file) return;
+    pthread_mutex_lock(&trace_mu);
+    {
+        int k = 0;
+        bool quoted = false;
+        for (const char *p = sql; *p; p++) {
+            if (*p == '\'') quoted = !quoted;
+            if (*p != '?' || quoted || k >= nparams) {
+                fputc(*p == '\n' ? ' ' : *p, trace_file);
+                continue;
+            }
+            const fsp_param *v = &params[k++];
+            if (v->type == FSP_INT) fprintf(trace_file, "%lld", v->i);
+            else if (v->type == FSP_NUMBER) fprintf(trace_file, "%.17g", v->d);
+            else if (v->type == FSP_TEXT && v->s) {
+                fputc('\'', trace_file);
+                for (const char *c = v->s; *c; c++) {
+                    if (*c == '\'' || *c == '\\') fputc(*c, trace_file);
+                    fputc(*c, trace_file);
+                }
+                fputc('\'', trace_file);
+            } else fputs("NULL", trace_file);
+        }
+        fputs(";\n", trace_file);
+        fflush(trace_file);
+    }
+    pthread_mutex_unlock(&trace_mu);
+}
+
 static int host_query(fsp_call *call, const char *sql, const fsp_param *params, int nparams,
                       fsp_result **out)
 {
@@ -157,6 +206,7 @@ static int host_query(fsp_call *call, const char *sql, const fsp_param *params, 
             return -1;
         }
     }
+    trace_statement(sql, params, nparams);
     char err[400];
     db_result *res = NULL;
     if (db_query(call->conn, sql, vals, nparams, &res, err, sizeof err) != 0) {

@@ -27,6 +27,7 @@
 #define ROLLUP_ALL_FROM "1000-01-01"
 #define ROLLUP_ALL_TO   "9999-12-30"
 #define ROLLUP_VIN_CHUNK 256
+#define ROLLUP_VINS_BY_LIST 20000    /* more VINs than this: refresh visits by date range */
 
 /* --- repair orders: per RO, per day, per insurer and day --- */
 
@@ -230,7 +231,9 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
         if (!max_to[0] || strcmp(to, max_to) > 0) snprintf(max_to, sizeof max_to, "%s", to);
     }
     if (entity_is(e, "repair_orders")) {
-        if (scope->nvins > 0 && scope->vins)
+        /* by VIN for the usual file (a store's day or month); a file naming
+         * very many vehicles is cheaper redone by its dates in one statement */
+        if (scope->nvins > 0 && scope->vins && (scope->nvins <= ROLLUP_VINS_BY_LIST || !min_from[0]))
             return refresh_visits_vins(c, scope->vins, scope->nvins, err, errlen);
         if (min_from[0]) return refresh_visits_range(c, min_from, max_to, err, errlen);
     }

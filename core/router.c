@@ -78,7 +78,7 @@ static const route routes[] = {
     { "GET", "/api/v1/plugins", WHO_ADMIN, kpi_route_plugins, NULL, NULL },
     /* scorecards (scorecard.c): Lua scorecards; source, save and delete for the owner and admins (checked inside) */
     { "POST", "/api/v1/scorecards/run", WHO_ADMIN | WHO_RM, scorecard_route_try, NULL, NULL },
-    { "GET", "/api/v1/scorecards", WHO_ADMIN | WHO_EXEC | WHO_RM, scorecard_route_list, NULL, NULL },
+    { "GET", "/api/v1/scorecards", WHO_USERS, scorecard_route_list, NULL, NULL },
     { "GET", "/api/v1/scorecards/{name}", WHO_ADMIN | WHO_RM, scorecard_route_get, NULL, NULL },
     { "PUT", "/api/v1/scorecards/{name}", WHO_ADMIN | WHO_RM, scorecard_route_put, NULL, NULL },
     { "DELETE", "/api/v1/scorecards/{name}", WHO_ADMIN | WHO_RM, scorecard_route_delete, NULL, NULL },

@@ -9,7 +9,12 @@
  * The script sees only string, table, math, utf8 and the safe base
  * functions, through read-only proxies; the string metatable is locked;
  * chunks are text only; tostring and string.format never print addresses;
- * __gc metamethods are refused (finalizers run with hooks off).
+ * __gc metamethods are refused (finalizers run with hooks off); patterns
+ * whose backtracking could run for seconds inside C are refused. Against
+ * the known breakouts of Redis scripting: every C function checks its stack
+ * (CVE-2021-32626); nothing survives a run or is shared between users, and
+ * the string metatable is locked (CVE-2022-24735, CVE-2024-46981); there is
+ * no load(), so nothing is compiled once a script runs (CVE-2025-49844).
  *
  * Figures come only from the KPI engine (kpi_query) and the facts, always
  * with the caller's scope from scope_resolve(); kpi() answers are cached per
@@ -195,7 +200,7 @@ static void *sc_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         run->mem_used -= osize;
         return NULL;
     }
-    if (nsize > osize && nsize - osize > run->mem_limit - run->mem_used)
+    if (nsize > osize && (run->mem_used >= run->mem_limit || nsize - osize > run->mem_limit - run->mem_used))
         return NULL;                      /* Lua collects and retries, then raises LUA_ERRMEM */
     void *p = realloc(ptr, nsize);
     if (!p) return NULL;
@@ -466,6 +471,7 @@ static bool in_scope(const sc_run *run, const char *code)
 
 static void need_data(lua_State *L, sc_run *run, const char *fn)
 {
+    luaL_checkstack(L, 8, fn);
     check_budget(L, run);
     if (!run->app || !run->has_scope) luaL_error(L, "%s(): no data source in this run", fn);
 }
@@ -708,6 +714,7 @@ static int api_target(lua_State *L)
 static int api_log(lua_State *L)
 {
     sc_run *run = run_of(L);
+    luaL_checkstack(L, 4, "log");
     check_budget(L, run);
     if (run->log_lines > SC_LOG_MAX_LINES) return 0;
     if (run->log_lines == SC_LOG_MAX_LINES) {
@@ -1497,12 +1504,10 @@ int scorecard_install_dir(db_conn *c, const char *dir, char *err, size_t errlen)
 
 int scorecard_install_shipped(db_conn *c, char *err, size_t errlen)
 {
-    const char *dir = getenv("FOURSCORE_SCORECARD_DIR");
-    char buf[4096];
-    if (!dir || !*dir) {
-        snprintf(buf, sizeof buf, "%s/lua/scorecards", FOURSCORE_SOURCE_DIR);
-        dir = buf;
-    }
+    const char *lua_dir = getenv("FOURSCORE_LUA_DIR");
+    char dir[4096];
+    if (lua_dir && *lua_dir) snprintf(dir, sizeof dir, "%s/scorecards", lua_dir);
+    else snprintf(dir, sizeof dir, "%s/lua/scorecards", FOURSCORE_SOURCE_DIR);
     return scorecard_install_dir(c, dir, err, errlen);
 }
 
@@ -1571,8 +1576,16 @@ static void reply_outcome(http_req *r, scorecard_outcome *o)
     scorecard_outcome_free(o);
 }
 
+/* Those the caller may run: every one for admins, executives and regional
+ * managers (each runs with their own scope); none for store managers. */
 void scorecard_route_list(http_req *r)
 {
+    if (!r->who || !(r->who->role == ROLE_ADMIN || r->who->role == ROLE_EXEC || r->who->role == ROLE_RM)) {
+        cJSON *none = cJSON_CreateArray();
+        if (!none) { http_reply_error(r, 500, "internal", "out of memory", NULL); return; }
+        http_reply_json(r, 200, none);
+        return;
+    }
     db_conn *c = route_conn(r);
     if (!c) return;
     db_result *res = NULL;
@@ -1656,8 +1669,10 @@ static void save_and_reply(http_req *r, db_conn *c, const char *name, const char
     char err[256], detail[160];
     int version = 0;
     if (version_save(c, name, owner, r->who->name, src, len, false, &version, err, sizeof err) != 0) {
+        bool taken = db_errno(c) == 1062;      /* ER_DUP_ENTRY: created by someone else meanwhile */
         db_release(r->app->db, c);
-        reply_db_error(r, err);
+        if (taken) http_reply_errorf(r, 409, "conflict", "scorecard \"%s\" was created by someone else at the same time; try again", name);
+        else reply_db_error(r, err);
         return;
     }
     if (restored_from > 0) snprintf(detail, sizeof detail, "{\"version\":%d,\"restored_from\":%d}", version, restored_from);
@@ -1673,12 +1688,41 @@ static void save_and_reply(http_req *r, db_conn *c, const char *name, const char
     http_reply_json(r, created ? 201 : 200, o);
 }
 
+/* The line of the first byte that is not UTF-8 (stored text must be), or 0. */
+static int invalid_utf8_line(const char *s, size_t len)
+{
+    int line = 1;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (n == 0 || (n == 2 && c < 0xC2) || (n == 4 && c > 0xF4) || i + n > len) return line;
+        for (size_t k = 1; k < n; k++)
+            if (((unsigned char)s[i + k] & 0xC0) != 0x80) return line;
+        if (n == 3) {
+            unsigned cp = ((c & 0x0Fu) << 12) | (((unsigned char)s[i + 1] & 0x3Fu) << 6) | ((unsigned char)s[i + 2] & 0x3Fu);
+            if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return line;
+        } else if (n == 4) {
+            unsigned cp = ((c & 0x07u) << 18) | (((unsigned char)s[i + 1] & 0x3Fu) << 12);
+            if (cp < 0x10000 || cp > 0x10FFFF) return line;
+        }
+        if (c == '\n') line++;
+        i += n;
+    }
+    return 0;
+}
+
 void scorecard_route_put(http_req *r)
 {
     const char *name = route_name(r);
     if (!name) return;
     if (!r->body || r->body_len == 0) {
         http_reply_error(r, 400, "bad_parameter", "body: the Lua source of the scorecard is empty", NULL);
+        return;
+    }
+    int bad_line = invalid_utf8_line(r->body, r->body_len);
+    if (bad_line > 0) {
+        cJSON *d = line_details(bad_line, "not UTF-8 text");
+        http_reply_error(r, 422, "syntax_error", "the source must be UTF-8 text (save the file as UTF-8)", d);
         return;
     }
     scorecard_outcome o;
@@ -1782,17 +1826,28 @@ void scorecard_route_run(http_req *r)
     reply_outcome(r, &o);
 }
 
+/* The editor's "try": run the body without saving it. With ?check=1 only
+ * compile it (the editor's "check"): 200 {"ok":true} or 422 syntax_error. */
 void scorecard_route_try(http_req *r)
 {
-    const char *from, *to;
-    if (!route_period(r, &from, &to)) return;
     if (!r->body || r->body_len == 0) {
         http_reply_error(r, 400, "bad_parameter", "body: the Lua source to run is empty", NULL);
         return;
     }
     const char *name = http_query(r, "name");
     if (!name || !scorecard_name_valid(name)) name = "try";
+    const char *check = http_query(r, "check");
     scorecard_outcome o;
+    if (check && strcmp(check, "1") == 0) {
+        if (scorecard_compile(name, r->body, r->body_len, &o) != 0) { reply_outcome(r, &o); return; }
+        scorecard_outcome_free(&o);
+        cJSON *ok = cJSON_CreateObject();
+        if (!ok || !cJSON_AddTrueToObject(ok, "ok")) { cJSON_Delete(ok); http_reply_error(r, 500, "internal", "out of memory", NULL); return; }
+        http_reply_json(r, 200, ok);
+        return;
+    }
+    const char *from, *to;
+    if (!route_period(r, &from, &to)) return;
     scorecard_run(r->app, r->who, name, r->body, r->body_len, from, to, NULL, &o);
     log_info("scorecard", "try %s..%s by %s: %d (%lld KPI lookups)", from, to, r->who->name, o.status, o.kpi_lookups);
     reply_outcome(r, &o);

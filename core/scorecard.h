@@ -61,8 +61,8 @@ int scorecard_compile(const char *name, const char *source, size_t len, scorecar
 /* --- storage --- */
 /* [a-z0-9_-]{1,64} and not "run". */
 bool scorecard_name_valid(const char *name);
-/* Install the shipped scorecards (the .lua files of the project's lua/scorecards/, or
- * of FOURSCORE_SCORECARD_DIR) owned by admin. Idempotent: a scorecard
+/* Install the shipped scorecards (the .lua files of $FOURSCORE_LUA_DIR/scorecards,
+ * by default the project's lua/scorecards/) owned by admin. Idempotent: a scorecard
  * missing is created; one whose current version is an older shipped text is
  * updated; one a person has saved since is left alone. Called by migrate
  * and serve. */
@@ -76,5 +76,5 @@ void scorecard_route_put(http_req *r);       /* PUT    /api/v1/scorecards/{name}
 void scorecard_route_delete(http_req *r);    /* DELETE /api/v1/scorecards/{name} */
 void scorecard_route_restore(http_req *r);   /* POST   /api/v1/scorecards/{name}/restore */
 void scorecard_route_run(http_req *r);       /* POST   /api/v1/scorecards/{name}/run */
-void scorecard_route_try(http_req *r);       /* POST   /api/v1/scorecards/run */
+void scorecard_route_try(http_req *r);       /* POST   /api/v1/scorecards/run (?check=1: compile only) */
 #endif

@@ -22,7 +22,7 @@
 #include <microhttpd.h>
 #include "log.h"
 
-#define CACHE_FILE_MAX   (512u * 1024u)          /* bytes: bigger files are not kept */
+#define CACHE_FILE_MAX   (2u * 1024u * 1024u)     /* bytes: bigger files are not kept (echarts.min.js is ~1 MB) */
 #define CACHE_TOTAL_MAX  (64u * 1024u * 1024u)   /* bytes kept in all */
 #define CACHE_BUCKETS    1024u
 #define CACHE_RECHECK_MS 1000.0                  /* how stale an entry may get */
@@ -506,6 +506,25 @@ static cache_entry *entry_new(const char *path, const char *name)
     return e;
 }
 
+/* path %-encoded for a Location header: bytes outside the URL's safe set
+ * (spaces, non-ASCII names such as 报表/) become %XX. */
+static void location_encode(const char *path, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    static const char safe[] = "-._~/!$&'()*+,;=:@";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)path; *p && o + 4 < outlen; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr(safe, *p)) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
 static void reply_not_found(http_req *r, const char *path)
 {
     http_reply_errorf(r, 404, "not_found", "找不到文件 (no file) %s", path);
@@ -549,8 +568,9 @@ void static_serve(static_root *s, http_req *r, const char *path)
         case STATIC_OK:
             break;
         case STATIC_IS_DIR: {
-            char location[PATH_MAX + 2];
-            snprintf(location, sizeof location, "%s/", path);
+            char location[PATH_MAX * 3 + 2];
+            location_encode(path, location, sizeof location - 1);
+            strcat(location, "/");
             http_reply_errorf(r, 301, "moved", "see %s", location);
             http_add_header(r, "Location", location);
             return;

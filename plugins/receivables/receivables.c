@@ -1,23 +1,31 @@
 /* receivables: the receivables ageing (应收账款账龄) KPIs of spec/kpis.md
  * "receivables", all as of the period end `to`: an invoice issued on or
  * before `to` is open for its amount less its payments paid on or before
- * `to`, and aged in days from issued_on to `to`. Emitted per store. */
+ * `to`, and aged in days from issued_on to `to`. Emitted per store.
+ *
+ * Each figure reads every invoice issued on or before `to` with its payments
+ * (about 1 s for 125 000 invoices on a loaded machine). Should that grow, a
+ * rollup giving each invoice the day it was settled in full would let the
+ * query skip settled invoices through an index. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
 /* --- open invoices as of `to` --- */
 
-/* CTE `inv`: each invoice issued on or before `to` with its open amount, age
- * in days and customer type. Placeholders: to, to, to. */
+/* CTEs `paid` (each invoice's payments on or before `to`) and `inv`: each
+ * invoice issued on or before `to` and still open then, with its open amount,
+ * age in days and customer type. Settled invoices are left out early: they
+ * add 0 to every figure here. Placeholders: to, to, to. */
 #define SQL_OPEN_INVOICES \
-    "inv AS (SELECT i.store_code, i.customer_code, c.type AS customer_type," \
+    "paid AS (SELECT store_code, invoice_no, SUM(amount) AS amount FROM payments" \
+    "   WHERE paid_on <= CAST(? AS DATE) GROUP BY store_code, invoice_no)," \
+    " inv AS (SELECT i.store_code, i.customer_code," \
+    " (SELECT c.type FROM customers c" \
+    "   WHERE c.store_code = i.store_code AND c.customer_code = i.customer_code) AS customer_type," \
     " DATEDIFF(CAST(? AS DATE), i.issued_on) AS age," \
-    " i.amount - COALESCE((SELECT SUM(y.amount) FROM payments y" \
-    "   WHERE y.store_code = i.store_code AND y.invoice_no = i.invoice_no" \
-    "   AND y.paid_on <= CAST(? AS DATE)), 0) AS open_amount" \
-    " FROM invoices i JOIN customers c" \
-    "   ON c.store_code = i.store_code AND c.customer_code = i.customer_code" \
-    " WHERE i.issued_on <= CAST(? AS DATE))"
+    " i.amount - COALESCE(paid.amount, 0) AS open_amount" \
+    " FROM invoices i LEFT JOIN paid ON paid.store_code = i.store_code AND paid.invoice_no = i.invoice_no" \
+    " WHERE i.issued_on <= CAST(? AS DATE) AND i.amount > COALESCE(paid.amount, 0))"
 
 #define AS_OF_PARAMS(args) FSP_P_TEXT((args)->to), FSP_P_TEXT((args)->to), FSP_P_TEXT((args)->to)
 

@@ -56,10 +56,10 @@ echo "imported" >&2
 cat > "$work/bench10.lua" <<'LUA'
 -- 基准评分卡 / benchmark: 10 KPIs, weighted
 local measures = {
-  { "service.revenue", 15, 5000 }, { "service.ro_count", 10, 5 }, { "service.revenue_per_ro", 10, 1000 },
-  { "service.gross_profit", 10, 2500 }, { "labour.revenue", 10, 2500 }, { "labour.sold_hours", 10, 10 },
-  { "labour.share", 10, 0.3 }, { "labour.effective_rate", 10, 250 }, { "parts.revenue", 10, 2000 },
-  { "parts.gross_margin", 5, 0.4 },
+  { "service.revenue", 15, 12000 }, { "service.ro_count", 10, 6 }, { "service.revenue_per_ro", 10, 2000 },
+  { "service.gross_profit", 10, 6000 }, { "labour.revenue", 10, 3500 }, { "labour.sold_hours", 10, 14 },
+  { "labour.share", 10, 0.5 }, { "labour.effective_rate", 10, 250 }, { "parts.revenue", 10, 6000 },
+  { "parts.gross_margin", 5, 0.6 },
 }
 local values = {}
 for i, m in ipairs(measures) do values[i] = kpi(m[1]) end
@@ -102,8 +102,15 @@ for i in $(seq 1 "$runs"); do
   echo "Lua run $i: $total ms in all, $lookups ms in $n lookups; beyond them: $extra ms CPU ($wall ms wall)"
   worst=$(awk -v a="$worst" -v b="$extra" 'BEGIN { print (b > a) ? b : a }')
 done
-echo "Lua top 3:"; grep -E '^[0-9]' "$work/lua.out" | head -3
-"$work/scorecard_ref" --from 2025-03-01 --to 2025-03-31 --data-dir "$data"
+"$work/scorecard_ref" --from 2025-03-01 --to 2025-03-31 --data-dir "$data" >"$work/ref.out" 2>"$work/ref.err" ||
+  { cat "$work/ref.err" >&2; exit 1; }
+grep -E '^C reference' "$work/ref.out"
+echo "top 5, Lua | C:"
+paste -d'|' <(grep -E '^[0-9]' "$work/lua.out" | awk '{ print $1, $2, $3 }' | head -5) \
+            <(grep -E '^[0-9]' "$work/ref.out" | head -5)
+# the same ranking, row for row
+cmp -s <(grep -E '^[0-9]' "$work/lua.out" | awk '{ print $1, $2, $3 }') <(grep -E '^[0-9]' "$work/ref.out") ||
+  { echo "FAIL: the Lua and C rankings differ" >&2; exit 1; }
 
 rows=$(grep -cE '^[0-9]' "$work/lua.out")
 echo "stores ranked: $rows, KPI lookups per run: $n, worst time beyond the lookups: $worst ms (limit $limit_ms ms)"

@@ -23,7 +23,7 @@ static const char *const ids[10] = {
     "parts.revenue", "parts.gross_margin",
 };
 static const double weights[10] = { 15, 10, 10, 10, 10, 10, 10, 10, 10, 5 };
-static const double targets[10] = { 5000, 5, 1000, 2500, 2500, 10, 0.3, 250, 2000, 0.4 };
+static const double targets[10] = { 12000, 6, 2000, 6000, 3500, 14, 0.5, 250, 6000, 0.6 };
 
 typedef struct scored { const char *store; double score; int rank; } scored;
 
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
         rows[s].rank = s > 0 && rows[s].score == rows[s - 1].score ? rows[s - 1].rank : s + 1;
     double t2 = now_ms();
 
-    for (int s = 0; s < scope.n && s < 3; s++) printf("%d %s %.4f\n", rows[s].rank, rows[s].store, rows[s].score);
+    for (int s = 0; s < scope.n; s++) printf("%d %s %.2f\n", rows[s].rank, rows[s].store, rows[s].score);
     printf("C reference: %d stores, lookups %.1f ms, scoring %.3f ms\n", scope.n, t1 - t0, t2 - t1);
     free(rows);
     for (int k = 0; k < 10; k++) kpi_answer_free(ans[k]);

@@ -13,7 +13,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startServer } from './lib.mjs';
+import { rmSync } from 'node:fs';
+import { startServer, tempDir } from './lib.mjs';
 
 const USER_PASSWORD = 'matrix-pass-1';
 const ROLES = ['admin', 'exec', 'rm', 'sm', 'up', 'up_all', 'metrics', 'none'];
@@ -100,6 +101,8 @@ const lua = { body: 'return {}\n', contentType: 'text/x-lua' };
 
 const MATRIX = [
   { method: 'GET', path: '/api/v1/health', expect: Object.fromEntries(ROLES.map((r) => [r, 200])) },
+  { method: 'POST', path: '/api/v1/session', body: { username: 'sm1', password: USER_PASSWORD },
+    expect: Object.fromEntries(ROLES.map((r) => [r, 200])), name: 'POST /api/v1/session (public: any caller may sign in)' },
   { method: 'GET', path: '/api/v1/me', expect: only(...USERS) },
   { method: 'GET', path: '/api/v1/regions', expect: only(...USERS) },
   { method: 'GET', path: '/api/v1/stores', expect: only(...USERS) },
@@ -190,6 +193,8 @@ test('role x route matrix (spec/api.md)', async (t) => {
         const body = row.body !== undefined && typeof row.body === 'object'
           ? JSON.parse(JSON.stringify(row.body).replaceAll('{role}', role)) : row.body;
         const res = await s.request(row.method, path, { ...creds, body, contentType: row.contentType });
+        const set = res.headers.get('set-cookie');
+        if (set && /^fourscore_session=[0-9a-f]+/.test(set)) secretsSeen.add(set.split(';')[0].split('=')[1]);
         const want = row.expect[role];
         const label = `${role}: ${row.method} ${path} -> ${res.status} ${res.text.slice(0, 200)}`;
         if (want === 'ok') {
@@ -338,6 +343,9 @@ test('tokens over the API: the secret once, never again', async () => {
   assert.equal(dup.status, 409);
   const bad = await s.request('POST', '/api/v1/tokens', { cookie: fx.admin, body: { name: 'x', kind: 'uploader' } });
   assert.equal(bad.status, 400);
+  assert.equal(bad.json.error.details[0].parameter, 'store');
+  const badKind = await s.request('POST', '/api/v1/tokens', { cookie: fx.admin, body: { name: 'x', kind: 'root' } });
+  assert.equal(badKind.json.error.details[0].parameter, 'kind');
   const del = await s.request('DELETE', '/api/v1/tokens/api_up', { cookie: fx.admin });
   assert.equal(del.status, 200);
   assert.equal((await s.request('GET', '/api/v1/me', { token: r.json.secret })).status, 401);
@@ -440,6 +448,31 @@ test('login rate limit: 429 rate_limited with Retry-After; Secure cookie behind 
   }
 });
 
+// --- first start without FOURSCORE_ADMIN_PASSWORD (its own data dir) ---
+
+test('first start: a random admin password printed once on stderr, never in the log', async () => {
+  const dir = tempDir('fs-auth-first-');
+  try {
+    const first = await startServer({ dataDir: dir, env: { FOURSCORE_ADMIN_PASSWORD: '' } });
+    const m = /password \/ 密码:\s+(\S+)/.exec(first.stderr());
+    assert.ok(m, `the password is printed on stderr:\n${first.stderr()}`);
+    const password = m[1];
+    assert.ok(password.length >= 16, 'a long random password');
+    assert.ok(!first.logs().includes(password), 'the JSON log (stdout) does not hold it');
+    const me = await first.request('GET', '/api/v1/me', { cookie: await first.login('admin', password) });
+    assert.equal(me.json.role, 'admin');
+    await first.stop('SIGTERM', { keep: true });
+    const second = await startServer({ dataDir: dir, env: { FOURSCORE_ADMIN_PASSWORD: 'other-pass-123' } });
+    assert.doesNotMatch(second.stderr(), /password \/ 密码/, 'nothing printed once an admin exists');
+    await second.login('admin', password);   // unchanged: the variable only applies to the first start
+    const wrong = await second.request('POST', '/api/v1/session', { body: { username: 'admin', password: 'other-pass-123' } });
+    assert.equal(wrong.status, 401);
+    await second.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // --- CSRF ---
 
 test('CSRF: a cookie write from another origin is 403 csrf; Bearer is exempt', async () => {
@@ -456,6 +489,10 @@ test('CSRF: a cookie write from another origin is 403 csrf; Bearer is exempt', a
   // a same-origin Referer is enough
   const ref = await fetch(`${s.url}/api/v1/users`, { method: 'POST', headers: { cookie: fx.admin, referer: `${s.url}/admin.html`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   assert.equal(ref.status, 201);
+  // a login from another site's page (login CSRF)
+  r = await s.request('POST', '/api/v1/session', { body: { username: 'sm1', password: USER_PASSWORD }, headers: { origin: 'http://evil.example' } });
+  assert.equal(r.status, 403);
+  assert.equal(r.json.error.code, 'csrf');
   // reads are not writes
   r = await s.request('GET', '/api/v1/me', { cookie: fx.admin, headers: { origin: 'http://evil.example' } });
   assert.equal(r.status, 200);

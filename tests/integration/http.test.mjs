@@ -34,6 +34,8 @@ function buildWebRoot() {
   writeFileSync(join(webRoot, 'assets', 'data.json'), '{"a":1}');
   writeFileSync(join(webRoot, 'assets', 'logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
   writeFileSync(join(webRoot, 'reports', 'index.html'), '<!doctype html><title>报表</title>\n');
+  mkdirSync(join(webRoot, '门店 报表'));
+  writeFileSync(join(webRoot, '门店 报表', 'index.html'), '<!doctype html><title>门店报表</title>\n');
   writeFileSync(join(webRoot, '.env'), SECRET);
   // a big file, served from its descriptor rather than from memory
   writeFileSync(join(webRoot, 'assets', 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 0x5a));
@@ -247,6 +249,23 @@ test('directories: index.html with a slash, a redirect without, 404 when it has 
   assert.equal(redirect.status, 301);
   assert.equal(redirect.headers.get('location'), '/reports/');
   assertJsonError(await s.request('GET', '/empty/'), 404, 'not_found');
+  // a name with spaces and Chinese: the Location is %-encoded, and it works
+  const zh = await s.request('GET', '/' + encodeURIComponent('门店 报表'));
+  assert.equal(zh.status, 301);
+  const loc = zh.headers.get('location');
+  assert.equal(loc, '/' + encodeURIComponent('门店 报表') + '/');
+  const page = await s.request('GET', loc);
+  assert.equal(page.status, 200);
+  assert.match(page.text, /门店报表/);
+});
+
+test('an absolute-form request target is served by its path', async () => {
+  const r = await rawGet(`http://127.0.0.1:${s.port}/css/plain.css`);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-type'], 'text/css; charset=utf-8');
+  const bad = await rawGet(`http://127.0.0.1:${s.port}/../secret.txt`);
+  assert.equal(bad.status, 400);
+  assert.ok(!bad.text.includes(SECRET));
 });
 
 test('a missing file is a JSON 404, never an HTML page', async () => {

@@ -12,7 +12,7 @@
 // The binary is FOURSCORE_BIN (the test script points it at the sanitizer
 // build), else build/fourscore of this checkout.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,6 +96,9 @@ export async function startServer(opts = {}) {
   const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...(opts.args || [])];
   if (opts.webRoot) args.push('--web-root', opts.webRoot);
   if (opts.demo) args.push('--demo');
+  // FOURSCORE_TEST_DB_URL: run against that external database instead of local mode
+  // (e.g. the Spider layout of tests/scaling/spider-setup.sh); the test then owns it alone.
+  if (process.env.FOURSCORE_TEST_DB_URL && !args.includes('--db')) opts = { ...opts, env: { FOURSCORE_DB_URL: process.env.FOURSCORE_TEST_DB_URL, ...(opts.env || {}) } };
   const env = { ...process.env, ...baseEnv, ...(opts.env || {}) };
   const proc = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(proc);
@@ -191,20 +194,21 @@ export async function startServer(opts = {}) {
 // A plain MariaDB server of the test's own (not Fourscore's local mode): for
 // tests that point --db at an external server, as a deployment does. Listens
 // on a socket in dir only. Returns {socket, url(db), stop(), start()}.
-export async function startMariadb(dir) {
+export async function startMariadb(dir, opts = {}) {   // opts.args: more mariadbd options (later ones win)
   const datadir = join(dir, 'data');
   const socket = join(dir, 'm.sock');
+  mkdirSync(join(dir, 'tmp'), { recursive: true });   // its own tmpdir: a starting mariadbd empties its tmpdir
   const init = await new Promise((res) => {
-    const p = spawn('mariadb-install-db', ['--no-defaults', '--user=root', `--datadir=${datadir}`,
+    const p = spawn('mariadb-install-db', ['--no-defaults', '--user=root', `--datadir=${datadir}`, `--tmpdir=${join(dir, 'tmp')}`,
       '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let e = ''; p.stderr.on('data', (d) => { e += d; }); p.stdout.on('data', () => {});
     p.on('close', (code) => res({ code, e }));
   });
   if (init.code !== 0) throw new Error('mariadb-install-db failed: ' + init.e);
   let proc = null;
-  const args = ['--no-defaults', `--datadir=${datadir}`, `--socket=${socket}`, '--skip-networking', '--skip-log-bin',
+  const args = ['--no-defaults', `--datadir=${datadir}`, `--socket=${socket}`, `--tmpdir=${join(dir, 'tmp')}`, '--skip-networking', '--skip-log-bin',
     '--innodb-log-file-size=16M', '--innodb-buffer-pool-size=64M', `--pid-file=${join(dir, 'm.pid')}`,
-    `--log-error=${join(dir, 'm.err')}`, ...(process.getuid?.() === 0 ? ['--user=root'] : [])];
+    `--log-error=${join(dir, 'm.err')}`, ...(process.getuid?.() === 0 ? ['--user=root'] : []), ...(opts.args || [])];
   const m = {
     socket,
     url: (db) => `mariadb://root:@localhost/${db}?socket=${socket}`,

@@ -12,7 +12,7 @@
 // scorecards with their expected rankings, and `fourscore scorecard run`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, fixtures, root, tempDir } from './lib.mjs';
 
@@ -22,7 +22,7 @@ const ENTITIES = ['regions', 'stores', 'insurers', 'staff', 'customers', 'vehicl
   'follow_up_calls', 'csi_surveys', 'appointments'];
 const MARCH = 'from=2024-03-01&to=2024-03-31';
 
-let s, admin, rm, rm2, exec;
+let s, admin, rm, rm2, exec, sm;
 
 before(async () => {
   s = await startServer({ env: { FOURSCORE_LUA_INSTRUCTIONS: '5000000', FOURSCORE_LUA_SECONDS: '2' } });
@@ -38,9 +38,11 @@ before(async () => {
   await mk({ username: 'rm_south', role: 'regional_manager', regions: ['SOUTH'] });
   await mk({ username: 'rm_north', role: 'regional_manager', regions: ['NORTH'] });
   await mk({ username: 'exec1', role: 'executive' });
+  await mk({ username: 'sm_s1', role: 'store_manager', store: 'S1' });
   rm = await s.login('rm_south', PASSWORD);
   rm2 = await s.login('rm_north', PASSWORD);
   exec = await s.login('exec1', PASSWORD);
+  sm = await s.login('sm_s1', PASSWORD);
 });
 
 after(async () => {
@@ -243,6 +245,16 @@ test('escape attempts all end in a clean error', async () => {
   assert.equal((await s.request('GET', '/api/v1/health')).status, 200);
 });
 
+test('?check=1 only compiles (the editor\'s check)', async () => {
+  let r = await s.request('POST', '/api/v1/scorecards/run?check=1', { cookie: rm, body: 'while true do end', contentType: 'text/x-lua' });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, { ok: true });
+  r = await s.request('POST', '/api/v1/scorecards/run?check=1', { cookie: rm, body: 'local x =\n\nreturn {', contentType: 'text/x-lua' });
+  assert.equal(r.status, 422);
+  assert.equal(r.json.error.code, 'syntax_error');
+  assert.equal(r.json.error.details[0].line, 3);
+});
+
 test('runs need from and to; inline runs are for admins and regional managers', async () => {
   let r = await tryLua(rm, 'return {}', 'from=2024-03-01');
   assert.equal(r.status, 400);
@@ -337,6 +349,15 @@ test('save, read, list, run, restore, delete; rights per role; audited', async (
   for (const action of ['scorecard.save', 'scorecard.restore', 'scorecard.delete']) assert.match(text, new RegExp(action.replace('.', '\\.')), action);
 });
 
+test('store managers run no scorecards: an empty list, 403 on runs', async () => {
+  const r = await s.request('GET', '/api/v1/scorecards', { cookie: sm });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, []);
+  assert.equal((await s.request('POST', `/api/v1/scorecards/yoy_growth/run?${MARCH}`, { cookie: sm })).status, 403);
+  assert.equal((await tryLua(sm, 'return {}')).status, 403);
+  assert.equal((await put(sm, 'sm_card', 'return {}')).status, 403);
+});
+
 test('names: [a-z0-9_-]{1,64}, "run" reserved; executives cannot save', async () => {
   for (const bad of ['Upper', 'a.b', 'x'.repeat(65), 'run']) {
     const r = await put(rm, encodeURIComponent(bad), 'return {}');
@@ -344,6 +365,11 @@ test('names: [a-z0-9_-]{1,64}, "run" reserved; executives cannot save', async ()
   }
   assert.equal((await put(exec, 'exec_card', 'return {}')).status, 403);
   assert.equal((await put(rm, 'empty_body', '')).status, 400);
+  // GBK text (as an old editor saves it) is refused with its line, not stored garbled
+  const gbk = Buffer.concat([Buffer.from('return {}\n-- '), Buffer.from([0xd6, 0xd0, 0xce, 0xc4])]);
+  const r = await s.request('PUT', '/api/v1/scorecards/gbk_card', { cookie: rm, body: gbk, contentType: 'text/x-lua' });
+  assert.equal(r.status, 422, r.text);
+  assert.equal(r.json.error.details[0].line, 2);
 });
 
 // --- the shipped scorecards ---
@@ -437,6 +463,16 @@ test('aftersales_balanced on the fixture matches its documented scoring', async 
   for (const row of r.json.rows) assert.equal(row.items.length, 10, 'ten items a store');
   const mine = await s.request('POST', `/api/v1/scorecards/aftersales_balanced/run?${MARCH}`, { cookie: rm });
   assert.deepEqual(mine.json.rows.map((x) => x.store).sort(), ['S1', 'S2']);
+});
+
+test('the example of docs/scorecards.md runs as written', async () => {
+  const doc = readFileSync(join(root, 'docs', 'scorecards.md'), 'utf8');
+  const example = /```lua\n(-- 工时产值占比排名[\s\S]*?)```/.exec(doc);
+  assert.ok(example, 'the example is in the guide');
+  const r = await tryLua(rm, example[1]);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.rows.map((x) => x.store).sort(), ['S1', 'S2']);
+  for (const row of r.json.rows) assert.ok(['达标', '未达标'].includes(row.grade));
 });
 
 // --- the command line ---

@@ -5,7 +5,9 @@
  * recovery after the server is killed and started again. */
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 #include <time.h>
+#include "app.h"
 #include "check.h"
 #include "testdb.h"
 
@@ -96,6 +98,16 @@ static const char SQL_SELECT_T[] = "SELECT id, i, d, s, b, dt, m FROM t WHERE id
 static void test_statements(db_conn *c)
 {
     char err[512];
+    static const char SQL_SESSION[] = "SELECT @@character_set_connection, @@character_set_results, @@autocommit, @@sql_mode";
+    db_result *session = NULL;
+    CHECK_INT(db_query(c, SQL_SESSION, NULL, 0, &session, err, sizeof err), 0, "session settings (%s)", err);
+    if (session) {
+        CHECK_STR(db_cell(session, 0, 0), "utf8mb4", "session: utf8mb4 connection charset");
+        CHECK_STR(db_cell(session, 0, 1), "utf8mb4", "session: utf8mb4 results");
+        CHECK_STR(db_cell(session, 0, 2), "1", "session: autocommit on");
+        CHECK(db_cell(session, 0, 3) && strstr(db_cell(session, 0, 3), "STRICT_ALL_TABLES"), "session: strict SQL mode");
+        db_result_free(session);
+    }
     unsigned long long affected = 99;
     CHECK_INT(db_exec(c, SQL_CREATE_T, NULL, 0, &affected, err, sizeof err), 0, "create table (%s)", err);
 
@@ -411,8 +423,32 @@ static void test_bulk(db_conn *c)
     free(text);
 }
 
+/* CPU seconds used so far by this process, and by the server process. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double server_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long long utime = 0, stime = 0;
+    /* after "pid (comm)": state, then fields 4..13, then utime (14) and stime (15) */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return 0;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* Rows per second for a ro_parts-like table, batches of 5000 in one transaction. */
-static void test_bulk_speed(db_conn *c)
+static void test_bulk_speed(db_conn *c, localdb *local)
 {
     static const char SQL_CREATE[] =
         "CREATE TABLE speed (id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY, store_code VARCHAR(32) CHARACTER SET ascii NOT NULL,"
@@ -428,7 +464,8 @@ static void test_bulk_speed(db_conn *c)
     enum { TOTAL = 200000, BATCH = 5000, COLS = 8 };
     db_val *vals = calloc((size_t)BATCH * COLS, sizeof *vals);
     char (*text)[5][24] = calloc(BATCH, sizeof *text);
-    double t0 = now_s();
+    pid_t server = localdb_pid(local);
+    double t0 = now_s(), cpu0 = cpu_now(), server_cpu0 = server_cpu(server);
     int failures = 0;
     unsigned long long total_affected = 0;
     if (db_begin(c, err, sizeof err)) failures++;
@@ -465,30 +502,20 @@ static void test_bulk_speed(db_conn *c)
     CHECK_INT(total_affected, TOTAL, "speed: every row inserted");
     CHECK_INT(count_rows(c, "SELECT COUNT(*) FROM speed"), TOTAL, "speed: rows in the table");
     printf("# bulk upsert: %d rows in %.2f s = %.0f rows/s\n", TOTAL, secs, rate);
-    /* Against the same rows one statement at a time, measured side by side
-     * (both suffer alike when the machine is busy): array binding must be
-     * at least 3 times faster. The absolute rate (the import's 50000 rows/s
-     * goal) is checked with FOURSCORE_PERF_STRICT=1 on a quiet machine. */
-    static const char SQL_ONE[] =
-        "INSERT INTO speed (store_code, ro_no, line_no, part_no, qty, unit_price, cost, issued_on) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-    enum { SINGLE = 5000 };
-    double t1 = now_s();
-    int single_failures = 0;
-    if (db_begin(c, err, sizeof err)) single_failures++;
-    for (int r = 0; r < SINGLE; r++) {
-        db_val *row = vals + (size_t)r * COLS;
-        row[0] = DB_STR("SZ02");
-        if (db_exec(c, SQL_ONE, row, COLS, NULL, err, sizeof err)) single_failures++;
-    }
-    if (db_commit(c, err, sizeof err)) single_failures++;
-    double single_rate = SINGLE / (now_s() - t1);
-    CHECK_INT(single_failures, 0, "speed: 5000 single-row inserts");
-    printf("# one row a statement: %.0f rows/s; array binding is %.1fx faster\n", single_rate, rate / single_rate);
-    CHECK(rate >= 3 * single_rate, "speed: array binding at least 3x one-row statements (%.0f vs %.0f rows/s)", rate,
-          single_rate);
+    /* The rate per CPU second, the client's and the server's together: on
+     * a machine shared with other work the wall clock says little, but the
+     * CPU a row costs is what limits an import on a quiet machine. */
+    double cpu = (cpu_now() - cpu0) + (server_cpu(server) - server_cpu0);
+    double cpu_rate = TOTAL / cpu;
+    printf("# %.2f CPU s (client %.2f, server %.2f) = %.0f rows per CPU second\n", cpu, cpu_now() - cpu0,
+           server_cpu(server) - server_cpu0, cpu_rate);
+#if defined(__SANITIZE_ADDRESS__)
+    CHECK(cpu_rate >= 20000, "speed: at least 20000 rows per CPU second under the sanitizers (%.0f)", cpu_rate);
+#else
+    CHECK(cpu_rate >= 50000, "speed: at least 50000 rows per CPU second (%.0f)", cpu_rate);
+#endif
     const char *strict = getenv("FOURSCORE_PERF_STRICT");
-    if (strict && *strict == '1') CHECK(rate >= 50000, "speed: at least 50000 rows/s (%.0f)", rate);
+    if (strict && *strict == '1') CHECK(rate >= 50000, "speed: at least 50000 rows/s by the wall clock (%.0f)", rate);
     free(vals);
     free(text);
 }
@@ -612,21 +639,25 @@ static void test_reconnect(testdb *t)
         db_result_free(r);
     }
     CHECK(id_before > 0, "reconnect: a connection id before");
-    if (c) db_release(p, c);
+    /* Two connections: one stays held, one goes back to the pool idle. */
+    db_conn *idle = db_acquire(p, 1000, err, sizeof err);
+    CHECK(idle != NULL, "reconnect: a second connection (%s)", err);
+    if (idle) db_release(p, idle);
 
     CHECK_INT(localdb_kill_server(t->local, err, sizeof err), 0, "reconnect: server killed (%s)", err);
-    c = db_acquire(p, 1000, err, sizeof err);
-    CHECK(c != NULL, "reconnect: the idle connection is handed out");
     if (c) {
         int rc = db_query(c, SQL_ID, NULL, 0, &r, err, sizeof err);
-        CHECK(rc == -1 && db_conn_lost(c), "reconnect: the query fails and the connection is marked lost (%s)", err);
+        CHECK(rc == -1 && db_conn_lost(c), "reconnect: a query on a held connection fails, marked lost (%s)", err);
         CHECK(db_errno_is_lost(db_errno(c)), "reconnect: error %d counts as lost", db_errno(c));
         db_release(p, c);
     }
+    int size = 0, in_use = 0;
+    db_pool_stats(p, &size, &in_use, NULL, NULL);
+    CHECK_INT(in_use, 0, "reconnect: the lost connection left the pool");
     double t0 = now_s();
     c = db_acquire(p, 1000, err, sizeof err);
     double took = now_s() - t0;
-    CHECK(c == NULL, "reconnect: acquire fails while the server is down");
+    CHECK(c == NULL, "reconnect: acquire fails while the server is down (no dead idle connection handed out)");
     CHECK(took < 3.0, "reconnect: it fails fast (%.2f s)", took);
     CHECK(strstr(err, "cannot connect") && strstr(err, t->url.socket), "reconnect: the error says where: %s", err);
     if (c) db_release(p, c);
@@ -643,6 +674,15 @@ static void test_reconnect(testdb *t)
         CHECK(id_after > 0, "reconnect: queries work on the new connection (%s)", err);
         db_release(p, c);
     }
+    /* The server restarts under an idle pooled connection: the next acquire
+     * notices before handing it out, and the first query works. */
+    CHECK_INT(localdb_kill_server(t->local, err, sizeof err), 0, "reconnect: killed again");
+    CHECK_INT(localdb_restart_server(t->local, err, sizeof err), 0, "reconnect: and started again (%s)", err);
+    c = db_acquire(p, 1000, err, sizeof err);
+    CHECK(c != NULL && db_query(c, SQL_ID, NULL, 0, &r, err, sizeof err) == 0,
+          "reconnect: the first query after a restart works (%s)", err);
+    if (c && r) db_result_free(r);
+    if (c) db_release(p, c);
     db_pool_free(p);
     /* testdb's own connection died with the server: mark and replace it. */
     db_ping(t->conn);
@@ -661,6 +701,76 @@ static void test_reconnect(testdb *t)
     if (nowhere) db_close(nowhere);
 }
 
+/* --- app: --db, read replicas, local mode --- */
+
+static void test_app(testdb *t)
+{
+    char err[1024];
+    app a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.cfg.db_url, sizeof a.cfg.db_url, "mariadb://root:@localhost/%s?socket=%s", t->url.db, t->url.socket);
+    /* Replica 1 does not answer; replica 2 is the test server itself. */
+    snprintf(a.cfg.db_read[0], sizeof a.cfg.db_read[0], "mariadb://root:@localhost/%s?socket=%s.missing", t->url.db,
+             t->url.socket);
+    snprintf(a.cfg.db_read[1], sizeof a.cfg.db_read[1], "%s", a.cfg.db_url);
+    a.cfg.n_db_read = 2;
+    a.cfg.db_pool_size = 4;
+    CHECK_INT(app_open(&a, false, err, sizeof err), 0, "app: open with --db and two replicas (%s)", err);
+    CHECK(a.local == NULL && a.db && a.n_db_read == 2, "app: no local server, a primary pool, two replica pools");
+    int from_replica2 = 0, from_primary = 0;
+    for (int k = 0; k < 4; k++) {
+        db_pool *from = NULL;
+        db_conn *c = app_acquire_read(&a, &from, err, sizeof err);
+        if (c) {
+            from_replica2 += from == a.db_read[1];
+            from_primary += from == a.db;
+            db_release(from, c);
+        }
+    }
+    CHECK_INT(from_replica2, 4, "app: reads go to the replica that answers, never the down one");
+    CHECK_INT(from_primary, 0, "app: none to the primary while a replica answers");
+    /* Both replicas down: the primary serves. */
+    snprintf(a.cfg.db_read[1], sizeof a.cfg.db_read[1], "%s", a.cfg.db_read[0]);
+    app_close(&a);
+    CHECK(a.db == NULL && a.n_db_read == 0, "app: close releases the pools");
+    app_close(&a);                    /* twice is harmless */
+    CHECK_INT(app_open(&a, false, err, sizeof err), 0, "app: open with two down replicas (%s)", err);
+    db_pool *from = NULL;
+    double t0 = now_s();
+    db_conn *c = app_acquire_read(&a, &from, err, sizeof err);
+    CHECK(c != NULL && from == a.db, "app: with no replica answering, reads fall back to the primary");
+    if (c) db_release(from, c);
+    c = app_acquire_read(&a, &from, err, sizeof err);
+    CHECK(c != NULL && from == a.db && now_s() - t0 < 2.0, "app: and keep doing so quickly");
+    if (c) db_release(from, c);
+    app_close(&a);
+
+    /* Errors name the setting. */
+    memset(&a, 0, sizeof a);
+    snprintf(a.cfg.db_url, sizeof a.cfg.db_url, "mariadb://nobody@host-without-port:x/db");
+    CHECK(app_open(&a, false, err, sizeof err) == -1 && strstr(err, "--db") && strstr(err, "port"),
+          "app: a bad --db names it: %s", err);
+    memset(&a, 0, sizeof a);
+    snprintf(a.cfg.db_url, sizeof a.cfg.db_url, "mariadb://root:@localhost/%s?socket=%s", t->url.db, t->url.socket);
+    snprintf(a.cfg.db_read[0], sizeof a.cfg.db_read[0], "postgres://x");
+    a.cfg.n_db_read = 1;
+    CHECK(app_open(&a, false, err, sizeof err) == -1 && strstr(err, "--db-read") && a.db == NULL,
+          "app: a bad --db-read names it and leaves nothing open: %s", err);
+
+    /* Local mode on the test's data dir: attaches to its running server. */
+    memset(&a, 0, sizeof a);
+    snprintf(a.cfg.data_dir, sizeof a.cfg.data_dir, "%s", t->dir);
+    CHECK_INT(app_open(&a, false, err, sizeof err), 0, "app: local mode (%s)", err);
+    CHECK(a.local && !localdb_started_here(a.local), "app: attached to the running local server");
+    CHECK_STR(a.url.socket, t->url.socket, "app: the same socket");
+    pid_t server = localdb_pid(t->local);
+    app_close(&a);
+    CHECK(server > 0 && localdb_pid(t->local) == server, "app: closing an attached app leaves the server running");
+    c = db_acquire(t->pool, 2000, err, sizeof err);
+    CHECK(c && db_ping(c), "app: the test's own connection still works");
+    if (c) db_release(t->pool, c);
+}
+
 int main(void)
 {
     test_url();
@@ -673,9 +783,10 @@ int main(void)
     test_cache(t.conn);
     test_transactions(&t);
     test_bulk(t.conn);
-    test_bulk_speed(t.conn);
+    test_bulk_speed(t.conn, t.local);
     test_timeout(&t);
     test_pool(&t);
+    test_app(&t);
     test_reconnect(&t);
     testdb_stop(&t);
     return check_done();

@@ -216,7 +216,8 @@ static void test_round_trip(void)
 {
     demo_opts_default(&load_opts);
     load_opts.stores = 6;              /* one healthy store and the five weak ones */
-    load_opts.years = 2;
+    load_opts.years = 2;               /* two years: policies end and renew inside the window */
+    load_opts.volume = 0.25;           /* a quarter of the ROs: the suite stays fast */
     load_opts.end_year = 2025;
     load_opts.end_month = 9;
     load_opts.seed = 42;
@@ -281,6 +282,9 @@ static void test_round_trip(void)
     CHECK_NUM(q1d("SELECT COUNT(DISTINCT ro_type) FROM repair_orders"), 6, "ROs of every type");
     CHECK_NUM(q1d("SELECT COUNT(DISTINCT insurer_code) FROM insurance_policies"), 3, "policies with all three insurers");
     CHECK(q1d("SELECT COUNT(*) FROM users WHERE username = 'exec'") == 1, "the demo users were created");
+    double ros_before = q1d("SELECT COUNT(*) FROM repair_orders");
+    CHECK(demo_load_if_empty(&A, err, sizeof err) == 0, "serve --demo on a database with stores: no error (%s)", err);
+    CHECK_NUM(q1d("SELECT COUNT(*) FROM repair_orders"), ros_before, "and nothing loaded again");
     /* seasonality: the Spring Festival month of 2025 (29 January) is below the
      * March after it; the summer (AC) months above the spring ones */
     double jan = q1d("SELECT COUNT(*) FROM repair_orders WHERE opened_at >= '2025-01-20' AND opened_at < '2025-02-10'");

@@ -208,6 +208,17 @@ static void test_updates(void)
     expect_counts("columns in another order, CRLF and a BOM", NULL, "customers",
                   "\xEF\xBB\xBFname,type,customer_code,store_code\r\n张伟,individual,C001,GZ01\r\n", 0, 1, 0);
     expect_counts("a header alone", NULL, "customers", "store_code,customer_code,type,name\n", 0, 0, 0);
+    /* a change of letter case or a trailing space in a name is a change */
+    expect_counts("a name in other letter case", NULL, "stores",
+                  "store_code,name,brand,region_code,city,opened_on\nGZ01,广州天河丰田,TOYOTA,SOUTH,广州,2015-03-01\n", 0, 1, 0);
+    CHECK_STR(q1s("SELECT brand FROM stores WHERE store_code='GZ01'", v, sizeof v), "TOYOTA", "the new letter case is stored");
+    expect_counts("a trailing space", NULL, "stores",
+                  "store_code,name,brand,region_code,city,opened_on\nGZ01,广州天河丰田,TOYOTA ,SOUTH,广州,2015-03-01\n", 0, 1, 0);
+    expect_counts("the brand back", NULL, "stores",
+                  "store_code,name,brand,region_code,city,opened_on\nGZ01,广州天河丰田,Toyota,SOUTH,广州,2015-03-01\n", 0, 1, 0);
+    expect_counts("amounts written differently are the same", NULL, "ro_parts",
+                  "store_code,ro_no,line_no,part_no,category,qty,unit_price,unit_cost,from_stock\n"
+                  "GZ01,R002,1,BRAKE-PAD,part,2.00,350.5,210.25,false\n", 0, 0, 1);
     /* codes are case-sensitive: c001 is another customer */
     expect_counts("codes are case-sensitive", NULL, "customers", "store_code,customer_code,type\nGZ01,c001,other\n", 1, 0, 0);
 
@@ -531,6 +542,24 @@ static void test_big_file(void)
     CHECK_STR(q1s("SELECT CAST(SUM(qty * unit_price) AS DECIMAL(20,2)) FROM ro_parts WHERE store_code = 'SH01'", got, sizeof got),
               want, "the stored lines sum to the file's total");
     expect_counts("100,000 rows again: all unchanged", NULL, "ro_parts", parts, 0, 0, (long long)ROS * LINES);
+
+    /* the same file with line 1 of B00000 moved to the end (another batch)
+     * and line 100 of B00999 left out: only that line goes */
+    char *hdr_end = strchr(parts, '\n') + 1;
+    char *first = hdr_end, *first_end = strchr(first, '\n') + 1;
+    size_t len = strlen(parts);
+    char *last = parts + len - 1;
+    while (last > parts && last[-1] != '\n') last--;
+    char *moved = malloc(len + 1);
+    size_t n = 0;
+    memcpy(moved + n, parts, (size_t)(hdr_end - parts)); n += (size_t)(hdr_end - parts);
+    memcpy(moved + n, first_end, (size_t)(last - first_end)); n += (size_t)(last - first_end);
+    memcpy(moved + n, first, (size_t)(first_end - first)); n += (size_t)(first_end - first);
+    moved[n] = '\0';
+    expect_counts("lines of an RO in two batches, one line left out", NULL, "ro_parts", moved, 0, 0, (long long)ROS * LINES - 1);
+    CHECK_INT(q1("SELECT COUNT(*) FROM ro_parts WHERE store_code='SH01' AND ro_no='B00000'"), LINES, "B00000 keeps its 100 lines");
+    CHECK_INT(q1("SELECT COUNT(*) FROM ro_parts WHERE store_code='SH01' AND ro_no='B00999'"), LINES - 1, "B00999 lost line 100");
+    free(moved);
     free(parts);
 }
 

@@ -348,6 +348,53 @@ static void test_cmd_and_signal(void)
     CHECK(!file_exists(url.socket), "signal: close after that cleans up");
 }
 
+/* --- Ctrl-C in a command --- */
+
+/* A child opens dir (started or attached) and waits; the parent sends it
+ * SIGINT as a terminal's Ctrl-C would. */
+static void test_ctrl_c(void)
+{
+    char dir[PATH_MAX], err[2048];
+    fresh_dir(dir, sizeof dir, "ctrlc");
+    for (int round = 0; round < 2; round++) {
+        localdb *l = NULL;
+        db_url url;
+        if (round == 1 && localdb_open(dir, &l, &url, err, sizeof err)) {
+            CHECK(0, "ctrl-c: the parent attaches first (%s)", err);
+            return;
+        }
+        int ready[2], go[2];
+        if (pipe(ready) || pipe(go)) return;
+        fflush(stdout);
+        pid_t child = fork();
+        if (child == 0) {
+            close(ready[0]);
+            close(go[1]);
+            signal(SIGINT, SIG_DFL);
+            _exit(child_attach(dir, ready[1], go[0]));
+        }
+        close(ready[1]);
+        close(go[0]);
+        char b = 0;
+        CHECK(read(ready[0], &b, 1) == 1 && b == 'y', "ctrl-c (%s): the command is attached",
+              round ? "another process attached" : "alone");
+        pid_t server = read_pid(dir);
+        kill(child, SIGINT);
+        int status = 0;
+        waitpid(child, &status, 0);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT, "ctrl-c: the command died of SIGINT");
+        if (round == 0) {
+            CHECK(wait_stopped(server, 10), "ctrl-c: alone, it stopped the server it started on the way out");
+        } else {
+            CHECK(running(server) && answers(&url), "ctrl-c: with another process attached, the server stays");
+            localdb_close(l);
+            CHECK(wait_stopped(server, 10), "ctrl-c: and stops when that process leaves");
+        }
+        close(ready[0]);
+        close(go[1]);
+    }
+}
+
 /* --- paths and failures --- */
 
 static void test_long_path(void)
@@ -452,6 +499,7 @@ int main(void)
     test_race();
     test_stale();
     test_cmd_and_signal();
+    test_ctrl_c();
     test_long_path();
     test_start_failure();
     test_threads();

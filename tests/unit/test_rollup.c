@@ -190,6 +190,13 @@ int main(void)
     CHECK(refresh("ro_labour", "S1", "", "", false) == 0, "refresh without dates");
     CHECK_STR(scalar(SQL_MISMATCH), "0", "a refresh without dates redoes the store");
 
+    /* visits redone by the touched dates when no VINs are named (the path of
+     * a file naming very many vehicles) */
+    CHECK(exec("UPDATE repair_orders SET closed_at = '2024-01-06 09:00' WHERE store_code = 'S1' AND ro_no = 'R2'") == 0, "R2 moves again");
+    CHECK(refresh("repair_orders", "S1", "2024-01-02", "2024-01-06", false) == 0, "refresh by dates only");
+    CHECK_STR(scalar("SELECT GROUP_CONCAT(CONCAT(visit_on, ':', last_store_code) ORDER BY visit_on) FROM rollup_vehicle_visit"),
+              "2024-01-02:S1,2024-01-03:S2,2024-01-06:S1", "visits follow by dates");
+
     /* a rebuild gives the same tables as the refreshes */
     CHECK(refresh("repair_orders", "S1", "2024-01-01", "2024-01-05", true) == 0, "refresh the visits too");
     char before[256];

@@ -3,12 +3,18 @@
  * and the next run must work; the safe functions must behave; errors carry
  * the scorecard's name and line. These runs use no database (no scope: the
  * data functions refuse); the API functions over real data are tested in
- * tests/integration/scorecard.test.mjs against the real server. */
+ * tests/integration/scorecard.test.mjs against the real server. The
+ * installation of the shipped scorecards runs on a private database
+ * (testdb.h): idempotent, upgrading an untouched shipped text, never a
+ * version a person saved. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
+#include <unistd.h>
 #include "check.h"
 #include "scorecard.h"
+#include "testdb.h"
 
 /* --- helpers --- */
 
@@ -124,6 +130,12 @@ static void test_cpu_budget(void)
     expect_fail("string.gsub callback loops",
                 "string.gsub('abc', '.', function() while true do end end) return {}", "budget_exceeded");
     expect_fail("a tail-call loop", "local function f() return f() end return f()", "budget_exceeded");
+    expect_fail("a to-be-closed variable whose __close loops",
+                "do local x <close> = setmetatable({}, {__close = function() while true do end end}) end return {}",
+                "budget_exceeded");
+    expect_fail("an error handler that loops, then error",
+                "local x <close> = setmetatable({}, {__close = function() while true do end end}) error('boom')",
+                "budget_exceeded");
 
     /* the wall clock: plenty of instructions, little time */
     scorecard_limits timed = { 1000000000000LL, 8u << 20, 0.3 };
@@ -154,6 +166,8 @@ static void test_memory_budget(void)
     o = run_with("local t = {} for i = 1, 1e7 do t[#t + 1] = tostring(i) .. 'abcdefgh' end return {}", &roomy);
     CHECK(o.status == 422 && strcmp(o.code, "budget_exceeded") == 0, "many strings: budget_exceeded (got %d %s)", o.status, o.code);
     scorecard_outcome_free(&o);
+    expect_fail("table.unpack of a huge range", "local t = {table.unpack({}, 1, 1e8)} return {}", "script_error");
+    expect_fail("string.format with a huge width", "return string.format('%099999d', 1)", "script_error");
     expect_fail("table.concat of a huge table",
                 "local t = {} for i = 1, 1e5 do t[i] = string.rep('y', 100) end\n"
                 "local s = table.concat(t) .. table.concat(t) return {}", "budget_exceeded");
@@ -342,10 +356,119 @@ static void test_period_and_limits(void)
           lim.memory_bytes == SCORECARD_DEFAULT_MEMORY && lim.seconds == SCORECARD_DEFAULT_SECONDS, "the defaults");
 }
 
+/* FOURSCORE_LUA_CONCURRENT bounds the runs in flight: with 1, a second run
+ * while one is busy is refused with 429 at once. */
+static void *busy_run(void *arg)
+{
+    scorecard_limits lim = { 1000000000000LL, 8u << 20, 0.8 };
+    *(scorecard_outcome *)arg = run_with("while true do end", &lim);
+    return NULL;
+}
+
+static void test_concurrency_bound(void)
+{
+    setenv("FOURSCORE_LUA_CONCURRENT", "1", 1);
+    pthread_t th;
+    scorecard_outcome first;
+    memset(&first, 0, sizeof first);
+    CHECK(pthread_create(&th, NULL, busy_run, &first) == 0, "a long run in another thread");
+    struct timespec pause = { 0, 200 * 1000 * 1000 };
+    nanosleep(&pause, NULL);
+    scorecard_outcome second = run("return {}");
+    CHECK(second.status == 429 && strcmp(second.code, "busy") == 0, "a second run is refused with 429 busy (got %d %s)", second.status, second.code);
+    scorecard_outcome_free(&second);
+    pthread_join(th, NULL);
+    CHECK(first.status == 422 && strcmp(first.code, "budget_exceeded") == 0, "the first ends on its deadline");
+    scorecard_outcome_free(&first);
+    second = run("return {}");
+    CHECK(second.status == 200, "and then runs are taken again");
+    scorecard_outcome_free(&second);
+    unsetenv("FOURSCORE_LUA_CONCURRENT");
+}
+
 static void test_still_serving(void)
 {
     /* after every escape above, a plain run still works */
     expect_ok("a run after all the escapes", "local t = {} for i = 1, 1000 do t[i] = i * 2 end return {}");
+}
+
+/* --- installing the shipped scorecards --- */
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) { fputs(text, f); fclose(f); }
+}
+
+/* The current version of name and whether it is a shipped text. */
+static int current_version(db_conn *c, const char *name, int *shipped, char *source, size_t cap)
+{
+    static const char sql[] =
+        "SELECT s.current_version, v.shipped, v.source FROM scorecards s"
+        " JOIN scorecard_versions v ON v.scorecard_id = s.id AND v.version = s.current_version WHERE s.name = ?";
+    db_val p = DB_STR(name);
+    db_result *res = NULL;
+    char err[256];
+    if (db_query(c, sql, &p, 1, &res, err, sizeof err) != 0) { printf("    %s\n", err); return -1; }
+    int v = 0;
+    if (res->nrows == 1) {
+        v = (int)db_cell_int(res, 0, 0);
+        *shipped = (int)db_cell_int(res, 0, 1);
+        snprintf(source, cap, "%s", db_cell(res, 0, 2));
+    }
+    db_result_free(res);
+    return v;
+}
+
+static void test_install_shipped(void)
+{
+    testdb t;
+    if (testdb_start(&t) != 0) { CHECK(0, "a private database for the installation tests"); return; }
+    db_conn *c = t.conn;
+    char dir[] = "/tmp/fs-scorecards-XXXXXX", path[512], err[512], src[4096];
+    CHECK(mkdtemp(dir) != NULL, "a directory of shipped scorecards");
+    snprintf(path, sizeof path, "%s/team_a.lua", dir);
+    write_text(path, "-- 团队评分 A\nreturn {}\n");
+    int shipped = -1;
+
+    CHECK(scorecard_install_dir(c, dir, err, sizeof err) == 0, "install (%s)", err);
+    CHECK_INT(current_version(c, "team_a", &shipped, src, sizeof src), 1, "installed as version 1");
+    CHECK_INT(shipped, 1, "marked shipped");
+    CHECK(scorecard_install_dir(c, dir, err, sizeof err) == 0, "install again");
+    CHECK_INT(current_version(c, "team_a", &shipped, src, sizeof src), 1, "idempotent: still version 1");
+
+    write_text(path, "-- 团队评分 A\nreturn {} -- v2\n");
+    CHECK(scorecard_install_dir(c, dir, err, sizeof err) == 0, "install a newer shipped text");
+    CHECK_INT(current_version(c, "team_a", &shipped, src, sizeof src), 2, "an untouched shipped scorecard is upgraded");
+    CHECK(strstr(src, "v2") != NULL, "to the new text");
+
+    /* a person saves version 3 (what PUT does), then the product ships v3 */
+    static const char bump[] = "UPDATE scorecards SET current_version = 3 WHERE name = 'team_a'";
+    static const char add[] =
+        "INSERT INTO scorecard_versions (scorecard_id, version, source, saved_at, saved_by, shipped)"
+        " SELECT id, 3, 'return {} -- mine', UTC_TIMESTAMP(6), 'rm1', 0 FROM scorecards WHERE name = 'team_a'";
+    CHECK(db_exec(c, add, NULL, 0, NULL, err, sizeof err) == 0 && db_exec(c, bump, NULL, 0, NULL, err, sizeof err) == 0,
+          "a person's version 3");
+    write_text(path, "-- 团队评分 A\nreturn {} -- v3\n");
+    CHECK(scorecard_install_dir(c, dir, err, sizeof err) == 0, "install after a person's save");
+    CHECK_INT(current_version(c, "team_a", &shipped, src, sizeof src), 3, "a person's version is never replaced");
+    CHECK_STR(src, "return {} -- mine", "their text stays");
+
+    snprintf(path, sizeof path, "%s/broken.lua", dir);
+    write_text(path, "return {\n");
+    CHECK(scorecard_install_dir(c, dir, err, sizeof err) != 0 && strstr(err, "broken.lua"),
+          "a shipped file with a syntax error is refused, naming it (%s)", err);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/team_a.lua", dir);
+    unlink(path);
+    rmdir(dir);
+
+    /* the project's own shipped scorecards compile and install */
+    CHECK(scorecard_install_shipped(c, err, sizeof err) == 0, "the project's shipped scorecards install (%s)", err);
+    const char *names[] = { "aftersales_balanced", "customer_tiers", "yoy_growth" };
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(current_version(c, names[i], &shipped, src, sizeof src), 1, "%s installed", names[i]);
+    testdb_stop(&t);
 }
 
 int main(void)
@@ -361,6 +484,8 @@ int main(void)
     test_error_lines();
     test_results();
     test_period_and_limits();
+    test_concurrency_bound();
     test_still_serving();
+    test_install_shipped();
     return check_done();
 }

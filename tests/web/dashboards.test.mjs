@@ -172,7 +172,7 @@ test('exports download a CSV and an Excel file that parse', async () => {
 
 test('a regional manager sees only the stores of their region', async () => {
   const page = await newPage();
-  await login(page, 'rm_south', 'demo1234');
+  await login(page, 'rm_hb', 'demo1234');
   const me = await page.evaluate(async () => (await fetch('/api/v1/me')).json());
   assert.equal(me.role, 'regional_manager');
   await page.goto(`${server.url}/index.html?${PERIOD}`);

@@ -143,7 +143,8 @@ typedef struct fsp_kpi_def {
     int target_kind;                  /* enum fsp_target_kind (default, settable as "<id>.target") */
     double target_low, target_high;   /* number: target_low; band: both */
     const char *formula;              /* the formula as one sentence (English) */
-    unsigned by;                      /* FSP_BY_* mask; group, region, store are always supported */
+    unsigned by;                      /* FSP_BY_* mask of the supported `by` (usually FSP_BY_DEFAULT,
+                                         plus FSP_BY_INSURER where it applies; 0 = FSP_BY_DEFAULT) */
     int fold;                         /* enum fsp_fold */
     fsp_compute_fn compute;
     const void *user;                 /* anything the plugin wants back via args->kpi->user */
