@@ -34,6 +34,8 @@
 #include "db.h"
 #include "demo.h"
 #include "import.h"
+#include "kpi.h"
+#include "rollup.h"
 
 /* --- PRNG: splitmix64 seeding xoshiro256** --- */
 
@@ -1546,7 +1548,7 @@ static int import_one(app *a, const char *entity, const char *path, long long ex
     memset(&res, 0, sizeof res);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = import_file(a, NULL, entity, path, &res);
+    int rc = import_file_deferred(a, NULL, entity, path, &res);
     double secs = seconds_since(&t0);
     if (rc == 0) {
         fprintf(stderr, "  导入 import %-20s %9lld 行 rows %7.1f s %9.0f 行/秒 rows/s\n",
@@ -1571,6 +1573,13 @@ static int import_one(app *a, const char *entity, const char *path, long long ex
     }
     import_result_free(&res);
     return rc;
+}
+
+static void rollup_progress(void *ud, int done, int total, const char *what)
+{
+    (void)ud;
+    if (what) fprintf(stderr, "\r  汇总 rollups [%d/%d] %-30s", done, total, what);
+    else fprintf(stderr, "\r  汇总 rollups [%d/%d] %-30s\n", done, total, "done");
 }
 
 static int make_temp_dir(const char *base, char *dir, size_t len)
@@ -1608,9 +1617,13 @@ int demo_load(app *a, const demo_opts *o, char *err, size_t errlen)
         if (import_one(a, entity_files[e].name, path, rows[e], err, errlen) != 0) { remove_files(dir); return -1; }
     }
     remove_files(dir);
+    /* the files went in with their rollups deferred: build them once, for all */
+    fprintf(stderr, "汇总 / building rollups (%.1f s so far)\n", seconds_since(&t0));
     db_conn *c = db_acquire(a->db, 5000, err, errlen);
     if (!c) return -1;
-    int rc = auth_create_demo_users(c, err, errlen);     /* prints the demo logins */
+    int rc = rollup_rebuild_progress(c, rollup_progress, NULL, err, errlen);
+    if (rc == 0) rc = kpi_invalidate(c, err, errlen);
+    if (rc == 0) rc = auth_create_demo_users(c, err, errlen);     /* prints the demo logins */
     db_release(a->db, c);
     if (rc != 0) return -1;
     fprintf(stderr, "演示数据已加载 / demo group loaded in %.1f s\n", seconds_since(&t0));

@@ -755,6 +755,7 @@ typedef struct import_job {
     int ntouched, touched_cap;
     long long rows, inserted, updated, unchanged;
     long long removed;               /* ro_labour / ro_parts lines the file did not repeat */
+    bool defer_rollups;              /* the caller rebuilds the rollups after a bulk load */
     problem_list problems, scope_problems;
     bool csv_failed;
     bool fatal;                      /* a database or memory failure: stop */
@@ -1465,7 +1466,7 @@ static void finish_writes(import_job *j)
                            .vins = vins, .nvins = (int)j->vins.n };
     /* a file that changed nothing leaves the derived rows as they are */
     bool changed = j->inserted || j->updated || j->removed;
-    int rc = changed ? rollup_refresh(j->conn, &scope, err, sizeof err) : 0;
+    int rc = changed && !j->defer_rollups ? rollup_refresh(j->conn, &scope, err, sizeof err) : 0;
     free(vins);
     if (rc < 0) { job_fatal(j, 500, "refreshing rollups: %s", err); return; }
     if (kpi_invalidate(j->conn, err, sizeof err) < 0) { job_fatal(j, 500, "invalidating KPI caches: %s", err); return; }
@@ -1540,12 +1541,15 @@ void import_result_free(import_result *res)
 
 /* --- a file --- */
 
-int import_file_progress(struct app *a, const struct principal *who, const char *entity, const char *path,
-                         import_result *res, import_progress_fn fn, void *ud)
+void import_job_defer_rollups(import_job *j) { j->defer_rollups = true; }
+
+static int import_file_run(struct app *a, const struct principal *who, const char *entity, const char *path,
+                           import_result *res, import_progress_fn fn, void *ud, bool defer_rollups)
 {
     import_job *j = import_job_new(a, who, entity, path, res);
     if (!j) return -1;
     import_job_set_progress(j, fn, ud);
+    j->defer_rollups = defer_rollups;
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
@@ -1576,9 +1580,21 @@ int import_file_progress(struct app *a, const struct principal *who, const char 
     return import_job_finish(j, res);
 }
 
+int import_file_progress(struct app *a, const struct principal *who, const char *entity, const char *path,
+                         import_result *res, import_progress_fn fn, void *ud)
+{
+    return import_file_run(a, who, entity, path, res, fn, ud, false);
+}
+
+int import_file_deferred(struct app *a, const struct principal *who, const char *entity, const char *path,
+                         import_result *res)
+{
+    return import_file_run(a, who, entity, path, res, NULL, NULL, true);
+}
+
 int import_file(struct app *a, const struct principal *who, const char *entity, const char *path, import_result *res)
 {
-    return import_file_progress(a, who, entity, path, res, NULL, NULL);
+    return import_file_run(a, who, entity, path, res, NULL, NULL, false);
 }
 
 /* --- HTTP: POST /api/v1/import/{entity} --- */

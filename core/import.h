@@ -53,9 +53,16 @@ int import_job_feed(import_job *j, const char *data, size_t len);
 int import_job_finish(import_job *j, import_result *res);
 /* Roll back and free (the upload was cut off). */
 void import_job_abort(import_job *j);
+/* Leave the rollups alone for this file: the caller rebuilds them once after a
+ * bulk load (rollup_rebuild) — the demo loader does, to load three years of a
+ * group in one pass instead of refreshing every store's rollups per file. */
+void import_job_defer_rollups(import_job *j);
 /* import_file with progress reports. */
 int import_file_progress(struct app *a, const struct principal *who, const char *entity,
                          const char *path, import_result *res, import_progress_fn fn, void *ud);
+/* import_file for a bulk load whose rollups the caller rebuilds afterwards. */
+int import_file_deferred(struct app *a, const struct principal *who, const char *entity,
+                         const char *path, import_result *res);
 
 /* --- the route POST /api/v1/import/{entity} (router.c's table) --- */
 struct http_req;

@@ -58,8 +58,12 @@ int main(int argc, char **argv)
     }
     for (const command *c = commands; c->name; c++) {
         if (strcmp(c->name, argv[1]) != 0) continue;
-        /* the server logs to stdout; every other command answers there */
-        if (c->run != cmd_serve) log_set_fd(STDERR_FILENO);
+        /* the server logs to stdout; every other command answers there and
+         * tells a person its progress itself, so its log keeps to warnings */
+        if (c->run != cmd_serve) {
+            log_set_fd(STDERR_FILENO);
+            log_set_level(LOG_WARN);
+        }
         return c->run(argc - 1, argv + 1);
     }
     fprintf(stderr, "fourscore: unknown command '%s' (see fourscore --help)\n", argv[1]);

@@ -152,6 +152,20 @@ test('malformed CSV: 422 invalid_csv with line and column', async () => {
   assert.equal(fingerprint(), before);
 });
 
+test('malformed CSV deep in a large body: the rest is read, 422 names the line, nothing written', async () => {
+  const before = fingerprint();
+  let csv = 'store_code,customer_code,type,name\n';
+  for (let i = 0; i < 20000; i++) csv += `GZ01,M${i},individual,客户${i}\n`;
+  csv += 'GZ01,BAD,individual,12" wheels\n';                   // line 20002: a quote in an unquoted field
+  for (let i = 0; i < 20000; i++) csv += `GZ01,N${i},individual,客户${i}\n`;
+  const r = await upload('customers', csv);
+  assert.equal(r.status, 422, r.text);
+  assert.equal(r.json.error.code, 'invalid_csv');
+  assert.deepEqual([r.json.error.details[0].line, r.json.error.details[0].column], [20002, 4]);
+  assert.match(r.json.error.details[0].message, /a quote inside an unquoted field/);
+  assert.equal(fingerprint(), before);
+});
+
 test('more than 1000 problems: 1000 details and "more"', async () => {
   let csv = 'region_code,name\n';
   for (let i = 0; i < 1234; i++) csv += `bad code ${i},x\n`;

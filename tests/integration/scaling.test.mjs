@@ -9,8 +9,11 @@
 //      while the primary already holds the new rows, and by its Com_select);
 //      with the replica down, reads fall back to the primary and still answer.
 //
-// The Spider layout (sharding by store over two back ends) is slower to set up
-// and runs from tests/scaling/spider-test.sh, not here.
+//   3. The Spider layout (tests/scaling/spider-setup.sh: the largest fact
+//      tables sharded by store over two back ends): tests/scaling/spider-test.sh
+//      runs the whole KPI correctness suite against it and shows a failing
+//      import leaves nothing on either back end; run here as one test.
+//   4. deploy/docker-compose.replica.yml is a valid compose file.
 //
 // Expected KPI values come from tests/fixtures/kpi/ as worked out in
 // kpi_correctness.test.mjs: in March 2024 the group has 9 ROs (S1 4, S2 4,
@@ -21,7 +24,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { startServer, startMariadb, fixtures, tempDir } from './lib.mjs';
+import { spawn, spawnSync } from 'node:child_process';
+import { startServer, startMariadb, fixtures, tempDir, bin, root } from './lib.mjs';
 
 const FIXTURE = join(fixtures, 'kpi');
 const ENTITIES = ['regions', 'stores', 'insurers', 'staff', 'customers', 'vehicle_sales', 'repair_orders',
@@ -212,4 +216,32 @@ test('a GTID read replica: imports reach it, KPI and scorecard reads go to it, a
     await sleep(10);
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// --- 3. Spider ---
+
+test('Spider: the KPI correctness suite passes on tables sharded by store, imports stay all or nothing', async () => {
+  const r = await new Promise((res) => {
+    const p = spawn(join(root, 'tests', 'scaling', 'spider-test.sh'), [], {
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), FOURSCORE_BIN: bin },
+      stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { out += d; });
+    p.on('close', (code) => res({ code, out }));
+  });
+  assert.match(r.out, /^\d+ passed, 0 failed$/m, r.out);
+  assert.match(r.out, /ok - kpi_correctness: \d+ passed/, r.out);
+  assert.equal(r.code, 0, r.out);
+});
+
+// --- 4. the compose file ---
+
+test('deploy/docker-compose.replica.yml is valid (docker-compose config)', () => {
+  const r = spawnSync('docker-compose', ['-f', join(root, 'deploy', 'docker-compose.replica.yml'), '--env-file', join(root, '.env.example'), 'config'],
+    { encoding: 'utf8' });
+  assert.equal(r.error, undefined, 'docker-compose runs (scripts/deps.sh installs it)');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /FOURSCORE_DB_READ_URLS: mariadb:\/\/\S+@db-replica:3306\//);
+  assert.match(r.stdout, /MARIADB_MASTER_HOST: db/);
 });

@@ -15,7 +15,7 @@ sql() { local node=$1; shift; mariadb --no-defaults -uroot --socket="$dir/$node/
 start_node() {
   local node=$1; shift
   local d="$dir/$node"
-  mkdir -p "$d"
+  mkdir -p "$d/tmp"
   if [ ! -d "$d/data/mysql" ]; then
     mariadb-install-db --no-defaults "${user_opt[@]}" --datadir="$d/data" \
       --auth-root-authentication-method=normal --skip-test-db >"$d/install.log" 2>&1 ||
@@ -24,7 +24,7 @@ start_node() {
   if [ -S "$d/m.sock" ] && sql "$node" -e 'SELECT 1' >/dev/null 2>&1; then say "$node already runs"; return; fi
   mariadbd --no-defaults "${user_opt[@]}" --datadir="$d/data" --socket="$d/m.sock" --skip-networking \
     --skip-log-bin --innodb-log-file-size=64M --innodb-buffer-pool-size="${SCALING_BUFFER_POOL:-64M}" \
-    --pid-file="$d/m.pid" --log-error="$d/m.err" "$@" >/dev/null 2>&1 &
+    --pid-file="$d/m.pid" --log-error="$d/m.err" --tmpdir="$d/tmp" "$@" >/dev/null 2>&1 &
   for _ in $(seq 1 300); do
     sql "$node" -e 'SELECT 1' >/dev/null 2>&1 && return
     sleep 0.1

@@ -17,7 +17,11 @@ static char base_dir[PATH_MAX];
 
 static void fresh_dir(char *out, size_t cap, const char *name)
 {
-    snprintf(out, cap, "%s/%s", base_dir, name);
+    int n = snprintf(out, cap, "%s/%s", base_dir, name);
+    if (n < 0 || (size_t)n >= cap) {
+        fprintf(stderr, "test_localdb: path too long: %s/%s\n", base_dir, name);
+        exit(1);
+    }
 }
 
 static bool file_exists(const char *path)

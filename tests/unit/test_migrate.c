@@ -126,7 +126,7 @@ static void test_project_schemas(testdb *t)
 
 static void test_fixture_dirs(db_conn *c, const char *base)
 {
-    char dir[PATH_MAX], err[2048];
+    char dir[PATH_MAX + 16], err[2048];
     snprintf(dir, sizeof dir, "%s/schemas", base);
     mkdir(dir, 0755);
     /* 9 before 10 although "10_" sorts first as text; 10 needs 9's table. */
@@ -226,7 +226,7 @@ static void *race_migrate(void *arg)
 
 static void test_concurrent(const db_url *url, const char *base)
 {
-    char dir[PATH_MAX];
+    char dir[PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/race", base);
     mkdir(dir, 0755);
     /* Not idempotent on purpose: running a file twice would fail. */

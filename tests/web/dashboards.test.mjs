@@ -21,8 +21,8 @@ const consoleErrors = [];
 
 before(async () => {
   const dataDir = tempDir('fs-web-');
-  // a small demo group: 8 stores in 4 regions, 3 years ending September 2026
-  const demo = await run(['demo', '--stores', '8', '--years', '3', '--end', END, '--seed', '7'], { dataDir, timeoutMs: 600000 });
+  // a small demo group: 8 stores in 4 regions, 2 years ending September 2026
+  const demo = await run(['demo', '--stores', '8', '--years', '2', '--end', END, '--seed', '7'], { dataDir, timeoutMs: 600000 });
   assert.equal(demo.code, 0, `demo failed:\n${demo.stderr}`);
   server = await startServer({ dataDir });
   profile = tempDir('fs-chromium-');

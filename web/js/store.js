@@ -22,9 +22,11 @@ const PANELS = [
     'retention.churn_y1', 'retention.churn_y2', 'retention.churn_y3', 'retention.first_service_rate']],
   ['panel_csi', ['csi.score', 'csi.responses']],
 ];
+// Flow KPIs month by month (as-of KPIs such as receivables and retention are
+// shown for the period end in the panels below).
 const TRENDS = [
   ['service.revenue', 'service.ro_count'], ['labour.share', 'parts.gross_margin'],
-  ['insurance.renewal_rate', 'receivables.over_90_share'], ['retention.churn_y1', 'csi.score'],
+  ['insurance.renewal_rate', 'service.comeback_rate'], ['csi.score', 'service.followup_rate'],
 ];
 
 const main = $('#main');
