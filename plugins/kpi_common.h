@@ -111,7 +111,7 @@ static inline int kc_months_meeting(const char *from, const char *to)
 /* CTE `p`: the period's ROs from rollup_ro, reached store by store through its
  * (store_code, day) key. Placeholders: from, to. */
 #define KC_SQL_PERIOD_ROS \
-    "p AS (SELECT r.* FROM stores s JOIN rollup_ro r" \
+    "p AS (SELECT r.* FROM stores s JOIN rollup_ro r FORCE INDEX (k_rollup_ro_day)" \
     " ON r.store_code = s.store_code AND r.day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE))"
 
 /* Two text parameters: from, to. */

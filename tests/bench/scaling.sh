@@ -13,8 +13,9 @@
 #               bumped), median of 5 (ms)
 #   warm        the same call answered from the KPI cache, wrk 8 connections
 #               5 s: requests/s and p99 (ms)
-#   facts       labour.tech_efficiency and parts.gross_margin by store over
-#               12 months (read from the sharded fact tables), cold, median of 5 (ms)
+#   rebuild     `fourscore rollup --rebuild`: every rollup recomputed from the
+#               fact tables (the one job that reads all the sharded rows; the
+#               KPI engine reads the rollups) (ms)
 # with each figure's ratio to one node.
 #
 # usage: tests/bench/scaling.sh [--bin build/fourscore] [--stores 24] [--years 2] [--keep]
@@ -106,22 +107,17 @@ login() {
 
 declare -A res
 measure() {   # measure NAME URL BUMP_SQL_NODE_FN
-  local name=$1 u=$2 bump=$3 cookie q fq
+  local name=$1 u=$2 bump=$3 cookie q
   cookie=$(login "$u"); [ -n "$cookie" ] || { echo "scaling.sh: login to $name failed" >&2; exit 1; }
   q="/api/v1/kpi?ids=$DASHBOARD&from=2025-01-01&to=2025-12-31&by=store"
-  fq="/api/v1/kpi?ids=labour.tech_efficiency,parts.gross_margin&from=2025-01-01&to=2025-12-31&by=store"
-  local cold=() facts=() t
+  local cold=() t
   for _ in 1 2 3 4 5; do
     $bump
     t=$(curl -s -o "$work/answer-$name.json" -w '%{time_total}' -b "$cookie" "$u$q")
     cold+=("$(awk -v t="$t" 'BEGIN {printf "%.1f", t * 1000}')")
-    $bump
-    t=$(curl -s -o /dev/null -w '%{time_total}' -b "$cookie" "$u$fq")
-    facts+=("$(awk -v t="$t" 'BEGIN {printf "%.1f", t * 1000}')")
   done
   grep -q '"rows"' "$work/answer-$name.json" || { echo "scaling.sh: $name answered:" >&2; head -c 400 "$work/answer-$name.json" >&2; exit 1; }
   res[$name.cold]=$(printf '%s\n' "${cold[@]}" | median)
-  res[$name.facts]=$(printf '%s\n' "${facts[@]}" | median)
   curl -s -o /dev/null -b "$cookie" "$u$q"
   wrk -t2 -c8 -d5s --latency -H "Cookie: $cookie" "$u$q" >"$work/wrk-$name.txt"
   res[$name.rps]=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-$name.txt")
@@ -138,6 +134,13 @@ start_serve replica --db "$primary" --db-read "$replica"; measure replica "$url"
 echo "measuring Spider ..." >&2
 start_serve spider --db "$spider"; measure spider "$url" bump_spider
 res[one.import]=$import_primary; res[replica.import]=$import_primary; res[spider.import]=$import_spider
+rebuild() {   # rebuild DB_URL -> wall ms
+  local t0; t0=$(now_ms)
+  "$bin" rollup --rebuild --db "$1" >>"$work/rebuild.log" 2>&1 || { echo "scaling.sh: rollup --rebuild failed" >&2; tail -5 "$work/rebuild.log" >&2; exit 1; }
+  echo $(( $(now_ms) - t0 ))
+}
+echo "rebuilding the rollups ..." >&2
+res[one.rebuild]=$(rebuild "$primary"); res[replica.rebuild]=${res[one.rebuild]}; res[spider.rebuild]=$(rebuild "$spider")
 
 # --- the table ---
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else print "-"}'; }
@@ -150,6 +153,6 @@ row() {   # row LABEL KEY
 }
 row "import, whole set (ms)" import
 row "dashboard by store, cold (ms)" cold
-row "fact-table KPIs by store, cold (ms)" facts
+row "rollup --rebuild (ms)" rebuild
 row "dashboard, warm: requests/s" rps
 row "dashboard, warm: p99 (ms)" p99

@@ -6,8 +6,9 @@
 #   2. the fixture's rows are really spread over both back ends;
 #   3. an import that fails half-way (a back end refuses one row) leaves no
 #      row on either back end, and the same import without that row lands on both.
-# Takes about half a minute; not part of CI (scripts/test.sh) because it starts
-# three more mariadbd. Prints "N passed, N failed" and exits non-zero on a failure.
+# SPIDER_SHARDED="t1 t2 ...": shard other tables (spider-setup.sh).
+# Takes about half a minute; tests/integration/scaling.test.mjs runs it (so
+# CI does). Prints "N passed, N failed" and exits non-zero on a failure.
 #   tests/scaling/spider-test.sh [--keep]    # --keep: leave the layout running
 # FOURSCORE_BIN / FOURSCORE_PLUGIN_DIR: the build to test (default build/).
 set -uo pipefail
@@ -19,7 +20,7 @@ keep=0
 for a in "$@"; do
   case "$a" in
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "spider-test: unknown option $a (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -44,7 +45,8 @@ count_ros() { sql "$1" "SELECT COUNT(*) FROM repair_orders WHERE ro_no LIKE 'SPX
 echo "==== the Spider layout"
 url=$("$here/spider-setup.sh" start "$dir" 2>"$dir/setup.log" | tail -1)
 if [ -z "$url" ]; then cat "$dir/setup.log"; echo "0 passed, 1 failed"; exit 1; fi
-for t in repair_orders ro_labour ro_parts; do
+read -r -a sharded <<<"${SPIDER_SHARDED:-repair_orders ro_labour ro_parts}"
+for t in "${sharded[@]}"; do
   engine=$(mariadb --no-defaults -uroot --socket="$dir/front/m.sock" -N -B -e \
     "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'fourscore' AND TABLE_NAME = '$t'")
   [ "$engine" = SPIDER ] && ok "$t is a Spider table on the front end" || not_ok "$t is $engine on the front end"
