@@ -181,7 +181,7 @@ int config_load_env(config *c, char *err, size_t errlen)
 static const opt global_opts[] = {
     { "--listen", OPT_STR, "ADDR:PORT", "address to serve HTTP on (FOURSCORE_LISTEN; default 127.0.0.1:8080)", 0, 0, {0}, 0 },
     { "--db", OPT_STR, "URL", "MariaDB server: mariadb://user:pass@host:port/db (FOURSCORE_DB_URL; default: local mode)", 0, 0, {0}, 0 },
-    { "--db-read", OPT_MULTI, "URL", "a read replica for KPI queries, repeatable (FOURSCORE_DB_READ_URLS)", 0, 0, {0}, 0 },
+    { "--db-read", OPT_MULTI, "URL", "a read replica for KPI and scorecard reads (FOURSCORE_DB_READ_URLS, comma-separated)", 0, 0, {0}, 0 },
     { "--data-dir", OPT_STR, "DIR", "local mode's data directory (FOURSCORE_DATA_DIR; default ./var)", 0, 0, {0}, 0 },
     { "--plugin-dir", OPT_STR, "DIR", "directory of KPI plugins (FOURSCORE_PLUGIN_DIR; default: the built plugins)", 0, 0, {0}, 0 },
     { "--web-root", OPT_STR, "DIR", "directory of the dashboards (FOURSCORE_WEB_ROOT; default: the project's web/)", 0, 0, {0}, 0 },

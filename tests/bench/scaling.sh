@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --stores) stores=$2; shift 2 ;;
     --years) years=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set /p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "scaling.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -145,7 +145,7 @@ res[one.rebuild]=$(rebuild "$primary"); res[replica.rebuild]=${res[one.rebuild]}
 # --- the table ---
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else print "-"}'; }
 echo
-echo "Fourscore scaling benchmark: $stores stores, $years years ($(wc -l <"$work/csv/repair_orders.csv") repair orders), $(nproc) cores"
+echo "Fourscore scaling benchmark: $stores stores, $years years ($(( $(wc -l <"$work/csv/repair_orders.csv") - 1 )) repair orders), $(nproc) cores"
 printf '%-34s %14s %14s %8s %14s %8s\n' "" "one node" "+ replica" "ratio" "Spider (2 BE)" "ratio"
 row() {   # row LABEL KEY
   printf '%-34s %14s %14s %8s %14s %8s\n' "$1" "${res[one.$2]}" "${res[replica.$2]}" "$(ratio "${res[replica.$2]}" "${res[one.$2]}")" \

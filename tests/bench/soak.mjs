@@ -4,6 +4,7 @@
 // 0) and the server's resident memory and open file descriptors at the start
 // and at the end (both must stay flat). Not part of the test suite.
 //   FOURSCORE_BIN=build/fourscore node tests/bench/soak.mjs
+// (SOAK_SECONDS, SOAK_CLIENTS, SOAK_DATA_DIR to reuse a loaded demo group)
 import { readFileSync, readdirSync } from 'node:fs';
 import { startServer, run, tempDir } from '../integration/lib.mjs';
 
@@ -16,10 +17,13 @@ function rssKb(pid) {
 }
 const fds = (pid) => readdirSync(`/proc/${pid}/fd`).length;
 
-const dataDir = tempDir('fs-soak-');
-console.log(`loading a demo group (6 stores, 2 years) into ${dataDir} ...`);
-const demo = await run(['demo', '--stores', '6', '--years', '2', '--end', '2026-09'], { dataDir, timeoutMs: 1800000 });
-if (demo.code !== 0) { console.error(demo.stderr); process.exit(1); }
+// SOAK_DATA_DIR: a data dir that already holds a demo group (else one is loaded)
+const dataDir = process.env.SOAK_DATA_DIR || tempDir('fs-soak-');
+if (!process.env.SOAK_DATA_DIR) {
+  console.log(`loading a demo group (6 stores, 2 years) into ${dataDir} ...`);
+  const demo = await run(['demo', '--stores', '6', '--years', '2', '--end', '2026-09'], { dataDir, timeoutMs: 1800000 });
+  if (demo.code !== 0) { console.error(demo.stderr); process.exit(1); }
+}
 const s = await startServer({ dataDir });
 const pid = s.proc.pid;
 const cookie = await s.adminCookie();

@@ -126,6 +126,10 @@ test('two instances on one database share sessions, imports (KPI cache) and sett
     assert.equal(seen.json['service.followup_days'], 5);
     const cat = await a.request('GET', '/api/v1/kpis', { cookie });
     assert.equal(cat.json.settings['service.followup_days'], 5);
+
+    // both stop cleanly (under the sanitizers: no leak, no error)
+    for (const s of [a, b]) assert.equal((await s.stop()).code, 0, s.stderr());
+    a = b = null;
   } finally {
     if (a) await a.stop();
     if (b) await b.stop();
@@ -209,6 +213,8 @@ test('a GTID read replica: imports reach it, KPI and scorecard reads go to it, a
     assert.equal(sc.status, 200, sc.text);
     assert.equal(sc.json.rows[0].score, 11);
     assert.match(s.logs() + s.stderr(), /read replica 1 not used/, 'the fallback is logged');
+    assert.equal((await s.stop()).code, 0, s.stderr());
+    s = null;
   } finally {
     if (s) await s.stop();
     await replica.stop();

@@ -26,7 +26,7 @@ read -r -a SHARDED <<<"${SPIDER_SHARDED:-repair_orders ro_labour ro_parts}"
 DBNAME=fourscore
 BACKENDS=(be1 be2)
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set /p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && { usage; exit 0; }
 [ $# -eq 2 ] || { usage >&2; exit 2; }
 cmd=$1
