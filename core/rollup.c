@@ -23,6 +23,7 @@
 #include "kpi.h"
 #include "log.h"
 #include "rollup.h"
+#include "rollup_asof.h"
 
 #define ROLLUP_ALL_FROM "1000-01-01"
 #define ROLLUP_ALL_TO   "9999-12-30"
@@ -216,7 +217,7 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
     const char *e = scope->entity;
     bool ro = entity_is(e, "repair_orders") || entity_is(e, "ro_labour") || entity_is(e, "ro_parts");
     bool stock = entity_is(e, "parts_stock");
-    if (!ro && !stock) return 0;
+    if (!ro && !stock) return rollup_asof_refresh(c, scope, err, errlen);   /* sales, invoices, payments */
     char min_from[11] = "", max_to[11] = "";
     for (int i = 0; i < scope->ntouched; i++) {
         const rollup_touch *t = &scope->touched[i];
@@ -230,6 +231,7 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
         if (!min_from[0] || strcmp(from, min_from) < 0) snprintf(min_from, sizeof min_from, "%s", from);
         if (!max_to[0] || strcmp(to, max_to) > 0) snprintf(max_to, sizeof max_to, "%s", to);
     }
+    if (entity_is(e, "repair_orders") && rollup_asof_refresh(c, scope, err, errlen) != 0) return -1;
     if (entity_is(e, "repair_orders")) {
         /* by VIN for the usual file (a store's day or month); a file naming
          * very many vehicles is cheaper redone by its dates in one statement */
@@ -264,6 +266,7 @@ int rollup_rebuild_progress(db_conn *c, rollup_progress_fn progress, void *ud, c
     }
     if (progress) progress(ud, stores->nrows, stores->nrows + 1, "vehicle visits");
     if (refresh_visits_range(c, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0) goto fail;
+    if (rollup_asof_rebuild(c, err, errlen) != 0) goto fail;
     if (progress) progress(ud, stores->nrows + 1, stores->nrows + 1, NULL);
     db_result_free(stores);
     return db_commit(c, err, errlen);

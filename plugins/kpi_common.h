@@ -129,4 +129,25 @@ static inline int kc_register_all(fsp_host *host, const fsp_host_api *api, const
             return -1;
     return 0;
 }
+/* --- as-of intervals --- */
+
+/* The rows of an as-of table of schemas/006_asof.sql whose interval may hold
+ * `to`: span_class k (the interval lasts at most 2^k days) and a start after
+ * `to` - 2^k days, or span_class 99 (no bound). One short key range per
+ * class; the caller still tests start <= `to` < end. T: the table's alias,
+ * START: its start column. 17 placeholders: `to` each (KC_SPAN_PARAMS). */
+#define KC_SPAN_(T, START, K, DAYS) \
+    " OR (" T ".span_class = " #K " AND " T "." START " > CAST(? AS DATE) - INTERVAL " #DAYS " DAY)"
+#define KC_SQL_SPANS(T, START) \
+    " (" T ".span_class = 99" \
+    KC_SPAN_(T, START, 0, 1) KC_SPAN_(T, START, 1, 2) KC_SPAN_(T, START, 2, 4) KC_SPAN_(T, START, 3, 8) \
+    KC_SPAN_(T, START, 4, 16) KC_SPAN_(T, START, 5, 32) KC_SPAN_(T, START, 6, 64) \
+    KC_SPAN_(T, START, 7, 128) KC_SPAN_(T, START, 8, 256) KC_SPAN_(T, START, 9, 512) \
+    KC_SPAN_(T, START, 10, 1024) KC_SPAN_(T, START, 11, 2048) KC_SPAN_(T, START, 12, 4096) \
+    KC_SPAN_(T, START, 13, 8192) KC_SPAN_(T, START, 14, 16384) KC_SPAN_(T, START, 15, 32768) \
+    KC_SPAN_(T, START, 16, 65536) ")"
+#define KC_SPAN_PARAMS(to) \
+    FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), \
+    FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), \
+    FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to)
 #endif

@@ -14,8 +14,13 @@
 -- the smaller store_code; the selling store when that day has a sale and no
 -- visit), and its latest sale is sold_on (sale_store_code: the smaller
 -- store_code of that day's sales). The state as of `to` is the one row per
--- VIN with from_on <= `to` < until_on: the primary key reads it from
--- until_on > `to`.
+-- VIN with from_on <= `to` < until_on.
+--
+-- span_class (both tables) bounds how long a row's interval lasts: k when it
+-- lasts at most 2^k days (k = 0..16), 99 when it has no end (or a longer
+-- one). The rows whose interval holds `to` then lie in one short range of
+-- the primary key per class: class k, start after `to` - 2^k days. That
+-- reads about as many rows as the answer has, whatever `to` is.
 CREATE TABLE rollup_vehicle_state (
   vin             CHAR(17) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   from_on         DATE NOT NULL,                            -- an event day: the last visit or sale from then on
@@ -24,12 +29,13 @@ CREATE TABLE rollup_vehicle_state (
   sold_on         DATE NULL,                                -- latest sale on or before from_on (NULL: none)
   sale_store_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL,
   first_visit_on  DATE NULL,                                -- first visit on or after sold_on, at any later time
-  PRIMARY KEY (until_on, vin),
+  span_class      TINYINT UNSIGNED NOT NULL,                -- until_on - from_on <= 2^span_class days; 99: no bound
+  PRIMARY KEY (span_class, from_on, vin),
   KEY k_vehicle_state_vin (vin, from_on)
 ) ENGINE=InnoDB;
 
 -- Per invoice: the day from which it is never open again, so the invoices
--- open as of `to` are found among settled_on > `to` alone. settled_on = the
+-- open as of `to` are those with issued_on <= `to` < settled_on. settled_on = the
 -- day of its last payment when its payments cover its amount (its issue day
 -- if it has none and an amount <= 0), 9999-12-31 while they do not. On and
 -- after settled_on every payment is counted and the open amount is <= 0; the
@@ -41,7 +47,8 @@ CREATE TABLE rollup_invoice_open (
   issued_on       DATE NOT NULL,
   settled_on      DATE NOT NULL,                            -- never open on or after this day
   amount          DECIMAL(14,2) NOT NULL,
-  PRIMARY KEY (settled_on, store_code, invoice_no),
+  span_class      TINYINT UNSIGNED NOT NULL,                -- settled_on - issued_on <= 2^span_class days; 99: no bound
+  PRIMARY KEY (span_class, issued_on, store_code, invoice_no),
   UNIQUE KEY uk_invoice_open (store_code, invoice_no),
   KEY k_invoice_open_issued (issued_on, store_code, amount)  -- amounts invoiced in a period
 ) ENGINE=InnoDB;

@@ -10,73 +10,36 @@
  * first service) to the selling store. "N months before" is MariaDB's
  * `date - INTERVAL N MONTH`: same day number, clamped to a shorter month's end.
  *
- * Reads vehicle_sales (key k_sale_vin) and the per-vehicle visit summary
- * rollup_vehicle_visit (one row per VIN and visit day, holding the store of
- * that day's latest visit with the tie already resolved to the smaller
- * store_code): one grouping of the visit days and sales in the window each
- * KPI needs, then key lookups for the stores of the vehicles counted. */
+ * Reads rollup_vehicle_state (schemas/006_asof.sql): per vehicle, its last
+ * visit or sale, the store of it, its latest sale and the first visit after
+ * that sale, valid from one of its visit or sale days until the next. The
+ * state of every vehicle as of `to` is the one row per VIN with
+ * from_on <= `to` < until_on, read through one short range of the primary
+ * key per span_class (KC_SQL_SPANS); each KPI is one pass over it. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
-/* --- each vehicle's latest sale and last visit as of `to` --- */
+/* --- each vehicle's state as of `to` --- */
 
-/* Every query looks back only as far as its KPI needs: `since` = `to` - N
- * months (N a placeholder). That changes no answer: a vehicle's latest sale
- * and its last visit matter only when they fall after `since` (the base, a
- * cohort), and the latest of the dates after `since` is the latest of all. */
-
-/* CTEs `latest` and `vehicle`: every VIN sold or visited in (since, to],
- * with its latest sale (sold_on), its latest visit day (visit_on) and the day
- * of its last visit or sale (last_on). The visits since the latest sale are
- * exactly those dated on or after it, so the latest visit counts when it is
- * not older than the sale; otherwise the sale date does. One grouping over
- * visit days and sales together. Placeholders: to, months, to (visits); to,
- * months, to (sales). */
-#define SQL_VEHICLES \
-    "latest AS (SELECT vin, MAX(IF(is_visit = 1, NULL, day)) AS sold_on," \
-    "   MAX(IF(is_visit = 1, day, NULL)) AS visit_on FROM (" \
-    "   SELECT vin, visit_on AS day, 1 AS is_visit FROM rollup_vehicle_visit" \
-    "   WHERE visit_on > CAST(? AS DATE) - INTERVAL ? MONTH AND visit_on <= CAST(? AS DATE)" \
-    "   UNION ALL" \
-    "   SELECT vin, sold_on, 0 FROM vehicle_sales" \
-    "   WHERE sold_on > CAST(? AS DATE) - INTERVAL ? MONTH AND sold_on <= CAST(? AS DATE)) dated" \
-    " GROUP BY vin), " \
-    "vehicle AS (SELECT vin, sold_on, visit_on," \
-    "   IF(visit_on >= sold_on OR sold_on IS NULL, visit_on, sold_on) AS last_on FROM latest)"
-
-/* CTE `sale`: each VIN's latest sale in (to - months, to]. Placeholders:
- * to, months, to. */
-#define SQL_LATEST_SALE \
-    "sale AS (SELECT vin, MAX(sold_on) AS sold_on FROM vehicle_sales" \
-    "   WHERE sold_on > CAST(? AS DATE) - INTERVAL ? MONTH AND sold_on <= CAST(? AS DATE) GROUP BY vin)"
-
-/* The selling store of vehicle v (two sales on its latest day: the smaller
- * store_code), and the store of its last visit (the visit summary's store of
- * that day's latest visit, ties already to the smaller store_code), or the
- * selling store when the sale is the last date. */
-#define SQL_SALE_STORE \
-    "(SELECT MIN(s.store_code) FROM vehicle_sales s WHERE s.vin = v.vin AND s.sold_on = v.sold_on)"
-#define SQL_LAST_STORE \
-    "IF(v.last_on = v.visit_on, (SELECT r.last_store_code FROM rollup_vehicle_visit r" \
-    "   WHERE r.vin = v.vin AND r.visit_on = v.visit_on), " SQL_SALE_STORE ")"
-
-/* The six placeholders of SQL_VEHICLES looking back `months` from `to`. */
-#define VEHICLES_PARAMS(to, months) \
-    FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_TEXT(to)
+/* The rows of the vehicles' states as of `to`: from_on is the day of the
+ * last visit or sale. The primary key is named: right after a rebuild the
+ * table's statistics may still say it is empty. Placeholders: STATE_PARAMS(to). */
+#define SQL_STATE_AS_OF \
+    " FROM rollup_vehicle_state v FORCE INDEX (PRIMARY) WHERE" KC_SQL_SPANS("v", "from_on") \
+    " AND v.until_on > CAST(? AS DATE) AND v.from_on <= CAST(? AS DATE)"
+#define STATE_PARAMS(to) KC_SPAN_PARAMS(to), FSP_P_TEXT(to), FSP_P_TEXT(to)
 
 /* --- base and ageing bands --- */
 
 /* Base vehicles (last visit in (to - base, to]) whose last visit is on or
  * before to - newer and after to - older months, by store of last visit.
- * Placeholders: vehicles (to, base months); to, base months, to, to, newer,
- * to, older. */
+ * Placeholders: state; to, base months; to, newer; to, older. */
 static const char SQL_BAND[] =
-    "WITH " SQL_VEHICLES
-    " SELECT " SQL_LAST_STORE " AS store_code, NULL, COUNT(*), 1, 1 FROM vehicle v"
-    " WHERE v.last_on > CAST(? AS DATE) - INTERVAL ? MONTH AND v.last_on <= CAST(? AS DATE)"
-    " AND v.last_on <= CAST(? AS DATE) - INTERVAL ? MONTH"
-    " AND v.last_on > CAST(? AS DATE) - INTERVAL ? MONTH"
-    " GROUP BY store_code";
+    "SELECT v.last_store_code, NULL, COUNT(*), 1, 1" SQL_STATE_AS_OF
+    " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH"
+    " AND v.from_on <= CAST(? AS DATE) - INTERVAL ? MONTH"
+    " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH"
+    " GROUP BY v.last_store_code";
 
 typedef enum retention_band { BAND_BASE, BAND_AT_RISK, BAND_WARNING, BAND_LOST } retention_band;
 
@@ -111,28 +74,22 @@ static int compute_band(fsp_call *call, const fsp_kpi_args *args)
     case BAND_LOST:     newer = s.lost_after_months; older = s.base_months;       break;
     }
     const char *to = args->to;
-    fsp_param params[] = { VEHICLES_PARAMS(to, s.base_months),
-                           FSP_P_TEXT(to), FSP_P_INT(s.base_months), FSP_P_TEXT(to),
+    fsp_param params[] = { STATE_PARAMS(to), FSP_P_TEXT(to), FSP_P_INT(s.base_months),
                            FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_TEXT(to), FSP_P_INT(older) };
     return kc_query_emit(call, args, SQL_BAND, params, KC_COUNT(params));
 }
 
 /* --- cohorts by selling store --- */
 
-/* Vehicles whose latest sale is in (to - older, to - newer] months: the share
- * whose last visit (or sale) is on or before to - lost months. Each cohort
- * vehicle's latest visit on or before `to` is one key lookup in the visit
- * summary; it counts when not older than the sale.
- * Placeholders: to, older, to (sale); to (visit); to, newer; to, lost. */
+/* Vehicles whose latest sale (on or before `to`) is in (to - older,
+ * to - newer] months: the share whose last visit (or that sale) is on or
+ * before to - lost months, by selling store.
+ * Placeholders: to, lost; state; to, older; to, newer. */
 static const char SQL_CHURN[] =
-    "WITH " SQL_LATEST_SALE ", "
-    "cohort AS (SELECT sale.vin, sale.sold_on,"
-    "   (SELECT MAX(r.visit_on) FROM rollup_vehicle_visit r"
-    "    WHERE r.vin = sale.vin AND r.visit_on <= CAST(? AS DATE)) AS visit_on"
-    "   FROM sale WHERE sale.sold_on <= CAST(? AS DATE) - INTERVAL ? MONTH)"
-    " SELECT " SQL_SALE_STORE " AS store_code, NULL,"
-    " SUM(GREATEST(v.sold_on, COALESCE(v.visit_on, v.sold_on)) <= CAST(? AS DATE) - INTERVAL ? MONTH),"
-    " COUNT(*), 1 FROM cohort v GROUP BY store_code";
+    "SELECT v.sale_store_code, NULL, SUM(v.from_on <= CAST(? AS DATE) - INTERVAL ? MONTH), COUNT(*), 1"
+    SQL_STATE_AS_OF
+    " AND v.sold_on > CAST(? AS DATE) - INTERVAL ? MONTH AND v.sold_on <= CAST(? AS DATE) - INTERVAL ? MONTH"
+    " GROUP BY v.sale_store_code";
 
 /* The cohort year of a churn KPI: sold in (to - 12*year, to - 12*(year-1)]. */
 static const int churn_year_1 = 1, churn_year_2 = 2, churn_year_3 = 3;
@@ -144,27 +101,21 @@ static int compute_churn(fsp_call *call, const fsp_kpi_args *args)
         return -1;
     int year = *(const int *)args->kpi->user;
     const char *to = args->to;
-    fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(12 * year), FSP_P_TEXT(to),
-                           FSP_P_TEXT(to),
-                           FSP_P_TEXT(to), FSP_P_INT(12 * (year - 1)),
-                           FSP_P_TEXT(to), FSP_P_INT(s.lost_after_months) };
+    fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(s.lost_after_months), STATE_PARAMS(to),
+                           FSP_P_TEXT(to), FSP_P_INT(12 * year), FSP_P_TEXT(to), FSP_P_INT(12 * (year - 1)) };
     return kc_query_emit(call, args, SQL_CHURN, params, KC_COUNT(params));
 }
 
-/* Cohort: latest sale in the 12 months that end F months before `to`; served
- * when a non-internal RO of the VIN at any store closed from sold_on to
- * sold_on + F months (a visit day in the visit summary). The sales looked at
- * go back F + 13 months, past the cohort's first day whatever the clamping.
- * Placeholders: to, F + 13, to (sale); F; to, F, to, F. */
+/* Cohort: latest sale (on or before `to`) in the 12 months that end F
+ * months before `to`; served when the first visit (a non-internal RO at any
+ * store) on or after the sale closed by sold_on + F months. By selling store.
+ * Placeholders: F; state; to, F; to, F. */
 static const char SQL_FIRST_SERVICE[] =
-    "WITH " SQL_LATEST_SALE
-    " SELECT " SQL_SALE_STORE " AS store_code, NULL,"
-    " SUM(EXISTS (SELECT 1 FROM rollup_vehicle_visit r WHERE r.vin = v.vin"
-    "   AND r.visit_on >= v.sold_on AND r.visit_on <= v.sold_on + INTERVAL ? MONTH)),"
-    " COUNT(*), 1 FROM sale v"
-    " WHERE v.sold_on > CAST(? AS DATE) - INTERVAL ? MONTH - INTERVAL 12 MONTH"
+    "SELECT v.sale_store_code, NULL, SUM(v.first_visit_on <= v.sold_on + INTERVAL ? MONTH), COUNT(*), 1"
+    SQL_STATE_AS_OF
+    " AND v.sold_on > CAST(? AS DATE) - INTERVAL ? MONTH - INTERVAL 12 MONTH"
     " AND v.sold_on <= CAST(? AS DATE) - INTERVAL ? MONTH"
-    " GROUP BY store_code";
+    " GROUP BY v.sale_store_code";
 
 static int compute_first_service(fsp_call *call, const fsp_kpi_args *args)
 {
@@ -173,7 +124,7 @@ static int compute_first_service(fsp_call *call, const fsp_kpi_args *args)
         return -1;
     int months = s.first_service_months;
     const char *to = args->to;
-    fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(months + 13), FSP_P_TEXT(to), FSP_P_INT(months),
+    fsp_param params[] = { FSP_P_INT(months), STATE_PARAMS(to),
                            FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months) };
     return kc_query_emit(call, args, SQL_FIRST_SERVICE, params, KC_COUNT(params));
 }

@@ -1,0 +1,137 @@
+/* rollup_asof: keeps the as-of tables of schemas/006_asof.sql current, so
+ * that the retention and receivables KPIs (spec/kpis.md, as of the period end
+ * `to`) read a few short primary-key ranges whatever `to` is:
+ *   rollup_ro, vehicle_sales -> rollup_vehicle_state (by VIN)
+ *   invoices, payments       -> rollup_invoice_open (by store)
+ * Each refresh deletes the derived rows of a VIN or store and rebuilds them
+ * with one INSERT ... SELECT; the rebuild does every VIN and store at once.
+ * Visits are the rows of rollup_ro (closed non-internal ROs), so the state of
+ * a VIN must be redone after rollup_ro is. */
+#include <stdio.h>
+#include <string.h>
+#include "rollup_asof.h"
+
+#define ASOF_VINS_ONE_BY_ONE 2000    /* more VINs than this: rebuild every state at once */
+
+/* span_class of an interval [FROM, UNTIL) (006_asof.sql): the smallest k
+ * with UNTIL - FROM <= 2^k days, 99 past 2^16 days or with no end. A LOG2
+ * rounded up can only err upwards, which still bounds the interval. */
+#define SPAN_CLASS(FROM, UNTIL) \
+    "IF(" UNTIL " >= DATE '9999-12-31' OR DATEDIFF(" UNTIL ", " FROM ") > 65536, 99," \
+    " CEIL(LOG2(GREATEST(DATEDIFF(" UNTIL ", " FROM "), 1))))"
+
+/* --- vehicle state --- */
+
+/* One vehicle's events, in order: each day with a visit (the day's latest RO
+ * by closed_at, a tie to the smaller store_code) or sales (the smaller
+ * store_code of the day). Every event day starts a state lasting until the
+ * next one; the latest sale up to a day is carried forward as one sortable
+ * text: sale day (10), first visit day on or after it (10, '0000-00-00' for
+ * none), selling store. VIN_FILTER is "" or " AND vin = ?" (twice: visits,
+ * sales). */
+#define STATE_INSERT(VIN_FILTER) \
+    "INSERT INTO rollup_vehicle_state (vin, from_on, until_on, last_store_code, sold_on," \
+    " sale_store_code, first_visit_on, span_class)" \
+    " WITH event AS (SELECT vin, day, MAX(visit_store) AS visit_store, MAX(sale_store) AS sale_store FROM (" \
+    "     SELECT vin, day, SUBSTRING_INDEX(GROUP_CONCAT(store_code ORDER BY closed_at DESC, store_code ASC" \
+    "       SEPARATOR ','), ',', 1) AS visit_store, NULL AS sale_store" \
+    "     FROM rollup_ro WHERE 1 = 1" VIN_FILTER " GROUP BY vin, day" \
+    "     UNION ALL" \
+    "     SELECT vin, sold_on, NULL, MIN(store_code) FROM vehicle_sales WHERE 1 = 1" VIN_FILTER \
+    "     GROUP BY vin, sold_on) e GROUP BY vin, day)," \
+    " timeline AS (SELECT vin, day, visit_store, sale_store," \
+    "     LEAD(day) OVER (PARTITION BY vin ORDER BY day) AS next_day," \
+    "     MIN(IF(visit_store IS NULL, NULL, day)) OVER (PARTITION BY vin ORDER BY day" \
+    "       ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_visit FROM event)," \
+    " carried AS (SELECT vin, day, visit_store, sale_store, next_day," \
+    "     MAX(IF(sale_store IS NULL, NULL, CONCAT(day, COALESCE(next_visit, '0000-00-00'), sale_store)))" \
+    "       OVER (PARTITION BY vin ORDER BY day ROWS UNBOUNDED PRECEDING) AS sale FROM timeline)" \
+    " SELECT vin, day, COALESCE(next_day, DATE '9999-12-31'), COALESCE(visit_store, sale_store)," \
+    "   CAST(LEFT(sale, 10) AS DATE), SUBSTRING(sale, 21)," \
+    "   CAST(NULLIF(SUBSTRING(sale, 11, 10), '0000-00-00') AS DATE)," \
+    "   " SPAN_CLASS("day", "COALESCE(next_day, DATE '9999-12-31')") " FROM carried"
+
+static const char SQL_STATE_DELETE_ALL[] = "DELETE FROM rollup_vehicle_state";
+static const char SQL_STATE_INSERT_ALL[] = STATE_INSERT("");
+static const char SQL_STATE_DELETE_VIN[] = "DELETE FROM rollup_vehicle_state WHERE vin = ?";
+static const char SQL_STATE_INSERT_VIN[] = STATE_INSERT(" AND vin = ?");
+
+static int state_rebuild(db_conn *c, char *err, size_t errlen)
+{
+    if (db_exec(c, SQL_STATE_DELETE_ALL, NULL, 0, NULL, err, errlen) != 0) return -1;
+    return db_exec(c, SQL_STATE_INSERT_ALL, NULL, 0, NULL, err, errlen);
+}
+
+static int state_refresh_vins(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen)
+{
+    for (int i = 0; i < nvins; i++) {
+        db_val vin[2] = { DB_STR(vins[i]), DB_STR(vins[i]) };
+        if (db_exec(c, SQL_STATE_DELETE_VIN, vin, 1, NULL, err, errlen) != 0) return -1;
+        if (db_exec(c, SQL_STATE_INSERT_VIN, vin, 2, NULL, err, errlen) != 0) return -1;
+    }
+    return 0;
+}
+
+/* --- invoices --- */
+
+/* Each invoice with its settled day (see 006_asof.sql). PAYMENT_FILTER and
+ * INVOICE_FILTER are "" or one store's " AND ... store_code = ?". */
+#define INVOICE_INSERT(PAYMENT_FILTER, INVOICE_FILTER) \
+    "INSERT INTO rollup_invoice_open (store_code, invoice_no, customer_code, issued_on, settled_on, amount," \
+    " span_class)" \
+    " SELECT store_code, invoice_no, customer_code, issued_on, settled_on, amount," \
+    "   " SPAN_CLASS("issued_on", "settled_on") " FROM (" \
+    " SELECT i.store_code, i.invoice_no, i.customer_code, i.issued_on," \
+    "   IF(COALESCE(p.paid, 0) >= i.amount, GREATEST(i.issued_on, COALESCE(p.last_paid_on, i.issued_on))," \
+    "      DATE '9999-12-31') AS settled_on, i.amount" \
+    " FROM invoices i LEFT JOIN (SELECT store_code, invoice_no, SUM(amount) AS paid, MAX(paid_on) AS last_paid_on" \
+    "   FROM payments WHERE 1 = 1" PAYMENT_FILTER " GROUP BY store_code, invoice_no) p" \
+    "   ON p.store_code = i.store_code AND p.invoice_no = i.invoice_no" \
+    " WHERE 1 = 1" INVOICE_FILTER ") settled"
+
+static const char SQL_INVOICE_DELETE_ALL[] = "DELETE FROM rollup_invoice_open";
+static const char SQL_INVOICE_INSERT_ALL[] = INVOICE_INSERT("", "");
+static const char SQL_INVOICE_DELETE_STORE[] = "DELETE FROM rollup_invoice_open WHERE store_code = ?";
+static const char SQL_INVOICE_INSERT_STORE[] = INVOICE_INSERT(" AND store_code = ?", " AND i.store_code = ?");
+
+static int invoice_rebuild(db_conn *c, char *err, size_t errlen)
+{
+    if (db_exec(c, SQL_INVOICE_DELETE_ALL, NULL, 0, NULL, err, errlen) != 0) return -1;
+    return db_exec(c, SQL_INVOICE_INSERT_ALL, NULL, 0, NULL, err, errlen);
+}
+
+static int invoice_refresh_stores(db_conn *c, const rollup_touch *touched, int ntouched, char *err, size_t errlen)
+{
+    for (int i = 0; i < ntouched; i++) {
+        const char *store = touched[i].store_code;
+        db_val p[2] = { DB_STR(store), DB_STR(store) };
+        if (db_exec(c, SQL_INVOICE_DELETE_STORE, p, 1, NULL, err, errlen) != 0) return -1;
+        if (db_exec(c, SQL_INVOICE_INSERT_STORE, p, 2, NULL, err, errlen) != 0) return -1;
+    }
+    return 0;
+}
+
+/* --- entry points --- */
+
+int rollup_asof_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen)
+{
+    if (!scope || !scope->entity) return 0;
+    const char *e = scope->entity;
+    if (strcmp(e, "repair_orders") == 0 || strcmp(e, "vehicle_sales") == 0) {
+        if (!scope->vins || scope->nvins <= 0 || scope->nvins > ASOF_VINS_ONE_BY_ONE)
+            return state_rebuild(c, err, errlen);
+        return state_refresh_vins(c, scope->vins, scope->nvins, err, errlen);
+    }
+    if (strcmp(e, "invoices") == 0 || strcmp(e, "payments") == 0) {
+        if (!scope->touched || scope->ntouched <= 0)
+            return invoice_rebuild(c, err, errlen);
+        return invoice_refresh_stores(c, scope->touched, scope->ntouched, err, errlen);
+    }
+    return 0;
+}
+
+int rollup_asof_rebuild(db_conn *c, char *err, size_t errlen)
+{
+    if (state_rebuild(c, err, errlen) != 0) return -1;
+    return invoice_rebuild(c, err, errlen);
+}

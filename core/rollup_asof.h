@@ -1,0 +1,18 @@
+/* rollup_asof: keeps the as-of tables of schemas/006_asof.sql current (the
+ * per-vehicle retention state and each invoice's settled day), called from
+ * rollup.c's refresh and rebuild. */
+#ifndef FS_ROLLUP_ASOF_H
+#define FS_ROLLUP_ASOF_H
+#include <stddef.h>
+#include "db.h"
+#include "rollup.h"
+
+/* Recompute what scope's entity changed, inside the caller's transaction:
+ * repair_orders and vehicle_sales -> the state of scope's VINs (all of them
+ * when it names none or very many); invoices and payments -> the touched
+ * stores' invoices. Other entities: nothing. repair_orders must be called
+ * after rollup_ro is current. Returns 0, or -1 with err. */
+int rollup_asof_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen);
+/* Rebuild both tables from the facts and rollup_ro (caller's transaction). */
+int rollup_asof_rebuild(db_conn *c, char *err, size_t errlen);
+#endif
