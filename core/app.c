@@ -11,6 +11,7 @@
 #include "localdb.h"
 #include "log.h"
 #include "migrate.h"
+#include "rollup.h"
 
 #define APP_ACQUIRE_MS          5000   /* wait for a busy pool */
 #define APP_REPLICA_WAIT_MS     200    /* a replica busy longer than this: use another */
@@ -33,6 +34,31 @@ static void url_for_humans(const db_url *u, char *out, size_t cap)
         snprintf(out, cap, "mariadb://%s@%s:%u/%s", u->user, u->host, u->port, u->db);
 }
 
+/* A new version's migrations may add derived tables (rollups): when the
+ * database already holds facts, fill them at once, so that KPIs are right from
+ * the first request after an upgrade. A fresh database has nothing to do. */
+static const char SQL_HAS_FACTS[] = "SELECT EXISTS (SELECT 1 FROM stores)";
+
+static int rebuild_after_upgrade(db_conn *c, char *err, size_t errlen)
+{
+    db_result *res = NULL;
+    char cerr[512];
+    if (db_query(c, SQL_HAS_FACTS, NULL, 0, &res, cerr, sizeof cerr) != 0) {
+        snprintf(err, errlen, "after migrating: %s", cerr);
+        return -1;
+    }
+    bool has_facts = res->nrows > 0 && db_cell_int(res, 0, 0) == 1;
+    db_result_free(res);
+    if (!has_facts) return 0;
+    fprintf(stderr, "rebuilding the derived tables after the upgrade ...\n");
+    if (rollup_rebuild(c, cerr, sizeof cerr) != 0) {
+        snprintf(err, errlen, "rebuilding the rollups after migrating: %s (run `fourscore rollup --rebuild`)", cerr);
+        return -1;
+    }
+    log_info("migrate", "derived tables rebuilt after the upgrade");
+    return 0;
+}
+
 /* Connect once to the primary (a clear error at start-up rather than at the
  * first request) and migrate if asked. */
 static int check_and_migrate(app *a, bool migrate, char *err, size_t errlen)
@@ -49,7 +75,10 @@ static int check_and_migrate(app *a, bool migrate, char *err, size_t errlen)
         int applied = 0;
         rc = migrate_run(c, schema_dir, stderr, &applied, cerr, sizeof cerr);
         if (rc) snprintf(err, errlen, "migration failed: %s", cerr);
-        else if (applied) log_info("migrate", "applied %d migration(s) from %s", applied, schema_dir);
+        else if (applied) {
+            log_info("migrate", "applied %d migration(s) from %s", applied, schema_dir);
+            rc = rebuild_after_upgrade(c, err, errlen);
+        }
     } else {
         int pending = migrate_pending(c, schema_dir, cerr, sizeof cerr);
         if (pending > 0)

@@ -84,13 +84,14 @@ if [ $quick = 0 ]; then
 
   if command -v clang >/dev/null && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
     step "fuzzing (libFuzzer, bounded)"
-    CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFOURSCORE_FUZZ=ON >/dev/null &&
-      cmake --build build-fuzz -j"$jobs" >/dev/null 2>&1
+    CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFOURSCORE_FUZZ=ON >/dev/null
     for f in tests/fuzz/fuzz_*.c; do
       name=$(basename "$f" .c); corpus="tests/fuzz/corpus/${name#fuzz_}"
+      cmake --build build-fuzz -j"$jobs" --target "$name" > "build-fuzz/$name.build.log" 2>&1 ||
+        { echo "not ok - $name does not build"; grep -E "error" "build-fuzz/$name.build.log" | head -20; count 0 1; continue; }
       work=$(mktemp -d); [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
       if [ -x "build-fuzz/$name" ] && "build-fuzz/$name" -max_total_time="${FUZZ_SECONDS:-60}" -rss_limit_mb=2048 \
-           -artifact_prefix="$work/" "$work" > "build-fuzz/$name.log" 2>&1; then
+           -artifact_prefix="build-fuzz/$name-" "$work" > "build-fuzz/$name.log" 2>&1; then
         echo "ok - $name ran ${FUZZ_SECONDS:-60} s with no crash"; count 1 0
       else
         echo "not ok - $name (log: build-fuzz/$name.log)"; tail -40 "build-fuzz/$name.log"; count 0 1
