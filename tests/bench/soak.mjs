@@ -69,7 +69,16 @@ async function client(n) {
 }
 console.log(`soaking for ${seconds} s with ${clients} clients ...`);
 const t0 = Date.now();
+// one sample a minute: caches and pools fill during the first minutes, then
+// the figures must stay flat
+const samples = [];
+const sampler = setInterval(() => {
+  const smp = { t: Math.round((Date.now() - t0) / 1000), rss: rssKb(pid), fds: fds(pid) };
+  samples.push(smp);
+  console.log(`  ${String(smp.t).padStart(4)} s  rss ${smp.rss} KiB  fds ${smp.fds}`);
+}, Math.max(1000, Math.min(60000, seconds * 100)));
 await Promise.all(Array.from({ length: clients }, (_, n) => client(n)));
+clearInterval(sampler);
 const elapsed = (Date.now() - t0) / 1000;
 const endFig = { rss: rssKb(pid), fds: fds(pid) };
 const stop = await s.stop();
@@ -83,5 +92,10 @@ console.log(`\nrequests in ${elapsed.toFixed(0)} s: ${counts.kpi} KPI batches, $
 console.log(`errors: ${counts.errors}`);
 for (const e of errors) console.log('  ' + e);
 console.log(`server exit code: ${stop.code}`);
-const grew = endFig.rss > start.rss * 1.25 + 20000 || endFig.fds > start.fds + 5;
+// flat: over the second half of the run, memory grows less than 10 % and
+// descriptors by at most 2 (the pools are full by then)
+const mid = samples[Math.floor(samples.length / 2)] || start;
+console.log(`halfway: rss ${mid.rss} KiB, fds ${mid.fds}`);
+const grew = endFig.rss > mid.rss * 1.10 || endFig.fds > mid.fds + 2;
+console.log(grew ? 'NOT FLAT over the second half' : 'flat over the second half');
 process.exit(counts.errors === 0 && stop.code === 0 && !grew ? 0 : 1);
