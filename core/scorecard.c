@@ -1335,12 +1335,11 @@ typedef struct sc_meta {
     int version;
 } sc_meta;
 
-static const char SQL_META[] =
-    "SELECT id, name, title, owner, current_version, DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%sZ')"
-    " FROM scorecards WHERE name = ?";
-static const char SQL_META_LOCK[] =
-    "SELECT id, name, title, owner, current_version, DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%sZ')"
-    " FROM scorecards WHERE name = ? FOR UPDATE";
+#define SQL_META_SELECT \
+    "SELECT id, name, title, owner, current_version, DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%sZ')" \
+    " FROM scorecards WHERE name = ?"
+static const char SQL_META[] = SQL_META_SELECT;
+static const char SQL_META_LOCK[] = SQL_META_SELECT " FOR UPDATE";
 static const char SQL_LIST[] =
     "SELECT name, title, owner, DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%sZ') FROM scorecards ORDER BY name";
 static const char SQL_SOURCE[] =
