@@ -17,6 +17,13 @@
  *   failed request.
  *   Connecting gives up after DB_CONNECT_TIMEOUT_S, so a request fails fast
  *   while the database is down.
+ * - A statement time limit (db_set_statement_timeout) is the server's
+ *   max_statement_time, which a statement only notices where it checks for
+ *   being killed, and some plans check rarely. So such statements are also
+ *   watched here: one watchdog thread shuts down the socket of a statement
+ *   still running past the limit plus a grace; the blocked call returns at
+ *   once, the connection is dropped as lost, and the failure is reported as
+ *   the time limit (ER_STATEMENT_TIMEOUT).
  */
 #include "db.h"
 #include <errno.h>
@@ -26,6 +33,7 @@
 #include <mysqld_error.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +45,8 @@
 #define DB_STMT_CACHE_MAX      256   /* per connection; least recently used goes */
 #define DB_BULK_CHUNK_BYTES    (4u << 20)  /* a bulk request stays well under max_allowed_packet */
 #define DB_CELL_INITIAL        64    /* first buffer size for a fetched cell */
+#define DB_WATCH_GRACE_S       2.0   /* past a statement time limit before the watchdog cuts */
+#define DB_ER_STATEMENT_TIMEOUT 1969 /* ER_STATEMENT_TIMEOUT: max_statement_time exceeded */
 
 /* Session settings every connection starts with, whatever the server's
  * defaults: strict SQL, and autocommit on. */
@@ -258,6 +268,11 @@ struct db_conn {
     bool in_tx;
     double timeout_want, timeout_set;   /* max_statement_time */
     db_conn *next_idle;
+    /* the watchdog's: guarded by watch_mu */
+    db_conn *watch_prev, *watch_next;   /* in the watched list while a limited statement runs */
+    struct timespec watch_deadline;
+    int watch_fd;
+    bool watched, watch_fired;
 };
 
 static pthread_once_t library_once = PTHREAD_ONCE_INIT;
@@ -265,10 +280,18 @@ static int library_rc;
 static void library_init(void) { library_rc = mysql_library_init(0, NULL, NULL); }
 
 /* Note an error of the connection m (or of statement st) in c and err. */
+static bool watch_fired(db_conn *c);
 static void conn_fail(db_conn *c, MYSQL_STMT *st, char *err, size_t errlen)
 {
     int e = st ? (int)mysql_stmt_errno(st) : (int)mysql_errno(c->m);
     const char *msg = st ? mysql_stmt_error(st) : mysql_error(c->m);
+    if (watch_fired(c)) {              /* cut off by the watchdog: the connection is gone */
+        c->last_errno = DB_ER_STATEMENT_TIMEOUT;
+        c->lost = true;
+        set_err(err, errlen, "the statement ran past its time limit (%g s) and was cut off (%d)",
+                c->timeout_want, DB_ER_STATEMENT_TIMEOUT);
+        return;
+    }
     if (e == 0) {                      /* a failure the library did not describe */
         e = CR_UNKNOWN_ERROR;
         msg = "unknown database error";
@@ -442,6 +465,113 @@ static int apply_session(db_conn *c, char *err, size_t errlen)
     return 0;
 }
 
+/* --- the statement watchdog --- */
+
+static pthread_mutex_t watch_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t watch_cond = PTHREAD_COND_INITIALIZER;
+static db_conn *watch_list;              /* connections running a limited statement */
+static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
+static bool watch_running;
+
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void watch_unlink_locked(db_conn *c)
+{
+    if (c->watch_prev) c->watch_prev->watch_next = c->watch_next;
+    else watch_list = c->watch_next;
+    if (c->watch_next) c->watch_next->watch_prev = c->watch_prev;
+    c->watch_prev = c->watch_next = NULL;
+    c->watched = false;
+}
+
+/* Cut the sockets of statements past their deadline; sleep until the next. */
+static void *watch_thread(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&watch_mu);
+    for (;;) {
+        struct timespec now, wake;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        wake = now;
+        wake.tv_sec += 1;
+        for (db_conn *c = watch_list, *next; c; c = next) {
+            next = c->watch_next;
+            if (!ts_before(&now, &c->watch_deadline)) {
+                shutdown(c->watch_fd, SHUT_RDWR);   /* the fd stays open: its owner closes it */
+                c->watch_fired = true;
+                watch_unlink_locked(c);
+            } else if (ts_before(&c->watch_deadline, &wake)) {
+                wake = c->watch_deadline;
+            }
+        }
+        pthread_cond_timedwait(&watch_cond, &watch_mu, &wake);
+    }
+    return NULL;
+}
+
+static void watch_start(void)
+{
+    pthread_condattr_t attr;
+    pthread_t tid;
+    if (pthread_condattr_init(&attr) != 0) return;
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&watch_cond);
+    pthread_cond_init(&watch_cond, &attr);
+    pthread_condattr_destroy(&attr);
+    if (pthread_create(&tid, NULL, watch_thread, NULL) == 0) {
+        pthread_detach(tid);
+        watch_running = true;
+    }
+}
+
+/* Watch c's next statement if it runs under a time limit. */
+static void watch_begin(db_conn *c)
+{
+    if (c->timeout_want <= 0) return;
+    pthread_once(&watch_once, watch_start);
+    if (!watch_running) return;         /* no thread: the server's limit alone */
+    double limit = c->timeout_want + DB_WATCH_GRACE_S;
+    struct timespec d;
+    clock_gettime(CLOCK_MONOTONIC, &d);
+    d.tv_sec += (time_t)limit;
+    d.tv_nsec += (long)((limit - (double)(time_t)limit) * 1e9);
+    if (d.tv_nsec >= 1000000000L) {
+        d.tv_sec++;
+        d.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&watch_mu);
+    c->watch_fd = (int)mysql_get_socket(c->m);
+    c->watch_deadline = d;
+    c->watch_fired = false;
+    c->watch_prev = NULL;
+    c->watch_next = watch_list;
+    if (watch_list) watch_list->watch_prev = c;
+    watch_list = c;
+    c->watched = true;
+    pthread_cond_signal(&watch_cond);
+    pthread_mutex_unlock(&watch_mu);
+}
+
+/* The statement is over: stop watching; a connection that was cut is lost. */
+static void watch_end(db_conn *c)
+{
+    pthread_mutex_lock(&watch_mu);
+    if (c->watched) watch_unlink_locked(c);
+    if (c->watch_fired) c->lost = true;
+    pthread_mutex_unlock(&watch_mu);
+}
+
+static bool watch_fired(db_conn *c)
+{
+    pthread_mutex_lock(&watch_mu);
+    bool fired = c->watch_fired;
+    pthread_mutex_unlock(&watch_mu);
+    return fired;
+}
+
 /* --- statements --- */
 
 /* Bind params into binds (n of them) for one execution. */
@@ -488,6 +618,7 @@ static MYSQL_STMT *stmt_run(db_conn *c, const char *sql, const db_val *params, i
     }
     c->last_errno = 0;
     if (apply_session(c, err, errlen)) return NULL;
+    watch_begin(c);                      /* the caller ends it (watch_end) */
     for (int attempt = 0; attempt < 2; attempt++) {
         MYSQL_STMT *st = stmt_get(c, sql, err, errlen);
         if (!st) return NULL;
@@ -521,13 +652,15 @@ int db_exec(db_conn *c, const char *sql, const db_val *params, int n,
             unsigned long long *affected, char *err, size_t errlen)
 {
     MYSQL_STMT *st = stmt_run(c, sql, params, n, err, errlen);
-    if (!st) return -1;
-    if (affected) {
-        my_ulonglong a = mysql_stmt_affected_rows(st);
-        *affected = a == (my_ulonglong)-1 ? 0 : a;
+    if (st) {
+        if (affected) {
+            my_ulonglong a = mysql_stmt_affected_rows(st);
+            *affected = a == (my_ulonglong)-1 ? 0 : a;
+        }
+        if (mysql_stmt_field_count(st) > 0) mysql_stmt_free_result(st);   /* a SELECT run for effect */
     }
-    if (mysql_stmt_field_count(st) > 0) mysql_stmt_free_result(st);   /* a SELECT run for effect */
-    return 0;
+    watch_end(c);
+    return st ? 0 : -1;
 }
 
 /* --- results --- */
@@ -721,8 +854,9 @@ int db_query(db_conn *c, const char *sql, const db_val *params, int n,
 {
     *out = NULL;
     MYSQL_STMT *st = stmt_run(c, sql, params, n, err, errlen);
-    if (!st) return -1;
-    return fetch_rows(c, st, out, err, errlen);
+    int rc = st ? fetch_rows(c, st, out, err, errlen) : -1;
+    watch_end(c);
+    return rc;
 }
 
 double db_cell_double(const db_result *r, int row, int col, bool *is_null)

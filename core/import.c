@@ -38,6 +38,7 @@
 #define MAX_COLS          16
 #define ACQUIRE_MS        5000
 #define KEY_BLOCK         (1u << 20)
+#define IMPORT_ANALYZE_ROWS 10000      /* a file inserting this many rows refreshes table statistics */
 
 /* --- entities --- */
 
@@ -1481,6 +1482,9 @@ static void finish_writes(import_job *j)
     }
     if (db_commit(j->conn, err, sizeof err) < 0) { job_fatal(j, 500, "commit: %s", err); return; }
     j->in_txn = false;
+    /* a big load: plan the next KPI queries on the new sizes (committed already, so only a warning) */
+    if (j->inserted >= IMPORT_ANALYZE_ROWS && !j->defer_rollups && rollup_analyze(j->conn, e->name, err, sizeof err) < 0)
+        log_warn("import", "%s: refreshing table statistics: %s", e->name, err);
 }
 
 int import_job_finish(import_job *j, import_result *res)

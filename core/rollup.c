@@ -269,11 +269,36 @@ int rollup_rebuild_progress(db_conn *c, rollup_progress_fn progress, void *ud, c
     if (rollup_asof_rebuild(c, err, errlen) != 0) goto fail;
     if (progress) progress(ud, stores->nrows + 1, stores->nrows + 1, NULL);
     db_result_free(stores);
-    return db_commit(c, err, errlen);
+    if (db_commit(c, err, errlen) != 0) return -1;
+    return rollup_analyze(c, NULL, err, errlen);
 fail:
     db_result_free(stores);
     db_rollback(c);
     return -1;
+}
+
+/* --- statistics --- */
+
+#define ROLLUP_TABLES \
+    "rollup_ro, rollup_ro_day, rollup_ro_insurer_day, rollup_stock, rollup_stock_age, rollup_vehicle_visit," \
+    " rollup_vehicle_state, rollup_invoice_open"
+static const char *const FACT_TABLES[] = {
+    "customers", "vehicle_sales", "repair_orders", "ro_labour", "ro_parts", "parts_stock", "insurance_policies",
+    "invoices", "payments", "store_financials", "follow_up_calls", "csi_surveys", "appointments", "staff",
+};
+
+int rollup_analyze(db_conn *c, const char *entity, char *err, size_t errlen)
+{
+    char sql[1024];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "ANALYZE TABLE " ROLLUP_TABLES);
+    for (size_t i = 0; i < sizeof FACT_TABLES / sizeof *FACT_TABLES && n < sizeof sql; i++)
+        if (!entity || strcmp(entity, FACT_TABLES[i]) == 0)   /* only names from the list above */
+            n += (size_t)snprintf(sql + n, sizeof sql - n, ", %s", FACT_TABLES[i]);
+    if (n >= sizeof sql) {
+        snprintf(err, errlen, "the ANALYZE statement does not fit its buffer");
+        return -1;
+    }
+    return db_exec_text(c, sql, err, errlen);
 }
 
 int rollup_rebuild(db_conn *c, char *err, size_t errlen)

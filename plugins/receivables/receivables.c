@@ -22,7 +22,8 @@
  * rebuild). Placeholders: AS_OF_PARAMS. */
 #define SQL_OPEN_INVOICES \
     "unsettled AS (SELECT a.store_code, a.customer_code, a.issued_on," \
-    "   a.amount - COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_code = a.store_code" \
+    "   a.amount - COALESCE((SELECT SUM(p.amount) FROM payments p FORCE INDEX (k_payment_invoice)" \
+    "     WHERE p.store_code = a.store_code" \
     "     AND p.invoice_no = a.invoice_no AND p.paid_on <= CAST(? AS DATE)), 0) AS open_amount" \
     "   FROM rollup_invoice_open a FORCE INDEX (PRIMARY) WHERE" KC_SQL_SPANS("a", "issued_on") \
     "   AND a.settled_on > CAST(? AS DATE) AND a.issued_on <= CAST(? AS DATE))," \

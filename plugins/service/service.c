@@ -54,7 +54,7 @@ static const char SQL_COMEBACK_RATE[] =
 static const char SQL_APPOINTMENT_RATE[] =
     "WITH " KC_SQL_PERIOD_ROS
     " SELECT p.store_code, NULL,"
-    " SUM(EXISTS (SELECT 1 FROM appointments a"
+    " SUM(EXISTS (SELECT 1 FROM appointments a FORCE INDEX (k_appt_ro)"
     "   WHERE a.store_code = p.store_code AND a.ro_no = p.ro_no AND a.showed = 1)),"
     " COUNT(*), 1 FROM p GROUP BY p.store_code";
 

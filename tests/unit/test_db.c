@@ -550,6 +550,34 @@ static void test_timeout(testdb *t)
         CHECK(0, "timeout: query after release (%s)", err);
     }
     if (c) db_release(t->pool, c);
+
+    /* A statement the server does not stop (SET STATEMENT lifts its
+     * max_statement_time, as a plan that never checks for being killed
+     * would): the watchdog cuts it at the limit plus its 2 s grace. */
+    static const char SQL_UNSTOPPED[] = "SET STATEMENT max_statement_time = 0 FOR SELECT SLEEP(8)";
+    c = db_acquire(t->pool, 2000, err, sizeof err);
+    CHECK(c != NULL, "watchdog: connection");
+    if (!c) return;
+    db_set_statement_timeout(c, 0.3);
+    t0 = now_s();
+    r = NULL;
+    rc = db_query(c, SQL_UNSTOPPED, NULL, 0, &r, err, sizeof err);
+    took = now_s() - t0;
+    CHECK(rc == -1 && db_errno(c) == 1969, "watchdog: reported as the time limit (%d: %s)", db_errno(c), err);
+    CHECK(strstr(err, "time limit") != NULL, "watchdog: the message names the time limit (%s)", err);
+    CHECK(took > 2.0 && took < 5.0, "watchdog: cut after limit + grace, long before the statement's 8 s (%.2f s)", took);
+    CHECK(db_conn_lost(c), "watchdog: the cut connection is dropped");
+    if (r) db_result_free(r);
+    db_release(t->pool, c);
+    c = db_acquire(t->pool, 2000, err, sizeof err);
+    show = NULL;
+    if (c && db_query(c, SQL_SHOW, NULL, 0, &show, err, sizeof err) == 0) {
+        CHECK_NUM(db_cell_double(show, 0, 0, NULL), 0.0, "watchdog: the pool serves a fresh connection after the cut");
+        db_result_free(show);
+    } else {
+        CHECK(0, "watchdog: query after the cut (%s)", err);
+    }
+    if (c) db_release(t->pool, c);
 }
 
 /* --- the pool under threads --- */
