@@ -1,5 +1,5 @@
-/* http: the HTTP front on libmicrohttpd (see http.h). One daemon with its
- * own epoll thread pool. Each request gets an http_req in *req_cls on the
+/* http: the HTTP front on libmicrohttpd (see http.h). One daemon, a thread
+ * per connection (bounded by the connection limits). Each request gets an http_req in *req_cls on the
  * first call of the access handler (path decoded, route found, caller
  * authorized, so a refused upload is never streamed to its route); body
  * chunks then arrive one call each, buffered up to the body limit or handed
@@ -517,7 +517,6 @@ int http_start(app *a, const char *listen, const http_limits *lim, char *err, si
     if (!limits.connections) limits.connections = 512;
     if (!limits.per_ip) limits.per_ip = 64;
     if (!limits.timeout_s) limits.timeout_s = 60;
-    if (!limits.threads) limits.threads = 16;
 
     char host[256];
     unsigned port = 0;
@@ -546,12 +545,15 @@ int http_start(app *a, const char *listen, const http_limits *lim, char *err, si
     if (!web_root) log_warn("http", "%s: static files will answer 404", why);
 
     signal(SIGPIPE, SIG_IGN);    /* a client gone mid-answer is not a reason to die */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_TURBO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    /* A thread per connection: a request that computes for a while (a cold
+     * KPI batch, a scorecard, an import) holds up only its own connection,
+     * never the others a pool thread would also be serving. The connection
+     * limits bound the threads. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                     MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     daemon_handle = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)limits.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)limits.connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)limits.per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)limits.timeout_s,

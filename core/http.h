@@ -63,7 +63,6 @@ typedef struct http_limits {
     unsigned connections;         /* total connection limit */
     unsigned per_ip;              /* connections per client address */
     unsigned timeout_s;           /* idle connection timeout */
-    unsigned threads;             /* worker threads */
 } http_limits;
 
 int http_start(struct app *app, const char *listen, const http_limits *lim, char *err, size_t errlen);

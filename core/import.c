@@ -1762,7 +1762,7 @@ int cmd_import(int argc, char **argv)
         fprintf(stderr, "fourscore import: unknown entity '%s'; one of: %s\n", entity, entity_help);
         return 2;
     }
-    if (!opts[0].set) log_set_level(LOG_WARN);        /* the command prints its own lines */
+    log_set_level(opts[0].set ? LOG_INFO : LOG_WARN);  /* the command prints its own lines */
     app a;
     memset(&a, 0, sizeof a);
     a.cfg = cfg;

@@ -22,7 +22,7 @@
 #include <microhttpd.h>
 #include "log.h"
 
-#define CACHE_FILE_MAX   (2u * 1024u * 1024u)     /* bytes: bigger files are not kept (echarts.min.js is ~1 MB) */
+#define CACHE_FILE_MAX   (2u * 1024u * 1024u)     /* bytes: bigger files are not kept (the chart library is ~0.7 MB) */
 #define CACHE_TOTAL_MAX  (64u * 1024u * 1024u)   /* bytes kept in all */
 #define CACHE_BUCKETS    1024u
 #define CACHE_RECHECK_MS 1000.0                  /* how stale an entry may get */

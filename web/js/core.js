@@ -248,6 +248,13 @@ const NAV = [
 
 // Set up a page: who is signed in, the catalogue, the stores in scope, the
 // header. opts: {page, periodPicker: bool, onPeriod(p)}. Returns the context.
+// Resolves once the document and its deferred scripts (the chart library)
+// have run: pages load their module first and ECharts after it, deferred, so
+// their first requests go out while the library is still being parsed.
+export const documentReady = document.readyState === 'loading'
+  ? new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve, { once: true }))
+  : Promise.resolve();
+
 export async function boot(opts) {
   document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';
   const me = await api('GET', '/api/v1/me');
@@ -285,6 +292,7 @@ export async function boot(opts) {
     const bar = $('#toolbar') || document.body.insertBefore(el('div', { id: 'toolbar', class: 'toolbar' }), header.nextSibling);
     bar.append(periodPicker((p) => { ctx.period = p; opts.onPeriod?.(p); }));
   }
+  await documentReady;                 // charts may be drawn from here on
   return ctx;
 }
 

@@ -1,0 +1,143 @@
+// overview: how long the group overview (index.html, the default period: the
+// last full month) takes to paint in Debian's headless Chromium on loopback,
+// with the default demo group (24 stores, 3 years ending last month). Painted
+// means: nine headline cards with values, the league table filled, every
+// chart drawn. Every timed view follows an import (as each morning follows
+// the night's uploads), so no KPI answer is cached and the database is warm.
+// Timed: a first visit from a fresh browser profile, the morning visit of a
+// browser that has the page cached, and a reload. The reference, side by
+// side: the page's one KPI batch alone, sent by node after an import (the
+// floor the page cannot beat). Prints a table. Not part of CI.
+//   node tests/bench/overview.mjs          (loads the demo group: a few minutes)
+//   OVERVIEW_DATA_DIR=var node tests/bench/overview.mjs   (a data dir holding it)
+//   (OVERVIEW_ROUNDS, default 3)
+import { rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { startServer, run, tempDir, root } from '../integration/lib.mjs';
+
+const require = createRequire(join(root, 'tests', 'web', 'package.json'));
+const { chromium } = require('playwright-core');
+const rounds = Number(process.env.OVERVIEW_ROUNDS || 3);
+const HEADLINE = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share',
+  'parts.gross_margin', 'receivables.over_90_share', 'insurance.renewal_rate', 'retention.churn_y1', 'csi.score'];
+
+const dataDir = process.env.OVERVIEW_DATA_DIR || tempDir('fs-overview-');
+if (!process.env.OVERVIEW_DATA_DIR) {
+  console.log(`loading the default demo group into ${dataDir} ...`);
+  const demo = await run(['demo'], { dataDir, timeoutMs: 1800000 });
+  if (demo.code !== 0) { console.error(demo.stderr); process.exit(1); }
+}
+
+// The default period of the page: the last full month.
+function lastMonth() {
+  const d = new Date();
+  const first = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1));
+  const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 0));
+  return { from: first.toISOString().slice(0, 10), to: last.toISOString().slice(0, 10) };
+}
+function shift({ from, to }, months) {
+  const f = new Date(from + 'T00:00:00Z');
+  const a = new Date(Date.UTC(f.getUTCFullYear(), f.getUTCMonth() + months, 1));
+  const b = new Date(Date.UTC(f.getUTCFullYear(), f.getUTCMonth() + months + 1, 0));
+  return { from: a.toISOString().slice(0, 10), to: b.toISOString().slice(0, 10) };
+}
+
+// What the night's upload does to the caches: any import empties them. The
+// file repeats the group's regions as they are (nothing changes).
+async function invalidate(s, cookie) {
+  const regions = (await s.request('GET', '/api/v1/regions', { cookie })).json;
+  const file = join(dataDir, 'bench-regions.csv');
+  writeFileSync(file, 'region_code,name\n' + regions.map((r) => `${r.code},${r.name}`).join('\n') + '\n');
+  const r = await s.cli(['import', 'regions', file]);
+  if (r.code !== 0) throw new Error(`import: ${r.stderr}`);
+}
+
+async function batchAlone(s, cookie) {
+  const p = lastMonth();
+  const body = [
+    { ids: HEADLINE, ...p, by: 'group' }, { ids: HEADLINE, ...shift(p, -1), by: 'group' },
+    { ids: HEADLINE, ...shift(p, -12), by: 'group' }, { ids: HEADLINE, ...p, by: 'region' },
+    { ids: HEADLINE, ...p, by: 'store' },
+  ];
+  const t0 = performance.now();
+  const r = await s.request('POST', '/api/v1/kpi/batch', { cookie, body });
+  const ms = performance.now() - t0;
+  if (r.status !== 200) throw new Error(`batch: ${r.status} ${r.text}`);
+  return ms;
+}
+
+async function painted(page) {
+  await page.waitForFunction(() => {
+    const cards = [...document.querySelectorAll('#headline .card .value')];
+    const charts = [...document.querySelectorAll('.chart')];
+    return cards.length === 9 && cards.every((v) => v.textContent !== '—')
+      && document.querySelectorAll('#league tbody tr').length > 0
+      && charts.length > 0 && charts.every((c) => c.dataset.chart === 'ready' && c.querySelector('canvas'));
+  }, null, { timeout: 120000, polling: 10 });
+}
+
+async function timeView(page, url, how) {
+  const t0 = performance.now();
+  if (how === 'reload') await page.reload({ waitUntil: 'commit' });
+  else await page.goto(url, { waitUntil: 'commit' });
+  await painted(page);
+  return performance.now() - t0;
+}
+
+// One round, each view right after an import (KPI caches empty, database
+// warm): a fresh browser profile opens the overview (first visit: nothing
+// cached in the browser); the same browser opens it again after the next
+// import (the morning visit: page and chart library cached); then a reload
+// (everything warm).
+async function pageRound(s, cookie) {
+  const profile = tempDir('fs-chromium-');
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1400, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const [name, value] = cookie.split('=');
+    await browser.addCookies([{ name, value, url: s.url }]);
+    await invalidate(s, cookie);
+    let page = await browser.newPage();
+    const first = await timeView(page, `${s.url}/index.html`);
+    await page.close();
+    await invalidate(s, cookie);
+    page = await browser.newPage();
+    const morning = await timeView(page, `${s.url}/index.html`);
+    const warm = await timeView(page, null, 'reload');
+    return { first, morning, warm };
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+const server = await startServer({ dataDir });
+// signed in through the API, so no page asks for a KPI before the timed views
+const cookie = await server.login('exec', 'demo1234');
+await batchAlone(server, cookie);      // the database warm, as on a server that has run a while
+const rows = [];
+for (let i = 0; i < rounds; i++) {
+  await invalidate(server, cookie);
+  const alone = await batchAlone(server, cookie);
+  const r = await pageRound(server, cookie);
+  rows.push({ alone, ...r });
+  console.log(`round ${i + 1}: batch alone ${alone.toFixed(0)} ms; page: first visit ${r.first.toFixed(0)} ms,`
+    + ` morning ${r.morning.toFixed(0)} ms, warm ${r.warm.toFixed(0)} ms`);
+}
+const median = (k) => [...rows.map((r) => r[k])].sort((a, b) => a - b)[Math.floor(rows.length / 2)];
+const line = (what, k, target) => {
+  const v = median(k);
+  console.log(`| ${what} | ${v.toFixed(0)} | ${(v / median('alone')).toFixed(2)}× | ${target ? (v <= 1000 ? '≤ 1000 ms ✓' : '≤ 1000 ms ✗') : '—'} |`);
+};
+console.log(`\n| overview, default period, median of ${rounds} rounds | ms | vs the batch alone | target |`);
+console.log('|---|---|---|---|');
+line('the KPI batch alone, after an import (reference)', 'alone', false);
+line('first visit: fresh browser, after an import', 'first', true);
+line('morning: browser has the page cached, after an import', 'morning', true);
+line('reload: everything warm', 'warm', true);
+await server.stop('SIGTERM', { keep: true });
+if (!process.env.OVERVIEW_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
