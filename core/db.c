@@ -473,6 +473,20 @@ static db_conn *watch_list;              /* connections running a limited statem
 static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
 static bool watch_running;
 
+/* The monotonic clock ms milliseconds from now. */
+static struct timespec mono_after_ms(long long ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += (time_t)(ms / 1000);
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 static bool ts_before(const struct timespec *a, const struct timespec *b)
 {
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
@@ -533,15 +547,7 @@ static void watch_begin(db_conn *c)
     if (c->timeout_want <= 0) return;
     pthread_once(&watch_once, watch_start);
     if (!watch_running) return;         /* no thread: the server's limit alone */
-    double limit = c->timeout_want + DB_WATCH_GRACE_S;
-    struct timespec d;
-    clock_gettime(CLOCK_MONOTONIC, &d);
-    d.tv_sec += (time_t)limit;
-    d.tv_nsec += (long)((limit - (double)(time_t)limit) * 1e9);
-    if (d.tv_nsec >= 1000000000L) {
-        d.tv_sec++;
-        d.tv_nsec -= 1000000000L;
-    }
+    struct timespec d = mono_after_ms((long long)((c->timeout_want + DB_WATCH_GRACE_S) * 1000.0));
     pthread_mutex_lock(&watch_mu);
     c->watch_fd = (int)mysql_get_socket(c->m);
     c->watch_deadline = d;
@@ -1161,15 +1167,7 @@ static void close_list(db_conn *c)
 
 db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    if (timeout_ms < 0) timeout_ms = 0;
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = mono_after_ms(timeout_ms < 0 ? 0 : timeout_ms);
     bool waited = false;
     pthread_mutex_lock(&p->mu);
     for (;;) {
