@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1575,6 +1576,49 @@ static int import_one(app *a, const char *entity, const char *path, long long ex
     return rc;
 }
 
+/* Import <dir>/<entity>.csv, expecting rows[] of it. */
+static int import_file_of(app *a, const char *dir, const char *entity, const long long *rows, char *err, size_t errlen)
+{
+    int e = entity_file_index(entity);
+    if (e < 0) return 0;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s.csv", dir, entity_files[e].name) >= (int)sizeof path) {
+        snprintf(err, errlen, "demo: directory path too long: %s", dir);
+        return -1;
+    }
+    return import_one(a, entity_files[e].name, path, rows[e], err, errlen);
+}
+
+/* The files after repair_orders go in two lanes of about equal work: lane A
+ * takes these (payments after their invoices), lane B the others in
+ * import_entities[] order. */
+static const char *const LANE_A[] = { "ro_parts", "invoices", "payments", NULL };
+
+typedef struct demo_lane {
+    app *a;
+    const char *dir;
+    const long long *rows;
+    const char *const *entities;    /* NULL-terminated */
+    const char *const *skip;        /* entities of the other lane, or NULL */
+    int rc;
+    char err[1024];
+} demo_lane;
+
+static bool listed(const char *const *list, const char *name)
+{
+    for (int i = 0; list && list[i]; i++) if (strcmp(list[i], name) == 0) return true;
+    return false;
+}
+
+static void *lane_run(void *arg)
+{
+    demo_lane *l = arg;
+    for (int i = 0; l->entities[i] && l->rc == 0; i++)
+        if (!listed(l->skip, l->entities[i]))
+            l->rc = import_file_of(l->a, l->dir, l->entities[i], l->rows, l->err, sizeof l->err);
+    return NULL;
+}
+
 static void rollup_progress(void *ud, int done, int total, const char *what)
 {
     (void)ud;
@@ -1605,17 +1649,30 @@ int demo_load(app *a, const demo_opts *o, char *err, size_t errlen)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (demo_write_csv(o, dir, rows, err, errlen) != 0) { remove_files(dir); return -1; }
     fprintf(stderr, "导入演示数据 / importing (%.1f s so far)\n", seconds_since(&t0));
-    for (int k = 0; import_entities[k]; k++) {
-        int e = entity_file_index(import_entities[k]);
-        if (e < 0) continue;
-        char path[PATH_MAX];
-        if (snprintf(path, sizeof path, "%s/%s.csv", dir, entity_files[e].name) >= (int)sizeof path) {
-            snprintf(err, errlen, "demo: directory path too long: %s", dir);
+    /* the parents one after the other, up to the repair orders ... */
+    int k = 0;
+    for (; import_entities[k]; k++) {
+        if (import_file_of(a, dir, import_entities[k], rows, err, errlen) != 0) { remove_files(dir); return -1; }
+        if (strcmp(import_entities[k], "repair_orders") == 0) break;
+    }
+    /* ... then the rest in two lanes at once (on their own connections): they
+     * depend on those parents and, within a lane, on one another only */
+    demo_lane lanes[2] = {
+        { .a = a, .dir = dir, .rows = rows, .entities = LANE_A },
+        { .a = a, .dir = dir, .rows = rows, .entities = import_entities[k] ? &import_entities[k + 1] : &import_entities[k],
+          .skip = LANE_A },
+    };
+    pthread_t tid;
+    bool threaded = pthread_create(&tid, NULL, lane_run, &lanes[1]) == 0;
+    lane_run(&lanes[0]);
+    if (threaded) pthread_join(tid, NULL);
+    else lane_run(&lanes[1]);          /* no thread: the second lane after the first */
+    for (int l = 0; l < 2; l++)
+        if (lanes[l].rc != 0) {
+            snprintf(err, errlen, "%s", lanes[l].err);
             remove_files(dir);
             return -1;
         }
-        if (import_one(a, entity_files[e].name, path, rows[e], err, errlen) != 0) { remove_files(dir); return -1; }
-    }
     remove_files(dir);
     /* the files went in with their rollups deferred: build them once, for all */
     fprintf(stderr, "汇总 / building rollups (%.1f s so far)\n", seconds_since(&t0));

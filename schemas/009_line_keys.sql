@@ -1,0 +1,7 @@
+-- 009_line_keys: repair order lines are keyed by what names them, (store,
+-- RO, line), instead of a surrogate id. The lines of one RO then sit
+-- together in the table, so the rollups and the importer's "lines the file
+-- did not repeat" read them in one short range, and a line is written to one
+-- index fewer.
+ALTER TABLE ro_labour DROP COLUMN id, DROP INDEX uk_labour, ADD PRIMARY KEY (store_code, ro_no, line_no);
+ALTER TABLE ro_parts DROP COLUMN id, DROP INDEX uk_parts, ADD PRIMARY KEY (store_code, ro_no, line_no);
