@@ -1676,10 +1676,10 @@ int demo_load(app *a, const demo_opts *o, char *err, size_t errlen)
     remove_files(dir);
     /* the files went in with their rollups deferred: build them once, for all */
     fprintf(stderr, "汇总 / building rollups (%.1f s so far)\n", seconds_since(&t0));
+    if (rollup_rebuild_fresh(a->db, rollup_progress, NULL, err, errlen) != 0) return -1;
     db_conn *c = db_acquire(a->db, 5000, err, errlen);
     if (!c) return -1;
-    int rc = rollup_rebuild_progress(c, rollup_progress, NULL, err, errlen);
-    if (rc == 0) rc = kpi_invalidate(c, err, errlen);
+    int rc = kpi_invalidate(c, err, errlen);
     if (rc == 0) rc = auth_create_demo_users(c, err, errlen);     /* prints the demo logins */
     db_release(a->db, c);
     if (rc != 0) return -1;

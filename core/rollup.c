@@ -277,6 +277,128 @@ fail:
     return -1;
 }
 
+/* --- rebuild in two lanes (a database nobody reads yet) --- */
+
+typedef struct rebuild_lanes {
+    db_pool *pool;
+    db_result *stores;
+    rollup_progress_fn progress;
+    void *ud;
+    pthread_mutex_t mu;          /* next, done, failed, err, progress */
+    int next, done;
+    bool failed;
+    char err[600];
+} rebuild_lanes;
+
+/* One store's derived rows in their own transaction, read committed (the
+ * other lane writes the neighbouring key ranges: no gap locks between them). */
+static int rebuild_store(db_conn *c, const char *store, char *err, size_t errlen)
+{
+    if (db_exec_text(c, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", err, errlen) != 0 ||
+        db_begin(c, err, errlen) != 0)
+        return -1;
+    if (refresh_ro_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0 ||
+        refresh_stock_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0) {
+        db_rollback(c);
+        return -1;
+    }
+    return db_commit(c, err, errlen);
+}
+
+/* Take stores until none is left (or a lane failed). */
+static void rebuild_stores(rebuild_lanes *l, db_conn *c)
+{
+    char err[512];
+    for (;;) {
+        pthread_mutex_lock(&l->mu);
+        int i = l->failed || l->next >= l->stores->nrows ? -1 : l->next++;
+        pthread_mutex_unlock(&l->mu);
+        if (i < 0) break;
+        const char *store = db_cell(l->stores, i, 0);
+        int rc = rebuild_store(c, store, err, sizeof err);
+        pthread_mutex_lock(&l->mu);
+        if (rc != 0 && !l->failed) {
+            l->failed = true;
+            snprintf(l->err, sizeof l->err, "store %.40s: %s", store, err);
+        }
+        if (rc == 0 && l->progress) l->progress(l->ud, l->done, l->stores->nrows + 1, store);
+        l->done++;
+        pthread_mutex_unlock(&l->mu);
+    }
+}
+
+static void lane_fail(rebuild_lanes *l, const char *what, const char *err)
+{
+    pthread_mutex_lock(&l->mu);
+    if (!l->failed) snprintf(l->err, sizeof l->err, "%s: %s", what, err);
+    l->failed = true;
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* The other lane: the per-vehicle visits and the as-of tables (they read
+ * only the facts and each other), then whatever stores are left. */
+static void *rebuild_other_lane(void *arg)
+{
+    rebuild_lanes *l = arg;
+    char err[512];
+    db_conn *c = db_acquire(l->pool, 5000, err, sizeof err);
+    if (!c) {
+        lane_fail(l, "a second connection", err);
+        return NULL;
+    }
+    if (db_begin(c, err, sizeof err) != 0 ||
+        refresh_visits_range(c, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, sizeof err) != 0 ||
+        rollup_asof_rebuild(c, err, sizeof err) != 0 || db_commit(c, err, sizeof err) != 0) {
+        db_rollback(c);
+        lane_fail(l, "vehicle visits", err);
+    } else {
+        pthread_mutex_lock(&l->mu);
+        if (l->progress) l->progress(l->ud, l->done, l->stores->nrows + 1, "vehicle visits");
+        l->done++;
+        pthread_mutex_unlock(&l->mu);
+    }
+    rebuild_stores(l, c);
+    db_release(l->pool, c);
+    return NULL;
+}
+
+int rollup_rebuild_fresh(db_pool *pool, rollup_progress_fn progress, void *ud, char *err, size_t errlen)
+{
+    db_conn *c = db_acquire(pool, 5000, err, errlen);
+    if (!c) return -1;
+    rebuild_lanes l = { .pool = pool, .progress = progress, .ud = ud };
+    int rc = -1;
+    if (db_begin(c, err, errlen) != 0) goto done;
+    for (size_t i = 0; i < sizeof ROLLUP_TABLES_CLEAR / sizeof *ROLLUP_TABLES_CLEAR; i++)
+        if (db_exec(c, ROLLUP_TABLES_CLEAR[i], NULL, 0, NULL, err, errlen) != 0) {
+            db_rollback(c);
+            goto done;
+        }
+    if (db_commit(c, err, errlen) != 0 || db_query(c, SQL_STORES, NULL, 0, &l.stores, err, errlen) != 0) goto done;
+    if (pthread_mutex_init(&l.mu, NULL) != 0) {
+        snprintf(err, errlen, "cannot create a mutex");
+        goto done;
+    }
+    pthread_t tid;
+    if (pthread_create(&tid, NULL, rebuild_other_lane, &l) == 0) {
+        rebuild_stores(&l, c);            /* this thread is the store lane */
+        pthread_join(tid, NULL);
+    } else {
+        rebuild_other_lane(&l);          /* no thread: one lane after the other */
+    }
+    pthread_mutex_destroy(&l.mu);
+    if (l.failed) {
+        snprintf(err, errlen, "%s", l.err);
+        goto done;
+    }
+    if (progress) progress(ud, l.stores->nrows + 1, l.stores->nrows + 1, NULL);
+    rc = rollup_analyze(c, NULL, err, errlen);
+done:
+    db_result_free(l.stores);
+    db_release(pool, c);
+    return rc;
+}
+
 /* --- statistics --- */
 
 #define ROLLUP_TABLES \

@@ -38,6 +38,11 @@ int rollup_rebuild(db_conn *c, char *err, size_t errlen);
 /* The same, calling progress(ud, done, total, what) as it goes (what NULL at the end). */
 typedef void (*rollup_progress_fn)(void *ud, int done, int total, const char *what);
 int rollup_rebuild_progress(db_conn *c, rollup_progress_fn progress, void *ud, char *err, size_t errlen);
+/* The same for a database nobody reads yet (the demo load): the stores are
+ * rebuilt on two connections of pool at once, each store in a transaction
+ * of its own, so a failure leaves the derived tables part built (run it
+ * again, or `fourscore rollup --rebuild`). Returns 0, or -1 with err. */
+int rollup_rebuild_fresh(db_pool *pool, rollup_progress_fn progress, void *ud, char *err, size_t errlen);
 /* Refresh the optimizer's statistics of the derived tables and of the fact
  * table `entity` (an import-format.md entity; NULL: every fact table) after a
  * bulk change, so the next KPI query is planned on what the tables hold now
