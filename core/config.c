@@ -63,6 +63,7 @@ static const num_setting num_settings[] = {
     NUM("FOURSCORE_MAX_CONNECTIONS", 1, 100000, max_connections),
     NUM("FOURSCORE_MAX_PER_IP", 1, 100000, max_per_ip),
     NUM("FOURSCORE_REQUEST_TIMEOUT", 1, 86400, request_timeout_s),
+    NUM("FOURSCORE_THREADS", 1, 256, threads),
     NUM("FOURSCORE_DB_POOL", 1, 1024, db_pool_size),
     NUM("FOURSCORE_BODY_MAX", 1024, 1ULL << 30, body_max),
     NUM("FOURSCORE_IMPORT_MAX", 1024, 1ULL << 40, import_max),
@@ -89,6 +90,7 @@ static void config_defaults(config *c)
     c->max_connections = 512;
     c->max_per_ip = 64;
     c->request_timeout_s = 60;
+    c->threads = 16;
     c->db_pool_size = 16;
     c->body_max = 1 << 20;
     c->import_max = 2ULL << 30;

@@ -21,6 +21,7 @@ typedef struct config {
     unsigned max_connections;          /* FOURSCORE_MAX_CONNECTIONS, 512 */
     unsigned max_per_ip;               /* FOURSCORE_MAX_PER_IP, 64 */
     unsigned request_timeout_s;        /* FOURSCORE_REQUEST_TIMEOUT, 60 */
+    unsigned threads;                  /* FOURSCORE_THREADS, 16 */
     unsigned db_pool_size;             /* FOURSCORE_DB_POOL, 16 */
     size_t body_max;                   /* FOURSCORE_BODY_MAX, 1 MiB */
     unsigned long long import_max;     /* FOURSCORE_IMPORT_MAX, 2 GiB */

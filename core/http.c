@@ -1,5 +1,9 @@
-/* http: the HTTP front on libmicrohttpd (see http.h). One daemon, a thread
- * per connection (bounded by the connection limits). Each request gets an http_req in *req_cls on the
+/* http: the HTTP front on libmicrohttpd (see http.h). One daemon with a few
+ * epoll I/O threads that read requests and serve static files; every API
+ * request, once read, is suspended and answered by a pool of worker threads
+ * (limits.threads), then resumed, so a request that computes for a while (a
+ * cold KPI batch, a scorecard) never holds up the other connections an I/O
+ * thread serves. Each request gets an http_req in *req_cls on the
  * first call of the access handler (path decoded, route found, caller
  * authorized, so a refused upload is never streamed to its route); body
  * chunks then arrive one call each, buffered up to the body limit or handed
@@ -23,6 +27,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <microhttpd.h>
 #include "app.h"
@@ -50,6 +55,16 @@ static http_limits limits;
 static static_root *web_root;
 static atomic_int requests_in_flight;
 
+/* The workers that answer API requests, and their queue (FIFO). */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    struct req_state *head, *tail;
+    pthread_t *tids;
+    unsigned n;
+    bool stopping;
+} workers = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
 /* Per connection: the raw request target of the request being read
  * (libmicrohttpd hands the handler a decoded URL, in which "%2f" and "/"
  * or "%00" and the end of the string can no longer be told apart). */
@@ -68,6 +83,8 @@ typedef struct req_state {
     bool streaming;              /* the body goes to route->on_body */
     bool draining;               /* the answer is decided: body read and dropped */
     bool queued;                 /* the answer went to libmicrohttpd already */
+    bool offloaded;              /* handed to a worker (suspended until answered) */
+    struct req_state *next_job;  /* in the worker queue */
     unsigned long long dropped;  /* body bytes read and dropped while draining */
 } req_state;
 
@@ -374,6 +391,70 @@ static void request_answer(req_state *rs)
     }
 }
 
+/* --- the workers --- */
+
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&workers.mu);
+    for (;;) {
+        while (!workers.head && !workers.stopping) pthread_cond_wait(&workers.wake, &workers.mu);
+        req_state *rs = workers.head;
+        if (!rs) break;                  /* stopping, and the queue is empty */
+        workers.head = rs->next_job;
+        if (!workers.head) workers.tail = NULL;
+        pthread_mutex_unlock(&workers.mu);
+        log_set_request_id(rs->r.request_id);
+        request_answer(rs);
+        log_set_request_id("");
+        MHD_resume_connection(rs->r.mhd);   /* the I/O thread queues the answer */
+        pthread_mutex_lock(&workers.mu);
+    }
+    pthread_mutex_unlock(&workers.mu);
+    return NULL;
+}
+
+/* Hand a read request to the workers; false if there are none. */
+static bool offload(req_state *rs)
+{
+    pthread_mutex_lock(&workers.mu);
+    bool ok = workers.n > 0 && !workers.stopping;
+    if (ok) {
+        rs->offloaded = true;
+        MHD_suspend_connection(rs->r.mhd);  /* before a worker can resume it */
+        rs->next_job = NULL;
+        if (workers.tail) workers.tail->next_job = rs;
+        else workers.head = rs;
+        workers.tail = rs;
+        pthread_cond_signal(&workers.wake);
+    }
+    pthread_mutex_unlock(&workers.mu);
+    return ok;
+}
+
+static int workers_start(unsigned n)
+{
+    workers.tids = calloc(n, sizeof *workers.tids);
+    if (!workers.tids) return -1;
+    workers.stopping = false;
+    for (workers.n = 0; workers.n < n; workers.n++)
+        if (pthread_create(&workers.tids[workers.n], NULL, worker_main, NULL) != 0) break;
+    return workers.n > 0 ? 0 : -1;
+}
+
+/* Let the workers finish the queue, then join them. */
+static void workers_stop(void)
+{
+    pthread_mutex_lock(&workers.mu);
+    workers.stopping = true;
+    pthread_cond_broadcast(&workers.wake);
+    pthread_mutex_unlock(&workers.mu);
+    for (unsigned i = 0; i < workers.n; i++) pthread_join(workers.tids[i], NULL);
+    free(workers.tids);
+    workers.tids = NULL;
+    workers.n = 0;
+}
+
 /* --- libmicrohttpd callbacks --- */
 
 static enum MHD_Result access_step(struct MHD_Connection *con, const char *url, const char *method,
@@ -422,7 +503,9 @@ static enum MHD_Result access_step(struct MHD_Connection *con, const char *url, 
         }
         return MHD_YES;
     }
-    request_answer(rs);
+    if (rs->offloaded) return queue_reply(rs);   /* resumed: a worker answered */
+    if (rs->r.route && !rs->r.resp && offload(rs)) return MHD_YES;
+    request_answer(rs);                  /* static files, early answers: here */
     return queue_reply(rs);
 }
 
@@ -504,6 +587,13 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* --- server lifetime --- */
 
+/* I/O threads: one per core (2 to 8); they only read, write and serve files. */
+static long io_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 2 ? 2 : n > 8 ? 8 : n;
+}
+
 int http_start(app *a, const char *listen, const http_limits *lim, char *err, size_t errlen)
 {
     if (daemon_handle) {
@@ -517,6 +607,7 @@ int http_start(app *a, const char *listen, const http_limits *lim, char *err, si
     if (!limits.connections) limits.connections = 512;
     if (!limits.per_ip) limits.per_ip = 64;
     if (!limits.timeout_s) limits.timeout_s = 60;
+    if (!limits.threads) limits.threads = 16;
 
     char host[256];
     unsigned port = 0;
@@ -545,15 +636,18 @@ int http_start(app *a, const char *listen, const http_limits *lim, char *err, si
     if (!web_root) log_warn("http", "%s: static files will answer 404", why);
 
     signal(SIGPIPE, SIG_IGN);    /* a client gone mid-answer is not a reason to die */
-    /* A thread per connection: a request that computes for a while (a cold
-     * KPI batch, a scorecard, an import) holds up only its own connection,
-     * never the others a pool thread would also be serving. The connection
-     * limits bound the threads. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-                     MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    if (workers_start(limits.threads) != 0) {
+        snprintf(err, errlen, "cannot start the worker threads");
+        static_root_close(web_root);
+        web_root = NULL;
+        return -1;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_TURBO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     daemon_handle = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)io_threads(),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)limits.connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)limits.per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)limits.timeout_s,
@@ -565,6 +659,7 @@ int http_start(app *a, const char *listen, const http_limits *lim, char *err, si
         MHD_OPTION_END);
     if (!daemon_handle) {
         snprintf(err, errlen, "cannot listen on %s (address in use, or not an address of this machine?)", listen);
+        workers_stop();
         static_root_close(web_root);
         web_root = NULL;
         return -1;
@@ -593,6 +688,7 @@ void http_stop(void)
     }
     int left = atomic_load(&requests_in_flight);
     if (left > 0) log_warn("http", "stopping with %d request(s) still in flight", left);
+    workers_stop();                      /* they answer what is queued, and resume it */
     MHD_stop_daemon(daemon_handle);
     daemon_handle = NULL;
     static_root_close(web_root);

@@ -63,6 +63,7 @@ typedef struct http_limits {
     unsigned connections;         /* total connection limit */
     unsigned per_ip;              /* connections per client address */
     unsigned timeout_s;           /* idle connection timeout */
+    unsigned threads;             /* workers answering API requests */
 } http_limits;
 
 int http_start(struct app *app, const char *listen, const http_limits *lim, char *err, size_t errlen);

@@ -113,6 +113,7 @@ int cmd_serve(int argc, char **argv)
         .connections = a.cfg.max_connections,
         .per_ip = a.cfg.max_per_ip,
         .timeout_s = a.cfg.request_timeout_s,
+        .threads = a.cfg.threads,
     };
     if (http_start(&a, a.cfg.listen, &lim, err, sizeof err) != 0) goto fail;
 

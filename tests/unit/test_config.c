@@ -41,12 +41,12 @@ int main(void)
     /* --- environment over defaults, flags over environment --- */
     setenv("FOURSCORE_LISTEN", "0.0.0.0:9000", 1);
     setenv("FOURSCORE_DB_READ_URLS", "mariadb://r@h1/db,mariadb://r@h2/db", 1);
-    setenv("FOURSCORE_DB_POOL", "4", 1);
+    setenv("FOURSCORE_THREADS", "4", 1);
     CHECK(config_load_env(&c, err, sizeof err) == 0, "environment loads");
     CHECK_STR(c.listen, "0.0.0.0:9000", "FOURSCORE_LISTEN is used");
     CHECK_INT(c.n_db_read, 2, "two replicas from FOURSCORE_DB_READ_URLS");
     CHECK_STR(c.db_read[1], "mariadb://r@h2/db", "second replica URL");
-    CHECK_INT(c.db_pool_size, 4, "FOURSCORE_DB_POOL is used");
+    CHECK_INT(c.threads, 4, "FOURSCORE_THREADS is used");
 
     opt opts[] = {
         { "--from", OPT_STR, "YYYY-MM-DD", "start", 0, 0, {0}, 0 },
@@ -77,10 +77,10 @@ int main(void)
     char *help[] = { "x", "--help", NULL };
     CHECK_INT(parse_quiet(&c, 2, help, opts, 3, pos, 4, &npos), 1, "--help answers 1 (usage printed)");
 
-    setenv("FOURSCORE_DB_POOL", "lots", 1);
+    setenv("FOURSCORE_THREADS", "lots", 1);
     CHECK(config_load_env(&c, err, sizeof err) != 0, "a bad number in the environment is refused");
-    CHECK(strstr(err, "FOURSCORE_DB_POOL") != NULL, "the message names the variable: %s", err);
-    unsetenv("FOURSCORE_DB_POOL");
+    CHECK(strstr(err, "FOURSCORE_THREADS") != NULL, "the message names the variable: %s", err);
+    unsetenv("FOURSCORE_THREADS");
     setenv("FOURSCORE_PWHASH_MEMLIMIT", "1024", 1);
     CHECK(config_load_env(&c, err, sizeof err) != 0, "a password hash memory below the floor is refused");
     unsetenv("FOURSCORE_PWHASH_MEMLIMIT");
