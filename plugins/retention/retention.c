@@ -15,7 +15,9 @@
  * that sale, valid from one of its visit or sale days until the next. The
  * state of every vehicle as of `to` is the one row per VIN with
  * from_on <= `to` < until_on, read through one short range of the primary
- * key per span_class (KC_SQL_SPANS); each KPI is one pass over it. */
+ * key per span_class (KC_SQL_SPANS); each KPI is one pass over it. Cohort
+ * KPIs read only the states of vehicles sold in their window, through the
+ * sold_on key of schemas/010_cohort_index.sql. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -28,6 +30,15 @@
     " FROM rollup_vehicle_state v FORCE INDEX (PRIMARY) WHERE" KC_SQL_SPANS("v", "from_on") \
     " AND v.until_on > CAST(? AS DATE) AND v.from_on <= CAST(? AS DATE)"
 #define STATE_PARAMS(to) KC_SPAN_PARAMS(to), FSP_P_TEXT(to), FSP_P_TEXT(to)
+
+/* The same rows for a cohort: the caller bounds v.sold_on (the latest sale),
+ * and they are read through the (sold_on, until_on, from_on, ...) key
+ * (schemas/010), which holds every column a cohort KPI needs. Placeholders:
+ * COHORT_PARAMS(to). */
+#define SQL_COHORT_AS_OF \
+    " FROM rollup_vehicle_state v FORCE INDEX (k_vehicle_state_sold)" \
+    " WHERE v.until_on > CAST(? AS DATE) AND v.from_on <= CAST(? AS DATE)"
+#define COHORT_PARAMS(to) FSP_P_TEXT(to), FSP_P_TEXT(to)
 
 /* --- base and ageing bands --- */
 
@@ -84,10 +95,10 @@ static int compute_band(fsp_call *call, const fsp_kpi_args *args)
 /* Vehicles whose latest sale (on or before `to`) is in (to - older,
  * to - newer] months: the share whose last visit (or that sale) is on or
  * before to - lost months, by selling store.
- * Placeholders: to, lost; state; to, older; to, newer. */
+ * Placeholders: to, lost; cohort; to, older; to, newer. */
 static const char SQL_CHURN[] =
     "SELECT v.sale_store_code, NULL, SUM(v.from_on <= CAST(? AS DATE) - INTERVAL ? MONTH), COUNT(*), 1"
-    SQL_STATE_AS_OF
+    SQL_COHORT_AS_OF
     " AND v.sold_on > CAST(? AS DATE) - INTERVAL ? MONTH AND v.sold_on <= CAST(? AS DATE) - INTERVAL ? MONTH"
     " GROUP BY v.sale_store_code";
 
@@ -101,7 +112,7 @@ static int compute_churn(fsp_call *call, const fsp_kpi_args *args)
         return -1;
     int year = *(const int *)args->kpi->user;
     const char *to = args->to;
-    fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(s.lost_after_months), STATE_PARAMS(to),
+    fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(s.lost_after_months), COHORT_PARAMS(to),
                            FSP_P_TEXT(to), FSP_P_INT(12 * year), FSP_P_TEXT(to), FSP_P_INT(12 * (year - 1)) };
     return kc_query_emit(call, args, SQL_CHURN, params, KC_COUNT(params));
 }
@@ -109,10 +120,10 @@ static int compute_churn(fsp_call *call, const fsp_kpi_args *args)
 /* Cohort: latest sale (on or before `to`) in the 12 months that end F
  * months before `to`; served when the first visit (a non-internal RO at any
  * store) on or after the sale closed by sold_on + F months. By selling store.
- * Placeholders: F; state; to, F; to, F. */
+ * Placeholders: F; cohort; to, F; to, F. */
 static const char SQL_FIRST_SERVICE[] =
     "SELECT v.sale_store_code, NULL, SUM(v.first_visit_on <= v.sold_on + INTERVAL ? MONTH), COUNT(*), 1"
-    SQL_STATE_AS_OF
+    SQL_COHORT_AS_OF
     " AND v.sold_on > CAST(? AS DATE) - INTERVAL ? MONTH - INTERVAL 12 MONTH"
     " AND v.sold_on <= CAST(? AS DATE) - INTERVAL ? MONTH"
     " GROUP BY v.sale_store_code";
@@ -124,7 +135,7 @@ static int compute_first_service(fsp_call *call, const fsp_kpi_args *args)
         return -1;
     int months = s.first_service_months;
     const char *to = args->to;
-    fsp_param params[] = { FSP_P_INT(months), STATE_PARAMS(to),
+    fsp_param params[] = { FSP_P_INT(months), COHORT_PARAMS(to),
                            FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months) };
     return kc_query_emit(call, args, SQL_FIRST_SERVICE, params, KC_COUNT(params));
 }
