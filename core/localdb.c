@@ -469,6 +469,17 @@ static void sh_quote(FILE *f, const char *s)
     fputc('\'', f);
 }
 
+/* The InnoDB buffer pool when FOURSCORE_LOCALDB_BUFFER_POOL does not say:
+ * an eighth of the machine's memory, from 256 MB to 2 GB (the default demo
+ * group's tables and keys take about 1 GB; loading it with a pool that holds
+ * them is a fifth faster). Only what is used is ever resident. */
+static long default_buffer_pool_mb(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    long mb = pages > 0 && page > 0 ? (long)((double)pages * (double)page / 8.0 / 1048576.0) : 256;
+    return mb < 256 ? 256 : mb > 2048 ? 2048 : mb;
+}
+
 /* The server's command line, kept in l->argv and written to mariadbd.cmd. */
 static int build_server_command(localdb *l, char *err, size_t errlen)
 {
@@ -478,7 +489,11 @@ static int build_server_command(localdb *l, char *err, size_t errlen)
         return -1;
     }
     const char *pool = getenv("FOURSCORE_LOCALDB_BUFFER_POOL");
-    if (!pool || !*pool || strspn(pool, "0123456789KMGkmg") != strlen(pool)) pool = "256M";
+    char sized[32];
+    if (!pool || !*pool || strspn(pool, "0123456789KMGkmg") != strlen(pool)) {
+        snprintf(sized, sizeof sized, "%ldM", default_buffer_pool_mb());
+        pool = sized;
+    }
     free_argv(l->argv);
     int n = 0;
     char **a = l->argv;

@@ -23,9 +23,11 @@ const HEADLINE = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro
   'parts.gross_margin', 'receivables.over_90_share', 'insurance.renewal_rate', 'retention.churn_y1', 'csi.score'];
 
 const dataDir = process.env.OVERVIEW_DATA_DIR || tempDir('fs-overview-');
+// local mode's own buffer pool sizing, not the small one the tests use
+const env = { FOURSCORE_LOCALDB_BUFFER_POOL: '' };
 if (!process.env.OVERVIEW_DATA_DIR) {
   console.log(`loading the default demo group into ${dataDir} ...`);
-  const demo = await run(['demo'], { dataDir, timeoutMs: 1800000 });
+  const demo = await run(['demo'], { dataDir, env, timeoutMs: 1800000 });
   if (demo.code !== 0) { console.error(demo.stderr); process.exit(1); }
 }
 
@@ -115,7 +117,7 @@ async function pageRound(s, cookie) {
   }
 }
 
-const server = await startServer({ dataDir });
+const server = await startServer({ dataDir, env });
 // signed in through the API, so no page asks for a KPI before the timed views
 const cookie = await server.login('exec', 'demo1234');
 await batchAlone(server, cookie);      // the database warm, as on a server that has run a while

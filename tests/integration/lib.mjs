@@ -26,6 +26,8 @@ const baseEnv = {
   FOURSCORE_PWHASH_OPSLIMIT: '1',
   FOURSCORE_PWHASH_MEMLIMIT: String(8 * 1024 * 1024),
   FOURSCORE_ADMIN_PASSWORD: 'admin-pass-1234',
+  // the tests' data is small: the pool local mode sizes by the machine's memory is not needed
+  FOURSCORE_LOCALDB_BUFFER_POOL: '256M',
 };
 
 const live = new Set();
