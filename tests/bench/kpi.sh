@@ -34,8 +34,6 @@ for tool in curl wrk mariadb python3; do
 done
 [ -x "$bin" ] || { echo "kpi.sh: $bin is not built" >&2; exit 2; }
 
-export FOURSCORE_ADMIN_PASSWORD=bench-admin-pass-1
-export FOURSCORE_PWHASH_OPSLIMIT=1 FOURSCORE_PWHASH_MEMLIMIT=8388608
 data=${FOURSCORE_BENCH_DATA:-$(mktemp -d /tmp/fs-kpi-bench-XXXXXX)}
 work=$(mktemp -d /tmp/fs-kpi-bench-work-XXXXXX)
 server_pid=
@@ -52,26 +50,10 @@ if [ ! -e "$data/.bench-loaded" ]; then
     "$bin" demo --stores "$stores" --years "$years" --data-dir "$data" >&2
     touch "$data/.bench-loaded"
 fi
-# an admin of the bench's own (a reused data dir has an admin whose password we do not know)
-printf '%s\n' "$FOURSCORE_ADMIN_PASSWORD" | "$bin" user add bench_admin --role admin --password-stdin --data-dir "$data" >/dev/null
 
 # --- the server ---
-FOURSCORE_KPI_TRACE="$work/trace.sql" "$bin" serve --listen 127.0.0.1:0 --data-dir "$data" >"$work/serve.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 600); do
-    url=$(grep -o 'listening on http://[0-9.:]*' "$work/serve.log" | head -1 | sed 's/listening on //') || true
-    [ -n "$url" ] && break
-    kill -0 $server_pid 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
-    sleep 0.1
-done
-[ -n "$url" ] || { echo "kpi.sh: the server did not start" >&2; exit 1; }
-cookie=$(curl -s -i -H 'content-type: application/json' \
-    -d "{\"username\":\"bench_admin\",\"password\":\"$FOURSCORE_ADMIN_PASSWORD\"}" "$url/api/v1/session" |
-    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1)
-[ -n "$cookie" ] || { echo "kpi.sh: login failed" >&2; exit 1; }
-sock=$(grep -o -- "--socket=[^' ]*" "$data/mariadbd.cmd" | head -1 | sed 's/^--socket=//')
-[ -n "$sock" ] || sock="$data/mysqld.sock"
-sql() { mariadb --no-defaults -S "$sock" -uroot -N -B fourscore "$@"; }
+. "$here/tests/bench/lib.sh"
+bench_serve kpi.sh FOURSCORE_KPI_TRACE="$work/trace.sql"
 
 # --- the queries ---
 end=$(sql -e "SELECT MAX(day) FROM rollup_ro_day")
@@ -85,10 +67,6 @@ headline=service.ro_count,service.revenue,service.revenue_per_ro,labour.share,pa
 q_all="$url/api/v1/kpi?ids=$ids&from=$from12&to=$end&by=store"
 q_month="$url/api/v1/kpi?ids=$headline&from=$from36&to=$end&by=month"
 
-invalidate() {   # a setting written with its own value: every cache drops
-    curl -s -o /dev/null -b "$cookie" -H "origin: $url" -H 'content-type: application/json' -X PUT \
-        -d '{"service.followup_days": 3}' "$url/api/v1/settings"
-}
 timed() {        # seconds of one GET, failing on a non-200
     local out
     out=$(curl -s -o "$work/body" -w '%{http_code} %{time_total}' -b "$cookie" "$1")

@@ -10,8 +10,7 @@
 #   - the overview's nine headline KPIs by month over 36 months
 #
 # usage: tests/bench/kpi_asof.sh --data DIR [--bin build/fourscore] [--repeat N]
-#   DIR holds a group loaded with `fourscore demo --data-dir DIR` (minutes);
-#   FOURSCORE_ADMIN_PASSWORD: the admin password of that data dir.
+#   DIR holds a group loaded with `fourscore demo --data-dir DIR` (minutes).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,8 +32,6 @@ done
 [ -x "$bin" ] || { echo "kpi_asof.sh: $bin is not built" >&2; exit 2; }
 [ -n "$data" ] && [ -d "$data" ] || { echo "kpi_asof.sh: --data DIR (a loaded demo data dir) is needed" >&2; exit 2; }
 
-export FOURSCORE_ADMIN_PASSWORD=${FOURSCORE_ADMIN_PASSWORD:-bench-admin-pass-1}
-export FOURSCORE_PWHASH_OPSLIMIT=1 FOURSCORE_PWHASH_MEMLIMIT=8388608
 work=$(mktemp -d /tmp/fs-asof-bench-XXXXXX)
 server_pid=
 cleanup() {
@@ -44,26 +41,8 @@ cleanup() {
 trap cleanup EXIT
 
 # --- the server ---
-"$bin" serve --listen 127.0.0.1:0 --data-dir "$data" >"$work/serve.log" 2>&1 &
-server_pid=$!
-url=
-for _ in $(seq 1 600); do
-    url=$(grep -o 'listening on http://[0-9.:]*' "$work/serve.log" | head -1 | sed 's/listening on //') || true
-    [ -n "$url" ] && break
-    kill -0 $server_pid 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
-    sleep 0.1
-done
-[ -n "$url" ] || { echo "kpi_asof.sh: the server did not start" >&2; exit 1; }
-login() {
-    curl -s -i -H 'content-type: application/json' \
-        -d "{\"username\":\"admin\",\"password\":\"$FOURSCORE_ADMIN_PASSWORD\"}" "$url/api/v1/session" |
-        tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1
-}
-cookie=$(login)
-[ -n "$cookie" ] || { echo "kpi_asof.sh: login failed (is the admin password $FOURSCORE_ADMIN_PASSWORD?)" >&2; exit 1; }
-sock=$(grep -o -- "--socket=[^' ]*" "$data/mariadbd.cmd" | head -1 | sed 's/^--socket=//')
-[ -n "$sock" ] || sock="$data/mysqld.sock"
-sql() { mariadb --no-defaults -S "$sock" -uroot -N -B fourscore "$@"; }
+. "$here/tests/bench/lib.sh"
+bench_serve kpi_asof.sh
 
 # --- periods ---
 end=$(sql -e "SELECT MAX(day) FROM rollup_ro_day")
@@ -76,10 +55,6 @@ print(" ".join(k["id"] for k in json.load(sys.stdin)["kpis"]
                if k["id"].split(".")[0] in ("retention", "receivables")))')
 headline=service.ro_count,service.revenue,service.revenue_per_ro,labour.share,parts.gross_margin,insurance.renewal_rate,receivables.open,retention.lost,csi.score
 
-invalidate() {   # a setting written with its own value: every cache drops
-    curl -s -o /dev/null -b "$cookie" -H "origin: $url" -H 'content-type: application/json' -X PUT \
-        -d '{"service.followup_days": 3}' "$url/api/v1/settings"
-}
 timed_once() {   # seconds of one cold GET, failing on a non-200
     local out
     invalidate
