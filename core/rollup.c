@@ -7,7 +7,8 @@
  *
  * What depends on what:
  *   repair_orders, ro_labour, ro_parts -> rollup_ro, rollup_ro_day,
- *       rollup_ro_insurer_day (dates: DATE(closed_at) of the ROs, old and new)
+ *       rollup_ro_insurer_day (dates: DATE(closed_at) of the ROs, old and new),
+ *       then rollup_ro_month, rollup_ro_insurer_month (the months of those dates)
  *   repair_orders                      -> rollup_vehicle_visit (by VIN, or by
  *       the touched dates when the importer names no VINs)
  *   parts_stock                        -> rollup_stock, rollup_stock_age
@@ -97,6 +98,33 @@ static const char SQL_RO_INS_INSERT[] =
     " WHERE store_code = ? AND day BETWEEN ? AND ? AND payer = 'insurer' AND insurer_code IS NOT NULL"
     " GROUP BY store_code, day, insurer_code";
 
+/* Per store and month, from the day rows (schemas/011_month_rollups.sql):
+ * the months that meet [from, to] are redone whole. Params: store, from, to. */
+#define MONTH_OF(D) "DATE_FORMAT(" D ", '%Y-%m-01')"
+static const char SQL_RO_MONTH_DELETE[] =
+    "DELETE FROM rollup_ro_month WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND ?";
+static const char SQL_RO_MONTH_INSERT[] =
+    "INSERT INTO rollup_ro_month (store_code, day, ro_count, comeback_count, revenue, labour_revenue,"
+    " sold_hours, sold_hours_clocked, clocked_hours, parts_revenue, parts_cost, part_lines,"
+    " part_lines_from_stock, material_revenue, material_cost, accessory_revenue, accessory_cost,"
+    " other_amount, discount_amount, bodywork_ro_count, bodywork_revenue, bodywork_material_cost,"
+    " insurer_revenue)"
+    " SELECT store_code, " MONTH_OF("day") ", SUM(ro_count), SUM(comeback_count), SUM(revenue),"
+    "  SUM(labour_revenue), SUM(sold_hours), SUM(sold_hours_clocked), SUM(clocked_hours),"
+    "  SUM(parts_revenue), SUM(parts_cost), SUM(part_lines), SUM(part_lines_from_stock),"
+    "  SUM(material_revenue), SUM(material_cost), SUM(accessory_revenue), SUM(accessory_cost),"
+    "  SUM(other_amount), SUM(discount_amount), SUM(bodywork_ro_count), SUM(bodywork_revenue),"
+    "  SUM(bodywork_material_cost), SUM(insurer_revenue)"
+    " FROM rollup_ro_day WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
+    " GROUP BY store_code, " MONTH_OF("day");
+static const char SQL_RO_INS_MONTH_DELETE[] =
+    "DELETE FROM rollup_ro_insurer_month WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND ?";
+static const char SQL_RO_INS_MONTH_INSERT[] =
+    "INSERT INTO rollup_ro_insurer_month (store_code, day, insurer_code, ro_count, revenue)"
+    " SELECT store_code, " MONTH_OF("day") ", insurer_code, SUM(ro_count), SUM(revenue)"
+    " FROM rollup_ro_insurer_day WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
+    " GROUP BY store_code, " MONTH_OF("day") ", insurer_code";
+
 /* --- stock snapshots --- */
 
 static const char SQL_STOCK_DELETE[] =
@@ -170,7 +198,11 @@ static int refresh_ro_range(db_conn *c, const char *store, const char *from, con
     if (exec3(c, SQL_RO_DAY_DELETE, store, from, to, err, errlen) != 0) return -1;
     if (exec3(c, SQL_RO_DAY_INSERT, store, from, to, err, errlen) != 0) return -1;
     if (exec3(c, SQL_RO_INS_DELETE, store, from, to, err, errlen) != 0) return -1;
-    return exec3(c, SQL_RO_INS_INSERT, store, from, to, err, errlen);
+    if (exec3(c, SQL_RO_INS_INSERT, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_RO_MONTH_DELETE, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_RO_MONTH_INSERT, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_RO_INS_MONTH_DELETE, store, from, to, err, errlen) != 0) return -1;
+    return exec3(c, SQL_RO_INS_MONTH_INSERT, store, from, to, err, errlen);
 }
 
 static int refresh_stock_range(db_conn *c, const char *store, const char *from, const char *to,
@@ -247,6 +279,7 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
 static const char SQL_STORES[] = "SELECT store_code FROM stores ORDER BY store_code";
 static const char *const ROLLUP_TABLES_CLEAR[] = {
     "DELETE FROM rollup_ro", "DELETE FROM rollup_ro_day", "DELETE FROM rollup_ro_insurer_day",
+    "DELETE FROM rollup_ro_month", "DELETE FROM rollup_ro_insurer_month",
     "DELETE FROM rollup_stock", "DELETE FROM rollup_stock_age", "DELETE FROM rollup_vehicle_visit",
 };
 
@@ -402,7 +435,7 @@ done:
 /* --- statistics --- */
 
 #define ROLLUP_TABLES \
-    "rollup_ro, rollup_ro_day, rollup_ro_insurer_day, rollup_stock, rollup_stock_age, rollup_vehicle_visit," \
+    "rollup_ro, rollup_ro_day, rollup_ro_insurer_day, rollup_ro_month, rollup_ro_insurer_month, rollup_stock, rollup_stock_age, rollup_vehicle_visit," \
     " rollup_vehicle_state, rollup_invoice_open"
 static const char *const FACT_TABLES[] = {
     "customers", "vehicle_sales", "repair_orders", "ro_labour", "ro_parts", "parts_stock", "insurance_policies",

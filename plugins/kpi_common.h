@@ -17,6 +17,8 @@
 #include <string.h>
 #include <fourscore/plugin.h>
 
+#define KC_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
 /* --- host API --- */
 
 /* Set once in init, before the host calls any compute, and never written
@@ -108,6 +110,97 @@ static inline int kc_months_meeting(const char *from, const char *to)
  * parts, materials and accessories. */
 #define KC_SQL_DAY_GROSS_PROFIT "(revenue - parts_cost - material_cost - accessory_cost)"
 
+/* The period's per-store sums of the RO rollups as one derived table `d`:
+ * the whole calendar months of [from, to] from the month table
+ * (schemas/011_month_rollups.sql: the same columns, `day` = the month's first
+ * day) and the days of the partial first and last months from the day
+ * table. A year reads 12 rows per store instead of 365. DAYT: rollup_ro_day
+ * or rollup_ro_insurer_day; MONTHT: its month table. Six placeholders, from
+ * kc_days_of (KC_DAYS_PARAMS). */
+#define KC_SQL_RO_DAYS(DAYT, MONTHT) \
+    " FROM (SELECT * FROM " MONTHT " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)" \
+    " UNION ALL SELECT * FROM " DAYT " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)" \
+    " UNION ALL SELECT * FROM " DAYT " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)) d"
+#define KC_SQL_RO_DAY_SUMS KC_SQL_RO_DAYS("rollup_ro_day", "rollup_ro_month")
+#define KC_SQL_RO_INSURER_SUMS KC_SQL_RO_DAYS("rollup_ro_insurer_day", "rollup_ro_insurer_month")
+
+/* The three ranges of KC_SQL_RO_DAYS, 'YYYY-MM-DD' each; an unused range
+ * runs backwards (from after to) and so holds no day. */
+typedef struct kc_days {
+    char month_from[11], month_to[11];     /* first days of the whole months */
+    char head_from[11], head_to[11];       /* days before the first whole month */
+    char tail_from[11], tail_to[11];       /* days after the last whole month */
+} kc_days;
+
+static inline int kc_month_days(int y, int m)
+{
+    static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    return m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : dm[m - 1];
+}
+
+/* 'YYYY-MM-DD' of y (1000-9999), m, d into out[11]. */
+static inline void kc_ymd(char out[11], int y, int m, int d)
+{
+    int v[3] = { y, m, d }, w[3] = { 4, 2, 2 }, o = 0;
+    for (int i = 0; i < 3; i++) {
+        if (i) out[o++] = '-';
+        for (int k = w[i] - 1, x = v[i]; k >= 0; k--, x /= 10) out[o + k] = (char)('0' + x % 10);
+        o += w[i];
+    }
+    out[o] = 0;
+}
+
+/* Splits args' period (checked by the engine: real dates, from <= to). */
+static inline void kc_days_of(const fsp_kpi_args *args, kc_days *d)
+{
+    int fy = 0, fm = 1, fd = 1, ty = 0, tm = 1, td = 1;
+    sscanf(args->from, "%4d-%2d-%2d", &fy, &fm, &fd);
+    sscanf(args->to, "%4d-%2d-%2d", &ty, &tm, &td);
+    if (fm < 1 || fm > 12) fm = 1;     /* never, after the engine's check */
+    if (tm < 1 || tm > 12) tm = 1;
+    int first = fy * 12 + fm - 1 + (fd != 1);                  /* first whole month */
+    int last = ty * 12 + tm - 1 - (td != kc_month_days(ty, tm)); /* last whole month */
+    static const char NONE_FROM[] = "9999-12-31", NONE_TO[] = "1000-01-01";
+    if (first > last) {                /* no whole month: all days */
+        snprintf(d->month_from, sizeof d->month_from, "%s", NONE_FROM);
+        snprintf(d->month_to, sizeof d->month_to, "%s", NONE_TO);
+        snprintf(d->head_from, sizeof d->head_from, "%.10s", args->from);
+        snprintf(d->head_to, sizeof d->head_to, "%.10s", args->to);
+        snprintf(d->tail_from, sizeof d->tail_from, "%s", NONE_FROM);
+        snprintf(d->tail_to, sizeof d->tail_to, "%s", NONE_TO);
+        return;
+    }
+    kc_ymd(d->month_from, first / 12, first % 12 + 1, 1);
+    kc_ymd(d->month_to, last / 12, last % 12 + 1, 1);
+    if (fd != 1) {
+        snprintf(d->head_from, sizeof d->head_from, "%.10s", args->from);
+        kc_ymd(d->head_to, fy, fm, kc_month_days(fy, fm));
+    } else {
+        snprintf(d->head_from, sizeof d->head_from, "%s", NONE_FROM);
+        snprintf(d->head_to, sizeof d->head_to, "%s", NONE_TO);
+    }
+    if (td != kc_month_days(ty, tm)) {
+        kc_ymd(d->tail_from, ty, tm, 1);
+        snprintf(d->tail_to, sizeof d->tail_to, "%.10s", args->to);
+    } else {
+        snprintf(d->tail_from, sizeof d->tail_from, "%s", NONE_FROM);
+        snprintf(d->tail_to, sizeof d->tail_to, "%s", NONE_TO);
+    }
+}
+
+#define KC_DAYS_PARAMS(d) \
+    FSP_P_TEXT((d).month_from), FSP_P_TEXT((d).month_to), FSP_P_TEXT((d).head_from), \
+    FSP_P_TEXT((d).head_to), FSP_P_TEXT((d).tail_from), FSP_P_TEXT((d).tail_to)
+
+/* Runs sql, whose only placeholders are one KC_SQL_RO_DAYS, and emits its rows. */
+static inline int kc_query_days_emit(fsp_call *call, const fsp_kpi_args *args, const char *sql)
+{
+    kc_days d;
+    kc_days_of(args, &d);
+    fsp_param params[] = { KC_DAYS_PARAMS(d) };
+    return kc_query_emit(call, args, sql, params, KC_COUNT(params));
+}
+
 /* CTE `p`: the period's ROs from rollup_ro, reached store by store through its
  * (store_code, day) key. Placeholders: from, to. */
 #define KC_SQL_PERIOD_ROS \
@@ -117,7 +210,6 @@ static inline int kc_months_meeting(const char *from, const char *to)
 /* Two text parameters: from, to. */
 #define KC_PERIOD_PARAMS(args) FSP_P_TEXT((args)->from), FSP_P_TEXT((args)->to)
 
-#define KC_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* --- registration --- */
 

@@ -96,17 +96,17 @@ static int compute_insurer_share(fsp_call *call, const fsp_kpi_args *args)
 /* --- accident repairs --- */
 
 /* Revenue of the period's ROs paid by an insurer, by the RO's insurer_code
- * (rollup_ro_insurer_day). */
+ * (rollup_ro_insurer_month and rollup_ro_insurer_day). */
 static const char SQL_ACCIDENT_REVENUE[] =
-    "SELECT store_code, insurer_code, SUM(revenue), 1, 1 FROM rollup_ro_insurer_day"
-    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code, insurer_code";
+    "SELECT store_code, insurer_code, SUM(revenue), 1, 1" KC_SQL_RO_INSURER_SUMS
+    " GROUP BY store_code, insurer_code";
 
 /* Accident revenue (numerator) and premium (denominator) as separate
  * components that the engine adds per (store, insurer).
- * Placeholders: from, to (ROs), from, to (policies). */
+ * Placeholders: the period's six (KC_SQL_RO_INSURER_SUMS), from, to (policies). */
 static const char SQL_REPAIR_TO_PREMIUM[] =
-    "SELECT store_code, insurer_code, SUM(revenue), 0, 1 FROM rollup_ro_insurer_day"
-    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code, insurer_code"
+    "SELECT store_code, insurer_code, SUM(revenue), 0, 1" KC_SQL_RO_INSURER_SUMS
+    " GROUP BY store_code, insurer_code"
     " UNION ALL"
     " SELECT store_code, insurer_code, 0, SUM(premium), 1 FROM insurance_policies"
     " WHERE sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
@@ -114,13 +114,14 @@ static const char SQL_REPAIR_TO_PREMIUM[] =
 
 static int compute_accident_revenue(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, SQL_ACCIDENT_REVENUE, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, SQL_ACCIDENT_REVENUE);
 }
 
 static int compute_repair_to_premium(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args), KC_PERIOD_PARAMS(args) };
+    kc_days d;
+    kc_days_of(args, &d);
+    fsp_param params[] = { KC_DAYS_PARAMS(d), KC_PERIOD_PARAMS(args) };
     return kc_query_emit(call, args, SQL_REPAIR_TO_PREMIUM, params, KC_COUNT(params));
 }
 

@@ -1,17 +1,17 @@
 /* labour: the labour (工时) KPIs of spec/kpis.md "labour": labour revenue,
  * sold hours, effective labour rate, labour share of service revenue,
  * technician efficiency and hours per RO, over the ro_labour lines of the
- * period's closed non-internal repair orders (rollup_ro_day), per store. */
+ * period's closed non-internal repair orders (rollup_ro_month and
+ * rollup_ro_day), per store. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
 /* --- queries --- */
 
-/* All from rollup_ro_day: per store and day sums over the closed non-internal
- * ROs and their labour lines. */
+/* All from the per store and month (whole months) or day sums over the
+ * closed non-internal ROs and their labour lines (KC_SQL_RO_DAY_SUMS). */
 #define SQL_DAY_SUMS(NUM, DEN) \
-    "SELECT store_code, NULL, SUM(" NUM "), " DEN ", 1 FROM rollup_ro_day" \
-    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code"
+    "SELECT store_code, NULL, SUM(" NUM "), " DEN ", 1" KC_SQL_RO_DAY_SUMS " GROUP BY store_code"
 
 static const char SQL_LABOUR_REVENUE[] = SQL_DAY_SUMS("labour_revenue", "1");
 static const char SQL_SOLD_HOURS[] = SQL_DAY_SUMS("sold_hours", "1");
@@ -26,8 +26,7 @@ static const char SQL_HOURS_PER_RO[] = SQL_DAY_SUMS("sold_hours", "SUM(ro_count)
 /* Every labour KPI takes just the period; the query is the definition's user. */
 static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, (const char *)args->kpi->user, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, (const char *)args->kpi->user);
 }
 
 /* --- the catalogue --- */

@@ -4,17 +4,17 @@
  * (a store's latest parts_stock snapshot on or before `to`: stock value,
  * slow-moving and obsolete shares, turnover). A store with no snapshot on or
  * before `to` is emitted invalid: null, and left out of its region and group.
- * Reads the rollups: rollup_ro_day, rollup_stock, rollup_stock_age. */
+ * Reads the rollups: rollup_ro_month, rollup_ro_day, rollup_stock,
+ * rollup_stock_age. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
 /* --- flow: lines of the period's ROs --- */
 
-/* From rollup_ro_day: per store and day sums over the closed non-internal ROs
- * and their lines. */
+/* From the per store and month (whole months) or day sums over the closed
+ * non-internal ROs and their lines (KC_SQL_RO_DAY_SUMS). */
 #define SQL_DAY_SUMS(NUM, DEN) \
-    "SELECT store_code, NULL, SUM(" NUM "), " DEN ", 1 FROM rollup_ro_day" \
-    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code"
+    "SELECT store_code, NULL, SUM(" NUM "), " DEN ", 1" KC_SQL_RO_DAY_SUMS " GROUP BY store_code"
 
 static const char SQL_PART_REVENUE[] = SQL_DAY_SUMS("parts_revenue", "1");
 static const char SQL_GROSS_MARGIN[] = SQL_DAY_SUMS("parts_revenue - parts_cost", "SUM(parts_revenue)");
@@ -26,8 +26,7 @@ static const char SQL_MATERIALS_COST_RATIO[] = SQL_DAY_SUMS("bodywork_material_c
 
 static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, (const char *)args->kpi->user, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, (const char *)args->kpi->user);
 }
 
 /* --- stock as of `to` --- */
@@ -89,15 +88,16 @@ static int compute_obsolete_share(fsp_call *call, const fsp_kpi_args *args)
 /* Per store: cost of the `part` lines of the period's ROs, and the average
  * stock value: the mean of its snapshot totals dated inside the period, else
  * its snapshot total as of `to` (NULL when it has no snapshot at all).
- * Placeholders: to (as of), from, to (ROs), from, to (inside the period). */
+ * Placeholders: to (as of), the period's six (KC_SQL_RO_DAY_SUMS), from, to
+ * (inside the period). */
 static const char SQL_TURNOVER_PARTS[] =
     "SELECT s.store_code, COALESCE(c.part_cost, 0),"
     " COALESCE(inside.average_value,"
     "   (SELECT t.stock_value FROM rollup_stock t WHERE t.store_code = s.store_code"
     "    AND t.snapshot_on <= CAST(? AS DATE) ORDER BY t.snapshot_on DESC LIMIT 1))"
     " FROM stores s"
-    " LEFT JOIN (SELECT store_code, SUM(parts_cost) AS part_cost FROM rollup_ro_day"
-    "   WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code) c"
+    " LEFT JOIN (SELECT store_code, SUM(parts_cost) AS part_cost" KC_SQL_RO_DAY_SUMS
+    "   GROUP BY store_code) c"
     "   ON c.store_code = s.store_code"
     " LEFT JOIN (SELECT store_code, AVG(stock_value) AS average_value FROM rollup_stock"
     "   WHERE snapshot_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code) inside"
@@ -110,7 +110,9 @@ static int compute_turnover(fsp_call *call, const fsp_kpi_args *args)
         kc_api->fail(call, "invalid period: from must not be after to");
         return -1;
     }
-    fsp_param params[] = { FSP_P_TEXT(args->to), KC_PERIOD_PARAMS(args), KC_PERIOD_PARAMS(args) };
+    kc_days d;
+    kc_days_of(args, &d);
+    fsp_param params[] = { FSP_P_TEXT(args->to), KC_DAYS_PARAMS(d), KC_PERIOD_PARAMS(args) };
     fsp_result *res = NULL;
     if (kc_api->query(call, SQL_TURNOVER_PARTS, params, KC_COUNT(params), &res) != 0)
         return -1;

@@ -4,7 +4,8 @@
  * repair orders of the period and is emitted per store; the engine folds
  * stores into regions, the group and months.
  *
- * Sums come from the per-store-day rollup (rollup_ro_day); the per-RO questions
+ * Sums come from the per store and month or day rollups (rollup_ro_month,
+ * rollup_ro_day: KC_SQL_RO_DAY_SUMS); the per-RO questions
  * (appointment kept, follow-up call, complaint) from rollup_ro joined to
  * appointments and follow_up_calls; absorption and personnel cost from
  * store_financials. */
@@ -13,43 +14,40 @@
 
 /* --- volume and value --- */
 
-/* rollup_ro_day: per store and day sums over the closed non-internal ROs. */
+/* Per store sums over the period's closed non-internal ROs. */
 static const char SQL_RO_COUNT[] =
-    "SELECT store_code, NULL, SUM(ro_count), 1, 1 FROM rollup_ro_day"
-    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code";
+    "SELECT store_code, NULL, SUM(ro_count), 1, 1"
+    KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
 
 static const char SQL_REVENUE[] =
-    "SELECT store_code, NULL, SUM(revenue), SUM(ro_count), 1 FROM rollup_ro_day"
-    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code";
+    "SELECT store_code, NULL, SUM(revenue), SUM(ro_count), 1"
+    KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
 
 static const char SQL_GROSS_PROFIT[] =
-    "SELECT store_code, NULL, SUM" KC_SQL_DAY_GROSS_PROFIT ", 1, 1 FROM rollup_ro_day"
-    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code";
+    "SELECT store_code, NULL, SUM" KC_SQL_DAY_GROSS_PROFIT ", 1, 1"
+    KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
 
 static int compute_ro_count(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, SQL_RO_COUNT, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, SQL_RO_COUNT);
 }
 
 /* service.revenue (numerator only) and service.revenue_per_ro (revenue / ROs). */
 static int compute_revenue(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, SQL_REVENUE, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, SQL_REVENUE);
 }
 
 static int compute_gross_profit(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, SQL_GROSS_PROFIT, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, SQL_GROSS_PROFIT);
 }
 
 /* --- quality and process rates --- */
 
 static const char SQL_COMEBACK_RATE[] =
-    "SELECT store_code, NULL, SUM(comeback_count), SUM(ro_count), 1 FROM rollup_ro_day"
-    " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code";
+    "SELECT store_code, NULL, SUM(comeback_count), SUM(ro_count), 1"
+    KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
 
 static const char SQL_APPOINTMENT_RATE[] =
     "WITH " KC_SQL_PERIOD_ROS
@@ -76,8 +74,7 @@ static const char SQL_COMPLAINT_RATE[] =
 
 static int compute_comeback_rate(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, SQL_COMEBACK_RATE, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, SQL_COMEBACK_RATE);
 }
 
 static int compute_appointment_rate(fsp_call *call, const fsp_kpi_args *args)
@@ -105,13 +102,13 @@ static int compute_complaint_rate(fsp_call *call, const fsp_kpi_args *args)
 
 /* Every store, with its figure and the financials of the calendar months that
  * meet the period; valid only when the store has a row for each of them
- * (placeholders: months expected, from, to, first month, last month). */
+ * (placeholders: months expected, the period's six (KC_SQL_RO_DAY_SUMS),
+ * first month, last month). */
 #define SQL_WITH_FINANCIALS(NUM, DEN) \
     "SELECT s.store_code, NULL, " NUM ", " DEN ", COALESCE(fin.months, 0) = ?" \
     " FROM stores s" \
     " LEFT JOIN (SELECT store_code, SUM(revenue) AS revenue," \
-    "   SUM" KC_SQL_DAY_GROSS_PROFIT " AS gross_profit FROM rollup_ro_day" \
-    "   WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code) v" \
+    "   SUM" KC_SQL_DAY_GROSS_PROFIT " AS gross_profit" KC_SQL_RO_DAY_SUMS " GROUP BY store_code) v" \
     "   ON v.store_code = s.store_code" \
     " LEFT JOIN (SELECT store_code, COUNT(*) AS months, SUM(fixed_expenses) AS fixed_expenses," \
     "   SUM(aftersales_personnel_cost) AS personnel_cost FROM store_financials" \
@@ -134,7 +131,9 @@ static int compute_with_financials(fsp_call *call, const fsp_kpi_args *args, con
         return -1;
     }
     const char *first = first_month, *last = last_month;
-    fsp_param params[] = { FSP_P_INT(months), KC_PERIOD_PARAMS(args), FSP_P_TEXT(first), FSP_P_TEXT(last) };
+    kc_days d;
+    kc_days_of(args, &d);
+    fsp_param params[] = { FSP_P_INT(months), KC_DAYS_PARAMS(d), FSP_P_TEXT(first), FSP_P_TEXT(last) };
     return kc_query_emit(call, args, sql, params, KC_COUNT(params));
 }
 

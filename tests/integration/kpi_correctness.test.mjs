@@ -206,6 +206,26 @@ test('service: by month, clipped to the period, with a month without data', asyn
   near(rows['2024-05']['service.revenue_per_ro'], null, 'May revenue_per_ro');
 });
 
+test('service: a period of part months and whole months (month sums plus days)', async () => {
+  // 2024-02-15..2024-04-10 reads February 15..29 and April 1..10 day by day and
+  // March from the month sums: S1 = R7 300 + March 4150 + R8 150 = 4600 in 6 ROs;
+  // S2 = March 2300 in 4 ROs (R8's payer is internal, which never excludes); N1 = 650.
+  // Labour: S1 March 400 + 600 + 1000 + 200, R7 200, R8 150; S2 200 + 800 + 300 + 100; N1 500
+  await checkAll({
+    'service.revenue': { S1: 4600, S2: 2300, N1: 650, SOUTH: 6900, group: 7550 },
+    'service.ro_count': { S1: 6, S2: 4, N1: 1, group: 11 },
+    'labour.revenue': { S1: 2200 + 200 + 150, S2: 1400, group: 2550 + 1400 + 500 },
+  }, { from: '2024-02-15', to: '2024-04-10' });
+  // a period inside one month reads days only: March 2..31 leaves nothing out
+  // (no RO of the fixture closes on March 1st) and 1..30 leaves out S1-R4 (31st, 200)
+  await checkAll({
+    'service.revenue': { S1: 4150, group: 7100 },
+  }, { from: '2024-03-02', to: '2024-03-31' });
+  await checkAll({
+    'service.revenue': { S1: 4150 - 200, group: 7100 - 200 },
+  }, { from: '2024-03-01', to: '2024-03-30' });
+});
+
 test('service: absorption over two months needs both months of financials', async () => {
   // February + March: S1 has both months (fixed 1900 + 2000, personnel 380 + 400);
   // S2 lacks February and N1 lacks March: null. S1 GP = 2950 + (300 - 70) = 3180.

@@ -82,9 +82,29 @@ static const char SQL_EXTRA_DAYS[] =
     " WHERE r.store_code = d.store_code AND r.closed_at >= d.day AND r.closed_at < d.day + INTERVAL 1 DAY"
     " AND r.ro_type <> 'internal')";
 
+/* Rows where a month table and the sums of its day table's rows differ, in
+ * either direction (the months are grouped here, not by the refresh). */
+static const char SQL_MONTH_MISMATCH[] =
+    "SELECT (SELECT COUNT(*) FROM (SELECT store_code, DATE_FORMAT(day, '%Y-%m-01') AS day,"
+    " SUM(ro_count) AS ro_count, SUM(comeback_count) AS comeback_count, SUM(revenue) AS revenue, SUM(labour_revenue) AS labour_revenue, SUM(sold_hours) AS sold_hours, SUM(sold_hours_clocked) AS sold_hours_clocked, SUM(clocked_hours) AS clocked_hours, SUM(parts_revenue) AS parts_revenue, SUM(parts_cost) AS parts_cost, SUM(part_lines) AS part_lines, SUM(part_lines_from_stock) AS part_lines_from_stock, SUM(material_revenue) AS material_revenue, SUM(material_cost) AS material_cost, SUM(accessory_revenue) AS accessory_revenue, SUM(accessory_cost) AS accessory_cost, SUM(other_amount) AS other_amount, SUM(discount_amount) AS discount_amount, SUM(bodywork_ro_count) AS bodywork_ro_count, SUM(bodywork_revenue) AS bodywork_revenue, SUM(bodywork_material_cost) AS bodywork_material_cost, SUM(insurer_revenue) AS insurer_revenue FROM rollup_ro_day GROUP BY 1, 2) f"
+    " LEFT JOIN rollup_ro_month m ON m.store_code = f.store_code AND m.day = f.day"
+    " WHERE m.day IS NULL OR NOT m.ro_count <=> f.ro_count OR NOT m.comeback_count <=> f.comeback_count OR NOT m.revenue <=> f.revenue OR NOT m.labour_revenue <=> f.labour_revenue OR NOT m.sold_hours <=> f.sold_hours OR NOT m.sold_hours_clocked <=> f.sold_hours_clocked OR NOT m.clocked_hours <=> f.clocked_hours OR NOT m.parts_revenue <=> f.parts_revenue OR NOT m.parts_cost <=> f.parts_cost OR NOT m.part_lines <=> f.part_lines OR NOT m.part_lines_from_stock <=> f.part_lines_from_stock OR NOT m.material_revenue <=> f.material_revenue OR NOT m.material_cost <=> f.material_cost OR NOT m.accessory_revenue <=> f.accessory_revenue OR NOT m.accessory_cost <=> f.accessory_cost OR NOT m.other_amount <=> f.other_amount OR NOT m.discount_amount <=> f.discount_amount OR NOT m.bodywork_ro_count <=> f.bodywork_ro_count OR NOT m.bodywork_revenue <=> f.bodywork_revenue OR NOT m.bodywork_material_cost <=> f.bodywork_material_cost OR NOT m.insurer_revenue <=> f.insurer_revenue)"
+    " + (SELECT COUNT(*) FROM rollup_ro_month m WHERE NOT EXISTS (SELECT 1 FROM rollup_ro_day d"
+    "   WHERE d.store_code = m.store_code AND d.day BETWEEN m.day AND LAST_DAY(m.day)))"
+    " + (SELECT COUNT(*) FROM (SELECT store_code, DATE_FORMAT(day, '%Y-%m-01') AS day, insurer_code,"
+    "   SUM(ro_count) AS ro_count, SUM(revenue) AS revenue FROM rollup_ro_insurer_day GROUP BY 1, 2, 3) f"
+    "   LEFT JOIN rollup_ro_insurer_month m ON m.store_code = f.store_code AND m.day = f.day"
+    "   AND m.insurer_code = f.insurer_code"
+    "   WHERE m.day IS NULL OR NOT m.ro_count <=> f.ro_count OR NOT m.revenue <=> f.revenue)"
+    " + (SELECT COUNT(*) FROM rollup_ro_insurer_month m WHERE NOT EXISTS (SELECT 1 FROM rollup_ro_insurer_day d"
+    "   WHERE d.store_code = m.store_code AND d.insurer_code = m.insurer_code"
+    "   AND d.day BETWEEN m.day AND LAST_DAY(m.day)))";
+
 static const char SQL_CHECKSUM[] =
     "SELECT CONCAT((SELECT COUNT(*) FROM rollup_ro), '/', (SELECT COALESCE(SUM(revenue), 0) FROM rollup_ro_day), '/',"
     " (SELECT COALESCE(SUM(revenue), 0) FROM rollup_ro_insurer_day), '/', (SELECT COALESCE(SUM(stock_value), 0) FROM rollup_stock), '/',"
+    " (SELECT COALESCE(GROUP_CONCAT(CONCAT(store_code, day, revenue) ORDER BY store_code, day), '') FROM rollup_ro_month), '/',"
+    " (SELECT COALESCE(GROUP_CONCAT(CONCAT(store_code, day, insurer_code, revenue) ORDER BY 1), '') FROM rollup_ro_insurer_month), '/',"
     " (SELECT COALESCE(SUM(stock_value * age_days), 0) FROM rollup_stock_age), '/',"
     " (SELECT COALESCE(SUM(visits), 0) FROM rollup_vehicle_visit), '/',"
     " (SELECT COALESCE(GROUP_CONCAT(CONCAT(vin, visit_on, last_store_code) ORDER BY vin, visit_on), '') FROM rollup_vehicle_visit))";
@@ -147,6 +167,9 @@ int main(void)
     CHECK_STR(scalar("SELECT COUNT(*) FROM rollup_ro WHERE ro_no IN ('R3', 'R4')"), "0", "internal and open ROs have no rollup row");
     CHECK_STR(scalar(SQL_MISMATCH), "0", "rollup_ro_day agrees with the independent query over the facts");
     CHECK_STR(scalar(SQL_EXTRA_DAYS), "0", "no rollup day without ROs");
+    CHECK_STR(scalar(SQL_MONTH_MISMATCH), "0", "the month tables are the sums of the day tables");
+    CHECK_STR(scalar("SELECT CONCAT(day, '/', ro_count) FROM rollup_ro_insurer_month WHERE store_code = 'S1'"),
+              "2024-01-01/1", "insurer month rollup: keyed by the month's first day");
 
     /* visits: R2 (S1) and R9 (S2) both closed 2024-01-03 17:00: a tie goes to S1 */
     CHECK_STR(scalar("SELECT CONCAT(visits, '/', last_closed_at, '/', last_store_code) FROM rollup_vehicle_visit"
@@ -196,6 +219,14 @@ int main(void)
     CHECK(refresh("repair_orders", "S1", "2024-01-02", "2024-01-06", false) == 0, "refresh by dates only");
     CHECK_STR(scalar("SELECT GROUP_CONCAT(CONCAT(visit_on, ':', last_store_code) ORDER BY visit_on) FROM rollup_vehicle_visit"),
               "2024-01-02:S1,2024-01-03:S2,2024-01-06:S1", "visits follow by dates");
+
+    /* an RO moves to the next month: both months follow */
+    CHECK(exec("UPDATE repair_orders SET closed_at = '2024-02-01 08:00' WHERE store_code = 'S1' AND ro_no = 'R2'") == 0,
+          "R2 moves to February");
+    CHECK(refresh("repair_orders", "S1", "2024-01-06", "2024-02-01", true) == 0, "refresh across months");
+    CHECK_STR(scalar("SELECT GROUP_CONCAT(CONCAT(day, ':', ro_count) ORDER BY day) FROM rollup_ro_month WHERE store_code = 'S1'"),
+              "2024-01-01:1,2024-02-01:1", "January lost R2, February has it");
+    CHECK_STR(scalar(SQL_MONTH_MISMATCH), "0", "the month tables still agree with the days");
 
     /* a rebuild gives the same tables as the refreshes */
     CHECK(refresh("repair_orders", "S1", "2024-01-01", "2024-01-05", true) == 0, "refresh the visits too");
