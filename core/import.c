@@ -87,13 +87,13 @@ static const char *const kind_values[] = { "new", "renewal", NULL };
 #define REQ_ENUM(n, v)   { n, T_ENUM, true, 0, v }
 
 #define STORE_EXISTS { "store_code", "store '%s' does not exist", \
-    "SELECT s.src_line, s.store_code FROM import_stage s LEFT JOIN stores p ON p.store_code = s.store_code WHERE p.id IS NULL" }
+    "SELECT s.src_line, s.store_code FROM import_stage s LEFT JOIN stores p ON p.store_code = s.store_code WHERE p.store_code IS NULL" }
 #define CUSTOMER_EXISTS { "customer_code", "customer '%s' does not exist in store %s (import customers first)", \
     "SELECT s.src_line, s.customer_code, s.store_code FROM import_stage s LEFT JOIN customers p " \
-    "ON p.store_code = s.store_code AND p.customer_code = s.customer_code WHERE p.id IS NULL" }
+    "ON p.store_code = s.store_code AND p.customer_code = s.customer_code WHERE p.store_code IS NULL" }
 #define RO_EXISTS(opt) { "ro_no", "repair order '%s' does not exist in store %s (import repair_orders first)", \
     "SELECT s.src_line, s.ro_no, s.store_code FROM import_stage s LEFT JOIN repair_orders p " \
-    "ON p.store_code = s.store_code AND p.ro_no = s.ro_no WHERE " opt "p.id IS NULL" }
+    "ON p.store_code = s.store_code AND p.ro_no = s.ro_no WHERE " opt "p.store_code IS NULL" }
 
 static const col_def regions_cols[] = { REQ("region_code", T_CODE), REQ_TEXT("name", 200) };
 static const col_def stores_cols[] = {
@@ -101,7 +101,7 @@ static const col_def stores_cols[] = {
     OPT_TEXT("city", 100), OPT("opened_on", T_DATE) };
 static const parent_check stores_parents[] = {
     { "region_code", "region '%s' does not exist (import regions first)",
-      "SELECT s.src_line, s.region_code FROM import_stage s LEFT JOIN regions p ON p.region_code = s.region_code WHERE p.id IS NULL" } };
+      "SELECT s.src_line, s.region_code FROM import_stage s LEFT JOIN regions p ON p.region_code = s.region_code WHERE p.region_code IS NULL" } };
 static const col_def insurers_cols[] = { REQ("insurer_code", T_CODE), REQ_TEXT("name", 200) };
 static const col_def staff_cols[] = {
     REQ("store_code", T_CODE), REQ("staff_code", T_CODE), REQ_TEXT("name", 200), REQ_ENUM("role", role_values),
@@ -123,15 +123,15 @@ static const parent_check ro_parents[] = {
     CUSTOMER_EXISTS,
     { "advisor_code", "advisor '%s' is not on the staff of store %s (import staff first)",
       "SELECT s.src_line, s.advisor_code, s.store_code FROM import_stage s LEFT JOIN staff p "
-      "ON p.store_code = s.store_code AND p.staff_code = s.advisor_code WHERE s.advisor_code IS NOT NULL AND p.id IS NULL" },
+      "ON p.store_code = s.store_code AND p.staff_code = s.advisor_code WHERE s.advisor_code IS NOT NULL AND p.store_code IS NULL" },
     { "insurer_code", "insurer '%s' does not exist (import insurers first)",
       "SELECT s.src_line, s.insurer_code FROM import_stage s LEFT JOIN insurers p "
-      "ON p.insurer_code = s.insurer_code WHERE s.insurer_code IS NOT NULL AND p.id IS NULL" },
+      "ON p.insurer_code = s.insurer_code WHERE s.insurer_code IS NOT NULL AND p.insurer_code IS NULL" },
     /* comeback_of: kept last; lines whose original is earlier in the file are settled in C */
     { "comeback_of", "comeback_of '%s' is not an earlier repair order of store %s for the same vehicle",
       "SELECT s.src_line, s.comeback_of, s.store_code FROM import_stage s LEFT JOIN repair_orders p "
       "ON p.store_code = s.store_code AND p.ro_no = s.comeback_of "
-      "WHERE s.comeback_of IS NOT NULL AND (p.id IS NULL OR p.vin <> s.vin OR p.opened_at >= s.opened_at)" } };
+      "WHERE s.comeback_of IS NOT NULL AND (p.store_code IS NULL OR p.vin <> s.vin OR p.opened_at >= s.opened_at)" } };
 static const col_def labour_cols[] = {
     REQ("store_code", T_CODE), REQ("ro_no", T_CODE), REQ("line_no", T_UINT), OPT_TEXT("op_code", 32),
     OPT("technician_code", T_CODE), REQ("sold_hours", T_QTY), OPT("clocked_hours", T_QTY), REQ("amount", T_MONEY) };
@@ -139,7 +139,7 @@ static const parent_check labour_parents[] = {
     RO_EXISTS(""),
     { "technician_code", "technician '%s' is not on the staff of store %s (import staff first)",
       "SELECT s.src_line, s.technician_code, s.store_code FROM import_stage s LEFT JOIN staff p "
-      "ON p.store_code = s.store_code AND p.staff_code = s.technician_code WHERE s.technician_code IS NOT NULL AND p.id IS NULL" } };
+      "ON p.store_code = s.store_code AND p.staff_code = s.technician_code WHERE s.technician_code IS NOT NULL AND p.store_code IS NULL" } };
 static const col_def parts_cols[] = {
     REQ("store_code", T_CODE), REQ("ro_no", T_CODE), REQ("line_no", T_UINT), REQ("part_no", T_CODE),
     REQ_ENUM("category", category_values), REQ("qty", T_QTY), REQ("unit_price", T_MONEY), REQ("unit_cost", T_MONEY),
@@ -158,7 +158,7 @@ static const parent_check policy_parents[] = {
     STORE_EXISTS,
     { "insurer_code", "insurer '%s' does not exist (import insurers first)",
       "SELECT s.src_line, s.insurer_code FROM import_stage s LEFT JOIN insurers p "
-      "ON p.insurer_code = s.insurer_code WHERE p.id IS NULL" } };
+      "ON p.insurer_code = s.insurer_code WHERE p.insurer_code IS NULL" } };
 static const col_def invoice_cols[] = {
     REQ("store_code", T_CODE), REQ("invoice_no", T_CODE), REQ("customer_code", T_CODE), REQ("issued_on", T_DATE),
     OPT("due_on", T_DATE), REQ("amount", T_MONEY), OPT("ro_no", T_CODE), OPT("deal_no", T_CODE) };
@@ -166,7 +166,7 @@ static const parent_check invoice_parents[] = {
     CUSTOMER_EXISTS, RO_EXISTS("s.ro_no IS NOT NULL AND "),
     { "deal_no", "vehicle sale '%s' does not exist in store %s (import vehicle_sales first)",
       "SELECT s.src_line, s.deal_no, s.store_code FROM import_stage s LEFT JOIN vehicle_sales p "
-      "ON p.store_code = s.store_code AND p.deal_no = s.deal_no WHERE s.deal_no IS NOT NULL AND p.id IS NULL" } };
+      "ON p.store_code = s.store_code AND p.deal_no = s.deal_no WHERE s.deal_no IS NOT NULL AND p.store_code IS NULL" } };
 static const col_def payment_cols[] = {
     REQ("store_code", T_CODE), REQ("payment_no", T_CODE), REQ("invoice_no", T_CODE), REQ("paid_on", T_DATE),
     REQ("amount", T_MONEY) };
@@ -174,7 +174,7 @@ enum { PAYMENT_AMOUNT = 4 };
 static const parent_check payment_parents[] = {
     { "invoice_no", "invoice '%s' does not exist in store %s (import invoices first)",
       "SELECT s.src_line, s.invoice_no, s.store_code FROM import_stage s LEFT JOIN invoices p "
-      "ON p.store_code = s.store_code AND p.invoice_no = s.invoice_no WHERE p.id IS NULL" } };
+      "ON p.store_code = s.store_code AND p.invoice_no = s.invoice_no WHERE p.store_code IS NULL" } };
 static const col_def financial_cols[] = {
     REQ("store_code", T_CODE), REQ("month", T_MONTH), REQ("aftersales_personnel_cost", T_MONEY),
     REQ("fixed_expenses", T_MONEY) };

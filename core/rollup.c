@@ -379,7 +379,8 @@ static void *rebuild_other_lane(void *arg)
         lane_fail(l, "a second connection", err);
         return NULL;
     }
-    if (db_begin(c, err, sizeof err) != 0 ||
+    if (db_exec_text(c, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", err, sizeof err) != 0 ||
+        db_begin(c, err, sizeof err) != 0 ||
         refresh_visits_range(c, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, sizeof err) != 0 ||
         rollup_asof_rebuild(c, err, sizeof err) != 0 || db_commit(c, err, sizeof err) != 0) {
         db_rollback(c);

@@ -1,12 +1,13 @@
 /* rollup_asof: keeps the as-of tables of schemas/006_asof.sql current, so
  * that the retention and receivables KPIs (spec/kpis.md, as of the period end
  * `to`) read a few short primary-key ranges whatever `to` is:
- *   rollup_ro, vehicle_sales -> rollup_vehicle_state (by VIN)
- *   invoices, payments       -> rollup_invoice_open (by store)
+ *   repair_orders, vehicle_sales -> rollup_vehicle_state (by VIN)
+ *   invoices, payments           -> rollup_invoice_open (by store)
  * Each refresh deletes the derived rows of a VIN or store and rebuilds them
  * with one INSERT ... SELECT; the rebuild does every VIN and store at once.
- * Visits are the rows of rollup_ro (closed non-internal ROs), so the state of
- * a VIN must be redone after rollup_ro is. */
+ * Both read the facts alone (a visit: a closed non-internal RO, as in
+ * rollup_ro), never another derived table, so they can be rebuilt beside
+ * the per-store rollups. */
 #include <stdio.h>
 #include <string.h>
 #include "rollup_asof.h"
@@ -33,9 +34,10 @@
     "INSERT INTO rollup_vehicle_state (vin, from_on, until_on, last_store_code, sold_on," \
     " sale_store_code, first_visit_on, span_class)" \
     " WITH event AS (SELECT vin, day, MAX(visit_store) AS visit_store, MAX(sale_store) AS sale_store FROM (" \
-    "     SELECT vin, day, SUBSTRING_INDEX(GROUP_CONCAT(store_code ORDER BY closed_at DESC, store_code ASC" \
-    "       SEPARATOR ','), ',', 1) AS visit_store, NULL AS sale_store" \
-    "     FROM rollup_ro WHERE 1 = 1" VIN_FILTER " GROUP BY vin, day" \
+    "     SELECT vin, DATE(closed_at) AS day, SUBSTRING_INDEX(GROUP_CONCAT(store_code ORDER BY closed_at DESC," \
+    "       store_code ASC SEPARATOR ','), ',', 1) AS visit_store, NULL AS sale_store" \
+    "     FROM repair_orders WHERE closed_at IS NOT NULL AND ro_type <> 'internal'" VIN_FILTER \
+    "     GROUP BY vin, DATE(closed_at)" \
     "     UNION ALL" \
     "     SELECT vin, sold_on, NULL, MIN(store_code) FROM vehicle_sales WHERE 1 = 1" VIN_FILTER \
     "     GROUP BY vin, sold_on) e GROUP BY vin, day)," \
