@@ -1589,34 +1589,184 @@ static int import_file_of(app *a, const char *dir, const char *entity, const lon
     return import_one(a, entity_files[e].name, path, rows[e], err, errlen);
 }
 
-/* The files after repair_orders go in two lanes of about equal work: lane A
- * takes these (payments after their invoices), lane B the others in
- * import_entities[] order. */
-static const char *const LANE_A[] = { "ro_parts", "invoices", "payments", NULL };
+/* Splits the demo's repair_orders file (one line per RO, grouped by store,
+ * no quoted newlines) in two at the first change of store past half its
+ * rows, so each half holds whole stores: a comeback stays with its
+ * original. rows[] gets the rows of each half. */
+static int split_by_store(const char *src, const char *dst[2], long long total, long long rows[2],
+                          char *err, size_t errlen)
+{
+    FILE *in = fopen(src, "r"), *out[2] = { NULL, NULL };
+    if (in) out[0] = fopen(dst[0], "w");
+    if (out[0]) out[1] = fopen(dst[1], "w");
+    char line[4096], header[4096], store[64] = "";
+    int half = 0, rc = -1;
+    rows[0] = rows[1] = 0;
+    if (!out[1] || !fgets(header, sizeof header, in)) {
+        snprintf(err, errlen, "demo: splitting %s: %s", src, strerror(errno ? errno : EIO));
+        goto done;
+    }
+    fputs(header, out[0]);
+    fputs(header, out[1]);
+    while (fgets(line, sizeof line, in)) {
+        size_t n = strcspn(line, ",");
+        if (half == 0 && rows[0] >= total / 2 && store[0] && (strlen(store) != n || strncmp(store, line, n) != 0))
+            half = 1;
+        snprintf(store, sizeof store, "%.*s", (int)(n < sizeof store ? n : sizeof store - 1), line);
+        fputs(line, out[half]);
+        rows[half]++;
+    }
+    rc = ferror(in) ? -1 : 0;
+    if (rc) snprintf(err, errlen, "demo: reading %s failed", src);
+done:
+    for (int i = 0; i < 2; i++)
+        if (out[i] && fclose(out[i]) != 0 && rc == 0) {
+            snprintf(err, errlen, "demo: writing %s failed: %s", dst[i], strerror(errno));
+            rc = -1;
+        }
+    if (in) fclose(in);
+    return rc;
+}
 
-typedef struct demo_lane {
+/* The files after the parents of repair orders, as tasks for two lanes
+ * (two connections, two transactions at once). A task starts when the tasks
+ * it needs are done: everything naming a repair order waits for both halves
+ * of repair_orders, payments for invoices. Listed longest first within what
+ * can start, so the lanes end together. Two derived tables are rebuilt as
+ * tasks too, as soon as their facts are in, beside the remaining imports:
+ * the vehicles (visits and states: repair orders and sales) and the
+ * invoices' open days (invoices and payments). */
+typedef struct demo_task {
+    const char *entity;
+    int part;                       /* repair_orders: half 1 or 2; else 0 */
+    bool needs_ros;                 /* waits for both halves of repair_orders */
+    const char *needs;              /* and for this entity, or NULL */
+    int state;                      /* 0 waiting, 1 running, 2 done */
+} demo_task;
+
+typedef struct demo_lanes {
     app *a;
     const char *dir;
     const long long *rows;
-    const char *const *entities;    /* NULL-terminated */
-    const char *const *skip;        /* entities of the other lane, or NULL */
+    long long ro_rows[2];
+    demo_task *tasks;
+    int ntasks;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
     int rc;
     char err[1024];
-} demo_lane;
+} demo_lanes;
 
-static bool listed(const char *const *list, const char *name)
+static bool task_done(const demo_lanes *l, const char *entity)
 {
-    for (int i = 0; list && list[i]; i++) if (strcmp(list[i], name) == 0) return true;
-    return false;
+    for (int i = 0; i < l->ntasks; i++)
+        if (strcmp(l->tasks[i].entity, entity) == 0 && l->tasks[i].state != 2) return false;
+    return true;
+}
+
+static bool task_ready(const demo_lanes *l, const demo_task *t)
+{
+    return t->state == 0 && (!t->needs_ros || task_done(l, "repair_orders")) && (!t->needs || task_done(l, t->needs));
+}
+
+/* A derived-table task, on a connection of its own. */
+static int rollup_task(app *a, const char *what, char *err, size_t errlen)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    db_conn *c = db_acquire(a->db, 5000, err, errlen);
+    if (!c) return -1;
+    bool vehicles = strcmp(what, "rollup_vehicles") == 0;
+    int rc = vehicles ? rollup_rebuild_vehicles(c, err, errlen) : rollup_rebuild_invoices(c, err, errlen);
+    db_release(a->db, c);
+    if (rc == 0)
+        fprintf(stderr, "  汇总 rollups %-19s %7.1f s\n", vehicles ? "车辆 vehicles" : "发票 invoices", seconds_since(&t0));
+    return rc;
 }
 
 static void *lane_run(void *arg)
 {
-    demo_lane *l = arg;
-    for (int i = 0; l->entities[i] && l->rc == 0; i++)
-        if (!listed(l->skip, l->entities[i]))
-            l->rc = import_file_of(l->a, l->dir, l->entities[i], l->rows, l->err, sizeof l->err);
+    demo_lanes *l = arg;
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        demo_task *t = NULL;
+        bool left = false;
+        for (int i = 0; i < l->ntasks && l->rc == 0; i++) {
+            if (l->tasks[i].state != 2) left = true;
+            if (!t && task_ready(l, &l->tasks[i])) t = &l->tasks[i];
+        }
+        if (l->rc != 0 || !left) break;
+        if (!t) { pthread_cond_wait(&l->cv, &l->mu); continue; }
+        t->state = 1;
+        pthread_mutex_unlock(&l->mu);
+        char err[1024];
+        int rc;
+        if (strcmp(t->entity, "rollup_vehicles") == 0 || strcmp(t->entity, "rollup_invoices") == 0) {
+            rc = rollup_task(l->a, t->entity, err, sizeof err);
+        } else if (t->part) {
+            char path[PATH_MAX];
+            if (snprintf(path, sizeof path, "%s/repair_orders.%d.csv", l->dir, t->part) >= (int)sizeof path)
+                path[0] = 0;        /* never: import_in_lanes made these names */
+            rc = import_one(l->a, "repair_orders", path, l->ro_rows[t->part - 1], err, sizeof err);
+        } else {
+            rc = import_file_of(l->a, l->dir, t->entity, l->rows, err, sizeof err);
+        }
+        pthread_mutex_lock(&l->mu);
+        t->state = 2;
+        if (rc != 0 && l->rc == 0) {
+            l->rc = rc;
+            snprintf(l->err, sizeof l->err, "%s", err);
+        }
+        pthread_cond_broadcast(&l->cv);
+    }
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
     return NULL;
+}
+
+/* Everything from repair_orders on, in two lanes. */
+static int import_in_lanes(app *a, const char *dir, const long long *rows, char *err, size_t errlen)
+{
+    demo_task tasks[] = {
+        { "repair_orders", 1, false, NULL, 0 }, { "repair_orders", 2, false, NULL, 0 },
+        { "rollup_vehicles", 0, true, NULL, 0 },
+        { "insurance_policies", 0, false, NULL, 0 }, { "parts_stock", 0, false, NULL, 0 },
+        { "store_financials", 0, false, NULL, 0 },
+        { "ro_parts", 0, true, NULL, 0 }, { "ro_labour", 0, true, NULL, 0 },
+        { "invoices", 0, true, NULL, 0 }, { "follow_up_calls", 0, true, NULL, 0 },
+        { "payments", 0, true, "invoices", 0 }, { "appointments", 0, true, NULL, 0 },
+        { "csi_surveys", 0, true, NULL, 0 }, { "rollup_invoices", 0, true, "payments", 0 },
+    };
+    demo_lanes l = { .a = a, .dir = dir, .rows = rows, .tasks = tasks, .ntasks = (int)(sizeof tasks / sizeof *tasks) };
+    char src[PATH_MAX], half1[PATH_MAX], half2[PATH_MAX];
+    if (snprintf(src, sizeof src, "%s/repair_orders.csv", dir) >= (int)sizeof src ||
+        snprintf(half1, sizeof half1, "%s/repair_orders.1.csv", dir) >= (int)sizeof half1 ||
+        snprintf(half2, sizeof half2, "%s/repair_orders.2.csv", dir) >= (int)sizeof half2) {
+        snprintf(err, errlen, "demo: directory path too long: %s", dir);
+        return -1;
+    }
+    const char *halves[2] = { half1, half2 };
+    int e = entity_file_index("repair_orders");
+    int rc = split_by_store(src, halves, e >= 0 ? rows[e] : 0, l.ro_rows, err, errlen);
+    if (rc == 0 && (pthread_mutex_init(&l.mu, NULL) != 0 || pthread_cond_init(&l.cv, NULL) != 0)) {
+        snprintf(err, errlen, "demo: cannot create a mutex");
+        rc = -1;
+    }
+    if (rc == 0) {
+        pthread_t tid;
+        bool threaded = pthread_create(&tid, NULL, lane_run, &l) == 0;
+        lane_run(&l);                      /* no thread: this lane does every task */
+        if (threaded) pthread_join(tid, NULL);
+        pthread_cond_destroy(&l.cv);
+        pthread_mutex_destroy(&l.mu);
+        if (l.rc != 0) {
+            snprintf(err, errlen, "%s", l.err);
+            rc = -1;
+        }
+    }
+    unlink(half1);
+    unlink(half2);
+    return rc;
 }
 
 static void rollup_progress(void *ud, int done, int total, const char *what)
@@ -1649,37 +1799,24 @@ int demo_load(app *a, const demo_opts *o, char *err, size_t errlen)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (demo_write_csv(o, dir, rows, err, errlen) != 0) { remove_files(dir); return -1; }
     fprintf(stderr, "导入演示数据 / importing (%.1f s so far)\n", seconds_since(&t0));
-    /* the parents one after the other, up to the repair orders ... */
-    int k = 0;
-    for (; import_entities[k]; k++) {
+    /* the parents of repair orders one after the other ... */
+    for (int k = 0; import_entities[k] && strcmp(import_entities[k], "repair_orders") != 0; k++)
         if (import_file_of(a, dir, import_entities[k], rows, err, errlen) != 0) { remove_files(dir); return -1; }
-        if (strcmp(import_entities[k], "repair_orders") == 0) break;
-    }
-    /* ... then the rest in two lanes at once (on their own connections): they
-     * depend on those parents and, within a lane, on one another only */
-    demo_lane lanes[2] = {
-        { .a = a, .dir = dir, .rows = rows, .entities = LANE_A },
-        { .a = a, .dir = dir, .rows = rows, .entities = import_entities[k] ? &import_entities[k + 1] : &import_entities[k],
-          .skip = LANE_A },
-    };
-    pthread_t tid;
-    bool threaded = pthread_create(&tid, NULL, lane_run, &lanes[1]) == 0;
-    lane_run(&lanes[0]);
-    if (threaded) pthread_join(tid, NULL);
-    else lane_run(&lanes[1]);          /* no thread: the second lane after the first */
-    for (int l = 0; l < 2; l++)
-        if (lanes[l].rc != 0) {
-            snprintf(err, errlen, "%s", lanes[l].err);
-            remove_files(dir);
-            return -1;
-        }
-    remove_files(dir);
-    /* the files went in with their rollups deferred: build them once, for all */
-    fprintf(stderr, "汇总 / building rollups (%.1f s so far)\n", seconds_since(&t0));
-    if (rollup_rebuild_fresh(a->db, rollup_progress, NULL, err, errlen) != 0) return -1;
+    /* ... then the rest in two lanes, with the derived tables of the
+     * vehicles and invoices as soon as their facts are in (the files go in
+     * with their rollups deferred: each is built once, for all) ... */
     db_conn *c = db_acquire(a->db, 5000, err, errlen);
+    int rc = c ? rollup_clear(c, err, errlen) : -1;
+    if (c) db_release(a->db, c);
+    if (rc == 0) rc = import_in_lanes(a, dir, rows, err, errlen);
+    remove_files(dir);
+    if (rc != 0) return -1;
+    /* ... and last the per-store ones, in two lanes */
+    fprintf(stderr, "汇总 / building the store rollups (%.1f s so far)\n", seconds_since(&t0));
+    if (rollup_rebuild_stores(a->db, rollup_progress, NULL, err, errlen) != 0) return -1;
+    c = db_acquire(a->db, 5000, err, errlen);
     if (!c) return -1;
-    int rc = kpi_invalidate(c, err, errlen);
+    rc = kpi_invalidate(c, err, errlen);
     if (rc == 0) rc = auth_create_demo_users(c, err, errlen);     /* prints the demo logins */
     db_release(a->db, c);
     if (rc != 0) return -1;

@@ -10,7 +10,8 @@
  *       rollup_ro_insurer_day (dates: DATE(closed_at) of the ROs, old and new),
  *       then rollup_ro_month, rollup_ro_insurer_month (the months of those dates)
  *   repair_orders                      -> rollup_vehicle_visit (by VIN, or by
- *       the touched dates when the importer names no VINs)
+ *       the touched dates when the importer names no VINs), then
+ *       rollup_vehicle_state (core/rollup_asof.c, from the visits)
  *   parts_stock                        -> rollup_stock, rollup_stock_age
  *       (dates: snapshot_on)
  * Other entities are read by the plugins from the facts directly. */
@@ -239,6 +240,13 @@ static int refresh_visits_vins(db_conn *c, const char *const *vins, int nvins, c
     return 0;
 }
 
+/* Every vehicle's visits, then its states (which read the visits). */
+static int vehicles_all(db_conn *c, char *err, size_t errlen)
+{
+    if (refresh_visits_range(c, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0) return -1;
+    return rollup_asof_rebuild_states(c, err, errlen);
+}
+
 /* --- the importer's entry point --- */
 
 static bool entity_is(const char *entity, const char *name) { return entity && strcmp(entity, name) == 0; }
@@ -263,15 +271,16 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
         if (!min_from[0] || strcmp(from, min_from) < 0) snprintf(min_from, sizeof min_from, "%s", from);
         if (!max_to[0] || strcmp(to, max_to) > 0) snprintf(max_to, sizeof max_to, "%s", to);
     }
-    if (entity_is(e, "repair_orders") && rollup_asof_refresh(c, scope, err, errlen) != 0) return -1;
-    if (entity_is(e, "repair_orders")) {
-        /* by VIN for the usual file (a store's day or month); a file naming
-         * very many vehicles is cheaper redone by its dates in one statement */
-        if (scope->nvins > 0 && scope->vins && (scope->nvins <= ROLLUP_VINS_BY_LIST || !min_from[0]))
-            return refresh_visits_vins(c, scope->vins, scope->nvins, err, errlen);
-        if (min_from[0]) return refresh_visits_range(c, min_from, max_to, err, errlen);
-    }
-    return 0;
+    if (!entity_is(e, "repair_orders")) return 0;
+    /* the visits, by VIN for the usual file (a store's day or month); a file
+     * naming very many vehicles is cheaper redone by its dates in one
+     * statement. Then the vehicle states, which read the visits. */
+    int rc = 0;
+    if (scope->nvins > 0 && scope->vins && (scope->nvins <= ROLLUP_VINS_BY_LIST || !min_from[0]))
+        rc = refresh_visits_vins(c, scope->vins, scope->nvins, err, errlen);
+    else if (min_from[0])
+        rc = refresh_visits_range(c, min_from, max_to, err, errlen);
+    return rc != 0 ? -1 : rollup_asof_refresh(c, scope, err, errlen);
 }
 
 /* --- rebuild --- */
@@ -298,8 +307,7 @@ int rollup_rebuild_progress(db_conn *c, rollup_progress_fn progress, void *ud, c
             goto fail;
     }
     if (progress) progress(ud, stores->nrows, stores->nrows + 1, "vehicle visits");
-    if (refresh_visits_range(c, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0) goto fail;
-    if (rollup_asof_rebuild(c, err, errlen) != 0) goto fail;
+    if (vehicles_all(c, err, errlen) != 0 || rollup_asof_rebuild_invoices(c, err, errlen) != 0) goto fail;
     if (progress) progress(ud, stores->nrows + 1, stores->nrows + 1, NULL);
     db_result_free(stores);
     if (db_commit(c, err, errlen) != 0) return -1;
@@ -317,8 +325,9 @@ typedef struct rebuild_lanes {
     db_result *stores;
     rollup_progress_fn progress;
     void *ud;
+    bool with_vehicles;          /* the second lane first rebuilds the vehicles and invoices */
     pthread_mutex_t mu;          /* next, done, failed, err, progress */
-    int next, done;
+    int next, done, total;
     bool failed;
     char err[600];
 } rebuild_lanes;
@@ -354,7 +363,7 @@ static void rebuild_stores(rebuild_lanes *l, db_conn *c)
             l->failed = true;
             snprintf(l->err, sizeof l->err, "store %.40s: %s", store, err);
         }
-        if (rc == 0 && l->progress) l->progress(l->ud, l->done, l->stores->nrows + 1, store);
+        if (rc == 0 && l->progress) l->progress(l->ud, l->done, l->total, store);
         l->done++;
         pthread_mutex_unlock(&l->mu);
     }
@@ -368,8 +377,42 @@ static void lane_fail(rebuild_lanes *l, const char *what, const char *err)
     pthread_mutex_unlock(&l->mu);
 }
 
-/* The other lane: the per-vehicle visits and the as-of tables (they read
- * only the facts and each other), then whatever stores are left. */
+/* Runs fn on c in a read-committed transaction of its own. */
+static int in_own_transaction(db_conn *c, int (*fn)(db_conn *, char *, size_t), char *err, size_t errlen)
+{
+    if (db_exec_text(c, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", err, errlen) != 0 ||
+        db_begin(c, err, errlen) != 0)
+        return -1;
+    if (fn(c, err, errlen) != 0) {
+        db_rollback(c);
+        return -1;
+    }
+    return db_commit(c, err, errlen);
+}
+
+int rollup_rebuild_vehicles(db_conn *c, char *err, size_t errlen)
+{
+    return in_own_transaction(c, vehicles_all, err, errlen);
+}
+
+int rollup_rebuild_invoices(db_conn *c, char *err, size_t errlen)
+{
+    return in_own_transaction(c, rollup_asof_rebuild_invoices, err, errlen);
+}
+
+int rollup_clear(db_conn *c, char *err, size_t errlen)
+{
+    if (db_begin(c, err, errlen) != 0) return -1;
+    for (size_t i = 0; i < sizeof ROLLUP_TABLES_CLEAR / sizeof *ROLLUP_TABLES_CLEAR; i++)
+        if (db_exec(c, ROLLUP_TABLES_CLEAR[i], NULL, 0, NULL, err, errlen) != 0) {
+            db_rollback(c);
+            return -1;
+        }
+    return db_commit(c, err, errlen);
+}
+
+/* The other lane of rollup_rebuild_fresh: the vehicles and the invoices
+ * (they read only the facts and the visits), then whatever stores are left. */
 static void *rebuild_other_lane(void *arg)
 {
     rebuild_lanes *l = arg;
@@ -379,36 +422,32 @@ static void *rebuild_other_lane(void *arg)
         lane_fail(l, "a second connection", err);
         return NULL;
     }
-    if (db_exec_text(c, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", err, sizeof err) != 0 ||
-        db_begin(c, err, sizeof err) != 0 ||
-        refresh_visits_range(c, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, sizeof err) != 0 ||
-        rollup_asof_rebuild(c, err, sizeof err) != 0 || db_commit(c, err, sizeof err) != 0) {
-        db_rollback(c);
-        lane_fail(l, "vehicle visits", err);
-    } else {
-        pthread_mutex_lock(&l->mu);
-        if (l->progress) l->progress(l->ud, l->done, l->stores->nrows + 1, "vehicle visits");
-        l->done++;
-        pthread_mutex_unlock(&l->mu);
+    if (l->with_vehicles) {
+        if (rollup_rebuild_vehicles(c, err, sizeof err) != 0 || rollup_rebuild_invoices(c, err, sizeof err) != 0) {
+            lane_fail(l, "vehicle visits and invoices", err);
+        } else {
+            pthread_mutex_lock(&l->mu);
+            if (l->progress) l->progress(l->ud, l->done, l->total, "vehicle visits");
+            l->done++;
+            pthread_mutex_unlock(&l->mu);
+        }
     }
     rebuild_stores(l, c);
     db_release(l->pool, c);
     return NULL;
 }
 
-int rollup_rebuild_fresh(db_pool *pool, rollup_progress_fn progress, void *ud, char *err, size_t errlen)
+/* The stores in two lanes (and the vehicles and invoices first in the second
+ * lane, with_vehicles), then statistics. */
+static int rebuild_lanes_run(db_pool *pool, bool with_vehicles, rollup_progress_fn progress, void *ud,
+                             char *err, size_t errlen)
 {
     db_conn *c = db_acquire(pool, 5000, err, errlen);
     if (!c) return -1;
-    rebuild_lanes l = { .pool = pool, .progress = progress, .ud = ud };
+    rebuild_lanes l = { .pool = pool, .progress = progress, .ud = ud, .with_vehicles = with_vehicles };
     int rc = -1;
-    if (db_begin(c, err, errlen) != 0) goto done;
-    for (size_t i = 0; i < sizeof ROLLUP_TABLES_CLEAR / sizeof *ROLLUP_TABLES_CLEAR; i++)
-        if (db_exec(c, ROLLUP_TABLES_CLEAR[i], NULL, 0, NULL, err, errlen) != 0) {
-            db_rollback(c);
-            goto done;
-        }
-    if (db_commit(c, err, errlen) != 0 || db_query(c, SQL_STORES, NULL, 0, &l.stores, err, errlen) != 0) goto done;
+    if (db_query(c, SQL_STORES, NULL, 0, &l.stores, err, errlen) != 0) goto done;
+    l.total = l.stores->nrows + (with_vehicles ? 1 : 0);
     if (pthread_mutex_init(&l.mu, NULL) != 0) {
         snprintf(err, errlen, "cannot create a mutex");
         goto done;
@@ -425,12 +464,26 @@ int rollup_rebuild_fresh(db_pool *pool, rollup_progress_fn progress, void *ud, c
         snprintf(err, errlen, "%s", l.err);
         goto done;
     }
-    if (progress) progress(ud, l.stores->nrows + 1, l.stores->nrows + 1, NULL);
+    if (progress) progress(ud, l.total, l.total, NULL);
     rc = rollup_analyze(c, NULL, err, errlen);
 done:
     db_result_free(l.stores);
     db_release(pool, c);
     return rc;
+}
+
+int rollup_rebuild_stores(db_pool *pool, rollup_progress_fn progress, void *ud, char *err, size_t errlen)
+{
+    return rebuild_lanes_run(pool, false, progress, ud, err, errlen);
+}
+
+int rollup_rebuild_fresh(db_pool *pool, rollup_progress_fn progress, void *ud, char *err, size_t errlen)
+{
+    db_conn *c = db_acquire(pool, 5000, err, errlen);
+    if (!c) return -1;
+    int rc = rollup_clear(c, err, errlen);
+    db_release(pool, c);
+    return rc != 0 ? -1 : rebuild_lanes_run(pool, true, progress, ud, err, errlen);
 }
 
 /* --- statistics --- */

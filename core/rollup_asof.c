@@ -1,13 +1,13 @@
 /* rollup_asof: keeps the as-of tables of schemas/006_asof.sql current, so
  * that the retention and receivables KPIs (spec/kpis.md, as of the period end
  * `to`) read a few short primary-key ranges whatever `to` is:
- *   repair_orders, vehicle_sales -> rollup_vehicle_state (by VIN)
- *   invoices, payments           -> rollup_invoice_open (by store)
+ *   rollup_vehicle_visit, vehicle_sales -> rollup_vehicle_state (by VIN)
+ *   invoices, payments                  -> rollup_invoice_open (by store)
  * Each refresh deletes the derived rows of a VIN or store and rebuilds them
  * with one INSERT ... SELECT; the rebuild does every VIN and store at once.
- * Both read the facts alone (a visit: a closed non-internal RO, as in
- * rollup_ro), never another derived table, so they can be rebuilt beside
- * the per-store rollups. */
+ * The visits (core/rollup.c: a vehicle's closed non-internal ROs per day,
+ * with that day's latest store) must be current first; nothing here reads
+ * the per-store rollups, so they can be rebuilt beside them. */
 #include <stdio.h>
 #include <string.h>
 #include "rollup_asof.h"
@@ -23,8 +23,8 @@
 
 /* --- vehicle state --- */
 
-/* One vehicle's events, in order: each day with a visit (the day's latest RO
- * by closed_at, a tie to the smaller store_code) or sales (the smaller
+/* One vehicle's events, in order: each day with a visit (rollup_vehicle_visit:
+ * the day's latest RO by closed_at, a tie to the smaller store_code) or sales (the smaller
  * store_code of the day). Every event day starts a state lasting until the
  * next one; the latest sale up to a day is carried forward as one sortable
  * text: sale day (10), first visit day on or after it (10, '0000-00-00' for
@@ -34,10 +34,8 @@
     "INSERT INTO rollup_vehicle_state (vin, from_on, until_on, last_store_code, sold_on," \
     " sale_store_code, first_visit_on, span_class)" \
     " WITH event AS (SELECT vin, day, MAX(visit_store) AS visit_store, MAX(sale_store) AS sale_store FROM (" \
-    "     SELECT vin, DATE(closed_at) AS day, SUBSTRING_INDEX(GROUP_CONCAT(store_code ORDER BY closed_at DESC," \
-    "       store_code ASC SEPARATOR ','), ',', 1) AS visit_store, NULL AS sale_store" \
-    "     FROM repair_orders WHERE closed_at IS NOT NULL AND ro_type <> 'internal'" VIN_FILTER \
-    "     GROUP BY vin, DATE(closed_at)" \
+    "     SELECT vin, visit_on AS day, last_store_code AS visit_store, NULL AS sale_store" \
+    "     FROM rollup_vehicle_visit WHERE 1 = 1" VIN_FILTER \
     "     UNION ALL" \
     "     SELECT vin, sold_on, NULL, MIN(store_code) FROM vehicle_sales WHERE 1 = 1" VIN_FILTER \
     "     GROUP BY vin, sold_on) e GROUP BY vin, day)," \
@@ -132,8 +130,6 @@ int rollup_asof_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t
     return 0;
 }
 
-int rollup_asof_rebuild(db_conn *c, char *err, size_t errlen)
-{
-    if (state_rebuild(c, err, errlen) != 0) return -1;
-    return invoice_rebuild(c, err, errlen);
-}
+int rollup_asof_rebuild_states(db_conn *c, char *err, size_t errlen) { return state_rebuild(c, err, errlen); }
+
+int rollup_asof_rebuild_invoices(db_conn *c, char *err, size_t errlen) { return invoice_rebuild(c, err, errlen); }

@@ -11,8 +11,11 @@
  * repair_orders and vehicle_sales -> the state of scope's VINs (all of them
  * when it names none or very many); invoices and payments -> the touched
  * stores' invoices. Other entities: nothing. repair_orders must be called
- * after rollup_ro is current. Returns 0, or -1 with err. */
+ * after rollup_vehicle_visit is current. Returns 0, or -1 with err. */
 int rollup_asof_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen);
-/* Rebuild both tables from the facts and rollup_ro (caller's transaction). */
-int rollup_asof_rebuild(db_conn *c, char *err, size_t errlen);
+/* Rebuild every vehicle's states from the visits and the sales, and every
+ * invoice's settled day from the invoices and payments (caller's
+ * transaction). */
+int rollup_asof_rebuild_states(db_conn *c, char *err, size_t errlen);
+int rollup_asof_rebuild_invoices(db_conn *c, char *err, size_t errlen);
 #endif

@@ -93,8 +93,8 @@ for t in "${SHARDED[@]}"; do
   [ -n "$ddl" ] || { say "no table $t on the front end"; exit 1; }
   for b in "${BACKENDS[@]}"; do sql "$b" "$DBNAME" -e "$ddl"; done
   # the front end's Spider table: the same columns and keys, partitioned by
-  # store_code; a partition's unique keys must hold store_code, so the id
-  # (still AUTO_INCREMENT, only ever an internal row number) is a plain key
+  # store_code (every primary key of a fact table starts with it; a table
+  # still keyed by an AUTO_INCREMENT id gets it as a plain key)
   parts=""
   for i in "${!BACKENDS[@]}"; do parts+="${parts:+, }PARTITION p$((i + 1)) COMMENT = 'srv \"${BACKENDS[$i]}\"'"; done
   spider_ddl=$(printf '%s\n' "$ddl" |
