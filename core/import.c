@@ -1234,13 +1234,29 @@ static void write_batch(import_job *j)
     const entity_sql *q = j->q;
     char err[512];
     db_result *res = NULL;
-    if (db_query(j->conn, q->count_existing, NULL, 0, &res, err, sizeof err) < 0) {
-        job_fatal(j, 500, "counting existing rows: %s", err);
-        return;
+    /* RO lines: first record the ROs named; a batch whose ROs all had no
+     * lines before the file (the usual case: new ROs) cannot meet a stored
+     * line, so the lookup of existing rows is skipped */
+    bool may_exist = true;
+    if (entity_is_ro_lines(e)) {
+        unsigned long long keyed = 0;
+        if (db_exec(j->conn, q->stage_ros, NULL, 0, NULL, err, sizeof err) < 0 ||
+            db_exec(j->conn, SQL_STAGE_KEYS, NULL, 0, &keyed, err, sizeof err) < 0) {
+            job_fatal(j, 500, "recording the repair orders named: %s", err);
+            return;
+        }
+        may_exist = keyed > 0;
     }
-    long long existing = res->nrows ? db_cell_int(res, 0, 0) : 0;
-    long long same = res->nrows ? db_cell_int(res, 0, 1) : 0;
-    db_result_free(res);
+    long long existing = 0, same = 0;
+    if (may_exist) {
+        if (db_query(j->conn, q->count_existing, NULL, 0, &res, err, sizeof err) < 0) {
+            job_fatal(j, 500, "counting existing rows: %s", err);
+            return;
+        }
+        existing = res->nrows ? db_cell_int(res, 0, 0) : 0;
+        same = res->nrows ? db_cell_int(res, 0, 1) : 0;
+        db_result_free(res);
+    }
     if (q->old_dates) touch_from_query(j, q->old_dates);
     if (q->new_dates) touch_from_query(j, q->new_dates);
     if (q->old_vins && !j->fatal) {
@@ -1252,13 +1268,6 @@ static void write_batch(import_job *j)
         db_result_free(res);
     }
     if (j->fatal) return;
-    if (entity_is_ro_lines(e)) {
-        if (db_exec(j->conn, q->stage_ros, NULL, 0, NULL, err, sizeof err) < 0 ||
-            db_exec(j->conn, SQL_STAGE_KEYS, NULL, 0, NULL, err, sizeof err) < 0) {
-            job_fatal(j, 500, "recording the repair orders named: %s", err);
-            return;
-        }
-    }
     unsigned long long affected = 0;
     if (same > 0 && same < j->nbatch && db_exec(j->conn, q->drop_unchanged, NULL, 0, NULL, err, sizeof err) < 0) {
         job_fatal(j, 500, "setting aside unchanged rows: %s", err);
