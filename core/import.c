@@ -376,6 +376,26 @@ static void build_entity_sql(void)
             q->new_dates = sb_take(&b);
             if (!q->old_dates || !q->new_dates) entity_sql_ok = false;
         }
+        if (entity_is(e, "appointments") || entity_is(e, "follow_up_calls")) {
+            /* what these change is the contact figures of the ROs they name
+             * (rollup_ro and its sums: 013_contact_rollups.sql): the touched
+             * days are those ROs' closing days, the old ROs' and the new */
+            free(q->old_dates);
+            free(q->new_dates);
+            b = (sbuf){ 0 };
+            sb_add(&b, "SELECT r.store_code, MIN(DATE(r.closed_at)), MAX(DATE(r.closed_at)) FROM import_stage s "
+                       "JOIN %s t ON ", e->name);
+            build_key_join(e, &b);
+            sb_add(&b, " JOIN repair_orders r ON r.store_code = t.store_code AND r.ro_no = t.ro_no "
+                       "WHERE r.closed_at IS NOT NULL GROUP BY r.store_code");
+            q->old_dates = sb_take(&b);
+            b = (sbuf){ 0 };
+            sb_add(&b, "SELECT r.store_code, MIN(DATE(r.closed_at)), MAX(DATE(r.closed_at)) FROM import_stage s "
+                       "JOIN repair_orders r ON r.store_code = s.store_code AND r.ro_no = s.ro_no "
+                       "WHERE r.closed_at IS NOT NULL GROUP BY r.store_code");
+            q->new_dates = sb_take(&b);
+            if (!q->old_dates || !q->new_dates) entity_sql_ok = false;
+        }
         if (entity_has_visit_vins(e)) {
             b = (sbuf){ 0 };
             sb_add(&b, "SELECT DISTINCT t.vin FROM import_stage s JOIN %s t ON ", e->name);

@@ -8,7 +8,10 @@
  * What depends on what:
  *   repair_orders, ro_labour, ro_parts -> rollup_ro, rollup_ro_day,
  *       rollup_ro_insurer_day (dates: DATE(closed_at) of the ROs, old and new),
- *       then rollup_ro_month, rollup_ro_insurer_month (the months of those dates)
+ *       then rollup_ro_month, rollup_ro_insurer_month (the months of those dates),
+ *       and rollup_ro_followup_day and _month
+ *   appointments, follow_up_calls      -> the same, for the days of the ROs
+ *       they name (old and new)
  *   repair_orders                      -> rollup_vehicle_visit (by VIN, or by
  *       the touched dates when the importer names no VINs), then
  *       rollup_vehicle_state (core/rollup_asof.c, from the visits)
@@ -41,7 +44,8 @@ static const char SQL_RO_INSERT[] =
     "REPLACE INTO rollup_ro (store_code, ro_no, day, closed_at, vin, customer_code, ro_type, payer,"
     " insurer_code, is_comeback, revenue, cost, labour_revenue, sold_hours, sold_hours_clocked,"
     " clocked_hours, parts_revenue, parts_cost, part_lines, part_lines_from_stock, material_revenue,"
-    " material_cost, accessory_revenue, accessory_cost, other_amount, discount_amount)"
+    " material_cost, accessory_revenue, accessory_cost, other_amount, discount_amount,"
+    " appointment_kept, followup_lag, reached_calls, complaint_calls)"
     " SELECT r.store_code, r.ro_no, DATE(r.closed_at), r.closed_at, r.vin, r.customer_code,"
     "  CAST(r.ro_type AS CHAR), CAST(r.payer AS CHAR), r.insurer_code, r.comeback_of IS NOT NULL,"
     "  COALESCE(l.amount, 0) + COALESCE(p.part_rev, 0) + COALESCE(p.mat_rev, 0) + COALESCE(p.acc_rev, 0)"
@@ -51,7 +55,19 @@ static const char SQL_RO_INSERT[] =
     "  COALESCE(p.part_rev, 0), COALESCE(p.part_cost, 0), COALESCE(p.part_lines, 0),"
     "  COALESCE(p.part_lines_stock, 0), COALESCE(p.mat_rev, 0), COALESCE(p.mat_cost, 0),"
     "  COALESCE(p.acc_rev, 0), COALESCE(p.acc_cost, 0), COALESCE(r.other_amount, 0),"
-    "  COALESCE(r.discount_amount, 0)"
+    "  COALESCE(r.discount_amount, 0),"
+    /* contact with the customer (013_contact_rollups.sql): a kept
+     * appointment naming the RO; its reached calls (the first on or after
+     * the closing day, in days after it; how many; with a complaint) */
+    "  EXISTS (SELECT 1 FROM appointments a FORCE INDEX (k_appt_ro)"
+    "   WHERE a.store_code = r.store_code AND a.ro_no = r.ro_no AND a.showed = 1),"
+    "  (SELECT MIN(DATEDIFF(f.called_at, r.closed_at)) FROM follow_up_calls f"
+    "   WHERE f.store_code = r.store_code AND f.ro_no = r.ro_no AND f.reached = 1"
+    "   AND DATE(f.called_at) >= DATE(r.closed_at)),"
+    "  (SELECT COUNT(*) FROM follow_up_calls f WHERE f.store_code = r.store_code AND f.ro_no = r.ro_no"
+    "   AND f.reached = 1),"
+    "  (SELECT COUNT(*) FROM follow_up_calls f WHERE f.store_code = r.store_code AND f.ro_no = r.ro_no"
+    "   AND f.reached = 1 AND f.complaint = 1)"
     " FROM repair_orders r"
     " LEFT JOIN (SELECT l.ro_no, SUM(l.amount) AS amount, SUM(l.sold_hours) AS sold,"
     "   SUM(CASE WHEN l.clocked_hours IS NOT NULL THEN l.sold_hours ELSE 0 END) AS sold_clocked,"
@@ -81,7 +97,7 @@ static const char SQL_RO_DAY_INSERT[] =
     " sold_hours, sold_hours_clocked, clocked_hours, parts_revenue, parts_cost, part_lines,"
     " part_lines_from_stock, material_revenue, material_cost, accessory_revenue, accessory_cost,"
     " other_amount, discount_amount, bodywork_ro_count, bodywork_revenue, bodywork_material_cost,"
-    " insurer_revenue)"
+    " insurer_revenue, appointment_kept_count, reached_calls, complaint_calls)"
     " SELECT store_code, day, COUNT(*), SUM(is_comeback), SUM(revenue), SUM(labour_revenue),"
     "  SUM(sold_hours), SUM(sold_hours_clocked), SUM(clocked_hours), SUM(parts_revenue), SUM(parts_cost),"
     "  SUM(part_lines), SUM(part_lines_from_stock), SUM(material_revenue), SUM(material_cost),"
@@ -89,7 +105,8 @@ static const char SQL_RO_DAY_INSERT[] =
     "  SUM(other_amount), SUM(discount_amount),"
     "  SUM(ro_type = 'bodywork'), SUM(CASE WHEN ro_type = 'bodywork' THEN revenue ELSE 0 END),"
     "  SUM(CASE WHEN ro_type = 'bodywork' THEN material_cost ELSE 0 END),"
-    "  SUM(CASE WHEN payer = 'insurer' THEN revenue ELSE 0 END)"
+    "  SUM(CASE WHEN payer = 'insurer' THEN revenue ELSE 0 END),"
+    "  SUM(appointment_kept), SUM(reached_calls), SUM(complaint_calls)"
     " FROM rollup_ro WHERE store_code = ? AND day BETWEEN ? AND ? GROUP BY store_code, day";
 static const char SQL_RO_INS_DELETE[] =
     "DELETE FROM rollup_ro_insurer_day WHERE store_code = ? AND day BETWEEN ? AND ?";
@@ -109,13 +126,14 @@ static const char SQL_RO_MONTH_INSERT[] =
     " sold_hours, sold_hours_clocked, clocked_hours, parts_revenue, parts_cost, part_lines,"
     " part_lines_from_stock, material_revenue, material_cost, accessory_revenue, accessory_cost,"
     " other_amount, discount_amount, bodywork_ro_count, bodywork_revenue, bodywork_material_cost,"
-    " insurer_revenue)"
+    " insurer_revenue, appointment_kept_count, reached_calls, complaint_calls)"
     " SELECT store_code, " MONTH_OF("day") ", SUM(ro_count), SUM(comeback_count), SUM(revenue),"
     "  SUM(labour_revenue), SUM(sold_hours), SUM(sold_hours_clocked), SUM(clocked_hours),"
     "  SUM(parts_revenue), SUM(parts_cost), SUM(part_lines), SUM(part_lines_from_stock),"
     "  SUM(material_revenue), SUM(material_cost), SUM(accessory_revenue), SUM(accessory_cost),"
     "  SUM(other_amount), SUM(discount_amount), SUM(bodywork_ro_count), SUM(bodywork_revenue),"
-    "  SUM(bodywork_material_cost), SUM(insurer_revenue)"
+    "  SUM(bodywork_material_cost), SUM(insurer_revenue), SUM(appointment_kept_count), SUM(reached_calls),"
+    "  SUM(complaint_calls)"
     " FROM rollup_ro_day WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
     " GROUP BY store_code, " MONTH_OF("day");
 static const char SQL_RO_INS_MONTH_DELETE[] =
@@ -125,6 +143,22 @@ static const char SQL_RO_INS_MONTH_INSERT[] =
     " SELECT store_code, " MONTH_OF("day") ", insurer_code, SUM(ro_count), SUM(revenue)"
     " FROM rollup_ro_insurer_day WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
     " GROUP BY store_code, " MONTH_OF("day") ", insurer_code";
+
+/* ROs by the lag of their first reached call, per day, then per month. */
+static const char SQL_FOLLOWUP_DAY_DELETE[] =
+    "DELETE FROM rollup_ro_followup_day WHERE store_code = ? AND day BETWEEN ? AND ?";
+static const char SQL_FOLLOWUP_DAY_INSERT[] =
+    "INSERT INTO rollup_ro_followup_day (store_code, day, lag_days, ro_count)"
+    " SELECT store_code, day, followup_lag, COUNT(*) FROM rollup_ro"
+    " WHERE store_code = ? AND day BETWEEN ? AND ? AND followup_lag IS NOT NULL"
+    " GROUP BY store_code, day, followup_lag";
+static const char SQL_FOLLOWUP_MONTH_DELETE[] =
+    "DELETE FROM rollup_ro_followup_month WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND ?";
+static const char SQL_FOLLOWUP_MONTH_INSERT[] =
+    "INSERT INTO rollup_ro_followup_month (store_code, day, lag_days, ro_count)"
+    " SELECT store_code, " MONTH_OF("day") ", lag_days, SUM(ro_count) FROM rollup_ro_followup_day"
+    " WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
+    " GROUP BY store_code, " MONTH_OF("day") ", lag_days";
 
 /* --- stock snapshots --- */
 
@@ -203,7 +237,11 @@ static int refresh_ro_range(db_conn *c, const char *store, const char *from, con
     if (exec3(c, SQL_RO_MONTH_DELETE, store, from, to, err, errlen) != 0) return -1;
     if (exec3(c, SQL_RO_MONTH_INSERT, store, from, to, err, errlen) != 0) return -1;
     if (exec3(c, SQL_RO_INS_MONTH_DELETE, store, from, to, err, errlen) != 0) return -1;
-    return exec3(c, SQL_RO_INS_MONTH_INSERT, store, from, to, err, errlen);
+    if (exec3(c, SQL_RO_INS_MONTH_INSERT, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_FOLLOWUP_DAY_DELETE, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_FOLLOWUP_DAY_INSERT, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_FOLLOWUP_MONTH_DELETE, store, from, to, err, errlen) != 0) return -1;
+    return exec3(c, SQL_FOLLOWUP_MONTH_INSERT, store, from, to, err, errlen);
 }
 
 static int refresh_stock_range(db_conn *c, const char *store, const char *from, const char *to,
@@ -255,7 +293,10 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
 {
     if (!scope || !scope->entity) return 0;
     const char *e = scope->entity;
-    bool ro = entity_is(e, "repair_orders") || entity_is(e, "ro_labour") || entity_is(e, "ro_parts");
+    /* appointments and follow-up calls: the importer gives the days of the
+     * ROs they name (old and new) */
+    bool ro = entity_is(e, "repair_orders") || entity_is(e, "ro_labour") || entity_is(e, "ro_parts") ||
+              entity_is(e, "appointments") || entity_is(e, "follow_up_calls");
     bool stock = entity_is(e, "parts_stock");
     if (!ro && !stock) return rollup_asof_refresh(c, scope, err, errlen);   /* sales, invoices, payments */
     char min_from[11] = "", max_to[11] = "";
@@ -289,6 +330,7 @@ static const char SQL_STORES[] = "SELECT store_code FROM stores ORDER BY store_c
 static const char *const ROLLUP_TABLES_CLEAR[] = {
     "DELETE FROM rollup_ro", "DELETE FROM rollup_ro_day", "DELETE FROM rollup_ro_insurer_day",
     "DELETE FROM rollup_ro_month", "DELETE FROM rollup_ro_insurer_month",
+    "DELETE FROM rollup_ro_followup_day", "DELETE FROM rollup_ro_followup_month",
     "DELETE FROM rollup_stock", "DELETE FROM rollup_stock_age", "DELETE FROM rollup_vehicle_visit",
 };
 
@@ -489,7 +531,8 @@ int rollup_rebuild_fresh(db_pool *pool, rollup_progress_fn progress, void *ud, c
 /* --- statistics --- */
 
 #define ROLLUP_TABLES \
-    "rollup_ro, rollup_ro_day, rollup_ro_insurer_day, rollup_ro_month, rollup_ro_insurer_month, rollup_stock, rollup_stock_age, rollup_vehicle_visit," \
+    "rollup_ro, rollup_ro_day, rollup_ro_insurer_day, rollup_ro_month, rollup_ro_insurer_month," \
+    " rollup_ro_followup_day, rollup_ro_followup_month, rollup_stock, rollup_stock_age, rollup_vehicle_visit," \
     " rollup_vehicle_state, rollup_invoice_open"
 static const char *const FACT_TABLES[] = {
     "customers", "vehicle_sales", "repair_orders", "ro_labour", "ro_parts", "parts_stock", "insurance_policies",

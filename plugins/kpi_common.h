@@ -201,12 +201,6 @@ static inline int kc_query_days_emit(fsp_call *call, const fsp_kpi_args *args, c
     return kc_query_emit(call, args, sql, params, KC_COUNT(params));
 }
 
-/* CTE `p`: the period's ROs from rollup_ro, reached store by store through its
- * (store_code, day) key. Placeholders: from, to. */
-#define KC_SQL_PERIOD_ROS \
-    "p AS (SELECT r.* FROM stores s JOIN rollup_ro r FORCE INDEX (k_rollup_ro_day)" \
-    " ON r.store_code = s.store_code AND r.day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE))"
-
 /* Two text parameters: from, to. */
 #define KC_PERIOD_PARAMS(args) FSP_P_TEXT((args)->from), FSP_P_TEXT((args)->to)
 

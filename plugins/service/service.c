@@ -5,9 +5,9 @@
  * stores into regions, the group and months.
  *
  * Sums come from the per store and month or day rollups (rollup_ro_month,
- * rollup_ro_day: KC_SQL_RO_DAY_SUMS); the per-RO questions
- * (appointment kept, follow-up call, complaint) from rollup_ro joined to
- * appointments and follow_up_calls; absorption and personnel cost from
+ * rollup_ro_day: KC_SQL_RO_DAY_SUMS), the contact with the customer
+ * (appointment kept, follow-up call, complaint) included
+ * (013_contact_rollups.sql); absorption and personnel cost from
  * store_financials. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
@@ -49,28 +49,26 @@ static const char SQL_COMEBACK_RATE[] =
     "SELECT store_code, NULL, SUM(comeback_count), SUM(ro_count), 1"
     KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
 
+/* ROs with a kept appointment naming them (rollup_ro_day: appointment_kept_count). */
 static const char SQL_APPOINTMENT_RATE[] =
-    "WITH " KC_SQL_PERIOD_ROS
-    " SELECT p.store_code, NULL,"
-    " SUM(EXISTS (SELECT 1 FROM appointments a FORCE INDEX (k_appt_ro)"
-    "   WHERE a.store_code = p.store_code AND a.ro_no = p.ro_no AND a.showed = 1)),"
-    " COUNT(*), 1 FROM p GROUP BY p.store_code";
+    "SELECT store_code, NULL, SUM(appointment_kept_count), SUM(ro_count), 1"
+    KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
 
-/* A reached call dated from the RO's closing day to N days after it. */
+/* ROs with a reached call dated from the RO's closing day to N days after
+ * it: those whose first such call came at most N days after closing
+ * (rollup_ro_followup_day by lag), over the period's ROs. The two parts are
+ * separate components the engine adds per store.
+ * Placeholders: the period's six, N, the period's six. */
 static const char SQL_FOLLOWUP_RATE[] =
-    "WITH " KC_SQL_PERIOD_ROS
-    " SELECT p.store_code, NULL,"
-    " SUM(EXISTS (SELECT 1 FROM follow_up_calls f"
-    "   WHERE f.store_code = p.store_code AND f.ro_no = p.ro_no AND f.reached = 1"
-    "   AND DATE(f.called_at) >= p.day AND DATE(f.called_at) <= p.day + INTERVAL ? DAY)),"
-    " COUNT(*), 1 FROM p GROUP BY p.store_code";
+    "SELECT store_code, NULL, SUM(ro_count), 0, 1"
+    KC_SQL_RO_DAYS("rollup_ro_followup_day", "rollup_ro_followup_month")
+    " WHERE lag_days <= ? GROUP BY store_code"
+    " UNION ALL SELECT store_code, NULL, 0, SUM(ro_count), 1" KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
 
 /* Among the reached calls of the period's ROs (whenever dated): complaints. */
 static const char SQL_COMPLAINT_RATE[] =
-    "WITH " KC_SQL_PERIOD_ROS
-    " SELECT p.store_code, NULL, SUM(COALESCE(f.complaint, 0) = 1), COUNT(*), 1"
-    " FROM p JOIN follow_up_calls f ON f.store_code = p.store_code AND f.ro_no = p.ro_no"
-    " WHERE f.reached = 1 GROUP BY p.store_code";
+    "SELECT store_code, NULL, SUM(complaint_calls), SUM(reached_calls), 1"
+    KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
 
 static int compute_comeback_rate(fsp_call *call, const fsp_kpi_args *args)
 {
@@ -79,8 +77,7 @@ static int compute_comeback_rate(fsp_call *call, const fsp_kpi_args *args)
 
 static int compute_appointment_rate(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, SQL_APPOINTMENT_RATE, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, SQL_APPOINTMENT_RATE);
 }
 
 static int compute_followup_rate(fsp_call *call, const fsp_kpi_args *args)
@@ -88,14 +85,15 @@ static int compute_followup_rate(fsp_call *call, const fsp_kpi_args *args)
     int followup_days;
     if (kc_setting_int(call, "service.followup_days", 3, 0, 3650, &followup_days) != 0)
         return -1;
-    fsp_param params[] = { KC_PERIOD_PARAMS(args), FSP_P_INT(followup_days) };
+    kc_days d;
+    kc_days_of(args, &d);
+    fsp_param params[] = { KC_DAYS_PARAMS(d), FSP_P_INT(followup_days), KC_DAYS_PARAMS(d) };
     return kc_query_emit(call, args, SQL_FOLLOWUP_RATE, params, KC_COUNT(params));
 }
 
 static int compute_complaint_rate(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, SQL_COMPLAINT_RATE, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, SQL_COMPLAINT_RATE);
 }
 
 /* --- against the store's monthly financials --- */
