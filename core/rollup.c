@@ -17,6 +17,8 @@
  *       rollup_vehicle_state (core/rollup_asof.c, from the visits)
  *   parts_stock                        -> rollup_stock, rollup_stock_age
  *       (dates: snapshot_on)
+ *   csi_surveys                        -> rollup_csi_day, _month (surveyed_on)
+ *   insurance_policies                 -> rollup_premium_day, _month (sold_on)
  * Other entities are read by the plugins from the facts directly. */
 #include <pthread.h>
 #include <stdio.h>
@@ -160,6 +162,36 @@ static const char SQL_FOLLOWUP_MONTH_INSERT[] =
     " WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
     " GROUP BY store_code, " MONTH_OF("day") ", lag_days";
 
+/* --- surveys and premium (014_survey_policy_rollups.sql) --- */
+
+/* Per store and day, then month. Params: store, from, to. */
+static const char SQL_CSI_DAY_DELETE[] =
+    "DELETE FROM rollup_csi_day WHERE store_code = ? AND day BETWEEN ? AND ?";
+static const char SQL_CSI_DAY_INSERT[] =
+    "INSERT INTO rollup_csi_day (store_code, day, responses, score_sum)"
+    " SELECT store_code, surveyed_on, COUNT(*),"
+    "  SUM(0.32 * reliability + 0.22 * responsiveness + 0.19 * assurance + 0.16 * empathy + 0.11 * tangibles)"
+    " FROM csi_surveys WHERE store_code = ? AND surveyed_on BETWEEN ? AND ? GROUP BY store_code, surveyed_on";
+static const char SQL_CSI_MONTH_DELETE[] =
+    "DELETE FROM rollup_csi_month WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND ?";
+static const char SQL_CSI_MONTH_INSERT[] =
+    "INSERT INTO rollup_csi_month (store_code, day, responses, score_sum)"
+    " SELECT store_code, " MONTH_OF("day") ", SUM(responses), SUM(score_sum) FROM rollup_csi_day"
+    " WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?) GROUP BY store_code, " MONTH_OF("day");
+static const char SQL_PREMIUM_DAY_DELETE[] =
+    "DELETE FROM rollup_premium_day WHERE store_code = ? AND day BETWEEN ? AND ?";
+static const char SQL_PREMIUM_DAY_INSERT[] =
+    "INSERT INTO rollup_premium_day (store_code, day, insurer_code, kind, policies, premium)"
+    " SELECT store_code, sold_on, insurer_code, kind, COUNT(*), SUM(premium) FROM insurance_policies"
+    " WHERE store_code = ? AND sold_on BETWEEN ? AND ? GROUP BY store_code, sold_on, insurer_code, kind";
+static const char SQL_PREMIUM_MONTH_DELETE[] =
+    "DELETE FROM rollup_premium_month WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND ?";
+static const char SQL_PREMIUM_MONTH_INSERT[] =
+    "INSERT INTO rollup_premium_month (store_code, day, insurer_code, kind, policies, premium)"
+    " SELECT store_code, " MONTH_OF("day") ", insurer_code, kind, SUM(policies), SUM(premium) FROM rollup_premium_day"
+    " WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
+    " GROUP BY store_code, " MONTH_OF("day") ", insurer_code, kind";
+
 /* --- stock snapshots --- */
 
 static const char SQL_STOCK_DELETE[] =
@@ -253,6 +285,33 @@ static int refresh_stock_range(db_conn *c, const char *store, const char *from, 
     return exec3(c, SQL_STOCK_AGE_INSERT, store, from, to, err, errlen);
 }
 
+static int refresh_csi_range(db_conn *c, const char *store, const char *from, const char *to,
+                             char *err, size_t errlen)
+{
+    if (exec3(c, SQL_CSI_DAY_DELETE, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_CSI_DAY_INSERT, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_CSI_MONTH_DELETE, store, from, to, err, errlen) != 0) return -1;
+    return exec3(c, SQL_CSI_MONTH_INSERT, store, from, to, err, errlen);
+}
+
+static int refresh_premium_range(db_conn *c, const char *store, const char *from, const char *to,
+                                 char *err, size_t errlen)
+{
+    if (exec3(c, SQL_PREMIUM_DAY_DELETE, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_PREMIUM_DAY_INSERT, store, from, to, err, errlen) != 0) return -1;
+    if (exec3(c, SQL_PREMIUM_MONTH_DELETE, store, from, to, err, errlen) != 0) return -1;
+    return exec3(c, SQL_PREMIUM_MONTH_INSERT, store, from, to, err, errlen);
+}
+
+/* Everything per store over all dates (the rebuilds). */
+static int refresh_store_all(db_conn *c, const char *store, char *err, size_t errlen)
+{
+    return refresh_ro_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0 ||
+           refresh_stock_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0 ||
+           refresh_csi_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0 ||
+           refresh_premium_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0 ? -1 : 0;
+}
+
 static int refresh_visits_range(db_conn *c, const char *from, const char *to, char *err, size_t errlen)
 {
     db_val p[2] = { DB_STR(from), DB_STR(to) };
@@ -297,8 +356,10 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
      * ROs they name (old and new) */
     bool ro = entity_is(e, "repair_orders") || entity_is(e, "ro_labour") || entity_is(e, "ro_parts") ||
               entity_is(e, "appointments") || entity_is(e, "follow_up_calls");
-    bool stock = entity_is(e, "parts_stock");
-    if (!ro && !stock) return rollup_asof_refresh(c, scope, err, errlen);   /* sales, invoices, payments */
+    bool stock = entity_is(e, "parts_stock"), csi = entity_is(e, "csi_surveys"),
+         premium = entity_is(e, "insurance_policies");
+    if (!ro && !stock && !csi && !premium)
+        return rollup_asof_refresh(c, scope, err, errlen);   /* sales, invoices, payments */
     char min_from[11] = "", max_to[11] = "";
     for (int i = 0; i < scope->ntouched; i++) {
         const rollup_touch *t = &scope->touched[i];
@@ -307,7 +368,9 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
         const char *from = t->from[0] ? t->from : ROLLUP_ALL_FROM;
         const char *to = t->to[0] ? t->to : ROLLUP_ALL_TO;
         int rc = ro ? refresh_ro_range(c, t->store_code, from, to, err, errlen)
-                    : refresh_stock_range(c, t->store_code, from, to, err, errlen);
+               : stock ? refresh_stock_range(c, t->store_code, from, to, err, errlen)
+               : csi ? refresh_csi_range(c, t->store_code, from, to, err, errlen)
+               : refresh_premium_range(c, t->store_code, from, to, err, errlen);
         if (rc != 0) return -1;
         if (!min_from[0] || strcmp(from, min_from) < 0) snprintf(min_from, sizeof min_from, "%s", from);
         if (!max_to[0] || strcmp(to, max_to) > 0) snprintf(max_to, sizeof max_to, "%s", to);
@@ -331,6 +394,8 @@ static const char *const ROLLUP_TABLES_CLEAR[] = {
     "DELETE FROM rollup_ro", "DELETE FROM rollup_ro_day", "DELETE FROM rollup_ro_insurer_day",
     "DELETE FROM rollup_ro_month", "DELETE FROM rollup_ro_insurer_month",
     "DELETE FROM rollup_ro_followup_day", "DELETE FROM rollup_ro_followup_month",
+    "DELETE FROM rollup_csi_day", "DELETE FROM rollup_csi_month",
+    "DELETE FROM rollup_premium_day", "DELETE FROM rollup_premium_month",
     "DELETE FROM rollup_stock", "DELETE FROM rollup_stock_age", "DELETE FROM rollup_vehicle_visit",
 };
 
@@ -344,9 +409,7 @@ int rollup_rebuild_progress(db_conn *c, rollup_progress_fn progress, void *ud, c
     for (int i = 0; i < stores->nrows; i++) {
         const char *store = db_cell(stores, i, 0);
         if (progress) progress(ud, i, stores->nrows + 1, store);
-        if (refresh_ro_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0 ||
-            refresh_stock_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0)
-            goto fail;
+        if (refresh_store_all(c, store, err, errlen) != 0) goto fail;
     }
     if (progress) progress(ud, stores->nrows, stores->nrows + 1, "vehicle visits");
     if (vehicles_all(c, err, errlen) != 0 || rollup_asof_rebuild_invoices(c, err, errlen) != 0) goto fail;
@@ -381,8 +444,7 @@ static int rebuild_store(db_conn *c, const char *store, char *err, size_t errlen
     if (db_exec_text(c, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", err, errlen) != 0 ||
         db_begin(c, err, errlen) != 0)
         return -1;
-    if (refresh_ro_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0 ||
-        refresh_stock_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0) {
+    if (refresh_store_all(c, store, err, errlen) != 0) {
         db_rollback(c);
         return -1;
     }
@@ -532,7 +594,8 @@ int rollup_rebuild_fresh(db_pool *pool, rollup_progress_fn progress, void *ud, c
 
 #define ROLLUP_TABLES \
     "rollup_ro, rollup_ro_day, rollup_ro_insurer_day, rollup_ro_month, rollup_ro_insurer_month," \
-    " rollup_ro_followup_day, rollup_ro_followup_month, rollup_stock, rollup_stock_age, rollup_vehicle_visit," \
+    " rollup_ro_followup_day, rollup_ro_followup_month, rollup_csi_day, rollup_csi_month," \
+    " rollup_premium_day, rollup_premium_month, rollup_stock, rollup_stock_age, rollup_vehicle_visit," \
     " rollup_vehicle_state, rollup_invoice_open"
 static const char *const FACT_TABLES[] = {
     "customers", "vehicle_sales", "repair_orders", "ro_labour", "ro_parts", "parts_stock", "insurance_policies",

@@ -110,21 +110,22 @@ static inline int kc_months_meeting(const char *from, const char *to)
  * parts, materials and accessories. */
 #define KC_SQL_DAY_GROSS_PROFIT "(revenue - parts_cost - material_cost - accessory_cost)"
 
-/* The period's per-store sums of the RO rollups as one derived table `d`:
- * the whole calendar months of [from, to] from the month table
- * (schemas/011_month_rollups.sql: the same columns, `day` = the month's first
- * day) and the days of the partial first and last months from the day
- * table. A year reads 12 rows per store instead of 365. DAYT: rollup_ro_day
- * or rollup_ro_insurer_day; MONTHT: its month table. Six placeholders, from
- * kc_days_of (KC_DAYS_PARAMS). */
-#define KC_SQL_RO_DAYS(DAYT, MONTHT) \
+/* The period's rows of a pair of per store and day / month rollups as one
+ * derived table `d`: the whole calendar months of [from, to] from the month
+ * table (schemas/011, 013, 014: the same columns as the day table, `day` =
+ * the month's first day) and the days of the partial first and last months
+ * from the day table. A year reads 12 rows per store instead of 365. DAYT:
+ * the day table (rollup_ro_day, rollup_ro_insurer_day, rollup_csi_day, ...);
+ * MONTHT: its month table. Six placeholders, from kc_days_of
+ * (KC_DAYS_PARAMS). */
+#define KC_SQL_DAYS(DAYT, MONTHT) \
     " FROM (SELECT * FROM " MONTHT " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)" \
     " UNION ALL SELECT * FROM " DAYT " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)" \
     " UNION ALL SELECT * FROM " DAYT " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)) d"
-#define KC_SQL_RO_DAY_SUMS KC_SQL_RO_DAYS("rollup_ro_day", "rollup_ro_month")
-#define KC_SQL_RO_INSURER_SUMS KC_SQL_RO_DAYS("rollup_ro_insurer_day", "rollup_ro_insurer_month")
+#define KC_SQL_RO_DAY_SUMS KC_SQL_DAYS("rollup_ro_day", "rollup_ro_month")
+#define KC_SQL_RO_INSURER_SUMS KC_SQL_DAYS("rollup_ro_insurer_day", "rollup_ro_insurer_month")
 
-/* The three ranges of KC_SQL_RO_DAYS, 'YYYY-MM-DD' each; an unused range
+/* The three ranges of KC_SQL_DAYS, 'YYYY-MM-DD' each; an unused range
  * runs backwards (from after to) and so holds no day. */
 typedef struct kc_days {
     char month_from[11], month_to[11];     /* first days of the whole months */
@@ -192,7 +193,7 @@ static inline void kc_days_of(const fsp_kpi_args *args, kc_days *d)
     FSP_P_TEXT((d).month_from), FSP_P_TEXT((d).month_to), FSP_P_TEXT((d).head_from), \
     FSP_P_TEXT((d).head_to), FSP_P_TEXT((d).tail_from), FSP_P_TEXT((d).tail_to)
 
-/* Runs sql, whose only placeholders are one KC_SQL_RO_DAYS, and emits its rows. */
+/* Runs sql, whose only placeholders are one KC_SQL_DAYS, and emits its rows. */
 static inline int kc_query_days_emit(fsp_call *call, const fsp_kpi_args *args, const char *sql)
 {
     kc_days d;

@@ -1,28 +1,27 @@
 /* csi: customer satisfaction (客户满意度) KPIs of spec/kpis.md "csi": the
  * SERVQUAL-weighted score pooled over the surveys dated in the period, and
  * the number of those surveys, per store (a mean pools all observations: the
- * engine divides summed scores by summed counts). */
+ * engine divides summed scores by summed counts). They read the per store
+ * and day (or month) sums of schemas/014_survey_policy_rollups.sql: the
+ * weights of the source documents (reliability 0.32, responsiveness 0.22,
+ * assurance 0.19, empathy 0.16, tangibles 0.11, 0-10 scale) are applied
+ * there, in core/rollup.c. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
 /* --- queries --- */
 
-/* Weights from the source documents: reliability 0.32, responsiveness 0.22,
- * assurance 0.19, empathy 0.16, tangibles 0.11 (0-10 scale). */
 static const char SQL_SCORE[] =
-    "SELECT store_code, NULL,"
-    " SUM(0.32 * reliability + 0.22 * responsiveness + 0.19 * assurance + 0.16 * empathy + 0.11 * tangibles),"
-    " COUNT(*), 1 FROM csi_surveys"
-    " WHERE surveyed_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code";
+    "SELECT store_code, NULL, SUM(score_sum), SUM(responses), 1"
+    KC_SQL_DAYS("rollup_csi_day", "rollup_csi_month") " GROUP BY store_code";
 
 static const char SQL_RESPONSES[] =
-    "SELECT store_code, NULL, COUNT(*), 1, 1 FROM csi_surveys"
-    " WHERE surveyed_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code";
+    "SELECT store_code, NULL, SUM(responses), 1, 1"
+    KC_SQL_DAYS("rollup_csi_day", "rollup_csi_month") " GROUP BY store_code";
 
 static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, (const char *)args->kpi->user, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, (const char *)args->kpi->user);
 }
 
 /* --- the catalogue --- */

@@ -10,9 +10,11 @@
 
 /* --- premium and penetration --- */
 
+/* Premium sold in the period, per store and insurer (the per store and day
+ * or month sums of schemas/014_survey_policy_rollups.sql). */
+#define KC_SQL_PREMIUM_SUMS KC_SQL_DAYS("rollup_premium_day", "rollup_premium_month")
 static const char SQL_PREMIUM[] =
-    "SELECT store_code, insurer_code, SUM(premium), 1, 1 FROM insurance_policies"
-    " WHERE sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+    "SELECT store_code, insurer_code, SUM(premium), 1, 1" KC_SQL_PREMIUM_SUMS
     " GROUP BY store_code, insurer_code";
 
 /* Sales in the period (credited to the selling store) whose VIN has a `new`
@@ -28,8 +30,7 @@ static const char SQL_NEW_PENETRATION[] =
 
 static int compute_premium(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, SQL_PREMIUM, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, SQL_PREMIUM);
 }
 
 static int compute_new_penetration(fsp_call *call, const fsp_kpi_args *args)
@@ -70,27 +71,22 @@ static int compute_renewal_rate(fsp_call *call, const fsp_kpi_args *args)
  * (numerator: that insurer's premium, 0 if none; denominator: the store's
  * total), so the insurer's row is its premium over the total of the stores
  * in scope. Without insurers the value is the total over itself.
- * Placeholders: from, to. */
+ * Placeholders: the period's six. */
 static const char SQL_INSURER_SHARE[] =
     "WITH renewals AS (SELECT store_code, insurer_code, SUM(premium) AS premium"
-    "   FROM insurance_policies WHERE kind = 'renewal'"
-    "   AND sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
-    "   GROUP BY store_code, insurer_code),"
+    KC_SQL_PREMIUM_SUMS " WHERE kind = 'renewal' GROUP BY store_code, insurer_code),"
     " store_totals AS (SELECT store_code, SUM(premium) AS premium FROM renewals GROUP BY store_code)"
     " SELECT t.store_code, i.insurer_code, COALESCE(r.premium, 0), t.premium, 1"
     " FROM store_totals t CROSS JOIN insurers i"
     " LEFT JOIN renewals r ON r.store_code = t.store_code AND r.insurer_code = i.insurer_code";
 
 static const char SQL_RENEWAL_PREMIUM_TOTAL[] =
-    "SELECT store_code, NULL, SUM(premium), SUM(premium), 1 FROM insurance_policies"
-    " WHERE kind = 'renewal' AND sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
-    " GROUP BY store_code";
+    "SELECT store_code, NULL, SUM(premium), SUM(premium), 1" KC_SQL_PREMIUM_SUMS
+    " WHERE kind = 'renewal' GROUP BY store_code";
 
 static int compute_insurer_share(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, args->per_insurer ? SQL_INSURER_SHARE : SQL_RENEWAL_PREMIUM_TOTAL,
-                         params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, args->per_insurer ? SQL_INSURER_SHARE : SQL_RENEWAL_PREMIUM_TOTAL);
 }
 
 /* --- accident repairs --- */
@@ -103,13 +99,12 @@ static const char SQL_ACCIDENT_REVENUE[] =
 
 /* Accident revenue (numerator) and premium (denominator) as separate
  * components that the engine adds per (store, insurer).
- * Placeholders: the period's six (KC_SQL_RO_INSURER_SUMS), from, to (policies). */
+ * Placeholders: the period's six twice (ROs, then premium). */
 static const char SQL_REPAIR_TO_PREMIUM[] =
     "SELECT store_code, insurer_code, SUM(revenue), 0, 1" KC_SQL_RO_INSURER_SUMS
     " GROUP BY store_code, insurer_code"
     " UNION ALL"
-    " SELECT store_code, insurer_code, 0, SUM(premium), 1 FROM insurance_policies"
-    " WHERE sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+    " SELECT store_code, insurer_code, 0, SUM(premium), 1" KC_SQL_PREMIUM_SUMS
     " GROUP BY store_code, insurer_code";
 
 static int compute_accident_revenue(fsp_call *call, const fsp_kpi_args *args)
@@ -121,7 +116,7 @@ static int compute_repair_to_premium(fsp_call *call, const fsp_kpi_args *args)
 {
     kc_days d;
     kc_days_of(args, &d);
-    fsp_param params[] = { KC_DAYS_PARAMS(d), KC_PERIOD_PARAMS(args) };
+    fsp_param params[] = { KC_DAYS_PARAMS(d), KC_DAYS_PARAMS(d) };
     return kc_query_emit(call, args, SQL_REPAIR_TO_PREMIUM, params, KC_COUNT(params));
 }
 

@@ -61,7 +61,7 @@ static const char SQL_APPOINTMENT_RATE[] =
  * Placeholders: the period's six, N, the period's six. */
 static const char SQL_FOLLOWUP_RATE[] =
     "SELECT store_code, NULL, SUM(ro_count), 0, 1"
-    KC_SQL_RO_DAYS("rollup_ro_followup_day", "rollup_ro_followup_month")
+    KC_SQL_DAYS("rollup_ro_followup_day", "rollup_ro_followup_month")
     " WHERE lag_days <= ? GROUP BY store_code"
     " UNION ALL SELECT store_code, NULL, 0, SUM(ro_count), 1" KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
 
