@@ -203,30 +203,21 @@ static const char SQL_ALL_STORES[] =
 static const char SQL_ALL_REGIONS[] =
     "SELECT region_code FROM regions ORDER BY region_code";
 
-static bool result_has(const db_result *res, int col, const char *value)
+static int dir_has(const char *const *codes, int n, const char *code)
 {
-    for (int i = 0; i < res->nrows; i++) {
-        const char *v = db_cell(res, i, col);
-        if (v && strcmp(v, value) == 0) return true;
-    }
-    return false;
+    for (int i = 0; i < n; i++)
+        if (strcmp(codes[i], code) == 0) return i;
+    return -1;
 }
 
-int scope_resolve(db_conn *c, const principal *p, const char *const *stores, int nstores,
-                  const char *const *regions, int nregions, store_set *out, char *bad, size_t badlen)
+int scope_resolve_dir(const scope_dir *dir, const principal *p, const char *const *stores, int nstores,
+                      const char *const *regions, int nregions, store_set *out, char *bad, size_t badlen)
 {
     out->codes = NULL;
     out->n = 0;
     if (bad && badlen) bad[0] = '\0';
-    char err[512];
-    db_result *all = NULL;
-    if (db_query(c, SQL_ALL_STORES, NULL, 0, &all, err, sizeof err) != 0) {
-        if (bad && badlen) copy_bounded(bad, badlen, err);
-        return SCOPE_DB_ERROR;
-    }
-    bool *picked = all->nrows ? calloc((size_t)all->nrows, sizeof *picked) : NULL;
-    if (all->nrows && !picked) {
-        db_result_free(all);
+    bool *picked = dir->nstores ? calloc((size_t)dir->nstores, sizeof *picked) : NULL;
+    if (dir->nstores && !picked) {
         if (bad && badlen) copy_bounded(bad, badlen, "out of memory");
         return SCOPE_DB_ERROR;
     }
@@ -238,9 +229,7 @@ int scope_resolve(db_conn *c, const principal *p, const char *const *stores, int
         const char *code = stores[i];
         if (!code || !*code) continue;
         named = true;
-        int found = -1;
-        for (int k = 0; k < all->nrows; k++)
-            if (strcmp(db_cell(all, k, 0), code) == 0) { found = k; break; }
+        int found = dir_has(dir->store_codes, dir->nstores, code);
         if (found < 0 || !principal_sees_store(p, code)) {
             if (bad && badlen) copy_bounded(bad, badlen, code);
             rc = -1;
@@ -250,44 +239,70 @@ int scope_resolve(db_conn *c, const principal *p, const char *const *stores, int
     }
 
     /* named regions: each must exist and be in scope; adds all its stores */
-    db_result *regs = NULL;
     for (int i = 0; i < nregions && rc == 0; i++) {
         const char *code = regions[i];
         if (!code || !*code) continue;
         named = true;
-        if (!regs && db_query(c, SQL_ALL_REGIONS, NULL, 0, &regs, err, sizeof err) != 0) {
-            if (bad && badlen) copy_bounded(bad, badlen, err);
-            rc = SCOPE_DB_ERROR;
-            break;
-        }
-        if (!result_has(regs, 0, code) || !principal_sees_region(p, code)) {
+        if (dir_has(dir->region_codes, dir->nregions, code) < 0 || !principal_sees_region(p, code)) {
             if (bad && badlen) copy_bounded(bad, badlen, code);
             rc = -1;
             break;
         }
-        for (int k = 0; k < all->nrows; k++) {
-            const char *rc_code = db_cell(all, k, 1);
-            if (rc_code && strcmp(rc_code, code) == 0 && principal_sees_store(p, db_cell(all, k, 0)))
+        for (int k = 0; k < dir->nstores; k++) {
+            const char *rc_code = dir->store_regions[k];
+            if (rc_code && strcmp(rc_code, code) == 0 && principal_sees_store(p, dir->store_codes[k]))
                 picked[k] = true;
         }
     }
-    db_result_free(regs);
 
     /* neither named: every store in scope */
     if (rc == 0 && !named)
-        for (int k = 0; k < all->nrows; k++)
-            picked[k] = principal_sees_store(p, db_cell(all, k, 0));
+        for (int k = 0; k < dir->nstores; k++)
+            picked[k] = principal_sees_store(p, dir->store_codes[k]);
 
-    for (int k = 0; rc == 0 && k < all->nrows; k++) {
+    for (int k = 0; rc == 0 && k < dir->nstores; k++) {
         if (!picked[k]) continue;
-        if (strv_push(&out->codes, &out->n, db_cell(all, k, 0)) != 0) {
+        if (strv_push(&out->codes, &out->n, dir->store_codes[k]) != 0) {
             if (bad && badlen) copy_bounded(bad, badlen, "out of memory");
             rc = SCOPE_DB_ERROR;
         }
     }
     if (rc != 0) store_set_free(out);
     free(picked);
+    return rc;
+}
+
+int scope_resolve(db_conn *c, const principal *p, const char *const *stores, int nstores,
+                  const char *const *regions, int nregions, store_set *out, char *bad, size_t badlen)
+{
+    out->codes = NULL;
+    out->n = 0;
+    char err[512];
+    db_result *all = NULL, *regs = NULL;
+    if (db_query(c, SQL_ALL_STORES, NULL, 0, &all, err, sizeof err) != 0 ||
+        (nregions > 0 && db_query(c, SQL_ALL_REGIONS, NULL, 0, &regs, err, sizeof err) != 0)) {
+        db_result_free(all);
+        if (bad && badlen) copy_bounded(bad, badlen, err);
+        return SCOPE_DB_ERROR;
+    }
+    int n = all->nrows, nr = regs ? regs->nrows : 0;
+    const char **codes = calloc((size_t)(2 * n + nr + 1), sizeof *codes);
+    if (!codes) {
+        db_result_free(all);
+        db_result_free(regs);
+        if (bad && badlen) copy_bounded(bad, badlen, "out of memory");
+        return SCOPE_DB_ERROR;
+    }
+    for (int k = 0; k < n; k++) {
+        codes[k] = db_cell(all, k, 0);
+        codes[n + k] = db_cell(all, k, 1);
+    }
+    for (int k = 0; k < nr; k++) codes[2 * n + k] = db_cell(regs, k, 0);
+    scope_dir dir = { n, codes, codes + n, nr, codes + 2 * n };
+    int rc = scope_resolve_dir(&dir, p, stores, nstores, regions, nregions, out, bad, badlen);
+    free(codes);
     db_result_free(all);
+    db_result_free(regs);
     return rc;
 }
 

@@ -43,6 +43,17 @@ void store_set_free(store_set *s);
  * or unknown: returns -1 and puts its name in bad (the caller answers 403). */
 int scope_resolve(db_conn *c, const principal *p, const char *const *stores, int nstores,
                   const char *const *regions, int nregions, store_set *out, char *bad, size_t badlen);
+/* The same over a directory the caller holds (the KPI engine's, per data
+ * generation), with no database round trip: every store's code and region
+ * (store_codes in code order) and every region's code. */
+typedef struct scope_dir {
+    int nstores;
+    const char *const *store_codes, *const *store_regions;
+    int nregions;
+    const char *const *region_codes;
+} scope_dir;
+int scope_resolve_dir(const scope_dir *dir, const principal *p, const char *const *stores, int nstores,
+                      const char *const *regions, int nregions, store_set *out, char *bad, size_t badlen);
 /* --- seams other subsystems call --- */
 /* Identify the caller of r from its session cookie or Bearer token. Returns
  * 1 with *out filled, 0 when the request carries no credentials, -1 when

@@ -92,6 +92,8 @@ typedef struct kpi_snapshot {
     dir_entry *stores, *regions, *insurers;
     int nstores, nregions, ninsurers;
     kpi_settings *settings;
+    scope_dir scope;             /* the stores' and regions' codes for scope_resolve_dir */
+    const char **scope_codes;    /* its arrays: store codes, their regions, region codes */
 } kpi_snapshot;
 
 static void snapshot_free(kpi_snapshot *s)
@@ -104,6 +106,7 @@ static void snapshot_free(kpi_snapshot *s)
     free(s->regions);
     free(s->insurers);
     kpi_settings_free(s->settings);
+    free(s->scope_codes);
     free(s);
 }
 
@@ -178,6 +181,19 @@ static kpi_snapshot *snapshot_load(db_conn *c, unsigned long long generation, ch
         if (k >= 0) s->stores[k].region = dir_find(s->regions, s->nregions, db_cell(st, i, 2) ? db_cell(st, i, 2) : "");
     }
     db_result_free(st);
+    s->scope_codes = calloc((size_t)(2 * s->nstores + s->nregions + 1), sizeof *s->scope_codes);
+    if (!s->scope_codes) {
+        snprintf(err, errlen, "out of memory");
+        snapshot_free(s);
+        return NULL;
+    }
+    const char **codes = s->scope_codes;
+    for (int i = 0; i < s->nstores; i++) {
+        codes[i] = s->stores[i].code;
+        codes[s->nstores + i] = s->stores[i].region >= 0 ? s->regions[s->stores[i].region].code : NULL;
+    }
+    for (int i = 0; i < s->nregions; i++) codes[2 * s->nstores + i] = s->regions[i].code;
+    s->scope = (scope_dir){ s->nstores, codes, codes + s->nstores, s->nregions, codes + 2 * s->nstores };
     return s;
 }
 
@@ -1103,7 +1119,8 @@ static void reply_kpi_error(http_req *r, int status, const char *err)
 }
 
 /* Resolve the scope of a query (403 naming an unknown or out-of-scope store
- * or region) and read the data generation, on one read connection. */
+ * or region) against the directory of the current data generation: one
+ * read of the generation, on one read connection. */
 static int resolve_scope(http_req *r, const char *const *stores, int nstores, const char *const *regions,
                          int nregions, store_set *set, unsigned long long *generation,
                          int *status, char *err, size_t errlen)
@@ -1114,20 +1131,18 @@ static int resolve_scope(http_req *r, const char *const *stores, int nstores, co
         *status = 503;
         return -1;
     }
-    char bad[200];
-    int rc = scope_resolve(c, r->who, stores, nstores, regions, nregions, set, bad, sizeof bad);
-    db_result *res = NULL;
-    if (rc == 0 && db_query(c, SQL_GENERATION, NULL, 0, &res, err, errlen) != 0) {
-        db_release(from, c);
-        store_set_free(set);
+    kpi_snapshot *snap = engine_snapshot(r->app->kpi, c, err, errlen);
+    db_release(from, c);
+    if (!snap) {
         *status = 503;
         return -1;
     }
-    *generation = res && res->nrows ? (unsigned long long)db_cell_int(res, 0, 0) : 0;
-    db_result_free(res);
-    db_release(from, c);
+    char bad[200];
+    int rc = scope_resolve_dir(&snap->scope, r->who, stores, nstores, regions, nregions, set, bad, sizeof bad);
+    *generation = snap->generation;
+    snapshot_release(r->app->kpi, snap);
     if (rc == SCOPE_DB_ERROR) {
-        *status = 503;
+        *status = 500;
         snprintf(err, errlen, "%s", bad);
         return -1;
     }
