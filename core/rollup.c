@@ -37,11 +37,19 @@
 #define ROLLUP_VIN_CHUNK 256
 #define ROLLUP_VINS_BY_LIST 20000    /* more VINs than this: refresh visits by date range */
 
+/* The rows of a store's days [from, to] in a per-day table, and of the
+ * months that meet them in a per-month table (`day` = the month's first day).
+ * Params: store, from, to. */
+#define MONTH_OF(D) "DATE_FORMAT(" D ", '%Y-%m-01')"
+#define DAYS_DELETE(T) "DELETE FROM " T " WHERE store_code = ? AND day BETWEEN ? AND ?"
+#define MONTHS_DELETE(T) "DELETE FROM " T " WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND ?"
+#define MONTHS_OF_DAYS " WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
+
 /* --- repair orders: per RO, per day, per insurer and day --- */
 
 /* Params: (store, from, to) three times: labour lines, part lines, the ROs. */
 static const char SQL_RO_DELETE[] =
-    "DELETE FROM rollup_ro WHERE store_code = ? AND day BETWEEN ? AND ?";
+    DAYS_DELETE("rollup_ro");
 static const char SQL_RO_INSERT[] =
     "REPLACE INTO rollup_ro (store_code, ro_no, day, closed_at, vin, customer_code, ro_type, payer,"
     " insurer_code, is_comeback, revenue, cost, labour_revenue, sold_hours, sold_hours_clocked,"
@@ -93,7 +101,7 @@ static const char SQL_RO_INSERT[] =
     " AND r.ro_type <> 'internal'";
 
 static const char SQL_RO_DAY_DELETE[] =
-    "DELETE FROM rollup_ro_day WHERE store_code = ? AND day BETWEEN ? AND ?";
+    DAYS_DELETE("rollup_ro_day");
 static const char SQL_RO_DAY_INSERT[] =
     "INSERT INTO rollup_ro_day (store_code, day, ro_count, comeback_count, revenue, labour_revenue,"
     " sold_hours, sold_hours_clocked, clocked_hours, parts_revenue, parts_cost, part_lines,"
@@ -111,7 +119,7 @@ static const char SQL_RO_DAY_INSERT[] =
     "  SUM(appointment_kept), SUM(reached_calls), SUM(complaint_calls)"
     " FROM rollup_ro WHERE store_code = ? AND day BETWEEN ? AND ? GROUP BY store_code, day";
 static const char SQL_RO_INS_DELETE[] =
-    "DELETE FROM rollup_ro_insurer_day WHERE store_code = ? AND day BETWEEN ? AND ?";
+    DAYS_DELETE("rollup_ro_insurer_day");
 static const char SQL_RO_INS_INSERT[] =
     "INSERT INTO rollup_ro_insurer_day (store_code, day, insurer_code, ro_count, revenue)"
     " SELECT store_code, day, insurer_code, COUNT(*), SUM(revenue) FROM rollup_ro"
@@ -120,9 +128,8 @@ static const char SQL_RO_INS_INSERT[] =
 
 /* Per store and month, from the day rows (schemas/011_month_rollups.sql):
  * the months that meet [from, to] are redone whole. Params: store, from, to. */
-#define MONTH_OF(D) "DATE_FORMAT(" D ", '%Y-%m-01')"
 static const char SQL_RO_MONTH_DELETE[] =
-    "DELETE FROM rollup_ro_month WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND ?";
+    MONTHS_DELETE("rollup_ro_month");
 static const char SQL_RO_MONTH_INSERT[] =
     "INSERT INTO rollup_ro_month (store_code, day, ro_count, comeback_count, revenue, labour_revenue,"
     " sold_hours, sold_hours_clocked, clocked_hours, parts_revenue, parts_cost, part_lines,"
@@ -136,60 +143,60 @@ static const char SQL_RO_MONTH_INSERT[] =
     "  SUM(other_amount), SUM(discount_amount), SUM(bodywork_ro_count), SUM(bodywork_revenue),"
     "  SUM(bodywork_material_cost), SUM(insurer_revenue), SUM(appointment_kept_count), SUM(reached_calls),"
     "  SUM(complaint_calls)"
-    " FROM rollup_ro_day WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
+    " FROM rollup_ro_day" MONTHS_OF_DAYS
     " GROUP BY store_code, " MONTH_OF("day");
 static const char SQL_RO_INS_MONTH_DELETE[] =
-    "DELETE FROM rollup_ro_insurer_month WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND ?";
+    MONTHS_DELETE("rollup_ro_insurer_month");
 static const char SQL_RO_INS_MONTH_INSERT[] =
     "INSERT INTO rollup_ro_insurer_month (store_code, day, insurer_code, ro_count, revenue)"
     " SELECT store_code, " MONTH_OF("day") ", insurer_code, SUM(ro_count), SUM(revenue)"
-    " FROM rollup_ro_insurer_day WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
+    " FROM rollup_ro_insurer_day" MONTHS_OF_DAYS
     " GROUP BY store_code, " MONTH_OF("day") ", insurer_code";
 
 /* ROs by the lag of their first reached call, per day, then per month. */
 static const char SQL_FOLLOWUP_DAY_DELETE[] =
-    "DELETE FROM rollup_ro_followup_day WHERE store_code = ? AND day BETWEEN ? AND ?";
+    DAYS_DELETE("rollup_ro_followup_day");
 static const char SQL_FOLLOWUP_DAY_INSERT[] =
     "INSERT INTO rollup_ro_followup_day (store_code, day, lag_days, ro_count)"
     " SELECT store_code, day, followup_lag, COUNT(*) FROM rollup_ro"
     " WHERE store_code = ? AND day BETWEEN ? AND ? AND followup_lag IS NOT NULL"
     " GROUP BY store_code, day, followup_lag";
 static const char SQL_FOLLOWUP_MONTH_DELETE[] =
-    "DELETE FROM rollup_ro_followup_month WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND ?";
+    MONTHS_DELETE("rollup_ro_followup_month");
 static const char SQL_FOLLOWUP_MONTH_INSERT[] =
     "INSERT INTO rollup_ro_followup_month (store_code, day, lag_days, ro_count)"
     " SELECT store_code, " MONTH_OF("day") ", lag_days, SUM(ro_count) FROM rollup_ro_followup_day"
-    " WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
+    MONTHS_OF_DAYS
     " GROUP BY store_code, " MONTH_OF("day") ", lag_days";
 
 /* --- surveys and premium (014_survey_policy_rollups.sql) --- */
 
 /* Per store and day, then month. Params: store, from, to. */
 static const char SQL_CSI_DAY_DELETE[] =
-    "DELETE FROM rollup_csi_day WHERE store_code = ? AND day BETWEEN ? AND ?";
+    DAYS_DELETE("rollup_csi_day");
 static const char SQL_CSI_DAY_INSERT[] =
     "INSERT INTO rollup_csi_day (store_code, day, responses, score_sum)"
     " SELECT store_code, surveyed_on, COUNT(*),"
     "  SUM(0.32 * reliability + 0.22 * responsiveness + 0.19 * assurance + 0.16 * empathy + 0.11 * tangibles)"
     " FROM csi_surveys WHERE store_code = ? AND surveyed_on BETWEEN ? AND ? GROUP BY store_code, surveyed_on";
 static const char SQL_CSI_MONTH_DELETE[] =
-    "DELETE FROM rollup_csi_month WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND ?";
+    MONTHS_DELETE("rollup_csi_month");
 static const char SQL_CSI_MONTH_INSERT[] =
     "INSERT INTO rollup_csi_month (store_code, day, responses, score_sum)"
     " SELECT store_code, " MONTH_OF("day") ", SUM(responses), SUM(score_sum) FROM rollup_csi_day"
-    " WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?) GROUP BY store_code, " MONTH_OF("day");
+    MONTHS_OF_DAYS " GROUP BY store_code, " MONTH_OF("day");
 static const char SQL_PREMIUM_DAY_DELETE[] =
-    "DELETE FROM rollup_premium_day WHERE store_code = ? AND day BETWEEN ? AND ?";
+    DAYS_DELETE("rollup_premium_day");
 static const char SQL_PREMIUM_DAY_INSERT[] =
     "INSERT INTO rollup_premium_day (store_code, day, insurer_code, kind, policies, premium)"
     " SELECT store_code, sold_on, insurer_code, kind, COUNT(*), SUM(premium) FROM insurance_policies"
     " WHERE store_code = ? AND sold_on BETWEEN ? AND ? GROUP BY store_code, sold_on, insurer_code, kind";
 static const char SQL_PREMIUM_MONTH_DELETE[] =
-    "DELETE FROM rollup_premium_month WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND ?";
+    MONTHS_DELETE("rollup_premium_month");
 static const char SQL_PREMIUM_MONTH_INSERT[] =
     "INSERT INTO rollup_premium_month (store_code, day, insurer_code, kind, policies, premium)"
     " SELECT store_code, " MONTH_OF("day") ", insurer_code, kind, SUM(policies), SUM(premium) FROM rollup_premium_day"
-    " WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
+    MONTHS_OF_DAYS
     " GROUP BY store_code, " MONTH_OF("day") ", insurer_code, kind";
 
 /* --- stock snapshots --- */
@@ -255,6 +262,29 @@ static int exec3(db_conn *c, const char *sql, const char *store, const char *fro
     return db_exec(c, sql, p, 3, NULL, err, errlen);
 }
 
+/* Runs each statement of sqls (params: store, from, to) in order. */
+static int exec_each(db_conn *c, const char *const *sqls, size_t n, const char *store, const char *from,
+                     const char *to, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (exec3(c, sqls[i], store, from, to, err, errlen) != 0) return -1;
+    return 0;
+}
+#define EXEC_EACH(c, list, store, from, to, err, errlen) \
+    exec_each(c, list, sizeof list / sizeof *list, store, from, to, err, errlen)
+
+static const char *const RO_AFTER_ROS[] = {
+    SQL_RO_DAY_DELETE, SQL_RO_DAY_INSERT, SQL_RO_INS_DELETE, SQL_RO_INS_INSERT,
+    SQL_RO_MONTH_DELETE, SQL_RO_MONTH_INSERT, SQL_RO_INS_MONTH_DELETE, SQL_RO_INS_MONTH_INSERT,
+    SQL_FOLLOWUP_DAY_DELETE, SQL_FOLLOWUP_DAY_INSERT, SQL_FOLLOWUP_MONTH_DELETE, SQL_FOLLOWUP_MONTH_INSERT,
+};
+static const char *const STOCK_ALL[] = { SQL_STOCK_DELETE, SQL_STOCK_INSERT, SQL_STOCK_AGE_DELETE, SQL_STOCK_AGE_INSERT };
+static const char *const CSI_ALL[] = { SQL_CSI_DAY_DELETE, SQL_CSI_DAY_INSERT, SQL_CSI_MONTH_DELETE, SQL_CSI_MONTH_INSERT };
+static const char *const PREMIUM_ALL[] = {
+    SQL_PREMIUM_DAY_DELETE, SQL_PREMIUM_DAY_INSERT, SQL_PREMIUM_MONTH_DELETE, SQL_PREMIUM_MONTH_INSERT,
+};
+
+/* rollup_ro (its insert names the store and dates three times), then the sums read from it. */
 static int refresh_ro_range(db_conn *c, const char *store, const char *from, const char *to,
                             char *err, size_t errlen)
 {
@@ -262,54 +292,17 @@ static int refresh_ro_range(db_conn *c, const char *store, const char *from, con
                      DB_STR(store), DB_STR(from), DB_STR(to) };
     if (exec3(c, SQL_RO_DELETE, store, from, to, err, errlen) != 0) return -1;
     if (db_exec(c, SQL_RO_INSERT, p9, 9, NULL, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_RO_DAY_DELETE, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_RO_DAY_INSERT, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_RO_INS_DELETE, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_RO_INS_INSERT, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_RO_MONTH_DELETE, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_RO_MONTH_INSERT, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_RO_INS_MONTH_DELETE, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_RO_INS_MONTH_INSERT, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_FOLLOWUP_DAY_DELETE, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_FOLLOWUP_DAY_INSERT, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_FOLLOWUP_MONTH_DELETE, store, from, to, err, errlen) != 0) return -1;
-    return exec3(c, SQL_FOLLOWUP_MONTH_INSERT, store, from, to, err, errlen);
-}
-
-static int refresh_stock_range(db_conn *c, const char *store, const char *from, const char *to,
-                               char *err, size_t errlen)
-{
-    if (exec3(c, SQL_STOCK_DELETE, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_STOCK_INSERT, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_STOCK_AGE_DELETE, store, from, to, err, errlen) != 0) return -1;
-    return exec3(c, SQL_STOCK_AGE_INSERT, store, from, to, err, errlen);
-}
-
-static int refresh_csi_range(db_conn *c, const char *store, const char *from, const char *to,
-                             char *err, size_t errlen)
-{
-    if (exec3(c, SQL_CSI_DAY_DELETE, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_CSI_DAY_INSERT, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_CSI_MONTH_DELETE, store, from, to, err, errlen) != 0) return -1;
-    return exec3(c, SQL_CSI_MONTH_INSERT, store, from, to, err, errlen);
-}
-
-static int refresh_premium_range(db_conn *c, const char *store, const char *from, const char *to,
-                                 char *err, size_t errlen)
-{
-    if (exec3(c, SQL_PREMIUM_DAY_DELETE, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_PREMIUM_DAY_INSERT, store, from, to, err, errlen) != 0) return -1;
-    if (exec3(c, SQL_PREMIUM_MONTH_DELETE, store, from, to, err, errlen) != 0) return -1;
-    return exec3(c, SQL_PREMIUM_MONTH_INSERT, store, from, to, err, errlen);
+    return EXEC_EACH(c, RO_AFTER_ROS, store, from, to, err, errlen);
 }
 
 /* Everything per store over all dates (the rebuilds). */
 static int refresh_store_all(db_conn *c, const char *store, char *err, size_t errlen)
 {
-    return refresh_ro_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0 ||
-           refresh_stock_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0 ||
-           refresh_csi_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0 ||
-           refresh_premium_range(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0 ? -1 : 0;
+    const char *from = ROLLUP_ALL_FROM, *to = ROLLUP_ALL_TO;
+    return refresh_ro_range(c, store, from, to, err, errlen) != 0 ||
+           EXEC_EACH(c, STOCK_ALL, store, from, to, err, errlen) != 0 ||
+           EXEC_EACH(c, CSI_ALL, store, from, to, err, errlen) != 0 ||
+           EXEC_EACH(c, PREMIUM_ALL, store, from, to, err, errlen) != 0 ? -1 : 0;
 }
 
 static int refresh_visits_range(db_conn *c, const char *from, const char *to, char *err, size_t errlen)
@@ -367,10 +360,11 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
          * an importer could not tell the dates: then the store is redone whole */
         const char *from = t->from[0] ? t->from : ROLLUP_ALL_FROM;
         const char *to = t->to[0] ? t->to : ROLLUP_ALL_TO;
-        int rc = ro ? refresh_ro_range(c, t->store_code, from, to, err, errlen)
-               : stock ? refresh_stock_range(c, t->store_code, from, to, err, errlen)
-               : csi ? refresh_csi_range(c, t->store_code, from, to, err, errlen)
-               : refresh_premium_range(c, t->store_code, from, to, err, errlen);
+        const char *store = t->store_code;
+        int rc = ro ? refresh_ro_range(c, store, from, to, err, errlen)
+               : stock ? EXEC_EACH(c, STOCK_ALL, store, from, to, err, errlen)
+               : csi ? EXEC_EACH(c, CSI_ALL, store, from, to, err, errlen)
+               : EXEC_EACH(c, PREMIUM_ALL, store, from, to, err, errlen);
         if (rc != 0) return -1;
         if (!min_from[0] || strcmp(from, min_from) < 0) snprintf(min_from, sizeof min_from, "%s", from);
         if (!max_to[0] || strcmp(to, max_to) > 0) snprintf(max_to, sizeof max_to, "%s", to);
