@@ -418,7 +418,7 @@ static int install_server_dir(localdb *l, char *err, size_t errlen)
            || add_arg(argv, &n, "--tmpdir=%s", l->tmp_dir)
            || add_arg(argv, &n, "--auth-root-authentication-method=normal")
            || add_arg(argv, &n, "--skip-test-db")
-           || add_arg(argv, &n, "--innodb-log-file-size=16M");
+           || add_arg(argv, &n, "--innodb-log-file-size=256M");
     if (bad) {
         free_argv(argv);
         set_err(err, errlen, "out of memory");
@@ -508,7 +508,9 @@ static int build_server_command(localdb *l, char *err, size_t errlen)
            || (geteuid() == 0 && add_arg(a, &n, "--user=root"))
            || add_arg(a, &n, "--character-set-server=utf8mb4")
            || add_arg(a, &n, "--collation-server=utf8mb4_unicode_ci")
-           || add_arg(a, &n, "--innodb-log-file-size=16M")
+           /* a redo log large enough that a bulk load is not held up by
+            * checkpoints (the same size as at creation, so no resize) */
+           || add_arg(a, &n, "--innodb-log-file-size=256M")
            || add_arg(a, &n, "--innodb-buffer-pool-size=%s", pool)
            /* Commits reach the OS at once and the disk within a second: a
             * crash of the machine may lose the last second of an import,
