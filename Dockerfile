@@ -7,7 +7,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config libmicrohttpd-dev libmariadb-dev liblua5.4-dev \
-      libcjson-dev libsodium-dev libxlsxwriter-dev \
+      libcjson-dev libsodium-dev libxlsxwriter-dev zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -20,7 +20,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j"$(n
 
 FROM debian:bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libmariadb3 liblua5.4-0 libcjson1 libsodium23 libxlsxwriter4 \
+      libmicrohttpd12 libmariadb3 liblua5.4-0 libcjson1 libsodium23 libxlsxwriter4 zlib1g \
       mariadb-client curl ca-certificates tini \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /srv/fourscore --shell /usr/sbin/nologin fourscore

@@ -179,6 +179,38 @@ void http_reply_buffer(http_req *r, int status, const char *content_type, void *
     http_reply_response(r, status, resp);
 }
 
+/* Does the client take gzip? (Accept-Encoding: gzip, not with q=0) */
+bool http_accepts_gzip(http_req *r)
+{
+    const char *ae = http_header(r, "Accept-Encoding");
+    if (!ae) return false;
+    const char *p = ae;
+    while (*p) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t n = strcspn(p, ",");
+        size_t name = strcspn(p, ";, ");
+        if ((name == 4 && strncasecmp(p, "gzip", 4) == 0) || (name == 1 && p[0] == '*')) {
+            const char *q = p + name;
+            const char *stop = p + n;
+            const char *qv = NULL;
+            for (const char *t = q; t + 1 < stop; t++)
+                if ((t[0] == 'q' || t[0] == 'Q') && t[1] == '=') { qv = t + 2; break; }
+            if (!qv || strtod(qv, NULL) > 0.0) return true;
+        }
+        p += n;
+    }
+    return false;
+}
+
+void http_reply_gzip(http_req *r, int status, const char *content_type, void *gz, size_t len)
+{
+    http_reply_buffer(r, status, content_type, gz, len);
+    if (gz && r->resp && r->status == status) {
+        MHD_add_response_header(r->resp, "Content-Encoding", "gzip");
+        MHD_add_response_header(r->resp, "Vary", "Accept-Encoding");
+    }
+}
+
 void http_reply_text(http_req *r, int status, const char *content_type, const char *body, size_t len)
 {
     char *copy = malloc(len ? len : 1);

@@ -47,6 +47,10 @@ const char *http_client_ip(http_req *r, char *buf, size_t len);
 /* Responses: each sets r->status / r->resp; the last one set wins. */
 void http_reply_json(http_req *r, int status, cJSON *body);  /* takes ownership of body */
 void http_reply_text(http_req *r, int status, const char *content_type, const char *body, size_t len);
+/* Does the client take gzip? (Accept-Encoding: gzip or *, not with q=0) */
+bool http_accepts_gzip(http_req *r);
+/* http_reply_buffer of a body already gzip-compressed (Content-Encoding: gzip). */
+void http_reply_gzip(http_req *r, int status, const char *content_type, void *gz, size_t len);
 void http_reply_buffer(http_req *r, int status, const char *content_type, void *buf, size_t len); /* takes malloc'd buf (NULL: a 500 out of memory) */
 /* {"error":{"code","message","details"}}; details may be NULL; takes ownership of details. */
 void http_reply_error(http_req *r, int status, const char *code, const char *message, cJSON *details);

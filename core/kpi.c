@@ -19,6 +19,7 @@
  * and `fourscore kpi`. */
 #include <math.h>
 #include <pthread.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@
 #define KPI_ANSWER_BUCKETS     1024
 #define KPI_ANSWER_MAX         2048           /* answers kept */
 #define KPI_ANSWER_MAX_BYTES   (64u << 20)    /* and their text at most */
+#define KPI_ANSWER_GZIP_MIN    1024           /* answers this long are also kept gzip-compressed */
 
 /* --- dates --- */
 
@@ -217,6 +219,8 @@ typedef struct answer_entry {
     unsigned hash;
     char *text;
     size_t len;
+    char *gz;                    /* the same text gzip-compressed (NULL: none), for clients that take it */
+    size_t gz_len;
     struct answer_entry *hnext, *prev, *next;
 } answer_entry;
 
@@ -320,9 +324,10 @@ static void answer_unlink_locked(kpi_engine *k, answer_entry *e)
     if (e->next) e->next->prev = e->prev;
     else k->answers_tail = e->prev;
     k->nanswers--;
-    k->answer_bytes -= e->len;
+    k->answer_bytes -= e->len + e->gz_len;
     free(e->key);
     free(e->text);
+    free(e->gz);
     free(e);
 }
 
@@ -331,9 +336,36 @@ static void answers_clear_locked(kpi_engine *k)
     while (k->answers_head) answer_unlink_locked(k, k->answers_head);
 }
 
-/* A copy of the cached answer for key at generation gen, or NULL. */
-static char *answer_get(kpi_engine *k, unsigned long long gen, const char *key, size_t *len)
+/* text gzip-compressed into a new buffer (*out_len bytes), or NULL. */
+static char *gzip_text(const char *text, size_t len, size_t *out_len)
 {
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+    uLong cap = deflateBound(&z, (uLong)len);
+    char *out = malloc(cap);
+    if (out) {
+        z.next_in = (Bytef *)(uintptr_t)text;
+        z.avail_in = (uInt)len;
+        z.next_out = (Bytef *)out;
+        z.avail_out = (uInt)cap;
+        if (deflate(&z, Z_FINISH) == Z_STREAM_END) {
+            *out_len = z.total_out;
+        } else {
+            free(out);
+            out = NULL;
+        }
+    }
+    deflateEnd(&z);
+    return out;
+}
+
+/* A copy of the cached answer for key at generation gen (gzip-compressed
+ * when want_gz and the cache has it: *is_gz), or NULL. */
+static char *answer_get(kpi_engine *k, unsigned long long gen, const char *key, bool want_gz, size_t *len,
+                        bool *is_gz)
+{
+    *is_gz = false;
     unsigned h = hash_str(key);
     char *copy = NULL;
     pthread_mutex_lock(&k->mu);
@@ -349,7 +381,13 @@ static char *answer_get(kpi_engine *k, unsigned long long gen, const char *key, 
                 k->answers_head->prev = e;
                 k->answers_head = e;
             }
-            if ((copy = malloc(e->len + 1))) {
+            if (want_gz && e->gz) {
+                if ((copy = malloc(e->gz_len))) {
+                    memcpy(copy, e->gz, e->gz_len);
+                    *len = e->gz_len;
+                    *is_gz = true;
+                }
+            } else if ((copy = malloc(e->len + 1))) {
                 memcpy(copy, e->text, e->len + 1);
                 *len = e->len;
             }
@@ -375,6 +413,8 @@ static void answer_put(kpi_engine *k, unsigned long long gen, const char *key, c
     }
     memcpy(e->text, text, len + 1);
     e->len = len;
+    /* answers worth compressing are compressed once, here, not per request */
+    if (len >= KPI_ANSWER_GZIP_MIN) e->gz = gzip_text(text, len, &e->gz_len);
     e->hash = hash_str(key);
     pthread_mutex_lock(&k->mu);
     if (gen > k->answers_generation) {
@@ -388,6 +428,7 @@ static void answer_put(kpi_engine *k, unsigned long long gen, const char *key, c
         pthread_mutex_unlock(&k->mu);
         free(e->key);
         free(e->text);
+        free(e->gz);
         free(e);
         return;
     }
@@ -398,7 +439,7 @@ static void answer_put(kpi_engine *k, unsigned long long gen, const char *key, c
     k->answers_head = e;
     if (!k->answers_tail) k->answers_tail = e;
     k->nanswers++;
-    k->answer_bytes += len;
+    k->answer_bytes += len + e->gz_len;
     while ((k->nanswers > KPI_ANSWER_MAX || k->answer_bytes > KPI_ANSWER_MAX_BYTES) && k->answers_tail != e)
         answer_unlink_locked(k, k->answers_tail);
     pthread_mutex_unlock(&k->mu);
@@ -1209,12 +1250,14 @@ static char *answer_key(const char *const *ids, int nids, const char *from, cons
 }
 
 /* Run one query given as strings/arrays; returns the answer as JSON text
- * (malloc'd, *len bytes), or NULL with status/err. */
+ * (malloc'd, *len bytes; gzip-compressed when want_gz and the answer came
+ * compressed from the cache: *is_gz), or NULL with status/err. */
 static char *run_one(http_req *r, const char *const *ids, int nids, const char *from, const char *to,
                      const char *by, const char *const *stores, int nstores, const char *const *regions,
-                     int nregions, size_t *len, int *status, char *err, size_t errlen)
+                     int nregions, bool want_gz, size_t *len, bool *is_gz, int *status, char *err, size_t errlen)
 {
     *status = 400;
+    *is_gz = false;
     if (nids == 0) { snprintf(err, errlen, "ids: missing (a comma-separated list of KPI ids)"); return NULL; }
     if (!from || !*from) { snprintf(err, errlen, "from: missing (YYYY-MM-DD)"); return NULL; }
     if (!to || !*to) { snprintf(err, errlen, "to: missing (YYYY-MM-DD)"); return NULL; }
@@ -1226,7 +1269,7 @@ static char *run_one(http_req *r, const char *const *ids, int nids, const char *
     unsigned long long gen = 0;
     if (resolve_scope(r, stores, nstores, regions, nregions, &set, &gen, status, err, errlen) != 0) return NULL;
     char *key = answer_key(ids, nids, from, to, by, &set);
-    char *text = key ? answer_get(r->app->kpi, gen, key, len) : NULL;
+    char *text = key ? answer_get(r->app->kpi, gen, key, want_gz, len, is_gz) : NULL;
     if (text) {
         free(key);
         store_set_free(&set);
@@ -1269,9 +1312,12 @@ void kpi_route_query(http_req *r)
     int nregions = split_csv(http_query(r, "regions"), rgbuf, sizeof rgbuf, regions, 256);
     int status;
     size_t len = 0;
+    bool gz = false;
     char *text = run_one(r, ids, nids, http_query(r, "from"), http_query(r, "to"), http_query(r, "by"),
-                         stores, nstores, regions, nregions, &len, &status, err, sizeof err);
+                         stores, nstores, regions, nregions, http_accepts_gzip(r), &len, &gz, &status,
+                         err, sizeof err);
     if (!text) reply_kpi_error(r, status, err);
+    else if (gz) http_reply_gzip(r, 200, "application/json; charset=utf-8", text, len);
     else http_reply_buffer(r, 200, "application/json; charset=utf-8", text, len);
 }
 
@@ -1323,12 +1369,13 @@ void kpi_route_batch(http_req *r)
         int nregions = cJSON_IsObject(q) ? json_strings(q, "regions", regions, 256) : -1;
         char *text = NULL;
         size_t len = 0;
+        bool gz = false;             /* never asked for: the answers are joined as text */
         if (!cJSON_IsObject(q)) snprintf(err, sizeof err, "must be an object");
         else if (nids < 0) snprintf(err, sizeof err, "ids: must be an array of KPI ids");
         else if (nstores < 0) snprintf(err, sizeof err, "stores: must be an array of store codes");
         else if (nregions < 0) snprintf(err, sizeof err, "regions: must be an array of region codes");
         else text = run_one(r, ids, nids, json_string(q, "from"), json_string(q, "to"), json_string(q, "by"),
-                            stores, nstores, regions, nregions, &len, &status, err, sizeof err);
+                            stores, nstores, regions, nregions, false, &len, &gz, &status, err, sizeof err);
         if (!text) {
             snprintf(msg, sizeof msg, "query %d: %s", i, err);
             free(out);

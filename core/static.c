@@ -413,27 +413,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Does the client take gzip? (Accept-Encoding: gzip, not with q=0) */
-static bool accepts_gzip(const char *ae)
-{
-    if (!ae) return false;
-    const char *p = ae;
-    while (*p) {
-        while (*p == ' ' || *p == ',') p++;
-        size_t n = strcspn(p, ",");
-        size_t name = strcspn(p, ";, ");
-        if ((name == 4 && strncasecmp(p, "gzip", 4) == 0) || (name == 1 && p[0] == '*')) {
-            const char *q = p + name;
-            const char *stop = p + n;
-            const char *qv = NULL;
-            for (const char *t = q; t + 1 < stop; t++)
-                if ((t[0] == 'q' || t[0] == 'Q') && t[1] == '=') { qv = t + 2; break; }
-            if (!qv || strtod(qv, NULL) > 0.0) return true;
-        }
-        p += n;
-    }
-    return false;
-}
 
 /* Does If-None-Match name etag (or "*")? */
 static bool etag_matches(const char *inm, const char *etag)
@@ -613,7 +592,7 @@ void static_serve(static_root *s, http_req *r, const char *path)
     }
 
     /* 3. the answer: 304, or the bytes of the chosen variant */
-    bool use_gz = e->gz.present && accepts_gzip(http_header(r, "Accept-Encoding"));
+    bool use_gz = e->gz.present && http_accepts_gzip(r);
     const file_variant *v = use_gz ? &e->gz : &e->plain;
     const char *inm = http_header(r, "If-None-Match");
     const char *ims = inm ? NULL : http_header(r, "If-Modified-Since");

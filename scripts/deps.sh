@@ -5,11 +5,11 @@
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 need=(build-essential cmake pkg-config clang libclang-rt-14-dev
-      libmicrohttpd-dev libmariadb-dev liblua5.4-dev libcjson-dev libsodium-dev libxlsxwriter-dev
+      libmicrohttpd-dev libmariadb-dev liblua5.4-dev libcjson-dev libsodium-dev libxlsxwriter-dev zlib1g-dev
       mariadb-server mariadb-client mariadb-plugin-spider
       nodejs npm chromium fonts-noto-cjk wrk nginx-light docker-compose curl ca-certificates)
 [ "${1:-}" = "--runtime-only" ] && need=(build-essential cmake pkg-config libmicrohttpd-dev libmariadb-dev
-      liblua5.4-dev libcjson-dev libsodium-dev libxlsxwriter-dev mariadb-server mariadb-client)
+      liblua5.4-dev libcjson-dev libsodium-dev libxlsxwriter-dev zlib1g-dev mariadb-server mariadb-client)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

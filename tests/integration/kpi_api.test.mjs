@@ -15,6 +15,8 @@ import assert from 'node:assert/strict';
 import { join, dirname } from 'node:path';
 import { readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { startServer, fixtures, tempDir, root, bin } from './lib.mjs';
 
 const FIXTURE = join(fixtures, 'kpi');
@@ -163,6 +165,34 @@ test('by month: every calendar month meeting the period, clipped to it', async (
     assert.ok(Math.abs(r.json.rows[i].values['example.ro_per_day'] - want) < 1e-9, r.json.rows[i].key);
     assert.equal(r.json.rows[i].label, r.json.rows[i].key);
   });
+});
+
+// One GET with raw bytes and headers (no transparent decompression).
+function rawGet(path, headers) {
+  return new Promise((resolve, reject) => {
+    http.get(s.url + path, { headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+}
+
+test('a cached answer goes gzip-compressed to a client that takes gzip, plain to one that does not', async () => {
+  const path = `/api/v1/kpi?ids=service.revenue,service.ro_count,labour.share,parts.revenue&from=2023-01-01&to=2024-12-31&by=month`;
+  const plain = await rawGet(path, { cookie: admin });      // computes and caches (no Accept-Encoding)
+  assert.equal(plain.status, 200, plain.body.toString());
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.ok(plain.body.length >= 1024, `a body worth compressing (${plain.body.length} bytes)`);
+  const gz = await rawGet(path, { cookie: admin, 'accept-encoding': 'gzip, deflate' });
+  assert.equal(gz.status, 200);
+  assert.equal(gz.headers['content-encoding'], 'gzip');
+  assert.equal(gz.headers.vary, 'Accept-Encoding');
+  assert.ok(gz.body.length < plain.body.length, `smaller: ${gz.body.length} < ${plain.body.length}`);
+  assert.equal(gunzipSync(gz.body).toString(), plain.body.toString(), 'the same answer once inflated');
+  const refused = await rawGet(path, { cookie: admin, 'accept-encoding': 'gzip;q=0' });
+  assert.equal(refused.headers['content-encoding'], undefined, 'q=0 refuses gzip');
+  assert.equal(refused.body.toString(), plain.body.toString());
 });
 
 test('400 names the unknown id, the unsupported by, the missing or bad parameter', async () => {
