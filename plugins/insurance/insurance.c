@@ -12,9 +12,9 @@
 
 /* Premium sold in the period, per store and insurer (the per store and day
  * or month sums of schemas/014_survey_policy_rollups.sql). */
-#define KC_SQL_PREMIUM_SUMS KC_SQL_DAYS("rollup_premium_day", "rollup_premium_month")
+#define SQL_PREMIUM_SUMS KC_SQL_DAYS("rollup_premium_day", "rollup_premium_month")
 static const char SQL_PREMIUM[] =
-    "SELECT store_code, insurer_code, SUM(premium), 1, 1" KC_SQL_PREMIUM_SUMS
+    "SELECT store_code, insurer_code, SUM(premium), 1, 1" SQL_PREMIUM_SUMS
     " GROUP BY store_code, insurer_code";
 
 /* Sales in the period (credited to the selling store) whose VIN has a `new`
@@ -74,14 +74,14 @@ static int compute_renewal_rate(fsp_call *call, const fsp_kpi_args *args)
  * Placeholders: the period's six. */
 static const char SQL_INSURER_SHARE[] =
     "WITH renewals AS (SELECT store_code, insurer_code, SUM(premium) AS premium"
-    KC_SQL_PREMIUM_SUMS " WHERE kind = 'renewal' GROUP BY store_code, insurer_code),"
+    SQL_PREMIUM_SUMS " WHERE kind = 'renewal' GROUP BY store_code, insurer_code),"
     " store_totals AS (SELECT store_code, SUM(premium) AS premium FROM renewals GROUP BY store_code)"
     " SELECT t.store_code, i.insurer_code, COALESCE(r.premium, 0), t.premium, 1"
     " FROM store_totals t CROSS JOIN insurers i"
     " LEFT JOIN renewals r ON r.store_code = t.store_code AND r.insurer_code = i.insurer_code";
 
 static const char SQL_RENEWAL_PREMIUM_TOTAL[] =
-    "SELECT store_code, NULL, SUM(premium), SUM(premium), 1" KC_SQL_PREMIUM_SUMS
+    "SELECT store_code, NULL, SUM(premium), SUM(premium), 1" SQL_PREMIUM_SUMS
     " WHERE kind = 'renewal' GROUP BY store_code";
 
 static int compute_insurer_share(fsp_call *call, const fsp_kpi_args *args)
@@ -104,7 +104,7 @@ static const char SQL_REPAIR_TO_PREMIUM[] =
     "SELECT store_code, insurer_code, SUM(revenue), 0, 1" KC_SQL_RO_INSURER_SUMS
     " GROUP BY store_code, insurer_code"
     " UNION ALL"
-    " SELECT store_code, insurer_code, 0, SUM(premium), 1" KC_SQL_PREMIUM_SUMS
+    " SELECT store_code, insurer_code, 0, SUM(premium), 1" SQL_PREMIUM_SUMS
     " GROUP BY store_code, insurer_code";
 
 static int compute_accident_revenue(fsp_call *call, const fsp_kpi_args *args)
