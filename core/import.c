@@ -776,6 +776,7 @@ typedef struct import_job {
     int ntouched, touched_cap;
     long long rows, inserted, updated, unchanged;
     long long removed;               /* ro_labour / ro_parts lines the file did not repeat */
+    bool ros_had_lines;              /* ro_labour / ro_parts: some RO named had lines before the file */
     bool defer_rollups;              /* the caller rebuilds the rollups after a bulk load */
     problem_list problems, scope_problems;
     bool csv_failed;
@@ -1090,10 +1091,14 @@ static size_t row_key(const entity_def *e, const db_val *row, char *buf, size_t 
 {
     size_t pos = 0;
     for (int k = 0; k < e->nkey; k++) {
-        int w = snprintf(buf + pos, len - pos, "%s%s", k ? "\x1f" : "", row[k].type == DB_T_STR ? row[k].s : "");
-        if (w < 0 || (size_t)w >= len - pos) return len;
-        pos += (size_t)w;
+        const char *v = row[k].type == DB_T_STR ? row[k].s : "";
+        size_t n = strlen(v);
+        if (pos + (k ? 1 : 0) + n >= len) return len;
+        if (k) buf[pos++] = '\x1f';
+        memcpy(buf + pos, v, n);
+        pos += n;
     }
+    buf[pos] = '\0';
     return pos;
 }
 
@@ -1266,6 +1271,7 @@ static void write_batch(import_job *j)
             return;
         }
         may_exist = keyed > 0;
+        if (may_exist) j->ros_had_lines = true;
     }
     long long existing = 0, same = 0;
     if (may_exist) {
@@ -1455,8 +1461,9 @@ static void finish_writes(import_job *j)
     const entity_def *e = j->e;
     char err[512];
     if (entity_is_ro_lines(e)) {
+        /* only an RO that had lines before the file can lose some */
         unsigned long long removed = 0;
-        if (db_exec(j->conn, j->q->ro_lines_delete, NULL, 0, &removed, err, sizeof err) < 0)
+        if (j->ros_had_lines && db_exec(j->conn, j->q->ro_lines_delete, NULL, 0, &removed, err, sizeof err) < 0)
             job_fatal(j, 500, "removing the lines the file did not repeat: %s", err);
         j->removed = (long long)removed;
         /* the business dates of the named ROs, for the rollups (only when something changed) */
