@@ -47,7 +47,9 @@
 
 /* --- repair orders: per RO, per day, per insurer and day --- */
 
-/* Params: (store, from, to) three times: labour lines, part lines, the ROs. */
+/* Params: (store, from, to) three times: labour lines, part lines, the ROs.
+ * The line sums are grouped by the RO's own ro_no, which the store's ROs are
+ * read in (primary key order), so they need no temporary table and sort. */
 static const char SQL_RO_DELETE[] =
     DAYS_DELETE("rollup_ro");
 static const char SQL_RO_INSERT[] =
@@ -79,13 +81,13 @@ static const char SQL_RO_INSERT[] =
     "  (SELECT COUNT(*) FROM follow_up_calls f WHERE f.store_code = r.store_code AND f.ro_no = r.ro_no"
     "   AND f.reached = 1 AND f.complaint = 1)"
     " FROM repair_orders r"
-    " LEFT JOIN (SELECT l.ro_no, SUM(l.amount) AS amount, SUM(l.sold_hours) AS sold,"
+    " LEFT JOIN (SELECT r2.ro_no, SUM(l.amount) AS amount, SUM(l.sold_hours) AS sold,"
     "   SUM(CASE WHEN l.clocked_hours IS NOT NULL THEN l.sold_hours ELSE 0 END) AS sold_clocked,"
     "   SUM(COALESCE(l.clocked_hours, 0)) AS clocked"
     "   FROM repair_orders r2 JOIN ro_labour l ON l.store_code = r2.store_code AND l.ro_no = r2.ro_no"
     "   WHERE r2.store_code = ? AND r2.closed_at >= ? AND r2.closed_at < DATE_ADD(?, INTERVAL 1 DAY)"
-    "   AND r2.ro_type <> 'internal' GROUP BY l.ro_no) l ON l.ro_no = r.ro_no"
-    " LEFT JOIN (SELECT p.ro_no,"
+    "   AND r2.ro_type <> 'internal' GROUP BY r2.ro_no) l ON l.ro_no = r.ro_no"
+    " LEFT JOIN (SELECT r3.ro_no,"
     "   SUM(CASE WHEN p.category = 'part' THEN p.qty * p.unit_price ELSE 0 END) AS part_rev,"
     "   SUM(CASE WHEN p.category = 'part' THEN p.qty * p.unit_cost ELSE 0 END) AS part_cost,"
     "   SUM(p.category = 'part') AS part_lines,"
@@ -96,7 +98,7 @@ static const char SQL_RO_INSERT[] =
     "   SUM(CASE WHEN p.category = 'accessory' THEN p.qty * p.unit_cost ELSE 0 END) AS acc_cost"
     "   FROM repair_orders r3 JOIN ro_parts p ON p.store_code = r3.store_code AND p.ro_no = r3.ro_no"
     "   WHERE r3.store_code = ? AND r3.closed_at >= ? AND r3.closed_at < DATE_ADD(?, INTERVAL 1 DAY)"
-    "   AND r3.ro_type <> 'internal' GROUP BY p.ro_no) p ON p.ro_no = r.ro_no"
+    "   AND r3.ro_type <> 'internal' GROUP BY r3.ro_no) p ON p.ro_no = r.ro_no"
     " WHERE r.store_code = ? AND r.closed_at >= ? AND r.closed_at < DATE_ADD(?, INTERVAL 1 DAY)"
     " AND r.ro_type <> 'internal'";
 
