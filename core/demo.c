@@ -1637,7 +1637,8 @@ done:
  * the vehicles (visits and states: repair orders and sales) and the
  * invoices' open days (invoices and payments). */
 typedef struct demo_task {
-    const char *entity;
+    const char *entity;             /* the file to import, or the derived tables' name */
+    int (*rebuild)(db_conn *c, char *err, size_t errlen);   /* a derived-table task; else NULL */
     int part;                       /* repair_orders: half 1 or 2; else 0 */
     bool needs_ros;                 /* waits for both halves of repair_orders */
     const char *needs;              /* and for this entity, or NULL */
@@ -1670,17 +1671,15 @@ static bool task_ready(const demo_lanes *l, const demo_task *t)
 }
 
 /* A derived-table task, on a connection of its own. */
-static int rollup_task(app *a, const char *what, char *err, size_t errlen)
+static int rollup_task(app *a, const demo_task *t, char *err, size_t errlen)
 {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     db_conn *c = db_acquire(a->db, 5000, err, errlen);
     if (!c) return -1;
-    bool vehicles = strcmp(what, "rollup_vehicles") == 0;
-    int rc = vehicles ? rollup_rebuild_vehicles(c, err, errlen) : rollup_rebuild_invoices(c, err, errlen);
+    int rc = t->rebuild(c, err, errlen);
     db_release(a->db, c);
-    if (rc == 0)
-        fprintf(stderr, "  汇总 rollups %-19s %7.1f s\n", vehicles ? "车辆 vehicles" : "发票 invoices", seconds_since(&t0));
+    if (rc == 0) fprintf(stderr, "  汇总 rollups %-19s %7.1f s\n", t->entity, seconds_since(&t0));
     return rc;
 }
 
@@ -1701,8 +1700,8 @@ static void *lane_run(void *arg)
         pthread_mutex_unlock(&l->mu);
         char err[1024];
         int rc;
-        if (strcmp(t->entity, "rollup_vehicles") == 0 || strcmp(t->entity, "rollup_invoices") == 0) {
-            rc = rollup_task(l->a, t->entity, err, sizeof err);
+        if (t->rebuild) {
+            rc = rollup_task(l->a, t, err, sizeof err);
         } else if (t->part) {
             char path[PATH_MAX];
             if (snprintf(path, sizeof path, "%s/repair_orders.%d.csv", l->dir, t->part) >= (int)sizeof path)
@@ -1728,14 +1727,14 @@ static void *lane_run(void *arg)
 static int import_in_lanes(app *a, const char *dir, const long long *rows, char *err, size_t errlen)
 {
     demo_task tasks[] = {
-        { "repair_orders", 1, false, NULL, 0 }, { "repair_orders", 2, false, NULL, 0 },
-        { "rollup_vehicles", 0, true, NULL, 0 },
-        { "insurance_policies", 0, false, NULL, 0 }, { "parts_stock", 0, false, NULL, 0 },
-        { "store_financials", 0, false, NULL, 0 },
-        { "ro_parts", 0, true, NULL, 0 }, { "ro_labour", 0, true, NULL, 0 },
-        { "invoices", 0, true, NULL, 0 }, { "follow_up_calls", 0, true, NULL, 0 },
-        { "payments", 0, true, "invoices", 0 }, { "appointments", 0, true, NULL, 0 },
-        { "csi_surveys", 0, true, NULL, 0 }, { "rollup_invoices", 0, true, "payments", 0 },
+        { "repair_orders", NULL, 1, false, NULL, 0 }, { "repair_orders", NULL, 2, false, NULL, 0 },
+        { "车辆 vehicles", rollup_rebuild_vehicles, 0, true, NULL, 0 },
+        { "insurance_policies", NULL, 0, false, NULL, 0 }, { "parts_stock", NULL, 0, false, NULL, 0 },
+        { "store_financials", NULL, 0, false, NULL, 0 },
+        { "ro_parts", NULL, 0, true, NULL, 0 }, { "ro_labour", NULL, 0, true, NULL, 0 },
+        { "invoices", NULL, 0, true, NULL, 0 }, { "follow_up_calls", NULL, 0, true, NULL, 0 },
+        { "payments", NULL, 0, true, "invoices", 0 }, { "appointments", NULL, 0, true, NULL, 0 },
+        { "csi_surveys", NULL, 0, true, NULL, 0 }, { "发票 invoices", rollup_rebuild_invoices, 0, true, "payments", 0 },
     };
     demo_lanes l = { .a = a, .dir = dir, .rows = rows, .tasks = tasks, .ntasks = (int)(sizeof tasks / sizeof *tasks) };
     char src[PATH_MAX], half1[PATH_MAX], half2[PATH_MAX];
