@@ -1735,6 +1735,7 @@ static int import_in_lanes(app *a, const char *dir, const long long *rows, char 
         { "invoices", NULL, 0, true, NULL, 0 }, { "follow_up_calls", NULL, 0, true, NULL, 0 },
         { "payments", NULL, 0, true, "invoices", 0 }, { "appointments", NULL, 0, true, NULL, 0 },
         { "csi_surveys", NULL, 0, true, NULL, 0 }, { "发票 invoices", rollup_rebuild_invoices, 0, true, "payments", 0 },
+        { "保险 insurance", rollup_rebuild_matches, 0, false, "insurance_policies", 0 },
     };
     demo_lanes l = { .a = a, .dir = dir, .rows = rows, .tasks = tasks, .ntasks = (int)(sizeof tasks / sizeof *tasks) };
     char src[PATH_MAX], half1[PATH_MAX], half2[PATH_MAX];

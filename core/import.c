@@ -235,9 +235,11 @@ static const entity_def *entity_find(const char *name)
 
 static bool entity_is(const entity_def *e, const char *name) { return strcmp(e->name, name) == 0; }
 static bool entity_is_ro_lines(const entity_def *e) { return entity_is(e, "ro_labour") || entity_is(e, "ro_parts"); }
-static bool entity_has_visit_vins(const entity_def *e)
+/* Entities whose VINs the derived tables follow (vehicle visits and states,
+ * insurance matches); vin is column 2 of each. */
+static bool entity_has_vins(const entity_def *e)
 {
-    return entity_is(e, "repair_orders") || entity_is(e, "vehicle_sales");
+    return entity_is(e, "repair_orders") || entity_is(e, "vehicle_sales") || entity_is(e, "insurance_policies");
 }
 
 /* --- SQL built once per entity (kept for the program's life: they key the
@@ -396,7 +398,7 @@ static void build_entity_sql(void)
             q->new_dates = sb_take(&b);
             if (!q->old_dates || !q->new_dates) entity_sql_ok = false;
         }
-        if (entity_has_visit_vins(e)) {
+        if (entity_has_vins(e)) {
             b = (sbuf){ 0 };
             sb_add(&b, "SELECT DISTINCT t.vin FROM import_stage s JOIN %s t ON ", e->name);
             build_key_join(e, &b);
@@ -1186,7 +1188,7 @@ static void read_row(import_job *j, const csv_record *rec)
             comeback_ok = true;
         }
     }
-    if (entity_has_visit_vins(e)) touch_vin(j, cols[RO_VIN].s);     /* vin is column 2 of both */
+    if (entity_has_vins(e)) touch_vin(j, cols[RO_VIN].s);     /* vin is column 2 of each */
     if (e->has_store && !e->date_lo) touch_store(j, cols[0].s, NULL, NULL);
     j->batch_lines[j->nbatch] = rec->line;
     j->batch_comeback_ok[j->nbatch] = comeback_ok;

@@ -139,9 +139,10 @@ static void call_fail(fsp_call *call, const char *message)
 
 /* --- the statement trace (FOURSCORE_KPI_TRACE=FILE) ---
  * Every statement a plugin runs, with its parameters written in as SQL
- * literals, appended to FILE one a line: to see what a KPI asks of the
- * database, run it by hand (EXPLAIN, the mariadb client), or time the same
- * statements outside the engine (tests/bench/kpi.sh). Off unless set. */
+ * literals and the KPI's id in a leading comment, appended to FILE one a
+ * line: to see what a KPI asks of the database, run it by hand (EXPLAIN,
+ * the mariadb client), or time the same statements outside the engine
+ * (tests/bench/kpi.sh, with --profile per KPI). Off unless set. */
 static pthread_mutex_t trace_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t trace_once = PTHREAD_ONCE_INIT;
 static FILE *trace_file;
@@ -153,12 +154,13 @@ static void trace_open(void)
         log_warn("plugin", "FOURSCORE_KPI_TRACE: cannot open %s: %s", path, strerror(errno));
 }
 
-static void trace_statement(const char *sql, const fsp_param *params, int nparams)
+static void trace_statement(const char *kpi_id, const char *sql, const fsp_param *params, int nparams)
 {
     pthread_once(&trace_once, trace_open);
     if (!trace_file) return;
     pthread_mutex_lock(&trace_mu);
     {
+        fprintf(trace_file, "/* %s */ ", kpi_id ? kpi_id : "-");
         int k = 0;
         bool quoted = false;
         for (const char *p = sql; *p; p++) {
@@ -206,7 +208,7 @@ static int host_query(fsp_call *call, const char *sql, const fsp_param *params, 
             return -1;
         }
     }
-    trace_statement(sql, params, nparams);
+    trace_statement(call->kpi_id, sql, params, nparams);
     char err[400];
     db_result *res = NULL;
     if (db_query(call->conn, sql, vals, nparams, &res, err, sizeof err) != 0) {
@@ -297,6 +299,7 @@ int plugin_compute(const fsp_kpi_def *def, fsp_call *call, const fsp_kpi_args *a
 {
     call->failed = false;
     call->error[0] = '\0';
+    call->kpi_id = def->id;
     int rc = def->compute(call, args);
     if (rc != 0 && !call->failed) snprintf(call->error, sizeof call->error, "%s: compute returned %d", def->id, rc);
     return rc != 0 || call->failed ? -1 : 0;

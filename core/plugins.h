@@ -74,6 +74,7 @@ struct fsp_call {
     const void *setting_ctx;
     kpi_component *comps;
     int ncomps, comps_cap;
+    const char *kpi_id;             /* the KPI being computed (for the statement trace) */
     bool failed;
     char error[512];
 };

@@ -19,6 +19,12 @@
  *       (dates: snapshot_on)
  *   csi_surveys                        -> rollup_csi_day, _month (surveyed_on)
  *   insurance_policies                 -> rollup_premium_day, _month (sold_on)
+ *   insurance_policies, vehicle_sales  -> the insurance matches (by VIN,
+ *       core/rollup_match.c)
+ *   invoices                           -> rollup_invoice_day, _month (issued_on)
+ *   invoices, payments, customers, and the ROs' gross profit
+ *                                      -> the receivables at month ends
+ *       (core/rollup_asof.c)
  * Other entities are read by the plugins from the facts directly. */
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +37,7 @@
 #include "log.h"
 #include "rollup.h"
 #include "rollup_asof.h"
+#include "rollup_match.h"
 
 #define ROLLUP_ALL_FROM "1000-01-01"
 #define ROLLUP_ALL_TO   "9999-12-30"
@@ -201,6 +208,20 @@ static const char SQL_PREMIUM_MONTH_INSERT[] =
     MONTHS_OF_DAYS
     " GROUP BY store_code, " MONTH_OF("day") ", insurer_code, kind";
 
+/* Amounts invoiced per store and day, then month (016_receivable_month_ends.sql). */
+static const char SQL_INVOICE_DAY_DELETE[] =
+    DAYS_DELETE("rollup_invoice_day");
+static const char SQL_INVOICE_DAY_INSERT[] =
+    "INSERT INTO rollup_invoice_day (store_code, day, invoices, amount)"
+    " SELECT store_code, issued_on, COUNT(*), SUM(amount) FROM invoices"
+    " WHERE store_code = ? AND issued_on BETWEEN ? AND ? GROUP BY store_code, issued_on";
+static const char SQL_INVOICE_MONTH_DELETE[] =
+    MONTHS_DELETE("rollup_invoice_month");
+static const char SQL_INVOICE_MONTH_INSERT[] =
+    "INSERT INTO rollup_invoice_month (store_code, day, invoices, amount)"
+    " SELECT store_code, " MONTH_OF("day") ", SUM(invoices), SUM(amount) FROM rollup_invoice_day"
+    MONTHS_OF_DAYS " GROUP BY store_code, " MONTH_OF("day");
+
 /* --- stock snapshots --- */
 
 static const char SQL_STOCK_DELETE[] =
@@ -285,6 +306,9 @@ static const char *const CSI_ALL[] = { SQL_CSI_DAY_DELETE, SQL_CSI_DAY_INSERT, S
 static const char *const PREMIUM_ALL[] = {
     SQL_PREMIUM_DAY_DELETE, SQL_PREMIUM_DAY_INSERT, SQL_PREMIUM_MONTH_DELETE, SQL_PREMIUM_MONTH_INSERT,
 };
+static const char *const INVOICED_ALL[] = {
+    SQL_INVOICE_DAY_DELETE, SQL_INVOICE_DAY_INSERT, SQL_INVOICE_MONTH_DELETE, SQL_INVOICE_MONTH_INSERT,
+};
 
 /* rollup_ro (its insert names the store and dates three times), then the sums read from it. */
 static int refresh_ro_range(db_conn *c, const char *store, const char *from, const char *to,
@@ -304,7 +328,8 @@ static int refresh_store_all(db_conn *c, const char *store, char *err, size_t er
     return refresh_ro_range(c, store, from, to, err, errlen) != 0 ||
            EXEC_EACH(c, STOCK_ALL, store, from, to, err, errlen) != 0 ||
            EXEC_EACH(c, CSI_ALL, store, from, to, err, errlen) != 0 ||
-           EXEC_EACH(c, PREMIUM_ALL, store, from, to, err, errlen) != 0 ? -1 : 0;
+           EXEC_EACH(c, PREMIUM_ALL, store, from, to, err, errlen) != 0 ||
+           EXEC_EACH(c, INVOICED_ALL, store, from, to, err, errlen) != 0 ? -1 : 0;
 }
 
 static int refresh_visits_range(db_conn *c, const char *from, const char *to, char *err, size_t errlen)
@@ -352,9 +377,11 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
     bool ro = entity_is(e, "repair_orders") || entity_is(e, "ro_labour") || entity_is(e, "ro_parts") ||
               entity_is(e, "appointments") || entity_is(e, "follow_up_calls");
     bool stock = entity_is(e, "parts_stock"), csi = entity_is(e, "csi_surveys"),
-         premium = entity_is(e, "insurance_policies");
-    if (!ro && !stock && !csi && !premium)
-        return rollup_asof_refresh(c, scope, err, errlen);   /* sales, invoices, payments */
+         premium = entity_is(e, "insurance_policies"), invoiced = entity_is(e, "invoices");
+    if (entity_is(e, "vehicle_sales"))
+        return rollup_asof_refresh(c, scope, err, errlen) != 0 ? -1 : rollup_match_refresh(c, scope, err, errlen);
+    if (!ro && !stock && !csi && !premium && !invoiced)
+        return rollup_asof_refresh(c, scope, err, errlen);   /* payments, customers */
     char min_from[11] = "", max_to[11] = "";
     for (int i = 0; i < scope->ntouched; i++) {
         const rollup_touch *t = &scope->touched[i];
@@ -366,11 +393,18 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
         int rc = ro ? refresh_ro_range(c, store, from, to, err, errlen)
                : stock ? EXEC_EACH(c, STOCK_ALL, store, from, to, err, errlen)
                : csi ? EXEC_EACH(c, CSI_ALL, store, from, to, err, errlen)
+               : invoiced ? EXEC_EACH(c, INVOICED_ALL, store, from, to, err, errlen)
                : EXEC_EACH(c, PREMIUM_ALL, store, from, to, err, errlen);
         if (rc != 0) return -1;
         if (!min_from[0] || strcmp(from, min_from) < 0) snprintf(min_from, sizeof min_from, "%s", from);
         if (!max_to[0] || strcmp(to, max_to) > 0) snprintf(max_to, sizeof max_to, "%s", to);
     }
+    if (premium) return rollup_match_refresh(c, scope, err, errlen);
+    if (invoiced) return rollup_asof_refresh(c, scope, err, errlen);
+    /* an RO's gross profit is its customer's credit limit for six months */
+    if ((entity_is(e, "repair_orders") || entity_is(e, "ro_labour") || entity_is(e, "ro_parts")) &&
+        rollup_asof_receivables(c, scope->touched, scope->ntouched, RECV_AFTER_ROS, err, errlen) != 0)
+        return -1;
     if (!entity_is(e, "repair_orders")) return 0;
     /* the visits, by VIN for the usual file (a store's day or month); a file
      * naming very many vehicles is cheaper redone by its dates in one
@@ -392,6 +426,7 @@ static const char *const ROLLUP_TABLES_CLEAR[] = {
     "DELETE FROM rollup_ro_followup_day", "DELETE FROM rollup_ro_followup_month",
     "DELETE FROM rollup_csi_day", "DELETE FROM rollup_csi_month",
     "DELETE FROM rollup_premium_day", "DELETE FROM rollup_premium_month",
+    "DELETE FROM rollup_invoice_day", "DELETE FROM rollup_invoice_month",
     "DELETE FROM rollup_stock", "DELETE FROM rollup_stock_age", "DELETE FROM rollup_vehicle_visit",
 };
 
@@ -408,7 +443,9 @@ int rollup_rebuild_progress(db_conn *c, rollup_progress_fn progress, void *ud, c
         if (refresh_store_all(c, store, err, errlen) != 0) goto fail;
     }
     if (progress) progress(ud, stores->nrows, stores->nrows + 1, "vehicle visits");
-    if (vehicles_all(c, err, errlen) != 0 || rollup_asof_rebuild_invoices(c, err, errlen) != 0) goto fail;
+    if (vehicles_all(c, err, errlen) != 0 || rollup_asof_rebuild_invoices(c, err, errlen) != 0 ||
+        rollup_match_rebuild(c, err, errlen) != 0 || rollup_asof_rebuild_receivables(c, NULL, NULL, err, errlen) != 0)
+        goto fail;
     if (progress) progress(ud, stores->nrows + 1, stores->nrows + 1, NULL);
     db_result_free(stores);
     if (db_commit(c, err, errlen) != 0) return -1;
@@ -490,6 +527,11 @@ static int in_own_transaction(db_conn *c, int (*fn)(db_conn *, char *, size_t), 
     return db_commit(c, err, errlen);
 }
 
+static int receivables_all(db_conn *c, char *err, size_t errlen)
+{
+    return rollup_asof_rebuild_receivables(c, NULL, NULL, err, errlen);
+}
+
 int rollup_rebuild_vehicles(db_conn *c, char *err, size_t errlen)
 {
     return in_own_transaction(c, vehicles_all, err, errlen);
@@ -498,6 +540,11 @@ int rollup_rebuild_vehicles(db_conn *c, char *err, size_t errlen)
 int rollup_rebuild_invoices(db_conn *c, char *err, size_t errlen)
 {
     return in_own_transaction(c, rollup_asof_rebuild_invoices, err, errlen);
+}
+
+int rollup_rebuild_matches(db_conn *c, char *err, size_t errlen)
+{
+    return in_own_transaction(c, rollup_match_rebuild, err, errlen);
 }
 
 int rollup_clear(db_conn *c, char *err, size_t errlen)
@@ -511,8 +558,9 @@ int rollup_clear(db_conn *c, char *err, size_t errlen)
     return db_commit(c, err, errlen);
 }
 
-/* The other lane of rollup_rebuild_fresh: the vehicles and the invoices
- * (they read only the facts and the visits), then whatever stores are left. */
+/* The other lane of rollup_rebuild_fresh: the vehicles, the invoices and the
+ * insurance matches (they read only the facts and the visits), then whatever
+ * stores are left. */
 static void *rebuild_other_lane(void *arg)
 {
     rebuild_lanes *l = arg;
@@ -523,8 +571,9 @@ static void *rebuild_other_lane(void *arg)
         return NULL;
     }
     if (l->with_vehicles) {
-        if (rollup_rebuild_vehicles(c, err, sizeof err) != 0 || rollup_rebuild_invoices(c, err, sizeof err) != 0) {
-            lane_fail(l, "vehicle visits and invoices", err);
+        if (rollup_rebuild_vehicles(c, err, sizeof err) != 0 || rollup_rebuild_invoices(c, err, sizeof err) != 0 ||
+            rollup_rebuild_matches(c, err, sizeof err) != 0) {
+            lane_fail(l, "vehicle visits, invoices and insurance matches", err);
         } else {
             pthread_mutex_lock(&l->mu);
             if (l->progress) l->progress(l->ud, l->done, l->total, "vehicle visits");
@@ -564,6 +613,10 @@ static int rebuild_lanes_run(db_pool *pool, bool with_vehicles, rollup_progress_
         snprintf(err, errlen, "%s", l.err);
         goto done;
     }
+    /* the receivables at month ends read rollup_invoice_open and rollup_ro,
+     * both complete now */
+    if (progress) progress(ud, l.total - 1, l.total, "应收 receivables at month ends");
+    if (in_own_transaction(c, receivables_all, err, errlen) != 0) goto done;
     if (progress) progress(ud, l.total, l.total, NULL);
     rc = rollup_analyze(c, NULL, err, errlen);
 done:
@@ -592,7 +645,9 @@ int rollup_rebuild_fresh(db_pool *pool, rollup_progress_fn progress, void *ud, c
     "rollup_ro, rollup_ro_day, rollup_ro_insurer_day, rollup_ro_month, rollup_ro_insurer_month," \
     " rollup_ro_followup_day, rollup_ro_followup_month, rollup_csi_day, rollup_csi_month," \
     " rollup_premium_day, rollup_premium_month, rollup_stock, rollup_stock_age, rollup_vehicle_visit," \
-    " rollup_vehicle_state, rollup_invoice_open"
+    " rollup_vehicle_state, rollup_invoice_open, rollup_policy_match, rollup_sale_match," \
+    " rollup_renewal_day, rollup_renewal_month, rollup_new_policy_day, rollup_new_policy_month," \
+    " rollup_invoice_day, rollup_invoice_month, rollup_receivable_age, rollup_receivable_month"
 static const char *const FACT_TABLES[] = {
     "customers", "vehicle_sales", "repair_orders", "ro_labour", "ro_parts", "parts_stock", "insurance_policies",
     "invoices", "payments", "store_financials", "follow_up_calls", "csi_surveys", "appointments", "staff",

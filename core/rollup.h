@@ -45,13 +45,15 @@ int rollup_rebuild_progress(db_conn *c, rollup_progress_fn progress, void *ud, c
 int rollup_rebuild_fresh(db_pool *pool, rollup_progress_fn progress, void *ud, char *err, size_t errlen);
 /* The pieces of rollup_rebuild_fresh, for a loader that overlaps them with
  * its imports: empty every derived table; rebuild the vehicle visits and
- * states (once repair_orders and vehicle_sales are in) or the invoices' open
- * days (once invoices and payments are in), each in a transaction of its
+ * states (once repair_orders and vehicle_sales are in), the invoices' open
+ * days (once invoices and payments are in) or the insurance matches (once
+ * vehicle_sales and insurance_policies are in), each in a transaction of its
  * own; rebuild the per-store tables in two lanes as above (once the RO lines
  * and stock are in) and refresh statistics. Each returns 0, or -1 with err. */
 int rollup_clear(db_conn *c, char *err, size_t errlen);
 int rollup_rebuild_vehicles(db_conn *c, char *err, size_t errlen);
 int rollup_rebuild_invoices(db_conn *c, char *err, size_t errlen);
+int rollup_rebuild_matches(db_conn *c, char *err, size_t errlen);
 int rollup_rebuild_stores(db_pool *pool, rollup_progress_fn progress, void *ud, char *err, size_t errlen);
 /* Refresh the optimizer's statistics of the derived tables and of the fact
  * table `entity` (an import-format.md entity; NULL: every fact table) after a

@@ -18,15 +18,14 @@ static const char SQL_PREMIUM[] =
     " GROUP BY store_code, insurer_code";
 
 /* Sales in the period (credited to the selling store) whose VIN has a `new`
- * policy sold anywhere in the group within ? days either side of the sale.
- * Placeholders: window, window, from, to. */
+ * policy sold anywhere in the group within ? days either side of the sale:
+ * the sales counted per store, day (or month) and distance in days to the
+ * nearest such policy (schemas/015_insurance_matches.sql), the distance
+ * compared with the window in force. Placeholders: window, the period's six. */
 static const char SQL_NEW_PENETRATION[] =
-    "SELECT v.store_code, NULL,"
-    " SUM(EXISTS (SELECT 1 FROM insurance_policies n WHERE n.vin = v.vin AND n.kind = 'new'"
-    "   AND n.sold_on >= v.sold_on - INTERVAL ? DAY AND n.sold_on <= v.sold_on + INTERVAL ? DAY)),"
-    " COUNT(*), 1 FROM vehicle_sales v"
-    " WHERE v.sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
-    " GROUP BY v.store_code";
+    "SELECT store_code, NULL, SUM(IF(gap <= ?, sales, 0)), SUM(sales), 1"
+    KC_SQL_DAYS("rollup_new_policy_day", "rollup_new_policy_month")
+    " GROUP BY store_code";
 
 static int compute_premium(fsp_call *call, const fsp_kpi_args *args)
 {
@@ -38,7 +37,9 @@ static int compute_new_penetration(fsp_call *call, const fsp_kpi_args *args)
     int window_days;
     if (kc_setting_int(call, "insurance.new_window_days", 30, 0, 3650, &window_days) != 0)
         return -1;
-    fsp_param params[] = { FSP_P_INT(window_days), FSP_P_INT(window_days), KC_PERIOD_PARAMS(args) };
+    kc_days d;
+    kc_days_of(args, &d);
+    fsp_param params[] = { FSP_P_INT(window_days), KC_DAYS_PARAMS(d) };
     return kc_query_emit(call, args, SQL_NEW_PENETRATION, params, KC_COUNT(params));
 }
 
@@ -46,23 +47,24 @@ static int compute_new_penetration(fsp_call *call, const fsp_kpi_args *args)
 
 /* Policies ending in the period, credited to their store and insurer; renewed
  * when another policy of the same VIN (any store) starts after this one's
- * start and within ? days either side of this one's end.
- * Placeholders: window, window, from, to. */
+ * start and within ? days either side of this one's end: the policies
+ * counted per store, day of their end (or month), insurer and distance in
+ * days to the nearest such start (schemas/015_insurance_matches.sql), the
+ * distance compared with the window in force. Placeholders: window, the
+ * period's six. */
 static const char SQL_RENEWAL_RATE[] =
-    "SELECT e.store_code, e.insurer_code,"
-    " SUM(EXISTS (SELECT 1 FROM insurance_policies n WHERE n.vin = e.vin"
-    "   AND n.starts_on > e.starts_on"
-    "   AND n.starts_on >= e.ends_on - INTERVAL ? DAY AND n.starts_on <= e.ends_on + INTERVAL ? DAY)),"
-    " COUNT(*), 1 FROM insurance_policies e"
-    " WHERE e.ends_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
-    " GROUP BY e.store_code, e.insurer_code";
+    "SELECT store_code, insurer_code, SUM(IF(gap <= ?, policies, 0)), SUM(policies), 1"
+    KC_SQL_DAYS("rollup_renewal_day", "rollup_renewal_month")
+    " GROUP BY store_code, insurer_code";
 
 static int compute_renewal_rate(fsp_call *call, const fsp_kpi_args *args)
 {
     int window_days;
     if (kc_setting_int(call, "insurance.renewal_window_days", 30, 0, 3650, &window_days) != 0)
         return -1;
-    fsp_param params[] = { FSP_P_INT(window_days), FSP_P_INT(window_days), KC_PERIOD_PARAMS(args) };
+    kc_days d;
+    kc_days_of(args, &d);
+    fsp_param params[] = { FSP_P_INT(window_days), KC_DAYS_PARAMS(d) };
     return kc_query_emit(call, args, SQL_RENEWAL_RATE, params, KC_COUNT(params));
 }
 

@@ -3,11 +3,16 @@
  * before `to` is open for its amount less its payments paid on or before
  * `to`, and aged in days from issued_on to `to`. Emitted per store.
  *
- * Each figure reads only the invoices that may be open as of `to`: those of
+ * A `to` that is a month end (the end of every whole-month period, and of
+ * each month of a trend) up to the horizon is read from the month-end tables
+ * of schemas/016_receivable_month_ends.sql: one row per store, or for
+ * overdue the open amounts by customer type and age. Any other `to` reads
+ * only the invoices that may be open as of `to`: those of
  * rollup_invoice_open (schemas/006_asof.sql) not settled by then, a few short
  * ranges of its primary key, with their payments up to `to` by key lookups. An
  * invoice settled on or before `to` has every payment counted and an open
- * amount <= 0, so leaving it out changes no figure. */
+ * amount <= 0, so leaving it out changes no figure. The amounts invoiced in a
+ * period (DSO) come from the per store and day (month) sums of 016. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -39,6 +44,43 @@
 #define AS_OF_PARAMS(args) FSP_P_TEXT((args)->to), KC_SPAN_PARAMS((args)->to), FSP_P_TEXT((args)->to), \
     FSP_P_TEXT((args)->to), FSP_P_TEXT((args)->to)
 
+/* --- month ends (016) --- */
+
+/* Whether `to` is a month end the month-end tables hold: the last day of
+ * its month, on or before the horizon. Placeholders: to. */
+static const char SQL_MONTH_END_HELD[] =
+    "SELECT COUNT(*) FROM rollup_horizon WHERE name = 'receivables' AND day >= CAST(? AS DATE)";
+
+static int month_end_held(fsp_call *call, const fsp_kpi_args *args, int *held)
+{
+    int y = 0, m = 0, d = 0;
+    *held = 0;
+    if (sscanf(args->to, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d != kc_month_days(y, m))
+        return 0;
+    fsp_param params[] = { FSP_P_TEXT(args->to) };
+    fsp_result *res = NULL;
+    if (kc_api->query(call, SQL_MONTH_END_HELD, params, KC_COUNT(params), &res) != 0)
+        return -1;
+    const char *n = kc_api->result_rows(res) > 0 ? kc_api->result_text(res, 0, 0) : NULL;
+    *held = n && strcmp(n, "0") != 0;
+    kc_api->result_free(res);
+    return 0;
+}
+
+/* One row per store owing anything at the month end ?. COLS: the figure's
+ * numerator and denominator over the columns of rollup_receivable_month. */
+#define SQL_MONTH_END(COLS) \
+    "SELECT store_code, NULL, " COLS ", 1 FROM rollup_receivable_month WHERE day = CAST(? AS DATE)"
+
+/* Runs a month-end statement whose only placeholder is `to`. */
+static int month_end_emit(fsp_call *call, const fsp_kpi_args *args, const char *sql)
+{
+    fsp_param params[] = { FSP_P_TEXT(args->to) };
+    return kc_query_emit(call, args, sql, params, KC_COUNT(params));
+}
+
+/* --- any other day --- */
+
 static const char SQL_OPEN[] =
     "WITH " SQL_OPEN_INVOICES
     " SELECT store_code, NULL, SUM(open_amount), 1, 1 FROM inv GROUP BY store_code";
@@ -63,17 +105,20 @@ static const char SQL_OVERDUE[] =
     " FROM inv GROUP BY store_code";
 
 /* open x days / invoiced in the period = open / (invoiced / days), the
- * amounts invoiced read from rollup_invoice_open's (issued_on, store_code,
- * amount) key. Placeholders: AS_OF_PARAMS, days, from, to. */
+ * amounts invoiced read from the per store and day (month) sums of 016:
+ * open amounts and invoiced amounts as separate components, which the
+ * engine adds per store. Placeholders: AS_OF_PARAMS, days, the period's
+ * six. */
+#define SQL_INVOICED \
+    " UNION ALL SELECT store_code, NULL, 0, SUM(amount), 1" \
+    KC_SQL_DAYS("rollup_invoice_day", "rollup_invoice_month") " GROUP BY store_code"
 static const char SQL_DSO[] =
     "WITH " SQL_OPEN_INVOICES
-    " SELECT s.store_code, NULL, COALESCE(o.open_amount, 0) * ?, COALESCE(b.invoiced, 0), 1"
-    " FROM stores s"
-    " LEFT JOIN (SELECT store_code, SUM(open_amount) AS open_amount FROM inv GROUP BY store_code) o"
-    "   ON o.store_code = s.store_code"
-    " LEFT JOIN (SELECT store_code, SUM(amount) AS invoiced FROM rollup_invoice_open"
-    "   WHERE issued_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code) b"
-    "   ON b.store_code = s.store_code";
+    " SELECT store_code, NULL, SUM(open_amount) * ?, 0, 1 FROM inv GROUP BY store_code" SQL_INVOICED;
+/* The same at a held month end. Placeholders: days, to, the period's six. */
+static const char SQL_DSO_MONTH_END[] =
+    "SELECT store_code, NULL, open_amount * ?, 0, 1 FROM rollup_receivable_month WHERE day = CAST(? AS DATE)"
+    SQL_INVOICED;
 
 /* Customers (store, customer) owing more than their credit limit: the gross
  * profit of their ROs at that store closed in (to - 6 months, to] (rollup_ro,
@@ -93,52 +138,93 @@ static const char SQL_OVER_LIMIT_ACCOUNTS[] =
 
 /* --- compute --- */
 
+static const char SQL_OPEN_MONTH_END[] = SQL_MONTH_END("open_amount, 1");
+static const char SQL_OVER_90_MONTH_END[] = SQL_MONTH_END("age_91_180 + age_181_365 + age_over_365, open_amount");
+static const char SQL_OVER_LIMIT_MONTH_END[] = SQL_MONTH_END("over_limit_accounts, 1");
+/* Past terms at a held month end, from the open amounts by customer type
+ * and age. Placeholders: government terms, terms, to, government terms,
+ * terms. */
+static const char SQL_OVERDUE_MONTH_END[] =
+    "SELECT store_code, NULL, SUM(IF(age_days > IF(government, ?, ?), open_amount, 0)), 1, 1"
+    " FROM rollup_receivable_age WHERE day = CAST(? AS DATE) AND age_days > LEAST(?, ?) GROUP BY store_code";
+
 static int compute_open(fsp_call *call, const fsp_kpi_args *args)
 {
+    int held;
+    if (month_end_held(call, args, &held) != 0) return -1;
+    if (held) return month_end_emit(call, args, SQL_OPEN_MONTH_END);
     fsp_param params[] = { AS_OF_PARAMS(args) };
     return kc_query_emit(call, args, SQL_OPEN, params, KC_COUNT(params));
 }
 
-/* The bucket of a definition: its user points to {lowest age, highest age}. */
+/* The bucket of a definition: its user points to {lowest age, highest age,
+ * its statement at a held month end}. */
 typedef struct age_bucket {
     int min_days, max_days;
+    const char *month_end_sql;
 } age_bucket;
 
-static const age_bucket bucket_0_30 = { 0, 30 }, bucket_31_60 = { 31, 60 }, bucket_61_90 = { 61, 90 },
-                        bucket_91_180 = { 91, 180 }, bucket_181_365 = { 181, 365 },
-                        bucket_over_365 = { 366, 2000000000 };
+static const age_bucket bucket_0_30 = { 0, 30, SQL_MONTH_END("age_0_30, 1") },
+                        bucket_31_60 = { 31, 60, SQL_MONTH_END("age_31_60, 1") },
+                        bucket_61_90 = { 61, 90, SQL_MONTH_END("age_61_90, 1") },
+                        bucket_91_180 = { 91, 180, SQL_MONTH_END("age_91_180, 1") },
+                        bucket_181_365 = { 181, 365, SQL_MONTH_END("age_181_365, 1") },
+                        bucket_over_365 = { 366, 2000000000, SQL_MONTH_END("age_over_365, 1") };
 
 static int compute_age_bucket(fsp_call *call, const fsp_kpi_args *args)
 {
     const age_bucket *bucket = args->kpi->user;
+    int held;
+    if (month_end_held(call, args, &held) != 0) return -1;
+    if (held) return month_end_emit(call, args, bucket->month_end_sql);
     fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(bucket->min_days), FSP_P_INT(bucket->max_days) };
     return kc_query_emit(call, args, SQL_AGE_BUCKET, params, KC_COUNT(params));
 }
 
 static int compute_over_90_share(fsp_call *call, const fsp_kpi_args *args)
 {
+    int held;
+    if (month_end_held(call, args, &held) != 0) return -1;
+    if (held) return month_end_emit(call, args, SQL_OVER_90_MONTH_END);
     fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(90) };
     return kc_query_emit(call, args, SQL_OVER_SHARE, params, KC_COUNT(params));
 }
 
 static int compute_overdue(fsp_call *call, const fsp_kpi_args *args)
 {
-    int terms_days, government_terms_days;
+    int terms_days, government_terms_days, held;
     if (kc_setting_int(call, "receivables.terms_days", 90, 0, 36500, &terms_days) != 0 ||
-        kc_setting_int(call, "receivables.government_terms_days", 180, 0, 36500, &government_terms_days) != 0)
+        kc_setting_int(call, "receivables.government_terms_days", 180, 0, 36500, &government_terms_days) != 0 ||
+        month_end_held(call, args, &held) != 0)
         return -1;
+    if (held) {
+        fsp_param params[] = { FSP_P_INT(government_terms_days), FSP_P_INT(terms_days), FSP_P_TEXT(args->to),
+                               FSP_P_INT(government_terms_days), FSP_P_INT(terms_days) };
+        return kc_query_emit(call, args, SQL_OVERDUE_MONTH_END, params, KC_COUNT(params));
+    }
     fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(government_terms_days), FSP_P_INT(terms_days) };
     return kc_query_emit(call, args, SQL_OVERDUE, params, KC_COUNT(params));
 }
 
 static int compute_dso(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(args->days), KC_PERIOD_PARAMS(args) };
+    int held;
+    if (month_end_held(call, args, &held) != 0) return -1;
+    kc_days d;
+    kc_days_of(args, &d);
+    if (held) {
+        fsp_param params[] = { FSP_P_INT(args->days), FSP_P_TEXT(args->to), KC_DAYS_PARAMS(d) };
+        return kc_query_emit(call, args, SQL_DSO_MONTH_END, params, KC_COUNT(params));
+    }
+    fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(args->days), KC_DAYS_PARAMS(d) };
     return kc_query_emit(call, args, SQL_DSO, params, KC_COUNT(params));
 }
 
 static int compute_over_limit_accounts(fsp_call *call, const fsp_kpi_args *args)
 {
+    int held;
+    if (month_end_held(call, args, &held) != 0) return -1;
+    if (held) return month_end_emit(call, args, SQL_OVER_LIMIT_MONTH_END);
     fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_TEXT(args->to), FSP_P_TEXT(args->to) };
     return kc_query_emit(call, args, SQL_OVER_LIMIT_ACCOUNTS, params, KC_COUNT(params));
 }

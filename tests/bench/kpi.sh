@@ -12,7 +12,8 @@
 #      it (FOURSCORE_KPI_TRACE), replayed one after the other in the
 #      mariadb client                                            target <= 1.3x
 #
-# usage: tests/bench/kpi.sh [--bin build/fourscore] [--stores 200] [--years 3] [--keep]
+# usage: tests/bench/kpi.sh [--bin build/fourscore] [--stores 200] [--years 3] [--keep] [--profile]
+# --profile also times each KPI's statements of (1) alone in the client, slowest first.
 # FOURSCORE_BENCH_DATA=DIR reuses a data dir (the demo load is slow: minutes).
 set -euo pipefail
 
@@ -21,13 +22,15 @@ bin="$here/build/fourscore"
 stores=200
 years=3
 keep=0
+profile=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --bin) bin=$2; shift 2 ;;
         --stores) stores=$2; shift 2 ;;
         --years) years=$2; shift 2 ;;
         --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        --profile) profile=1; shift ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "kpi.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -124,3 +127,22 @@ printf '%-58s %12s %10s %6s\n' "  without Accept-Encoding: throughput (requests/
 printf '%-58s %12s %10s %6s\n' "9 headline KPIs by month, 36 months, cold (ms)" "$cold_month_ms" "300" "$(verdict "$cold_month_ms <= 300")"
 printf '%-58s %12s %10s %6s\n' "the same $nq SQL statements in the mariadb client (ms)" "$direct_ms" "" ""
 printf '%-58s %12s %10s %6s\n' "cold API / direct SQL" "$ratio" "1.3" "$(verdict "$ratio <= 1.3")"
+
+if [ $profile = 1 ]; then
+    printf '\nthe statements of (1) one by one in the mariadb client, slowest KPI first\n\n'
+    SOCK="$sock" python3 - "$work/replay.sql" <<'PY'
+import os, re, subprocess, sys, time
+per = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'/\* (\S+) \*/', line)
+    kpi = m.group(1) if m else '-'
+    t0 = time.perf_counter()
+    subprocess.run(['mariadb', '--no-defaults', '-S', os.environ['SOCK'], '-uroot', '-N', '-B', 'fourscore'],
+                   input=line, text=True, stdout=subprocess.DEVNULL, check=True)
+    per[kpi] = per.get(kpi, 0) + (time.perf_counter() - t0) * 1000
+print('%-40s %10s' % ('KPI', 'ms'))
+for kpi, ms in sorted(per.items(), key=lambda kv: -kv[1]):
+    print('%-40s %10.1f' % (kpi, ms))
+print('%-40s %10.1f' % ('total', sum(per.values())))
+PY
+fi

@@ -411,6 +411,30 @@ test('receivables: terms follow the settings', async () => {
   }));
 });
 
+test('receivables: a day that is not a month end is computed from the invoices', async () => {
+  // As of 2024-03-30 (the month-end tables of 016 hold month ends only): every age is one day less
+  // than on 03-31 and J2 (issued 03-31) is not issued yet.
+  // S1: I1 600 aged 20, I2 government 2000 aged 150, I4 500 aged 106, I5 government 1200 aged 211,
+  //     I7 300 aged 80: 4600.  S2: J1 500 aged 395, J3 government 1000 aged 59: 1500.
+  // Credit limits over (2023-09-30, 2024-03-30]: as on 03-31 (S1 C3's R4 of 03-31 drops out, but
+  // R2 alone covers its 500): S1 C2 and C4, S2 C1 and C2 over.
+  const period = { from: '2024-03-01', to: '2024-03-30' };
+  await checkAll({
+    'receivables.open': row(4600, 1500, 0, 0, 6100, 0, 6100),
+    'receivables.age_0_30': row(600, 0, 0, 0, 600, 0, 600),
+    'receivables.age_31_60': row(0, 1000, 0, 0, 1000, 0, 1000),
+    'receivables.age_61_90': row(300, 0, 0, 0, 300, 0, 300),
+    'receivables.age_91_180': row(2500, 0, 0, 0, 2500, 0, 2500),
+    'receivables.age_181_365': row(1200, 0, 0, 0, 1200, 0, 1200),
+    'receivables.age_over_365': row(0, 500, 0, 0, 500, 0, 500),
+    'receivables.over_90_share': row(3700 / 4600, 500 / 1500, null, null, 4200 / 6100, null, 4200 / 6100),
+    'receivables.overdue': row(1700, 500, 0, 0, 2200, 0, 2200),
+    // invoiced 03-01..03-30 (30 days): S1 I1 1000; S2 nothing: null
+    'receivables.dso': row(4600 * 30 / 1000, null, null, null, 6100 * 30 / 1000, null, 6100 * 30 / 1000),
+    'receivables.over_limit_accounts': row(2, 2, 0, 0, 4, 0, 4),
+  }, period);
+});
+
 // --- retention ---
 
 // Vehicles as of 2024-03-31 (last visit; store credited):
@@ -496,4 +520,37 @@ test('an open RO closed by a re-import starts to count', async () => {
     'retention.warning': { S1: 0, group: 1 },
     'retention.base': { S1: 9 },
   });
+});
+
+test('receivables at month ends follow imports of payments, repair orders and invoices', async () => {
+  const dir = tempDir('fs-kpi-');
+  const load = async (entity, csv) => {
+    const file = join(dir, `${entity}.csv`);
+    writeFileSync(file, csv);
+    const r = await server.cli(['import', entity, file]);
+    assert.equal(r.code, 0, `${entity}: ${r.stdout}\n${r.stderr}`);
+  };
+  try {
+    // S1 C2 pays 500 of I2 on 03-15: as of 03-31 S1 owes 4100, of which 2000 + 1200 aged over 90
+    await load('payments', 'store_code,payment_no,invoice_no,paid_on,amount\nS1,Y5,I2,2024-03-15,500\n');
+    await checkAll({
+      'receivables.open': { S1: 4100, group: 5900 },
+      'receivables.age_91_180': { S1: 2000 },
+      'receivables.over_90_share': { S1: 3200 / 4100 },
+      'receivables.overdue': { S1: 1700 },
+    });
+    // S2 C2 (government, owes 1000 on J3) has an RO closed 03-20 worth 1200 with no cost: its
+    // limit is 1200 and it is no longer over (S2: only C1)
+    await load('repair_orders', 'store_code,ro_no,vin,customer_code,advisor_code,ro_type,payer,opened_at,closed_at,other_amount\n'
+      + 'S2,R20,LFVKP000000000099,C2,A1,repair,customer,2024-03-20 09:00,2024-03-20 12:00,1200\n');
+    await checkAll({ 'receivables.over_limit_accounts': { S2: 1, group: 3 } });
+    // an S2 invoice of June takes the month ends to 2024-06-30 for every store. As of 05-31:
+    // S1 I1 1000 - 400 - 100 = 500, I2 1500, I4 500, I5 1200, I6 999, I7 300: 4999;
+    // S2 J1 500, J2 300, J3 1000: 1800 (J4 issued in June)
+    await load('invoices', 'store_code,invoice_no,customer_code,issued_on,due_on,amount,ro_no,deal_no\n'
+      + 'S2,J4,C1,2024-06-10,,100,,\n');
+    await checkAll({ 'receivables.open': { S1: 4999, S2: 1800, group: 6799 } }, { from: '2024-05-01', to: '2024-05-31' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

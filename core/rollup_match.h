@@ -1,0 +1,18 @@
+/* rollup_match: the insurance matches of schemas/015_insurance_matches.sql
+ * (each policy's distance to its nearest renewal, each sale's to its nearest
+ * new policy, and their per-store counts by day and month), kept current by
+ * VIN. */
+#ifndef FS_ROLLUP_MATCH_H
+#define FS_ROLLUP_MATCH_H
+#include <stddef.h>
+#include "db.h"
+#include "rollup.h"
+
+/* After an import of insurance_policies (renewals and new-policy matches) or
+ * vehicle_sales (new-policy matches): redo the matches of the VINs scope
+ * names, inside the caller's transaction. Other entities: nothing. Returns 0,
+ * or -1 with err. */
+int rollup_match_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen);
+/* Every match from the facts (inside the caller's transaction). */
+int rollup_match_rebuild(db_conn *c, char *err, size_t errlen);
+#endif
