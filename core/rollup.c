@@ -38,6 +38,7 @@
 #include "rollup.h"
 #include "rollup_asof.h"
 #include "rollup_match.h"
+#include "rollup_month_end.h"
 
 #define ROLLUP_ALL_FROM "1000-01-01"
 #define ROLLUP_ALL_TO   "9999-12-30"
@@ -403,7 +404,7 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
     if (invoiced) return rollup_asof_refresh(c, scope, err, errlen);
     /* an RO's gross profit is its customer's credit limit for six months */
     if ((entity_is(e, "repair_orders") || entity_is(e, "ro_labour") || entity_is(e, "ro_parts")) &&
-        rollup_asof_receivables(c, scope->touched, scope->ntouched, RECV_AFTER_ROS, err, errlen) != 0)
+        month_end_receivables(c, scope->touched, scope->ntouched, RECV_AFTER_ROS, err, errlen) != 0)
         return -1;
     if (!entity_is(e, "repair_orders")) return 0;
     /* the visits, by VIN for the usual file (a store's day or month); a file
@@ -444,7 +445,7 @@ int rollup_rebuild_progress(db_conn *c, rollup_progress_fn progress, void *ud, c
     }
     if (progress) progress(ud, stores->nrows, stores->nrows + 1, "vehicle visits");
     if (vehicles_all(c, err, errlen) != 0 || rollup_asof_rebuild_invoices(c, err, errlen) != 0 ||
-        rollup_match_rebuild(c, err, errlen) != 0 || rollup_asof_rebuild_receivables(c, NULL, NULL, err, errlen) != 0)
+        rollup_match_rebuild(c, err, errlen) != 0 || month_end_rebuild_receivables(c, NULL, NULL, err, errlen) != 0)
         goto fail;
     if (progress) progress(ud, stores->nrows + 1, stores->nrows + 1, NULL);
     db_result_free(stores);
@@ -529,7 +530,7 @@ static int in_own_transaction(db_conn *c, int (*fn)(db_conn *, char *, size_t), 
 
 static int receivables_all(db_conn *c, char *err, size_t errlen)
 {
-    return rollup_asof_rebuild_receivables(c, NULL, NULL, err, errlen);
+    return month_end_rebuild_receivables(c, NULL, NULL, err, errlen);
 }
 
 int rollup_rebuild_vehicles(db_conn *c, char *err, size_t errlen)

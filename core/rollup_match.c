@@ -7,8 +7,9 @@
  *   insurance_policies -> rollup_policy_match -> rollup_renewal_day, _month
  *   insurance_policies, vehicle_sales
  *                      -> rollup_sale_match   -> rollup_new_policy_day, _month
- * The VINs go into a temporary table, so each step is one statement whatever
- * their number; the rebuild does every VIN at once. */
+ * The VINs go into a temporary table (touched_vins, also read by
+ * core/rollup_month_end.c), so each step is one statement whatever their
+ * number; the rebuild does every VIN at once. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 #include <string.h>
 #include "rollup_match.h"
 
-#define MATCH_VIN_CHUNK 256          /* VINs per insert into match_vins */
+#define MATCH_VIN_CHUNK 256          /* VINs per insert into touched_vins */
 #define MATCH_VINS_REBUILD 50000     /* more VINs than this: rebuild every match */
 
 #define ASCII_KEY " CHARACTER SET ascii COLLATE ascii_bin NOT NULL"
@@ -25,19 +26,21 @@
 #define NO_MATCH "99999"
 
 static const char *const SQL_TEMP_TABLES[] = {
-    "CREATE TEMPORARY TABLE IF NOT EXISTS match_vins (vin CHAR(17)" ASCII_KEY ", PRIMARY KEY (vin))",
     "CREATE TEMPORARY TABLE IF NOT EXISTS match_days (store_code VARCHAR(32)" ASCII_KEY ","
     " day DATE NOT NULL, PRIMARY KEY (store_code, day))",
     "CREATE TEMPORARY TABLE IF NOT EXISTS match_months (store_code VARCHAR(32)" ASCII_KEY ","
     " day DATE NOT NULL, PRIMARY KEY (store_code, day))",
-    "DELETE FROM match_vins",
+};
+static const char *const SQL_VINS_TABLE[] = {
+    "CREATE TEMPORARY TABLE IF NOT EXISTS touched_vins (vin CHAR(17)" ASCII_KEY ", PRIMARY KEY (vin))",
+    "DELETE FROM touched_vins",
 };
 static const char *const SQL_KEYS_CLEAR[] = { "DELETE FROM match_days", "DELETE FROM match_months" };
 
 /* One kind of match: its per-row table, filled from the facts (alias f),
  * and its day and month counts. VIN_JOIN(A) limits a statement to the VINs
- * of match_vins (a refresh) or is not there (the rebuild). */
-#define VIN_JOIN(A) " JOIN match_vins mv ON mv.vin = " A ".vin"
+ * of touched_vins (a refresh) or is not there (the rebuild). */
+#define VIN_JOIN(A) " JOIN touched_vins mv ON mv.vin = " A ".vin"
 
 /* Each policy and the distance from its end to the nearest start of a
  * policy of its VIN that starts after it (k_policy_vin: vin, starts_on). */
@@ -103,7 +106,7 @@ static int exec_list(db_conn *c, const char *const *sqls, size_t n, char *err, s
 }
 #define EXEC_LIST(c, list, err, errlen) exec_list(c, list, sizeof list / sizeof *list, err, errlen)
 
-/* The matches of the VINs in match_vins: the (store, day) keys their rows
+/* The matches of the VINs in touched_vins: the (store, day) keys their rows
  * had, the rows redone, the keys they have now; then those days and their
  * months recounted. */
 static int kind_refresh(db_conn *c, const match_kind *k, char *err, size_t errlen)
@@ -121,14 +124,14 @@ static int kind_rebuild(db_conn *c, const match_kind *k, char *err, size_t errle
     return EXEC_LIST(c, k->delete_all, err, errlen) != 0 || EXEC_LIST(c, steps, err, errlen) != 0 ? -1 : 0;
 }
 
-/* "INSERT IGNORE INTO match_vins (vin) VALUES (?), ... (?)": built once (db.h
- * caches statements by their text). */
+/* "INSERT IGNORE INTO touched_vins (vin) VALUES (?), ... (?)": built once
+ * (db.h caches statements by their text). */
 static char *sql_vins_insert;
 static pthread_once_t vins_sql_once = PTHREAD_ONCE_INIT;
 
 static void build_vins_sql(void)
 {
-    static const char head[] = "INSERT IGNORE INTO match_vins (vin) VALUES ";
+    static const char head[] = "INSERT IGNORE INTO touched_vins (vin) VALUES ";
     size_t len = sizeof head + MATCH_VIN_CHUNK * 4;
     char *s = malloc(len);
     if (!s) return;
@@ -137,14 +140,14 @@ static void build_vins_sql(void)
     sql_vins_insert = s;
 }
 
-static int load_vins(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen)
+int rollup_vins_load(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen)
 {
     pthread_once(&vins_sql_once, build_vins_sql);
     if (!sql_vins_insert) {
-        snprintf(err, errlen, "out of memory building the match refresh");
+        snprintf(err, errlen, "out of memory building the VIN list");
         return -1;
     }
-    if (EXEC_LIST(c, SQL_TEMP_TABLES, err, errlen) != 0) return -1;
+    if (EXEC_LIST(c, SQL_VINS_TABLE, err, errlen) != 0) return -1;
     db_val p[MATCH_VIN_CHUNK];
     for (int at = 0; at < nvins; at += MATCH_VIN_CHUNK) {
         int n = nvins - at < MATCH_VIN_CHUNK ? nvins - at : MATCH_VIN_CHUNK;
@@ -166,7 +169,9 @@ int rollup_match_refresh(db_conn *c, const rollup_scope *scope, char *err, size_
         return scope->ntouched > 0 ? rollup_match_rebuild(c, err, errlen) : 0;
     }
     if (scope->nvins > MATCH_VINS_REBUILD) return rollup_match_rebuild(c, err, errlen);
-    if (load_vins(c, scope->vins, scope->nvins, err, errlen) != 0) return -1;
+    if (rollup_vins_load(c, scope->vins, scope->nvins, err, errlen) != 0 ||
+        EXEC_LIST(c, SQL_TEMP_TABLES, err, errlen) != 0)
+        return -1;
     if (policies && kind_refresh(c, &RENEWALS, err, errlen) != 0) return -1;
     return kind_refresh(c, &NEW_POLICIES, err, errlen);
 }

@@ -13,6 +13,9 @@
  * names, inside the caller's transaction. Other entities: nothing. Returns 0,
  * or -1 with err. */
 int rollup_match_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen);
+/* The connection's temporary table touched_vins (vin), emptied, then
+ * holding vins. Returns 0, or -1 with err. */
+int rollup_vins_load(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen);
 /* Every match from the facts (inside the caller's transaction). */
 int rollup_match_rebuild(db_conn *c, char *err, size_t errlen);
 #endif

@@ -17,7 +17,13 @@
  * from_on <= `to` < until_on, read through one short range of the primary
  * key per span_class (KC_SQL_SPANS); each KPI is one pass over it. Cohort
  * KPIs read only the states of vehicles sold in their window, through the
- * sold_on key of schemas/010_cohort_index.sql. */
+ * sold_on key of schemas/010_cohort_index.sql.
+ *
+ * A `to` that is a month end (every whole-month period's, each month of a
+ * trend) up to the horizon reads the month-end counts of
+ * schemas/017_retention_month_ends.sql instead: vehicles per store by how
+ * many months before `to` their last visit and latest sale fall
+ * (months_ago >= N is "on or before to - N months"). */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -39,6 +45,50 @@
     " FROM rollup_vehicle_state v FORCE INDEX (k_vehicle_state_sold)" \
     " WHERE v.until_on > CAST(? AS DATE) AND v.from_on <= CAST(? AS DATE)"
 #define COHORT_PARAMS(to) FSP_P_TEXT(to), FSP_P_TEXT(to)
+
+/* --- month ends (017) --- */
+
+/* Whether `to` is a month end the month-end tables hold. Placeholder: to. */
+static const char SQL_MONTH_END_HELD[] =
+    "SELECT COUNT(*) FROM rollup_horizon WHERE name = 'retention' AND day >= CAST(? AS DATE)";
+
+static int month_end_held(fsp_call *call, const char *to, int *held)
+{
+    int y = 0, m = 0, d = 0;
+    *held = 0;
+    if (sscanf(to, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d != kc_month_days(y, m))
+        return 0;
+    fsp_param params[] = { FSP_P_TEXT(to) };
+    fsp_result *res = NULL;
+    if (kc_api->query(call, SQL_MONTH_END_HELD, params, KC_COUNT(params), &res) != 0)
+        return -1;
+    const char *n = kc_api->result_rows(res) > 0 ? kc_api->result_text(res, 0, 0) : NULL;
+    *held = n && strcmp(n, "0") != 0;
+    kc_api->result_free(res);
+    return 0;
+}
+
+/* Base vehicles by store of last visit, last seen newer..older-1 months ago
+ * (and less than base). Placeholders: to, newer, older, base. */
+static const char SQL_BAND_MONTH_END[] =
+    "SELECT store_code, NULL, SUM(vehicles), 1, 1 FROM rollup_retention_last"
+    " WHERE day = CAST(? AS DATE) AND months_ago >= ? AND months_ago < ? AND months_ago < ?"
+    " GROUP BY store_code";
+/* Sold 12(y-1) to 12y-1 months ago: the share last seen `lost` or more
+ * months ago. Placeholders: lost, to, 12(y-1), 12y. */
+static const char SQL_CHURN_MONTH_END[] =
+    "SELECT store_code, NULL, SUM(IF(last_ago >= ?, vehicles, 0)), SUM(vehicles), 1 FROM rollup_retention_churn"
+    " WHERE day = CAST(? AS DATE) AND sold_ago >= ? AND sold_ago < ? GROUP BY store_code";
+/* Sold F..F+11 months ago: the share served within F months.
+ * Placeholders: F, to, F, F + 12. */
+static const char SQL_FIRST_SERVICE_MONTH_END[] =
+    "SELECT store_code, NULL, SUM(IF(served_after <= ?, vehicles, 0)), SUM(vehicles), 1 FROM rollup_retention_first"
+    " WHERE day = CAST(? AS DATE) AND sold_ago >= ? AND sold_ago < ? GROUP BY store_code";
+/* The first-service cohort starts after (to - F months) - 12 months; the
+ * month-end counts know to - (F + 12) months, the same day but in rare leap
+ * years. Placeholders: to, F, to, F + 12. */
+static const char SQL_COHORT_START_SAME[] =
+    "SELECT CAST(? AS DATE) - INTERVAL ? MONTH - INTERVAL 12 MONTH = CAST(? AS DATE) - INTERVAL ? MONTH";
 
 /* --- base and ageing bands --- */
 
@@ -85,6 +135,13 @@ static int compute_band(fsp_call *call, const fsp_kpi_args *args)
     case BAND_LOST:     newer = s.lost_after_months; older = s.base_months;       break;
     }
     const char *to = args->to;
+    int held;
+    if (month_end_held(call, to, &held) != 0)
+        return -1;
+    if (held) {
+        fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_INT(older), FSP_P_INT(s.base_months) };
+        return kc_query_emit(call, args, SQL_BAND_MONTH_END, params, KC_COUNT(params));
+    }
     fsp_param params[] = { STATE_PARAMS(to), FSP_P_TEXT(to), FSP_P_INT(s.base_months),
                            FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_TEXT(to), FSP_P_INT(older) };
     return kc_query_emit(call, args, SQL_BAND, params, KC_COUNT(params));
@@ -112,6 +169,14 @@ static int compute_churn(fsp_call *call, const fsp_kpi_args *args)
         return -1;
     int year = *(const int *)args->kpi->user;
     const char *to = args->to;
+    int held;
+    if (month_end_held(call, to, &held) != 0)
+        return -1;
+    if (held) {
+        fsp_param params[] = { FSP_P_INT(s.lost_after_months), FSP_P_TEXT(to), FSP_P_INT(12 * (year - 1)),
+                               FSP_P_INT(12 * year) };
+        return kc_query_emit(call, args, SQL_CHURN_MONTH_END, params, KC_COUNT(params));
+    }
     fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(s.lost_after_months), COHORT_PARAMS(to),
                            FSP_P_TEXT(to), FSP_P_INT(12 * year), FSP_P_TEXT(to), FSP_P_INT(12 * (year - 1)) };
     return kc_query_emit(call, args, SQL_CHURN, params, KC_COUNT(params));
@@ -135,6 +200,22 @@ static int compute_first_service(fsp_call *call, const fsp_kpi_args *args)
         return -1;
     int months = s.first_service_months;
     const char *to = args->to;
+    int held;
+    if (month_end_held(call, to, &held) != 0)
+        return -1;
+    if (held) {
+        fsp_param same_params[] = { FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months + 12) };
+        fsp_result *res = NULL;
+        if (kc_api->query(call, SQL_COHORT_START_SAME, same_params, KC_COUNT(same_params), &res) != 0)
+            return -1;
+        const char *same = kc_api->result_rows(res) > 0 ? kc_api->result_text(res, 0, 0) : NULL;
+        held = same && strcmp(same, "1") == 0;
+        kc_api->result_free(res);
+    }
+    if (held) {
+        fsp_param params[] = { FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_INT(months + 12) };
+        return kc_query_emit(call, args, SQL_FIRST_SERVICE_MONTH_END, params, KC_COUNT(params));
+    }
     fsp_param params[] = { FSP_P_INT(months), COHORT_PARAMS(to),
                            FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months) };
     return kc_query_emit(call, args, SQL_FIRST_SERVICE, params, KC_COUNT(params));

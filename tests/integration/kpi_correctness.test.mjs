@@ -458,6 +458,19 @@ test('retention: base and ageing bands', async () => {
   });
 });
 
+test('retention: a day that is not a month end is computed from the vehicles\' states', async () => {
+  // As of 2024-03-30 (the month-end counts of 017 hold month ends only): to - 3 months is
+  // 2023-12-30, so S2's V30 (2023-12-31) is active, not at risk; to - 24 months is 2022-03-30, so
+  // N1's V28 (2022-03-31) is in the base, and lost. V2's 03-31 visit is after `to`, but its 03-10
+  // visit keeps it active at S1. Nothing else changes.
+  await checkAll({
+    'retention.base': row(9, 9, 6, 0, 18, 6, 24),
+    'retention.at_risk': row(3, 0, 2, 0, 3, 2, 5),
+    'retention.warning': row(1, 1, 0, 0, 2, 0, 2),
+    'retention.lost': row(1, 3, 2, 0, 4, 2, 6),
+  }, { from: '2024-03-01', to: '2024-03-30' });
+});
+
 test('retention: churn cohorts and first service by selling store', async () => {
   await checkAll({
     // sold in (2023-03-31, 2024-03-31]: S1 V1, V2, V12 (lost), V13; S2 V3, V19 (lost); N1 V4, V24

@@ -358,6 +358,96 @@ static void test_receivables(testdb *t)
               before, "the rebuilds equal the refreshes");
 }
 
+/* (month end, store, N...) counts where the retention month-end tables
+ * (schemas/017) differ from the vehicles' states at that month end read
+ * with MariaDB's own date arithmetic (what a non-month-end `to` reads):
+ * vehicles by store of the last visit with it on or before M - N months;
+ * by selling store with the sale on or before M - N months and the last
+ * visit on or before M - L months; and served within F months of the sale.
+ * Both directions; every month end up to the horizon, N up to 40. */
+#define RET_MONTHS \
+    "WITH m AS (SELECT LAST_DAY(f.first + INTERVAL seq MONTH) AS day FROM (SELECT LEAST(" \
+    "   (SELECT MIN(visit_on) FROM rollup_vehicle_visit), (SELECT MIN(sold_on) FROM vehicle_sales)) AS first) f" \
+    "   JOIN seq_0_to_1199 WHERE LAST_DAY(f.first + INTERVAL seq MONTH)" \
+    "   <= (SELECT day FROM rollup_horizon WHERE name = 'retention')),"
+#define RET_STATES " FROM m JOIN rollup_vehicle_state v ON v.from_on <= m.day AND v.until_on > m.day"
+#define RET_COMPARE \
+    " SELECT (SELECT COUNT(*) FROM direct d LEFT JOIN held h USING (day, store_code, n, k) WHERE NOT h.c <=> d.c)" \
+    " + (SELECT COUNT(*) FROM held h LEFT JOIN direct d USING (day, store_code, n, k) WHERE d.c IS NULL)"
+static const char SQL_RET_LAST_MISMATCH[] =
+    RET_MONTHS
+    " direct AS (SELECT m.day, v.last_store_code AS store_code, n.seq AS n, 0 AS k, COUNT(*) AS c" RET_STATES
+    "   JOIN seq_0_to_40 n ON v.from_on <= m.day - INTERVAL n.seq MONTH GROUP BY 1, 2, 3),"
+    " held AS (SELECT r.day, r.store_code, n.seq AS n, 0 AS k, SUM(r.vehicles) AS c FROM rollup_retention_last r"
+    "   JOIN seq_0_to_40 n ON r.months_ago >= n.seq GROUP BY 1, 2, 3)" RET_COMPARE;
+static const char SQL_RET_CHURN_MISMATCH[] =
+    RET_MONTHS
+    " direct AS (SELECT m.day, v.sale_store_code AS store_code, n.seq AS n, l.seq AS k, COUNT(*) AS c" RET_STATES
+    "   JOIN seq_0_to_40 n ON v.sold_on <= m.day - INTERVAL n.seq MONTH"
+    "   JOIN seq_0_to_12 l ON v.from_on <= m.day - INTERVAL l.seq MONTH GROUP BY 1, 2, 3, 4),"
+    " held AS (SELECT r.day, r.store_code, n.seq AS n, l.seq AS k, SUM(r.vehicles) AS c FROM rollup_retention_churn r"
+    "   JOIN seq_0_to_40 n ON r.sold_ago >= n.seq JOIN seq_0_to_12 l ON r.last_ago >= l.seq GROUP BY 1, 2, 3, 4)"
+    RET_COMPARE;
+static const char SQL_RET_FIRST_MISMATCH[] =
+    RET_MONTHS
+    " direct AS (SELECT m.day, v.sale_store_code AS store_code, n.seq AS n, f.seq AS k, COUNT(*) AS c" RET_STATES
+    "   JOIN seq_0_to_40 n ON v.sold_on <= m.day - INTERVAL n.seq MONTH"
+    "   JOIN seq_0_to_12 f ON v.first_visit_on <= v.sold_on + INTERVAL f.seq MONTH GROUP BY 1, 2, 3, 4),"
+    " held AS (SELECT r.day, r.store_code, n.seq AS n, f.seq AS k, SUM(r.vehicles) AS c FROM rollup_retention_first r"
+    "   JOIN seq_0_to_40 n ON r.sold_ago >= n.seq JOIN seq_0_to_12 f ON r.served_after <= f.seq GROUP BY 1, 2, 3, 4)"
+    RET_COMPARE;
+
+static void check_retention_month_ends(const char *when)
+{
+    CHECK_STR(scalar(SQL_RET_LAST_MISMATCH), "0", "%s: last visits by store at month ends agree with the states", when);
+    CHECK_STR(scalar(SQL_RET_CHURN_MISMATCH), "0", "%s: sales and last visits agree", when);
+    CHECK_STR(scalar(SQL_RET_FIRST_MISMATCH), "0", "%s: sales and first services agree", when);
+}
+
+/* The tables up to 2024-07-31, the last event's month end: a refresh never
+ * moves the horizon back (the month ends past the last event stay right),
+ * a rebuild starts it there. */
+static const char SQL_RET_DIGEST[] =
+    "SELECT CONCAT((SELECT GROUP_CONCAT(CONCAT_WS(' ', day, store_code, months_ago, vehicles) ORDER BY 1)"
+    " FROM rollup_retention_last WHERE day <= '2024-07-31'),"
+    " '/', (SELECT GROUP_CONCAT(CONCAT_WS(' ', day, sold_ago, store_code, last_ago, vehicles) ORDER BY 1)"
+    " FROM rollup_retention_churn WHERE day <= '2024-07-31'),"
+    " '/', (SELECT GROUP_CONCAT(CONCAT_WS(' ', day, sold_ago, store_code, served_after, vehicles) ORDER BY 1)"
+    " FROM rollup_retention_first WHERE day <= '2024-07-31'))";
+
+/* The retention month ends (schemas/017): kept by the imports' refreshes
+ * (old states out, new in), moved on with the horizon and back with the
+ * first month; a rebuild builds the same. */
+static void test_retention(testdb *t)
+{
+    check_retention_month_ends("after the refreshes so far");
+    /* VIN_A (sold at S1 on 2024-01-03, R1 2024-01-01 at S1, ...) visits S2 in September, after
+     * every other event (the latest, a sale of 2024-07-20): the month ends move on to
+     * September, and at its end VIN_A is S2's, seen 0 months ago */
+    CHECK(exec("INSERT INTO repair_orders (store_code, ro_no, vin, customer_code, ro_type, payer, opened_at, closed_at)"
+               " VALUES ('S2', 'R30', 'LVHRM1234567890AB', 'C1', 'maintenance', 'customer', '2024-09-10 09:00',"
+               " '2024-09-10 11:00')") == 0, "a visit in September");
+    CHECK_STR(scalar("SELECT day FROM rollup_horizon WHERE name = 'retention'"), "2024-07-31", "the horizon before");
+    CHECK(refresh("repair_orders", "S2", "2024-09-10", "2024-09-10", true) == 0, "refresh");
+    CHECK_STR(scalar("SELECT day FROM rollup_horizon WHERE name = 'retention'"), "2024-09-30", "the horizon moves on");
+    CHECK_STR(scalar("SELECT CONCAT(store_code, ':', months_ago, 'x', vehicles) FROM rollup_retention_last"
+                     " WHERE day = '2024-09-30' AND store_code = 'S2' AND months_ago = 0"), "S2:0x1",
+              "VIN_A at the end of September");
+    check_retention_month_ends("after a visit past the horizon");
+    /* the visit was in fact in 2023: before every other event */
+    CHECK(exec("UPDATE repair_orders SET closed_at = '2023-06-15 11:00', opened_at = '2023-06-15 09:00'"
+               " WHERE store_code = 'S2' AND ro_no = 'R30'") == 0, "the visit moves to 2023");
+    CHECK(refresh("repair_orders", "S2", "2023-06-15", "2024-09-10", true) == 0, "refresh");
+    CHECK_STR(scalar("SELECT MIN(day) FROM rollup_retention_last"), "2023-06-30", "the month ends start earlier");
+    check_retention_month_ends("after a visit before the first month end");
+    char before[8192], err[512];
+    snprintf(before, sizeof before, "%s", scalar(SQL_RET_DIGEST));
+    CHECK(rollup_rebuild(conn, err, sizeof err) == 0, "rebuild (%s)", err);
+    CHECK_STR(scalar(SQL_RET_DIGEST), before, "the rebuild equals the refreshes");
+    CHECK(rollup_rebuild_fresh(t->pool, NULL, NULL, err, sizeof err) == 0, "two-lane rebuild (%s)", err);
+    CHECK_STR(scalar(SQL_RET_DIGEST), before, "the two-lane rebuild too");
+}
+
 int main(void)
 {
     testdb t;
@@ -490,6 +580,7 @@ int main(void)
 
     test_matches(&t);
     test_receivables(&t);
+    test_retention(&t);
     testdb_stop(&t);
     return check_done();
 }

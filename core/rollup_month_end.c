@@ -1,0 +1,420 @@
+/* rollup_month_end: the month-end tables of schemas/016 and 017, so that the
+ * receivables and retention KPIs (spec/kpis.md, as of the period end `to`)
+ * read a few rows per store when `to` is a month end (the end of every
+ * whole-month period, and of each month of a trend):
+ *   rollup_invoice_open, payments, customers, rollup_ro
+ *       -> rollup_receivable_age, _month (by store, from a month end on)
+ *   rollup_vehicle_state -> rollup_retention_last, _churn, _first (by VIN:
+ *       the old states of the VINs an import touched are taken out, their
+ *       new ones added)
+ * Each holds every month end from the first with data to its horizon
+ * (rollup_horizon); the plugins read them only for a `to` up to it.
+ * Called from core/rollup_asof.c and core/rollup.c, inside their
+ * transactions. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include "rollup_match.h"
+#include "rollup_month_end.h"
+
+#define ASCII_COL " CHARACTER SET ascii COLLATE ascii_bin NOT NULL"
+#define RECEIVABLES "receivables"
+#define RETENTION "retention"
+static const char SQL_STORES[] = "SELECT store_code FROM stores ORDER BY store_code";
+
+/* --- month ends and horizons --- */
+
+/* The month ends from the month end ? to the month end ? (the sequence
+ * engine's numbers: at most 100 years). Params: first, last, first. */
+#define MONTH_ENDS \
+    "(SELECT LAST_DAY(CAST(? AS DATE) + INTERVAL seq MONTH) AS day FROM seq_0_to_1199" \
+    " WHERE seq <= PERIOD_DIFF(EXTRACT(YEAR_MONTH FROM CAST(? AS DATE)), EXTRACT(YEAR_MONTH FROM CAST(? AS DATE)))) m"
+
+/* Month-end arithmetic on 'YYYY-MM-DD' (valid dates from the database). */
+static int ymd_days_in_month(int y, int m)
+{
+    static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    return m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : dm[m - 1];
+}
+/* The last day of the month `months` after the month of date (0: its own). */
+static void month_end_after(const char *date, int months, char out[11])
+{
+    int y = 0, m = 1, d = 1;
+    sscanf(date, "%4d-%2d-%2d", &y, &m, &d);
+    int k = y * 12 + (m - 1) + months;
+    y = k / 12;
+    m = k % 12 + 1;
+    unsigned uy = (unsigned)y % 10000u, um = (unsigned)m % 100u, ud = (unsigned)ymd_days_in_month(y, m) % 100u;
+    snprintf(out, 11, "%04u-%02u-%02u", uy, um, ud);
+}
+static const char *later_of(const char *a, const char *b) { return strcmp(a, b) >= 0 ? a : b; }
+static const char *earlier_of(const char *a, const char *b)
+{
+    if (!a[0]) return b;
+    if (!b[0]) return a;
+    return strcmp(a, b) <= 0 ? a : b;
+}
+
+/* The first one or two cells of sql's first row as dates ("" for NULL). */
+static int one_row(db_conn *c, const char *sql, const db_val *params, int nparams, char *a, char *b,
+                   char *err, size_t errlen)
+{
+    db_result *r = NULL;
+    if (db_query(c, sql, params, nparams, &r, err, errlen) != 0) return -1;
+    a[0] = 0;
+    if (b) b[0] = 0;
+    if (r->nrows > 0 && db_cell(r, 0, 0)) snprintf(a, 11, "%s", db_cell(r, 0, 0));
+    if (b && r->nrows > 0 && r->ncols > 1 && db_cell(r, 0, 1)) snprintf(b, 11, "%s", db_cell(r, 0, 1));
+    db_result_free(r);
+    return 0;
+}
+
+static int horizon_get(db_conn *c, const char *name, bool lock, char out[11], char *err, size_t errlen)
+{
+    db_val p[1] = { DB_STR(name) };
+    return one_row(c, lock ? "SELECT day FROM rollup_horizon WHERE name = ? FOR UPDATE"
+                           : "SELECT day FROM rollup_horizon WHERE name = ?", p, 1, out, NULL, err, errlen);
+}
+
+static int horizon_set(db_conn *c, const char *name, const char *day, char *err, size_t errlen)
+{
+    db_val p[2] = { DB_STR(name), DB_STR(day) };
+    return db_exec(c, "REPLACE INTO rollup_horizon (name, day) VALUES (?, ?)", p, 2, NULL, err, errlen);
+}
+
+static int horizon_clear(db_conn *c, const char *name, char *err, size_t errlen)
+{
+    db_val p[1] = { DB_STR(name) };
+    return db_exec(c, "DELETE FROM rollup_horizon WHERE name = ?", p, 1, NULL, err, errlen);
+}
+
+/* --- receivables --- */
+
+/* One store's open invoices as of each month end from ? to ? (both month
+ * ends), with positive open amounts only (a covered invoice adds 0 to every
+ * figure), in the connection's temporary table recv_open; then its age rows
+ * and month rows, and the customers over their limit (gross profit of their
+ * ROs at the store closed in the six months up to the month end). */
+static const char SQL_RECV_TEMP[] =
+    "CREATE TEMPORARY TABLE IF NOT EXISTS recv_open (day DATE NOT NULL, customer_code VARCHAR(32)" ASCII_COL ","
+    " government TINYINT(1) NOT NULL, age_days INT UNSIGNED NOT NULL, open_amount DECIMAL(20,2) NOT NULL)";
+static const char SQL_RECV_TEMP_CLEAR[] = "DELETE FROM recv_open";
+/* Params: first, last, first (the month ends), store. */
+static const char SQL_RECV_OPEN[] =
+    "INSERT INTO recv_open (day, customer_code, government, age_days, open_amount)"
+    " SELECT day, customer_code, government, age_days, open_amount FROM ("
+    "  SELECT m.day, a.customer_code,"
+    "   COALESCE((SELECT c.type = 'government' FROM customers c"
+    "     WHERE c.store_code = a.store_code AND c.customer_code = a.customer_code), 0) AS government,"
+    "   DATEDIFF(m.day, a.issued_on) AS age_days,"
+    "   a.amount - COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_code = a.store_code"
+    "     AND p.invoice_no = a.invoice_no AND p.paid_on <= m.day), 0) AS open_amount"
+    "  FROM " MONTH_ENDS " JOIN rollup_invoice_open a FORCE INDEX (uk_invoice_open) ON a.store_code = ?"
+    "   AND a.issued_on <= m.day AND a.settled_on > m.day) o"
+    " WHERE open_amount > 0";
+/* Params: store, first, last. */
+static const char SQL_RECV_AGE_DELETE[] =
+    "DELETE FROM rollup_receivable_age WHERE store_code = ? AND day BETWEEN ? AND ?";
+static const char SQL_RECV_MONTH_DELETE[] =
+    "DELETE FROM rollup_receivable_month WHERE store_code = ? AND day BETWEEN ? AND ?";
+/* Params: store. */
+static const char SQL_RECV_AGE_INSERT[] =
+    "INSERT INTO rollup_receivable_age (day, store_code, government, age_days, open_amount)"
+    " SELECT day, ?, government, age_days, SUM(open_amount) FROM recv_open GROUP BY day, government, age_days";
+static const char SQL_RECV_MONTH_INSERT[] =
+    "INSERT INTO rollup_receivable_month (store_code, day, open_amount, age_0_30, age_31_60, age_61_90,"
+    " age_91_180, age_181_365, age_over_365, over_limit_accounts)"
+    " SELECT ?, day, SUM(open_amount), SUM(IF(age_days <= 30, open_amount, 0)),"
+    "  SUM(IF(age_days BETWEEN 31 AND 60, open_amount, 0)), SUM(IF(age_days BETWEEN 61 AND 90, open_amount, 0)),"
+    "  SUM(IF(age_days BETWEEN 91 AND 180, open_amount, 0)), SUM(IF(age_days BETWEEN 181 AND 365, open_amount, 0)),"
+    "  SUM(IF(age_days > 365, open_amount, 0)), 0"
+    " FROM recv_open GROUP BY day";
+/* Params: store, store. */
+static const char SQL_RECV_OVER_LIMIT[] =
+    "UPDATE rollup_receivable_month r JOIN (SELECT day, COUNT(*) AS accounts FROM"
+    "  (SELECT day, customer_code, SUM(open_amount) AS open_amount FROM recv_open GROUP BY day, customer_code) c"
+    "  WHERE c.open_amount > COALESCE((SELECT SUM(x.revenue - x.cost) FROM rollup_ro x"
+    "   WHERE x.store_code = ? AND x.customer_code = c.customer_code"
+    "   AND x.day > c.day - INTERVAL 6 MONTH AND x.day <= c.day), 0)"
+    "  GROUP BY day) o ON o.day = r.day"
+    " SET r.over_limit_accounts = o.accounts WHERE r.store_code = ?";
+
+static const char SQL_RECV_BOUNDS[] =
+    "SELECT LAST_DAY(MIN(issued_on)), LAST_DAY(MAX(issued_on)) FROM rollup_invoice_open";
+static const char SQL_RECV_CLEAR[] = "DELETE FROM rollup_receivable_age";
+static const char SQL_RECV_CLEAR_MONTHS[] = "DELETE FROM rollup_receivable_month";
+
+/* One store's month ends [first, last] (month ends; nothing when first > last). */
+static int recv_store_range(db_conn *c, const char *store, const char *first, const char *last,
+                            char *err, size_t errlen)
+{
+    if (!first[0] || !last[0] || strcmp(first, last) > 0) return 0;
+    db_val range[3] = { DB_STR(store), DB_STR(first), DB_STR(last) };
+    db_val open[4] = { DB_STR(first), DB_STR(last), DB_STR(first), DB_STR(store) };
+    db_val two[2] = { DB_STR(store), DB_STR(store) };
+    return db_exec_text(c, SQL_RECV_TEMP, err, errlen) != 0 ||
+           db_exec(c, SQL_RECV_TEMP_CLEAR, NULL, 0, NULL, err, errlen) != 0 ||
+           db_exec(c, SQL_RECV_OPEN, open, 4, NULL, err, errlen) != 0 ||
+           db_exec(c, SQL_RECV_AGE_DELETE, range, 3, NULL, err, errlen) != 0 ||
+           db_exec(c, SQL_RECV_MONTH_DELETE, range, 3, NULL, err, errlen) != 0 ||
+           db_exec(c, SQL_RECV_AGE_INSERT, range, 1, NULL, err, errlen) != 0 ||
+           db_exec(c, SQL_RECV_MONTH_INSERT, range, 1, NULL, err, errlen) != 0 ||
+           db_exec(c, SQL_RECV_OVER_LIMIT, two, 2, NULL, err, errlen) != 0 ? -1 : 0;
+}
+
+/* The first and last month ends with invoices, and the horizon ("" each
+ * when none); the horizon row locked when lock. */
+typedef struct recv_plan {
+    char first[11], last[11], horizon[11];
+} recv_plan;
+
+static int recv_plan_get(db_conn *c, bool lock, recv_plan *p, char *err, size_t errlen)
+{
+    return one_row(c, SQL_RECV_BOUNDS, NULL, 0, p->first, p->last, err, errlen) != 0 ||
+           horizon_get(c, RECEIVABLES, lock, p->horizon, err, errlen) != 0 ? -1 : 0;
+}
+
+static bool touched_has(const rollup_touch *touched, int ntouched, const char *store)
+{
+    for (int i = 0; i < ntouched; i++)
+        if (strcmp(touched[i].store_code, store) == 0) return true;
+    return false;
+}
+
+int month_end_receivables(db_conn *c, const rollup_touch *touched, int ntouched, recv_reason why,
+                            char *err, size_t errlen)
+{
+    recv_plan p;
+    if (recv_plan_get(c, why != RECV_AFTER_ROS, &p, err, errlen) != 0) return -1;
+    if (!p.first[0] && !p.horizon[0]) return 0;              /* no invoices, none ever taken */
+    const char *horizon = later_of(p.last, p.horizon);
+    /* past the horizon, every store needs the new month ends: from the one
+     * after the old horizon (all of them when there was none) */
+    bool moves = why != RECV_AFTER_ROS && strcmp(horizon, p.horizon) > 0;
+    char new_from[11] = "";
+    if (moves && p.horizon[0]) month_end_after(p.horizon, 1, new_from);
+    else if (moves) snprintf(new_from, sizeof new_from, "%s", p.first);
+    for (int i = 0; i < ntouched; i++) {
+        const rollup_touch *t = &touched[i];
+        char from[11], to[11];
+        snprintf(from, sizeof from, "%s", p.first);
+        snprintf(to, sizeof to, "%s", horizon);
+        if (why != RECV_WHOLE && t->from[0]) {
+            month_end_after(t->from, 0, from);
+            if (strcmp(from, p.first) < 0) snprintf(from, sizeof from, "%s", p.first);
+            if (moves && strcmp(new_from, from) < 0) snprintf(from, sizeof from, "%s", new_from);
+        }
+        if (why == RECV_AFTER_ROS && t->to[0]) {
+            char six[11];
+            month_end_after(t->to, 6, six);              /* the limit looks back six months */
+            if (strcmp(six, to) < 0) snprintf(to, sizeof to, "%s", six);
+        }
+        if (recv_store_range(c, t->store_code, from, to, err, errlen) != 0) return -1;
+    }
+    if (!moves) return 0;
+    db_result *stores = NULL;
+    if (db_query(c, SQL_STORES, NULL, 0, &stores, err, errlen) != 0) return -1;
+    int rc = 0;
+    for (int i = 0; i < stores->nrows && rc == 0; i++)
+        if (!touched_has(touched, ntouched, db_cell(stores, i, 0)))
+            rc = recv_store_range(c, db_cell(stores, i, 0), new_from, horizon, err, errlen);
+    db_result_free(stores);
+    return rc != 0 ? -1 : horizon_set(c, RECEIVABLES, horizon, err, errlen);
+}
+
+int month_end_rebuild_receivables(db_conn *c, rollup_progress_fn progress, void *ud, char *err, size_t errlen)
+{
+    recv_plan p;
+    if (db_exec(c, SQL_RECV_CLEAR, NULL, 0, NULL, err, errlen) != 0 ||
+        db_exec(c, SQL_RECV_CLEAR_MONTHS, NULL, 0, NULL, err, errlen) != 0 ||
+        horizon_clear(c, RECEIVABLES, err, errlen) != 0 ||
+        recv_plan_get(c, true, &p, err, errlen) != 0)
+        return -1;
+    if (!p.first[0]) return 0;
+    db_result *stores = NULL;
+    if (db_query(c, SQL_STORES, NULL, 0, &stores, err, errlen) != 0) return -1;
+    int rc = 0;
+    for (int i = 0; i < stores->nrows && rc == 0; i++) {
+        if (progress) progress(ud, i, stores->nrows, db_cell(stores, i, 0));
+        rc = recv_store_range(c, db_cell(stores, i, 0), p.first, p.last, err, errlen);
+    }
+    db_result_free(stores);
+    return rc != 0 ? -1 : horizon_set(c, RECEIVABLES, p.last, err, errlen);
+}
+
+
+/* --- retention --- */
+
+/* months_ago of date D at month end M (017): the calendar months from D's
+ * month to M's, less one when D falls after M's day number (clamped) in its
+ * month. served_after of a sale on S first served on F: the calendar months
+ * between, plus one when F falls after S's day number (clamped) there;
+ * 65535 when never served. */
+#define MONTH_DIFF(M, D) "PERIOD_DIFF(EXTRACT(YEAR_MONTH FROM " M "), EXTRACT(YEAR_MONTH FROM " D "))"
+#define MONTHS_AGO(M, D) "(" MONTH_DIFF(M, D) " - (" D " > " M " - INTERVAL " MONTH_DIFF(M, D) " MONTH))"
+#define SERVED_AFTER(S, F) \
+    "COALESCE(LEAST(" MONTH_DIFF(F, S) " + (" F " > " S " + INTERVAL " MONTH_DIFF(F, S) " MONTH), 65534), 65535)"
+
+/* The vehicles' states at each month end of MONTH_ENDS (params: first,
+ * last, first), limited by JOIN (all, or the VINs of touched_vins), each
+ * counted COUNT ("COUNT(*)", or "-COUNT(*)" to take them out). */
+#define STATES_AT_MONTH_ENDS(JOIN) \
+    " FROM " MONTH_ENDS " JOIN rollup_vehicle_state v ON v.from_on <= m.day AND v.until_on > m.day" JOIN
+#define LAST_ROWS(JOIN, COUNT) \
+    "SELECT m.day, v.last_store_code, " MONTHS_AGO("m.day", "v.from_on") ", " COUNT \
+    STATES_AT_MONTH_ENDS(JOIN) " GROUP BY 1, 2, 3"
+#define CHURN_ROWS(JOIN, COUNT) \
+    "SELECT m.day, " MONTHS_AGO("m.day", "v.sold_on") ", v.sale_store_code, " MONTHS_AGO("m.day", "v.from_on") \
+    ", " COUNT STATES_AT_MONTH_ENDS(JOIN) " AND v.sold_on IS NOT NULL GROUP BY 1, 2, 3, 4"
+#define FIRST_ROWS(JOIN, COUNT) \
+    "SELECT m.day, " MONTHS_AGO("m.day", "v.sold_on") ", v.sale_store_code, " \
+    SERVED_AFTER("v.sold_on", "v.first_visit_on") ", " COUNT \
+    STATES_AT_MONTH_ENDS(JOIN) " AND v.sold_on IS NOT NULL GROUP BY 1, 2, 3, 4"
+#define VIN_JOIN " JOIN touched_vins t ON t.vin = v.vin"
+
+#define LAST_COLS "(day, store_code, months_ago, vehicles)"
+#define COHORT_COLS(K) "(day, sold_ago, store_code, " K ", vehicles)"
+
+/* Every vehicle at the month ends [first, last]: delete, then insert.
+ * Params: first, last (deletes); first, last, first (inserts). */
+static const char *const SQL_RET_DELETE[] = {
+    "DELETE FROM rollup_retention_last WHERE day BETWEEN ? AND ?",
+    "DELETE FROM rollup_retention_churn WHERE day BETWEEN ? AND ?",
+    "DELETE FROM rollup_retention_first WHERE day BETWEEN ? AND ?",
+};
+static const char *const SQL_RET_INSERT[] = {
+    "INSERT INTO rollup_retention_last " LAST_COLS " " LAST_ROWS("", "COUNT(*)"),
+    "INSERT INTO rollup_retention_churn " COHORT_COLS("last_ago") " " CHURN_ROWS("", "COUNT(*)"),
+    "INSERT INTO rollup_retention_first " COHORT_COLS("served_after") " " FIRST_ROWS("", "COUNT(*)"),
+};
+
+/* The changes of the VINs of touched_vins, collected in ret_d_* (their old
+ * states counted -1, their new ones +1), then added to the tables; rows
+ * brought to 0 are removed. */
+static const char *const SQL_RET_TEMP[] = {
+    "CREATE TEMPORARY TABLE IF NOT EXISTS ret_d_last (day DATE NOT NULL, store_code VARCHAR(32)" ASCII_COL ","
+    " months_ago SMALLINT UNSIGNED NOT NULL, vehicles INT NOT NULL)",
+    "CREATE TEMPORARY TABLE IF NOT EXISTS ret_d_churn (day DATE NOT NULL, sold_ago SMALLINT UNSIGNED NOT NULL,"
+    " store_code VARCHAR(32)" ASCII_COL ", last_ago SMALLINT UNSIGNED NOT NULL, vehicles INT NOT NULL)",
+    "CREATE TEMPORARY TABLE IF NOT EXISTS ret_d_first (day DATE NOT NULL, sold_ago SMALLINT UNSIGNED NOT NULL,"
+    " store_code VARCHAR(32)" ASCII_COL ", served_after SMALLINT UNSIGNED NOT NULL, vehicles INT NOT NULL)",
+    "DELETE FROM ret_d_last", "DELETE FROM ret_d_churn", "DELETE FROM ret_d_first",
+};
+/* Params: first, last, first. */
+static const char *const SQL_RET_TAKE_OUT[] = {
+    "INSERT INTO ret_d_last " LAST_COLS " " LAST_ROWS(VIN_JOIN, "-COUNT(*)"),
+    "INSERT INTO ret_d_churn " COHORT_COLS("last_ago") " " CHURN_ROWS(VIN_JOIN, "-COUNT(*)"),
+    "INSERT INTO ret_d_first " COHORT_COLS("served_after") " " FIRST_ROWS(VIN_JOIN, "-COUNT(*)"),
+};
+static const char *const SQL_RET_PUT_IN[] = {
+    "INSERT INTO ret_d_last " LAST_COLS " " LAST_ROWS(VIN_JOIN, "COUNT(*)"),
+    "INSERT INTO ret_d_churn " COHORT_COLS("last_ago") " " CHURN_ROWS(VIN_JOIN, "COUNT(*)"),
+    "INSERT INTO ret_d_first " COHORT_COLS("served_after") " " FIRST_ROWS(VIN_JOIN, "COUNT(*)"),
+};
+/* No params. */
+#define RET_MERGE(T, D, KEY) \
+    "INSERT INTO " T " (" KEY ", vehicles) SELECT " KEY ", SUM(vehicles) FROM " D " GROUP BY " KEY \
+    " HAVING SUM(vehicles) <> 0 ON DUPLICATE KEY UPDATE vehicles = " T ".vehicles + VALUES(vehicles)"
+#define RET_ZEROS(T, D, KEY) \
+    "DELETE r FROM " T " r JOIN (SELECT DISTINCT " KEY " FROM " D ") k USING (" KEY ") WHERE r.vehicles = 0"
+static const char *const SQL_RET_MERGE[] = {
+    RET_MERGE("rollup_retention_last", "ret_d_last", "day, store_code, months_ago"),
+    RET_ZEROS("rollup_retention_last", "ret_d_last", "day, store_code, months_ago"),
+    RET_MERGE("rollup_retention_churn", "ret_d_churn", "day, sold_ago, store_code, last_ago"),
+    RET_ZEROS("rollup_retention_churn", "ret_d_churn", "day, sold_ago, store_code, last_ago"),
+    RET_MERGE("rollup_retention_first", "ret_d_first", "day, sold_ago, store_code, served_after"),
+    RET_ZEROS("rollup_retention_first", "ret_d_first", "day, sold_ago, store_code, served_after"),
+};
+
+/* The month ends with any vehicle: the first and the last (visits and sales). */
+static const char SQL_RET_BOUNDS[] =
+    "SELECT LAST_DAY(LEAST(COALESCE((SELECT MIN(visit_on) FROM rollup_vehicle_visit), '9999-12-31'),"
+    "   COALESCE((SELECT MIN(sold_on) FROM vehicle_sales), '9999-12-31'))),"
+    " LAST_DAY(GREATEST(COALESCE((SELECT MAX(visit_on) FROM rollup_vehicle_visit), '1000-01-01'),"
+    "   COALESCE((SELECT MAX(sold_on) FROM vehicle_sales), '1000-01-01')))";
+
+/* Each of sqls with the params first, last (deletes: nparams 2) or first,
+ * last, first (MONTH_ENDS: nparams 3). */
+static int exec_range(db_conn *c, const char *const *sqls, int n, int nparams, const char *first, const char *last,
+                      char *err, size_t errlen)
+{
+    db_val p[3] = { DB_STR(first), DB_STR(last), DB_STR(first) };
+    for (int i = 0; i < n; i++)
+        if (db_exec(c, sqls[i], p, nparams, NULL, err, errlen) != 0) return -1;
+    return 0;
+}
+
+static int exec_plain(db_conn *c, const char *const *sqls, int n, char *err, size_t errlen)
+{
+    for (int i = 0; i < n; i++)
+        if (db_exec(c, sqls[i], NULL, 0, NULL, err, errlen) != 0) return -1;
+    return 0;
+}
+#define NSQL(list) ((int)(sizeof list / sizeof *list))
+
+/* Every vehicle at the month ends [first, last] (a rebuild, or the month
+ * ends past the old horizon). */
+static int ret_build_range(db_conn *c, const char *first, const char *last, char *err, size_t errlen)
+{
+    if (!first[0] || !last[0] || strcmp(first, last) > 0) return 0;
+    return exec_range(c, SQL_RET_DELETE, NSQL(SQL_RET_DELETE), 2, first, last, err, errlen) != 0 ||
+           exec_range(c, SQL_RET_INSERT, NSQL(SQL_RET_INSERT), 3, first, last, err, errlen) != 0 ? -1 : 0;
+}
+
+static int ret_bounds(db_conn *c, char first[11], char last[11], char *err, size_t errlen)
+{
+    if (one_row(c, SQL_RET_BOUNDS, NULL, 0, first, last, err, errlen) != 0) return -1;
+    if (strcmp(first, "9999-12-31") >= 0) first[0] = 0;     /* no vehicle at all */
+    if (strcmp(last, "1000-01-31") <= 0) last[0] = 0;
+    return 0;
+}
+
+int month_end_retention_begin(db_conn *c, const char *const *vins, int nvins, month_end_retention *r,
+                              char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    if (ret_bounds(c, r->first, r->last, err, errlen) != 0 ||
+        horizon_get(c, RETENTION, false, r->horizon, err, errlen) != 0)
+        return -1;
+    if (!r->horizon[0] || !r->first[0]) return 0;            /* nothing held yet: _end builds it all */
+    if (rollup_vins_load(c, vins, nvins, err, errlen) != 0 ||
+        exec_plain(c, SQL_RET_TEMP, NSQL(SQL_RET_TEMP), err, errlen) != 0)
+        return -1;
+    r->taken_out = true;
+    return exec_range(c, SQL_RET_TAKE_OUT, NSQL(SQL_RET_TAKE_OUT), 3, r->first, r->horizon, err, errlen);
+}
+
+int month_end_retention_end(db_conn *c, const month_end_retention *r, char *err, size_t errlen)
+{
+    char first[11], last[11];
+    if (ret_bounds(c, first, last, err, errlen) != 0) return -1;
+    if (!first[0]) return 0;
+    if (!r->taken_out) {                                      /* nothing was held: everything */
+        if (ret_build_range(c, first, last, err, errlen) != 0) return -1;
+        return horizon_set(c, RETENTION, last, err, errlen);
+    }
+    /* the VINs' new states, from the earlier first month end (their old
+     * states held nothing before the old one) to the old horizon */
+    if (exec_range(c, SQL_RET_PUT_IN, NSQL(SQL_RET_PUT_IN), 3, earlier_of(first, r->first), r->horizon,
+                   err, errlen) != 0 ||
+        exec_plain(c, SQL_RET_MERGE, NSQL(SQL_RET_MERGE), err, errlen) != 0)
+        return -1;
+    if (strcmp(last, r->horizon) <= 0) return 0;
+    /* past the horizon: every vehicle at the new month ends */
+    char from[11], locked[11];
+    if (horizon_get(c, RETENTION, true, locked, err, errlen) != 0) return -1;
+    month_end_after(later_of(locked, r->horizon), 1, from);
+    if (ret_build_range(c, from, last, err, errlen) != 0) return -1;
+    return horizon_set(c, RETENTION, later_of(last, locked), err, errlen);
+}
+
+int month_end_rebuild_retention(db_conn *c, char *err, size_t errlen)
+{
+    char first[11], last[11];
+    if (exec_plain(c, (const char *const[]){ "DELETE FROM rollup_retention_last", "DELETE FROM rollup_retention_churn",
+                                             "DELETE FROM rollup_retention_first" }, 3, err, errlen) != 0 ||
+        horizon_clear(c, RETENTION, err, errlen) != 0 || ret_bounds(c, first, last, err, errlen) != 0)
+        return -1;
+    if (!first[0]) return 0;
+    return ret_build_range(c, first, last, err, errlen) != 0 ? -1 : horizon_set(c, RETENTION, last, err, errlen);
+}

@@ -1,0 +1,39 @@
+/* rollup_month_end: the receivables and retention month-end tables of
+ * schemas/016 and 017, kept current from the as-of tables (core/rollup_asof.c)
+ * and rollup_ro; each holds every month end up to its horizon. */
+#ifndef FS_ROLLUP_MONTH_END_H
+#define FS_ROLLUP_MONTH_END_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "db.h"
+#include "rollup.h"
+
+/* The receivables at month ends of the touched stores, inside the caller's
+ * transaction, after rollup_invoice_open (and rollup_ro) are current:
+ * RECV_DATES from the month end of each store's `from` on (invoices,
+ * payments); RECV_WHOLE every month end (customers); RECV_AFTER_ROS the month
+ * ends from `from` to six months after `to` (repair orders and their lines:
+ * the credit limit). When the last invoice's month end passes the horizon,
+ * every other store gets the new month ends too. Returns 0, or -1 with err. */
+typedef enum recv_reason { RECV_DATES, RECV_WHOLE, RECV_AFTER_ROS } recv_reason;
+int month_end_receivables(db_conn *c, const rollup_touch *touched, int ntouched, recv_reason why,
+                          char *err, size_t errlen);
+/* Every store's month ends from the facts (caller's transaction), after
+ * rollup_invoice_open and rollup_ro are complete. */
+int month_end_rebuild_receivables(db_conn *c, rollup_progress_fn progress, void *ud, char *err, size_t errlen);
+
+/* Retention around a refresh of some VINs' states (caller's transaction):
+ * _begin takes their old states out (before rollup_vehicle_state changes),
+ * _end puts their new ones in, and builds the month ends past the horizon
+ * for every vehicle. r carries what _begin saw to _end. */
+typedef struct month_end_retention {
+    char first[11], last[11], horizon[11];
+    bool taken_out;
+} month_end_retention;
+int month_end_retention_begin(db_conn *c, const char *const *vins, int nvins, month_end_retention *r,
+                              char *err, size_t errlen);
+int month_end_retention_end(db_conn *c, const month_end_retention *r, char *err, size_t errlen);
+/* Every vehicle at every month end (caller's transaction), after
+ * rollup_vehicle_state is complete. */
+int month_end_rebuild_retention(db_conn *c, char *err, size_t errlen);
+#endif
