@@ -358,11 +358,25 @@ static int refresh_visits_vins(db_conn *c, const char *const *vins, int nvins, c
     return 0;
 }
 
-/* Every vehicle's visits, then its states (which read the visits). */
+/* Every vehicle's visits, a range of VINs at a time (short statements on a
+ * large group), then its states (which read the visits). */
+static const char SQL_VISIT_DELETE_ALL[] = "DELETE FROM rollup_vehicle_visit";
+static const char SQL_VISIT_VIN_RANGE_INSERT[] =
+    VISIT_INSERT VISIT_SELECT " AND vin >= ? AND vin < ? GROUP BY vin, DATE(closed_at)";
+
 static int vehicles_all(db_conn *c, char *err, size_t errlen)
 {
-    if (refresh_visits_range(c, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0) return -1;
-    return rollup_asof_rebuild_states(c, err, errlen);
+    rollup_vin_ranges r;
+    if (db_exec(c, SQL_VISIT_DELETE_ALL, NULL, 0, NULL, err, errlen) != 0 ||
+        rollup_vin_ranges_get(c, &r, err, errlen) != 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < r.n && rc == 0; i++) {
+        db_val p[2] = { DB_STR(r.lo[i]), DB_STR(r.hi[i]) };
+        rc = db_exec(c, SQL_VISIT_VIN_RANGE_INSERT, p, 2, NULL, err, errlen);
+    }
+    rollup_vin_ranges_free(&r);
+    return rc != 0 ? -1 : rollup_asof_rebuild_states(c, err, errlen);
 }
 
 /* --- the importer's entry point --- */

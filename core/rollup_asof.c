@@ -11,6 +11,7 @@
  * the per-store rollups, so they can be rebuilt beside them. */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "rollup_asof.h"
 #include "rollup_month_end.h"
@@ -23,6 +24,48 @@
 #define SPAN_CLASS(FROM, UNTIL) \
     "IF(" UNTIL " >= DATE '9999-12-31' OR DATEDIFF(" UNTIL ", " FROM ") > 65536, 99," \
     " CEIL(LOG2(GREATEST(DATEDIFF(" UNTIL ", " FROM "), 1))))"
+
+/* --- ranges of VINs --- */
+
+static int vin_range_size = 20000;   /* VINs per range of a rebuild */
+
+void rollup_set_vin_range_size(int vins) { vin_range_size = vins > 0 ? vins : 20000; }
+static const char SQL_VIN_BOUNDS[] =
+    "SELECT vin FROM (SELECT vin, ROW_NUMBER() OVER (ORDER BY vin) AS rn FROM"
+    " (SELECT DISTINCT vin FROM repair_orders UNION SELECT vin FROM vehicle_sales) d) x"
+    " WHERE rn % ? = 0 ORDER BY vin";
+
+int rollup_vin_ranges_get(db_conn *c, rollup_vin_ranges *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    db_val p[1] = { DB_INT(vin_range_size) };
+    db_result *res = NULL;
+    if (db_query(c, SQL_VIN_BOUNDS, p, 1, &res, err, errlen) != 0) return -1;
+    int n = res->nrows + 1;
+    r->lo = calloc((size_t)n, sizeof *r->lo);
+    r->hi = calloc((size_t)n, sizeof *r->hi);
+    if (!r->lo || !r->hi) {
+        db_result_free(res);
+        rollup_vin_ranges_free(r);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* [lo, hi): "" below every VIN, "~" above (VINs are digits and capitals) */
+    for (int i = 0; i < n; i++) {
+        snprintf(r->lo[i], sizeof r->lo[i], "%s", i == 0 ? "" : db_cell(res, i - 1, 0));
+        snprintf(r->hi[i], sizeof r->hi[i], "%s", i == n - 1 ? "~" : db_cell(res, i, 0));
+    }
+    r->n = n;
+    db_result_free(res);
+    return 0;
+}
+
+void rollup_vin_ranges_free(rollup_vin_ranges *r)
+{
+    free(r->lo);
+    free(r->hi);
+    memset(r, 0, sizeof *r);
+}
 
 /* --- vehicle state --- */
 
@@ -55,14 +98,26 @@
     "   " SPAN_CLASS("day", "COALESCE(next_day, DATE '9999-12-31')") " FROM carried"
 
 static const char SQL_STATE_DELETE_ALL[] = "DELETE FROM rollup_vehicle_state";
-static const char SQL_STATE_INSERT_ALL[] = STATE_INSERT("");
+static const char SQL_STATE_INSERT_RANGE[] = STATE_INSERT(" AND vin >= ? AND vin < ?");
 static const char SQL_STATE_DELETE_VIN[] = "DELETE FROM rollup_vehicle_state WHERE vin = ?";
 static const char SQL_STATE_INSERT_VIN[] = STATE_INSERT(" AND vin = ?");
 
+/* Every state, a range of VINs at a time (rollup_vins_ranges): each
+ * statement reads one key range of the visits and sales and sorts little,
+ * where one statement for every vehicle of a large group ran for many
+ * minutes. */
 static int state_rebuild(db_conn *c, char *err, size_t errlen)
 {
     if (db_exec(c, SQL_STATE_DELETE_ALL, NULL, 0, NULL, err, errlen) != 0) return -1;
-    return db_exec(c, SQL_STATE_INSERT_ALL, NULL, 0, NULL, err, errlen);
+    rollup_vin_ranges r;
+    if (rollup_vin_ranges_get(c, &r, err, errlen) != 0) return -1;
+    int rc = 0;
+    for (int i = 0; i < r.n && rc == 0; i++) {
+        db_val p[4] = { DB_STR(r.lo[i]), DB_STR(r.hi[i]), DB_STR(r.lo[i]), DB_STR(r.hi[i]) };
+        rc = db_exec(c, SQL_STATE_INSERT_RANGE, p, 4, NULL, err, errlen);
+    }
+    rollup_vin_ranges_free(&r);
+    return rc;
 }
 
 static int state_refresh_vins(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen)

@@ -22,4 +22,17 @@ int rollup_asof_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t
 int rollup_asof_rebuild_states(db_conn *c, char *err, size_t errlen);
 int rollup_asof_rebuild_invoices(db_conn *c, char *err, size_t errlen);
 
+
+/* The VINs of the repair orders and sales cut into ranges [lo[i], hi[i])
+ * of some thousands each, in order, covering every VIN: the rebuilds of the
+ * per-vehicle tables run a statement per range. Returns 0, or -1 with err;
+ * free with rollup_vin_ranges_free. */
+typedef struct rollup_vin_ranges {
+    int n;
+    char (*lo)[24], (*hi)[24];
+} rollup_vin_ranges;
+int rollup_vin_ranges_get(db_conn *c, rollup_vin_ranges *r, char *err, size_t errlen);
+void rollup_vin_ranges_free(rollup_vin_ranges *r);
+/* VINs per range (20000; tests cut smaller ranges to exercise the cuts). */
+void rollup_set_vin_range_size(int vins);
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "check.h"
 #include "rollup.h"
+#include "rollup_asof.h"
 #include "testdb.h"
 
 static db_conn *conn;
@@ -446,6 +447,14 @@ static void test_retention(testdb *t)
     CHECK_STR(scalar(SQL_RET_DIGEST), before, "the rebuild equals the refreshes");
     CHECK(rollup_rebuild_fresh(t->pool, NULL, NULL, err, sizeof err) == 0, "two-lane rebuild (%s)", err);
     CHECK_STR(scalar(SQL_RET_DIGEST), before, "the two-lane rebuild too");
+    /* the vehicles rebuilt one VIN range at a time (three VINs, ranges of one) */
+    char states[4096];
+    snprintf(states, sizeof states, "%s", scalar(SQL_CHECKSUM));
+    rollup_set_vin_range_size(1);
+    CHECK(rollup_rebuild(conn, err, sizeof err) == 0, "rebuild in VIN ranges of one (%s)", err);
+    rollup_set_vin_range_size(0);
+    CHECK_STR(scalar(SQL_CHECKSUM), states, "the visits and states are the same");
+    CHECK_STR(scalar(SQL_RET_DIGEST), before, "and so are the month ends");
 }
 
 int main(void)
