@@ -435,6 +435,17 @@ int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errl
 /* --- rebuild --- */
 
 static const char SQL_STORES[] = "SELECT store_code FROM stores ORDER BY store_code";
+/* Every derived table (schemas/003 on), for statistics and the fresh clear. */
+static const char *const DERIVED_TABLES[] = {
+    "rollup_ro", "rollup_ro_day", "rollup_ro_insurer_day", "rollup_ro_month", "rollup_ro_insurer_month",
+    "rollup_ro_followup_day", "rollup_ro_followup_month", "rollup_csi_day", "rollup_csi_month",
+    "rollup_premium_day", "rollup_premium_month", "rollup_invoice_day", "rollup_invoice_month",
+    "rollup_stock", "rollup_stock_age", "rollup_vehicle_visit", "rollup_vehicle_state", "rollup_invoice_open",
+    "rollup_policy_match", "rollup_sale_match", "rollup_renewal_day", "rollup_renewal_month",
+    "rollup_new_policy_day", "rollup_new_policy_month", "rollup_receivable_age", "rollup_receivable_month",
+    "rollup_retention_last", "rollup_retention_churn", "rollup_retention_first", "rollup_horizon",
+};
+/* The per-store tables, emptied inside the one-transaction rebuild. */
 static const char *const ROLLUP_TABLES_CLEAR[] = {
     "DELETE FROM rollup_ro", "DELETE FROM rollup_ro_day", "DELETE FROM rollup_ro_insurer_day",
     "DELETE FROM rollup_ro_month", "DELETE FROM rollup_ro_insurer_month",
@@ -562,15 +573,16 @@ int rollup_rebuild_matches(db_conn *c, char *err, size_t errlen)
     return in_own_transaction(c, rollup_match_rebuild, err, errlen);
 }
 
+/* Every derived table, emptied by TRUNCATE (a fresh load or an upgrade,
+ * nobody reading: far faster than deleting millions of rows). */
 int rollup_clear(db_conn *c, char *err, size_t errlen)
 {
-    if (db_begin(c, err, errlen) != 0) return -1;
-    for (size_t i = 0; i < sizeof ROLLUP_TABLES_CLEAR / sizeof *ROLLUP_TABLES_CLEAR; i++)
-        if (db_exec(c, ROLLUP_TABLES_CLEAR[i], NULL, 0, NULL, err, errlen) != 0) {
-            db_rollback(c);
-            return -1;
-        }
-    return db_commit(c, err, errlen);
+    char sql[128];
+    for (size_t i = 0; i < sizeof DERIVED_TABLES / sizeof *DERIVED_TABLES; i++) {
+        snprintf(sql, sizeof sql, "TRUNCATE TABLE %s", DERIVED_TABLES[i]);   /* names from the list */
+        if (db_exec_text(c, sql, err, errlen) != 0) return -1;
+    }
+    return 0;
 }
 
 /* The other lane of rollup_rebuild_fresh: the vehicles, the invoices and the
@@ -656,13 +668,6 @@ int rollup_rebuild_fresh(db_pool *pool, rollup_progress_fn progress, void *ud, c
 
 /* --- statistics --- */
 
-#define ROLLUP_TABLES \
-    "rollup_ro, rollup_ro_day, rollup_ro_insurer_day, rollup_ro_month, rollup_ro_insurer_month," \
-    " rollup_ro_followup_day, rollup_ro_followup_month, rollup_csi_day, rollup_csi_month," \
-    " rollup_premium_day, rollup_premium_month, rollup_stock, rollup_stock_age, rollup_vehicle_visit," \
-    " rollup_vehicle_state, rollup_invoice_open, rollup_policy_match, rollup_sale_match," \
-    " rollup_renewal_day, rollup_renewal_month, rollup_new_policy_day, rollup_new_policy_month," \
-    " rollup_invoice_day, rollup_invoice_month, rollup_receivable_age, rollup_receivable_month"
 static const char *const FACT_TABLES[] = {
     "customers", "vehicle_sales", "repair_orders", "ro_labour", "ro_parts", "parts_stock", "insurance_policies",
     "invoices", "payments", "store_financials", "follow_up_calls", "csi_surveys", "appointments", "staff",
@@ -670,8 +675,10 @@ static const char *const FACT_TABLES[] = {
 
 int rollup_analyze(db_conn *c, const char *entity, char *err, size_t errlen)
 {
-    char sql[1024];
-    size_t n = (size_t)snprintf(sql, sizeof sql, "ANALYZE TABLE " ROLLUP_TABLES);
+    char sql[2048];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "ANALYZE TABLE %s", DERIVED_TABLES[0]);
+    for (size_t i = 1; i < sizeof DERIVED_TABLES / sizeof *DERIVED_TABLES && n < sizeof sql; i++)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, ", %s", DERIVED_TABLES[i]);
     for (size_t i = 0; i < sizeof FACT_TABLES / sizeof *FACT_TABLES && n < sizeof sql; i++)
         if (!entity || strcmp(entity, FACT_TABLES[i]) == 0)   /* only names from the list above */
             n += (size_t)snprintf(sql + n, sizeof sql - n, ", %s", FACT_TABLES[i]);
