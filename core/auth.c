@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 #include <cJSON.h>
@@ -482,6 +483,91 @@ static const char SQL_SESSION_PURGE[] =
     "OR created_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND";
 static const char SQL_SESSIONS_OF_USER_DELETE[] = "DELETE FROM sessions WHERE user_id = ?";
 
+/* --- recently checked sessions ---
+ * A signed-in browser sends its session with every request; looking it up
+ * in the database each time costs a round trip per request. A session found
+ * there is kept here for SESSION_CACHE_MS: signing out, a new password and
+ * any change to a user through this server clear the cache at once; one made
+ * elsewhere (another server, `fourscore user`) is seen within that time. */
+#define SESSION_CACHE_SLOTS 256
+#define SESSION_CACHE_MS    2000
+
+typedef struct session_slot {
+    char hash[HASH_HEX_LEN + 1];     /* "" when free */
+    long long until_ms;
+    principal who;
+} session_slot;
+
+static struct {
+    pthread_mutex_t mu;
+    session_slot slots[SESSION_CACHE_SLOTS];
+} sessions = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int principal_copy(principal *dst, const principal *src)
+{
+    *dst = *src;
+    dst->stores = dst->regions = NULL;
+    dst->nstores = dst->nregions = 0;
+    for (int i = 0; i < src->nstores; i++)
+        if (strv_push(&dst->stores, &dst->nstores, src->stores[i]) != 0) goto oom;
+    for (int i = 0; i < src->nregions; i++)
+        if (strv_push(&dst->regions, &dst->nregions, src->regions[i]) != 0) goto oom;
+    return 0;
+oom:
+    principal_free(dst);
+    return -1;
+}
+
+static session_slot *session_slot_of(const char *hash)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = hash; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    return &sessions.slots[h % SESSION_CACHE_SLOTS];
+}
+
+/* 1 with *out a copy of the cached principal of hash, 0 if none is fresh. */
+static int session_cache_get(const char *hash, principal *out)
+{
+    int found = 0;
+    pthread_mutex_lock(&sessions.mu);
+    session_slot *s = session_slot_of(hash);
+    if (s->hash[0] && strcmp(s->hash, hash) == 0 && s->until_ms > now_ms())
+        found = principal_copy(out, &s->who) == 0;
+    pthread_mutex_unlock(&sessions.mu);
+    return found;
+}
+
+static void session_cache_put(const char *hash, const principal *who)
+{
+    principal copy;
+    if (principal_copy(&copy, who) != 0) return;
+    pthread_mutex_lock(&sessions.mu);
+    session_slot *s = session_slot_of(hash);
+    principal_free(&s->who);
+    snprintf(s->hash, sizeof s->hash, "%s", hash);
+    s->until_ms = now_ms() + SESSION_CACHE_MS;
+    s->who = copy;
+    pthread_mutex_unlock(&sessions.mu);
+}
+
+/* Forget every cached session (a sign-out, a user changed or removed). */
+static void session_cache_clear(void)
+{
+    pthread_mutex_lock(&sessions.mu);
+    for (int i = 0; i < SESSION_CACHE_SLOTS; i++) {
+        principal_free(&sessions.slots[i].who);
+        sessions.slots[i].hash[0] = '\0';
+    }
+    pthread_mutex_unlock(&sessions.mu);
+}
+
 static void session_limits(const config *cfg, long long *idle, long long *max)
 {
     *idle = cfg && cfg->session_idle_s ? cfg->session_idle_s : 8 * 3600;
@@ -497,6 +583,7 @@ int auth_session_principal(db_conn *c, const config *cfg, const char *session_se
     if (crypto_ready() != 0) { copy_bounded(err, errlen, "libsodium failed to initialise"); return -2; }
     char hash[HASH_HEX_LEN + 1];
     secret_hash_hex(session_secret, hash);
+    if (session_cache_get(hash, out)) return 1;
     long long idle, max;
     session_limits(cfg, &idle, &max);
     db_val v[3] = { DB_STRN(hash, strlen(hash)), DB_INT(idle), DB_INT(max) };
@@ -518,6 +605,7 @@ int auth_session_principal(db_conn *c, const config *cfg, const char *session_se
         db_val h = DB_STRN(hash, strlen(hash));
         if (db_exec(c, SQL_SESSION_TOUCH, &h, 1, NULL, err, errlen) != 0) { principal_free(out); return -2; }
     }
+    session_cache_put(hash, out);
     return 1;
 }
 
@@ -945,6 +1033,7 @@ static int user_save(db_conn *c, const config *cfg, const principal *who, const 
     if (audit_json(c, who, exists ? "user.update" : "user.create", u->username, detail, err, errlen) != 0)
         goto db_fail;
     if (db_commit(c, err, errlen) != 0) goto db_fail;
+    session_cache_clear();                  /* a role, scope or password may have changed */
     sodium_memzero(hash, sizeof hash);
     *created = !exists;
     return 0;
@@ -987,6 +1076,7 @@ static int user_remove(db_conn *c, const principal *who, const char *username, c
         db_rollback(c);
         return 500;
     }
+    session_cache_clear();
     return 0;
 }
 
@@ -1494,6 +1584,7 @@ void auth_route_session_delete(http_req *r)
     char err[512];
     db_val h = DB_STR(p->session_id);
     int rc = db_exec(c, SQL_SESSION_DELETE, &h, 1, NULL, err, sizeof err);
+    session_cache_clear();
     if (rc == 0) rc = audit_log(c, p, "logout", p->name, NULL, err, sizeof err);
     db_release(r->app->db, c);
     if (rc != 0) { reply_internal(r, "logout", err); return; }
