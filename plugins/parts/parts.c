@@ -32,12 +32,14 @@ static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 /* --- stock as of `to` --- */
 
 /* CTE `snap`: every store with the date of its latest snapshot on or before
- * `to` (NULL when it has none), from the snapshot totals (rollup_stock).
+ * `to` (NULL when it has none), from the snapshot totals (rollup_stock). The
+ * dates come from one grouped pass (a derived table, computed once): as a
+ * subquery per store, MariaDB evaluated it again for every joined row.
  * Placeholder: to. */
 #define SQL_SNAPSHOT_AS_OF \
-    "snap AS (SELECT s.store_code, (SELECT MAX(k.snapshot_on) FROM rollup_stock k" \
-    "   WHERE k.store_code = s.store_code AND k.snapshot_on <= CAST(? AS DATE)) AS snapshot_on" \
-    " FROM stores s)"
+    "snap AS (SELECT s.store_code, l.snapshot_on FROM stores s" \
+    " LEFT JOIN (SELECT store_code, MAX(snapshot_on) AS snapshot_on FROM rollup_stock" \
+    "   WHERE snapshot_on <= CAST(? AS DATE) GROUP BY store_code) l ON l.store_code = s.store_code)"
 
 static const char SQL_STOCK_VALUE[] =
     "WITH " SQL_SNAPSHOT_AS_OF
