@@ -660,7 +660,8 @@ static cache_entry *components_get(app *a, db_conn *c, kpi_snapshot *snap, const
     pthread_mutex_unlock(&k->mu);
     if (e) return e;
 
-    fsp_call call = { .conn = c, .setting = setting_lookup, .setting_ctx = snap->settings };
+    fsp_call call = { .conn = c, .setting = setting_lookup, .setting_ctx = snap->settings,
+                      .generation = snap->generation };
     fsp_kpi_args args = {
         .struct_size = sizeof(fsp_kpi_args), .kpi = pk->def, .from = p->from, .to = p->to,
         .days = p->days, .per_insurer = per_insurer ? 1 : 0, .stores = NULL, .nstores = 0,

@@ -279,6 +279,8 @@ static int host_emit(fsp_call *call, const char *store_code, const char *insurer
     return 0;
 }
 
+static unsigned long long host_data_generation(fsp_call *call) { return call ? call->generation : 0; }
+
 static const fsp_host_api host_api = {
     .struct_size = sizeof(fsp_host_api),
     .version = FSP_HOST_API_VERSION,
@@ -290,6 +292,7 @@ static const fsp_host_api host_api = {
     .result_text = host_result_text,
     .result_number = host_result_number,
     .result_free = host_result_free,
+    .data_generation = host_data_generation,
     .setting = host_setting,
     .emit = host_emit,
     .fail = call_fail,

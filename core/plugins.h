@@ -75,6 +75,7 @@ struct fsp_call {
     kpi_component *comps;
     int ncomps, comps_cap;
     const char *kpi_id;             /* the KPI being computed (for the statement trace) */
+    unsigned long long generation;  /* the data generation computed for */
     bool failed;
     char error[512];
 };

@@ -12,6 +12,7 @@
  * 0 for the other (e.g. insurance.repair_to_premium). */
 #ifndef FOURSCORE_PLUGINS_KPI_COMMON_H
 #define FOURSCORE_PLUGINS_KPI_COMMON_H
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,71 @@ static inline void kc_days_of(const fsp_kpi_args *args, kc_days *d)
 #define KC_DAYS_PARAMS(d) \
     FSP_P_TEXT((d).month_from), FSP_P_TEXT((d).month_to), FSP_P_TEXT((d).head_from), \
     FSP_P_TEXT((d).head_to), FSP_P_TEXT((d).tail_from), FSP_P_TEXT((d).tail_to)
+
+/* 'YYYY-MM-DD' of `date` - months calendar months, as MariaDB counts it: the
+ * same day number, clamped to the end of a shorter month. */
+static inline void kc_months_before(const char *date, int months, char out[11])
+{
+    int y = 2000, m = 1, d = 1;
+    sscanf(date, "%4d-%2d-%2d", &y, &m, &d);
+    int k = y * 12 + (m - 1) - months;
+    y = k / 12;
+    m = k % 12 + 1;
+    kc_ymd(out, y, m, d < kc_month_days(y, m) ? d : kc_month_days(y, m));
+}
+
+/* --- month-end tables --- */
+
+/* How far a month-end table reaches (rollup_horizon, schemas/016 and 017),
+ * read once per data generation (the host's data_generation) and kept here;
+ * one per plugin: static kc_horizon_memo m = KC_HORIZON_MEMO_INIT; */
+typedef struct kc_horizon_memo {
+    pthread_mutex_t mu;
+    unsigned long long generation;   /* 0: never read */
+    char day[11];                    /* "": no horizon */
+} kc_horizon_memo;
+#define KC_HORIZON_MEMO_INIT { PTHREAD_MUTEX_INITIALIZER, 0, "" }
+
+/* *held = 1 when `to` is a month end the month-end table `name` holds (the
+ * last day of its month, on or before the horizon). Returns 0, or -1 when
+ * the lookup failed (the call has failed). */
+static inline int kc_month_end_held(fsp_call *call, kc_horizon_memo *memo, const char *name, const char *to,
+                                    int *held)
+{
+    int y = 0, m = 0, d = 0;
+    *held = 0;
+    if (sscanf(to, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d != kc_month_days(y, m))
+        return 0;
+    unsigned long long gen = kc_api->version >= 2 ? kc_api->data_generation(call) : 0;
+    char day[11] = "";
+    int known = 0;
+    if (gen) {
+        pthread_mutex_lock(&memo->mu);
+        if (memo->generation == gen) {
+            memcpy(day, memo->day, sizeof day);
+            known = 1;
+        }
+        pthread_mutex_unlock(&memo->mu);
+    }
+    if (!known) {
+        static const char SQL_HORIZON[] = "SELECT day FROM rollup_horizon WHERE name = ?";
+        fsp_param params[] = { FSP_P_TEXT(name) };
+        fsp_result *res = NULL;
+        if (kc_api->query(call, SQL_HORIZON, params, KC_COUNT(params), &res) != 0)
+            return -1;
+        const char *v = kc_api->result_rows(res) > 0 ? kc_api->result_text(res, 0, 0) : NULL;
+        snprintf(day, sizeof day, "%.10s", v ? v : "");
+        kc_api->result_free(res);
+        if (gen) {
+            pthread_mutex_lock(&memo->mu);
+            memo->generation = gen;
+            memcpy(memo->day, day, sizeof day);
+            pthread_mutex_unlock(&memo->mu);
+        }
+    }
+    *held = day[0] && strcmp(to, day) <= 0;
+    return 0;
+}
 
 /* Runs sql, whose only placeholders are one KC_SQL_DAYS, and emits its rows. */
 static inline int kc_query_days_emit(fsp_call *call, const fsp_kpi_args *args, const char *sql)

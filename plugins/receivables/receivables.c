@@ -46,25 +46,11 @@
 
 /* --- month ends (016) --- */
 
-/* Whether `to` is a month end the month-end tables hold: the last day of
- * its month, on or before the horizon. Placeholders: to. */
-static const char SQL_MONTH_END_HELD[] =
-    "SELECT COUNT(*) FROM rollup_horizon WHERE name = 'receivables' AND day >= CAST(? AS DATE)";
+static kc_horizon_memo horizon = KC_HORIZON_MEMO_INIT;
 
 static int month_end_held(fsp_call *call, const fsp_kpi_args *args, int *held)
 {
-    int y = 0, m = 0, d = 0;
-    *held = 0;
-    if (sscanf(args->to, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d != kc_month_days(y, m))
-        return 0;
-    fsp_param params[] = { FSP_P_TEXT(args->to) };
-    fsp_result *res = NULL;
-    if (kc_api->query(call, SQL_MONTH_END_HELD, params, KC_COUNT(params), &res) != 0)
-        return -1;
-    const char *n = kc_api->result_rows(res) > 0 ? kc_api->result_text(res, 0, 0) : NULL;
-    *held = n && strcmp(n, "0") != 0;
-    kc_api->result_free(res);
-    return 0;
+    return kc_month_end_held(call, &horizon, "receivables", args->to, held);
 }
 
 /* One row per store owing anything at the month end ?. COLS: the figure's

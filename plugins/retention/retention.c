@@ -48,24 +48,11 @@
 
 /* --- month ends (017) --- */
 
-/* Whether `to` is a month end the month-end tables hold. Placeholder: to. */
-static const char SQL_MONTH_END_HELD[] =
-    "SELECT COUNT(*) FROM rollup_horizon WHERE name = 'retention' AND day >= CAST(? AS DATE)";
+static kc_horizon_memo horizon = KC_HORIZON_MEMO_INIT;
 
 static int month_end_held(fsp_call *call, const char *to, int *held)
 {
-    int y = 0, m = 0, d = 0;
-    *held = 0;
-    if (sscanf(to, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d != kc_month_days(y, m))
-        return 0;
-    fsp_param params[] = { FSP_P_TEXT(to) };
-    fsp_result *res = NULL;
-    if (kc_api->query(call, SQL_MONTH_END_HELD, params, KC_COUNT(params), &res) != 0)
-        return -1;
-    const char *n = kc_api->result_rows(res) > 0 ? kc_api->result_text(res, 0, 0) : NULL;
-    *held = n && strcmp(n, "0") != 0;
-    kc_api->result_free(res);
-    return 0;
+    return kc_month_end_held(call, &horizon, "retention", to, held);
 }
 
 /* Base vehicles by store of last visit, last seen newer..older-1 months ago
@@ -84,12 +71,6 @@ static const char SQL_CHURN_MONTH_END[] =
 static const char SQL_FIRST_SERVICE_MONTH_END[] =
     "SELECT store_code, NULL, SUM(IF(served_after <= ?, vehicles, 0)), SUM(vehicles), 1 FROM rollup_retention_first"
     " WHERE day = CAST(? AS DATE) AND sold_ago >= ? AND sold_ago < ? GROUP BY store_code";
-/* The first-service cohort starts after (to - F months) - 12 months; the
- * month-end counts know to - (F + 12) months, the same day but in rare leap
- * years. Placeholders: to, F, to, F + 12. */
-static const char SQL_COHORT_START_SAME[] =
-    "SELECT CAST(? AS DATE) - INTERVAL ? MONTH - INTERVAL 12 MONTH = CAST(? AS DATE) - INTERVAL ? MONTH";
-
 /* --- base and ageing bands --- */
 
 /* Base vehicles (last visit in (to - base, to]) whose last visit is on or
@@ -204,13 +185,13 @@ static int compute_first_service(fsp_call *call, const fsp_kpi_args *args)
     if (month_end_held(call, to, &held) != 0)
         return -1;
     if (held) {
-        fsp_param same_params[] = { FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months + 12) };
-        fsp_result *res = NULL;
-        if (kc_api->query(call, SQL_COHORT_START_SAME, same_params, KC_COUNT(same_params), &res) != 0)
-            return -1;
-        const char *same = kc_api->result_rows(res) > 0 ? kc_api->result_text(res, 0, 0) : NULL;
-        held = same && strcmp(same, "1") == 0;
-        kc_api->result_free(res);
+        /* the cohort starts after (to - F months) - 12 months; the month-end
+         * counts know to - (F + 12) months: the same day but in rare leap years */
+        char end[11], start[11], direct[11];
+        kc_months_before(to, months, end);
+        kc_months_before(end, 12, start);
+        kc_months_before(to, months + 12, direct);
+        held = strcmp(start, direct) == 0;
     }
     if (held) {
         fsp_param params[] = { FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_INT(months + 12) };

@@ -21,6 +21,7 @@
 #include "kpi.h"
 #include "plugins.h"
 #include "testdb.h"
+#include "../../plugins/kpi_common.h"
 
 static char plugin_dir[PATH_MAX];
 
@@ -323,8 +324,37 @@ static void test_engine(app *a, db_conn *c)
     kpi_answer_free(q.ans);
 }
 
+/* The shipped plugins' calendar helpers (plugins/kpi_common.h), by hand:
+ * MariaDB's `date - INTERVAL n MONTH` keeps the day number, clamped to a
+ * shorter month; a period splits into whole months and partial ones. */
+static void test_calendar(void)
+{
+    (void)kc_api;
+    char out[11];
+    kc_months_before("2025-08-31", 6, out);
+    CHECK_STR(out, "2025-02-28", "2025-08-31 - 6 months");
+    kc_months_before(out, 12, out);
+    CHECK_STR(out, "2024-02-28", "then - 12 months keeps the 28th");
+    kc_months_before("2025-08-31", 18, out);
+    CHECK_STR(out, "2024-02-29", "2025-08-31 - 18 months is the 29th: the first-service cohort's exception");
+    kc_months_before("2026-11-30", 3, out);
+    CHECK_STR(out, "2026-08-30", "a 30-day month end minus 3 months is not a month end");
+    kc_months_before("2024-01-15", 25, out);
+    CHECK_STR(out, "2021-12-15", "across years");
+    fsp_kpi_args args = { 0 };
+    args.from = "2025-11-03";
+    args.to = "2026-10-31";
+    kc_days d;
+    kc_days_of(&args, &d);
+    CHECK_STR(d.month_from, "2025-12-01", "whole months from December");
+    CHECK_STR(d.month_to, "2026-10-01", "to October");
+    CHECK(strcmp(d.head_from, "2025-11-03") == 0 && strcmp(d.head_to, "2025-11-30") == 0, "November's days");
+    CHECK(strcmp(d.tail_from, d.tail_to) > 0, "no partial last month");
+}
+
 int main(void)
 {
+    test_calendar();
     const char *tmp = getenv("TMPDIR");
     snprintf(plugin_dir, sizeof plugin_dir, "%s/fourscore-plugins-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(plugin_dir)) {

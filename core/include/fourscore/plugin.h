@@ -31,8 +31,8 @@ extern "C" {
 
 #define FSP_MAGIC        0x46534b50u     /* "FSKP" */
 #define FSP_ABI_MAJOR    1
-#define FSP_ABI_MINOR    0
-#define FSP_HOST_API_VERSION 1           /* of fsp_host_api; see its members */
+#define FSP_ABI_MINOR    1
+#define FSP_HOST_API_VERSION 2           /* of fsp_host_api; see its members */
 
 /* The sizes of the C types the two sides must agree on. A plugin built with
  * another data model (e.g. 32-bit, or a 32-bit time_t) is refused with the
@@ -202,7 +202,16 @@ typedef struct fsp_host_api {
     /* Fail the call with a message (logged and reported as a 503-class error). */
     void (*fail)(fsp_call *call, const char *message);
 
-    /* -- version 2 and later: appended below, never reordered -- */
+    /* -- version 2 (ABI 1.1) -- */
+
+    /* The data generation the call computes for: a number that grows with
+     * every import and setting change. What a plugin reads from the database
+     * apart from its args (e.g. how far a derived table reaches) may be kept
+     * for one generation and reused while the number stays the same. Before
+     * calling it, check that api->version >= 2. */
+    unsigned long long (*data_generation)(fsp_call *call);
+
+    /* -- later versions: appended below, never reordered -- */
 } fsp_host_api;
 
 /* --- the plugin descriptor --- */
