@@ -123,8 +123,35 @@ static inline int kc_months_meeting(const char *from, const char *to)
     " FROM (SELECT * FROM " MONTHT " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)" \
     " UNION ALL SELECT * FROM " DAYT " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)" \
     " UNION ALL SELECT * FROM " DAYT " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)) d"
-#define KC_SQL_RO_DAY_SUMS KC_SQL_DAYS("rollup_ro_day", "rollup_ro_month")
-#define KC_SQL_RO_INSURER_SUMS KC_SQL_DAYS("rollup_ro_insurer_day", "rollup_ro_insurer_month")
+/* The same six placeholders reading only the month table, for a period of
+ * whole months (the day ranges are then empty, and asserted so). A derived
+ * table of one SELECT is merged into the query; KC_SQL_DAYS' UNION ALL is
+ * materialized into a temporary table at every run, which doubles the time
+ * of a month's query (each month of a trend is one). */
+#define KC_SQL_MONTHS(DAYT, MONTHT) \
+    " FROM (SELECT * FROM " MONTHT " WHERE day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)" \
+    " AND CAST(? AS DATE) > CAST(? AS DATE) AND CAST(? AS DATE) > CAST(? AS DATE)) d"
+
+/* A statement over a pair of day and month rollups in its two forms: Q is a
+ * function-like macro of its FROM clause (KC_DAYS_SQL2: of two, for two
+ * pairs). kc_days_sql_of picks the one for a period. */
+typedef struct kc_days_sql {
+    const char *any;             /* KC_SQL_DAYS: whole and partial months */
+    const char *whole_months;    /* KC_SQL_MONTHS */
+} kc_days_sql;
+#define KC_DAYS_SQL(...) KC_DAYS_SQL_(__VA_ARGS__)      /* (a pair may come from one macro) */
+#define KC_DAYS_SQL_(Q, DAYT, MONTHT) { Q(KC_SQL_DAYS(DAYT, MONTHT)), Q(KC_SQL_MONTHS(DAYT, MONTHT)) }
+#define KC_DAYS_SQL2(...) KC_DAYS_SQL2_(__VA_ARGS__)
+#define KC_DAYS_SQL2_(Q, D1, M1, D2, M2) \
+    { Q(KC_SQL_DAYS(D1, M1), KC_SQL_DAYS(D2, M2)), Q(KC_SQL_MONTHS(D1, M1), KC_SQL_MONTHS(D2, M2)) }
+/* The repair-order sums (rollup_ro_day, rollup_ro_month). */
+#define KC_RO_DAYS_SQL(Q) KC_DAYS_SQL(Q, "rollup_ro_day", "rollup_ro_month")
+/* Per store SUM(NUM) over DEN from the repair-order sums (labour, parts). */
+#define KC_RO_SUMS_FROM_(NUM, DEN, FROM) \
+    "SELECT store_code, NULL, SUM(" NUM "), " DEN ", 1" FROM " GROUP BY store_code"
+#define KC_RO_SUMS_SQL(NUM, DEN) \
+    { KC_RO_SUMS_FROM_(NUM, DEN, KC_SQL_DAYS("rollup_ro_day", "rollup_ro_month")), \
+      KC_RO_SUMS_FROM_(NUM, DEN, KC_SQL_MONTHS("rollup_ro_day", "rollup_ro_month")) }
 
 /* The three ranges of KC_SQL_DAYS, 'YYYY-MM-DD' each; an unused range
  * runs backwards (from after to) and so holds no day. */
@@ -259,13 +286,20 @@ static inline int kc_month_end_held(fsp_call *call, kc_horizon_memo *memo, const
     return 0;
 }
 
-/* Runs sql, whose only placeholders are one KC_SQL_DAYS, and emits its rows. */
-static inline int kc_query_days_emit(fsp_call *call, const fsp_kpi_args *args, const char *sql)
+/* The form of sql for the period split as d. */
+static inline const char *kc_days_sql_of(const kc_days *d, const kc_days_sql *sql)
+{
+    int whole = strcmp(d->head_from, d->head_to) > 0 && strcmp(d->tail_from, d->tail_to) > 0;
+    return whole ? sql->whole_months : sql->any;
+}
+
+/* Runs sql, whose only placeholders are one day-and-month source, and emits its rows. */
+static inline int kc_query_days_emit(fsp_call *call, const fsp_kpi_args *args, const kc_days_sql *sql)
 {
     kc_days d;
     kc_days_of(args, &d);
     fsp_param params[] = { KC_DAYS_PARAMS(d) };
-    return kc_query_emit(call, args, sql, params, KC_COUNT(params));
+    return kc_query_emit(call, args, kc_days_sql_of(&d, sql), params, KC_COUNT(params));
 }
 
 /* Two text parameters: from, to. */

@@ -11,17 +11,14 @@
 
 /* --- queries --- */
 
-static const char SQL_SCORE[] =
-    "SELECT store_code, NULL, SUM(score_sum), SUM(responses), 1"
-    KC_SQL_DAYS("rollup_csi_day", "rollup_csi_month") " GROUP BY store_code";
-
-static const char SQL_RESPONSES[] =
-    "SELECT store_code, NULL, SUM(responses), 1, 1"
-    KC_SQL_DAYS("rollup_csi_day", "rollup_csi_month") " GROUP BY store_code";
+#define SCORE(FROM) "SELECT store_code, NULL, SUM(score_sum), SUM(responses), 1" FROM " GROUP BY store_code"
+#define RESPONSES(FROM) "SELECT store_code, NULL, SUM(responses), 1, 1" FROM " GROUP BY store_code"
+static const kc_days_sql SQL_SCORE = KC_DAYS_SQL(SCORE, "rollup_csi_day", "rollup_csi_month");
+static const kc_days_sql SQL_RESPONSES = KC_DAYS_SQL(RESPONSES, "rollup_csi_day", "rollup_csi_month");
 
 static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 {
-    return kc_query_days_emit(call, args, (const char *)args->kpi->user);
+    return kc_query_days_emit(call, args, args->kpi->user);
 }
 
 /* --- the catalogue --- */
@@ -31,11 +28,11 @@ static const fsp_kpi_def csi_kpis[] = {
       FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
       "Mean over the surveys dated in the period of 0.32 reliability + 0.22 responsiveness + 0.19 assurance "
       "+ 0.16 empathy + 0.11 tangibles (0-10).",
-      FSP_BY_DEFAULT, FSP_FOLD_RATIO, compute_period_query, SQL_SCORE },
+      FSP_BY_DEFAULT, FSP_FOLD_RATIO, compute_period_query, &SQL_SCORE },
     { sizeof(fsp_kpi_def), "csi.responses", "样本量", "Survey responses", "count",
       FSP_DIR_NONE, FSP_TARGET_NONE, 0, 0,
       "Number of surveys dated in the period.",
-      FSP_BY_DEFAULT, FSP_FOLD_SUM, compute_period_query, SQL_RESPONSES },
+      FSP_BY_DEFAULT, FSP_FOLD_SUM, compute_period_query, &SQL_RESPONSES },
 };
 
 /* --- the plugin --- */

@@ -12,24 +12,23 @@
 
 /* Premium sold in the period, per store and insurer (the per store and day
  * or month sums of schemas/014_survey_policy_rollups.sql). */
-#define SQL_PREMIUM_SUMS KC_SQL_DAYS("rollup_premium_day", "rollup_premium_month")
-static const char SQL_PREMIUM[] =
-    "SELECT store_code, insurer_code, SUM(premium), 1, 1" SQL_PREMIUM_SUMS
-    " GROUP BY store_code, insurer_code";
+#define PREMIUM_DAYS "rollup_premium_day", "rollup_premium_month"
+#define PREMIUM(FROM) "SELECT store_code, insurer_code, SUM(premium), 1, 1" FROM " GROUP BY store_code, insurer_code"
+static const kc_days_sql SQL_PREMIUM = KC_DAYS_SQL(PREMIUM, PREMIUM_DAYS);
 
 /* Sales in the period (credited to the selling store) whose VIN has a `new`
  * policy sold anywhere in the group within ? days either side of the sale:
  * the sales counted per store, day (or month) and distance in days to the
  * nearest such policy (schemas/015_insurance_matches.sql), the distance
  * compared with the window in force. Placeholders: window, the period's six. */
-static const char SQL_NEW_PENETRATION[] =
-    "SELECT store_code, NULL, SUM(IF(gap <= ?, sales, 0)), SUM(sales), 1"
-    KC_SQL_DAYS("rollup_new_policy_day", "rollup_new_policy_month")
-    " GROUP BY store_code";
+#define NEW_PENETRATION(FROM) \
+    "SELECT store_code, NULL, SUM(IF(gap <= ?, sales, 0)), SUM(sales), 1" FROM " GROUP BY store_code"
+static const kc_days_sql SQL_NEW_PENETRATION =
+    KC_DAYS_SQL(NEW_PENETRATION, "rollup_new_policy_day", "rollup_new_policy_month");
 
 static int compute_premium(fsp_call *call, const fsp_kpi_args *args)
 {
-    return kc_query_days_emit(call, args, SQL_PREMIUM);
+    return kc_query_days_emit(call, args, &SQL_PREMIUM);
 }
 
 static int compute_new_penetration(fsp_call *call, const fsp_kpi_args *args)
@@ -40,7 +39,7 @@ static int compute_new_penetration(fsp_call *call, const fsp_kpi_args *args)
     kc_days d;
     kc_days_of(args, &d);
     fsp_param params[] = { FSP_P_INT(window_days), KC_DAYS_PARAMS(d) };
-    return kc_query_emit(call, args, SQL_NEW_PENETRATION, params, KC_COUNT(params));
+    return kc_query_emit(call, args, kc_days_sql_of(&d, &SQL_NEW_PENETRATION), params, KC_COUNT(params));
 }
 
 /* --- renewals --- */
@@ -52,10 +51,10 @@ static int compute_new_penetration(fsp_call *call, const fsp_kpi_args *args)
  * days to the nearest such start (schemas/015_insurance_matches.sql), the
  * distance compared with the window in force. Placeholders: window, the
  * period's six. */
-static const char SQL_RENEWAL_RATE[] =
-    "SELECT store_code, insurer_code, SUM(IF(gap <= ?, policies, 0)), SUM(policies), 1"
-    KC_SQL_DAYS("rollup_renewal_day", "rollup_renewal_month")
-    " GROUP BY store_code, insurer_code";
+#define RENEWAL_RATE(FROM) \
+    "SELECT store_code, insurer_code, SUM(IF(gap <= ?, policies, 0)), SUM(policies), 1" FROM \
+    " GROUP BY store_code, insurer_code"
+static const kc_days_sql SQL_RENEWAL_RATE = KC_DAYS_SQL(RENEWAL_RATE, "rollup_renewal_day", "rollup_renewal_month");
 
 static int compute_renewal_rate(fsp_call *call, const fsp_kpi_args *args)
 {
@@ -65,7 +64,7 @@ static int compute_renewal_rate(fsp_call *call, const fsp_kpi_args *args)
     kc_days d;
     kc_days_of(args, &d);
     fsp_param params[] = { FSP_P_INT(window_days), KC_DAYS_PARAMS(d) };
-    return kc_query_emit(call, args, SQL_RENEWAL_RATE, params, KC_COUNT(params));
+    return kc_query_emit(call, args, kc_days_sql_of(&d, &SQL_RENEWAL_RATE), params, KC_COUNT(params));
 }
 
 /* Renewal premium of each insurer over all renewal premium. Per insurer,
@@ -74,44 +73,44 @@ static int compute_renewal_rate(fsp_call *call, const fsp_kpi_args *args)
  * total), so the insurer's row is its premium over the total of the stores
  * in scope. Without insurers the value is the total over itself.
  * Placeholders: the period's six. */
-static const char SQL_INSURER_SHARE[] =
-    "WITH renewals AS (SELECT store_code, insurer_code, SUM(premium) AS premium"
-    SQL_PREMIUM_SUMS " WHERE kind = 'renewal' GROUP BY store_code, insurer_code),"
-    " store_totals AS (SELECT store_code, SUM(premium) AS premium FROM renewals GROUP BY store_code)"
-    " SELECT t.store_code, i.insurer_code, COALESCE(r.premium, 0), t.premium, 1"
-    " FROM store_totals t CROSS JOIN insurers i"
-    " LEFT JOIN renewals r ON r.store_code = t.store_code AND r.insurer_code = i.insurer_code";
+#define INSURER_SHARE(FROM) \
+    "WITH renewals AS (SELECT store_code, insurer_code, SUM(premium) AS premium" \
+    FROM " WHERE kind = 'renewal' GROUP BY store_code, insurer_code)," \
+    " store_totals AS (SELECT store_code, SUM(premium) AS premium FROM renewals GROUP BY store_code)" \
+    " SELECT t.store_code, i.insurer_code, COALESCE(r.premium, 0), t.premium, 1" \
+    " FROM store_totals t CROSS JOIN insurers i" \
+    " LEFT JOIN renewals r ON r.store_code = t.store_code AND r.insurer_code = i.insurer_code"
+static const kc_days_sql SQL_INSURER_SHARE = KC_DAYS_SQL(INSURER_SHARE, PREMIUM_DAYS);
 
-static const char SQL_RENEWAL_PREMIUM_TOTAL[] =
-    "SELECT store_code, NULL, SUM(premium), SUM(premium), 1" SQL_PREMIUM_SUMS
-    " WHERE kind = 'renewal' GROUP BY store_code";
+#define RENEWAL_PREMIUM_TOTAL(FROM) \
+    "SELECT store_code, NULL, SUM(premium), SUM(premium), 1" FROM " WHERE kind = 'renewal' GROUP BY store_code"
+static const kc_days_sql SQL_RENEWAL_PREMIUM_TOTAL = KC_DAYS_SQL(RENEWAL_PREMIUM_TOTAL, PREMIUM_DAYS);
 
 static int compute_insurer_share(fsp_call *call, const fsp_kpi_args *args)
 {
-    return kc_query_days_emit(call, args, args->per_insurer ? SQL_INSURER_SHARE : SQL_RENEWAL_PREMIUM_TOTAL);
+    return kc_query_days_emit(call, args, args->per_insurer ? &SQL_INSURER_SHARE : &SQL_RENEWAL_PREMIUM_TOTAL);
 }
 
 /* --- accident repairs --- */
 
 /* Revenue of the period's ROs paid by an insurer, by the RO's insurer_code
  * (rollup_ro_insurer_month and rollup_ro_insurer_day). */
-static const char SQL_ACCIDENT_REVENUE[] =
-    "SELECT store_code, insurer_code, SUM(revenue), 1, 1" KC_SQL_RO_INSURER_SUMS
-    " GROUP BY store_code, insurer_code";
+#define RO_INSURER_DAYS "rollup_ro_insurer_day", "rollup_ro_insurer_month"
+#define ACCIDENT_REVENUE(FROM) \
+    "SELECT store_code, insurer_code, SUM(revenue), 1, 1" FROM " GROUP BY store_code, insurer_code"
+static const kc_days_sql SQL_ACCIDENT_REVENUE = KC_DAYS_SQL(ACCIDENT_REVENUE, RO_INSURER_DAYS);
 
 /* Accident revenue (numerator) and premium (denominator) as separate
  * components that the engine adds per (store, insurer).
  * Placeholders: the period's six twice (ROs, then premium). */
-static const char SQL_REPAIR_TO_PREMIUM[] =
-    "SELECT store_code, insurer_code, SUM(revenue), 0, 1" KC_SQL_RO_INSURER_SUMS
-    " GROUP BY store_code, insurer_code"
-    " UNION ALL"
-    " SELECT store_code, insurer_code, 0, SUM(premium), 1" SQL_PREMIUM_SUMS
-    " GROUP BY store_code, insurer_code";
+#define REPAIR_TO_PREMIUM(ROS, PREMIUMS) \
+    "SELECT store_code, insurer_code, SUM(revenue), 0, 1" ROS " GROUP BY store_code, insurer_code" \
+    " UNION ALL SELECT store_code, insurer_code, 0, SUM(premium), 1" PREMIUMS " GROUP BY store_code, insurer_code"
+static const kc_days_sql SQL_REPAIR_TO_PREMIUM = KC_DAYS_SQL2(REPAIR_TO_PREMIUM, RO_INSURER_DAYS, PREMIUM_DAYS);
 
 static int compute_accident_revenue(fsp_call *call, const fsp_kpi_args *args)
 {
-    return kc_query_days_emit(call, args, SQL_ACCIDENT_REVENUE);
+    return kc_query_days_emit(call, args, &SQL_ACCIDENT_REVENUE);
 }
 
 static int compute_repair_to_premium(fsp_call *call, const fsp_kpi_args *args)
@@ -119,7 +118,7 @@ static int compute_repair_to_premium(fsp_call *call, const fsp_kpi_args *args)
     kc_days d;
     kc_days_of(args, &d);
     fsp_param params[] = { KC_DAYS_PARAMS(d), KC_DAYS_PARAMS(d) };
-    return kc_query_emit(call, args, SQL_REPAIR_TO_PREMIUM, params, KC_COUNT(params));
+    return kc_query_emit(call, args, kc_days_sql_of(&d, &SQL_REPAIR_TO_PREMIUM), params, KC_COUNT(params));
 }
 
 /* --- the catalogue --- */

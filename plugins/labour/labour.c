@@ -9,24 +9,22 @@
 /* --- queries --- */
 
 /* All from the per store and month (whole months) or day sums over the
- * closed non-internal ROs and their labour lines (KC_SQL_RO_DAY_SUMS). */
-#define SQL_DAY_SUMS(NUM, DEN) \
-    "SELECT store_code, NULL, SUM(" NUM "), " DEN ", 1" KC_SQL_RO_DAY_SUMS " GROUP BY store_code"
+ * closed non-internal ROs and their labour lines (KC_RO_SUMS_SQL). */
 
-static const char SQL_LABOUR_REVENUE[] = SQL_DAY_SUMS("labour_revenue", "1");
-static const char SQL_SOLD_HOURS[] = SQL_DAY_SUMS("sold_hours", "1");
-static const char SQL_EFFECTIVE_RATE[] = SQL_DAY_SUMS("labour_revenue", "SUM(sold_hours)");
-static const char SQL_SHARE[] = SQL_DAY_SUMS("labour_revenue", "SUM(revenue)");
+static const kc_days_sql SQL_LABOUR_REVENUE = KC_RO_SUMS_SQL("labour_revenue", "1");
+static const kc_days_sql SQL_SOLD_HOURS = KC_RO_SUMS_SQL("sold_hours", "1");
+static const kc_days_sql SQL_EFFECTIVE_RATE = KC_RO_SUMS_SQL("labour_revenue", "SUM(sold_hours)");
+static const kc_days_sql SQL_SHARE = KC_RO_SUMS_SQL("labour_revenue", "SUM(revenue)");
 /* Only the lines that carry both sold and clocked hours. */
-static const char SQL_TECH_EFFICIENCY[] = SQL_DAY_SUMS("sold_hours_clocked", "SUM(clocked_hours)");
-static const char SQL_HOURS_PER_RO[] = SQL_DAY_SUMS("sold_hours", "SUM(ro_count)");
+static const kc_days_sql SQL_TECH_EFFICIENCY = KC_RO_SUMS_SQL("sold_hours_clocked", "SUM(clocked_hours)");
+static const kc_days_sql SQL_HOURS_PER_RO = KC_RO_SUMS_SQL("sold_hours", "SUM(ro_count)");
 
 /* --- compute --- */
 
 /* Every labour KPI takes just the period; the query is the definition's user. */
 static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 {
-    return kc_query_days_emit(call, args, (const char *)args->kpi->user);
+    return kc_query_days_emit(call, args, args->kpi->user);
 }
 
 /* --- the catalogue --- */
@@ -37,21 +35,21 @@ static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 
 static const fsp_kpi_def labour_kpis[] = {
     DEF("labour.revenue", "工时收入", "Labour revenue", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0,
-        "Sum of ro_labour.amount of the period's ROs.", FSP_FOLD_SUM, SQL_LABOUR_REVENUE),
+        "Sum of ro_labour.amount of the period's ROs.", FSP_FOLD_SUM, &SQL_LABOUR_REVENUE),
     DEF("labour.sold_hours", "售出工时", "Sold hours", "h", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0,
-        "Sum of sold_hours of the period's ROs.", FSP_FOLD_SUM, SQL_SOLD_HOURS),
+        "Sum of sold_hours of the period's ROs.", FSP_FOLD_SUM, &SQL_SOLD_HOURS),
     DEF("labour.effective_rate", "有效工时单价", "Effective labour rate", "CNY/h", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0,
-        "labour.revenue / labour.sold_hours.", FSP_FOLD_RATIO, SQL_EFFECTIVE_RATE),
+        "labour.revenue / labour.sold_hours.", FSP_FOLD_RATIO, &SQL_EFFECTIVE_RATE),
     DEF("labour.share", "工时产值占比", "Labour share of service revenue", "ratio", FSP_DIR_HIGHER,
         FSP_TARGET_NUMBER, 0.30,
-        "labour.revenue / service.revenue.", FSP_FOLD_RATIO, SQL_SHARE),
+        "labour.revenue / service.revenue.", FSP_FOLD_RATIO, &SQL_SHARE),
     DEF("labour.tech_efficiency", "技师效率", "Technician efficiency", "ratio", FSP_DIR_HIGHER,
         FSP_TARGET_NUMBER, 1.05,
         "Sum of sold_hours / sum of clocked_hours over the labour lines that carry both.",
-        FSP_FOLD_RATIO, SQL_TECH_EFFICIENCY),
+        FSP_FOLD_RATIO, &SQL_TECH_EFFICIENCY),
     DEF("labour.hours_per_ro", "单车工时", "Sold hours per repair order", "h", FSP_DIR_HIGHER,
         FSP_TARGET_NUMBER, 2.0,
-        "labour.sold_hours / service.ro_count.", FSP_FOLD_RATIO, SQL_HOURS_PER_RO),
+        "labour.sold_hours / service.ro_count.", FSP_FOLD_RATIO, &SQL_HOURS_PER_RO),
 };
 
 /* --- the plugin --- */

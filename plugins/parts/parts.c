@@ -12,21 +12,19 @@
 /* --- flow: lines of the period's ROs --- */
 
 /* From the per store and month (whole months) or day sums over the closed
- * non-internal ROs and their lines (KC_SQL_RO_DAY_SUMS). */
-#define SQL_DAY_SUMS(NUM, DEN) \
-    "SELECT store_code, NULL, SUM(" NUM "), " DEN ", 1" KC_SQL_RO_DAY_SUMS " GROUP BY store_code"
+ * non-internal ROs and their lines (KC_RO_SUMS_SQL). */
 
-static const char SQL_PART_REVENUE[] = SQL_DAY_SUMS("parts_revenue", "1");
-static const char SQL_GROSS_MARGIN[] = SQL_DAY_SUMS("parts_revenue - parts_cost", "SUM(parts_revenue)");
+static const kc_days_sql SQL_PART_REVENUE = KC_RO_SUMS_SQL("parts_revenue", "1");
+static const kc_days_sql SQL_GROSS_MARGIN = KC_RO_SUMS_SQL("parts_revenue - parts_cost", "SUM(parts_revenue)");
 /* An empty from_stock counts as from stock (the rollup counts it so). */
-static const char SQL_FILL_RATE[] = SQL_DAY_SUMS("part_lines_from_stock", "SUM(part_lines)");
-static const char SQL_ACCESSORY_REVENUE[] = SQL_DAY_SUMS("accessory_revenue", "1");
+static const kc_days_sql SQL_FILL_RATE = KC_RO_SUMS_SQL("part_lines_from_stock", "SUM(part_lines)");
+static const kc_days_sql SQL_ACCESSORY_REVENUE = KC_RO_SUMS_SQL("accessory_revenue", "1");
 /* Material cost of bodywork ROs / RO revenue of those ROs. */
-static const char SQL_MATERIALS_COST_RATIO[] = SQL_DAY_SUMS("bodywork_material_cost", "SUM(bodywork_revenue)");
+static const kc_days_sql SQL_MATERIALS_COST_RATIO = KC_RO_SUMS_SQL("bodywork_material_cost", "SUM(bodywork_revenue)");
 
 static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 {
-    return kc_query_days_emit(call, args, (const char *)args->kpi->user);
+    return kc_query_days_emit(call, args, args->kpi->user);
 }
 
 /* --- stock as of `to` --- */
@@ -90,20 +88,21 @@ static int compute_obsolete_share(fsp_call *call, const fsp_kpi_args *args)
 /* Per store: cost of the `part` lines of the period's ROs, and the average
  * stock value: the mean of its snapshot totals dated inside the period, else
  * its snapshot total as of `to` (NULL when it has no snapshot at all).
- * Placeholders: to (as of), the period's six (KC_SQL_RO_DAY_SUMS), from, to
+ * Placeholders: to (as of), the period's six (KC_RO_SUMS_SQL), from, to
  * (inside the period). */
-static const char SQL_TURNOVER_PARTS[] =
-    "SELECT s.store_code, COALESCE(c.part_cost, 0),"
-    " COALESCE(inside.average_value,"
-    "   (SELECT t.stock_value FROM rollup_stock t WHERE t.store_code = s.store_code"
-    "    AND t.snapshot_on <= CAST(? AS DATE) ORDER BY t.snapshot_on DESC LIMIT 1))"
-    " FROM stores s"
-    " LEFT JOIN (SELECT store_code, SUM(parts_cost) AS part_cost" KC_SQL_RO_DAY_SUMS
-    "   GROUP BY store_code) c"
-    "   ON c.store_code = s.store_code"
-    " LEFT JOIN (SELECT store_code, AVG(stock_value) AS average_value FROM rollup_stock"
-    "   WHERE snapshot_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code) inside"
-    "   ON inside.store_code = s.store_code";
+#define TURNOVER_PARTS(FROM) \
+    "SELECT s.store_code, COALESCE(c.part_cost, 0)," \
+    " COALESCE(inside.average_value," \
+    "   (SELECT t.stock_value FROM rollup_stock t WHERE t.store_code = s.store_code" \
+    "    AND t.snapshot_on <= CAST(? AS DATE) ORDER BY t.snapshot_on DESC LIMIT 1))" \
+    " FROM stores s" \
+    " LEFT JOIN (SELECT store_code, SUM(parts_cost) AS part_cost" FROM \
+    "   GROUP BY store_code) c" \
+    "   ON c.store_code = s.store_code" \
+    " LEFT JOIN (SELECT store_code, AVG(stock_value) AS average_value FROM rollup_stock" \
+    "   WHERE snapshot_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code) inside" \
+    "   ON inside.store_code = s.store_code"
+static const kc_days_sql SQL_TURNOVER_PARTS = KC_RO_DAYS_SQL(TURNOVER_PARTS);
 
 /* (part cost x 365 / days in the period) / average stock value. */
 static int compute_turnover(fsp_call *call, const fsp_kpi_args *args)
@@ -116,7 +115,7 @@ static int compute_turnover(fsp_call *call, const fsp_kpi_args *args)
     kc_days_of(args, &d);
     fsp_param params[] = { FSP_P_TEXT(args->to), KC_DAYS_PARAMS(d), KC_PERIOD_PARAMS(args) };
     fsp_result *res = NULL;
-    if (kc_api->query(call, SQL_TURNOVER_PARTS, params, KC_COUNT(params), &res) != 0)
+    if (kc_api->query(call, kc_days_sql_of(&d, &SQL_TURNOVER_PARTS), params, KC_COUNT(params), &res) != 0)
         return -1;
     int rc = 0;
     int nrows = kc_api->result_rows(res);
@@ -146,13 +145,13 @@ static int compute_turnover(fsp_call *call, const fsp_kpi_args *args)
 static const fsp_kpi_def parts_kpis[] = {
     DEF("parts.revenue", "配件收入", "Parts revenue", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
         "Sum of qty * unit_price of the part lines of the period's ROs.",
-        FSP_FOLD_SUM, compute_period_query, SQL_PART_REVENUE),
+        FSP_FOLD_SUM, compute_period_query, &SQL_PART_REVENUE),
     DEF("parts.gross_margin", "配件毛利率", "Parts gross margin", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
         "(revenue - cost) / revenue of the part lines of the period's ROs.",
-        FSP_FOLD_RATIO, compute_period_query, SQL_GROSS_MARGIN),
+        FSP_FOLD_RATIO, compute_period_query, &SQL_GROSS_MARGIN),
     DEF("parts.fill_rate", "一次满足率", "First-time fill rate", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NUMBER, 0.90, 0,
         "Part lines served from stock / part lines of the period's ROs.",
-        FSP_FOLD_RATIO, compute_period_query, SQL_FILL_RATE),
+        FSP_FOLD_RATIO, compute_period_query, &SQL_FILL_RATE),
     DEF("parts.stock_value", "库存金额", "Stock value", "CNY", FSP_DIR_NONE, FSP_TARGET_NONE, 0, 0,
         "Sum of qty_on_hand * unit_cost of the store's latest snapshot on or before the period end.",
         FSP_FOLD_SUM, compute_stock_value, NULL),
@@ -171,10 +170,10 @@ static const fsp_kpi_def parts_kpis[] = {
     DEF("parts.materials_cost_ratio", "钣喷辅料成本率", "Bodywork materials cost ratio", "ratio",
         FSP_DIR_BAND, FSP_TARGET_BAND, 0.16, 0.20,
         "Cost of the material lines of bodywork ROs / RO revenue of those bodywork ROs (about 0.18).",
-        FSP_FOLD_RATIO, compute_period_query, SQL_MATERIALS_COST_RATIO),
+        FSP_FOLD_RATIO, compute_period_query, &SQL_MATERIALS_COST_RATIO),
     DEF("parts.accessory_revenue", "精品收入", "Accessory revenue", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
         "Sum of qty * unit_price of the accessory lines of the period's ROs.",
-        FSP_FOLD_SUM, compute_period_query, SQL_ACCESSORY_REVENUE),
+        FSP_FOLD_SUM, compute_period_query, &SQL_ACCESSORY_REVENUE),
 };
 
 /* --- the plugin --- */

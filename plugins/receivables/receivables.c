@@ -95,16 +95,16 @@ static const char SQL_OVERDUE[] =
  * open amounts and invoiced amounts as separate components, which the
  * engine adds per store. Placeholders: AS_OF_PARAMS, days, the period's
  * six. */
-#define SQL_INVOICED \
-    " UNION ALL SELECT store_code, NULL, 0, SUM(amount), 1" \
-    KC_SQL_DAYS("rollup_invoice_day", "rollup_invoice_month") " GROUP BY store_code"
-static const char SQL_DSO[] =
-    "WITH " SQL_OPEN_INVOICES
-    " SELECT store_code, NULL, SUM(open_amount) * ?, 0, 1 FROM inv GROUP BY store_code" SQL_INVOICED;
+#define INVOICED(FROM) " UNION ALL SELECT store_code, NULL, 0, SUM(amount), 1" FROM " GROUP BY store_code"
+#define DSO(FROM) \
+    "WITH " SQL_OPEN_INVOICES \
+    " SELECT store_code, NULL, SUM(open_amount) * ?, 0, 1 FROM inv GROUP BY store_code" INVOICED(FROM)
+static const kc_days_sql SQL_DSO = KC_DAYS_SQL(DSO, "rollup_invoice_day", "rollup_invoice_month");
 /* The same at a held month end. Placeholders: days, to, the period's six. */
-static const char SQL_DSO_MONTH_END[] =
-    "SELECT store_code, NULL, open_amount * ?, 0, 1 FROM rollup_receivable_month WHERE day = CAST(? AS DATE)"
-    SQL_INVOICED;
+#define DSO_MONTH_END(FROM) \
+    "SELECT store_code, NULL, open_amount * ?, 0, 1 FROM rollup_receivable_month WHERE day = CAST(? AS DATE)" \
+    INVOICED(FROM)
+static const kc_days_sql SQL_DSO_MONTH_END = KC_DAYS_SQL(DSO_MONTH_END, "rollup_invoice_day", "rollup_invoice_month");
 
 /* Customers (store, customer) owing more than their credit limit: the gross
  * profit of their ROs at that store closed in (to - 6 months, to] (rollup_ro,
@@ -200,10 +200,10 @@ static int compute_dso(fsp_call *call, const fsp_kpi_args *args)
     kc_days_of(args, &d);
     if (held) {
         fsp_param params[] = { FSP_P_INT(args->days), FSP_P_TEXT(args->to), KC_DAYS_PARAMS(d) };
-        return kc_query_emit(call, args, SQL_DSO_MONTH_END, params, KC_COUNT(params));
+        return kc_query_emit(call, args, kc_days_sql_of(&d, &SQL_DSO_MONTH_END), params, KC_COUNT(params));
     }
     fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(args->days), KC_DAYS_PARAMS(d) };
-    return kc_query_emit(call, args, SQL_DSO, params, KC_COUNT(params));
+    return kc_query_emit(call, args, kc_days_sql_of(&d, &SQL_DSO), params, KC_COUNT(params));
 }
 
 static int compute_over_limit_accounts(fsp_call *call, const fsp_kpi_args *args)

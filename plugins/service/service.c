@@ -5,7 +5,7 @@
  * stores into regions, the group and months.
  *
  * Sums come from the per store and month or day rollups (rollup_ro_month,
- * rollup_ro_day: KC_SQL_RO_DAY_SUMS), the contact with the customer
+ * rollup_ro_day: KC_RO_DAYS_SQL), the contact with the customer
  * (appointment kept, follow-up call, complaint) included
  * (013_contact_rollups.sql); absorption and personnel cost from
  * store_financials. */
@@ -15,69 +15,64 @@
 /* --- volume and value --- */
 
 /* Per store sums over the period's closed non-internal ROs. */
-static const char SQL_RO_COUNT[] =
-    "SELECT store_code, NULL, SUM(ro_count), 1, 1"
-    KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
-
-static const char SQL_REVENUE[] =
-    "SELECT store_code, NULL, SUM(revenue), SUM(ro_count), 1"
-    KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
-
-static const char SQL_GROSS_PROFIT[] =
-    "SELECT store_code, NULL, SUM" KC_SQL_DAY_GROSS_PROFIT ", 1, 1"
-    KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
+#define RO_COUNT(FROM) "SELECT store_code, NULL, SUM(ro_count), 1, 1" FROM " GROUP BY store_code"
+#define REVENUE(FROM) "SELECT store_code, NULL, SUM(revenue), SUM(ro_count), 1" FROM " GROUP BY store_code"
+#define GROSS_PROFIT(FROM) "SELECT store_code, NULL, SUM" KC_SQL_DAY_GROSS_PROFIT ", 1, 1" FROM " GROUP BY store_code"
+static const kc_days_sql SQL_RO_COUNT = KC_RO_DAYS_SQL(RO_COUNT);
+static const kc_days_sql SQL_REVENUE = KC_RO_DAYS_SQL(REVENUE);
+static const kc_days_sql SQL_GROSS_PROFIT = KC_RO_DAYS_SQL(GROSS_PROFIT);
 
 static int compute_ro_count(fsp_call *call, const fsp_kpi_args *args)
 {
-    return kc_query_days_emit(call, args, SQL_RO_COUNT);
+    return kc_query_days_emit(call, args, &SQL_RO_COUNT);
 }
 
 /* service.revenue (numerator only) and service.revenue_per_ro (revenue / ROs). */
 static int compute_revenue(fsp_call *call, const fsp_kpi_args *args)
 {
-    return kc_query_days_emit(call, args, SQL_REVENUE);
+    return kc_query_days_emit(call, args, &SQL_REVENUE);
 }
 
 static int compute_gross_profit(fsp_call *call, const fsp_kpi_args *args)
 {
-    return kc_query_days_emit(call, args, SQL_GROSS_PROFIT);
+    return kc_query_days_emit(call, args, &SQL_GROSS_PROFIT);
 }
 
 /* --- quality and process rates --- */
 
-static const char SQL_COMEBACK_RATE[] =
-    "SELECT store_code, NULL, SUM(comeback_count), SUM(ro_count), 1"
-    KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
+#define COMEBACK_RATE(FROM) \
+    "SELECT store_code, NULL, SUM(comeback_count), SUM(ro_count), 1" FROM " GROUP BY store_code"
+static const kc_days_sql SQL_COMEBACK_RATE = KC_RO_DAYS_SQL(COMEBACK_RATE);
 
 /* ROs with a kept appointment naming them (rollup_ro_day: appointment_kept_count). */
-static const char SQL_APPOINTMENT_RATE[] =
-    "SELECT store_code, NULL, SUM(appointment_kept_count), SUM(ro_count), 1"
-    KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
+#define APPOINTMENT_RATE(FROM) \
+    "SELECT store_code, NULL, SUM(appointment_kept_count), SUM(ro_count), 1" FROM " GROUP BY store_code"
+static const kc_days_sql SQL_APPOINTMENT_RATE = KC_RO_DAYS_SQL(APPOINTMENT_RATE);
 
 /* ROs with a reached call dated from the RO's closing day to N days after
  * it: those whose first such call came at most N days after closing
  * (rollup_ro_followup_day by lag), over the period's ROs. The two parts are
  * separate components the engine adds per store.
  * Placeholders: the period's six, N, the period's six. */
-static const char SQL_FOLLOWUP_RATE[] =
-    "SELECT store_code, NULL, SUM(ro_count), 0, 1"
-    KC_SQL_DAYS("rollup_ro_followup_day", "rollup_ro_followup_month")
-    " WHERE lag_days <= ? GROUP BY store_code"
-    " UNION ALL SELECT store_code, NULL, 0, SUM(ro_count), 1" KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
+#define FOLLOWUP_RATE(LAGS, ROS) \
+    "SELECT store_code, NULL, SUM(ro_count), 0, 1" LAGS " WHERE lag_days <= ? GROUP BY store_code" \
+    " UNION ALL SELECT store_code, NULL, 0, SUM(ro_count), 1" ROS " GROUP BY store_code"
+static const kc_days_sql SQL_FOLLOWUP_RATE =
+    KC_DAYS_SQL2(FOLLOWUP_RATE, "rollup_ro_followup_day", "rollup_ro_followup_month", "rollup_ro_day", "rollup_ro_month");
 
 /* Among the reached calls of the period's ROs (whenever dated): complaints. */
-static const char SQL_COMPLAINT_RATE[] =
-    "SELECT store_code, NULL, SUM(complaint_calls), SUM(reached_calls), 1"
-    KC_SQL_RO_DAY_SUMS " GROUP BY store_code";
+#define COMPLAINT_RATE(FROM) \
+    "SELECT store_code, NULL, SUM(complaint_calls), SUM(reached_calls), 1" FROM " GROUP BY store_code"
+static const kc_days_sql SQL_COMPLAINT_RATE = KC_RO_DAYS_SQL(COMPLAINT_RATE);
 
 static int compute_comeback_rate(fsp_call *call, const fsp_kpi_args *args)
 {
-    return kc_query_days_emit(call, args, SQL_COMEBACK_RATE);
+    return kc_query_days_emit(call, args, &SQL_COMEBACK_RATE);
 }
 
 static int compute_appointment_rate(fsp_call *call, const fsp_kpi_args *args)
 {
-    return kc_query_days_emit(call, args, SQL_APPOINTMENT_RATE);
+    return kc_query_days_emit(call, args, &SQL_APPOINTMENT_RATE);
 }
 
 static int compute_followup_rate(fsp_call *call, const fsp_kpi_args *args)
@@ -88,37 +83,37 @@ static int compute_followup_rate(fsp_call *call, const fsp_kpi_args *args)
     kc_days d;
     kc_days_of(args, &d);
     fsp_param params[] = { KC_DAYS_PARAMS(d), FSP_P_INT(followup_days), KC_DAYS_PARAMS(d) };
-    return kc_query_emit(call, args, SQL_FOLLOWUP_RATE, params, KC_COUNT(params));
+    return kc_query_emit(call, args, kc_days_sql_of(&d, &SQL_FOLLOWUP_RATE), params, KC_COUNT(params));
 }
 
 static int compute_complaint_rate(fsp_call *call, const fsp_kpi_args *args)
 {
-    return kc_query_days_emit(call, args, SQL_COMPLAINT_RATE);
+    return kc_query_days_emit(call, args, &SQL_COMPLAINT_RATE);
 }
 
 /* --- against the store's monthly financials --- */
 
 /* Every store, with its figure and the financials of the calendar months that
  * meet the period; valid only when the store has a row for each of them
- * (placeholders: months expected, the period's six (KC_SQL_RO_DAY_SUMS),
+ * (placeholders: months expected, the period's six (KC_RO_DAYS_SQL),
  * first month, last month). */
-#define SQL_WITH_FINANCIALS(NUM, DEN) \
+#define SQL_WITH_FINANCIALS(NUM, DEN, FROM) \
     "SELECT s.store_code, NULL, " NUM ", " DEN ", COALESCE(fin.months, 0) = ?" \
     " FROM stores s" \
     " LEFT JOIN (SELECT store_code, SUM(revenue) AS revenue," \
-    "   SUM" KC_SQL_DAY_GROSS_PROFIT " AS gross_profit" KC_SQL_RO_DAY_SUMS " GROUP BY store_code) v" \
+    "   SUM" KC_SQL_DAY_GROSS_PROFIT " AS gross_profit" FROM " GROUP BY store_code) v" \
     "   ON v.store_code = s.store_code" \
     " LEFT JOIN (SELECT store_code, COUNT(*) AS months, SUM(fixed_expenses) AS fixed_expenses," \
     "   SUM(aftersales_personnel_cost) AS personnel_cost FROM store_financials" \
     "   WHERE month >= ? AND month <= ? GROUP BY store_code) fin" \
     "   ON fin.store_code = s.store_code"
 
-static const char SQL_ABSORPTION[] =
-    SQL_WITH_FINANCIALS("COALESCE(v.gross_profit, 0)", "COALESCE(fin.fixed_expenses, 0)");
-static const char SQL_PERSONNEL_COST_RATIO[] =
-    SQL_WITH_FINANCIALS("COALESCE(fin.personnel_cost, 0)", "COALESCE(v.revenue, 0)");
+#define ABSORPTION(FROM) SQL_WITH_FINANCIALS("COALESCE(v.gross_profit, 0)", "COALESCE(fin.fixed_expenses, 0)", FROM)
+#define PERSONNEL_COST_RATIO(FROM) SQL_WITH_FINANCIALS("COALESCE(fin.personnel_cost, 0)", "COALESCE(v.revenue, 0)", FROM)
+static const kc_days_sql SQL_ABSORPTION = KC_RO_DAYS_SQL(ABSORPTION);
+static const kc_days_sql SQL_PERSONNEL_COST_RATIO = KC_RO_DAYS_SQL(PERSONNEL_COST_RATIO);
 
-static int compute_with_financials(fsp_call *call, const fsp_kpi_args *args, const char *sql)
+static int compute_with_financials(fsp_call *call, const fsp_kpi_args *args, const kc_days_sql *sql)
 {
     char first_month[8], last_month[8];
     snprintf(first_month, sizeof first_month, "%.7s", args->from);
@@ -132,17 +127,17 @@ static int compute_with_financials(fsp_call *call, const fsp_kpi_args *args, con
     kc_days d;
     kc_days_of(args, &d);
     fsp_param params[] = { FSP_P_INT(months), KC_DAYS_PARAMS(d), FSP_P_TEXT(first), FSP_P_TEXT(last) };
-    return kc_query_emit(call, args, sql, params, KC_COUNT(params));
+    return kc_query_emit(call, args, kc_days_sql_of(&d, sql), params, KC_COUNT(params));
 }
 
 static int compute_absorption(fsp_call *call, const fsp_kpi_args *args)
 {
-    return compute_with_financials(call, args, SQL_ABSORPTION);
+    return compute_with_financials(call, args, &SQL_ABSORPTION);
 }
 
 static int compute_personnel_cost_ratio(fsp_call *call, const fsp_kpi_args *args)
 {
-    return compute_with_financials(call, args, SQL_PERSONNEL_COST_RATIO);
+    return compute_with_financials(call, args, &SQL_PERSONNEL_COST_RATIO);
 }
 
 /* --- the catalogue --- */
