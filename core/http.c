@@ -458,9 +458,11 @@ static bool offload(req_state *rs)
         if (workers.tail) workers.tail->next_job = rs;
         else workers.head = rs;
         workers.tail = rs;
-        pthread_cond_signal(&workers.wake);
     }
     pthread_mutex_unlock(&workers.mu);
+    /* after unlocking: a worker woken while the lock is still held only
+     * sleeps again on it */
+    if (ok) pthread_cond_signal(&workers.wake);
     return ok;
 }
 

@@ -1520,6 +1520,7 @@ static void finish_writes(import_job *j)
     }
     if (db_commit(j->conn, err, sizeof err) < 0) { job_fatal(j, 500, "commit: %s", err); return; }
     j->in_txn = false;
+    kpi_changed_here();
     /* a big load: plan the next KPI queries on the new sizes (committed already, so only a warning) */
     if (j->inserted >= IMPORT_ANALYZE_ROWS && !j->defer_rollups && rollup_analyze(j->conn, e->name, err, sizeof err) < 0)
         log_warn("import", "%s: refreshing table statistics: %s", e->name, err);

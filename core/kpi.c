@@ -10,14 +10,20 @@
  * Cache: components per (id, from, to, per insurer) do not depend on the
  * caller's scope, so one entry serves everyone. The cache is bounded (LRU by
  * entries and components) and belongs to one data generation
- * (data_generation, bumped by every import and setting change): each query
+ * (data_generation, bumped by every import and setting change): a query
  * reads the generation (one primary-key lookup) and a new one clears the
- * cache, so several instances sharing the database stay consistent. The
- * store directory (names, regions) and the settings are reloaded with it.
+ * cache, so several instances sharing the database stay consistent. A
+ * generation read less than KPI_GENERATION_FRESH_MS ago is taken as it is,
+ * unless this process has committed a change since (kpi_changed_here): under
+ * load, one read serves many requests; another instance's change is seen
+ * within that time. The store directory (names, regions) and the settings
+ * are reloaded with it.
  *
  * Also the KPI routes (/api/v1/kpis, /kpi, /kpi/batch, /settings, /plugins)
  * and `fourscore kpi`. */
 #include <math.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <pthread.h>
 #include <zlib.h>
 #include <stdio.h>
@@ -43,6 +49,7 @@
 #define GROUP_LABEL            "集团"
 #define KPI_COMPUTE_THREADS    3              /* workers for a cold request */
 #define KPI_WORKER_ACQUIRE_MS  20             /* a worker waits this long for a connection */
+#define KPI_GENERATION_FRESH_MS 20            /* a generation read this recently is taken as it is */
 #define KPI_ANSWER_BUCKETS     1024
 #define KPI_ANSWER_MAX         2048           /* answers kept */
 #define KPI_ANSWER_MAX_BYTES   (64u << 20)    /* and their text at most */
@@ -232,6 +239,10 @@ typedef struct kpi_engine {
     int nentries;
     long ncomps;
     long long hits, misses;
+    /* when k->snap's generation was last read (CLOCK_MONOTONIC ms), and the
+     * count of this process's changes then */
+    long long snap_read_ms;
+    unsigned long long snap_read_changes;
     /* answers: valid for answers_generation only */
     unsigned long long answers_generation;
     answer_entry *answer_buckets[KPI_ANSWER_BUCKETS];
@@ -492,10 +503,42 @@ static int engine_ready(app *a, char *err, size_t errlen)
     return kpi_open(a, err, errlen);
 }
 
+/* Changes this process has made to the data or settings (kpi_invalidate,
+ * and again once committed: kpi_changed_here). */
+static atomic_ullong local_changes;
+
+void kpi_changed_here(void) { atomic_fetch_add(&local_changes, 1); }
+
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The current snapshot when its generation was read less than
+ * KPI_GENERATION_FRESH_MS ago and nothing changed here since (a reference
+ * to release), else NULL: read the generation (engine_snapshot). */
+static kpi_snapshot *engine_snapshot_fresh(kpi_engine *k)
+{
+    kpi_snapshot *s = NULL;
+    unsigned long long changes = atomic_load(&local_changes);
+    long long now = monotonic_ms();
+    pthread_mutex_lock(&k->mu);
+    if (k->snap && k->snap_read_changes == changes && now - k->snap_read_ms < KPI_GENERATION_FRESH_MS) {
+        s = k->snap;
+        s->refs++;
+    }
+    pthread_mutex_unlock(&k->mu);
+    return s;
+}
+
 /* The snapshot of the database's current generation (a reference the
  * caller releases with snapshot_release); a new generation clears the cache. */
 static kpi_snapshot *engine_snapshot(kpi_engine *k, db_conn *c, char *err, size_t errlen)
 {
+    unsigned long long changes = atomic_load(&local_changes);
+    long long read_ms = monotonic_ms();
     db_result *res = NULL;
     if (db_query(c, SQL_GENERATION, NULL, 0, &res, err, errlen) != 0) return NULL;
     unsigned long long gen = res->nrows ? (unsigned long long)db_cell_int(res, 0, 0) : 0;
@@ -504,6 +547,10 @@ static kpi_snapshot *engine_snapshot(kpi_engine *k, db_conn *c, char *err, size_
     if (k->snap && k->snap->generation == gen) {
         kpi_snapshot *s = k->snap;
         s->refs++;
+        if (read_ms >= k->snap_read_ms) {
+            k->snap_read_ms = read_ms;
+            k->snap_read_changes = changes;
+        }
         pthread_mutex_unlock(&k->mu);
         return s;
     }
@@ -515,6 +562,8 @@ static kpi_snapshot *engine_snapshot(kpi_engine *k, db_conn *c, char *err, size_
         if (k->snap && --k->snap->refs == 0) snapshot_free(k->snap);
         k->snap = fresh;
         fresh->refs = 1;
+        k->snap_read_ms = read_ms;
+        k->snap_read_changes = changes;
         cache_clear_locked(k);
     } else if (k->snap->generation == gen) {
         snapshot_free(fresh);
@@ -1132,6 +1181,7 @@ done:
 
 int kpi_invalidate(db_conn *c, char *err, size_t errlen)
 {
+    kpi_changed_here();
     return db_exec(c, SQL_GENERATION_BUMP, NULL, 0, NULL, err, errlen);
 }
 
@@ -1167,14 +1217,17 @@ static int resolve_scope(http_req *r, const char *const *stores, int nstores, co
                          int nregions, store_set *set, unsigned long long *generation,
                          int *status, char *err, size_t errlen)
 {
-    db_pool *from = NULL;
-    db_conn *c = app_acquire_read(r->app, &from, err, errlen);
-    if (!c) {
-        *status = 503;
-        return -1;
+    kpi_snapshot *snap = engine_snapshot_fresh(r->app->kpi);
+    if (!snap) {
+        db_pool *from = NULL;
+        db_conn *c = app_acquire_read(r->app, &from, err, errlen);
+        if (!c) {
+            *status = 503;
+            return -1;
+        }
+        snap = engine_snapshot(r->app->kpi, c, err, errlen);
+        db_release(from, c);
     }
-    kpi_snapshot *snap = engine_snapshot(r->app->kpi, c, err, errlen);
-    db_release(from, c);
     if (!snap) {
         *status = 503;
         return -1;

@@ -274,6 +274,7 @@ int kpi_settings_update(struct app *a, db_conn *c, const principal *who, const c
         db_rollback(c);
         return -1;
     }
+    kpi_changed_here();
     return 0;
 oom:
     snprintf(err, errlen, "out of memory");
