@@ -558,7 +558,7 @@ static void session_cache_put(const char *hash, const principal *who)
 }
 
 /* Forget every cached session (a sign-out, a user changed or removed). */
-static void session_cache_clear(void)
+void auth_sessions_forget(void)
 {
     pthread_mutex_lock(&sessions.mu);
     for (int i = 0; i < SESSION_CACHE_SLOTS; i++) {
@@ -1033,7 +1033,7 @@ static int user_save(db_conn *c, const config *cfg, const principal *who, const 
     if (audit_json(c, who, exists ? "user.update" : "user.create", u->username, detail, err, errlen) != 0)
         goto db_fail;
     if (db_commit(c, err, errlen) != 0) goto db_fail;
-    session_cache_clear();                  /* a role, scope or password may have changed */
+    auth_sessions_forget();                  /* a role, scope or password may have changed */
     sodium_memzero(hash, sizeof hash);
     *created = !exists;
     return 0;
@@ -1076,7 +1076,7 @@ static int user_remove(db_conn *c, const principal *who, const char *username, c
         db_rollback(c);
         return 500;
     }
-    session_cache_clear();
+    auth_sessions_forget();
     return 0;
 }
 
@@ -1584,7 +1584,7 @@ void auth_route_session_delete(http_req *r)
     char err[512];
     db_val h = DB_STR(p->session_id);
     int rc = db_exec(c, SQL_SESSION_DELETE, &h, 1, NULL, err, sizeof err);
-    session_cache_clear();
+    auth_sessions_forget();
     if (rc == 0) rc = audit_log(c, p, "logout", p->name, NULL, err, sizeof err);
     db_release(r->app->db, c);
     if (rc != 0) { reply_internal(r, "logout", err); return; }

@@ -90,6 +90,10 @@ void principal_cli(principal *p);
  * and all-store uploader tokens. Row by row, principal_sees_store decides. */
 bool auth_may_import(const principal *p, const char *entity);
 
+/* A session found in the database is remembered for 2 s by this process;
+ * this forgets them all (each is looked up again). Sign-out and user changes
+ * call it. */
+void auth_sessions_forget(void);
 /* The steps under auth_identify and the login route, callable on a
  * connection (the unit tests use them). session_secret / token_secret are
  * what the client sends; both return 1 with *out filled, -1 when unknown,

@@ -52,6 +52,12 @@
 #define DAYS_DELETE(T) "DELETE FROM " T " WHERE store_code = ? AND day BETWEEN ? AND ?"
 #define MONTHS_DELETE(T) "DELETE FROM " T " WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND ?"
 #define MONTHS_OF_DAYS " WHERE store_code = ? AND day BETWEEN " MONTH_OF("?") " AND LAST_DAY(?)"
+/* A month table's rows from its day table: KEYS ("" or ", col, ...") beside
+ * store and day, VALUES its summed columns, SUMS their sums. */
+#define MONTHS_INSERT(MONTHT, DAYT, KEYS, VALUES, SUMS) \
+    "INSERT INTO " MONTHT " (store_code, day" KEYS ", " VALUES ")" \
+    " SELECT store_code, " MONTH_OF("day") KEYS ", " SUMS " FROM " DAYT MONTHS_OF_DAYS \
+    " GROUP BY store_code, " MONTH_OF("day") KEYS
 
 /* --- repair orders: per RO, per day, per insurer and day --- */
 
@@ -158,10 +164,8 @@ static const char SQL_RO_MONTH_INSERT[] =
 static const char SQL_RO_INS_MONTH_DELETE[] =
     MONTHS_DELETE("rollup_ro_insurer_month");
 static const char SQL_RO_INS_MONTH_INSERT[] =
-    "INSERT INTO rollup_ro_insurer_month (store_code, day, insurer_code, ro_count, revenue)"
-    " SELECT store_code, " MONTH_OF("day") ", insurer_code, SUM(ro_count), SUM(revenue)"
-    " FROM rollup_ro_insurer_day" MONTHS_OF_DAYS
-    " GROUP BY store_code, " MONTH_OF("day") ", insurer_code";
+    MONTHS_INSERT("rollup_ro_insurer_month", "rollup_ro_insurer_day", ", insurer_code", "ro_count, revenue",
+                  "SUM(ro_count), SUM(revenue)");
 
 /* ROs by the lag of their first reached call, per day, then per month. */
 static const char SQL_FOLLOWUP_DAY_DELETE[] =
@@ -174,10 +178,7 @@ static const char SQL_FOLLOWUP_DAY_INSERT[] =
 static const char SQL_FOLLOWUP_MONTH_DELETE[] =
     MONTHS_DELETE("rollup_ro_followup_month");
 static const char SQL_FOLLOWUP_MONTH_INSERT[] =
-    "INSERT INTO rollup_ro_followup_month (store_code, day, lag_days, ro_count)"
-    " SELECT store_code, " MONTH_OF("day") ", lag_days, SUM(ro_count) FROM rollup_ro_followup_day"
-    MONTHS_OF_DAYS
-    " GROUP BY store_code, " MONTH_OF("day") ", lag_days";
+    MONTHS_INSERT("rollup_ro_followup_month", "rollup_ro_followup_day", ", lag_days", "ro_count", "SUM(ro_count)");
 
 /* --- surveys and premium (014_survey_policy_rollups.sql) --- */
 
@@ -192,9 +193,7 @@ static const char SQL_CSI_DAY_INSERT[] =
 static const char SQL_CSI_MONTH_DELETE[] =
     MONTHS_DELETE("rollup_csi_month");
 static const char SQL_CSI_MONTH_INSERT[] =
-    "INSERT INTO rollup_csi_month (store_code, day, responses, score_sum)"
-    " SELECT store_code, " MONTH_OF("day") ", SUM(responses), SUM(score_sum) FROM rollup_csi_day"
-    MONTHS_OF_DAYS " GROUP BY store_code, " MONTH_OF("day");
+    MONTHS_INSERT("rollup_csi_month", "rollup_csi_day", "", "responses, score_sum", "SUM(responses), SUM(score_sum)");
 static const char SQL_PREMIUM_DAY_DELETE[] =
     DAYS_DELETE("rollup_premium_day");
 static const char SQL_PREMIUM_DAY_INSERT[] =
@@ -204,10 +203,8 @@ static const char SQL_PREMIUM_DAY_INSERT[] =
 static const char SQL_PREMIUM_MONTH_DELETE[] =
     MONTHS_DELETE("rollup_premium_month");
 static const char SQL_PREMIUM_MONTH_INSERT[] =
-    "INSERT INTO rollup_premium_month (store_code, day, insurer_code, kind, policies, premium)"
-    " SELECT store_code, " MONTH_OF("day") ", insurer_code, kind, SUM(policies), SUM(premium) FROM rollup_premium_day"
-    MONTHS_OF_DAYS
-    " GROUP BY store_code, " MONTH_OF("day") ", insurer_code, kind";
+    MONTHS_INSERT("rollup_premium_month", "rollup_premium_day", ", insurer_code, kind", "policies, premium",
+                  "SUM(policies), SUM(premium)");
 
 /* Amounts invoiced per store and day, then month (016_receivable_month_ends.sql). */
 static const char SQL_INVOICE_DAY_DELETE[] =
@@ -219,9 +216,7 @@ static const char SQL_INVOICE_DAY_INSERT[] =
 static const char SQL_INVOICE_MONTH_DELETE[] =
     MONTHS_DELETE("rollup_invoice_month");
 static const char SQL_INVOICE_MONTH_INSERT[] =
-    "INSERT INTO rollup_invoice_month (store_code, day, invoices, amount)"
-    " SELECT store_code, " MONTH_OF("day") ", SUM(invoices), SUM(amount) FROM rollup_invoice_day"
-    MONTHS_OF_DAYS " GROUP BY store_code, " MONTH_OF("day");
+    MONTHS_INSERT("rollup_invoice_month", "rollup_invoice_day", "", "invoices, amount", "SUM(invoices), SUM(amount)");
 
 /* --- stock snapshots --- */
 

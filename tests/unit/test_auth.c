@@ -203,18 +203,25 @@ static void test_sessions(db_conn *c, const config *cfg)
     db_val h = DB_STR(p.session_id);
     char sql_err[256];
     db_exec(c, "UPDATE sessions SET last_seen = last_seen - INTERVAL 28801 SECOND WHERE id_hash = ?", &h, 1, NULL, sql_err, sizeof sql_err);
+    /* checked a moment ago, the session is remembered (2 s) ... */
+    CHECK_INT(auth_session_principal(c, cfg, secret, &q, err, sizeof err), 1, "a session checked a moment ago is remembered");
+    principal_free(&q);
+    /* ... and looked up again once forgotten */
+    auth_sessions_forget();
     CHECK_INT(auth_session_principal(c, cfg, secret, &q, err, sizeof err), -1, "idle longer than session_idle_s: expired");
     principal_free(&p);
     /* absolute expiry, though in use */
     CHECK_INT(login(c, cfg, "sm_a1", "demo1234", "10.0.1.1", &p, secret, &retry), 1, "sm_a1 logs in again");
     db_val h2 = DB_STR(p.session_id);
     db_exec(c, "UPDATE sessions SET created_at = created_at - INTERVAL 604801 SECOND WHERE id_hash = ?", &h2, 1, NULL, sql_err, sizeof sql_err);
+    auth_sessions_forget();
     CHECK_INT(auth_session_principal(c, cfg, secret, &q, err, sizeof err), -1, "older than session_max_s: expired though active");
     principal_free(&p);
     /* an active session is kept alive: last_seen moves */
     CHECK_INT(login(c, cfg, "sm_a1", "demo1234", "10.0.1.1", &p, secret, &retry), 1, "and once more");
     db_val h3 = DB_STR(p.session_id);
     db_exec(c, "UPDATE sessions SET last_seen = last_seen - INTERVAL 28000 SECOND WHERE id_hash = ?", &h3, 1, NULL, sql_err, sizeof sql_err);
+    auth_sessions_forget();
     CHECK_INT(auth_session_principal(c, cfg, secret, &q, err, sizeof err), 1, "idle just under the limit: still valid");
     principal_free(&q);
     CHECK_INT(count_of(c, "SELECT COUNT(*) FROM sessions WHERE id_hash = ? AND last_seen > UTC_TIMESTAMP(6) - INTERVAL 10 SECOND",
