@@ -102,6 +102,8 @@ static const char SQL_RECV_TEMP_CLEAR[] = "DELETE FROM recv_open";
 /* Each invoice of the store is read once and met with the month ends it is
  * open at (a join buffer of a few dozen days), its payments summed up to
  * each: ten times faster than looking the store's invoices up per month end.
+ * The keys are named: right after a bulk load the statistics may not know
+ * the tables yet (a demo load took 15 s per store without them).
  * Params: first, last, first (the month ends), store. */
 static const char SQL_RECV_OPEN[] =
     "INSERT INTO recv_open (day, customer_code, government, age_days, open_amount)"
@@ -112,7 +114,8 @@ static const char SQL_RECV_OPEN[] =
     "   DATEDIFF(m.day, a.issued_on) AS age_days, a.amount - COALESCE(SUM(p.amount), 0) AS open_amount"
     "  FROM rollup_invoice_open a FORCE INDEX (uk_invoice_open)"
     "  STRAIGHT_JOIN " MONTH_ENDS " ON m.day >= a.issued_on AND m.day < a.settled_on"
-    "  LEFT JOIN payments p ON p.store_code = a.store_code AND p.invoice_no = a.invoice_no AND p.paid_on <= m.day"
+    "  LEFT JOIN payments p FORCE INDEX (k_payment_invoice)"
+    "   ON p.store_code = a.store_code AND p.invoice_no = a.invoice_no AND p.paid_on <= m.day"
     "  WHERE a.store_code = ?"
     "  GROUP BY m.day, a.store_code, a.invoice_no, a.customer_code, a.issued_on, a.amount"
     "  HAVING open_amount > 0) o";
