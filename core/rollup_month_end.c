@@ -140,7 +140,7 @@ static const char SQL_RECV_MONTH_INSERT[] =
 static const char SQL_RECV_OVER_LIMIT[] =
     "UPDATE rollup_receivable_month r JOIN (SELECT day, COUNT(*) AS accounts FROM"
     "  (SELECT day, customer_code, SUM(open_amount) AS open_amount FROM recv_open GROUP BY day, customer_code) c"
-    "  WHERE c.open_amount > COALESCE((SELECT SUM(x.revenue - x.cost) FROM rollup_ro x"
+    "  WHERE c.open_amount > COALESCE((SELECT SUM(x.revenue - x.cost) FROM rollup_ro x FORCE INDEX (k_rollup_ro_customer)"
     "   WHERE x.store_code = ? AND x.customer_code = c.customer_code"
     "   AND x.day > c.day - INTERVAL 6 MONTH AND x.day <= c.day), 0)"
     "  GROUP BY day) o ON o.day = r.day"
