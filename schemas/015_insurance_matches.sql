@@ -44,8 +44,7 @@ CREATE TABLE IF NOT EXISTS rollup_renewal_day (
   insurer_code  VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   gap           INT UNSIGNED NOT NULL,
   policies      INT UNSIGNED NOT NULL,
-  PRIMARY KEY (store_code, day, insurer_code, gap),
-  KEY k_rollup_renewal_day (day)
+  PRIMARY KEY (day, store_code, insurer_code, gap)     -- a period is one range, read in place
 ) ENGINE=InnoDB;
 CREATE TABLE IF NOT EXISTS rollup_renewal_month LIKE rollup_renewal_day;
 
@@ -55,7 +54,6 @@ CREATE TABLE IF NOT EXISTS rollup_new_policy_day (
   day           DATE NOT NULL,
   gap           INT UNSIGNED NOT NULL,
   sales         INT UNSIGNED NOT NULL,
-  PRIMARY KEY (store_code, day, gap),
-  KEY k_rollup_new_policy_day (day)
+  PRIMARY KEY (day, store_code, gap)
 ) ENGINE=InnoDB;
 CREATE TABLE IF NOT EXISTS rollup_new_policy_month LIKE rollup_new_policy_day;

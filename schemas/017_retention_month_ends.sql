@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS rollup_retention_last (
   store_code    VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,   -- last_store_code
   months_ago    SMALLINT UNSIGNED NOT NULL,     -- of the last visit or sale
   vehicles      INT NOT NULL,
-  PRIMARY KEY (day, store_code, months_ago)
+  PRIMARY KEY (day, months_ago, store_code)           -- a band is one range of a day
 ) ENGINE=InnoDB;
 
 -- Vehicles with a sale, by selling store, months_ago of the sale and of the
