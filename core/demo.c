@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "app.h"
+#include "calendar.h"
 #include "auth.h"
 #include "commands.h"
 #include "config.h"
@@ -117,11 +118,6 @@ static void civil_from_days(int z, int *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-static int days_in_month(int y, int m)
-{
-    int ny = m == 12 ? y + 1 : y, nm = m == 12 ? 1 : m + 1;
-    return days_from_civil(ny, nm, 1) - days_from_civil(y, m, 1);
-}
 
 /* The same date one year later (29 Feb -> 28 Feb). */
 static int add_one_year(int day)
@@ -962,7 +958,7 @@ static int store_vehicles(gen *g, store_sim *s, int target_ros, char *err, size_
     int nmonths = g->o->years * 12;
     for (int mo = 0; mo < nmonths; mo++) {
         int mi = g->start_month_index + mo, y = mi / 12, m = mi % 12 + 1;
-        int first = days_from_civil(y, m, 1), ndays = days_in_month(y, m);
+        int first = days_from_civil(y, m, 1), ndays = calendar_days_in_month(y, m);
         int n = (int)(0.08 * target_ros * sales_season[m - 1] * (0.85 + 0.3 * rng_unit(&s->r)) + 0.5);
         for (int k = 0; k < n; k++) {
             int day = first + (int)rng_range(&s->r, 0, ndays - 1);
@@ -1229,7 +1225,7 @@ static int store_repair_orders(gen *g, store_sim *s, char *err, size_t errlen)
         int day = i < s->nev ? s->ev[i].day : s->end_day + 1;
         while (month_index(day) > month) {
             int y = month / 12, m = month % 12 + 1;
-            write_snapshot(g, s, days_from_civil(y, m, days_in_month(y, m)));
+            write_snapshot(g, s, days_from_civil(y, m, calendar_days_in_month(y, m)));
             month++;
         }
         if (i == s->nev) break;
@@ -1453,7 +1449,7 @@ int demo_write_csv(const demo_opts *o, const char *dir, long long *rows, char *e
     int end_index = o->end_year * 12 + o->end_month - 1;
     g.start_month_index = end_index - o->years * 12 + 1;
     g.start_day = days_from_civil(g.start_month_index / 12, g.start_month_index % 12 + 1, 1);
-    g.end_day = days_from_civil(o->end_year, o->end_month, days_in_month(o->end_year, o->end_month));
+    g.end_day = days_from_civil(o->end_year, o->end_month, calendar_days_in_month(o->end_year, o->end_month));
 
     for (int e = 0; e < E_COUNT; e++) {
         char path[PATH_MAX];

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "app.h"
+#include "calendar.h"
 #include "auth.h"
 #include "commands.h"
 #include "config.h"
@@ -68,12 +69,6 @@ static long days_from_civil(int y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static int days_in_month(int y, int m)
-{
-    static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : dm[m - 1];
-}
 
 /* A real date 'YYYY-MM-DD' (years 1000-9998). */
 static bool date_parse(const char *s, int *y, int *m, int *d)
@@ -84,7 +79,7 @@ static bool date_parse(const char *s, int *y, int *m, int *d)
     *y = atoi(s);
     *m = (s[5] - '0') * 10 + (s[6] - '0');
     *d = (s[8] - '0') * 10 + (s[9] - '0');
-    return *y >= 1000 && *y <= 9998 && *m >= 1 && *m <= 12 && *d >= 1 && *d <= days_in_month(*y, *m);
+    return *y >= 1000 && *y <= 9998 && *m >= 1 && *m <= 12 && *d >= 1 && *d <= calendar_days_in_month(*y, *m);
 }
 
 /* --- the directory of stores, regions, insurers (per generation) --- */
@@ -993,7 +988,7 @@ static int build_periods(const kpi_request *req, bool monthly, period **out, int
         int y = fy, m = fm;
         for (int i = 0; i < count; i++) {
             int d0 = (y == fy && m == fm) ? fd : 1;
-            int d1 = (y == ty && m == tm) ? td : days_in_month(y, m);
+            int d1 = (y == ty && m == tm) ? td : calendar_days_in_month(y, m);
             unsigned uy = (unsigned)y % 10000u, um = (unsigned)m % 100u;
             snprintf(ps[i].key, sizeof ps[i].key, "%04u-%02u", uy, um);
             snprintf(ps[i].from, sizeof ps[i].from, "%04u-%02u-%02u", uy, um, (unsigned)d0 % 100u);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include "calendar.h"
 #include "rollup_match.h"
 #include "rollup_month_end.h"
 
@@ -31,11 +32,6 @@ static const char SQL_STORES[] = "SELECT store_code FROM stores ORDER BY store_c
     " WHERE seq <= PERIOD_DIFF(EXTRACT(YEAR_MONTH FROM CAST(? AS DATE)), EXTRACT(YEAR_MONTH FROM CAST(? AS DATE)))) m"
 
 /* Month-end arithmetic on 'YYYY-MM-DD' (valid dates from the database). */
-static int ymd_days_in_month(int y, int m)
-{
-    static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    return m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : dm[m - 1];
-}
 /* The last day of the month `months` after the month of date (0: its own). */
 static void month_end_after(const char *date, int months, char out[11])
 {
@@ -44,7 +40,7 @@ static void month_end_after(const char *date, int months, char out[11])
     int k = y * 12 + (m - 1) + months;
     y = k / 12;
     m = k % 12 + 1;
-    unsigned uy = (unsigned)y % 10000u, um = (unsigned)m % 100u, ud = (unsigned)ymd_days_in_month(y, m) % 100u;
+    unsigned uy = (unsigned)y % 10000u, um = (unsigned)m % 100u, ud = (unsigned)calendar_days_in_month(y, m) % 100u;
     snprintf(out, 11, "%04u-%02u-%02u", uy, um, ud);
 }
 static const char *later_of(const char *a, const char *b) { return strcmp(a, b) >= 0 ? a : b; }
