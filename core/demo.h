@@ -53,4 +53,10 @@ int demo_load(struct app *a, const demo_opts *o, char *err, size_t errlen);
 /* `serve --demo`: the default demo group loaded as above when the database
  * has no store; 0 without doing anything when it has. */
 int demo_load_if_empty(struct app *a, char *err, size_t errlen);
+/* The demo's logins (demo_users.c): one user per role with the documented
+ * demo password (exec, rm_<first region>, sm_<first store>; password
+ * demo1234), made from the demo data already loaded; prints the logins on
+ * stdout. A user of the same name that exists is left as it is. */
+struct db_conn;
+int auth_create_demo_users(struct db_conn *c, char *err, size_t errlen);
 #endif

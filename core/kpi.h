@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <cJSON.h>
 #include "auth.h"
+#include "http.h"
 
 struct app;
 

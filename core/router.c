@@ -16,6 +16,7 @@
 #include "import.h"
 #include "export.h"
 #include "metrics.h"
+#include "routes_access.h"
 
 /* --- the health route --- */
 

@@ -8,6 +8,7 @@
 #include "check.h"
 #include "testdb.h"
 #include "auth.h"
+#include "demo.h"
 #include "config.h"
 
 /* --- helpers --- */

@@ -1,13 +1,15 @@
-/* auth: users, sessions, API tokens, roles and scope. Every request's
- * principal comes from here, and so does the set of stores it may see: the
- * KPI engine, the importer and the scorecard runner take their scope from
- * scope_resolve(), never from their own rules. */
+/* auth: the interface of core/access/: roles and scope (scope.c), sessions
+ * and logins (sessions.c), users and tokens (users.c), the audit log
+ * (audit.c). Every request's principal comes from here, and so does the set
+ * of stores it may see: the KPI engine, the importer and the scorecard runner
+ * take their scope from scope_resolve(), never from their own rules. Plain C
+ * values in and out: the HTTP side is core/http/routes_access.c. */
 #ifndef FS_AUTH_H
 #define FS_AUTH_H
 #include <stdbool.h>
 #include <stddef.h>
 #include "db.h"
-#include "http.h"
+#include <cJSON.h>
 
 struct config;
 
@@ -55,29 +57,15 @@ typedef struct scope_dir {
 int scope_resolve_dir(const scope_dir *dir, const principal *p, const char *const *stores, int nstores,
                       const char *const *regions, int nregions, store_set *out, char *bad, size_t badlen);
 /* --- seams other subsystems call --- */
-/* Identify the caller of r from its session cookie or Bearer token. Returns
- * 1 with *out filled, 0 when the request carries no credentials, -1 when
- * they are invalid or expired (the router answers 401 for both), -2 when
- * the database fails (503). */
-int auth_identify(http_req *r, principal *out);
 /* Append an audit record (action e.g. "login", "import", "scorecard.save";
  * detail a short JSON or text) inside the caller's connection. who may be
  * NULL for the command line ("cli"). */
 int audit_log(db_conn *c, const principal *who, const char *action, const char *target,
               const char *detail, char *err, size_t errlen);
-/* Demo mode: one user per role with the documented demo passwords (exec,
- * rm_<first region>, sm_<first store>; password demo1234), made from the demo
- * data already loaded; prints the logins on stdout. */
-int auth_create_demo_users(db_conn *c, char *err, size_t errlen);
 /* First start: create user admin from FOURSCORE_ADMIN_PASSWORD or a
  * generated password printed once; nothing when an admin exists. */
 int auth_ensure_admin(db_conn *c, const struct config *cfg, char *err, size_t errlen);
 /* --- additions: the rest of auth's interface --- */
-/* auth_identify's answer when it refused the request itself with its reply
- * already set (403 `csrf`: a cookie-authenticated POST/PUT/DELETE whose
- * Origin, or else Referer, does not name this Host). The router sends that
- * reply as it is. */
-#define AUTH_REFUSED (-3)
 /* scope_resolve's answer when the database fails (bad holds its message: 503). */
 #define SCOPE_DB_ERROR (-2)
 #define AUTH_SESSION_COOKIE "fourscore_session"
@@ -117,18 +105,67 @@ int auth_token_create(db_conn *c, const principal *who, const char *name, const 
 /* Revoke (delete) a token: at once, for every instance. 0, 404 or 500. */
 int auth_token_revoke(db_conn *c, const principal *who, const char *name, char *err, size_t errlen);
 
-/* --- routes (core/router.c lists them) --- */
-void auth_route_session_create(http_req *r);   /* POST /api/v1/session      public */
-void auth_route_session_delete(http_req *r);   /* DELETE /api/v1/session    users */
-void auth_route_me(http_req *r);               /* GET /api/v1/me            users */
-void auth_route_regions(http_req *r);          /* GET /api/v1/regions       users */
-void auth_route_stores(http_req *r);           /* GET /api/v1/stores        users */
-void auth_route_users_list(http_req *r);       /* GET /api/v1/users         admin */
-void auth_route_users_create(http_req *r);     /* POST /api/v1/users        admin */
-void auth_route_users_update(http_req *r);     /* PUT /api/v1/users/{name}  admin */
-void auth_route_users_delete(http_req *r);     /* DELETE /api/v1/users/{name} admin */
-void auth_route_tokens_list(http_req *r);      /* GET /api/v1/tokens        admin */
-void auth_route_tokens_create(http_req *r);    /* POST /api/v1/tokens       admin */
-void auth_route_tokens_delete(http_req *r);    /* DELETE /api/v1/tokens/{name} admin */
-void auth_route_audit(http_req *r);            /* GET /api/v1/audit         admin */
+bool principal_sees_region(const principal *p, const char *region_code);
+/* {"username","role","regions":[codes],"stores":[codes]}: the scope in force. */
+cJSON *scope_json(db_conn *c, const principal *p, char *err, size_t errlen);
+/* The regions / stores p sees, as the /regions and /stores routes answer them. */
+cJSON *regions_json(db_conn *c, const principal *p, char *err, size_t errlen);
+cJSON *stores_json(db_conn *c, const principal *p, char *err, size_t errlen);
+
+/* --- sessions (sessions.c) --- */
+/* The session limits in force: idle and absolute, in seconds. */
+void session_limits(const struct config *cfg, long long *idle, long long *max);
+/* End one session (id_hash as principal.session_id) / every session of a user. */
+int auth_session_end(db_conn *c, const char *id_hash, char *err, size_t errlen);
+int auth_sessions_end_user(db_conn *c, long long user_id, char *err, size_t errlen);
+
+/* --- users (users.c) --- */
+#define MAX_USER_REGIONS    64
+typedef struct user_spec {
+    const char *username;
+    enum role role;
+    const char *regions[MAX_USER_REGIONS];
+    int nregions;
+    const char *store;        /* a store manager's store, else NULL */
+    const char *password;     /* NULL: keep the current one (updates) */
+} user_spec;
+
+enum save_mode { SAVE_CREATE, SAVE_UPDATE, SAVE_UPSERT };
+/* Save a user in one transaction; audited. Returns 0 (*created says which),
+ * or an HTTP-like status: 400 (field names the parameter), 404, 409, 500. */
+int user_save(db_conn *c, const struct config *cfg, const principal *who, const user_spec *u,
+              enum save_mode mode, bool *created, char *field, size_t fieldlen, char *err, size_t errlen);
+/* Delete a user (and, by cascade, their sessions and regions): 0, 404, 409, 500. */
+int user_remove(db_conn *c, const principal *who, const char *username, char *err, size_t errlen);
+/* A user as stored, to start an update from: 1 found, 0 none, -1 error. */
+typedef struct user_stored {
+    enum role role;
+    char store[33];
+    char regions[MAX_USER_REGIONS][33];
+    int nregions;
+} user_stored;
+int user_stored_load(db_conn *c, const char *username, user_stored *out, char *err, size_t errlen);
+/* Users as [{"username","role","regions","store","created_at","updated_at"}];
+ * never a password hash. username NULL: all of them. */
+cJSON *users_json(db_conn *c, const char *username, char *err, size_t errlen);
+/* Tokens as [{"name","kind","store","all_stores","created_by","created_at","last_used_at"}]. */
+cJSON *tokens_json(db_conn *c, char *err, size_t errlen);
+/* What is wrong with a token's arguments: the parameter's name (err says
+ * why), or NULL when they are fine. */
+const char *token_problem(const char *name, const char *kind, const char *store, bool all_stores,
+                          char *err, size_t errlen);
+/* User and token names: [A-Za-z0-9_.-]{1,64}. */
+bool auth_name_valid(const char *s);
+#define AUTH_PASSWORD_MAX 1024
+/* Why a password is refused, or NULL when it is acceptable. */
+const char *password_problem(const char *password);
+/* The roles a user (not a token) can have. */
+bool role_is_user(enum role r);
+/* 1 when a store of that code exists, 0 when not (or the code is malformed), -1 on error. */
+int auth_store_exists(db_conn *c, const char *code, char *err, size_t errlen);
+
+/* --- audit (audit.c) --- */
+/* At most limit entries with an id below before, newest first, as the
+ * /audit route answers them. */
+cJSON *audit_page(db_conn *c, long long before, long long limit, char *err, size_t errlen);
 #endif
