@@ -59,4 +59,11 @@ int demo_load_if_empty(struct app *a, char *err, size_t errlen);
  * stdout. A user of the same name that exists is left as it is. */
 struct db_conn;
 int auth_create_demo_users(struct db_conn *c, char *err, size_t errlen);
+/* The entities the demo writes, in import order (rows[] of demo_write_csv
+ * follows it): how many, and the name of each. */
+#define DEMO_ENTITIES_MAX 32
+int demo_entity_count(void);
+const char *demo_entity_name(int e);
+/* The story on stderr: which store is weak in which domain. */
+void demo_print_story(const demo_opts *o);
 #endif
