@@ -1,4 +1,4 @@
-/* commands: the subcommands of the fourscore program (spec/api.md, "Command
+/* commands: the subcommands of the fourscore program (docs/api.md, "Command
  * line"). main.c dispatches argv[1] to one of these; each lives with the
  * subsystem it drives, parses its own options with config_parse() (so
  * --help works on every one) and returns the process exit code:

@@ -1,6 +1,6 @@
 /* config: the settings of one Fourscore process. Defaults first, then the
  * environment (FOURSCORE_*), then the command line's flags, with the names of
- * spec/api.md ("Command line"). Also the one option parser every subcommand
+ * docs/api.md ("Command line"). Also the one option parser every subcommand
  * uses, so that --help, --flag=value and the exit code 2 on a bad flag or
  * value behave the same everywhere. */
 #include "config.h"

@@ -1,5 +1,5 @@
 /* config: settings from flags, then environment, then defaults, with the
- * names of spec/api.md ("Command line"), and the option parser every
+ * names of docs/api.md ("Command line"), and the option parser every
  * subcommand uses (--help on each, exit code 2 on a bad flag or value). */
 #ifndef FS_CONFIG_H
 #define FS_CONFIG_H

@@ -1,5 +1,5 @@
 /* import: the one way data enters Fourscore (see import.h and
- * spec/import-format.md). A file streams through the CSV reader; each row is
+ * docs/import.md). A file streams through the CSV reader; each row is
  * checked in C (columns, types, formats, rules within the row, duplicate
  * keys, scope) and kept in a batch; a full batch goes to a temporary staging
  * table (array binding) where parents are checked with set-based queries,

@@ -1,5 +1,5 @@
 /* import: the one way data enters Fourscore. Reads CSV files of the entities
- * of spec/import-format.md (through csv.c), validates every rule of the spec,
+ * of docs/import.md (through csv.c), validates every rule of the format,
  * and applies a file all-or-nothing in one transaction (upsert on the natural
  * key, rollups refreshed inside the same transaction). Used by
  * `fourscore import`, `POST /api/v1/import/{entity}` (streamed) and the demo

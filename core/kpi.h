@@ -63,7 +63,7 @@ void kpi_route_settings_get(http_req *r);   /* GET /api/v1/settings */
 void kpi_route_settings_put(http_req *r);   /* PUT /api/v1/settings */
 void kpi_route_plugins(http_req *r);        /* GET /api/v1/plugins */
 
-/* --- KPI settings (settings.c; spec/kpis.md "Settings a group may change") --- */
+/* --- KPI settings (settings.c; docs/kpis.md "Settings") --- */
 /* The settings in force: the spec's parameters (defaults unless changed) and
  * the changed KPI targets ("<id>.target", "<id>.target_low", "<id>.target_high"). */
 typedef struct kpi_setting { char name[100]; double value; } kpi_setting;

@@ -1,5 +1,5 @@
 /* main: the fourscore command. Dispatches argv[1] to the subcommands of
- * spec/api.md ("Command line"); each subcommand lives with its subsystem
+ * docs/api.md ("Command line"); each subcommand lives with its subsystem
  * (core/commands.h) and parses its own options. */
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* rollup: the derived tables the KPI plugins read instead of scanning facts
- * (design.md, "Rollups"): per store and day sums of closed repair orders and
+ * (docs/plugins.md, "Queries"): per store and day sums of closed repair orders and
  * their lines, stock snapshot totals per store and date, and the per-vehicle
  * visit summary that retention reads. The importer calls rollup_refresh()
  * inside its own transaction with what a file touched, so KPIs are right the

@@ -1,5 +1,5 @@
 /* rollup_asof: keeps the as-of tables of schemas/006_asof.sql current, so
- * that the retention and receivables KPIs (spec/kpis.md, as of the period end
+ * that the retention and receivables KPIs (docs/kpis.md, as of the period end
  * `to`) read a few short primary-key ranges whatever `to` is:
  *   rollup_vehicle_visit, vehicle_sales -> rollup_vehicle_state (by VIN)
  *   invoices, payments                  -> rollup_invoice_open (by store)

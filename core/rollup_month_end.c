@@ -1,5 +1,5 @@
 /* rollup_month_end: the month-end tables of schemas/016 and 017, so that the
- * receivables and retention KPIs (spec/kpis.md, as of the period end `to`)
+ * receivables and retention KPIs (docs/kpis.md, as of the period end `to`)
  * read a few rows per store when `to` is a month end (the end of every
  * whole-month period, and of each month of a trend):
  *   rollup_invoice_open, payments, customers, rollup_ro

@@ -1,5 +1,5 @@
 /* router: the table of /api/v1 routes and the one place where a request is
- * authenticated and checked against the roles of spec/api.md before its
+ * authenticated and checked against the roles of docs/api.md ("Roles") before its
  * handler runs. Handlers live with their subsystem (auth.c, import.c, kpi.c,
  * scorecard.c, ...); each subsystem exports its routes to the table here. */
 #ifndef FS_ROUTER_H

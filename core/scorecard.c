@@ -1,5 +1,5 @@
-/* scorecard: Lua 5.4 scorecards for regional managers (spec/api.md, "Lua
- * scorecards"; design.md, "Lua sandbox").
+/* scorecard: Lua 5.4 scorecards for regional managers (docs/api.md, "Lua
+ * scorecards" and "The sandbox").
  *
  * Every run gets a fresh lua_State made with lua_newstate and a counting
  * allocator that refuses past the memory budget. A count hook adds up

@@ -1,4 +1,4 @@
-/* scorecard: Lua 5.4 scorecards (spec/api.md, "Lua scorecards"). A
+/* scorecard: Lua 5.4 scorecards (docs/api.md, "Lua scorecards"). A
  * scorecard is a text chunk a regional manager writes; it runs in a fresh,
  * bounded sandbox per run (instruction count, memory, wall clock), reads
  * figures only through period, stores(), kpi(), customers(), target() and

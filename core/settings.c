@@ -1,4 +1,4 @@
-/* settings: the KPI settings a group may change (spec/kpis.md, "Settings a
+/* settings: the KPI settings a group may change (docs/kpis.md, "Settings a
  * group may change"): the definition parameters with the spec's defaults,
  * and KPI targets. Stored in kpi_settings (schemas/004_settings.sql) only
  * when changed; every change is validated as a whole, audited, and bumps the

@@ -1,4 +1,4 @@
--- 001_core: the tables of every entity of spec/import-format.md.
+-- 001_core: the tables of every entity of docs/import.md.
 -- Natural keys are unique keys; money is DECIMAL(14,2), hours and quantities
 -- DECIMAL(12,2); codes are ASCII with a binary (case-sensitive) collation.
 -- Foreign keys stand where the spec names a parent; the importer checks

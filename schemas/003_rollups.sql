@@ -1,8 +1,8 @@
 -- 003_rollups: the derived tables the KPI plugins read instead of scanning
--- the facts (design.md "Rollups"). Kept current by core/rollup.c: the
+-- the facts (docs/plugins.md "Queries"). Kept current by core/rollup.c: the
 -- importer calls rollup_refresh() inside its transaction for the stores and
 -- dates a file touched; `fourscore rollup --rebuild` rebuilds them all.
--- Every RO figure here follows spec/kpis.md: closed ROs only (closed_at set),
+-- Every RO figure here follows docs/kpis.md: closed ROs only (closed_at set),
 -- ro_type other than 'internal'; an RO's business date ("day") is the date
 -- part of its closed_at. Empty optional numbers count as 0.
 

@@ -1,4 +1,4 @@
--- 004_settings: the KPI settings a group may change (spec/kpis.md "Settings a
+-- 004_settings: the KPI settings a group may change (docs/kpis.md "Settings a
 -- group may change"): definition parameters such as retention.lost_after_months
 -- and KPI targets ("<kpi id>.target", or "<kpi id>.target_low" and
 -- "<kpi id>.target_high" for a band). Only changed values are stored; a

@@ -1,4 +1,4 @@
--- 005_scorecards: Lua scorecards (spec/api.md, "Lua scorecards") and their
+-- 005_scorecards: Lua scorecards (docs/api.md, "Lua scorecards") and their
 -- versions. The current text is the version numbered current_version; the
 -- last 20 versions of each scorecard are kept (core/scorecard.c prunes).
 -- Shipped scorecards (lua/scorecards/*.lua) are owned by admin and their

@@ -1,4 +1,4 @@
--- 006_asof: the derived tables of the as-of KPIs (spec/kpis.md "retention"
+-- 006_asof: the derived tables of the as-of KPIs (docs/kpis.md "retention"
 -- and "receivables", both taken as of the period end `to`), so that a KPI as
 -- of any day reads one short range instead of every vehicle's history or
 -- every invoice with its payments. Kept current by core/rollup_asof.c, called

@@ -1,5 +1,5 @@
 -- 013_contact_rollups: the service KPIs about contact with the customer
--- (appointment rate, follow-up rate, complaint rate: spec/kpis.md
+-- (appointment rate, follow-up rate, complaint rate: docs/kpis.md
 -- "service") read per store and day (or month) sums instead of looking up
 -- every RO of the period in appointments and follow_up_calls.
 --   rollup_ro: per RO, whether a kept appointment names it, how many days

@@ -1,5 +1,5 @@
 -- 015_insurance_matches: insurance.renewal_rate and insurance.new_penetration
--- (spec/kpis.md "insurance") each look for a matching policy of the same VIN
+-- (docs/kpis.md "insurance") each look for a matching policy of the same VIN
 -- anywhere in the group, within a window of days that is a setting. The
 -- match is looked up once, when policies or sales are imported, and kept as
 -- a distance in days; a KPI then reads per-store counts by day (or month)

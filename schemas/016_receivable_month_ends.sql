@@ -1,4 +1,4 @@
--- 016_receivable_month_ends: the receivables KPIs (spec/kpis.md
+-- 016_receivable_month_ends: the receivables KPIs (docs/kpis.md
 -- "receivables", as of the period end `to`) taken at month ends, the `to`
 -- of every whole-month period and of each month of a trend, read from a few
 -- rows per store instead of every open invoice with its payments. Kept

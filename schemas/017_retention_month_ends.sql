@@ -1,4 +1,4 @@
--- 017_retention_month_ends: the retention KPIs (spec/kpis.md "retention", as
+-- 017_retention_month_ends: the retention KPIs (docs/kpis.md "retention", as
 -- of the period end `to`) taken at month ends, the `to` of every whole-month
 -- period and of each month of a trend: per store, counts of the vehicles
 -- whose state (006: rollup_vehicle_state) holds that day, by how many months

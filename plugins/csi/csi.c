@@ -1,4 +1,4 @@
-/* csi: customer satisfaction (客户满意度) KPIs of spec/kpis.md "csi": the
+/* csi: customer satisfaction (客户满意度) KPIs of docs/kpis.md "csi": the
  * SERVQUAL-weighted score pooled over the surveys dated in the period, and
  * the number of those surveys, per store (a mean pools all observations: the
  * engine divides summed scores by summed counts). They read the per store

@@ -1,4 +1,4 @@
-/* insurance: the insurance (保险) KPIs of spec/kpis.md "insurance": premium,
+/* insurance: the insurance (保险) KPIs of docs/kpis.md "insurance": premium,
  * new-car insurance penetration, renewal rate, accident repair revenue, the
  * repair-to-premium ratio and the insurers' share of renewal premium.
  * Matching (a new policy for a sale, a renewal for an expiring policy)

@@ -1,4 +1,4 @@
-/* labour: the labour (工时) KPIs of spec/kpis.md "labour": labour revenue,
+/* labour: the labour (工时) KPIs of docs/kpis.md "labour": labour revenue,
  * sold hours, effective labour rate, labour share of service revenue,
  * technician efficiency and hours per RO, over the ro_labour lines of the
  * period's closed non-internal repair orders (rollup_ro_month and

@@ -1,4 +1,4 @@
-/* parts: the parts (配件) KPIs of spec/kpis.md "parts": flow figures over the
+/* parts: the parts (配件) KPIs of docs/kpis.md "parts": flow figures over the
  * ro_parts lines of the period's closed non-internal ROs (revenue, margin,
  * fill rate, bodywork materials, accessories) and stock figures as of `to`
  * (a store's latest parts_stock snapshot on or before `to`: stock value,

@@ -1,4 +1,4 @@
-/* receivables: the receivables ageing (应收账款账龄) KPIs of spec/kpis.md
+/* receivables: the receivables ageing (应收账款账龄) KPIs of docs/kpis.md
  * "receivables", all as of the period end `to`: an invoice issued on or
  * before `to` is open for its amount less its payments paid on or before
  * `to`, and aged in days from issued_on to `to`. Emitted per store.

@@ -1,4 +1,4 @@
-/* retention: the customer retention (客户保持) KPIs of spec/kpis.md
+/* retention: the customer retention (客户保持) KPIs of docs/kpis.md
  * "retention", as of the period end `to`, by VIN across every store of the
  * group. Each vehicle has one latest sale on or before `to` (a vehicle sold
  * more than once counts from that sale: its selling store and cohort are that

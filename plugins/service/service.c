@@ -1,4 +1,4 @@
-/* service: the after-sales volume and value KPIs of spec/kpis.md "service"
+/* service: the after-sales volume and value KPIs of docs/kpis.md "service"
  * (进厂台次, 服务产值, 单车产值, 售后毛利, 返修率, 售后吸收率, 人工成本率,
  * 预约率, 回访率, 投诉率). Every figure comes from the closed, non-internal
  * repair orders of the period and is emitted per store; the engine folds

@@ -1,4 +1,4 @@
-// auth: who may call what (the role x route matrix of spec/api.md, with
+// auth: who may call what (the role x route matrix of docs/api.md, with
 // in-scope and out-of-scope parameters), sessions and their expiry, tokens and
 // revocation, CSRF, the login rate limit, the users/tokens/audit admin routes,
 // and that no password, secret or hash ever shows in an answer or a log line.
@@ -159,7 +159,7 @@ async function freshCreds(role) {
   return { cookie: await s.login(LOGIN_NAME[role], pw) };
 }
 
-test('role x route matrix (spec/api.md)', async (t) => {
+test('role x route matrix (docs/api.md)', async (t) => {
   const rmCardsExist = { ok: false };
   // rm1's scorecards the owner-only rows work on (if the scorecard routes are in)
   const probe = await s.request('PUT', '/api/v1/scorecards/rm_card', { cookie: fx.rm, ...lua });

@@ -13,7 +13,7 @@ import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, startServer, tempDir } from './lib.mjs';
 
-// The columns of spec/import-format.md, in the order the spec lists them.
+// The columns of docs/import.md, in the order it lists them.
 const SPEC_COLUMNS = {
   regions: 'region_code,name',
   stores: 'store_code,name,brand,region_code,city,opened_on',

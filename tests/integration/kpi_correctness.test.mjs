@@ -1,4 +1,4 @@
-// kpi_correctness: every KPI of spec/kpis.md on the hand-made fixture of
+// kpi_correctness: every KPI of docs/kpis.md on the hand-made fixture of
 // tests/fixtures/kpi/, loaded through the real importer (`fourscore import`)
 // into a fresh local database, asked of the real engine over HTTP
 // (GET /api/v1/kpi) per store, per region and for the group. Every expected

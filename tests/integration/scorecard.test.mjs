@@ -1,4 +1,4 @@
-// scorecard: Lua scorecards end to end against the real server (spec/api.md,
+// scorecard: Lua scorecards end to end against the real server (docs/api.md,
 // "Lua scorecards" and the scorecard routes). The KPI fixture
 // (tests/fixtures/kpi/: stores S1, S2 in region SOUTH, N1, N2 in NORTH) is
 // loaded through the real importer; a regional manager of SOUTH, a second

@@ -185,7 +185,7 @@ typedef struct fsp_host_api {
     double (*result_number)(const fsp_result *res, int row, int col, int *is_null);
     void (*result_free)(fsp_result *res);
 
-    /* The KPI setting in force (spec/kpis.md "Settings a group may change",
+    /* The KPI setting in force (docs/kpis.md "Settings",
      * e.g. "retention.lost_after_months"); dflt when it is not set. Read it in
      * compute, not in init: settings change at run time. */
     double (*setting)(fsp_call *call, const char *name, double dflt);
