@@ -820,6 +820,7 @@ typedef struct import_job {
     int nlock_first;
     bool read_view;                  /* a consistent read ran in this transaction already */
     bool batch_locking;              /* this batch reads the stored rows with locking reads */
+    bool vehicles_locked;            /* holds the group-wide turn of the vehicle imports */
     /* where the time goes (seconds), for the log line */
     double t_stage, t_check, t_write, t_finish;
     /* progress */
@@ -1334,6 +1335,64 @@ static void check_parents(import_job *j)
     }
 }
 
+/* A lock this import could not get in time: like a lock wait timeout. */
+static void job_conflict(import_job *j, const char *what)
+{
+    if (j->fatal) return;
+    j->fatal = j->fatal_db = j->retryable = true;
+    j->fatal_status = 503;
+    snprintf(j->fatal_msg, sizeof j->fatal_msg, "%s", what);
+    log_warn("import", "%s %s (attempt %d): %s: the wait timed out", j->e->name, j->label, j->attempt, what);
+}
+
+/* The rollups of repair orders, vehicle sales and policies follow vehicles
+ * across stores (visits, states, retention, insurance matches, by VIN): two
+ * such imports of different stores computing them from their own snapshots
+ * would each miss the other's rows. They take turns group-wide, with a named
+ * lock taken before the first read of the transaction (and before any store
+ * row, so the order is always the same); the demo loader, which rebuilds the
+ * rollups after its load, does not need it. */
+static const char SQL_VEHICLES_LOCK[] = "SELECT GET_LOCK('fourscore.import.vehicles', @@innodb_lock_wait_timeout)";
+static const char SQL_VEHICLES_UNLOCK[] = "SELECT RELEASE_LOCK('fourscore.import.vehicles')";
+
+static void lock_vehicles(import_job *j)
+{
+    if (j->vehicles_locked || j->defer_rollups || !entity_has_vins(j->e) || j->fatal) return;
+    char err[512];
+    db_result *res = NULL;
+    if (db_query(j->conn, SQL_VEHICLES_LOCK, NULL, 0, &res, err, sizeof err) < 0) {
+        job_db_fail(j, err, "waiting for other imports of vehicles");
+        return;
+    }
+    bool got = res->nrows == 1 && db_cell(res, 0, 0) && strcmp(db_cell(res, 0, 0), "1") == 0;
+    db_result_free(res);
+    if (!got) { job_conflict(j, "waiting for other imports of vehicles"); return; }
+    j->vehicles_locked = true;
+}
+
+static void unlock_vehicles(import_job *j)
+{
+    if (!j->vehicles_locked) return;
+    j->vehicles_locked = false;
+    if (db_conn_lost(j->conn)) return;          /* the server let it go with the session */
+    char err[512];
+    db_result *res = NULL;
+    if (db_query(j->conn, SQL_VEHICLES_UNLOCK, NULL, 0, &res, err, sizeof err) < 0) {
+        /* never hand the pool a session holding it: a lost connection is closed */
+        log_error("import", "releasing the vehicle imports' lock: %s", err);
+        return;
+    }
+    db_result_free(res);
+}
+
+/* Rolls back (if a transaction is open) and gives up the vehicle turn. */
+static void job_rollback(import_job *j)
+{
+    if (j->in_txn) db_rollback(j->conn);
+    j->in_txn = false;
+    unlock_vehicles(j);
+}
+
 /* Holds the row of store (once per transaction); *late is set when that
  * happens after the transaction's snapshot was taken. */
 static void lock_store(import_job *j, const char *store, bool *late)
@@ -1359,7 +1418,8 @@ static void lock_store(import_job *j, const char *store, bool *late)
 static void lock_batch_stores(import_job *j)
 {
     j->batch_locking = false;
-    if (!j->e->has_store || j->e->global) return;
+    lock_vehicles(j);
+    if (j->fatal || !j->e->has_store || j->e->global) return;
     char err[512];
     db_result *res = NULL;
     if (db_query(j->conn, SQL_STAGE_STORES, NULL, 0, &res, err, sizeof err) < 0) {
@@ -1478,7 +1538,7 @@ static void job_free(import_job *j)
 {
     if (!j) return;
     if (j->conn) {
-        if (j->in_txn) db_rollback(j->conn);
+        job_rollback(j);
         char err[256];
         if (db_exec_text(j->conn, SQL_DROP_STAGE, err, sizeof err) < 0)
             log_warn("import", "dropping the staging tables: %s", err);
@@ -1516,6 +1576,7 @@ static int job_prepare_conn(import_job *j, char *err, size_t errlen)
         db_begin(j->conn, err, errlen) < 0)
         return -1;
     j->in_txn = true;
+    if (j->attempt > 1) lock_vehicles(j);     /* a first attempt takes it with its first batch */
     bool late = false;
     for (int i = 0; i < j->nlock_first && !j->fatal; i++) lock_store(j, j->lock_first[i], &late);
     if (j->fatal) {
@@ -1532,8 +1593,7 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
  * next attempt counts from scratch against what is committed then). */
 static int job_restart(import_job *j)
 {
-    if (j->in_txn) db_rollback(j->conn);
-    j->in_txn = false;
+    job_rollback(j);
     /* the stores met so far are locked first next time, in key order */
     char **first = j->locked.n ? calloc(j->locked.n, sizeof *first) : NULL;
     int nfirst = 0;
@@ -1737,6 +1797,7 @@ static void finish_writes(import_job *j)
     }
     if (db_commit(j->conn, err, sizeof err) < 0) { job_db_fail(j, err, "commit"); return; }
     j->in_txn = false;
+    unlock_vehicles(j);
     kpi_changed_here();
     /* a big load: plan the next KPI queries on the new sizes (committed already, so only a warning) */
     if (j->inserted >= IMPORT_ANALYZE_ROWS && !j->defer_rollups && rollup_analyze(j->conn, e->name, err, sizeof err) < 0)
@@ -1757,8 +1818,7 @@ int import_job_feed(import_job *j, const char *data, size_t len)
     int rc = job_process(j, data, len);
     if (j->fatal && j->retryable) {
         /* let the other transaction go on now (a lock wait timeout leaves ours open) */
-        if (j->in_txn) db_rollback(j->conn);
-        j->in_txn = false;
+        job_rollback(j);
         return j->replay_path ? -1 : 0;
     }
     return rc;
@@ -1827,8 +1887,7 @@ int import_job_finish(import_job *j, import_result *res)
             log_warn("import", "%s %s: the file cannot be read again, so it is not retried", j->e->name, j->label);
             break;
         }
-        if (j->in_txn) db_rollback(j->conn);
-        j->in_txn = false;
+        job_rollback(j);
         int ms = import_retry_delay_ms(j->attempt + 1, (double)rand_r(&seed) / ((double)RAND_MAX + 1.0));
         log_warn("import", "%s %s: lost a lock conflict with another transaction while %s (attempt %d of %d); "
                  "the whole file runs again in %d ms", j->e->name, j->label, j->fatal_msg, j->attempt, attempts, ms);
