@@ -10,7 +10,11 @@
  * rolled back. At the end: the lines of named ROs that the file did not
  * repeat are removed, payments are checked against their invoices, rollups
  * are refreshed, the KPI caches invalidated and the import audited, then
- * commit. Memory per file: one batch, the keys seen, the stores touched. */
+ * commit. Memory per file: one batch, the keys seen, the stores touched.
+ * Concurrency: each batch holds its stores' rows (FOR UPDATE, key order)
+ * before it reads, so imports of one store take turns; imports of vehicles
+ * take a group-wide turn; a transaction that still loses a lock conflict is
+ * rolled back and the whole file runs again (import_retry.h), then 503. */
 #include "import.h"
 #include <ctype.h>
 #include <errno.h>
