@@ -1253,3 +1253,11 @@ void db_pool_stats(db_pool *p, int *size, int *in_use, long long *waits, long lo
     if (errors) *errors = p->errors;
     pthread_mutex_unlock(&p->mu);
 }
+
+/* --- errors worth a retry --- */
+
+bool db_errno_is_retryable(int e)
+{
+    return e == 1213 /* ER_LOCK_DEADLOCK: the transaction was rolled back */
+        || e == 1205 /* ER_LOCK_WAIT_TIMEOUT: the statement was rolled back */;
+}

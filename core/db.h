@@ -95,4 +95,8 @@ int db_rollback(db_conn *c);
  * (db_begin) it is still all or nothing. */
 int db_exec_bulk(db_conn *c, const char *sql, const db_val *vals, int ncols, int rows,
                  unsigned long long *affected, char *err, size_t errlen);
+/* True for the MariaDB error numbers of a lost lock conflict (deadlock, lock
+ * wait timeout): the transaction did nothing wrong and may be run again from
+ * its start, after a rollback. */
+bool db_errno_is_retryable(int err);
 #endif

@@ -10,7 +10,11 @@
  * rolled back. At the end: the lines of named ROs that the file did not
  * repeat are removed, payments are checked against their invoices, rollups
  * are refreshed, the KPI caches invalidated and the import audited, then
- * commit. Memory per file: one batch, the keys seen, the stores touched. */
+ * commit. Memory per file: one batch, the keys seen, the stores touched.
+ * Concurrency: each batch holds its stores' rows (FOR UPDATE, key order)
+ * before it reads, so imports of one store take turns; imports of vehicles
+ * take a group-wide turn; a transaction that still loses a lock conflict is
+ * rolled back and the whole file runs again (import_retry.h), then 503. */
 #include "import.h"
 #include <ctype.h>
 #include <errno.h>
@@ -31,6 +35,7 @@
 #include "http.h"
 #include "kpi.h"
 #include "log.h"
+#include "import_retry.h"
 #include "rollup.h"
 
 #define BATCH_ROWS        10000              /* rows per staging round trip */
@@ -254,6 +259,9 @@ typedef struct entity_sql {
     char *old_dates;         /* per store: business dates of the rows about to be replaced */
     char *new_dates;         /* per store: business dates of the staged rows */
     char *old_vins;          /* VINs a replaced row had and its new version has not */
+    /* the same three as locking reads: they see the latest committed rows
+     * where this transaction's snapshot may be older than a store's lock */
+    char *count_existing_locking, *old_dates_locking, *old_vins_locking;
     char *ro_lines_delete;   /* ro_labour / ro_parts: lines of named ROs the file did not repeat */
     char *stage_ros;         /* ro_labour / ro_parts: record the ROs a batch names */
 } entity_sql;
@@ -296,6 +304,15 @@ static char *sb_take(sbuf *b)
 {
     if (b->oom) { free(b->s); return NULL; }
     return b->s;
+}
+
+/* sql as a locking read (NULL stays NULL). */
+static char *for_update(const char *sql)
+{
+    if (!sql) return NULL;
+    sbuf b = { 0 };
+    sb_add(&b, "%s FOR UPDATE", sql);
+    return sb_take(&b);
 }
 
 /* " AND <stored and staged values of col are the same>": byte for byte, so
@@ -419,7 +436,11 @@ static void build_entity_sql(void)
             q->stage_ros = sb_take(&b);
             if (!q->ro_lines_delete || !q->stage_ros) entity_sql_ok = false;
         }
-        if (!q->create_stage || !q->insert_stage || !q->count_existing || !q->upsert || !q->drop_unchanged)
+        q->count_existing_locking = for_update(q->count_existing);
+        q->old_dates_locking = for_update(q->old_dates);
+        q->old_vins_locking = for_update(q->old_vins);
+        if (!q->create_stage || !q->insert_stage || !q->count_existing || !q->upsert || !q->drop_unchanged ||
+            !q->count_existing_locking || (q->old_dates && !q->old_dates_locking) || (q->old_vins && !q->old_vins_locking))
             entity_sql_ok = false;
     }
 }
@@ -450,6 +471,12 @@ static const char SQL_STAGE_KEYS[] =
 static const char SQL_RO_DATES[] =
     "SELECT o.store_code, MIN(DATE(o.opened_at)), MAX(DATE(COALESCE(o.closed_at, o.opened_at))) "
     "FROM import_ros r JOIN repair_orders o ON o.store_code = r.store_code AND o.ro_no = r.ro_no GROUP BY o.store_code";
+/* The stores a batch names, in key order, and the row of one held to the
+ * end of the transaction: two imports of one store take their turns instead
+ * of interleaving (which deadlocks in the rollup refresh and would make
+ * their counts read each other's rows too early). */
+static const char SQL_STAGE_STORES[] = "SELECT DISTINCT store_code FROM import_stage ORDER BY store_code";
+static const char SQL_LOCK_STORE[] = "SELECT store_code FROM stores WHERE store_code = ? FOR UPDATE";
 static const char SQL_OVERPAID[] =
     "SELECT p.payment_no, p.invoice_no, p.amount, i.amount - (t.total - p.amount) "
     "FROM payments p JOIN invoices i ON i.store_code = p.store_code AND i.invoice_no = p.invoice_no "
@@ -784,7 +811,20 @@ typedef struct import_job {
     bool csv_failed;
     bool fatal;                      /* a database or memory failure: stop */
     int fatal_status;
-    char fatal_msg[512];
+    char fatal_msg[512];             /* what failed, for the client (never MariaDB's text) */
+    bool fatal_db;                   /* a statement failed (the log has MariaDB's text) */
+    /* running the file again after a lost lock conflict (import_retry.h) */
+    bool retryable;                  /* the failure was a deadlock or a lock wait timeout */
+    int attempt;                     /* 1 for the first run of the file */
+    import_spool *spool;             /* an upload's bytes, to read them again */
+    char *replay_path;               /* or the file itself (the command line) */
+    bool replaying;                  /* feeding from the spool: keep nothing again */
+    key_map locked;                  /* stores whose row this transaction holds (FOR UPDATE) */
+    char **lock_first;               /* a retry locks the stores the last attempt met, first */
+    int nlock_first;
+    bool read_view;                  /* a consistent read ran in this transaction already */
+    bool batch_locking;              /* this batch reads the stored rows with locking reads */
+    bool vehicles_locked;            /* holds the group-wide turn of the vehicle imports */
     /* where the time goes (seconds), for the log line */
     double t_stage, t_check, t_write, t_finish;
     /* progress */
@@ -799,6 +839,7 @@ static double mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A failure that is not a statement's (memory, buffers): fmt is the client's. */
 static void job_fatal(import_job *j, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void job_fatal(import_job *j, int status, const char *fmt, ...)
 {
@@ -810,7 +851,50 @@ static void job_fatal(import_job *j, int status, const char *fmt, ...)
     va_end(ap);
     j->fatal_status = status;
     if (j->conn && db_conn_lost(j->conn)) j->fatal_status = 503;
-    log_error("import", "%s: %s", j->label, j->fatal_msg);
+    log_error("import", "%s %s: %s", j->e->name, j->label, j->fatal_msg);
+}
+
+/* The MariaDB error number of a failure: the connection's, else the "(NNNN)"
+ * that ends db.c's messages. */
+static int failure_errno(db_conn *c, const char *err)
+{
+    int e = c ? db_errno(c) : 0;
+    if (e) return e;
+    const char *open = err ? strrchr(err, '(') : NULL;
+    if (open) {
+        char *end;
+        long n = strtol(open + 1, &end, 10);
+        if (end != open + 1 && *end == ')' && end[1] == '\0' && n > 0 && n < 100000) return (int)n;
+    }
+    return 0;
+}
+
+/* A statement failed while doing what fmt says: the log gets MariaDB's
+ * text (err), the client only what was being done. A lost lock conflict
+ * (deadlock, lock wait timeout) is marked retryable: the file runs again. */
+static void job_db_fail(import_job *j, const char *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void job_db_fail(import_job *j, const char *err, const char *fmt, ...)
+{
+    if (j->fatal) return;
+    j->fatal = true;
+    j->fatal_db = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->fatal_msg, sizeof j->fatal_msg, fmt, ap);
+    va_end(ap);
+    int e = failure_errno(j->conn, err);
+    if (j->conn && db_conn_lost(j->conn)) {
+        j->fatal_status = 503;
+    } else if (db_errno_is_retryable(e)) {
+        j->fatal_status = 503;
+        j->retryable = true;
+    } else {
+        j->fatal_status = 500;
+    }
+    if (j->retryable)
+        log_warn("import", "%s %s (attempt %d): %s: %s", j->e->name, j->label, j->attempt, j->fatal_msg, err);
+    else
+        log_error("import", "%s %s: %s: %s", j->e->name, j->label, j->fatal_msg, err);
 }
 
 static bool job_writing(const import_job *j)
@@ -848,7 +932,7 @@ static void touch_from_query(import_job *j, const char *sql)
     char err[512];
     db_result *res = NULL;
     if (db_query(j->conn, sql, NULL, 0, &res, err, sizeof err) < 0) {
-        job_fatal(j, 500, "reading the dates touched: %s", err);
+        job_db_fail(j, err, "reading the dates touched");
         return;
     }
     for (int r = 0; r < res->nrows; r++) touch_store(j, db_cell(res, r, 0), db_cell(res, r, 1), db_cell(res, r, 2));
@@ -1234,7 +1318,7 @@ static void check_parents(import_job *j)
         bool is_comeback = strcmp(pc->column, "comeback_of") == 0;
         db_result *res = NULL;
         if (db_query(j->conn, pc->sql, NULL, 0, &res, err, sizeof err) < 0) {
-            job_fatal(j, 500, "checking %s: %s", pc->column, err);
+            job_db_fail(j, err, "checking %s", pc->column);
             return;
         }
         int fcol = j->col_to_file[col_index(e, pc->column)];
@@ -1255,6 +1339,102 @@ static void check_parents(import_job *j)
     }
 }
 
+/* A lock this import could not get in time: like a lock wait timeout. */
+static void job_conflict(import_job *j, const char *what)
+{
+    if (j->fatal) return;
+    j->fatal = j->fatal_db = j->retryable = true;
+    j->fatal_status = 503;
+    snprintf(j->fatal_msg, sizeof j->fatal_msg, "%s", what);
+    log_warn("import", "%s %s (attempt %d): %s: the wait timed out", j->e->name, j->label, j->attempt, what);
+}
+
+/* The rollups of repair orders, vehicle sales and policies follow vehicles
+ * across stores (visits, states, retention, insurance matches, by VIN): two
+ * such imports of different stores computing them from their own snapshots
+ * would each miss the other's rows. They take turns group-wide, with a named
+ * lock taken before the first read of the transaction (and before any store
+ * row, so the order is always the same); the demo loader, which rebuilds the
+ * rollups after its load, does not need it. */
+static const char SQL_VEHICLES_LOCK[] = "SELECT GET_LOCK('fourscore.import.vehicles', @@innodb_lock_wait_timeout)";
+static const char SQL_VEHICLES_UNLOCK[] = "SELECT RELEASE_LOCK('fourscore.import.vehicles')";
+
+static void lock_vehicles(import_job *j)
+{
+    if (j->vehicles_locked || j->defer_rollups || !entity_has_vins(j->e) || j->fatal) return;
+    char err[512];
+    db_result *res = NULL;
+    if (db_query(j->conn, SQL_VEHICLES_LOCK, NULL, 0, &res, err, sizeof err) < 0) {
+        job_db_fail(j, err, "waiting for other imports of vehicles");
+        return;
+    }
+    bool got = res->nrows == 1 && db_cell(res, 0, 0) && strcmp(db_cell(res, 0, 0), "1") == 0;
+    db_result_free(res);
+    if (!got) { job_conflict(j, "waiting for other imports of vehicles"); return; }
+    j->vehicles_locked = true;
+}
+
+static void unlock_vehicles(import_job *j)
+{
+    if (!j->vehicles_locked) return;
+    j->vehicles_locked = false;
+    if (db_conn_lost(j->conn)) return;          /* the server let it go with the session */
+    char err[512];
+    db_result *res = NULL;
+    if (db_query(j->conn, SQL_VEHICLES_UNLOCK, NULL, 0, &res, err, sizeof err) < 0) {
+        /* never hand the pool a session holding it: a lost connection is closed */
+        log_error("import", "releasing the vehicle imports' lock: %s", err);
+        return;
+    }
+    db_result_free(res);
+}
+
+/* Rolls back (if a transaction is open) and gives up the vehicle turn. */
+static void job_rollback(import_job *j)
+{
+    if (j->in_txn) db_rollback(j->conn);
+    j->in_txn = false;
+    unlock_vehicles(j);
+}
+
+/* Holds the row of store (once per transaction); *late is set when that
+ * happens after the transaction's snapshot was taken. */
+static void lock_store(import_job *j, const char *store, bool *late)
+{
+    size_t n = strlen(store);
+    if (key_find(&j->locked, store, n, hash_bytes(store, n))) return;
+    char err[512];
+    db_val p[1] = { DB_STRN(store, n) };
+    db_result *res = NULL;
+    if (db_query(j->conn, SQL_LOCK_STORE, p, 1, &res, err, sizeof err) < 0) {
+        job_db_fail(j, err, "waiting for other imports of store %.32s", store);
+        return;
+    }
+    db_result_free(res);
+    bool oom = false;
+    key_add(&j->locked, store, n, NULL, 0, &oom);
+    if (oom) { job_fatal(j, 500, "out of memory"); return; }
+    if (j->read_view) *late = true;
+}
+
+/* Locks the stores of the staged batch in key order; a store first met after
+ * the snapshot makes the batch read the stored rows with locking reads. */
+static void lock_batch_stores(import_job *j)
+{
+    j->batch_locking = false;
+    lock_vehicles(j);
+    if (j->fatal || !j->e->has_store || j->e->global) return;
+    char err[512];
+    db_result *res = NULL;
+    if (db_query(j->conn, SQL_STAGE_STORES, NULL, 0, &res, err, sizeof err) < 0) {
+        job_db_fail(j, err, "reading the stores of the file");
+        return;
+    }
+    for (int r = 0; r < res->nrows && !j->fatal; r++)
+        if (db_cell(res, r, 0)) lock_store(j, db_cell(res, r, 0), &j->batch_locking);
+    db_result_free(res);
+}
+
 static void write_batch(import_job *j)
 {
     const entity_def *e = j->e;
@@ -1269,7 +1449,7 @@ static void write_batch(import_job *j)
         unsigned long long keyed = 0;
         if (db_exec(j->conn, q->stage_ros, NULL, 0, NULL, err, sizeof err) < 0 ||
             db_exec(j->conn, SQL_STAGE_KEYS, NULL, 0, &keyed, err, sizeof err) < 0) {
-            job_fatal(j, 500, "recording the repair orders named: %s", err);
+            job_db_fail(j, err, "recording the repair orders named");
             return;
         }
         may_exist = keyed > 0;
@@ -1277,19 +1457,20 @@ static void write_batch(import_job *j)
     }
     long long existing = 0, same = 0;
     if (may_exist) {
-        if (db_query(j->conn, q->count_existing, NULL, 0, &res, err, sizeof err) < 0) {
-            job_fatal(j, 500, "counting existing rows: %s", err);
+        if (db_query(j->conn, j->batch_locking ? q->count_existing_locking : q->count_existing, NULL, 0, &res,
+                     err, sizeof err) < 0) {
+            job_db_fail(j, err, "counting existing rows");
             return;
         }
         existing = res->nrows ? db_cell_int(res, 0, 0) : 0;
         same = res->nrows ? db_cell_int(res, 0, 1) : 0;
         db_result_free(res);
     }
-    if (q->old_dates) touch_from_query(j, q->old_dates);
+    if (q->old_dates) touch_from_query(j, j->batch_locking ? q->old_dates_locking : q->old_dates);
     if (q->new_dates) touch_from_query(j, q->new_dates);
     if (q->old_vins && !j->fatal) {
-        if (db_query(j->conn, q->old_vins, NULL, 0, &res, err, sizeof err) < 0) {
-            job_fatal(j, 500, "reading replaced VINs: %s", err);
+        if (db_query(j->conn, j->batch_locking ? q->old_vins_locking : q->old_vins, NULL, 0, &res, err, sizeof err) < 0) {
+            job_db_fail(j, err, "reading replaced VINs");
             return;
         }
         for (int r = 0; r < res->nrows; r++) touch_vin(j, db_cell(res, r, 0));
@@ -1298,11 +1479,11 @@ static void write_batch(import_job *j)
     if (j->fatal) return;
     unsigned long long affected = 0;
     if (same > 0 && same < j->nbatch && db_exec(j->conn, q->drop_unchanged, NULL, 0, NULL, err, sizeof err) < 0) {
-        job_fatal(j, 500, "setting aside unchanged rows: %s", err);
+        job_db_fail(j, err, "setting aside unchanged rows");
         return;
     }
     if (same < j->nbatch && db_exec(j->conn, q->upsert, NULL, 0, &affected, err, sizeof err) < 0) {
-        job_fatal(j, 500, "writing %s: %s", e->name, err);
+        job_db_fail(j, err, "writing %s", e->name);
         return;
     }
     j->inserted += j->nbatch - existing;
@@ -1318,10 +1499,12 @@ static void flush_batch(import_job *j)
     double t0 = mono_s();
     if (db_exec(j->conn, SQL_CLEAR_STAGE, NULL, 0, NULL, err, sizeof err) < 0 ||
         db_exec_bulk(j->conn, j->q->insert_stage, j->vals, 1 + j->e->ncols, j->nbatch, &affected, err, sizeof err) < 0) {
-        job_fatal(j, 500, "staging rows: %s", err);
+        job_db_fail(j, err, "staging rows");
     } else {
+        lock_batch_stores(j);
+        j->read_view = true;             /* the parent checks read under a snapshot from here on */
         double t1 = mono_s();
-        check_parents(j);
+        if (!j->fatal) check_parents(j);
         double t2 = mono_s();
         if (job_writing(j)) write_batch(j);
         j->t_stage += t1 - t0;
@@ -1347,11 +1530,19 @@ static void set_result_error(import_result *res, int status, const char *code, c
     va_end(ap);
 }
 
+/* 503: the database cannot be reached; the log has why. */
+static void set_unavailable(import_result *res)
+{
+    set_result_error(res, 503, "unavailable", "the database is not available; nothing was written: send the file "
+                     "again in a minute (if this lasts, tell the group's IT: the server log has the details)");
+    res->retry_after = IMPORT_RETRY_AFTER_S;
+}
+
 static void job_free(import_job *j)
 {
     if (!j) return;
     if (j->conn) {
-        if (j->in_txn) db_rollback(j->conn);
+        job_rollback(j);
         char err[256];
         if (db_exec_text(j->conn, SQL_DROP_STAGE, err, sizeof err) < 0)
             log_warn("import", "dropping the staging tables: %s", err);
@@ -1364,10 +1555,86 @@ static void job_free(import_job *j)
     free(j->arena);
     key_map_free(&j->keys);
     key_map_free(&j->vins);
+    key_map_free(&j->locked);
+    for (int i = 0; i < j->nlock_first; i++) free(j->lock_first[i]);
+    free(j->lock_first);
+    import_spool_free(j->spool);
+    free(j->replay_path);
     free(j->touched);
     problem_list_free(&j->problems);
     problem_list_free(&j->scope_problems);
     free(j);
+}
+
+/* The connection made ready for a file: fresh staging tables, a transaction,
+ * and (on a retry) the stores the last attempt met locked first, in key
+ * order. 0, or -1 with err (the job's own failure already set when a lock
+ * could not be had). */
+static int job_prepare_conn(import_job *j, char *err, size_t errlen)
+{
+    if (db_exec_text(j->conn, SQL_DROP_STAGE, err, errlen) < 0 ||
+        db_exec_text(j->conn, SQL_HEAP_SIZE, err, errlen) < 0 ||
+        db_exec_text(j->conn, j->q->create_stage, err, errlen) < 0 ||
+        (entity_is_ro_lines(j->e) && (db_exec_text(j->conn, SQL_CREATE_ROS, err, errlen) < 0 ||
+                                      db_exec_text(j->conn, SQL_CREATE_KEYS, err, errlen) < 0)) ||
+        db_begin(j->conn, err, errlen) < 0)
+        return -1;
+    j->in_txn = true;
+    if (j->attempt > 1) lock_vehicles(j);     /* a first attempt takes it with its first batch */
+    bool late = false;
+    for (int i = 0; i < j->nlock_first && !j->fatal; i++) lock_store(j, j->lock_first[i], &late);
+    if (j->fatal) {
+        snprintf(err, errlen, "%s", j->fatal_msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Back to the state before the first byte of the file, on a fresh
+ * transaction: every count, key, problem and store touched is forgotten (the
+ * next attempt counts from scratch against what is committed then). */
+static int job_restart(import_job *j)
+{
+    job_rollback(j);
+    /* the stores met so far are locked first next time, in key order */
+    char **first = j->locked.n ? calloc(j->locked.n, sizeof *first) : NULL;
+    int nfirst = 0;
+    for (size_t i = 0; first && i < j->locked.cap; i++)
+        if (j->locked.slots[i].hash && !(first[nfirst++] = strdup(j->locked.slots[i].key))) nfirst--;
+    if (first) qsort(first, (size_t)nfirst, sizeof *first, cmp_str);
+    for (int i = 0; i < j->nlock_first; i++) free(j->lock_first[i]);
+    free(j->lock_first);
+    j->lock_first = first;
+    j->nlock_first = nfirst;
+    key_map_free(&j->locked);
+    key_map_free(&j->keys);
+    key_map_free(&j->vins);
+    problem_list_free(&j->problems);
+    problem_list_free(&j->scope_problems);
+    csv_free(j->csv);
+    j->csv = csv_new(0, 0, on_record, j);
+    j->have_header = j->header_bad = j->csv_failed = false;
+    j->nfile_cols = 0;
+    j->nbatch = 0;
+    j->arena_used = 0;
+    j->ntouched = 0;
+    j->rows = j->inserted = j->updated = j->unchanged = j->removed = 0;
+    j->ros_had_lines = j->read_view = j->batch_locking = false;
+    j->fatal = j->fatal_db = j->retryable = false;
+    j->fatal_status = 0;
+    j->fatal_msg[0] = '\0';
+    if (!j->csv) {
+        job_fatal(j, 500, "out of memory");
+        return -1;
+    }
+    char err[512];
+    if (job_prepare_conn(j, err, sizeof err) < 0) {
+        job_db_fail(j, err, "preparing the next attempt");
+        return -1;
+    }
+    return 0;
 }
 
 import_job *import_job_new(struct app *a, const struct principal *who, const char *entity, const char *label,
@@ -1418,23 +1685,21 @@ import_job *import_job_new(struct app *a, const struct principal *who, const cha
     char err[512];
     j->conn = db_acquire(a->db, ACQUIRE_MS, err, sizeof err);
     if (!j->conn) {
+        log_error("import", "%s %s: no database connection: %s", e->name, j->label, err);
         job_free(j);
-        set_result_error(res, 503, "unavailable", "the database does not answer: %s", err);
+        set_unavailable(res);
         return NULL;
     }
-    if (db_exec_text(j->conn, SQL_DROP_STAGE, err, sizeof err) < 0 ||
-        db_exec_text(j->conn, SQL_HEAP_SIZE, err, sizeof err) < 0 ||
-        db_exec_text(j->conn, q->create_stage, err, sizeof err) < 0 ||
-        (entity_is_ro_lines(e) && (db_exec_text(j->conn, SQL_CREATE_ROS, err, sizeof err) < 0 ||
-                                   db_exec_text(j->conn, SQL_CREATE_KEYS, err, sizeof err) < 0)) ||
-        db_begin(j->conn, err, sizeof err) < 0) {
+    j->attempt = 1;
+    if (job_prepare_conn(j, err, sizeof err) < 0) {
         int status = db_conn_lost(j->conn) ? 503 : 500;
         log_error("import", "preparing the import of %s: %s", e->name, err);
         job_free(j);
-        set_result_error(res, status, status == 503 ? "unavailable" : "internal", "could not prepare the import: %s", err);
+        if (status == 503) set_unavailable(res);
+        else set_result_error(res, 500, "internal", "the import could not be prepared (a database error; the server log "
+                              "has the details); nothing was written");
         return NULL;
     }
-    j->in_txn = true;
     return j;
 }
 
@@ -1444,7 +1709,17 @@ void import_job_set_progress(import_job *j, import_progress_fn fn, void *ud)
     j->progress_ud = ud;
 }
 
-int import_job_feed(import_job *j, const char *data, size_t len)
+/* Keep the bytes of an upload while a second attempt may need them. */
+static bool job_needs_spool(const import_job *j)
+{
+    return !j->replay_path && !j->replaying && !j->csv_failed && !j->header_bad && j->problems.total == 0 &&
+           j->scope_problems.total == 0 && !(j->fatal && !j->retryable);
+}
+
+static bool job_replayable(const import_job *j) { return j->replay_path || import_spool_ok(j->spool); }
+
+/* The bytes through the CSV reader (and so the checks and the writes). */
+static int job_process(import_job *j, const char *data, size_t len)
 {
     if (j->fatal || j->csv_failed) return -1;
     int rc = csv_feed(j->csv, data, len);
@@ -1457,6 +1732,11 @@ int import_job_feed(import_job *j, const char *data, size_t len)
     return j->fatal ? -1 : 0;
 }
 
+static int cmp_touch(const void *a, const void *b)
+{
+    return strcmp(((const rollup_touch *)a)->store_code, ((const rollup_touch *)b)->store_code);
+}
+
 /* The end of the file: the whole-file rules, rollups, audit, commit. */
 static void finish_writes(import_job *j)
 {
@@ -1466,7 +1746,7 @@ static void finish_writes(import_job *j)
         /* only an RO that had lines before the file can lose some */
         unsigned long long removed = 0;
         if (j->ros_had_lines && db_exec(j->conn, j->q->ro_lines_delete, NULL, 0, &removed, err, sizeof err) < 0)
-            job_fatal(j, 500, "removing the lines the file did not repeat: %s", err);
+            job_db_fail(j, err, "removing the lines the file did not repeat");
         j->removed = (long long)removed;
         /* the business dates of the named ROs, for the rollups (only when something changed) */
         if (!j->fatal && (j->inserted || j->updated || j->removed)) touch_from_query(j, SQL_RO_DATES);
@@ -1476,7 +1756,7 @@ static void finish_writes(import_job *j)
             db_val p[2] = { DB_STR(j->touched[t].store_code), DB_STR(j->touched[t].store_code) };
             db_result *res = NULL;
             if (db_query(j->conn, SQL_OVERPAID, p, 2, &res, err, sizeof err) < 0) {
-                job_fatal(j, 500, "checking payments against invoices: %s", err);
+                job_db_fail(j, err, "checking payments against invoices");
                 break;
             }
             for (int r = 0; r < res->nrows; r++) {
@@ -1492,7 +1772,8 @@ static void finish_writes(import_job *j)
         }
     }
     if (!job_writing(j)) return;
-    /* rollups, caches, audit */
+    /* rollups, caches, audit; the stores in key order, as every import refreshes them */
+    if (j->ntouched > 1) qsort(j->touched, (size_t)j->ntouched, sizeof *j->touched, cmp_touch);
     const char **vins = NULL;
     if (j->vins.n) {
         vins = malloc(j->vins.n * sizeof *vins);
@@ -1507,28 +1788,49 @@ static void finish_writes(import_job *j)
     bool changed = j->inserted || j->updated || j->removed;
     int rc = changed && !j->defer_rollups ? rollup_refresh(j->conn, &scope, err, sizeof err) : 0;
     free(vins);
-    if (rc < 0) { job_fatal(j, 500, "refreshing rollups: %s", err); return; }
-    if (kpi_invalidate(j->conn, err, sizeof err) < 0) { job_fatal(j, 500, "invalidating KPI caches: %s", err); return; }
+    if (rc < 0) { job_db_fail(j, err, "refreshing rollups"); return; }
+    if (kpi_invalidate(j->conn, err, sizeof err) < 0) { job_db_fail(j, err, "invalidating KPI caches"); return; }
     char detail[400];
     snprintf(detail, sizeof detail, "{\"file\":\"%.200s\",\"rows\":%lld,\"inserted\":%lld,\"updated\":%lld,\"unchanged\":%lld}",
              j->label, j->rows, j->inserted, j->updated, j->unchanged);
     for (char *p = detail + 9; *p && p < detail + 9 + strlen(j->label); p++)   /* keep the JSON valid */
         if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) *p = '_';
     if (audit_log(j->conn, j->who, "import", e->name, detail, err, sizeof err) < 0) {
-        job_fatal(j, 500, "writing the audit record: %s", err);
+        job_db_fail(j, err, "writing the audit record");
         return;
     }
-    if (db_commit(j->conn, err, sizeof err) < 0) { job_fatal(j, 500, "commit: %s", err); return; }
+    if (db_commit(j->conn, err, sizeof err) < 0) { job_db_fail(j, err, "commit"); return; }
     j->in_txn = false;
+    unlock_vehicles(j);
     kpi_changed_here();
     /* a big load: plan the next KPI queries on the new sizes (committed already, so only a warning) */
     if (j->inserted >= IMPORT_ANALYZE_ROWS && !j->defer_rollups && rollup_analyze(j->conn, e->name, err, sizeof err) < 0)
         log_warn("import", "%s: refreshing table statistics: %s", e->name, err);
 }
 
-int import_job_finish(import_job *j, import_result *res)
+int import_job_feed(import_job *j, const char *data, size_t len)
 {
-    memset(res, 0, sizeof *res);
+    if (job_needs_spool(j)) {
+        if (!j->spool && !(j->spool = import_spool_new())) log_warn("import", "%s: out of memory for the spool", j->label);
+        else if (import_spool_ok(j->spool)) import_spool_add(j->spool, data, len);
+    } else if (j->spool && !j->replay_path && !(j->fatal && j->retryable)) {
+        import_spool_free(j->spool);        /* the file fails whatever happens: no second attempt */
+        j->spool = NULL;
+    }
+    /* the file runs again at its end: an upload is kept reading (and spooled) */
+    if (j->fatal && j->retryable) return j->replay_path ? -1 : 0;
+    int rc = job_process(j, data, len);
+    if (j->fatal && j->retryable) {
+        /* let the other transaction go on now (a lock wait timeout leaves ours open) */
+        job_rollback(j);
+        return j->replay_path ? -1 : 0;
+    }
+    return rc;
+}
+
+/* One run of the end of the file: the last batch, the whole-file rules, the commit. */
+static void job_finish_attempt(import_job *j)
+{
     if (!j->fatal && !j->csv_failed) {
         if (csv_finish(j->csv) < 0) {
             const csv_error *ce = csv_last_error(j->csv);
@@ -1543,11 +1845,74 @@ int import_job_finish(import_job *j, import_result *res)
     if (!j->fatal) flush_batch(j);
     double t0 = mono_s();
     if (!j->fatal && job_writing(j)) finish_writes(j);
-    j->t_finish = mono_s() - t0;
+    j->t_finish += mono_s() - t0;
+}
+
+static int replay_chunk(void *ud, const char *data, size_t len) { return job_process(ud, data, len); }
+
+/* The whole file through the reader again (after job_restart). */
+static void job_replay(import_job *j)
+{
+    j->replaying = true;
+    if (j->replay_path) {
+        FILE *f = fopen(j->replay_path, "rb");
+        char *buf = f ? malloc(256 * 1024) : NULL;
+        if (!f || !buf) {
+            job_fatal(j, 500, "the file could not be read again for another attempt");
+        } else {
+            size_t n;
+            while ((n = fread(buf, 1, 256 * 1024, f)) > 0)
+                if (job_process(j, buf, n) < 0) break;
+            if (ferror(f)) job_fatal(j, 500, "the file could not be read again for another attempt");
+        }
+        free(buf);
+        if (f) fclose(f);
+    } else if (import_spool_replay(j->spool, replay_chunk, j) < 0) {
+        job_fatal(j, 500, "the upload could not be read back for another attempt");
+    }
+    j->replaying = false;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+}
+
+int import_job_finish(import_job *j, import_result *res)
+{
+    memset(res, 0, sizeof *res);
+    int attempts = import_retry_attempts();
+    unsigned seed = (unsigned)(mono_s() * 1e6) ^ (unsigned)(uintptr_t)j;
+    for (;;) {
+        job_finish_attempt(j);
+        if (!j->fatal || !j->retryable || j->attempt >= attempts) break;
+        if (!job_replayable(j)) {
+            log_warn("import", "%s %s: the file cannot be read again, so it is not retried", j->e->name, j->label);
+            break;
+        }
+        job_rollback(j);
+        int ms = import_retry_delay_ms(j->attempt + 1, (double)rand_r(&seed) / ((double)RAND_MAX + 1.0));
+        log_warn("import", "%s %s: lost a lock conflict with another transaction while %s (attempt %d of %d); "
+                 "the whole file runs again in %d ms", j->e->name, j->label, j->fatal_msg, j->attempt, attempts, ms);
+        sleep_ms(ms);
+        j->attempt++;
+        if (job_restart(j) == 0) job_replay(j);
+    }
     int rc = -1;
-    if (j->fatal) {
-        set_result_error(res, j->fatal_status, j->fatal_status == 503 ? "unavailable" : "internal",
-                         "the import failed and nothing was written: %s", j->fatal_msg);
+    if (j->fatal && j->retryable) {
+        log_error("import", "%s %s: still losing lock conflicts after %d attempts; answered 503", j->e->name, j->label,
+                  j->attempt);
+        set_result_error(res, 503, "busy", "other imports were writing the same data at the same time and this file did "
+                         "not get its turn (%d attempts); nothing was written: send it again in a few seconds", j->attempt);
+        res->retry_after = IMPORT_RETRY_AFTER_S;
+    } else if (j->fatal && j->fatal_status == 503) {
+        set_unavailable(res);
+    } else if (j->fatal && j->fatal_db) {
+        set_result_error(res, 500, "internal", "the import failed while %s (a database error; the server log has the "
+                         "details); nothing was written", j->fatal_msg);
+    } else if (j->fatal) {
+        set_result_error(res, j->fatal_status, "internal", "the import failed and nothing was written: %s", j->fatal_msg);
     } else if (j->scope_problems.total) {
         set_result_error(res, 403, "store_out_of_scope", "%lld rows belong to stores outside this token's scope; nothing was written",
                          j->scope_problems.total);
@@ -1565,9 +1930,10 @@ int import_job_finish(import_job *j, import_result *res)
         res->updated = j->updated;
         res->unchanged = j->unchanged;
         rc = 0;
-        log_info("import", "%s %s: %lld rows, %lld inserted, %lld updated, %lld unchanged "
+        log_info("import", "%s %s: %lld rows, %lld inserted, %lld updated, %lld unchanged, attempt %d "
                  "(seconds: staging %.2f, checks %.2f, writing %.2f, rollups and commit %.2f)", j->e->name, j->label,
-                 res->rows, res->inserted, res->updated, res->unchanged, j->t_stage, j->t_check, j->t_write, j->t_finish);
+                 res->rows, res->inserted, res->updated, res->unchanged, j->attempt, j->t_stage, j->t_check, j->t_write,
+                 j->t_finish);
     }
     job_free(j);
     return rc;
@@ -1593,6 +1959,11 @@ static int import_file_run(struct app *a, const struct principal *who, const cha
     if (!j) return -1;
     import_job_set_progress(j, fn, ud);
     j->defer_rollups = defer_rollups;
+    if (!(j->replay_path = strdup(path))) {
+        import_job_abort(j);
+        set_result_error(res, 500, "internal", "out of memory");
+        return -1;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
@@ -1675,9 +2046,14 @@ static void reply_result(http_req *r, const import_result *res)
         cJSON_AddItemToObject(err, "details", details ? details : cJSON_CreateArray());
         cJSON_AddNumberToObject(err, "more", (double)res->more);
         http_reply_json(r, res->status, body);
-        return;
+    } else {
+        http_reply_error(r, res->status, res->code, res->message, details);
     }
-    http_reply_error(r, res->status, res->code, res->message, details);
+    if (res->retry_after > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", res->retry_after);
+        http_add_header(r, "Retry-After", secs);
+    }
 }
 
 /* Checks the request before its first byte is read; false after replying. */

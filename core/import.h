@@ -1,7 +1,9 @@
 /* import: the one way data enters Fourscore. Reads CSV files of the entities
  * of docs/import.md (through csv.c), validates every rule of the format,
  * and applies a file all-or-nothing in one transaction (upsert on the natural
- * key, rollups refreshed inside the same transaction). Used by
+ * key, rollups refreshed inside the same transaction). A transaction that
+ * loses a lock conflict to another import runs the whole file again, a few
+ * times (import_retry.h), before it answers 503. Used by
  * `fourscore import`, `POST /api/v1/import/{entity}` (streamed) and the demo
  * loader. */
 #ifndef FS_IMPORT_H
@@ -24,6 +26,7 @@ typedef struct import_result {
     char message[512];
     cJSON *problems;
     long long more;
+    int retry_after;     /* 503: seconds for the Retry-After header (0 = none) */
 } import_result;
 
 #define IMPORT_MAX_PROBLEMS 1000

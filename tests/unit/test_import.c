@@ -4,7 +4,9 @@
  * replacement, every validation rule with its line, column and message (and
  * that the database is unchanged after each refused file), scope, the cap on
  * problems, rollups and cache invalidation inside the transaction, and a
- * 100,000-row ro_parts file checked against an independent SQL sum. */
+ * 100,000-row ro_parts file checked against an independent SQL sum; and
+ * the retry policy (which errors are retried, the waits, the attempts) and
+ * the spool an upload is read again from (core/import_retry.c). */
 #include <stdlib.h>
 #include <stdbool.h>
 #include <time.h>
@@ -13,6 +15,7 @@
 #include "app.h"
 #include "auth.h"
 #include "import.h"
+#include "import_retry.h"
 
 static testdb T;
 static app A;
@@ -563,9 +566,111 @@ static void test_big_file(void)
     free(parts);
 }
 
+/* --- retries: pure policy and the spool --- */
+
+static void test_retry_policy(void)
+{
+    CHECK(db_errno_is_retryable(1213), "a deadlock is retried");
+    CHECK(db_errno_is_retryable(1205), "a lock wait timeout is retried");
+    const int not_retried[] = { 0, 1062, 1317, 1452, 1969, 2006, 2013, 1927 };
+    for (size_t i = 0; i < sizeof not_retried / sizeof *not_retried; i++)
+        CHECK(!db_errno_is_retryable(not_retried[i]), "error %d is not retried", not_retried[i]);
+    CHECK_INT(import_retry_delay_ms(1, 0.5), 0, "no wait before the first attempt");
+    CHECK_INT(import_retry_delay_ms(2, 0.0), IMPORT_RETRY_BASE_MS / 2, "the second attempt: at least half the base");
+    CHECK(import_retry_delay_ms(2, 0.999999) <= IMPORT_RETRY_BASE_MS, "the second attempt: at most the base");
+    CHECK_INT(import_retry_delay_ms(3, 0.0), IMPORT_RETRY_BASE_MS, "the third: the base doubled, halved");
+    CHECK_INT(import_retry_delay_ms(40, 0.0), IMPORT_RETRY_CAP_MS / 2, "a late attempt is capped (low end)");
+    CHECK(import_retry_delay_ms(40, 0.999) <= IMPORT_RETRY_CAP_MS, "a late attempt is capped (high end)");
+    CHECK_INT(import_retry_delay_ms(3, -4.0), IMPORT_RETRY_BASE_MS, "r below 0 counts as 0");
+    CHECK(import_retry_delay_ms(3, 7.0) <= 2 * IMPORT_RETRY_BASE_MS, "r past 1 counts as almost 1");
+    /* the default five attempts wait well under three seconds in all */
+    int total = 0;
+    for (int a = 2; a <= IMPORT_ATTEMPTS_DEFAULT; a++) total += import_retry_delay_ms(a, 0.999999);
+    CHECK(total < 3000, "five attempts wait %d ms at most", total);
+    struct { const char *v; int want; } env[] = { { NULL, 5 }, { "3", 3 }, { "1", 1 }, { "20", 20 }, { "0", 5 },
+                                                  { "21", 5 }, { "-2", 5 }, { "3x", 5 }, { "", 5 } };
+    for (size_t i = 0; i < sizeof env / sizeof *env; i++) {
+        if (env[i].v) setenv("FOURSCORE_IMPORT_ATTEMPTS", env[i].v, 1);
+        else unsetenv("FOURSCORE_IMPORT_ATTEMPTS");
+        CHECK_INT(import_retry_attempts(), env[i].want, "FOURSCORE_IMPORT_ATTEMPTS=%s", env[i].v ? env[i].v : "(unset)");
+    }
+    unsetenv("FOURSCORE_IMPORT_ATTEMPTS");
+}
+
+typedef struct replay_check { unsigned long long at, bad; int stop_after; int calls; } replay_check;
+
+/* Byte i of the test stream is (i * 7 + i / 4099) & 0xff: order and position both show. */
+static unsigned char spool_byte(unsigned long long i) { return (unsigned char)((i * 7 + i / 4099) & 0xff); }
+
+static int replay_compare(void *ud, const char *data, size_t len)
+{
+    replay_check *rc = ud;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)data[i] != spool_byte(rc->at + i)) rc->bad++;
+    rc->at += len;
+    return ++rc->calls == rc->stop_after ? -1 : 0;
+}
+
+static void test_spool(void)
+{
+    char tmp[PATH_MAX + 16];
+    snprintf(tmp, sizeof tmp, "%s", T.dir);
+    setenv("TMPDIR", tmp, 1);
+    import_spool *sp = import_spool_new();
+    CHECK(sp != NULL, "a spool");
+    /* 10 MiB in odd-sized pieces: past the memory part into the file */
+    const unsigned long long total = 10ull << 20;
+    char piece[70001];
+    unsigned long long at = 0;
+    int rc = 0;
+    while (at < total && rc == 0) {
+        size_t n = sizeof piece;
+        if (n > total - at) n = (size_t)(total - at);
+        for (size_t i = 0; i < n; i++) piece[i] = (char)spool_byte(at + i);
+        rc = import_spool_add(sp, piece, n);
+        at += n;
+    }
+    CHECK_INT(rc, 0, "10 MiB kept");
+    CHECK(import_spool_ok(sp), "the spool is usable");
+    CHECK_INT(import_spool_size(sp), total, "its size");
+    for (int round = 0; round < 2; round++) {
+        replay_check c = { 0 };
+        CHECK_INT(import_spool_replay(sp, replay_compare, &c), 0, "replay %d", round + 1);
+        CHECK_INT(c.at, total, "replay %d gives every byte", round + 1);
+        CHECK_INT(c.bad, 0, "replay %d gives them in order", round + 1);
+    }
+    /* more after a replay goes at the end; a replay stopped early is not an error */
+    for (size_t i = 0; i < 1000; i++) piece[i] = (char)spool_byte(total + i);
+    CHECK_INT(import_spool_add(sp, piece, 1000), 0, "more bytes after a replay");
+    replay_check c = { 0 };
+    CHECK_INT(import_spool_replay(sp, replay_compare, &c), 0, "replay of the longer spool");
+    CHECK_INT(c.at, total + 1000, "every byte, the new ones last");
+    CHECK_INT(c.bad, 0, "in order");
+    replay_check early = { .stop_after = 2 };
+    CHECK_INT(import_spool_replay(sp, replay_compare, &early), 0, "a replay stopped by its reader");
+    CHECK_INT(early.calls, 2, "stops at once");
+    import_spool_free(sp);
+
+    /* nowhere to put the file: the spool says so, and cannot be replayed */
+    setenv("TMPDIR", "/nonexistent/fourscore-spool", 1);
+    sp = import_spool_new();
+    memset(piece, 'x', sizeof piece);
+    rc = 0;
+    for (unsigned long long n = 0; n < (6ull << 20) && rc == 0; n += sizeof piece) rc = import_spool_add(sp, piece, sizeof piece);
+    CHECK_INT(rc, -1, "past the memory part with no temporary directory: refused");
+    CHECK(!import_spool_ok(sp), "the spool knows it is incomplete");
+    replay_check none = { 0 };
+    CHECK_INT(import_spool_replay(sp, replay_compare, &none), -1, "and refuses a replay");
+    CHECK_INT(import_spool_add(sp, "a", 1), -1, "and stays refused");
+    import_spool_free(sp);
+    unsetenv("TMPDIR");
+}
+
 int main(void)
 {
+    test_retry_policy();
     if (testdb_start(&T)) return 1;
+    test_spool();
     A.db = T.pool;
     test_full_load();
     test_updates();
