@@ -174,7 +174,7 @@ typedef struct fsp_kpi_def {
 typedef struct fsp_setting_def {
     uint32_t struct_size;             /* sizeof(fsp_setting_def): set it, the host checks it */
     const char *name;                 /* "retention.lost_after_months": [a-z0-9_]+ '.' [a-z0-9_]+ */
-    const char *name_zh;              /* "流失判定月数" (UTF-8) */
+    const char *name_zh;              /* "流失判定（月）" (UTF-8) */
     const char *name_en;              /* "Lost after (months)" */
     const char *unit;                 /* "months", "days", ...; may be NULL */
     double default_value;             /* in force until an admin changes it */
@@ -309,13 +309,14 @@ typedef const fsp_plugin_descriptor *(*fsp_entry_fn)(void);
  * in), once per plugin, at file scope:
  *     FSP_PLUGIN(.name = "example", .version = "1.0.0", .description = "An example",
  *                .init = example_init);
- * .fini may be left out (NULL). */
+ * .fini may be left out (NULL). (C only: it relies on a tentative definition.) */
 #define FSP_PLUGIN(...) \
     static const fsp_plugin_descriptor fsp_plugin_descriptor_; \
     FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void) { return &fsp_plugin_descriptor_; } \
     static const fsp_plugin_descriptor fsp_plugin_descriptor_ = { \
         .magic = FSP_MAGIC, .abi_major = FSP_ABI_MAJOR, .abi_minor = FSP_ABI_MINOR, \
         .struct_size = sizeof(fsp_plugin_descriptor), .signature = FSP_BUILD_SIGNATURE, __VA_ARGS__ }
+
 FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void);
 
 #ifdef __cplusplus
