@@ -162,7 +162,8 @@ static const char SQL_DIR_INSURERS[] = "SELECT insurer_code, name FROM insurers 
 static const char SQL_GENERATION[] = "SELECT generation FROM data_generation WHERE id = 1";
 static const char SQL_GENERATION_BUMP[] = "UPDATE data_generation SET generation = generation + 1 WHERE id = 1";
 
-static kpi_snapshot *snapshot_load(db_conn *c, unsigned long long generation, char *err, size_t errlen)
+static kpi_snapshot *snapshot_load(db_conn *c, const plugin_registry *plugins, unsigned long long generation,
+                                   char *err, size_t errlen)
 {
     kpi_snapshot *s = calloc(1, sizeof *s);
     if (!s) {
@@ -175,7 +176,7 @@ static kpi_snapshot *snapshot_load(db_conn *c, unsigned long long generation, ch
         dir_load(c, SQL_DIR_REGIONS, &s->regions, &s->nregions, err, errlen) != 0 ||
         dir_load(c, SQL_DIR_INSURERS, &s->insurers, &s->ninsurers, err, errlen) != 0 ||
         db_query(c, SQL_DIR_STORES, NULL, 0, &st, err, errlen) != 0 ||
-        kpi_settings_load(c, &s->settings, err, errlen) != 0) {
+        kpi_settings_load(c, plugins, &s->settings, err, errlen) != 0) {
         db_result_free(st);
         snapshot_free(s);
         return NULL;
@@ -228,6 +229,7 @@ typedef struct answer_entry {
 
 typedef struct kpi_engine {
     pthread_mutex_t mu;
+    const plugin_registry *plugins;   /* the app's, which define the settings */
     kpi_snapshot *snap;          /* current generation's directory and settings */
     cache_entry *buckets[KPI_CACHE_BUCKETS];
     cache_entry *lru_head, *lru_tail;
@@ -467,6 +469,7 @@ int kpi_open(app *a, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
             rc = -1;
         } else {
+            k->plugins = a->plugins;
             a->kpi = k;
         }
     }
@@ -550,7 +553,7 @@ static kpi_snapshot *engine_snapshot(kpi_engine *k, db_conn *c, char *err, size_
         return s;
     }
     pthread_mutex_unlock(&k->mu);
-    kpi_snapshot *fresh = snapshot_load(c, gen, err, errlen);
+    kpi_snapshot *fresh = snapshot_load(c, k->plugins, gen, err, errlen);
     if (!fresh) return NULL;
     pthread_mutex_lock(&k->mu);
     if (!k->snap || k->snap->generation < gen) {
@@ -1273,6 +1276,9 @@ void kpi_route_catalogue(http_req *r)
     cJSON *s = kpi_settings_json(snap->settings);
     if (o && s) cJSON_AddItemToObject(o, "settings", s);
     else cJSON_Delete(s);
+    cJSON *defs = kpi_setting_defs_json(a->plugins);
+    if (o && defs) cJSON_AddItemToObject(o, "setting_defs", defs);
+    else cJSON_Delete(defs);
     snapshot_release(a->kpi, snap);
     if (!o) {
         http_reply_error(r, 500, "internal", "out of memory", NULL);
@@ -1465,7 +1471,7 @@ void kpi_route_settings_get(http_req *r)
         return;
     }
     kpi_settings *s = NULL;
-    int rc = kpi_settings_load(c, &s, err, sizeof err);
+    int rc = kpi_settings_load(c, r->app->plugins, &s, err, sizeof err);
     db_release(from, c);
     if (rc != 0) {
         http_reply_error(r, 503, "db_unavailable", err, NULL);
@@ -1495,7 +1501,7 @@ void kpi_route_settings_put(http_req *r)
     int status = 0;
     int rc = kpi_settings_update(r->app, c, r->who, body, &status, err, sizeof err);
     kpi_settings *s = NULL;
-    if (rc == 0 && kpi_settings_load(c, &s, err, sizeof err) != 0) {
+    if (rc == 0 && kpi_settings_load(c, r->app->plugins, &s, err, sizeof err) != 0) {
         rc = -1;
         status = 503;
     }

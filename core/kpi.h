@@ -9,6 +9,7 @@
 #include <cJSON.h>
 #include "auth.h"
 #include "http.h"
+#include "settings.h"
 
 struct app;
 
@@ -63,22 +64,5 @@ void kpi_route_settings_get(http_req *r);   /* GET /api/v1/settings */
 void kpi_route_settings_put(http_req *r);   /* PUT /api/v1/settings */
 void kpi_route_plugins(http_req *r);        /* GET /api/v1/plugins */
 
-/* --- KPI settings (settings.c; docs/kpis.md "Settings") --- */
-/* The settings in force: the spec's parameters (defaults unless changed) and
- * the changed KPI targets ("<id>.target", "<id>.target_low", "<id>.target_high"). */
-typedef struct kpi_setting { char name[100]; double value; } kpi_setting;
-typedef struct kpi_settings { kpi_setting *items; int n; } kpi_settings;
-int kpi_settings_load(db_conn *c, kpi_settings **out, char *err, size_t errlen);
-void kpi_settings_free(kpi_settings *s);
-/* The value of name, or dflt when it is neither set nor a known parameter. */
-double kpi_settings_get(const kpi_settings *s, const char *name, double dflt);
-bool kpi_settings_has(const kpi_settings *s, const char *name);
-cJSON *kpi_settings_json(const kpi_settings *s);
-/* Apply changes (a JSON object: name -> number, or null for the default),
- * validate the result as a whole (e.g. at_risk < warning < lost <= base
- * months), store, audit (who NULL: "cli") and invalidate caches, in one
- * transaction on c. Returns 0, or -1 with *status 400 (err names the
- * setting) or 503. */
-int kpi_settings_update(struct app *a, db_conn *c, const principal *who, const cJSON *changes,
-                        int *status, char *err, size_t errlen);
+/* --- KPI settings: settings.h (settings.c) --- */
 #endif

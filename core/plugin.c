@@ -1,11 +1,14 @@
 /* plugin: loads the KPI plugins and implements the host API table of
  * fourscore/plugin.h (see plugins.h). The descriptor is checked field by
  * field before init is called; a mismatch refuses the plugin with a message
- * naming the field, dlcloses it, and the next plugin loads as usual. Also
+ * naming the field, dlcloses it, and the next plugin loads as usual. Inside
+ * init a plugin registers its KPIs, its settings and its check of them; a
+ * plugin built for an earlier minor (no settings) loads the same way. Also
  * `fourscore plugins` (the list, with refused plugins and their reasons). */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,16 +61,40 @@ const char *plugin_direction_name(int direction)
 
 /* --- the host API: registration and logging (inside init) --- */
 
+/* A registration call made outside init: logged and ignored. */
+static bool outside_init(const fsp_host *host, const char *what)
+{
+    if (host->in_init) return false;
+    log_warn("plugin", "%s: %s called outside init: ignored", host->reg->plugins[host->plugin].name, what);
+    return true;
+}
+
+/* A registration refused for why: the plugin will be refused with the first such reason. */
+static int registration_refused(fsp_host *host, const char *why)
+{
+    host->registration_failed = true;
+    if (!host->registration_error[0]) copy_str(host->registration_error, sizeof host->registration_error, why);
+    log_error("plugin", "%s: %s", host->reg->plugins[host->plugin].name, why);
+    return -1;
+}
+
+/* Room for one more element of *v (count n, capacity *cap, elements of size); -1 when out of memory. */
+static int grow(void **v, int n, int *cap, size_t size)
+{
+    if (n < *cap) return 0;
+    int ncap = *cap ? *cap * 2 : 64;
+    void *g = realloc(*v, (size_t)ncap * size);
+    if (!g) return -1;
+    *v = g;
+    *cap = ncap;
+    return 0;
+}
+
 static int host_register_kpi(fsp_host *host, const fsp_kpi_def *def)
 {
-    if (!host) return -1;
+    if (!host || outside_init(host, "register_kpi")) return -1;
     plugin_registry *reg = host->reg;
-    const char *pname = reg->plugins[host->plugin].name;
     char why[400] = "";
-    if (!host->in_init) {
-        log_warn("plugin", "%s: register_kpi called outside init: ignored", pname);
-        return -1;
-    }
     if (!def) snprintf(why, sizeof why, "register_kpi was given no definition");
     else if (def->struct_size != sizeof(fsp_kpi_def))
         snprintf(why, sizeof why, "KPI definition struct_size is %u, this server expects %zu",
@@ -96,26 +123,66 @@ static int host_register_kpi(fsp_host *host, const fsp_kpi_def *def)
         if (dup) snprintf(why, sizeof why, "KPI id %s is already registered by plugin %s",
                           def->id, reg->plugins[dup->plugin].name);
     }
-    if (why[0]) {
-        host->registration_failed = true;
-        if (!host->registration_error[0]) copy_str(host->registration_error, sizeof host->registration_error, why);
-        log_error("plugin", "%s: %s", pname, why);
-        return -1;
-    }
-    if (reg->nkpis == reg->kpis_cap) {
-        int cap = reg->kpis_cap ? reg->kpis_cap * 2 : 64;
-        plugin_kpi *k = realloc(reg->kpis, (size_t)cap * sizeof *k);
-        if (!k) {
-            host->registration_failed = true;
-            copy_str(host->registration_error, sizeof host->registration_error, "out of memory");
-            return -1;
-        }
-        reg->kpis = k;
-        reg->kpis_cap = cap;
-    }
+    if (why[0]) return registration_refused(host, why);
+    if (grow((void **)&reg->kpis, reg->nkpis, &reg->kpis_cap, sizeof *reg->kpis) != 0)
+        return registration_refused(host, "out of memory");
     reg->kpis[reg->nkpis++] = (plugin_kpi){ .def = def, .plugin = host->plugin };
     reg->plugins[host->plugin].nkpis++;
     return 0;
+}
+
+static bool is_whole(double v) { return v == floor(v); }
+
+static int host_register_setting(fsp_host *host, const fsp_setting_def *def)
+{
+    if (!host || outside_init(host, "register_setting")) return -1;
+    plugin_registry *reg = host->reg;
+    char why[400] = "";
+    const plugin_setting *dup = def && def->struct_size == sizeof(fsp_setting_def) && def->name
+                                ? plugins_find_setting(reg, def->name) : NULL;
+    if (!def) snprintf(why, sizeof why, "register_setting was given no definition");
+    else if (def->struct_size != sizeof(fsp_setting_def))
+        snprintf(why, sizeof why, "setting definition struct_size is %u, this server expects %zu",
+                 (unsigned)def->struct_size, sizeof(fsp_setting_def));
+    else if (!name_is_valid(def->name, 64, true))
+        snprintf(why, sizeof why, "setting name '%.64s' is not of the form domain.name ([a-z0-9_])",
+                 def->name ? def->name : "(null)");
+    else if (!def->name_zh || !*def->name_zh || !def->name_en || !*def->name_en)
+        snprintf(why, sizeof why, "setting %s: name_zh and name_en are required", def->name);
+    else if (!isfinite(def->default_value) || !isfinite(def->min) || !isfinite(def->max) ||
+             !(def->min <= def->default_value && def->default_value <= def->max))
+        snprintf(why, sizeof why, "setting %s: the default %g is not within min %g and max %g", def->name,
+                 def->default_value, def->min, def->max);
+    else if (!def->fractional && !(is_whole(def->default_value) && is_whole(def->min) && is_whole(def->max)))
+        snprintf(why, sizeof why, "setting %s: a whole-number setting needs a whole default, min and max "
+                 "(or set fractional)", def->name);
+    else if (kpi_setting_core(def->name))
+        snprintf(why, sizeof why, "setting %s is the server's own", def->name);
+    else if (dup)
+        snprintf(why, sizeof why, "setting %s is already registered by plugin %s", def->name,
+                 reg->plugins[dup->plugin].name);
+    if (why[0]) return registration_refused(host, why);
+    if (grow((void **)&reg->settings, reg->nsettings, &reg->settings_cap, sizeof *reg->settings) != 0)
+        return registration_refused(host, "out of memory");
+    reg->settings[reg->nsettings++] = (plugin_setting){ .def = def, .plugin = host->plugin };
+    reg->plugins[host->plugin].nsettings++;
+    return 0;
+}
+
+static int host_register_validate(fsp_host *host, fsp_validate_fn validate)
+{
+    if (!host || outside_init(host, "register_validate")) return -1;
+    loaded_plugin *lp = &host->reg->plugins[host->plugin];
+    if (!validate) return registration_refused(host, "register_validate was given no function");
+    if (lp->validate) return registration_refused(host, "register_validate called twice (one check per plugin)");
+    lp->validate = validate;
+    return 0;
+}
+
+static double host_setting_value(const fsp_setting_values *values, const char *name, double dflt)
+{
+    if (!values || !name) return dflt;
+    return kpi_settings_get((const kpi_settings *)(const void *)values, name, dflt);
 }
 
 static void host_log(fsp_host *host, int level, const char *message)
@@ -293,6 +360,9 @@ static const fsp_host_api host_api = {
     .result_number = host_result_number,
     .result_free = host_result_free,
     .data_generation = host_data_generation,
+    .register_setting = host_register_setting,
+    .register_validate = host_register_validate,
+    .setting_value = host_setting_value,
     .setting = host_setting,
     .emit = host_emit,
     .fail = call_fail,
@@ -367,14 +437,19 @@ static void check_descriptor(const plugin_registry *reg, const fsp_plugin_descri
         }
 }
 
-/* Drop the KPIs plugin index p registered (it was refused after init). */
-static void drop_kpis_of(plugin_registry *reg, int p)
+/* Drop what plugin index p registered (it was refused after init). */
+static void drop_registrations_of(plugin_registry *reg, int p)
 {
     int w = 0;
     for (int i = 0; i < reg->nkpis; i++)
         if (reg->kpis[i].plugin != p) reg->kpis[w++] = reg->kpis[i];
     reg->nkpis = w;
-    reg->plugins[p].nkpis = 0;
+    w = 0;
+    for (int i = 0; i < reg->nsettings; i++)
+        if (reg->settings[i].plugin != p) reg->settings[w++] = reg->settings[i];
+    reg->nsettings = w;
+    reg->plugins[p].nkpis = reg->plugins[p].nsettings = 0;
+    reg->plugins[p].validate = NULL;
 }
 
 void plugins_load_file(plugin_registry *reg, const char *path)
@@ -430,7 +505,7 @@ void plugins_load_file(plugin_registry *reg, const char *path)
         if (host->registration_failed) snprintf(lp->reason, sizeof lp->reason, "%s", host->registration_error);
         else snprintf(lp->reason, sizeof lp->reason, "init failed (returned %d)", rc);
         if (rc == 0 && d->fini) d->fini();
-        drop_kpis_of(reg, idx);
+        drop_registrations_of(reg, idx);
         lp->handle = NULL;
         lp->desc = NULL;
         lp->host = NULL;
@@ -438,7 +513,8 @@ void plugins_load_file(plugin_registry *reg, const char *path)
         goto refused;
     }
     lp->loaded = true;
-    log_info("plugin", "%s %s loaded from %s: %d KPIs", lp->name, lp->version, path, lp->nkpis);
+    log_info("plugin", "%s %s loaded from %s: %d KPIs, %d settings", lp->name, lp->version, path, lp->nkpis,
+             lp->nsettings);
     return;
 refused:
     if (h) dlclose(h);
@@ -507,6 +583,7 @@ void plugins_free(plugin_registry *reg)
     }
     free(reg->plugins);
     free(reg->kpis);
+    free(reg->settings);
     free(reg);
 }
 
@@ -521,6 +598,14 @@ const plugin_kpi *plugins_find_kpi(const plugin_registry *reg, const char *id)
 const loaded_plugin *plugins_of_kpi(const plugin_registry *reg, const plugin_kpi *k)
 {
     return k ? &reg->plugins[k->plugin] : NULL;
+}
+
+const plugin_setting *plugins_find_setting(const plugin_registry *reg, const char *name)
+{
+    if (!reg || !name) return NULL;
+    for (int i = 0; i < reg->nsettings; i++)
+        if (strcmp(reg->settings[i].def->name, name) == 0) return &reg->settings[i];
+    return NULL;
 }
 
 /* --- fourscore plugins --- */
@@ -556,13 +641,21 @@ int cmd_plugins(int argc, char **argv)
             printf("\n%s  REFUSED: %s\n", lp->file, lp->reason);
             continue;
         }
-        printf("\n%s %s  (%s)  %d KPIs%s%s\n", lp->name, lp->version, lp->file, lp->nkpis,
-               lp->description[0] ? "  " : "", lp->description);
+        printf("\n%s %s  (%s)  %d KPIs, %d settings%s%s\n", lp->name, lp->version, lp->file, lp->nkpis,
+               lp->nsettings, lp->description[0] ? "  " : "", lp->description);
         for (int k = 0; k < reg->nkpis; k++) {
             if (reg->kpis[k].plugin != i) continue;
             const fsp_kpi_def *d = reg->kpis[k].def;
             printf("  %-32s %-8s %-7s %s / %s\n", d->id, d->unit, plugin_direction_name(d->direction),
                    d->name_zh, d->name_en);
+        }
+        for (int k = 0; k < reg->nsettings; k++) {
+            if (reg->settings[k].plugin != i) continue;
+            const fsp_setting_def *d = reg->settings[k].def;
+            char range[64];
+            snprintf(range, sizeof range, "%g [%g, %g]", d->default_value, d->min, d->max);
+            printf("  setting %-32s %-16s %-6s %s / %s\n", d->name, range, d->unit ? d->unit : "", d->name_zh,
+                   d->name_en);
         }
     }
     printf("\n%d loaded, %d refused, %d KPIs\n", reg->nplugins - refused, refused, reg->nkpis);

@@ -1,7 +1,8 @@
 /* plugins: the loader of KPI plugins (the host side of fourscore/plugin.h).
  * Loads every *.so of the plugin directory in name order, checks each
  * descriptor before calling anything, calls init with the host API table,
- * and keeps the registered KPIs. A refused plugin is kept in the list with
+ * and keeps the registered KPIs, the settings each plugin owns and its
+ * check of them (settings.c reads them). A refused plugin is kept in the list with
  * its reason and never stops the others. The per-call side of the host API
  * (query, emit, setting, fail) works on an fsp_call the KPI engine fills. */
 #ifndef FS_PLUGINS_H
@@ -30,6 +31,8 @@ typedef struct loaded_plugin {
     const fsp_plugin_descriptor *desc;
     fsp_host *host;
     int nkpis;                      /* KPIs it registered */
+    int nsettings;                  /* settings it registered */
+    fsp_validate_fn validate;       /* its check of the settings together, or NULL */
 } loaded_plugin;
 
 /* One registered KPI. */
@@ -38,11 +41,19 @@ typedef struct plugin_kpi {
     int plugin;                     /* index into registry->plugins */
 } plugin_kpi;
 
+/* One registered setting. */
+typedef struct plugin_setting {
+    const fsp_setting_def *def;
+    int plugin;                     /* index into registry->plugins */
+} plugin_setting;
+
 typedef struct plugin_registry {
     loaded_plugin *plugins;
     int nplugins;
     plugin_kpi *kpis;               /* in registration order (plugins in file-name order) */
     int nkpis, kpis_cap;
+    plugin_setting *settings;       /* in registration order, like kpis */
+    int nsettings, settings_cap;
 } plugin_registry;
 
 /* Load every *.so in dir. Never fails for a bad plugin (it is listed as
@@ -55,6 +66,8 @@ plugin_registry *plugins_new(void);
 void plugins_free(plugin_registry *reg);
 const plugin_kpi *plugins_find_kpi(const plugin_registry *reg, const char *id);
 const loaded_plugin *plugins_of_kpi(const plugin_registry *reg, const plugin_kpi *k);
+/* The setting a loaded plugin registered under name, or NULL (reg may be NULL). */
+const plugin_setting *plugins_find_setting(const plugin_registry *reg, const char *name);
 
 /* --- one compute call (the engine fills it, the host API works on it) --- */
 

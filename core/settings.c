@@ -1,9 +1,10 @@
-/* settings: the KPI settings a group may change (docs/kpis.md, "Settings a
- * group may change"): the definition parameters with the spec's defaults,
- * and KPI targets. Stored in kpi_settings (schemas/004_settings.sql) only
- * when changed; every change is validated as a whole, audited, and bumps the
- * data generation so every instance's KPI cache drops. Also `fourscore
- * settings` for the shell. */
+/* settings: the KPI settings a group may change (see settings.h): the
+ * definitions come from the plugins that read them (register_setting) and
+ * from the core's own table below; values are stored in kpi_settings
+ * (schemas/004_settings.sql) only when changed; every change is checked
+ * against the definitions and as a whole (each plugin's validate callback),
+ * audited, and bumps the data generation so every instance's KPI cache
+ * drops. Also `fourscore settings` for the shell. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,35 +16,69 @@
 #include "kpi.h"
 #include "log.h"
 #include "plugins.h"
+#include "settings.h"
 
-/* --- the parameters of the spec --- */
+/* --- the definitions --- */
 
-typedef struct setting_param {
-    const char *name;
-    double dflt, min, max;
-} setting_param;
-
-static const setting_param PARAMS[] = {
-    { "retention.lost_after_months", 9, 1, 120 },
-    { "retention.at_risk_months", 3, 1, 120 },
-    { "retention.warning_months", 6, 1, 120 },
-    { "retention.base_months", 24, 1, 240 },
-    { "retention.first_service_months", 6, 1, 120 },
-    { "receivables.terms_days", 90, 0, 3650 },
-    { "receivables.government_terms_days", 180, 0, 3650 },
-    { "parts.slow_moving_days", 180, 0, 3650 },
-    { "parts.obsolete_days", 365, 0, 3650 },
-    { "service.followup_days", 3, 0, 365 },
-    { "insurance.renewal_window_days", 30, 0, 3650 },
-    { "insurance.new_window_days", 30, 0, 3650 },
+/* The core's own settings: those of a route rather than of a KPI. */
+static const fsp_setting_def CORE_SETTINGS[] = {
+    FSP_SETTING(.name = "benchmarks.shared", .name_zh = "向非管理员开放对标",
+                .name_en = "Benchmarks shown to non-admins", .unit = "0/1",
+                .default_value = 1, .min = 0, .max = 1),
 };
-#define NPARAMS (int)(sizeof PARAMS / sizeof PARAMS[0])
+#define NCORE (int)(sizeof CORE_SETTINGS / sizeof CORE_SETTINGS[0])
 
-static const setting_param *param_find(const char *name)
+const fsp_setting_def *kpi_setting_core(const char *name)
 {
-    for (int i = 0; i < NPARAMS; i++)
-        if (strcmp(PARAMS[i].name, name) == 0) return &PARAMS[i];
+    for (int i = 0; name && i < NCORE; i++)
+        if (strcmp(CORE_SETTINGS[i].name, name) == 0) return &CORE_SETTINGS[i];
     return NULL;
+}
+
+const fsp_setting_def *kpi_setting_def(const plugin_registry *defs, const char *name, const char **owner)
+{
+    const fsp_setting_def *d = kpi_setting_core(name);
+    if (d) {
+        if (owner) *owner = "core";
+        return d;
+    }
+    const plugin_setting *ps = plugins_find_setting(defs, name);
+    if (!ps) return NULL;
+    if (owner) *owner = defs->plugins[ps->plugin].name;
+    return ps->def;
+}
+
+/* The i-th definition in listing order (the plugins', then the core's), or NULL past the end. */
+static const fsp_setting_def *def_at(const plugin_registry *defs, int i, const char **owner)
+{
+    int nplugin = defs ? defs->nsettings : 0;
+    if (i < nplugin) {
+        *owner = defs->plugins[defs->settings[i].plugin].name;
+        return defs->settings[i].def;
+    }
+    *owner = "core";
+    return i - nplugin < NCORE ? &CORE_SETTINGS[i - nplugin] : NULL;
+}
+
+cJSON *kpi_setting_defs_json(const plugin_registry *defs)
+{
+    cJSON *arr = cJSON_CreateArray();
+    const char *owner;
+    const fsp_setting_def *d;
+    for (int i = 0; arr && (d = def_at(defs, i, &owner)); i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON *label = o ? cJSON_AddObjectToObject(o, "label") : NULL;
+        if (!label || !cJSON_AddStringToObject(o, "name", d->name) || !cJSON_AddStringToObject(o, "owner", owner) ||
+            !cJSON_AddNumberToObject(o, "default", d->default_value) || !cJSON_AddNumberToObject(o, "min", d->min) ||
+            !cJSON_AddNumberToObject(o, "max", d->max) || !cJSON_AddStringToObject(label, "zh", d->name_zh) ||
+            !cJSON_AddStringToObject(label, "en", d->name_en)) {
+            cJSON_Delete(o);
+            cJSON_Delete(arr);
+            return NULL;
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
 }
 
 /* "<id>.target", "<id>.target_low", "<id>.target_high": the KPI id in id. */
@@ -89,12 +124,15 @@ static void settings_unset(kpi_settings *s, const char *name)
         }
 }
 
-static kpi_settings *settings_defaults(void)
+static kpi_settings *settings_defaults(const plugin_registry *defs)
 {
     kpi_settings *s = calloc(1, sizeof *s);
     if (!s) return NULL;
-    for (int i = 0; i < NPARAMS; i++)
-        if (settings_set(s, PARAMS[i].name, PARAMS[i].dflt) != 0) {
+    s->defs = defs;
+    const char *owner;
+    const fsp_setting_def *d;
+    for (int i = 0; (d = def_at(defs, i, &owner)); i++)
+        if (settings_set(s, d->name, d->default_value) != 0) {
             kpi_settings_free(s);
             return NULL;
         }
@@ -103,10 +141,10 @@ static kpi_settings *settings_defaults(void)
 
 static const char SQL_SETTINGS_LOAD[] = "SELECT name, value FROM kpi_settings ORDER BY name";
 
-int kpi_settings_load(db_conn *c, kpi_settings **out, char *err, size_t errlen)
+int kpi_settings_load(db_conn *c, const plugin_registry *defs, kpi_settings **out, char *err, size_t errlen)
 {
     *out = NULL;
-    kpi_settings *s = settings_defaults();
+    kpi_settings *s = settings_defaults(defs);
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -148,45 +186,66 @@ bool kpi_settings_has(const kpi_settings *s, const char *name)
 
 double kpi_settings_get(const kpi_settings *s, const char *name, double dflt)
 {
-    if (s)
-        for (int i = 0; i < s->n; i++)
-            if (strcmp(s->items[i].name, name) == 0) return s->items[i].value;
-    const setting_param *p = param_find(name);
-    return p ? p->dflt : dflt;
+    if (!s) return dflt;
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->items[i].name, name) == 0) return s->items[i].value;
+    const fsp_setting_def *d = kpi_setting_def(s->defs, name, NULL);
+    return d ? d->default_value : dflt;
 }
 
 cJSON *kpi_settings_json(const kpi_settings *s)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
-    /* the spec's parameters first, in the spec's order, then targets by name */
-    for (int i = 0; i < NPARAMS; i++)
-        cJSON_AddNumberToObject(o, PARAMS[i].name, kpi_settings_get(s, PARAMS[i].name, PARAMS[i].dflt));
+    const plugin_registry *defs = s ? s->defs : NULL;
+    const char *owner;
+    const fsp_setting_def *d;
+    for (int i = 0; (d = def_at(defs, i, &owner)); i++)
+        cJSON_AddNumberToObject(o, d->name, kpi_settings_get(s, d->name, d->default_value));
     for (int i = 0; s && i < s->n; i++)
-        if (!param_find(s->items[i].name)) cJSON_AddNumberToObject(o, s->items[i].name, s->items[i].value);
+        if (!kpi_setting_def(defs, s->items[i].name, NULL)) cJSON_AddNumberToObject(o, s->items[i].name, s->items[i].value);
     return o;
 }
 
 /* --- validation and update --- */
 
-/* Check the relations between the parameters of merged; "" when fine. */
-static void settings_check_relations(const kpi_settings *m, char *err, size_t errlen)
+/* Each change on its own: a registered setting or a target of a KPI of
+ * defs, a number (or null) in the setting's range. 0, or -1 with err. */
+static int changes_check(const plugin_registry *defs, const cJSON *changes, char *err, size_t errlen)
 {
-    static const char *const order[] = { "retention.at_risk_months", "retention.warning_months",
-                                         "retention.lost_after_months" };
-    for (int i = 0; i + 1 < 3; i++) {
-        double a = kpi_settings_get(m, order[i], 0), b = kpi_settings_get(m, order[i + 1], 0);
-        if (!(a < b)) {
-            snprintf(err, errlen, "%s (%g) must be less than %s (%g)", order[i], a, order[i + 1], b);
-            return;
+    if (!cJSON_IsObject(changes) || !changes->child) {
+        snprintf(err, errlen, "the body must be a JSON object of settings, e.g. {\"retention.lost_after_months\": 12}");
+        return -1;
+    }
+    for (const cJSON *ch = changes->child; ch; ch = ch->next) {
+        const char *name = ch->string;
+        char id[100];
+        const fsp_setting_def *d = kpi_setting_def(defs, name, NULL);
+        if (!d && !(target_name_split(name, id, sizeof id) && plugins_find_kpi(defs, id))) {
+            snprintf(err, errlen, "%.100s: unknown setting (the parameters of the KPI catalogue, or <kpi id>.target, "
+                     ".target_low, .target_high)", name);
+            return -1;
+        }
+        if (cJSON_IsNull(ch)) continue;
+        if (!cJSON_IsNumber(ch) || !isfinite(ch->valuedouble)) {
+            snprintf(err, errlen, "%.100s: must be a number (or null for the default)", name);
+            return -1;
+        }
+        double v = ch->valuedouble;
+        if (d && ((!d->fractional && v != floor(v)) || v < d->min || v > d->max)) {
+            snprintf(err, errlen, "%s: must be a %s from %g to %g", name, d->fractional ? "number" : "whole number",
+                     d->min, d->max);
+            return -1;
         }
     }
-    double lost = kpi_settings_get(m, "retention.lost_after_months", 0);
-    double base = kpi_settings_get(m, "retention.base_months", 0);
-    if (!(lost <= base)) {
-        snprintf(err, errlen, "retention.lost_after_months (%g) must be at most retention.base_months (%g)", lost, base);
-        return;
-    }
+    return 0;
+}
+
+/* The core's rule over the settings together: a band's low end not above
+ * its high end. "" when fine. */
+static void targets_check(const kpi_settings *m, char *err, size_t errlen)
+{
+    err[0] = '\0';
     for (int i = 0; i < m->n; i++) {
         char id[100];
         const char *name = m->items[i].name;
@@ -200,7 +259,57 @@ static void settings_check_relations(const kpi_settings *m, char *err, size_t er
             return;
         }
     }
+}
+
+/* Every loaded plugin's check of the would-be settings m. "" when all accept. */
+static void plugins_check(const kpi_settings *m, char *err, size_t errlen)
+{
     err[0] = '\0';
+    const plugin_registry *defs = m->defs;
+    for (int i = 0; defs && i < defs->nplugins; i++) {
+        const loaded_plugin *lp = &defs->plugins[i];
+        if (!lp->loaded || !lp->validate) continue;
+        char msg[400] = "";
+        if (lp->validate((const fsp_setting_values *)(const void *)m, msg, sizeof msg) != 0) {
+            msg[sizeof msg - 1] = '\0';
+            if (msg[0]) snprintf(err, errlen, "%s", msg);
+            else snprintf(err, errlen, "plugin %s refused the settings (without saying why)", lp->name);
+            return;
+        }
+    }
+}
+
+int kpi_settings_apply(const kpi_settings *current, const cJSON *changes, kpi_settings **merged, char *err,
+                       size_t errlen)
+{
+    *merged = NULL;
+    const plugin_registry *defs = current ? current->defs : NULL;
+    if (changes_check(defs, changes, err, errlen) != 0) return -1;
+    kpi_settings *m = calloc(1, sizeof *m);
+    if (!m) goto oom;
+    m->defs = defs;
+    for (int i = 0; current && i < current->n; i++)
+        if (settings_set(m, current->items[i].name, current->items[i].value) != 0) goto oom;
+    for (const cJSON *ch = changes->child; ch; ch = ch->next) {
+        const fsp_setting_def *d = kpi_setting_def(defs, ch->string, NULL);
+        if (cJSON_IsNull(ch)) {
+            if (d) {
+                if (settings_set(m, ch->string, d->default_value) != 0) goto oom;
+            } else settings_unset(m, ch->string);
+        } else if (settings_set(m, ch->string, ch->valuedouble) != 0) goto oom;
+    }
+    targets_check(m, err, errlen);
+    if (!err[0]) plugins_check(m, err, errlen);
+    if (err[0]) {
+        kpi_settings_free(m);
+        return -1;
+    }
+    *merged = m;
+    return 0;
+oom:
+    kpi_settings_free(m);
+    snprintf(err, errlen, "out of memory");
+    return -2;
 }
 
 static const char SQL_SETTING_UPSERT[] =
@@ -212,48 +321,19 @@ int kpi_settings_update(struct app *a, db_conn *c, const principal *who, const c
                         int *status, char *err, size_t errlen)
 {
     *status = 400;
-    if (!cJSON_IsObject(changes) || !changes->child) {
-        snprintf(err, errlen, "the body must be a JSON object of settings, e.g. {\"retention.lost_after_months\": 12}");
-        return -1;
-    }
-    /* each change on its own */
-    for (const cJSON *ch = changes->child; ch; ch = ch->next) {
-        const char *name = ch->string;
-        char id[100];
-        const setting_param *p = param_find(name);
-        if (!p && !(target_name_split(name, id, sizeof id) && kpi_exists(a, id))) {
-            snprintf(err, errlen, "%.100s: unknown setting (the parameters of the KPI catalogue, or <kpi id>.target, "
-                     ".target_low, .target_high)", name);
-            return -1;
-        }
-        if (cJSON_IsNull(ch)) continue;
-        if (!cJSON_IsNumber(ch) || !isfinite(ch->valuedouble)) {
-            snprintf(err, errlen, "%.100s: must be a number (or null for the default)", name);
-            return -1;
-        }
-        double v = ch->valuedouble;
-        if (p && (v != floor(v) || v < p->min || v > p->max)) {
-            snprintf(err, errlen, "%s: must be a whole number from %g to %g", name, p->min, p->max);
-            return -1;
-        }
-    }
+    const plugin_registry *defs = a ? a->plugins : NULL;
+    if (changes_check(defs, changes, err, errlen) != 0) return -1;   /* before touching the database */
     *status = 503;
     if (db_begin(c, err, errlen) != 0) return -1;
-    kpi_settings *merged = NULL;
-    if (kpi_settings_load(c, &merged, err, errlen) != 0) goto fail;
-    for (const cJSON *ch = changes->child; ch; ch = ch->next) {
-        const setting_param *p = param_find(ch->string);
-        if (cJSON_IsNull(ch)) {
-            if (p) {
-                if (settings_set(merged, ch->string, p->dflt) != 0) goto oom;
-            } else settings_unset(merged, ch->string);
-        } else if (settings_set(merged, ch->string, ch->valuedouble) != 0) goto oom;
-    }
-    settings_check_relations(merged, err, errlen);
-    if (err[0]) {
-        *status = 400;
+    kpi_settings *current = NULL, *merged = NULL;
+    if (kpi_settings_load(c, defs, &current, err, errlen) != 0) goto fail;
+    int rc = kpi_settings_apply(current, changes, &merged, err, errlen);
+    kpi_settings_free(current);
+    if (rc != 0) {
+        if (rc == -1) *status = 400;
         goto fail;
     }
+    kpi_settings_free(merged);
     const char *by = who ? who->name : "cli";
     for (const cJSON *ch = changes->child; ch; ch = ch->next) {
         if (cJSON_IsNull(ch)) {
@@ -265,21 +345,20 @@ int kpi_settings_update(struct app *a, db_conn *c, const principal *who, const c
         }
     }
     char *detail = cJSON_PrintUnformatted(changes);
-    if (!detail) goto oom;
-    int rc = audit_log(c, who, "settings.update", "settings", detail, err, errlen);
+    if (!detail) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    rc = audit_log(c, who, "settings.update", "settings", detail, err, errlen);
     free(detail);
     if (rc != 0 || kpi_invalidate(c, err, errlen) != 0) goto fail;
-    kpi_settings_free(merged);
     if (db_commit(c, err, errlen) != 0) {
         db_rollback(c);
         return -1;
     }
     kpi_changed_here();
     return 0;
-oom:
-    snprintf(err, errlen, "out of memory");
 fail:
-    kpi_settings_free(merged);
     db_rollback(c);
     return -1;
 }
@@ -333,6 +412,12 @@ int cmd_settings(int argc, char **argv)
         return 1;
     }
     rc = 0;
+    /* the plugins define the settings they read */
+    if (kpi_open(&a, err, sizeof err) != 0) {
+        fprintf(stderr, "fourscore settings: %s\n", err);
+        rc = 1;
+        goto done;
+    }
     db_conn *c = db_acquire(a.db, 5000, err, sizeof err);
     if (!c) {
         fprintf(stderr, "fourscore: %s\n", err);
@@ -345,7 +430,7 @@ int cmd_settings(int argc, char **argv)
         rc = status == 400 ? 2 : 1;
     }
     kpi_settings *s = NULL;
-    if (rc == 0 && kpi_settings_load(c, &s, err, sizeof err) != 0) {
+    if (rc == 0 && kpi_settings_load(c, a.plugins, &s, err, sizeof err) != 0) {
         fprintf(stderr, "fourscore settings: %s\n", err);
         rc = 1;
     }

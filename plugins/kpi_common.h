@@ -1,7 +1,7 @@
 /* kpi_common.h: what the seven KPI plugins of plugins/<domain>/<domain>.c
  * share: the host API pointer each plugin keeps from init, running one
- * parameterised query and emitting its rows as components, reading integer
- * settings, and the SQL fragments that define a repair order's period and
+ * parameterised query and emitting its rows as components, registering
+ * KPIs and settings and reading whole-number settings, and the SQL fragments that define a repair order's period and
  * value, written once here so that every domain counts the same ROs and the
  * same revenue.
  *
@@ -73,20 +73,28 @@ static inline int kc_query_emit(fsp_call *call, const fsp_kpi_args *args, const 
 
 /* --- settings --- */
 
-/* A whole-number setting in [lo, hi] (days or months). Out of range or not a
- * whole number: fails the call naming the setting; returns -1. */
-static inline int kc_setting_int(fsp_call *call, const char *name, int dflt, int lo, int hi, int *out)
+/* The value in force of the whole-number setting def (one of the plugin's
+ * own, registered by kc_register_all, whose range the host enforces on every
+ * change). Out of range or not whole all the same (a value stored under an
+ * older definition): fails the call naming the setting; returns -1. */
+static inline int kc_setting_int(fsp_call *call, const fsp_setting_def *def, int *out)
 {
-    double v = kc_api->setting(call, name, (double)dflt);
-    if (!(v >= lo && v <= hi) || v != (double)(long long)v) {
+    double v = kc_api->setting(call, def->name, def->default_value);
+    if (!(v >= def->min && v <= def->max) || v != (double)(long long)v) {
         char msg[160];
-        snprintf(msg, sizeof msg, "setting %s = %g is invalid: expected a whole number from %d to %d",
-                 name, v, lo, hi);
+        snprintf(msg, sizeof msg, "setting %s = %g is invalid: expected a whole number from %g to %g",
+                 def->name, v, def->min, def->max);
         kc_api->fail(call, msg);
         return -1;
     }
     *out = (int)v;
     return 0;
+}
+
+/* Inside a validate callback: the would-be value of the setting def. */
+static inline double kc_setting_value(const fsp_setting_values *values, const fsp_setting_def *def)
+{
+    return kc_api->setting_value(values, def->name, def->default_value);
 }
 
 /* --- calendar --- */
@@ -308,14 +316,23 @@ static inline int kc_query_days_emit(fsp_call *call, const fsp_kpi_args *args, c
 
 /* --- registration --- */
 
-static inline int kc_register_all(fsp_host *host, const fsp_host_api *api, const fsp_kpi_def *defs, int ndefs)
+/* Registers a plugin's KPIs, the settings it reads (NULL, 0: none) and its
+ * check of them (NULL: none); keeps api for the rest of the plugin. */
+static inline int kc_register_all(fsp_host *host, const fsp_host_api *api, const fsp_kpi_def *defs, int ndefs,
+                                  const fsp_setting_def *settings, int nsettings, fsp_validate_fn validate)
 {
     kc_api = api;
     for (int i = 0; i < ndefs; i++)
         if (api->register_kpi(host, &defs[i]) != 0)
             return -1;
+    for (int i = 0; i < nsettings; i++)
+        if (api->register_setting(host, &settings[i]) != 0)
+            return -1;
+    if (validate && api->register_validate(host, validate) != 0)
+        return -1;
     return 0;
 }
+
 /* --- as-of intervals --- */
 
 /* The rows of an as-of table of schemas/006_asof.sql whose interval may hold

@@ -24,32 +24,23 @@ static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 /* --- the catalogue --- */
 
 static const fsp_kpi_def csi_kpis[] = {
-    { sizeof(fsp_kpi_def), "csi.score", "满意度", "Customer satisfaction", "score",
-      FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-      "Mean over the surveys dated in the period of 0.32 reliability + 0.22 responsiveness + 0.19 assurance "
-      "+ 0.16 empathy + 0.11 tangibles (0-10).",
-      FSP_BY_DEFAULT, FSP_FOLD_RATIO, compute_period_query, &SQL_SCORE },
-    { sizeof(fsp_kpi_def), "csi.responses", "样本量", "Survey responses", "count",
-      FSP_DIR_NONE, FSP_TARGET_NONE, 0, 0,
-      "Number of surveys dated in the period.",
-      FSP_BY_DEFAULT, FSP_FOLD_SUM, compute_period_query, &SQL_RESPONSES },
+    FSP_KPI(.id = "csi.score", .name_zh = "满意度", .name_en = "Customer satisfaction", .unit = "score",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_RATIO,
+            .formula = "Mean over the surveys dated in the period of 0.32 reliability + 0.22 responsiveness "
+                       "+ 0.19 assurance + 0.16 empathy + 0.11 tangibles (0-10).",
+            .compute = compute_period_query, .user = &SQL_SCORE),
+    FSP_KPI(.id = "csi.responses", .name_zh = "样本量", .name_en = "Survey responses", .unit = "count",
+            .direction = FSP_DIR_NONE, .fold = FSP_FOLD_SUM,
+            .formula = "Number of surveys dated in the period.",
+            .compute = compute_period_query, .user = &SQL_RESPONSES),
 };
 
 /* --- the plugin --- */
 
 static int csi_init(fsp_host *host, const fsp_host_api *api)
 {
-    return kc_register_all(host, api, csi_kpis, KC_COUNT(csi_kpis));
+    return kc_register_all(host, api, csi_kpis, KC_COUNT(csi_kpis), NULL, 0, NULL);
 }
 
-static const fsp_plugin_descriptor csi_descriptor = {
-    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
-    FSP_BUILD_SIGNATURE, "csi", "1.0.0",
-    "Customer satisfaction: SERVQUAL-weighted score and responses",
-    csi_init, NULL
-};
-
-FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void)
-{
-    return &csi_descriptor;
-}
+FSP_PLUGIN(.name = "csi", .version = "1.0.0", .init = csi_init,
+           .description = "Customer satisfaction: SERVQUAL-weighted score and responses");

@@ -8,6 +8,18 @@
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
+/* --- settings --- */
+
+enum { RENEWAL_WINDOW_DAYS, NEW_WINDOW_DAYS };
+static const fsp_setting_def insurance_settings[] = {
+    [RENEWAL_WINDOW_DAYS] = FSP_SETTING(.name = "insurance.renewal_window_days", .name_zh = "续保窗口（天）",
+                                        .name_en = "Renewal window (days)", .unit = "days",
+                                        .default_value = 30, .min = 0, .max = 3650),
+    [NEW_WINDOW_DAYS] = FSP_SETTING(.name = "insurance.new_window_days", .name_zh = "新保窗口（天）",
+                                    .name_en = "New-policy window (days)", .unit = "days",
+                                    .default_value = 30, .min = 0, .max = 3650),
+};
+
 /* --- premium and penetration --- */
 
 /* Premium sold in the period, per store and insurer (the per store and day
@@ -34,7 +46,7 @@ static int compute_premium(fsp_call *call, const fsp_kpi_args *args)
 static int compute_new_penetration(fsp_call *call, const fsp_kpi_args *args)
 {
     int window_days;
-    if (kc_setting_int(call, "insurance.new_window_days", 30, 0, 3650, &window_days) != 0)
+    if (kc_setting_int(call, &insurance_settings[NEW_WINDOW_DAYS], &window_days) != 0)
         return -1;
     kc_days d;
     kc_days_of(args, &d);
@@ -59,7 +71,7 @@ static const kc_days_sql SQL_RENEWAL_RATE = KC_DAYS_SQL(RENEWAL_RATE, "rollup_re
 static int compute_renewal_rate(fsp_call *call, const fsp_kpi_args *args)
 {
     int window_days;
-    if (kc_setting_int(call, "insurance.renewal_window_days", 30, 0, 3650, &window_days) != 0)
+    if (kc_setting_int(call, &insurance_settings[RENEWAL_WINDOW_DAYS], &window_days) != 0)
         return -1;
     kc_days d;
     kc_days_of(args, &d);
@@ -125,52 +137,47 @@ static int compute_repair_to_premium(fsp_call *call, const fsp_kpi_args *args)
 
 #define BY_WITH_INSURER (FSP_BY_DEFAULT | FSP_BY_INSURER)
 
-#define DEF(ID, ZH, EN, UNIT, DIR, TKIND, TLO, THI, FORMULA, BY, FOLD, FN) \
-    { sizeof(fsp_kpi_def), ID, ZH, EN, UNIT, DIR, TKIND, TLO, THI, FORMULA, BY, FOLD, FN, NULL }
-
 static const fsp_kpi_def insurance_kpis[] = {
-    DEF("insurance.premium", "保费", "Insurance premium", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-        "Sum of premium of the policies sold in the period.",
-        BY_WITH_INSURER, FSP_FOLD_SUM, compute_premium),
-    DEF("insurance.new_penetration", "新保渗透率", "New-car insurance penetration", "ratio",
-        FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-        "Vehicle sales of the period whose VIN has a new policy sold anywhere in the group within "
-        "insurance.new_window_days (30) days of the sale / vehicle sales of the period (selling store).",
-        FSP_BY_DEFAULT, FSP_FOLD_RATIO, compute_new_penetration),
-    DEF("insurance.renewal_rate", "续保率", "Renewal rate", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-        "Policies ending in the period that are renewed (another policy of the VIN, sold anywhere in the group, "
-        "starting after this one's start and within insurance.renewal_window_days (30) days of its end) / "
-        "policies ending in the period, credited to the store and insurer of the expiring policy.",
-        BY_WITH_INSURER, FSP_FOLD_RATIO, compute_renewal_rate),
-    DEF("insurance.accident_revenue", "事故车产值", "Accident repair revenue", "CNY", FSP_DIR_HIGHER,
-        FSP_TARGET_NONE, 0, 0,
-        "Revenue of the period's ROs with payer insurer (by the RO's insurer).",
-        BY_WITH_INSURER, FSP_FOLD_SUM, compute_accident_revenue),
-    DEF("insurance.repair_to_premium", "送修比例", "Repairs to premium", "ratio", FSP_DIR_BAND,
-        FSP_TARGET_BAND, 0.85, 0.95,
-        "insurance.accident_revenue / insurance.premium (about 0.9: the insurer returns 0.9 of premium as repairs).",
-        BY_WITH_INSURER, FSP_FOLD_RATIO, compute_repair_to_premium),
-    DEF("insurance.insurer_share", "续保分配", "Insurer share of renewals", "ratio", FSP_DIR_NONE,
-        FSP_TARGET_NONE, 0, 0,
-        "Renewal premium of the insurer / all renewal premium of the period (about 5:3:2 over three insurers).",
-        FSP_BY_INSURER, FSP_FOLD_RATIO, compute_insurer_share),
+    FSP_KPI(.id = "insurance.premium", .name_zh = "保费", .name_en = "Insurance premium", .unit = "CNY",
+            .direction = FSP_DIR_HIGHER, .by = BY_WITH_INSURER, .fold = FSP_FOLD_SUM,
+            .formula = "Sum of premium of the policies sold in the period.",
+            .compute = compute_premium),
+    FSP_KPI(.id = "insurance.new_penetration", .name_zh = "新保渗透率", .name_en = "New-car insurance penetration",
+            .unit = "ratio", .direction = FSP_DIR_HIGHER, .by = FSP_BY_DEFAULT, .fold = FSP_FOLD_RATIO,
+            .formula = "Vehicle sales of the period whose VIN has a new policy sold anywhere in the group within "
+                       "insurance.new_window_days (30) days of the sale / vehicle sales of the period (selling store).",
+            .compute = compute_new_penetration),
+    FSP_KPI(.id = "insurance.renewal_rate", .name_zh = "续保率", .name_en = "Renewal rate", .unit = "ratio",
+            .direction = FSP_DIR_HIGHER, .by = BY_WITH_INSURER, .fold = FSP_FOLD_RATIO,
+            .formula = "Policies ending in the period that are renewed (another policy of the VIN, sold anywhere in "
+                       "the group, starting after this one's start and within insurance.renewal_window_days (30) "
+                       "days of its end) / policies ending in the period, credited to the store and insurer of the "
+                       "expiring policy.",
+            .compute = compute_renewal_rate),
+    FSP_KPI(.id = "insurance.accident_revenue", .name_zh = "事故车产值", .name_en = "Accident repair revenue",
+            .unit = "CNY", .direction = FSP_DIR_HIGHER, .by = BY_WITH_INSURER, .fold = FSP_FOLD_SUM,
+            .formula = "Revenue of the period's ROs with payer insurer (by the RO's insurer).",
+            .compute = compute_accident_revenue),
+    FSP_KPI(.id = "insurance.repair_to_premium", .name_zh = "送修比例", .name_en = "Repairs to premium",
+            .unit = "ratio", .direction = FSP_DIR_BAND, FSP_BAND(0.85, 0.95), .by = BY_WITH_INSURER,
+            .fold = FSP_FOLD_RATIO,
+            .formula = "insurance.accident_revenue / insurance.premium (about 0.9: the insurer returns 0.9 of "
+                       "premium as repairs).",
+            .compute = compute_repair_to_premium),
+    FSP_KPI(.id = "insurance.insurer_share", .name_zh = "续保分配", .name_en = "Insurer share of renewals",
+            .unit = "ratio", .direction = FSP_DIR_NONE, .by = FSP_BY_INSURER, .fold = FSP_FOLD_RATIO,
+            .formula = "Renewal premium of the insurer / all renewal premium of the period (about 5:3:2 over "
+                       "three insurers).",
+            .compute = compute_insurer_share),
 };
 
 /* --- the plugin --- */
 
 static int insurance_init(fsp_host *host, const fsp_host_api *api)
 {
-    return kc_register_all(host, api, insurance_kpis, KC_COUNT(insurance_kpis));
+    return kc_register_all(host, api, insurance_kpis, KC_COUNT(insurance_kpis), insurance_settings,
+                           KC_COUNT(insurance_settings), NULL);
 }
 
-static const fsp_plugin_descriptor insurance_descriptor = {
-    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
-    FSP_BUILD_SIGNATURE, "insurance", "1.0.0",
-    "Insurance: premium, new-car penetration, renewal rate, accident repairs, insurer shares",
-    insurance_init, NULL
-};
-
-FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void)
-{
-    return &insurance_descriptor;
-}
+FSP_PLUGIN(.name = "insurance", .version = "1.0.0", .init = insurance_init,
+           .description = "Insurance: premium, new-car penetration, renewal rate, accident repairs, insurer shares");

@@ -29,44 +29,36 @@ static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 
 /* --- the catalogue --- */
 
-#define DEF(ID, ZH, EN, UNIT, DIR, TKIND, TLO, FORMULA, FOLD, SQL) \
-    { sizeof(fsp_kpi_def), ID, ZH, EN, UNIT, DIR, TKIND, TLO, 0, FORMULA, FSP_BY_DEFAULT, FOLD, \
-      compute_period_query, SQL }
+#define LABOUR_KPI(...) FSP_KPI(.direction = FSP_DIR_HIGHER, .compute = compute_period_query, __VA_ARGS__)
 
 static const fsp_kpi_def labour_kpis[] = {
-    DEF("labour.revenue", "工时收入", "Labour revenue", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0,
-        "Sum of ro_labour.amount of the period's ROs.", FSP_FOLD_SUM, &SQL_LABOUR_REVENUE),
-    DEF("labour.sold_hours", "售出工时", "Sold hours", "h", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0,
-        "Sum of sold_hours of the period's ROs.", FSP_FOLD_SUM, &SQL_SOLD_HOURS),
-    DEF("labour.effective_rate", "有效工时单价", "Effective labour rate", "CNY/h", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0,
-        "labour.revenue / labour.sold_hours.", FSP_FOLD_RATIO, &SQL_EFFECTIVE_RATE),
-    DEF("labour.share", "工时产值占比", "Labour share of service revenue", "ratio", FSP_DIR_HIGHER,
-        FSP_TARGET_NUMBER, 0.30,
-        "labour.revenue / service.revenue.", FSP_FOLD_RATIO, &SQL_SHARE),
-    DEF("labour.tech_efficiency", "技师效率", "Technician efficiency", "ratio", FSP_DIR_HIGHER,
-        FSP_TARGET_NUMBER, 1.05,
-        "Sum of sold_hours / sum of clocked_hours over the labour lines that carry both.",
-        FSP_FOLD_RATIO, &SQL_TECH_EFFICIENCY),
-    DEF("labour.hours_per_ro", "单车工时", "Sold hours per repair order", "h", FSP_DIR_HIGHER,
-        FSP_TARGET_NUMBER, 2.0,
-        "labour.sold_hours / service.ro_count.", FSP_FOLD_RATIO, &SQL_HOURS_PER_RO),
+    LABOUR_KPI(.id = "labour.revenue", .name_zh = "工时收入", .name_en = "Labour revenue", .unit = "CNY",
+               .fold = FSP_FOLD_SUM, .formula = "Sum of ro_labour.amount of the period's ROs.",
+               .user = &SQL_LABOUR_REVENUE),
+    LABOUR_KPI(.id = "labour.sold_hours", .name_zh = "售出工时", .name_en = "Sold hours", .unit = "h",
+               .fold = FSP_FOLD_SUM, .formula = "Sum of sold_hours of the period's ROs.",
+               .user = &SQL_SOLD_HOURS),
+    LABOUR_KPI(.id = "labour.effective_rate", .name_zh = "有效工时单价", .name_en = "Effective labour rate",
+               .unit = "CNY/h", .fold = FSP_FOLD_RATIO, .formula = "labour.revenue / labour.sold_hours.",
+               .user = &SQL_EFFECTIVE_RATE),
+    LABOUR_KPI(.id = "labour.share", .name_zh = "工时产值占比", .name_en = "Labour share of service revenue",
+               .unit = "ratio", FSP_TARGET(0.30), .fold = FSP_FOLD_RATIO,
+               .formula = "labour.revenue / service.revenue.", .user = &SQL_SHARE),
+    LABOUR_KPI(.id = "labour.tech_efficiency", .name_zh = "技师效率", .name_en = "Technician efficiency",
+               .unit = "ratio", FSP_TARGET(1.05), .fold = FSP_FOLD_RATIO,
+               .formula = "Sum of sold_hours / sum of clocked_hours over the labour lines that carry both.",
+               .user = &SQL_TECH_EFFICIENCY),
+    LABOUR_KPI(.id = "labour.hours_per_ro", .name_zh = "单车工时", .name_en = "Sold hours per repair order",
+               .unit = "h", FSP_TARGET(2.0), .fold = FSP_FOLD_RATIO,
+               .formula = "labour.sold_hours / service.ro_count.", .user = &SQL_HOURS_PER_RO),
 };
 
 /* --- the plugin --- */
 
 static int labour_init(fsp_host *host, const fsp_host_api *api)
 {
-    return kc_register_all(host, api, labour_kpis, KC_COUNT(labour_kpis));
+    return kc_register_all(host, api, labour_kpis, KC_COUNT(labour_kpis), NULL, 0, NULL);
 }
 
-static const fsp_plugin_descriptor labour_descriptor = {
-    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
-    FSP_BUILD_SIGNATURE, "labour", "1.0.0",
-    "Labour: revenue, sold hours, effective rate, share, technician efficiency, hours per RO",
-    labour_init, NULL
-};
-
-FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void)
-{
-    return &labour_descriptor;
-}
+FSP_PLUGIN(.name = "labour", .version = "1.0.0", .init = labour_init,
+           .description = "Labour: revenue, sold hours, effective rate, share, technician efficiency, hours per RO");

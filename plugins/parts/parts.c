@@ -9,6 +9,18 @@
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
+/* --- settings --- */
+
+enum { SLOW_MOVING_DAYS, OBSOLETE_DAYS };
+static const fsp_setting_def parts_settings[] = {
+    [SLOW_MOVING_DAYS] = FSP_SETTING(.name = "parts.slow_moving_days", .name_zh = "滞销判定（天）",
+                                     .name_en = "Slow-moving after (days)", .unit = "days",
+                                     .default_value = 180, .min = 0, .max = 36500),
+    [OBSOLETE_DAYS] = FSP_SETTING(.name = "parts.obsolete_days", .name_zh = "呆滞判定（天）",
+                                  .name_en = "Obsolete after (days)", .unit = "days",
+                                  .default_value = 365, .min = 0, .max = 36500),
+};
+
 /* --- flow: lines of the period's ROs --- */
 
 /* From the per store and month (whole months) or day sums over the closed
@@ -64,10 +76,10 @@ static int compute_stock_value(fsp_call *call, const fsp_kpi_args *args)
     return kc_query_emit(call, args, SQL_STOCK_VALUE, params, KC_COUNT(params));
 }
 
-static int compute_aged_share(fsp_call *call, const fsp_kpi_args *args, const char *setting, int dflt)
+static int compute_aged_share(fsp_call *call, const fsp_kpi_args *args, const fsp_setting_def *setting)
 {
     int days;
-    if (kc_setting_int(call, setting, dflt, 0, 36500, &days) != 0)
+    if (kc_setting_int(call, setting, &days) != 0)
         return -1;
     fsp_param params[] = { FSP_P_TEXT(args->to), FSP_P_INT(days) };
     return kc_query_emit(call, args, SQL_AGED_SHARE, params, KC_COUNT(params));
@@ -75,12 +87,12 @@ static int compute_aged_share(fsp_call *call, const fsp_kpi_args *args, const ch
 
 static int compute_slow_moving_share(fsp_call *call, const fsp_kpi_args *args)
 {
-    return compute_aged_share(call, args, "parts.slow_moving_days", 180);
+    return compute_aged_share(call, args, &parts_settings[SLOW_MOVING_DAYS]);
 }
 
 static int compute_obsolete_share(fsp_call *call, const fsp_kpi_args *args)
 {
-    return compute_aged_share(call, args, "parts.obsolete_days", 365);
+    return compute_aged_share(call, args, &parts_settings[OBSOLETE_DAYS]);
 }
 
 /* --- turnover --- */
@@ -139,58 +151,56 @@ static int compute_turnover(fsp_call *call, const fsp_kpi_args *args)
 
 /* --- the catalogue --- */
 
-#define DEF(ID, ZH, EN, UNIT, DIR, TKIND, TLO, THI, FORMULA, FOLD, FN, USER) \
-    { sizeof(fsp_kpi_def), ID, ZH, EN, UNIT, DIR, TKIND, TLO, THI, FORMULA, FSP_BY_DEFAULT, FOLD, FN, USER }
-
 static const fsp_kpi_def parts_kpis[] = {
-    DEF("parts.revenue", "配件收入", "Parts revenue", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-        "Sum of qty * unit_price of the part lines of the period's ROs.",
-        FSP_FOLD_SUM, compute_period_query, &SQL_PART_REVENUE),
-    DEF("parts.gross_margin", "配件毛利率", "Parts gross margin", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-        "(revenue - cost) / revenue of the part lines of the period's ROs.",
-        FSP_FOLD_RATIO, compute_period_query, &SQL_GROSS_MARGIN),
-    DEF("parts.fill_rate", "一次满足率", "First-time fill rate", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NUMBER, 0.90, 0,
-        "Part lines served from stock / part lines of the period's ROs.",
-        FSP_FOLD_RATIO, compute_period_query, &SQL_FILL_RATE),
-    DEF("parts.stock_value", "库存金额", "Stock value", "CNY", FSP_DIR_NONE, FSP_TARGET_NONE, 0, 0,
-        "Sum of qty_on_hand * unit_cost of the store's latest snapshot on or before the period end.",
-        FSP_FOLD_SUM, compute_stock_value, NULL),
-    DEF("parts.turnover", "库存周转率", "Stock turnover", "times/yr", FSP_DIR_HIGHER, FSP_TARGET_NUMBER, 8, 0,
-        "(Cost of the part lines of the period's ROs x 365 / days in the period) / average stock value "
-        "(mean of the snapshot totals inside the period, else the snapshot as of the period end).",
-        FSP_FOLD_RATIO, compute_turnover, NULL),
-    DEF("parts.slow_moving_share", "滞销库存比例", "Slow-moving stock share", "ratio", FSP_DIR_LOWER, FSP_TARGET_NONE, 0, 0,
-        "Stock value of parts last issued (else received; neither: always) more than parts.slow_moving_days (180) "
-        "days before the snapshot date / stock value.",
-        FSP_FOLD_RATIO, compute_slow_moving_share, NULL),
-    DEF("parts.obsolete_share", "呆滞库存比例", "Obsolete stock share", "ratio", FSP_DIR_LOWER, FSP_TARGET_NUMBER, 0.05, 0,
-        "Stock value of parts last issued (else received; neither: always) more than parts.obsolete_days (365) "
-        "days before the snapshot date / stock value.",
-        FSP_FOLD_RATIO, compute_obsolete_share, NULL),
-    DEF("parts.materials_cost_ratio", "钣喷辅料成本率", "Bodywork materials cost ratio", "ratio",
-        FSP_DIR_BAND, FSP_TARGET_BAND, 0.16, 0.20,
-        "Cost of the material lines of bodywork ROs / RO revenue of those bodywork ROs (about 0.18).",
-        FSP_FOLD_RATIO, compute_period_query, &SQL_MATERIALS_COST_RATIO),
-    DEF("parts.accessory_revenue", "精品收入", "Accessory revenue", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-        "Sum of qty * unit_price of the accessory lines of the period's ROs.",
-        FSP_FOLD_SUM, compute_period_query, &SQL_ACCESSORY_REVENUE),
+    FSP_KPI(.id = "parts.revenue", .name_zh = "配件收入", .name_en = "Parts revenue", .unit = "CNY",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
+            .formula = "Sum of qty * unit_price of the part lines of the period's ROs.",
+            .compute = compute_period_query, .user = &SQL_PART_REVENUE),
+    FSP_KPI(.id = "parts.gross_margin", .name_zh = "配件毛利率", .name_en = "Parts gross margin", .unit = "ratio",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_RATIO,
+            .formula = "(revenue - cost) / revenue of the part lines of the period's ROs.",
+            .compute = compute_period_query, .user = &SQL_GROSS_MARGIN),
+    FSP_KPI(.id = "parts.fill_rate", .name_zh = "一次满足率", .name_en = "First-time fill rate", .unit = "ratio",
+            .direction = FSP_DIR_HIGHER, FSP_TARGET(0.90), .fold = FSP_FOLD_RATIO,
+            .formula = "Part lines served from stock / part lines of the period's ROs.",
+            .compute = compute_period_query, .user = &SQL_FILL_RATE),
+    FSP_KPI(.id = "parts.stock_value", .name_zh = "库存金额", .name_en = "Stock value", .unit = "CNY",
+            .direction = FSP_DIR_NONE, .fold = FSP_FOLD_SUM,
+            .formula = "Sum of qty_on_hand * unit_cost of the store's latest snapshot on or before the period end.",
+            .compute = compute_stock_value),
+    FSP_KPI(.id = "parts.turnover", .name_zh = "库存周转率", .name_en = "Stock turnover", .unit = "times/yr",
+            .direction = FSP_DIR_HIGHER, FSP_TARGET(8), .fold = FSP_FOLD_RATIO,
+            .formula = "(Cost of the part lines of the period's ROs x 365 / days in the period) / average stock "
+                       "value (mean of the snapshot totals inside the period, else the snapshot as of the period "
+                       "end).",
+            .compute = compute_turnover),
+    FSP_KPI(.id = "parts.slow_moving_share", .name_zh = "滞销库存比例", .name_en = "Slow-moving stock share",
+            .unit = "ratio", .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_RATIO,
+            .formula = "Stock value of parts last issued (else received; neither: always) more than "
+                       "parts.slow_moving_days (180) days before the snapshot date / stock value.",
+            .compute = compute_slow_moving_share),
+    FSP_KPI(.id = "parts.obsolete_share", .name_zh = "呆滞库存比例", .name_en = "Obsolete stock share",
+            .unit = "ratio", .direction = FSP_DIR_LOWER, FSP_TARGET(0.05), .fold = FSP_FOLD_RATIO,
+            .formula = "Stock value of parts last issued (else received; neither: always) more than "
+                       "parts.obsolete_days (365) days before the snapshot date / stock value.",
+            .compute = compute_obsolete_share),
+    FSP_KPI(.id = "parts.materials_cost_ratio", .name_zh = "钣喷辅料成本率", .name_en = "Bodywork materials cost ratio",
+            .unit = "ratio", .direction = FSP_DIR_BAND, FSP_BAND(0.16, 0.20), .fold = FSP_FOLD_RATIO,
+            .formula = "Cost of the material lines of bodywork ROs / RO revenue of those bodywork ROs (about 0.18).",
+            .compute = compute_period_query, .user = &SQL_MATERIALS_COST_RATIO),
+    FSP_KPI(.id = "parts.accessory_revenue", .name_zh = "精品收入", .name_en = "Accessory revenue", .unit = "CNY",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
+            .formula = "Sum of qty * unit_price of the accessory lines of the period's ROs.",
+            .compute = compute_period_query, .user = &SQL_ACCESSORY_REVENUE),
 };
 
 /* --- the plugin --- */
 
 static int parts_init(fsp_host *host, const fsp_host_api *api)
 {
-    return kc_register_all(host, api, parts_kpis, KC_COUNT(parts_kpis));
+    return kc_register_all(host, api, parts_kpis, KC_COUNT(parts_kpis), parts_settings, KC_COUNT(parts_settings),
+                           NULL);
 }
 
-static const fsp_plugin_descriptor parts_descriptor = {
-    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
-    FSP_BUILD_SIGNATURE, "parts", "1.0.0",
-    "Parts: revenue, margin, fill rate, stock value and ageing, turnover, materials, accessories",
-    parts_init, NULL
-};
-
-FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void)
-{
-    return &parts_descriptor;
-}
+FSP_PLUGIN(.name = "parts", .version = "1.0.0", .init = parts_init,
+           .description = "Parts: revenue, margin, fill rate, stock value and ageing, turnover, materials, accessories");

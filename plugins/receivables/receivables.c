@@ -16,6 +16,18 @@
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
+/* --- settings --- */
+
+enum { TERMS_DAYS, GOVERNMENT_TERMS_DAYS };
+static const fsp_setting_def receivables_settings[] = {
+    [TERMS_DAYS] = FSP_SETTING(.name = "receivables.terms_days", .name_zh = "账期（天）",
+                               .name_en = "Payment terms (days)", .unit = "days",
+                               .default_value = 90, .min = 0, .max = 36500),
+    [GOVERNMENT_TERMS_DAYS] = FSP_SETTING(.name = "receivables.government_terms_days", .name_zh = "政府客户账期（天）",
+                                          .name_en = "Government payment terms (days)", .unit = "days",
+                                          .default_value = 180, .min = 0, .max = 36500),
+};
+
 /* --- open invoices as of `to` --- */
 
 /* CTEs `unsettled` (each invoice issued on or before `to` and not settled
@@ -179,8 +191,8 @@ static int compute_over_90_share(fsp_call *call, const fsp_kpi_args *args)
 static int compute_overdue(fsp_call *call, const fsp_kpi_args *args)
 {
     int terms_days, government_terms_days, held;
-    if (kc_setting_int(call, "receivables.terms_days", 90, 0, 36500, &terms_days) != 0 ||
-        kc_setting_int(call, "receivables.government_terms_days", 180, 0, 36500, &government_terms_days) != 0 ||
+    if (kc_setting_int(call, &receivables_settings[TERMS_DAYS], &terms_days) != 0 ||
+        kc_setting_int(call, &receivables_settings[GOVERNMENT_TERMS_DAYS], &government_terms_days) != 0 ||
         month_end_held(call, args, &held) != 0)
         return -1;
     if (held) {
@@ -217,60 +229,60 @@ static int compute_over_limit_accounts(fsp_call *call, const fsp_kpi_args *args)
 
 /* --- the catalogue --- */
 
-#define DEF(ID, ZH, EN, UNIT, DIR, TKIND, TLO, FORMULA, FOLD, FN, USER) \
-    { sizeof(fsp_kpi_def), ID, ZH, EN, UNIT, DIR, TKIND, TLO, 0, FORMULA, FSP_BY_DEFAULT, FOLD, FN, USER }
-
-#define BUCKET(ID, ZH, EN, DIR, TKIND, FORMULA, B) \
-    DEF(ID, ZH, EN, "CNY", DIR, TKIND, 0, FORMULA, FSP_FOLD_SUM, compute_age_bucket, &B)
+/* An ageing bucket: the open amount (CNY, a sum) in the ages of its .user (an age_bucket). */
+#define BUCKET(...) FSP_KPI(.unit = "CNY", .fold = FSP_FOLD_SUM, .compute = compute_age_bucket, __VA_ARGS__)
 
 static const fsp_kpi_def receivables_kpis[] = {
-    DEF("receivables.open", "应收余额", "Open receivables", "CNY", FSP_DIR_LOWER, FSP_TARGET_NONE, 0,
-        "Sum of open amounts (amount less payments on or before the period end) of invoices issued on or before it.",
-        FSP_FOLD_SUM, compute_open, NULL),
-    BUCKET("receivables.age_0_30", "账龄 0-30天", "Aged 0-30 days", FSP_DIR_NONE, FSP_TARGET_NONE,
-           "Open amount aged 0 to 30 days at the period end.", bucket_0_30),
-    BUCKET("receivables.age_31_60", "账龄 31-60天", "Aged 31-60 days", FSP_DIR_NONE, FSP_TARGET_NONE,
-           "Open amount aged 31 to 60 days at the period end.", bucket_31_60),
-    BUCKET("receivables.age_61_90", "账龄 61-90天", "Aged 61-90 days", FSP_DIR_NONE, FSP_TARGET_NONE,
-           "Open amount aged 61 to 90 days at the period end.", bucket_61_90),
-    BUCKET("receivables.age_91_180", "账龄 91-180天", "Aged 91-180 days", FSP_DIR_NONE, FSP_TARGET_NONE,
-           "Open amount aged 91 to 180 days at the period end.", bucket_91_180),
-    BUCKET("receivables.age_181_365", "坏账 (超过6个月)", "Bad debt (181-365 days)", FSP_DIR_LOWER, FSP_TARGET_NUMBER,
-           "Open amount aged 181 to 365 days at the period end.", bucket_181_365),
-    BUCKET("receivables.age_over_365", "死账 (超过1年)", "Dead debt (over 365 days)", FSP_DIR_LOWER, FSP_TARGET_NUMBER,
-           "Open amount aged more than 365 days at the period end.", bucket_over_365),
-    DEF("receivables.over_90_share", "超90天占比", "Share aged over 90 days", "ratio", FSP_DIR_LOWER, FSP_TARGET_NONE, 0,
-        "Open amount aged more than 90 days / receivables.open.",
-        FSP_FOLD_RATIO, compute_over_90_share, NULL),
-    DEF("receivables.overdue", "逾期金额", "Overdue receivables", "CNY", FSP_DIR_LOWER, FSP_TARGET_NUMBER, 0,
-        "Open amount aged more than receivables.terms_days (90) days from issue, "
-        "receivables.government_terms_days (180) for government customers.",
-        FSP_FOLD_SUM, compute_overdue, NULL),
-    DEF("receivables.dso", "应收周转天数", "Days sales outstanding", "days", FSP_DIR_LOWER, FSP_TARGET_NONE, 0,
-        "receivables.open / (amount invoiced in the period / days in the period).",
-        FSP_FOLD_RATIO, compute_dso, NULL),
-    DEF("receivables.over_limit_accounts", "超额度客户数", "Accounts over credit limit", "count",
-        FSP_DIR_LOWER, FSP_TARGET_NUMBER, 0,
-        "Customers (store, customer) whose open amount exceeds the gross profit of their ROs at that store "
-        "closed in the 6 months up to the period end.",
-        FSP_FOLD_SUM, compute_over_limit_accounts, NULL),
+    FSP_KPI(.id = "receivables.open", .name_zh = "应收余额", .name_en = "Open receivables", .unit = "CNY",
+            .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_SUM,
+            .formula = "Sum of open amounts (amount less payments on or before the period end) of invoices issued "
+                       "on or before it.",
+            .compute = compute_open),
+    BUCKET(.id = "receivables.age_0_30", .name_zh = "账龄 0-30天", .name_en = "Aged 0-30 days",
+           .direction = FSP_DIR_NONE, .formula = "Open amount aged 0 to 30 days at the period end.",
+           .user = &bucket_0_30),
+    BUCKET(.id = "receivables.age_31_60", .name_zh = "账龄 31-60天", .name_en = "Aged 31-60 days",
+           .direction = FSP_DIR_NONE, .formula = "Open amount aged 31 to 60 days at the period end.",
+           .user = &bucket_31_60),
+    BUCKET(.id = "receivables.age_61_90", .name_zh = "账龄 61-90天", .name_en = "Aged 61-90 days",
+           .direction = FSP_DIR_NONE, .formula = "Open amount aged 61 to 90 days at the period end.",
+           .user = &bucket_61_90),
+    BUCKET(.id = "receivables.age_91_180", .name_zh = "账龄 91-180天", .name_en = "Aged 91-180 days",
+           .direction = FSP_DIR_NONE, .formula = "Open amount aged 91 to 180 days at the period end.",
+           .user = &bucket_91_180),
+    BUCKET(.id = "receivables.age_181_365", .name_zh = "坏账 (超过6个月)", .name_en = "Bad debt (181-365 days)",
+           .direction = FSP_DIR_LOWER, FSP_TARGET(0), .formula = "Open amount aged 181 to 365 days at the period end.",
+           .user = &bucket_181_365),
+    BUCKET(.id = "receivables.age_over_365", .name_zh = "死账 (超过1年)", .name_en = "Dead debt (over 365 days)",
+           .direction = FSP_DIR_LOWER, FSP_TARGET(0),
+           .formula = "Open amount aged more than 365 days at the period end.", .user = &bucket_over_365),
+    FSP_KPI(.id = "receivables.over_90_share", .name_zh = "超90天占比", .name_en = "Share aged over 90 days",
+            .unit = "ratio", .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_RATIO,
+            .formula = "Open amount aged more than 90 days / receivables.open.",
+            .compute = compute_over_90_share),
+    FSP_KPI(.id = "receivables.overdue", .name_zh = "逾期金额", .name_en = "Overdue receivables", .unit = "CNY",
+            .direction = FSP_DIR_LOWER, FSP_TARGET(0), .fold = FSP_FOLD_SUM,
+            .formula = "Open amount aged more than receivables.terms_days (90) days from issue, "
+                       "receivables.government_terms_days (180) for government customers.",
+            .compute = compute_overdue),
+    FSP_KPI(.id = "receivables.dso", .name_zh = "应收周转天数", .name_en = "Days sales outstanding", .unit = "days",
+            .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_RATIO,
+            .formula = "receivables.open / (amount invoiced in the period / days in the period).",
+            .compute = compute_dso),
+    FSP_KPI(.id = "receivables.over_limit_accounts", .name_zh = "超额度客户数", .name_en = "Accounts over credit limit",
+            .unit = "count", .direction = FSP_DIR_LOWER, FSP_TARGET(0), .fold = FSP_FOLD_SUM,
+            .formula = "Customers (store, customer) whose open amount exceeds the gross profit of their ROs at that "
+                       "store closed in the 6 months up to the period end.",
+            .compute = compute_over_limit_accounts),
 };
 
 /* --- the plugin --- */
 
 static int receivables_init(fsp_host *host, const fsp_host_api *api)
 {
-    return kc_register_all(host, api, receivables_kpis, KC_COUNT(receivables_kpis));
+    return kc_register_all(host, api, receivables_kpis, KC_COUNT(receivables_kpis), receivables_settings,
+                           KC_COUNT(receivables_settings), NULL);
 }
 
-static const fsp_plugin_descriptor receivables_descriptor = {
-    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
-    FSP_BUILD_SIGNATURE, "receivables", "1.0.0",
-    "Receivables as of the period end: open amount, ageing buckets, overdue, DSO, accounts over limit",
-    receivables_init, NULL
-};
-
-FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void)
-{
-    return &receivables_descriptor;
-}
+FSP_PLUGIN(.name = "receivables", .version = "1.0.0", .init = receivables_init,
+           .description = "Receivables as of the period end: open amount, ageing buckets, overdue, DSO, accounts over limit");

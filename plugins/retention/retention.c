@@ -27,6 +27,49 @@
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
+/* --- settings --- */
+
+enum { LOST_AFTER_MONTHS, AT_RISK_MONTHS, WARNING_MONTHS, BASE_MONTHS, FIRST_SERVICE_MONTHS };
+static const fsp_setting_def retention_settings[] = {
+    [LOST_AFTER_MONTHS] = FSP_SETTING(.name = "retention.lost_after_months", .name_zh = "流失判定（月）",
+                                      .name_en = "Lost after (months)", .unit = "months",
+                                      .default_value = 9, .min = 0, .max = 1200),
+    [AT_RISK_MONTHS] = FSP_SETTING(.name = "retention.at_risk_months", .name_zh = "拟流失起点（月）",
+                                   .name_en = "At risk from (months)", .unit = "months",
+                                   .default_value = 3, .min = 0, .max = 1200),
+    [WARNING_MONTHS] = FSP_SETTING(.name = "retention.warning_months", .name_zh = "流失预警起点（月）",
+                                   .name_en = "Churn warning from (months)", .unit = "months",
+                                   .default_value = 6, .min = 0, .max = 1200),
+    [BASE_MONTHS] = FSP_SETTING(.name = "retention.base_months", .name_zh = "保有客户范围（月）",
+                                .name_en = "Customer base window (months)", .unit = "months",
+                                .default_value = 24, .min = 1, .max = 1200),
+    [FIRST_SERVICE_MONTHS] = FSP_SETTING(.name = "retention.first_service_months", .name_zh = "首保期（月）",
+                                         .name_en = "First service within (months)", .unit = "months",
+                                         .default_value = 6, .min = 0, .max = 1200),
+};
+
+/* The bands must nest: at_risk < warning < lost <= base months. Called with
+ * the would-be settings on every change. */
+static int retention_validate(const fsp_setting_values *values, char *message, size_t message_len)
+{
+    static const int order[] = { AT_RISK_MONTHS, WARNING_MONTHS, LOST_AFTER_MONTHS };
+    for (int i = 0; i + 1 < KC_COUNT(order); i++) {
+        const fsp_setting_def *a = &retention_settings[order[i]], *b = &retention_settings[order[i + 1]];
+        double va = kc_setting_value(values, a), vb = kc_setting_value(values, b);
+        if (!(va < vb)) {
+            snprintf(message, message_len, "%s (%g) must be less than %s (%g)", a->name, va, b->name, vb);
+            return 1;
+        }
+    }
+    const fsp_setting_def *lost = &retention_settings[LOST_AFTER_MONTHS], *base = &retention_settings[BASE_MONTHS];
+    double vl = kc_setting_value(values, lost), vb = kc_setting_value(values, base);
+    if (!(vl <= vb)) {
+        snprintf(message, message_len, "%s (%g) must be at most %s (%g)", lost->name, vl, base->name, vb);
+        return 1;
+    }
+    return 0;
+}
+
 /* --- each vehicle's state as of `to` --- */
 
 /* The rows of the vehicles' states as of `to`: from_on is the day of the
@@ -85,17 +128,17 @@ static const char SQL_BAND[] =
 
 typedef enum retention_band { BAND_BASE, BAND_AT_RISK, BAND_WARNING, BAND_LOST } retention_band;
 
-typedef struct retention_settings {
+typedef struct retention_months {      /* the settings in force for one call */
     int base_months, at_risk_months, warning_months, lost_after_months, first_service_months;
-} retention_settings;
+} retention_months;
 
-static int read_settings(fsp_call *call, retention_settings *s)
+static int read_settings(fsp_call *call, retention_months *s)
 {
-    if (kc_setting_int(call, "retention.base_months", 24, 1, 1200, &s->base_months) != 0 ||
-        kc_setting_int(call, "retention.at_risk_months", 3, 0, 1200, &s->at_risk_months) != 0 ||
-        kc_setting_int(call, "retention.warning_months", 6, 0, 1200, &s->warning_months) != 0 ||
-        kc_setting_int(call, "retention.lost_after_months", 9, 0, 1200, &s->lost_after_months) != 0 ||
-        kc_setting_int(call, "retention.first_service_months", 6, 0, 1200, &s->first_service_months) != 0)
+    if (kc_setting_int(call, &retention_settings[BASE_MONTHS], &s->base_months) != 0 ||
+        kc_setting_int(call, &retention_settings[AT_RISK_MONTHS], &s->at_risk_months) != 0 ||
+        kc_setting_int(call, &retention_settings[WARNING_MONTHS], &s->warning_months) != 0 ||
+        kc_setting_int(call, &retention_settings[LOST_AFTER_MONTHS], &s->lost_after_months) != 0 ||
+        kc_setting_int(call, &retention_settings[FIRST_SERVICE_MONTHS], &s->first_service_months) != 0)
         return -1;
     return 0;
 }
@@ -105,7 +148,7 @@ static const retention_band band_base = BAND_BASE, band_at_risk = BAND_AT_RISK,
 
 static int compute_band(fsp_call *call, const fsp_kpi_args *args)
 {
-    retention_settings s;
+    retention_months s;
     if (read_settings(call, &s) != 0)
         return -1;
     int newer = 0, older = s.base_months;    /* months before `to`: (to - older, to - newer] */
@@ -145,7 +188,7 @@ static const int churn_year_1 = 1, churn_year_2 = 2, churn_year_3 = 3;
 
 static int compute_churn(fsp_call *call, const fsp_kpi_args *args)
 {
-    retention_settings s;
+    retention_months s;
     if (read_settings(call, &s) != 0)
         return -1;
     int year = *(const int *)args->kpi->user;
@@ -176,7 +219,7 @@ static const char SQL_FIRST_SERVICE[] =
 
 static int compute_first_service(fsp_call *call, const fsp_kpi_args *args)
 {
-    retention_settings s;
+    retention_months s;
     if (read_settings(call, &s) != 0)
         return -1;
     int months = s.first_service_months;
@@ -204,59 +247,58 @@ static int compute_first_service(fsp_call *call, const fsp_kpi_args *args)
 
 /* --- the catalogue --- */
 
-#define DEF(ID, ZH, EN, UNIT, DIR, TKIND, TLO, FORMULA, FOLD, FN, USER) \
-    { sizeof(fsp_kpi_def), ID, ZH, EN, UNIT, DIR, TKIND, TLO, 0, FORMULA, FSP_BY_DEFAULT, FOLD, FN, USER }
-
 static const fsp_kpi_def retention_kpis[] = {
-    DEF("retention.base", "保有客户", "Customer base", "count", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0,
-        "Vehicles whose last visit (or sale) is within retention.base_months (24) months up to the period end, "
-        "credited to the store of the last visit.",
-        FSP_FOLD_SUM, compute_band, &band_base),
-    DEF("retention.at_risk", "拟流失 (3–6 月)", "At risk (3-6 months)", "count", FSP_DIR_LOWER, FSP_TARGET_NONE, 0,
-        "Base vehicles last seen on or before retention.at_risk_months (3) and after retention.warning_months (6) "
-        "months before the period end.",
-        FSP_FOLD_SUM, compute_band, &band_at_risk),
-    DEF("retention.warning", "流失预警 (6–9 月)", "Churn warning (6-9 months)", "count", FSP_DIR_LOWER, FSP_TARGET_NONE, 0,
-        "Base vehicles last seen on or before retention.warning_months (6) and after "
-        "retention.lost_after_months (9) months before the period end.",
-        FSP_FOLD_SUM, compute_band, &band_warning),
-    DEF("retention.lost", "流失 (≥ 9 月)", "Lost (9 months or more)", "count", FSP_DIR_LOWER, FSP_TARGET_NONE, 0,
-        "Base vehicles last seen on or before retention.lost_after_months (9) months before the period end.",
-        FSP_FOLD_SUM, compute_band, &band_lost),
-    DEF("retention.churn_y1", "一年流失率", "Year-1 churn", "ratio", FSP_DIR_LOWER, FSP_TARGET_NUMBER, 0.05,
-        "Of the vehicles sold by the group in the 12 months up to the period end: the share last seen "
-        "retention.lost_after_months (9) months or more before it (selling store).",
-        FSP_FOLD_RATIO, compute_churn, &churn_year_1),
-    DEF("retention.churn_y2", "二年流失率", "Year-2 churn", "ratio", FSP_DIR_LOWER, FSP_TARGET_NUMBER, 0.08,
-        "Of the vehicles sold by the group 12 to 24 months before the period end: the share last seen "
-        "retention.lost_after_months (9) months or more before it (selling store).",
-        FSP_FOLD_RATIO, compute_churn, &churn_year_2),
-    DEF("retention.churn_y3", "三年流失率", "Year-3 churn", "ratio", FSP_DIR_LOWER, FSP_TARGET_NUMBER, 0.12,
-        "Of the vehicles sold by the group 24 to 36 months before the period end: the share last seen "
-        "retention.lost_after_months (9) months or more before it (selling store).",
-        FSP_FOLD_RATIO, compute_churn, &churn_year_3),
-    DEF("retention.first_service_rate", "首保进站率", "First service rate", "ratio", FSP_DIR_HIGHER,
-        FSP_TARGET_NUMBER, 0.95,
-        "Of the vehicles sold in the 12 months ending retention.first_service_months (6) months before the period "
-        "end: the share with a non-internal RO at any group store within that many months of the sale.",
-        FSP_FOLD_RATIO, compute_first_service, NULL),
+    FSP_KPI(.id = "retention.base", .name_zh = "保有客户", .name_en = "Customer base", .unit = "count",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
+            .formula = "Vehicles whose last visit (or sale) is within retention.base_months (24) months up to the "
+                       "period end, credited to the store of the last visit.",
+            .compute = compute_band, .user = &band_base),
+    FSP_KPI(.id = "retention.at_risk", .name_zh = "拟流失 (3–6 月)", .name_en = "At risk (3-6 months)", .unit = "count",
+            .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_SUM,
+            .formula = "Base vehicles last seen on or before retention.at_risk_months (3) and after "
+                       "retention.warning_months (6) months before the period end.",
+            .compute = compute_band, .user = &band_at_risk),
+    FSP_KPI(.id = "retention.warning", .name_zh = "流失预警 (6–9 月)", .name_en = "Churn warning (6-9 months)",
+            .unit = "count", .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_SUM,
+            .formula = "Base vehicles last seen on or before retention.warning_months (6) and after "
+                       "retention.lost_after_months (9) months before the period end.",
+            .compute = compute_band, .user = &band_warning),
+    FSP_KPI(.id = "retention.lost", .name_zh = "流失 (≥ 9 月)", .name_en = "Lost (9 months or more)", .unit = "count",
+            .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_SUM,
+            .formula = "Base vehicles last seen on or before retention.lost_after_months (9) months before the "
+                       "period end.",
+            .compute = compute_band, .user = &band_lost),
+    FSP_KPI(.id = "retention.churn_y1", .name_zh = "一年流失率", .name_en = "Year-1 churn", .unit = "ratio",
+            .direction = FSP_DIR_LOWER, FSP_TARGET(0.05), .fold = FSP_FOLD_RATIO,
+            .formula = "Of the vehicles sold by the group in the 12 months up to the period end: the share last "
+                       "seen retention.lost_after_months (9) months or more before it (selling store).",
+            .compute = compute_churn, .user = &churn_year_1),
+    FSP_KPI(.id = "retention.churn_y2", .name_zh = "二年流失率", .name_en = "Year-2 churn", .unit = "ratio",
+            .direction = FSP_DIR_LOWER, FSP_TARGET(0.08), .fold = FSP_FOLD_RATIO,
+            .formula = "Of the vehicles sold by the group 12 to 24 months before the period end: the share last "
+                       "seen retention.lost_after_months (9) months or more before it (selling store).",
+            .compute = compute_churn, .user = &churn_year_2),
+    FSP_KPI(.id = "retention.churn_y3", .name_zh = "三年流失率", .name_en = "Year-3 churn", .unit = "ratio",
+            .direction = FSP_DIR_LOWER, FSP_TARGET(0.12), .fold = FSP_FOLD_RATIO,
+            .formula = "Of the vehicles sold by the group 24 to 36 months before the period end: the share last "
+                       "seen retention.lost_after_months (9) months or more before it (selling store).",
+            .compute = compute_churn, .user = &churn_year_3),
+    FSP_KPI(.id = "retention.first_service_rate", .name_zh = "首保进站率", .name_en = "First service rate",
+            .unit = "ratio", .direction = FSP_DIR_HIGHER, FSP_TARGET(0.95), .fold = FSP_FOLD_RATIO,
+            .formula = "Of the vehicles sold in the 12 months ending retention.first_service_months (6) months "
+                       "before the period end: the share with a non-internal RO at any group store within that "
+                       "many months of the sale.",
+            .compute = compute_first_service),
 };
 
 /* --- the plugin --- */
 
 static int retention_init(fsp_host *host, const fsp_host_api *api)
 {
-    return kc_register_all(host, api, retention_kpis, KC_COUNT(retention_kpis));
+    return kc_register_all(host, api, retention_kpis, KC_COUNT(retention_kpis), retention_settings,
+                           KC_COUNT(retention_settings), retention_validate);
 }
 
-static const fsp_plugin_descriptor retention_descriptor = {
-    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
-    FSP_BUILD_SIGNATURE, "retention", "1.0.0",
-    "Customer retention as of the period end: base, at risk, warning, lost, churn by year, first service",
-    retention_init, NULL
-};
-
-FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void)
-{
-    return &retention_descriptor;
-}
+FSP_PLUGIN(.name = "retention", .version = "1.0.0", .init = retention_init,
+           .description = "Customer retention as of the period end: base, at risk, warning, lost, churn by year, "
+                          "first service");

@@ -12,6 +12,15 @@
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
+/* --- settings --- */
+
+enum { FOLLOWUP_DAYS };
+static const fsp_setting_def service_settings[] = {
+    [FOLLOWUP_DAYS] = FSP_SETTING(.name = "service.followup_days", .name_zh = "回访时限（天）",
+                                  .name_en = "Follow-up within (days)", .unit = "days",
+                                  .default_value = 3, .min = 0, .max = 3650),
+};
+
 /* --- volume and value --- */
 
 /* Per store sums over the period's closed non-internal ROs. */
@@ -78,7 +87,7 @@ static int compute_appointment_rate(fsp_call *call, const fsp_kpi_args *args)
 static int compute_followup_rate(fsp_call *call, const fsp_kpi_args *args)
 {
     int followup_days;
-    if (kc_setting_int(call, "service.followup_days", 3, 0, 3650, &followup_days) != 0)
+    if (kc_setting_int(call, &service_settings[FOLLOWUP_DAYS], &followup_days) != 0)
         return -1;
     kc_days d;
     kc_days_of(args, &d);
@@ -142,60 +151,60 @@ static int compute_personnel_cost_ratio(fsp_call *call, const fsp_kpi_args *args
 
 /* --- the catalogue --- */
 
-#define DEF(ID, ZH, EN, UNIT, DIR, TKIND, TLO, THI, FORMULA, FOLD, FN) \
-    { sizeof(fsp_kpi_def), ID, ZH, EN, UNIT, DIR, TKIND, TLO, THI, FORMULA, FSP_BY_DEFAULT, FOLD, FN, NULL }
-
 static const fsp_kpi_def service_kpis[] = {
-    DEF("service.ro_count", "进厂台次", "Repair orders", "count", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-        "Number of closed non-internal repair orders closed in the period.",
-        FSP_FOLD_SUM, compute_ro_count),
-    DEF("service.revenue", "服务产值", "Service revenue", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-        "Sum of RO revenue (labour + parts + materials + accessories + other - discount) of the period's ROs.",
-        FSP_FOLD_SUM, compute_revenue),
-    DEF("service.revenue_per_ro", "单车产值", "Revenue per repair order", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-        "service.revenue / service.ro_count.",
-        FSP_FOLD_RATIO, compute_revenue),
-    DEF("service.gross_profit", "售后毛利", "After-sales gross profit", "CNY", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-        "RO revenue minus the cost of parts, materials and accessories of the period's ROs.",
-        FSP_FOLD_SUM, compute_gross_profit),
-    DEF("service.comeback_rate", "返修率", "Comeback rate", "ratio", FSP_DIR_LOWER, FSP_TARGET_NONE, 0, 0,
-        "ROs with comeback_of set / ROs.",
-        FSP_FOLD_RATIO, compute_comeback_rate),
-    DEF("service.absorption", "售后吸收率", "Service absorption", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NUMBER, 1.0, 0,
-        "service.gross_profit / fixed_expenses of the calendar months that overlap the period "
-        "(null for a store missing one of those months).",
-        FSP_FOLD_RATIO, compute_absorption),
-    DEF("service.personnel_cost_ratio", "人工成本率", "After-sales personnel cost ratio", "ratio",
-        FSP_DIR_BAND, FSP_TARGET_BAND, 0.10, 0.12,
-        "aftersales_personnel_cost of the calendar months that overlap the period / service.revenue "
-        "(null for a store missing one of those months).",
-        FSP_FOLD_RATIO, compute_personnel_cost_ratio),
-    DEF("service.appointment_rate", "预约率", "Appointment rate", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-        "ROs whose (store, ro_no) appears in an appointment with showed / ROs.",
-        FSP_FOLD_RATIO, compute_appointment_rate),
-    DEF("service.followup_rate", "回访率", "Follow-up rate", "ratio", FSP_DIR_HIGHER, FSP_TARGET_NONE, 0, 0,
-        "ROs with a reached follow-up call dated from the closing date to service.followup_days (3) days after it / ROs.",
-        FSP_FOLD_RATIO, compute_followup_rate),
-    DEF("service.complaint_rate", "投诉率", "Complaint rate", "ratio", FSP_DIR_LOWER, FSP_TARGET_NONE, 0, 0,
-        "Among the follow-up calls of the period's ROs: calls reached with a complaint / calls reached.",
-        FSP_FOLD_RATIO, compute_complaint_rate),
+    FSP_KPI(.id = "service.ro_count", .name_zh = "进厂台次", .name_en = "Repair orders", .unit = "count",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
+            .formula = "Number of closed non-internal repair orders closed in the period.",
+            .compute = compute_ro_count),
+    FSP_KPI(.id = "service.revenue", .name_zh = "服务产值", .name_en = "Service revenue", .unit = "CNY",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
+            .formula = "Sum of RO revenue (labour + parts + materials + accessories + other - discount) of the "
+                       "period's ROs.",
+            .compute = compute_revenue),
+    FSP_KPI(.id = "service.revenue_per_ro", .name_zh = "单车产值", .name_en = "Revenue per repair order", .unit = "CNY",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_RATIO,
+            .formula = "service.revenue / service.ro_count.",
+            .compute = compute_revenue),
+    FSP_KPI(.id = "service.gross_profit", .name_zh = "售后毛利", .name_en = "After-sales gross profit", .unit = "CNY",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
+            .formula = "RO revenue minus the cost of parts, materials and accessories of the period's ROs.",
+            .compute = compute_gross_profit),
+    FSP_KPI(.id = "service.comeback_rate", .name_zh = "返修率", .name_en = "Comeback rate", .unit = "ratio",
+            .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_RATIO,
+            .formula = "ROs with comeback_of set / ROs.",
+            .compute = compute_comeback_rate),
+    FSP_KPI(.id = "service.absorption", .name_zh = "售后吸收率", .name_en = "Service absorption", .unit = "ratio",
+            .direction = FSP_DIR_HIGHER, FSP_TARGET(1.0), .fold = FSP_FOLD_RATIO,
+            .formula = "service.gross_profit / fixed_expenses of the calendar months that overlap the period "
+                       "(null for a store missing one of those months).",
+            .compute = compute_absorption),
+    FSP_KPI(.id = "service.personnel_cost_ratio", .name_zh = "人工成本率", .name_en = "After-sales personnel cost ratio",
+            .unit = "ratio", .direction = FSP_DIR_BAND, FSP_BAND(0.10, 0.12), .fold = FSP_FOLD_RATIO,
+            .formula = "aftersales_personnel_cost of the calendar months that overlap the period / service.revenue "
+                       "(null for a store missing one of those months).",
+            .compute = compute_personnel_cost_ratio),
+    FSP_KPI(.id = "service.appointment_rate", .name_zh = "预约率", .name_en = "Appointment rate", .unit = "ratio",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_RATIO,
+            .formula = "ROs whose (store, ro_no) appears in an appointment with showed / ROs.",
+            .compute = compute_appointment_rate),
+    FSP_KPI(.id = "service.followup_rate", .name_zh = "回访率", .name_en = "Follow-up rate", .unit = "ratio",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_RATIO,
+            .formula = "ROs with a reached follow-up call dated from the closing date to service.followup_days (3) "
+                       "days after it / ROs.",
+            .compute = compute_followup_rate),
+    FSP_KPI(.id = "service.complaint_rate", .name_zh = "投诉率", .name_en = "Complaint rate", .unit = "ratio",
+            .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_RATIO,
+            .formula = "Among the follow-up calls of the period's ROs: calls reached with a complaint / calls reached.",
+            .compute = compute_complaint_rate),
 };
 
 /* --- the plugin --- */
 
 static int service_init(fsp_host *host, const fsp_host_api *api)
 {
-    return kc_register_all(host, api, service_kpis, KC_COUNT(service_kpis));
+    return kc_register_all(host, api, service_kpis, KC_COUNT(service_kpis), service_settings,
+                           KC_COUNT(service_settings), NULL);
 }
 
-static const fsp_plugin_descriptor service_descriptor = {
-    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
-    FSP_BUILD_SIGNATURE, "service", "1.0.0",
-    "After-sales volume and value: ROs, revenue, gross profit, comebacks, absorption, follow-up",
-    service_init, NULL
-};
-
-FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void)
-{
-    return &service_descriptor;
-}
+FSP_PLUGIN(.name = "service", .version = "1.0.0", .init = service_init,
+           .description = "After-sales volume and value: ROs, revenue, gross profit, comebacks, absorption, follow-up");

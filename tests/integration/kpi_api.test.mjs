@@ -307,6 +307,80 @@ test('settings: anyone reads, admins change (validated, audited), the catalogue 
   assert.match(out.stdout, /retention\.lost_after_months\s+9/);
 });
 
+// Every setting is defined once, by the plugin that reads it (or the core):
+// the ranges below are those of the plugins' sources, where the core's old
+// table said otherwise (terms to 3650 days, months from 1 to 120, follow-up
+// to 365 days).
+test('setting_defs: every setting with its range and owner; changes follow the plugin\'s range and checks', async () => {
+  const r = await s.request('GET', '/api/v1/kpis', { cookie: admin });
+  assert.equal(r.status, 200, r.text);
+  const defs = r.json.setting_defs;
+  assert.ok(Array.isArray(defs), 'setting_defs is a list');
+  const byName = Object.fromEntries(defs.map((d) => [d.name, d]));
+  assert.equal(Object.keys(byName).length, defs.length, 'each setting is defined once');
+  for (const d of defs) {
+    assert.deepEqual(Object.keys(d).sort(), ['default', 'label', 'max', 'min', 'name', 'owner'], d.name);
+    assert.deepEqual(Object.keys(d.label).sort(), ['en', 'zh'], d.name);
+    assert.ok(d.label.zh && d.label.en, `${d.name} has both names`);
+    assert.ok(d.min <= d.default && d.default <= d.max, `${d.name}: default within its range`);
+    assert.equal(r.json.settings[d.name], d.default, `${d.name}: the value in force is the default`);
+  }
+  const expect = {
+    'retention.lost_after_months': ['retention', 9, 0, 1200], 'retention.at_risk_months': ['retention', 3, 0, 1200],
+    'retention.warning_months': ['retention', 6, 0, 1200], 'retention.base_months': ['retention', 24, 1, 1200],
+    'retention.first_service_months': ['retention', 6, 0, 1200],
+    'receivables.terms_days': ['receivables', 90, 0, 36500], 'receivables.government_terms_days': ['receivables', 180, 0, 36500],
+    'parts.slow_moving_days': ['parts', 180, 0, 36500], 'parts.obsolete_days': ['parts', 365, 0, 36500],
+    'service.followup_days': ['service', 3, 0, 3650],
+    'insurance.renewal_window_days': ['insurance', 30, 0, 3650], 'insurance.new_window_days': ['insurance', 30, 0, 3650],
+    'benchmarks.shared': ['core', 1, 0, 1],
+    'example.open_days_per_week': ['example', 7, 1, 7],
+  };
+  for (const [name, [owner, dflt, min, max]] of Object.entries(expect)) {
+    assert.deepEqual(byName[name] && [byName[name].owner, byName[name].default, byName[name].min, byName[name].max],
+      [owner, dflt, min, max], name);
+  }
+  assert.equal(defs.length, Object.keys(expect).length, 'no other setting is defined');
+  assert.deepEqual(byName['service.followup_days'].label, { zh: '回访时限（天）', en: 'Follow-up within (days)' });
+
+  // the plugin's range decides: the top of it is taken, one past it is a 400 naming the setting
+  let put = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { 'receivables.terms_days': 36500, 'service.followup_days': 3650 } });
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.json['receivables.terms_days'], 36500);
+  for (const [name, value, range] of [['receivables.terms_days', 36501, 'from 0 to 36500'], ['service.followup_days', 3651, 'from 0 to 3650'],
+    ['retention.base_months', 0, 'from 1 to 1200'], ['benchmarks.shared', 2, 'from 0 to 1'], ['example.open_days_per_week', 6.5, 'whole number']]) {
+    put = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { [name]: value } });
+    assert.equal(put.status, 400, `${name} = ${value}: ${put.text}`);
+    assert.ok(put.json.error.message.includes(name) && put.json.error.message.includes(range), put.json.error.message);
+  }
+  // the retention plugin's check, with the would-be values
+  put = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { 'retention.at_risk_months': 6 } });
+  assert.equal(put.status, 400, put.text);
+  assert.match(put.json.error.message, /retention\.at_risk_months.*retention\.warning_months/);
+  put = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { 'retention.at_risk_months': 0 } });
+  assert.equal(put.status, 200, `at_risk 0 is within the plugin's range: ${put.text}`);
+
+  // the out-of-tree example's own setting reaches its compute: with 6 open days a week
+  // a store's ROs are spread over days x 6/7, so every value is 7/6 of the 7-day one
+  const q = `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}&by=group`;
+  const seven = (await s.request('GET', q, { cookie: admin })).json.rows[0].values['example.ro_per_day'];
+  put = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { 'example.open_days_per_week': 6 } });
+  assert.equal(put.status, 200, put.text);
+  const six = (await s.request('GET', q, { cookie: admin })).json.rows[0].values['example.ro_per_day'];
+  assert.ok(seven > 0 && Math.abs(six - seven * 7 / 6) < 1e-9, `7 days ${seven}, 6 days ${six}`);
+
+  const reset = Object.fromEntries(['receivables.terms_days', 'service.followup_days', 'retention.at_risk_months',
+    'example.open_days_per_week'].map((n) => [n, null]));
+  put = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: reset });
+  assert.equal(put.status, 200, put.text);
+  for (const n of Object.keys(reset)) assert.equal(put.json[n], expect[n][1], `${n} is back to its default`);
+
+  const cli = await s.cli(['plugins', '--plugin-dir', pluginDir]);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /setting example\.open_days_per_week\s+7 \[1, 7\]/);
+  assert.match(cli.stdout, /setting receivables\.terms_days\s+90 \[0, 36500\]/);
+});
+
 // --- the command line ---
 
 test('fourscore kpi gives the API numbers (json, csv, table)', async () => {

@@ -11,6 +11,13 @@
  *   -DBROKEN_INIT         init returns 1 (after registering a KPI)
  *   -DBROKEN_DUPLICATE    registers example.ro_per_day, which the example plugin owns
  *   -DBROKEN_KPI_SIZE     a KPI definition with a wrong struct_size
+ * and, for tests/unit/test_settings.c, in registering a setting:
+ *   -DBROKEN_SETTING_RANGE     a default outside [min, max]
+ *   -DBROKEN_SETTING_FRACTION  a whole-number setting with a fractional min
+ *   -DBROKEN_SETTING_OWNED     service.followup_days, which the service plugin owns
+ *   -DBROKEN_SETTING_CORE      benchmarks.shared, which the server owns
+ *   -DBROKEN_SETTING_THEN_FAIL a good setting (broken.kept_days), then init returns 1
+ *   -DBROKEN_VALIDATE_TWICE    register_validate called twice
  * Built by the test with: cc -shared -fPIC -I core/include -DBROKEN_X broken.c */
 #include <fourscore/plugin.h>
 
@@ -41,13 +48,45 @@ static const fsp_kpi_def broken_kpi = {
 extern int fourscore_no_such_function(void);
 #endif
 
+#define BROKEN_SETTING(...) \
+    static const fsp_setting_def broken_setting = FSP_SETTING(.name_zh = "坏", .name_en = "Broken", __VA_ARGS__);
+#if defined(BROKEN_SETTING_RANGE)
+BROKEN_SETTING(.name = "broken.days", .default_value = 9, .min = 0, .max = 5)
+#elif defined(BROKEN_SETTING_FRACTION)
+BROKEN_SETTING(.name = "broken.days", .default_value = 1, .min = 0.5, .max = 2)
+#elif defined(BROKEN_SETTING_OWNED)
+BROKEN_SETTING(.name = "service.followup_days", .default_value = 3, .min = 0, .max = 365)
+#elif defined(BROKEN_SETTING_CORE)
+BROKEN_SETTING(.name = "benchmarks.shared", .default_value = 1, .min = 0, .max = 1)
+#elif defined(BROKEN_SETTING_THEN_FAIL)
+BROKEN_SETTING(.name = "broken.kept_days", .default_value = 1, .min = 0, .max = 2)
+#endif
+
+#ifdef BROKEN_VALIDATE_TWICE
+static int validate_nothing(const fsp_setting_values *values, char *message, size_t message_len)
+{
+    (void)values;
+    (void)message;
+    (void)message_len;
+    return 0;
+}
+#endif
+
 static int broken_init(fsp_host *host, const fsp_host_api *api)
 {
 #ifdef BROKEN_UNDEFINED
     if (fourscore_no_such_function()) return 1;
 #endif
     int rc = api->register_kpi(host, &broken_kpi);
-#ifdef BROKEN_INIT
+#if defined(BROKEN_SETTING_RANGE) || defined(BROKEN_SETTING_FRACTION) || defined(BROKEN_SETTING_OWNED) || \
+    defined(BROKEN_SETTING_CORE) || defined(BROKEN_SETTING_THEN_FAIL)
+    if (rc == 0) rc = api->register_setting(host, &broken_setting);
+#endif
+#ifdef BROKEN_VALIDATE_TWICE
+    if (rc == 0) rc = api->register_validate(host, validate_nothing);
+    if (rc == 0) rc = api->register_validate(host, validate_nothing);
+#endif
+#if defined(BROKEN_INIT) || defined(BROKEN_SETTING_THEN_FAIL)
     (void)rc;
     return 1;
 #else

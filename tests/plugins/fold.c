@@ -36,14 +36,18 @@ static int fold_compute(fsp_call *call, const fsp_kpi_args *args)
 static const int scaled = 1;
 
 static const fsp_kpi_def kpis[] = {
-    { sizeof(fsp_kpi_def), "fold.sum", "求和", "Sum", "count", FSP_DIR_HIGHER, FSP_TARGET_NUMBER, 7, 0,
-      "sum of num", FSP_BY_DEFAULT | FSP_BY_INSURER, FSP_FOLD_SUM, fold_compute, 0 },
-    { sizeof(fsp_kpi_def), "fold.ratio", "比率", "Ratio", "ratio", FSP_DIR_BAND, FSP_TARGET_BAND, 0.1, 0.12,
-      "sum of num / sum of den", FSP_BY_DEFAULT | FSP_BY_INSURER, FSP_FOLD_RATIO, fold_compute, 0 },
-    { sizeof(fsp_kpi_def), "fold.setting", "设置", "Scaled sum", "count", FSP_DIR_NONE, FSP_TARGET_NONE, 0, 0,
-      "sum of num times service.followup_days", FSP_BY_DEFAULT, FSP_FOLD_SUM, fold_compute, &scaled },
-    { sizeof(fsp_kpi_def), "fold.no_month", "无月", "No month", "count", FSP_DIR_LOWER, FSP_TARGET_NONE, 0, 0,
-      "sum of num, not by month", FSP_BY_GROUP | FSP_BY_REGION | FSP_BY_STORE, FSP_FOLD_SUM, fold_compute, 0 },
+    FSP_KPI(.id = "fold.sum", .name_zh = "求和", .name_en = "Sum", .unit = "count", .direction = FSP_DIR_HIGHER,
+            FSP_TARGET(7), .formula = "sum of num", .by = FSP_BY_DEFAULT | FSP_BY_INSURER,
+            .fold = FSP_FOLD_SUM, .compute = fold_compute),
+    FSP_KPI(.id = "fold.ratio", .name_zh = "比率", .name_en = "Ratio", .unit = "ratio", .direction = FSP_DIR_BAND,
+            FSP_BAND(0.1, 0.12), .formula = "sum of num / sum of den", .by = FSP_BY_DEFAULT | FSP_BY_INSURER,
+            .fold = FSP_FOLD_RATIO, .compute = fold_compute),
+    FSP_KPI(.id = "fold.setting", .name_zh = "设置", .name_en = "Scaled sum", .unit = "count",
+            .direction = FSP_DIR_NONE, .formula = "sum of num times service.followup_days",
+            .fold = FSP_FOLD_SUM, .compute = fold_compute, .user = &scaled),
+    FSP_KPI(.id = "fold.no_month", .name_zh = "无月", .name_en = "No month", .unit = "count",
+            .direction = FSP_DIR_LOWER, .formula = "sum of num, not by month",
+            .by = FSP_BY_GROUP | FSP_BY_REGION | FSP_BY_STORE, .fold = FSP_FOLD_SUM, .compute = fold_compute),
 };
 
 static int fold_init(fsp_host *host, const fsp_host_api *a)
@@ -54,9 +58,5 @@ static int fold_init(fsp_host *host, const fsp_host_api *a)
     return 0;
 }
 
-static const fsp_plugin_descriptor fold_descriptor = {
-    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor), FSP_BUILD_SIGNATURE,
-    "fold", "1.0.0", "test plugin: folds the rows of test_components", fold_init, 0,
-};
-
-FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void) { return &fold_descriptor; }
+FSP_PLUGIN(.name = "fold", .version = "1.0.0", .description = "test plugin: folds the rows of test_components",
+           .init = fold_init);

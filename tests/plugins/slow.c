@@ -23,11 +23,12 @@ static int slow_compute(fsp_call *call, const fsp_kpi_args *args)
 static const int unstoppable = 1;
 
 static const fsp_kpi_def kpis[] = {
-    { sizeof(fsp_kpi_def), "slow.server_stops", "慢查询", "Slow query", "count", FSP_DIR_NONE, FSP_TARGET_NONE, 0, 0,
-      "sleeps past the statement time limit", FSP_BY_DEFAULT, FSP_FOLD_SUM, slow_compute, 0 },
-    { sizeof(fsp_kpi_def), "slow.unstoppable", "停不下的查询", "Unstoppable query", "count", FSP_DIR_NONE,
-      FSP_TARGET_NONE, 0, 0, "sleeps with the server's limit lifted", FSP_BY_DEFAULT, FSP_FOLD_SUM, slow_compute,
-      &unstoppable },
+    FSP_KPI(.id = "slow.server_stops", .name_zh = "慢查询", .name_en = "Slow query", .unit = "count",
+            .direction = FSP_DIR_NONE, .formula = "sleeps past the statement time limit",
+            .fold = FSP_FOLD_SUM, .compute = slow_compute),
+    FSP_KPI(.id = "slow.unstoppable", .name_zh = "停不下的查询", .name_en = "Unstoppable query", .unit = "count",
+            .direction = FSP_DIR_NONE, .formula = "sleeps with the server's limit lifted",
+            .fold = FSP_FOLD_SUM, .compute = slow_compute, .user = &unstoppable),
 };
 
 static int slow_init(fsp_host *host, const fsp_host_api *a)
@@ -38,9 +39,5 @@ static int slow_init(fsp_host *host, const fsp_host_api *a)
     return 0;
 }
 
-static const fsp_plugin_descriptor slow_descriptor = {
-    FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor), FSP_BUILD_SIGNATURE,
-    "slow", "1.0.0", "test plugin: KPIs slower than the statement time limit", slow_init, 0,
-};
-
-FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void) { return &slow_descriptor; }
+FSP_PLUGIN(.name = "slow", .version = "1.0.0", .description = "test plugin: KPIs slower than the statement time limit",
+           .init = slow_init);

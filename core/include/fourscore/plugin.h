@@ -3,7 +3,9 @@
  * symbol, fourscore_plugin_v1, returning a const descriptor. The host checks
  * the descriptor (magic, ABI version, struct size, build signature) before it
  * calls anything, then calls init() with the host API table; inside init the
- * plugin registers its KPIs. Later the KPI engine calls a KPI's compute()
+ * plugin registers its KPIs and the settings it reads (name, default, range,
+ * names), and may register a check of the settings taken together. Later
+ * the KPI engine calls a KPI's compute()
  * for a period; compute() runs parameterised queries through the host and
  * emits per-store components (numerator, denominator, valid), which the
  * engine folds into store, region, group, month and insurer rows.
@@ -31,8 +33,8 @@ extern "C" {
 
 #define FSP_MAGIC        0x46534b50u     /* "FSKP" */
 #define FSP_ABI_MAJOR    1
-#define FSP_ABI_MINOR    1
-#define FSP_HOST_API_VERSION 2           /* of fsp_host_api; see its members */
+#define FSP_ABI_MINOR    2
+#define FSP_HOST_API_VERSION 3           /* of fsp_host_api; see its members */
 
 /* The sizes of the C types the two sides must agree on. A plugin built with
  * another data model (e.g. 32-bit, or a 32-bit time_t) is refused with the
@@ -56,6 +58,7 @@ typedef struct fsp_build_signature {
 typedef struct fsp_host fsp_host;        /* the host side of one loaded plugin (init, log) */
 typedef struct fsp_call fsp_call;        /* one running compute() call */
 typedef struct fsp_result fsp_result;    /* a fetched query result */
+typedef struct fsp_setting_values fsp_setting_values;   /* the would-be settings a check reads */
 
 /* --- query parameters --- */
 
@@ -91,7 +94,7 @@ enum fsp_target_kind {
     FSP_TARGET_BAND         /* {"low": target_low, "high": target_high} */
 };
 
-/* How the engine folds components into a value (spec: a ratio is computed
+/* How the engine folds components into a value (docs/kpis.md: a ratio is computed
  * from summed numerator and denominator, never an average of ratios). */
 enum fsp_fold {
     FSP_FOLD_SUM = 0,       /* value = sum of numerators (sums, counts, money);
@@ -150,6 +153,48 @@ typedef struct fsp_kpi_def {
     const void *user;                 /* anything the plugin wants back via args->kpi->user */
 } fsp_kpi_def;
 
+/* A KPI definition with its struct_size set; name the other fields:
+ *     FSP_KPI(.id = "service.ro_count", .name_zh = "进厂台次", .name_en = "Repair orders",
+ *             .unit = "count", .direction = FSP_DIR_HIGHER, .formula = "...",
+ *             .fold = FSP_FOLD_SUM, .compute = compute_ro_count)
+ * A field left out is 0: no target, by = FSP_BY_DEFAULT, fold = FSP_FOLD_SUM,
+ * user = NULL. */
+#define FSP_KPI(...)  { .struct_size = sizeof(fsp_kpi_def), __VA_ARGS__ }
+/* The default target, inside FSP_KPI: a number, or a band [low, high]. */
+#define FSP_TARGET(x)        .target_kind = FSP_TARGET_NUMBER, .target_low = (x)
+#define FSP_BAND(low, high)  .target_kind = FSP_TARGET_BAND, .target_low = (low), .target_high = (high)
+
+/* --- settings a plugin reads (ABI 1.2) ---
+ * Each definition parameter a plugin reads through api->setting (a number of
+ * months, a window in days) is registered in init with its default and range:
+ * the host then lists it in the catalogue (GET /api/v1/kpis "setting_defs",
+ * owned by the plugin), refuses a change out of range naming it, and hands
+ * compute the value in force. Register only the settings the plugin owns:
+ * a name another plugin (or the core) registered refuses the plugin. */
+typedef struct fsp_setting_def {
+    uint32_t struct_size;             /* sizeof(fsp_setting_def): set it, the host checks it */
+    const char *name;                 /* "retention.lost_after_months": [a-z0-9_]+ '.' [a-z0-9_]+ */
+    const char *name_zh;              /* "流失判定（月）" (UTF-8) */
+    const char *name_en;              /* "Lost after (months)" */
+    const char *unit;                 /* "months", "days", ...; may be NULL */
+    double default_value;             /* in force until an admin changes it */
+    double min, max;                  /* inclusive; a change outside is refused */
+    int fractional;                   /* 0: whole numbers only (and default, min, max are
+                                         whole); 1: any number in [min, max] */
+} fsp_setting_def;
+
+/* A setting definition with its struct_size set; name the other fields. */
+#define FSP_SETTING(...)  { .struct_size = sizeof(fsp_setting_def), __VA_ARGS__ }
+
+/* A check of the settings taken together (e.g. at_risk < warning < lost
+ * months), registered in init. Called on every change of any setting, with
+ * the values the settings would have after it (read them with
+ * api->setting_value), before anything is stored; possibly on several
+ * threads at once (keep no mutable state). Returns 0 to accept, or non-zero
+ * after writing a message that names the setting at fault into message
+ * (message_len bytes): the change is refused with it (HTTP 400). */
+typedef int (*fsp_validate_fn)(const fsp_setting_values *values, char *message, size_t message_len);
+
 /* --- the host API table --- */
 
 enum fsp_log_level { FSP_LOG_DEBUG = 0, FSP_LOG_INFO, FSP_LOG_WARN, FSP_LOG_ERROR };
@@ -185,8 +230,9 @@ typedef struct fsp_host_api {
     double (*result_number)(const fsp_result *res, int row, int col, int *is_null);
     void (*result_free)(fsp_result *res);
 
-    /* The KPI setting in force (docs/kpis.md "Settings",
-     * e.g. "retention.lost_after_months"); dflt when it is not set. Read it in
+    /* The KPI setting in force (docs/kpis.md, e.g.
+     * "retention.lost_after_months"): its value when set, else the default
+     * its owner registered (register_setting), else dflt. Read it in
      * compute, not in init: settings change at run time. */
     double (*setting)(fsp_call *call, const char *name, double dflt);
 
@@ -210,6 +256,21 @@ typedef struct fsp_host_api {
      * for one generation and reused while the number stays the same. Before
      * calling it, check that api->version >= 2. */
     unsigned long long (*data_generation)(fsp_call *call);
+
+    /* -- version 3 (ABI 1.2) -- */
+
+    /* Register a setting the plugin reads (see fsp_setting_def). Only valid
+     * inside init; def and its strings must live until fini. Returns -1 (and
+     * the plugin should fail init) on an invalid definition (default outside
+     * [min, max], a whole-number setting with a fraction) or a name already
+     * registered; the reason is logged. */
+    int (*register_setting)(fsp_host *host, const fsp_setting_def *def);
+    /* Register the plugin's check of the settings taken together (one per
+     * plugin). Only valid inside init. Returns 0, or -1. */
+    int (*register_validate)(fsp_host *host, fsp_validate_fn validate);
+    /* Inside a validate callback: the value name would have after the change
+     * (its default when not set); dflt for a name no one registered. */
+    double (*setting_value)(const fsp_setting_values *values, const char *name, double dflt);
 
     /* -- later versions: appended below, never reordered -- */
 } fsp_host_api;
@@ -243,12 +304,19 @@ typedef const fsp_plugin_descriptor *(*fsp_entry_fn)(void);
 #define FSP_EXPORT
 #endif
 
-/* In a plugin:
- *     static const fsp_plugin_descriptor desc = {
- *         FSP_MAGIC, FSP_ABI_MAJOR, FSP_ABI_MINOR, sizeof(fsp_plugin_descriptor),
- *         FSP_BUILD_SIGNATURE, "example", "1.0.0", "An example", example_init, NULL };
- *     FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void) { return &desc; }
- */
+/* Declares the plugin's descriptor and exports fourscore_plugin_v1; name
+ * the fields the plugin sets (magic, versions, size and signature are filled
+ * in), once per plugin, at file scope:
+ *     FSP_PLUGIN(.name = "example", .version = "1.0.0", .description = "An example",
+ *                .init = example_init);
+ * .fini may be left out (NULL). (C only: it relies on a tentative definition.) */
+#define FSP_PLUGIN(...) \
+    static const fsp_plugin_descriptor fsp_plugin_descriptor_; \
+    FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void) { return &fsp_plugin_descriptor_; } \
+    static const fsp_plugin_descriptor fsp_plugin_descriptor_ = { \
+        .magic = FSP_MAGIC, .abi_major = FSP_ABI_MAJOR, .abi_minor = FSP_ABI_MINOR, \
+        .struct_size = sizeof(fsp_plugin_descriptor), .signature = FSP_BUILD_SIGNATURE, __VA_ARGS__ }
+
 FSP_EXPORT const fsp_plugin_descriptor *fourscore_plugin_v1(void);
 
 #ifdef __cplusplus
