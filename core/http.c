@@ -81,6 +81,7 @@ typedef struct req_state {
     bool is_static;              /* a file from the web root */
     bool no_store;               /* /api/ and /metrics answers */
     bool streaming;              /* the body goes to route->on_body */
+    bool authorize_on_answer;    /* no body: the worker identifies the caller */
     bool draining;               /* the answer is decided: body read and dropped */
     bool queued;                 /* the answer went to libmicrohttpd already */
     bool offloaded;              /* handed to a worker (suspended until answered) */
@@ -329,7 +330,15 @@ static void request_begin(req_state *rs, conn_state *cs, const char *url)
     const route *rt = router_match(r, r->method, path, &method_mismatch);
     if (rt) {
         r->route = rt;
-        if (router_authorize(r) && rt->on_body) rs->streaming = true;
+        /* Identifying the caller may wait on the database: a request without
+         * a body is identified by the worker that answers it, so that an I/O
+         * thread never waits on a slow or silent database for it; one with a
+         * body is identified here, before its body is read. */
+        const char *cl = MHD_lookup_connection_value(r->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        bool has_body = (cl && strcmp(cl, "0") != 0)
+                        || MHD_lookup_connection_value(r->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        if (!rt->on_body && !has_body) rs->authorize_on_answer = true;
+        else if (router_authorize(r) && rt->on_body) rs->streaming = true;
         return;
     }
     if (method_mismatch) {
@@ -412,6 +421,7 @@ static void request_answer(req_state *rs)
     http_req *r = &rs->r;
     if (r->resp) return;
     if (r->route) {
+        if (rs->authorize_on_answer && !router_authorize(r)) return;   /* refused: the answer is set */
         r->route->handler(r);
         if (!r->resp) {
             log_error("http", "%s %s: the handler set no answer", r->method, r->path);
