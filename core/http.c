@@ -5,7 +5,9 @@
  * cold KPI batch, a scorecard) never holds up the other connections an I/O
  * thread serves. Each request gets an http_req in *req_cls on the
  * first call of the access handler (path decoded, route found, caller
- * authorized, so a refused upload is never streamed to its route); body
+ * authorized, so a refused upload is never streamed to its route; a request
+ * without a body is authorized by its worker, as identifying the caller may
+ * wait on the database); body
  * chunks then arrive one call each, buffered up to the body limit or handed
  * to the route's on_body; the answer is queued on the last call only (a
  * response queued on the first call would force "Connection: close"), and
