@@ -17,6 +17,7 @@
 #define APP_REPLICA_WAIT_MS     200    /* a replica busy longer than this: use another */
 #define APP_REPLICA_BACKOFF_MS  10000  /* a replica that failed is left alone this long */
 #define APP_DEFAULT_POOL        16
+#define APP_DEFAULT_DB_TIMEOUT_S 5     /* when the config says 0 */
 
 static long long monotonic_ms(void)
 {
@@ -122,6 +123,13 @@ int app_open(app *a, bool migrate, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    /* a silent database (stalled, unreachable) fails requests after this
+     * long; a long import or rebuild on a database that answers goes on */
+    int silent_ms = (int)(a->cfg.db_timeout_s ? a->cfg.db_timeout_s : APP_DEFAULT_DB_TIMEOUT_S) * 1000;
+    if (db_pool_watch(a->db, silent_ms, uerr, sizeof uerr)) {
+        snprintf(err, errlen, "%s", uerr);
+        goto fail;
+    }
     for (int i = 0; i < a->cfg.n_db_read && i < CONFIG_MAX_READ_URLS; i++) {
         db_url ru;
         if (db_parse_url(a->cfg.db_read[i], &ru, uerr, sizeof uerr)) {
@@ -134,6 +142,10 @@ int app_open(app *a, bool migrate, char *err, size_t errlen)
         }
         a->db_read_down_until[i] = 0;
         a->n_db_read = i + 1;
+        if (db_pool_watch(a->db_read[i], silent_ms, uerr, sizeof uerr)) {
+            snprintf(err, errlen, "%s", uerr);
+            goto fail;
+        }
     }
     if (check_and_migrate(a, migrate, err, errlen)) goto fail;
     char where[1200];

@@ -65,6 +65,7 @@ static const num_setting num_settings[] = {
     NUM("FOURSCORE_REQUEST_TIMEOUT", 1, 86400, request_timeout_s),
     NUM("FOURSCORE_THREADS", 1, 256, threads),
     NUM("FOURSCORE_DB_POOL", 1, 1024, db_pool_size),
+    NUM("FOURSCORE_DB_TIMEOUT", 1, 3600, db_timeout_s),
     NUM("FOURSCORE_BODY_MAX", 1024, 1ULL << 30, body_max),
     NUM("FOURSCORE_IMPORT_MAX", 1024, 1ULL << 40, import_max),
     NUM("FOURSCORE_PWHASH_OPSLIMIT", 1, 64, pwhash_opslimit),
@@ -92,6 +93,7 @@ static void config_defaults(config *c)
     c->request_timeout_s = 60;
     c->threads = 16;
     c->db_pool_size = 16;
+    c->db_timeout_s = 5;
     c->body_max = 1 << 20;
     c->import_max = 2ULL << 30;
     c->kpi_statement_timeout_s = 30;

@@ -23,6 +23,7 @@ typedef struct config {
     unsigned request_timeout_s;        /* FOURSCORE_REQUEST_TIMEOUT, 60 */
     unsigned threads;                  /* FOURSCORE_THREADS, 16 */
     unsigned db_pool_size;             /* FOURSCORE_DB_POOL, 16 */
+    unsigned db_timeout_s;             /* FOURSCORE_DB_TIMEOUT, 5: the longest wait on a silent database */
     size_t body_max;                   /* FOURSCORE_BODY_MAX, 1 MiB */
     unsigned long long import_max;     /* FOURSCORE_IMPORT_MAX, 2 GiB */
     double kpi_statement_timeout_s;    /* FOURSCORE_KPI_STATEMENT_TIMEOUT, 30 */

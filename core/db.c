@@ -23,10 +23,24 @@
  *   watched here: one watchdog thread shuts down the socket of a statement
  *   still running past the limit plus a grace; the blocked call returns at
  *   once, the connection is dropped as lost, and the failure is reported as
- *   the time limit (ER_STATEMENT_TIMEOUT).
+ *   the time limit (ER_STATEMENT_TIMEOUT). A ping is cut the same way after
+ *   DB_PING_LIMIT_MS.
+ * - A silent server (stopped, frozen, a machine that no longer answers)
+ *   answers nothing, and a long statement on a healthy server answers
+ *   nothing until it ends: the socket alone cannot tell them apart. So a
+ *   watched pool (db_pool_watch) has a monitor thread that pings the server
+ *   on a connection of its own every DB_PROBE_EVERY_MS, each ping bounded by
+ *   DB_PROBE_LIMIT_MS. Any answer (a ping, a statement of the pool ending, even
+ *   a server error) counts. A call on the pool's connections that has waited
+ *   the pool's bound while the server gave no answer at all for that long is
+ *   cut by the watchdog (reported as CR_SERVER_LOST, the connection dropped),
+ *   and while the server stays silent db_acquire fails at once. A long
+ *   import or rebuild on a server that answers is never cut. db_pool_check
+ *   (health) asks the monitor for a fresh ping and waits a bounded time.
  */
 #include "db.h"
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <mysql.h>
 #include <errmsg.h>
@@ -39,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "log.h"
 
 #define DB_CONNECT_TIMEOUT_S   2
 #define DB_IO_TIMEOUT_S        600   /* read/write: long rollups still fit */
@@ -47,6 +62,12 @@
 #define DB_CELL_INITIAL        64    /* first buffer size for a fetched cell */
 #define DB_WATCH_GRACE_S       2.0   /* past a statement time limit before the watchdog cuts */
 #define DB_ER_STATEMENT_TIMEOUT 1969 /* ER_STATEMENT_TIMEOUT: max_statement_time exceeded */
+#define DB_PING_LIMIT_MS       1000  /* a ping on a pooled connection is cut after this */
+#define DB_PROBE_EVERY_MS      500   /* the monitor pings a watched pool's server this often */
+#define DB_PROBE_LIMIT_S       1     /* connect and read timeouts of the monitor's own connection */
+
+/* Why the watchdog cut a call's socket. */
+enum { WATCH_NOT_CUT, WATCH_CUT_LIMIT, WATCH_CUT_SILENT };
 
 /* Session settings every connection starts with, whatever the server's
  * defaults: strict SQL, and autocommit on. */
@@ -268,11 +289,16 @@ struct db_conn {
     bool in_tx;
     double timeout_want, timeout_set;   /* max_statement_time */
     db_conn *next_idle;
+    db_pool *pool;                      /* the pool it was made for; NULL from db_connect */
+    int call_depth;                     /* blocking calls in progress (they nest) */
     /* the watchdog's: guarded by watch_mu */
-    db_conn *watch_prev, *watch_next;   /* in the watched list while a limited statement runs */
-    struct timespec watch_deadline;
+    db_conn *watch_prev, *watch_next;   /* in the watched list while a watched call runs */
+    long long watch_deadline_ms;        /* monotonic; the hard limit when watch_hard */
+    long long call_start_ms;            /* when the call began */
+    int watch_silent_ms;                /* the pool's bound on a silent server (0: none) */
     int watch_fd;
-    bool watched, watch_fired;
+    bool watched, watch_hard;
+    int watch_fired;                    /* WATCH_*: why the socket was cut */
 };
 
 static pthread_once_t library_once = PTHREAD_ONCE_INIT;
@@ -280,16 +306,24 @@ static int library_rc;
 static void library_init(void) { library_rc = mysql_library_init(0, NULL, NULL); }
 
 /* Note an error of the connection m (or of statement st) in c and err. */
-static bool watch_fired(db_conn *c);
+static int watch_fired(db_conn *c);
 static void conn_fail(db_conn *c, MYSQL_STMT *st, char *err, size_t errlen)
 {
     int e = st ? (int)mysql_stmt_errno(st) : (int)mysql_errno(c->m);
     const char *msg = st ? mysql_stmt_error(st) : mysql_error(c->m);
-    if (watch_fired(c)) {              /* cut off by the watchdog: the connection is gone */
+    int fired = watch_fired(c);
+    if (fired == WATCH_CUT_LIMIT) {    /* cut off by the watchdog: the connection is gone */
         c->last_errno = DB_ER_STATEMENT_TIMEOUT;
         c->lost = true;
         set_err(err, errlen, "the statement ran past its time limit (%g s) and was cut off (%d)",
                 c->timeout_want, DB_ER_STATEMENT_TIMEOUT);
+        return;
+    }
+    if (fired == WATCH_CUT_SILENT) {
+        c->last_errno = CR_SERVER_LOST;
+        c->lost = true;
+        set_err(err, errlen, "the database gave no answer for %d s (stalled or unreachable), "
+                "so the statement was abandoned (%d)", (c->watch_silent_ms + 999) / 1000, CR_SERVER_LOST);
         return;
     }
     if (e == 0) {                      /* a failure the library did not describe */
@@ -301,8 +335,12 @@ static void conn_fail(db_conn *c, MYSQL_STMT *st, char *err, size_t errlen)
     set_err(err, errlen, "%s (%d)", msg, e);
 }
 
-db_conn *db_connect(const db_url *u, char *err, size_t errlen)
+/* Connect with the given timeouts (seconds); *mysql_err: the MariaDB error
+ * number of a failure (0 when none was given). */
+static db_conn *connect_timed(const db_url *u, unsigned connect_timeout, unsigned io_timeout,
+                              int *mysql_err, char *err, size_t errlen)
 {
+    if (mysql_err) *mysql_err = 0;
     pthread_once(&library_once, library_init);
     if (library_rc) {
         set_err(err, errlen, "the MariaDB client library failed to initialise");
@@ -319,7 +357,6 @@ db_conn *db_connect(const db_url *u, char *err, size_t errlen)
         set_err(err, errlen, "out of memory");
         return NULL;
     }
-    unsigned connect_timeout = DB_CONNECT_TIMEOUT_S, io_timeout = DB_IO_TIMEOUT_S;
     my_bool no = 0;
     unsigned int protocol = u->socket[0] ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
     if (mysql_optionsv(c->m, MYSQL_SET_CHARSET_NAME, "utf8mb4")
@@ -338,6 +375,7 @@ db_conn *db_connect(const db_url *u, char *err, size_t errlen)
     const char *host = u->socket[0] ? "localhost" : u->host;
     if (!mysql_real_connect(c->m, host, u->user, u->pass, u->db, u->socket[0] ? 0 : u->port,
                             u->socket[0] ? u->socket : NULL, 0)) {
+        if (mysql_err) *mysql_err = (int)mysql_errno(c->m);
         if (u->socket[0])
             set_err(err, errlen, "cannot connect to MariaDB at socket %s (database %s): %s (%u)",
                     u->socket, u->db, mysql_error(c->m), mysql_errno(c->m));
@@ -349,6 +387,11 @@ db_conn *db_connect(const db_url *u, char *err, size_t errlen)
         return NULL;
     }
     return c;
+}
+
+db_conn *db_connect(const db_url *u, char *err, size_t errlen)
+{
+    return connect_timed(u, DB_CONNECT_TIMEOUT_S, DB_IO_TIMEOUT_S, NULL, err, errlen);
 }
 
 static void stmt_entry_free(stmt_entry *e)
@@ -367,14 +410,20 @@ void db_close(db_conn *c)
     free(c);
 }
 
+static void call_begin(db_conn *c, long long limit_ms);
+static void call_end(db_conn *c);
+
 bool db_ping(db_conn *c)
 {
-    if (mysql_ping(c->m) != 0) {
+    call_begin(c, DB_PING_LIMIT_MS);
+    bool ok = mysql_ping(c->m) == 0;
+    if (!ok) {
         c->last_errno = (int)mysql_errno(c->m);
         if (db_errno_is_lost(c->last_errno) || c->last_errno == 0) c->lost = true;
-        return false;
     }
-    return true;
+    call_end(c);                         /* a ping cut by the watchdog: lost */
+    if (!ok && c->watch_fired) c->last_errno = CR_SERVER_LOST;
+    return ok;
 }
 
 bool db_conn_lost(const db_conn *c) { return c->lost; }
@@ -465,32 +514,35 @@ static int apply_session(db_conn *c, char *err, size_t errlen)
     return 0;
 }
 
-/* --- the statement watchdog --- */
+/* --- the watchdog --- */
 
 static pthread_mutex_t watch_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t watch_cond = PTHREAD_COND_INITIALIZER;
-static db_conn *watch_list;              /* connections running a limited statement */
+static db_conn *watch_list;              /* connections in a watched call */
 static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
 static bool watch_running;
+static long long watch_wake_ms;          /* when the watchdog next looks (monotonic) */
 
-/* The monotonic clock ms milliseconds from now. */
-static struct timespec mono_after_ms(long long ms)
+static long long mono_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += (time_t)(ms / 1000);
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static struct timespec ms_to_timespec(long long ms)
+{
+    struct timespec t = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
     return t;
 }
 
-static bool ts_before(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
+/* The monotonic clock ms milliseconds from now. */
+static struct timespec mono_after_ms(long long ms) { return ms_to_timespec(mono_ms() + ms); }
+
+/* The pool's figures the watchdog reads (defined with the pool). */
+static long long pool_last_answer_ms(db_pool *p);
+static int pool_silent_bound_ms(db_pool *p);
+static void pool_note_answer(db_pool *p);
 
 static void watch_unlink_locked(db_conn *c)
 {
@@ -501,27 +553,49 @@ static void watch_unlink_locked(db_conn *c)
     c->watched = false;
 }
 
-/* Cut the sockets of statements past their deadline; sleep until the next. */
+/* When c's call is to be cut, and why (WATCH_*). Called with watch_mu held. */
+static long long cut_time_locked(const db_conn *c, int *why)
+{
+    long long at = LLONG_MAX;
+    *why = WATCH_NOT_CUT;
+    if (c->watch_hard) {
+        at = c->watch_deadline_ms;
+        *why = WATCH_CUT_LIMIT;
+    }
+    if (c->watch_silent_ms > 0) {
+        /* the bound runs from the later of the call's start and the server's last answer */
+        long long last = pool_last_answer_ms(c->pool);
+        long long from = last > c->call_start_ms ? last : c->call_start_ms;
+        if (from + c->watch_silent_ms < at) {
+            at = from + c->watch_silent_ms;
+            *why = WATCH_CUT_SILENT;
+        }
+    }
+    return at;
+}
+
+/* Cut the sockets of calls past their limit; sleep until the next one. */
 static void *watch_thread(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&watch_mu);
     for (;;) {
-        struct timespec now, wake;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        wake = now;
-        wake.tv_sec += 1;
+        long long now = mono_ms(), wake = now + 1000;
         for (db_conn *c = watch_list, *next; c; c = next) {
             next = c->watch_next;
-            if (!ts_before(&now, &c->watch_deadline)) {
+            int why;
+            long long at = cut_time_locked(c, &why);
+            if (now >= at) {
                 shutdown(c->watch_fd, SHUT_RDWR);   /* the fd stays open: its owner closes it */
-                c->watch_fired = true;
+                c->watch_fired = why;
                 watch_unlink_locked(c);
-            } else if (ts_before(&c->watch_deadline, &wake)) {
-                wake = c->watch_deadline;
+            } else if (at < wake) {
+                wake = at;
             }
         }
-        pthread_cond_timedwait(&watch_cond, &watch_mu, &wake);
+        watch_wake_ms = wake;
+        struct timespec until = ms_to_timespec(wake);
+        pthread_cond_timedwait(&watch_cond, &watch_mu, &until);
     }
     return NULL;
 }
@@ -541,39 +615,56 @@ static void watch_start(void)
     }
 }
 
-/* Watch c's next statement if it runs under a time limit. */
-static void watch_begin(db_conn *c)
+/* The hard limit of c's statements: their time limit plus the grace (0: none). */
+static long long stmt_limit_ms(const db_conn *c)
 {
-    if (c->timeout_want <= 0) return;
+    return c->timeout_want > 0 ? (long long)((c->timeout_want + DB_WATCH_GRACE_S) * 1000.0) : 0;
+}
+
+/* A blocking call on c begins. It is watched when it has a hard limit
+ * (limit_ms > 0) or c's pool bounds the wait for a silent server. Calls
+ * nest (a bulk of one row is a db_exec): the outermost one is watched. */
+static void call_begin(db_conn *c, long long limit_ms)
+{
+    if (c->call_depth++ > 0) return;
+    c->watch_fired = WATCH_NOT_CUT;
+    int silent_ms = c->pool ? pool_silent_bound_ms(c->pool) : 0;
+    if (limit_ms <= 0 && silent_ms <= 0) return;
     pthread_once(&watch_once, watch_start);
-    if (!watch_running) return;         /* no thread: the server's limit alone */
-    struct timespec d = mono_after_ms((long long)((c->timeout_want + DB_WATCH_GRACE_S) * 1000.0));
+    if (!watch_running) return;          /* no thread: the server's limit and the read timeout alone */
+    long long now = mono_ms();
     pthread_mutex_lock(&watch_mu);
     c->watch_fd = (int)mysql_get_socket(c->m);
-    c->watch_deadline = d;
-    c->watch_fired = false;
+    c->call_start_ms = now;
+    c->watch_hard = limit_ms > 0;
+    c->watch_deadline_ms = limit_ms > 0 ? now + limit_ms : 0;
+    c->watch_silent_ms = silent_ms;
     c->watch_prev = NULL;
     c->watch_next = watch_list;
     if (watch_list) watch_list->watch_prev = c;
     watch_list = c;
     c->watched = true;
-    pthread_cond_signal(&watch_cond);
+    int why;
+    if (cut_time_locked(c, &why) < watch_wake_ms) pthread_cond_signal(&watch_cond);
     pthread_mutex_unlock(&watch_mu);
 }
 
-/* The statement is over: stop watching; a connection that was cut is lost. */
-static void watch_end(db_conn *c)
+/* The call is over: stop watching; a connection that was cut is lost; one
+ * that got its answer is news that the server answers. */
+static void call_end(db_conn *c)
 {
+    if (c->call_depth <= 0 || --c->call_depth > 0) return;
     pthread_mutex_lock(&watch_mu);
     if (c->watched) watch_unlink_locked(c);
     if (c->watch_fired) c->lost = true;
     pthread_mutex_unlock(&watch_mu);
+    if (!c->lost && c->pool) pool_note_answer(c->pool);
 }
 
-static bool watch_fired(db_conn *c)
+static int watch_fired(db_conn *c)
 {
     pthread_mutex_lock(&watch_mu);
-    bool fired = c->watch_fired;
+    int fired = c->watch_fired;
     pthread_mutex_unlock(&watch_mu);
     return fired;
 }
@@ -624,7 +715,6 @@ static MYSQL_STMT *stmt_run(db_conn *c, const char *sql, const db_val *params, i
     }
     c->last_errno = 0;
     if (apply_session(c, err, errlen)) return NULL;
-    watch_begin(c);                      /* the caller ends it (watch_end) */
     for (int attempt = 0; attempt < 2; attempt++) {
         MYSQL_STMT *st = stmt_get(c, sql, err, errlen);
         if (!st) return NULL;
@@ -657,6 +747,7 @@ static MYSQL_STMT *stmt_run(db_conn *c, const char *sql, const db_val *params, i
 int db_exec(db_conn *c, const char *sql, const db_val *params, int n,
             unsigned long long *affected, char *err, size_t errlen)
 {
+    call_begin(c, stmt_limit_ms(c));
     MYSQL_STMT *st = stmt_run(c, sql, params, n, err, errlen);
     if (st) {
         if (affected) {
@@ -665,7 +756,7 @@ int db_exec(db_conn *c, const char *sql, const db_val *params, int n,
         }
         if (mysql_stmt_field_count(st) > 0) mysql_stmt_free_result(st);   /* a SELECT run for effect */
     }
-    watch_end(c);
+    call_end(c);
     return st ? 0 : -1;
 }
 
@@ -859,9 +950,10 @@ int db_query(db_conn *c, const char *sql, const db_val *params, int n,
              db_result **out, char *err, size_t errlen)
 {
     *out = NULL;
+    call_begin(c, stmt_limit_ms(c));
     MYSQL_STMT *st = stmt_run(c, sql, params, n, err, errlen);
     int rc = st ? fetch_rows(c, st, out, err, errlen) : -1;
-    watch_end(c);
+    call_end(c);
     return rc;
 }
 
@@ -880,7 +972,7 @@ long long db_cell_int(const db_result *r, int row, int col)
 
 /* --- plain text statements (migrations, transactions) --- */
 
-int db_exec_text(db_conn *c, const char *sql, char *err, size_t errlen)
+static int exec_text_call(db_conn *c, const char *sql, char *err, size_t errlen)
 {
     c->last_errno = 0;
     if (apply_session(c, err, errlen)) return -1;
@@ -906,6 +998,14 @@ int db_exec_text(db_conn *c, const char *sql, char *err, size_t errlen)
     return 0;
 }
 
+int db_exec_text(db_conn *c, const char *sql, char *err, size_t errlen)
+{
+    call_begin(c, stmt_limit_ms(c));
+    int rc = exec_text_call(c, sql, err, errlen);
+    call_end(c);
+    return rc;
+}
+
 int db_begin(db_conn *c, char *err, size_t errlen)
 {
     if (db_exec_text(c, "START TRANSACTION", err, errlen)) return -1;
@@ -916,21 +1016,21 @@ int db_begin(db_conn *c, char *err, size_t errlen)
 int db_commit(db_conn *c, char *err, size_t errlen)
 {
     c->in_tx = false;
-    if (mysql_commit(c->m)) {
-        conn_fail(c, NULL, err, errlen);
-        return -1;
-    }
-    return 0;
+    call_begin(c, stmt_limit_ms(c));
+    int failed = mysql_commit(c->m) != 0;
+    if (failed) conn_fail(c, NULL, err, errlen);
+    call_end(c);
+    return failed ? -1 : 0;
 }
 
 int db_rollback(db_conn *c)
 {
     c->in_tx = false;
-    if (mysql_rollback(c->m)) {
-        conn_fail(c, NULL, NULL, 0);
-        return -1;
-    }
-    return 0;
+    call_begin(c, stmt_limit_ms(c));
+    int failed = mysql_rollback(c->m) != 0;
+    if (failed) conn_fail(c, NULL, NULL, 0);
+    call_end(c);
+    return failed ? -1 : 0;
 }
 
 /* --- bulk --- */
@@ -946,7 +1046,7 @@ typedef struct bulk_col {
 } bulk_col;
 
 /* One bulk request for rows (row_base: the index of its first row, for messages). */
-static int bulk_chunk(db_conn *c, const char *sql, const db_val *vals, int ncols, int rows, int row_base,
+static int bulk_chunk_call(db_conn *c, const char *sql, const db_val *vals, int ncols, int rows, int row_base,
                       unsigned long long *affected, char *err, size_t errlen)
 {
     if (affected) *affected = 0;
@@ -1049,6 +1149,16 @@ done:
     return rc;
 }
 
+/* One bulk request is one watched call (MariaDB's limit is per statement). */
+static int bulk_chunk(db_conn *c, const char *sql, const db_val *vals, int ncols, int rows, int row_base,
+                      unsigned long long *affected, char *err, size_t errlen)
+{
+    call_begin(c, stmt_limit_ms(c));
+    int rc = bulk_chunk_call(c, sql, vals, ncols, rows, row_base, affected, err, errlen);
+    call_end(c);
+    return rc;
+}
+
 int db_exec_bulk(db_conn *c, const char *sql, const db_val *vals, int ncols, int rows,
                  unsigned long long *affected, char *err, size_t errlen)
 {
@@ -1107,7 +1217,44 @@ struct db_pool {
     int open;               /* connections that exist: idle + in use */
     int in_use;
     long long waits, errors;
+    /* watching for a silent server (db_pool_watch); silent_ms is set before
+     * the monitor starts and never changes after */
+    int silent_ms;          /* 0: not watched */
+    long long last_answer_ms;   /* monotonic; atomic: the server's last sign of life */
+    /* the monitor and its probe: guarded by probe_mu */
+    pthread_mutex_t probe_mu;
+    pthread_cond_t probe_done;  /* a probe ended (probe_gen moved on) */
+    pthread_cond_t probe_wake;  /* the monitor: a probe is wanted, or stop */
+    db_conn *probe;             /* the monitor's own connection */
+    bool probe_running, probe_wanted, probe_ok;
+    unsigned long long probe_gen;   /* probes finished */
+    char probe_err[256];
+    pthread_t monitor;
+    bool monitor_running, monitor_stop;
+    bool silent;                /* the monitor reported the server silent */
 };
+
+static long long pool_last_answer_ms(db_pool *p) { return __atomic_load_n(&p->last_answer_ms, __ATOMIC_ACQUIRE); }
+static int pool_silent_bound_ms(db_pool *p) { return __atomic_load_n(&p->silent_ms, __ATOMIC_ACQUIRE); }
+
+static void pool_note_answer(db_pool *p)
+{
+    if (!pool_silent_bound_ms(p)) return;
+    long long now = mono_ms();
+    long long seen = pool_last_answer_ms(p);
+    while (seen < now && !__atomic_compare_exchange_n(&p->last_answer_ms, &seen, now, false,
+                                                      __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)) {}
+}
+
+/* How long a watched pool's server has given no answer, when that is past
+ * its bound; 0 while it answers (or the pool is not watched). */
+static long long pool_silent_for_ms(db_pool *p)
+{
+    int bound = pool_silent_bound_ms(p);
+    if (bound <= 0) return 0;
+    long long quiet = mono_ms() - pool_last_answer_ms(p);
+    return quiet >= bound ? quiet : 0;
+}
 
 db_pool *db_pool_new(const db_url *u, int size)
 {
@@ -1121,13 +1268,18 @@ db_pool *db_pool_new(const db_url *u, int size)
         return NULL;
     }
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int failed = pthread_mutex_init(&p->mu, NULL) != 0;
-    if (!failed && pthread_cond_init(&p->freed, &ca) != 0) {
-        pthread_mutex_destroy(&p->mu);
-        failed = 1;
-    }
+    int made = 0;                   /* how many of the five below exist */
+    if (pthread_mutex_init(&p->mu, NULL) == 0) made++;
+    if (made == 1 && pthread_cond_init(&p->freed, &ca) == 0) made++;
+    if (made == 2 && pthread_mutex_init(&p->probe_mu, NULL) == 0) made++;
+    if (made == 3 && pthread_cond_init(&p->probe_done, &ca) == 0) made++;
+    if (made == 4 && pthread_cond_init(&p->probe_wake, &ca) == 0) made++;
     pthread_condattr_destroy(&ca);
-    if (failed) {
+    if (made < 5) {
+        if (made > 3) pthread_cond_destroy(&p->probe_done);
+        if (made > 2) pthread_mutex_destroy(&p->probe_mu);
+        if (made > 1) pthread_cond_destroy(&p->freed);
+        if (made > 0) pthread_mutex_destroy(&p->mu);
         free(p);
         return NULL;
     }
@@ -1137,15 +1289,165 @@ db_pool *db_pool_new(const db_url *u, int size)
 void db_pool_free(db_pool *p)
 {
     if (!p) return;
+    if (p->monitor_running) {
+        pthread_mutex_lock(&p->probe_mu);
+        p->monitor_stop = true;
+        pthread_cond_broadcast(&p->probe_wake);
+        pthread_mutex_unlock(&p->probe_mu);
+        pthread_join(p->monitor, NULL);
+    }
+    db_close(p->probe);
     while (p->idle) {
         db_conn *c = p->idle;
         p->idle = c->next_idle;
         db_close(c);
     }
+    pthread_cond_destroy(&p->probe_wake);
+    pthread_cond_destroy(&p->probe_done);
+    pthread_mutex_destroy(&p->probe_mu);
     pthread_cond_destroy(&p->freed);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
+
+/* --- the monitor: is the server answering? --- */
+
+/* One ping of the server on the probe connection (connecting first when
+ * there is none), bounded by DB_PROBE_LIMIT_S: the probe_running holder only. */
+static bool probe_once(db_pool *p, db_conn **conn, char *err, size_t errlen)
+{
+    db_conn *c = *conn;
+    bool answered = false, ok = false;
+    if (c && idle_conn_closed(c)) {      /* the server closed it (restart, wait_timeout) */
+        db_close(c);
+        c = NULL;
+    }
+    if (!c) {
+        int e = 0;
+        c = connect_timed(&p->url, DB_PROBE_LIMIT_S, DB_PROBE_LIMIT_S, &e, err, errlen);
+        /* an error of the server's own (too many connections, access denied)
+         * is an answer: the server is there, though the probe cannot use it */
+        if (!c) answered = e > 0 && e < 2000;
+    }
+    if (c) {
+        if (mysql_ping(c->m) == 0) {
+            answered = ok = true;
+        } else {
+            int e = (int)mysql_errno(c->m);
+            answered = e > 0 && e < 2000;
+            set_err(err, errlen, "the database does not answer a ping: %s (%d)", mysql_error(c->m), e);
+            if (!answered) {
+                db_close(c);
+                c = NULL;
+            }
+        }
+    }
+    if (answered) {
+        long long now = mono_ms(), seen = pool_last_answer_ms(p);
+        while (seen < now && !__atomic_compare_exchange_n(&p->last_answer_ms, &seen, now, false,
+                                                          __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)) {}
+    }
+    *conn = c;
+    return ok;
+}
+
+/* Run one probe, with probe_mu held on entry and on return (released while
+ * the probe waits on the server). */
+static void probe_run_locked(db_pool *p)
+{
+    p->probe_running = true;
+    p->probe_wanted = false;
+    db_conn *c = p->probe;
+    p->probe = NULL;
+    pthread_mutex_unlock(&p->probe_mu);
+    char err[256] = "";
+    bool ok = probe_once(p, &c, err, sizeof err);
+    pthread_mutex_lock(&p->probe_mu);
+    p->probe = c;
+    p->probe_ok = ok;
+    snprintf(p->probe_err, sizeof p->probe_err, "%s", ok ? "" : err);
+    p->probe_running = false;
+    p->probe_gen++;
+    pthread_cond_broadcast(&p->probe_done);
+}
+
+/* Log when the server goes silent past the bound and when it answers
+ * again; wake acquire waiters so that they fail at once. */
+static void monitor_note_state(db_pool *p)
+{
+    long long silent_for = pool_silent_for_ms(p);
+    if (silent_for > 0 && !p->silent) {
+        p->silent = true;
+        log_warn("db", "the database has given no answer for %lld ms (stalled or unreachable): "
+                 "requests fail with 503 until it answers", silent_for);
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->freed);
+        pthread_mutex_unlock(&p->mu);
+    } else if (silent_for == 0 && p->silent) {
+        p->silent = false;
+        log_info("db", "the database answers again");
+    }
+}
+
+static void *monitor_main(void *arg)
+{
+    db_pool *p = arg;
+    pthread_mutex_lock(&p->probe_mu);
+    while (!p->monitor_stop) {
+        probe_run_locked(p);
+        pthread_mutex_unlock(&p->probe_mu);
+        monitor_note_state(p);
+        pthread_mutex_lock(&p->probe_mu);
+        struct timespec next = mono_after_ms(DB_PROBE_EVERY_MS);
+        while (!p->monitor_stop && !p->probe_wanted)
+            if (pthread_cond_timedwait(&p->probe_wake, &p->probe_mu, &next) == ETIMEDOUT) break;
+    }
+    pthread_mutex_unlock(&p->probe_mu);
+    return NULL;
+}
+
+int db_pool_watch(db_pool *p, int silent_ms, char *err, size_t errlen)
+{
+    if (silent_ms <= 0 || p->monitor_running) return 0;
+    __atomic_store_n(&p->last_answer_ms, mono_ms(), __ATOMIC_RELEASE);
+    __atomic_store_n(&p->silent_ms, silent_ms, __ATOMIC_RELEASE);
+    if (pthread_create(&p->monitor, NULL, monitor_main, p) != 0) {
+        __atomic_store_n(&p->silent_ms, 0, __ATOMIC_RELEASE);   /* without a monitor, no silence is seen */
+        set_err(err, errlen, "cannot start the database monitor thread");
+        return -1;
+    }
+    p->monitor_running = true;
+    return 0;
+}
+
+bool db_pool_check(db_pool *p, int wait_ms, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&p->probe_mu);
+    if (!p->monitor_running) {               /* no monitor: probe here */
+        while (p->probe_running) pthread_cond_wait(&p->probe_done, &p->probe_mu);
+        probe_run_locked(p);
+    } else {
+        /* a probe that starts after this call: the one running may predate
+         * what the caller wants to know */
+        unsigned long long want = p->probe_gen + (p->probe_running ? 2 : 1);
+        p->probe_wanted = true;
+        pthread_cond_signal(&p->probe_wake);
+        struct timespec until = mono_after_ms(wait_ms < 0 ? 0 : wait_ms);
+        while (p->probe_gen < want)
+            if (pthread_cond_timedwait(&p->probe_done, &p->probe_mu, &until) == ETIMEDOUT) break;
+        if (p->probe_gen < want) {
+            pthread_mutex_unlock(&p->probe_mu);
+            set_err(err, errlen, "the database gave no answer within %d ms", wait_ms);
+            return false;
+        }
+    }
+    bool ok = p->probe_ok;
+    if (!ok) set_err(err, errlen, "%s", p->probe_err[0] ? p->probe_err : "the database does not answer");
+    pthread_mutex_unlock(&p->probe_mu);
+    return ok;
+}
+
+/* --- handing out connections --- */
 
 /* Take the idle connections out (under the lock) to close them outside it. */
 static db_conn *pool_take_idle(db_pool *p)
@@ -1167,10 +1469,22 @@ static void close_list(db_conn *c)
 
 db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen)
 {
-    struct timespec deadline = mono_after_ms(timeout_ms < 0 ? 0 : timeout_ms);
+    /* a watched pool waits for a busy connection no longer than its bound */
+    int bound = pool_silent_bound_ms(p);
+    if (timeout_ms < 0) timeout_ms = 0;
+    if (bound > 0 && timeout_ms > bound) timeout_ms = bound;
+    struct timespec deadline = mono_after_ms(timeout_ms);
     bool waited = false;
     pthread_mutex_lock(&p->mu);
     for (;;) {
+        long long silent_for = pool_silent_for_ms(p);
+        if (silent_for > 0) {                /* fail fast: it would only wait */
+            p->errors++;
+            pthread_mutex_unlock(&p->mu);
+            set_err(err, errlen, "the database has given no answer for %lld s (stalled or unreachable); "
+                    "try again shortly", (silent_for + 500) / 1000);
+            return NULL;
+        }
         if (p->idle) {
             db_conn *c = p->idle;
             p->idle = c->next_idle;
@@ -1197,7 +1511,11 @@ db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen)
             p->in_use++;
             pthread_mutex_unlock(&p->mu);
             db_conn *c = db_connect(&p->url, err, errlen);
-            if (c) return c;
+            if (c) {
+                c->pool = p;
+                pool_note_answer(p);
+                return c;
+            }
             pthread_mutex_lock(&p->mu);
             p->open--;
             p->in_use--;

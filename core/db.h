@@ -44,6 +44,7 @@ int db_parse_url(const char *url, db_url *out, char *err, size_t errlen);
 /* Connections. */
 db_conn *db_connect(const db_url *u, char *err, size_t errlen);
 void db_close(db_conn *c);
+/* A ping, cut after a second when the server does not answer (then lost). */
 bool db_ping(db_conn *c);
 
 /* Pool: up to size connections made on demand, reconnecting after a loss. */
@@ -54,6 +55,20 @@ void db_pool_free(db_pool *p);
  * (database down: fails fast). */
 db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen);
 void db_release(db_pool *p, db_conn *c);
+/* Watch the pool's server: a monitor thread pings it on a connection of its
+ * own every half second (each ping bounded by a second). While the server
+ * gives no answer at all (no ping, no statement of the pool ending) for
+ * silent_ms, a call on a connection of the pool that has waited that long is
+ * cut (it fails with CR_SERVER_LOST, 2013, and the connection is dropped)
+ * and db_acquire fails at once; a busy pool is also waited for no longer
+ * than silent_ms. A long statement on a server that answers is never cut.
+ * Call once, before the pool is used; 0, or -1 with err (no thread). */
+int db_pool_watch(db_pool *p, int silent_ms, char *err, size_t errlen);
+/* Whether the server answers a ping now: a probe that starts after this
+ * call, on the pool's own probe connection (never a pooled one, so a busy
+ * pool does not delay it), waited for at most wait_ms on a watched pool.
+ * false with err when it does not answer. */
+bool db_pool_check(db_pool *p, int wait_ms, char *err, size_t errlen);
 /* Pool figures for /metrics. */
 void db_pool_stats(db_pool *p, int *size, int *in_use, long long *waits, long long *errors);
 

@@ -5,7 +5,9 @@
  * cold KPI batch, a scorecard) never holds up the other connections an I/O
  * thread serves. Each request gets an http_req in *req_cls on the
  * first call of the access handler (path decoded, route found, caller
- * authorized, so a refused upload is never streamed to its route); body
+ * authorized, so a refused upload is never streamed to its route; a request
+ * without a body is authorized by its worker, as identifying the caller may
+ * wait on the database); body
  * chunks then arrive one call each, buffered up to the body limit or handed
  * to the route's on_body; the answer is queued on the last call only (a
  * response queued on the first call would force "Connection: close"), and
@@ -81,6 +83,7 @@ typedef struct req_state {
     bool is_static;              /* a file from the web root */
     bool no_store;               /* /api/ and /metrics answers */
     bool streaming;              /* the body goes to route->on_body */
+    bool authorize_on_answer;    /* no body: the worker identifies the caller */
     bool draining;               /* the answer is decided: body read and dropped */
     bool queued;                 /* the answer went to libmicrohttpd already */
     bool offloaded;              /* handed to a worker (suspended until answered) */
@@ -329,7 +332,15 @@ static void request_begin(req_state *rs, conn_state *cs, const char *url)
     const route *rt = router_match(r, r->method, path, &method_mismatch);
     if (rt) {
         r->route = rt;
-        if (router_authorize(r) && rt->on_body) rs->streaming = true;
+        /* Identifying the caller may wait on the database: a request without
+         * a body is identified by the worker that answers it, so that an I/O
+         * thread never waits on a slow or silent database for it; one with a
+         * body is identified here, before its body is read. */
+        const char *cl = MHD_lookup_connection_value(r->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        bool has_body = (cl && strcmp(cl, "0") != 0)
+                        || MHD_lookup_connection_value(r->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        if (!rt->on_body && !has_body) rs->authorize_on_answer = true;
+        else if (router_authorize(r) && rt->on_body) rs->streaming = true;
         return;
     }
     if (method_mismatch) {
@@ -412,6 +423,7 @@ static void request_answer(req_state *rs)
     http_req *r = &rs->r;
     if (r->resp) return;
     if (r->route) {
+        if (rs->authorize_on_answer && !router_authorize(r)) return;   /* refused: the answer is set */
         r->route->handler(r);
         if (!r->resp) {
             log_error("http", "%s %s: the handler set no answer", r->method, r->path);

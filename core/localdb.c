@@ -37,12 +37,20 @@
  * A process killed outright releases its locks with its death; the next
  * process to leave last stops the server it left running.
  *
+ * Supervising: the process that started the server (while it runs `serve`,
+ * localdb_supervise twice a second) notices when that server exits (a
+ * stopped or frozen one is still alive) and starts it again under
+ * localdb.lock, unless another mariadbd of the data dir runs by then. Only
+ * that process does it: the others attached to the server share its
+ * outcome.
+ *
  * Every instance still open at exit() is closed by an atexit handler, so a
  * command that exits early does not leave the server running. A forked child
  * inherits nothing it would act on: an instance belongs to the pid that
  * opened it.
  */
 #include "localdb.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -61,6 +69,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "log.h"
 
 extern char **environ;
 
@@ -69,6 +78,8 @@ extern char **environ;
 #define LOCALDB_MAX_ARGS          32
 #define LOCALDB_LOG_MAX           (10 * 1024 * 1024)   /* mariadbd.log moves to .1 past this */
 #define LOCALDB_DATABASE          "fourscore"
+#define LOCALDB_RESTART_BACKOFF_S 2     /* after a failed restart; doubles up to the next */
+#define LOCALDB_RESTART_BACKOFF_MAX_S 60
 
 struct localdb {
     char data_dir[PATH_MAX];
@@ -82,6 +93,9 @@ struct localdb {
     int users_fd;                       /* shared lock while attached */
     bool started;                       /* this process ran the server */
     pid_t child;                        /* the server it ran */
+    bool supervising;                   /* this process restarts it when it exits */
+    time_t next_restart;                /* after a failed restart: not before */
+    int restart_backoff_s;
     pid_t opener;                       /* the process the instance belongs to */
     localdb *next;
 };
@@ -612,6 +626,7 @@ static void stop_server(localdb *l)
     if (started_server_pid == (sig_atomic_t)l->child) started_server_pid = 0;
     l->started = false;
     l->child = 0;
+    l->supervising = false;
     remove_stale_files(l);
 }
 
@@ -810,6 +825,7 @@ int localdb_open(const char *data_dir, localdb **out, db_url *url, char *err, si
     }
     if (!running) {
         if (install_server_dir(l, err, errlen) || start_server(l, err, errlen)) goto fail;
+        l->supervising = true;
     } else if (build_server_command(l, err, errlen)) {   /* for localdb_restart_server */
         goto fail;
     }
@@ -877,6 +893,92 @@ pid_t localdb_pid(const localdb *l)
 
 const char *localdb_log_path(const localdb *l) { return l->log_path; }
 const char *localdb_cmd_path(const localdb *l) { return l->cmd_path; }
+
+/* --- supervising the server this process started --- */
+
+/* A live mariadbd of this data dir: the pid file's, else any process whose
+ * arguments name the data dir (one started by hand has not written its pid
+ * file yet while it recovers). -1 when none runs. */
+static pid_t find_running_server(const localdb *l)
+{
+    pid_t pid = read_pid_file(l->pid_path);
+    if (pid > 0 && pid_is_our_server(l, pid)) return pid;
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    pid = -1;
+    for (struct dirent *e; pid < 0 && (e = readdir(d)) != NULL;) {
+        char *end;
+        long v = strtol(e->d_name, &end, 10);
+        if (*end || v <= 0 || v > INT32_MAX || (pid_t)v == getpid()) continue;
+        if (pid_is_our_server(l, (pid_t)v)) pid = (pid_t)v;
+    }
+    closedir(d);
+    return pid;
+}
+
+/* "was killed by signal 9 (Killed)" / "exited with status 1" */
+static void describe_exit(int status, bool known, char *out, size_t cap)
+{
+    if (!known) snprintf(out, cap, "is gone");
+    else if (WIFSIGNALED(status))
+        snprintf(out, cap, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else if (WIFEXITED(status)) snprintf(out, cap, "exited with status %d", WEXITSTATUS(status));
+    else snprintf(out, cap, "ended");
+}
+
+int localdb_supervise(localdb *l)
+{
+    if (!l || !l->supervising || l->opener != getpid()) return 0;
+    if (l->child > 0) {
+        int status = 0;
+        pid_t w;
+        while ((w = waitpid(l->child, &status, WNOHANG)) < 0 && errno == EINTR) {}
+        if (w == 0) return 0;                       /* running, or stopped: still there */
+        bool known = w == l->child;
+        if (!known && pid_alive(l->child)) return 0;  /* not a child we can wait for, but alive */
+        char why[96];
+        describe_exit(status, known, why, sizeof why);
+        log_warn("localdb", "the local MariaDB server (pid %d) %s; restarting it (its log: %s)",
+                 (int)l->child, why, l->log_path);
+        if (started_server_pid == (sig_atomic_t)l->child) started_server_pid = 0;
+        l->child = 0;
+        l->started = false;
+        l->next_restart = 0;
+        l->restart_backoff_s = LOCALDB_RESTART_BACKOFF_S;
+    }
+    if (time(NULL) < l->next_restart) return 0;
+    char err[2048];
+    int lock_fd = open_lock(l->lock_path, LOCK_EX, err, sizeof err);
+    if (lock_fd < 0) {
+        log_error("localdb", "cannot restart the local MariaDB server: %s", err);
+        l->next_restart = time(NULL) + l->restart_backoff_s;
+        return -1;
+    }
+    pid_t other = find_running_server(l);
+    if (other > 0) {                       /* someone started one meanwhile: use it, leave it to them */
+        close(lock_fd);
+        log_info("localdb", "another local MariaDB server (pid %d) runs on %s: using it", (int)other,
+                 l->server_dir);
+        l->supervising = false;
+        return 0;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = start_server(l, err, sizeof err);
+    close(lock_fd);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc != 0) {
+        log_error("localdb", "restarting the local MariaDB server failed (next try in %d s): %s",
+                  l->restart_backoff_s, err);
+        l->next_restart = time(NULL) + l->restart_backoff_s;
+        l->restart_backoff_s = l->restart_backoff_s * 2 > LOCALDB_RESTART_BACKOFF_MAX_S
+                                   ? LOCALDB_RESTART_BACKOFF_MAX_S : l->restart_backoff_s * 2;
+        return -1;
+    }
+    log_info("localdb", "the local MariaDB server was restarted (pid %d, answering after %.1f s)",
+             (int)l->child, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    return 1;
+}
 
 /* --- for resilience tests --- */
 

@@ -28,6 +28,15 @@ void localdb_close(localdb *l);
 /* Whether this process started the server it is attached to. */
 bool localdb_started_here(const localdb *l);
 
+/* For the process that started the server (serve calls it twice a second):
+ * when that server has exited (killed, crashed; not one merely stopped or
+ * frozen, which is still there), start it again, with a log line each for
+ * the exit and the restart. A server another process started, or one that
+ * someone started by hand meanwhile, is left alone. 1 after a restart, 0
+ * when there was nothing to do, -1 when the restart failed (tried again
+ * later, at growing intervals up to a minute). */
+int localdb_supervise(localdb *l);
+
 /* For a signal handler (async-signal-safe): ask the server this process
  * started to shut down (SIGTERM), without waiting. The normal path is
  * localdb_close, which also honours the other attached processes. */

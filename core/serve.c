@@ -1,9 +1,11 @@
 /* serve: the life of a serving process and of `fourscore migrate`. Opens the
  * database (local mode or --db), migrates, makes sure an admin exists,
  * optionally loads the demo group, starts HTTP, then waits for SIGTERM or
- * SIGINT and shuts down in order: stop accepting, finish requests in flight,
+ * SIGINT (in local mode restarting the private mariadbd meanwhile if it
+ * exits) and shuts down in order: stop accepting, finish requests in flight,
  * release the database (stopping the local server if this process owns it),
  * exit 0. */
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include "demo.h"
 #include "http.h"
 #include "kpi.h"
+#include "localdb.h"
 #include "log.h"
 #include "scorecard.h"
 
@@ -68,6 +71,25 @@ int cmd_migrate(int argc, char **argv)
 }
 
 /* --- fourscore serve --- */
+
+#define SUPERVISE_EVERY_MS 500     /* how often local mode looks after its mariadbd */
+
+/* Wait for SIGTERM or SIGINT (blocked in every thread); meanwhile, in local
+ * mode, restart the private mariadbd this process started when it exits. */
+static int wait_for_stop(const sigset_t *stop_signals, struct localdb *local)
+{
+    const struct timespec tick = { SUPERVISE_EVERY_MS / 1000, (SUPERVISE_EVERY_MS % 1000) * 1000000L };
+    for (;;) {
+        int sig = local ? sigtimedwait(stop_signals, NULL, &tick) : sigwaitinfo(stop_signals, NULL);
+        if (sig > 0) return sig;
+        if (errno != EAGAIN && errno != EINTR) {      /* cannot wait for a signal: wait the plain way */
+            int got = SIGTERM;
+            sigwait(stop_signals, &got);
+            return got;
+        }
+        if (local) localdb_supervise(local);
+    }
+}
 
 int cmd_serve(int argc, char **argv)
 {
@@ -124,8 +146,7 @@ int cmd_serve(int argc, char **argv)
     log_info("serve", "listening on http://%s:%u", host, http_port());
     fprintf(stderr, "Fourscore 已启动 / serving: http://%s:%u  (Ctrl-C 停止 / to stop)\n", host, http_port());
 
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    int sig = wait_for_stop(&stop_signals, a.local);
     log_info("serve", "received %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop();
     kpi_close(&a);

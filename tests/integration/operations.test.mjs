@@ -1,15 +1,15 @@
 // operations: what IT relies on. The container's entrypoint script, run
 // natively against a MariaDB of the test's own, waits for the database,
 // migrates, creates the admin and serves; a mariadb-dump backup restores into
-// a new server with the same figures; the server rides out its database being
-// killed and restarted under traffic, losing no acknowledged import; /metrics
+// a new server with the same figures; in local mode the server restarts its
+// killed database by itself under traffic, losing no acknowledged import; /metrics
 // answers Prometheus text to admins and metrics tokens only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, startMariadb, tempDir, bin, root } from './lib.mjs';
+import { startServer, startMariadb, tempDir, bin, root, mariadbPids } from './lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const regionsCsv = (rows) => 'region_code,name\n' + rows.map(([c, n]) => `${c},${n}`).join('\n') + '\n';
@@ -96,8 +96,10 @@ test('a mariadb-dump backup restores into a new server with the same data', asyn
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the server rides out its database being killed and restarted, losing no acknowledged import', async () => {
+test('local mode restarts its killed mariadbd by itself, losing no acknowledged import; only the starter does', async () => {
   const s = await startServer();
+  // a second server attached to the same data dir: it did not start the database, so it never restarts it
+  const other = await startServer({ dataDir: s.dataDir });
   const cookie = await s.adminCookie();
   const acknowledged = [];
   let stop = false, i = 0, errors500 = 0;
@@ -111,28 +113,56 @@ test('the server rides out its database being killed and restarted, losing no ac
       await s.request('GET', '/api/v1/health').catch(() => null);
     }
   })();
+  const waitHealthy = async (srv, ms) => {
+    const t0 = Date.now();
+    while (Date.now() - t0 < ms) {
+      if ((await srv.request('GET', '/api/v1/health')).status === 200) return (Date.now() - t0) / 1000;
+      await sleep(100);
+    }
+    throw new Error(`health did not come back in ${ms} ms\n${srv.logs()}\n${srv.stderr()}`);
+  };
   await sleep(1500);
-  await s.killDb();
-  const t0 = Date.now();
-  const down = await s.request('GET', '/api/v1/health');
-  assert.equal(down.status, 503, 'health is 503 while the database is down');
-  assert.ok(Date.now() - t0 < 3000, 'and answers fast');
-  const q = await s.request('GET', '/api/v1/regions', { cookie });
-  assert.ok(q.status === 503 || q.status === 401, `a query fails fast with a clear error (${q.status})`);
-  assert.ok(q.json?.error?.code, 'in the JSON error format');
-  await sleep(1000);
-  await s.restartDb();
+  // twice: the restarted server is supervised in turn
+  const pidsSeen = [];
+  for (let round = 1; round <= 2; round++) {
+    const before = mariadbPids(s.dataDir);
+    assert.equal(before.length, 1, 'one mariadbd runs for the data dir');
+    pidsSeen.push(before[0]);
+    process.kill(before[0], 'SIGKILL');
+    const t0 = Date.now();
+    const down = await s.request('GET', '/api/v1/health');
+    assert.ok(Date.now() - t0 < 1500, `health answers fast while it is gone (${Date.now() - t0} ms)`);
+    assert.ok(down.status === 503 || down.status === 200, `503 while down, or 200 once restarted (${down.status})`);
+    const q = await s.request('GET', '/api/v1/regions', { cookie });
+    assert.ok([200, 503].includes(q.status), `a query meanwhile answers 200 or a clear 503 (${q.status} ${q.text})`);
+    if (q.status === 503) assert.ok(q.json?.error?.code, 'in the JSON error format');
+    const back = await waitHealthy(s, 30000);
+    assert.ok(back < 30, `health back after ${back.toFixed(1)} s`);
+    await waitHealthy(other, 10000);
+    const after = mariadbPids(s.dataDir);
+    assert.equal(after.length, 1, `exactly one mariadbd again (${after})`);
+    assert.notEqual(after[0], before[0], 'a new mariadbd');
+    const killed = new RegExp(`local MariaDB server \\(pid ${before[0]}\\) was killed by signal 9[^"]*; restarting it`);
+    assert.match(s.logs(), killed, 'the log says it was killed and is being restarted');
+    assert.match(s.logs(), new RegExp(`the local MariaDB server was restarted \\(pid ${after[0]}, answering after`), 'and that it was');
+  }
   await sleep(1500);
   stop = true;
   await traffic;
   assert.equal(s.proc.exitCode, null, 'the server is still running');
+  assert.doesNotMatch(other.logs(), /restart/i, 'the attached server, which did not start the database, did not restart it');
   const cookie2 = await s.adminCookie();
   const regions = (await s.request('GET', '/api/v1/regions', { cookie: cookie2 })).json.map((r) => r.code);
   for (const code of acknowledged) assert.ok(regions.includes(code), `acknowledged import ${code} is there`);
-  assert.ok(acknowledged.length > 2, 'imports were acknowledged before and after the outage');
+  assert.ok(acknowledged.length > 2, 'imports were acknowledged before and after the outages');
   assert.equal(errors500, 0, 'no 500s, only 503 while down');
+  const viaOther = await other.request('GET', '/api/v1/regions', { cookie: await other.adminCookie() });
+  assert.equal(viaOther.status, 200, 'the attached server serves from the restarted database too');
+  assert.equal((await other.stop()).code, 0);
   const res = await s.stop();
   assert.equal(res.code, 0);
+  assert.deepEqual(res.leftover, [], 'no mariadbd left behind');
+  rmSync(s.dataDir, { recursive: true, force: true });
 });
 
 test('/metrics answers Prometheus text to an admin and a metrics token, and no one else', async () => {
