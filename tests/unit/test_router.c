@@ -74,7 +74,8 @@ static const want_route want_routes[] = {
 
 /* Every path of the table and the methods it is served under (the Allow
  * of a 405), space-separated. /api/v1/scorecards/run is also a {name} of
- * /api/v1/scorecards/{name}: GET, PUT and DELETE reach that route. */
+ * /api/v1/scorecards/{name}: GET, PUT and DELETE reach that route, whose
+ * handler refuses "run" as a scorecard name (scorecard_name_valid). */
 static const struct { const char *path, *methods; } want_allow[] = {
     { "/api/v1/health", "GET" },
     { "/api/v1/session", "POST DELETE" },
@@ -210,13 +211,14 @@ static void test_every_route(void)
     const route *kpi = match(&r, "POST", "/api/v1/kpi/batch", &mismatch);
     CHECK(kpi && !kpi->on_body, "an ordinary route's body is buffered (no on_body)");
     /* the order of the table decides the one overlap: POST .../scorecards/run
-     * is the try route, other methods reach the scorecard named "run" */
+     * is the try route; other methods reach the {name} route with "run",
+     * a name scorecard.c reserves */
     const route *tryr = match(&r, "POST", "/api/v1/scorecards/run", &mismatch);
     CHECK(tryr && strcmp(tryr->pattern, "/api/v1/scorecards/run") == 0 && r.nparams == 0,
           "POST /api/v1/scorecards/run is the try route, not the scorecard named run");
     const route *get = match(&r, "GET", "/api/v1/scorecards/run", &mismatch);
     CHECK(get && strcmp(get->pattern, "/api/v1/scorecards/{name}") == 0 && r.nparams == 1 &&
-          strcmp(r.params[0], "run") == 0, "GET /api/v1/scorecards/run is the scorecard named run");
+          strcmp(r.params[0], "run") == 0, "GET /api/v1/scorecards/run reaches the {name} route with name run");
     /* a match sets nparams afresh: nothing is left of an earlier request's */
     memset(&r, 0, sizeof r);
     r.nparams = 3;
