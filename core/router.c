@@ -170,6 +170,11 @@ static unsigned who_bit(enum role role)
     }
 }
 
+bool router_role_allows(const route *rt, const principal *p)
+{
+    return rt && ((rt->who & WHO_PUBLIC) || (p && (who_bit(p->role) & rt->who)));
+}
+
 bool router_authorize(http_req *r)
 {
     const route *rt = r->route;
@@ -196,7 +201,7 @@ bool router_authorize(http_req *r)
         return false;
     }
     r->who = p;
-    if (!(who_bit(p->role) & rt->who)) {
+    if (!router_role_allows(rt, p)) {
         http_reply_errorf(r, 403, "forbidden", "无权访问 (forbidden): role %s may not call %s %s",
                           role_name(p->role), rt->method, rt->pattern);
         return false;

@@ -36,6 +36,9 @@ typedef struct route {
 const route *router_match(http_req *r, const char *method, const char *path, bool *method_mismatch);
 /* The methods the route table has for path, as "GET, PUT" (for Allow on a 405). */
 size_t router_allowed_methods(const char *path, char *buf, size_t len);
+/* Whether a caller of principal p may call rt at all (its role against the
+ * route's who; a public route admits anyone, p NULL included). */
+bool router_role_allows(const route *rt, const struct principal *p);
 /* Authenticate and authorize r for its route; on refusal sets the 401/403 reply and returns false. */
 bool router_authorize(http_req *r);
 #endif
