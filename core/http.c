@@ -10,7 +10,11 @@
  * to the route's on_body; the answer is queued on the last call only (a
  * response queued on the first call would force "Connection: close"), and
  * the state is freed in the completion callback. Every answer carries the
- * security headers and X-Request-Id; every request leaves one access line. */
+ * security headers and X-Request-Id; every request leaves one access line.
+ * Each connection is also known to the guard of http_conn.c (told which
+ * phase its request is in), which enforces the total request deadline and
+ * evicts slow connections at the connection limit. The head as a whole and
+ * the query parameters are checked here before any handler runs. */
 #include "http.h"
 #include <arpa/inet.h>
 #include <errno.h>
