@@ -1185,16 +1185,21 @@ int kpi_invalidate(db_conn *c, char *err, size_t errlen)
 
 /* --- HTTP: the catalogue, queries, batch --- */
 
-/* Split a comma list into at most max pieces in buf (NUL-separated). */
+/* Split a comma list into at most max pieces in buf (NUL-separated); -1
+ * when it has more than max pieces or does not fit buf (never a part of it). */
 static int split_csv(const char *s, char *buf, size_t buflen, const char **out, int max)
 {
     int n = 0;
     if (!s || !*s) return 0;
+    if (strlen(s) >= buflen) return -1;
     snprintf(buf, buflen, "%s", s);
-    for (char *p = buf; p && *p && n < max;) {
+    for (char *p = buf; p && *p;) {
         char *comma = strchr(p, ',');
         if (comma) *comma = '\0';
-        if (*p) out[n++] = p;
+        if (*p) {
+            if (n >= max) return -1;
+            out[n++] = p;
+        }
         p = comma ? comma + 1 : NULL;
     }
     return n;
@@ -1357,14 +1362,15 @@ void kpi_route_query(http_req *r)
 {
     char idbuf[8192], stbuf[8192], rgbuf[4096], err[512];
     const char *ids[KPI_MAX_IDS], *stores[1024], *regions[256];
-    const char *ids_s = http_query(r, "ids");
-    if (ids_s && strlen(ids_s) >= sizeof idbuf) {
-        http_reply_error(r, 400, "bad_parameter", "ids: the list is too long", NULL);
-        return;
-    }
-    int nids = split_csv(ids_s, idbuf, sizeof idbuf, ids, KPI_MAX_IDS);
+    int nids = split_csv(http_query(r, "ids"), idbuf, sizeof idbuf, ids, KPI_MAX_IDS);
     int nstores = split_csv(http_query(r, "stores"), stbuf, sizeof stbuf, stores, 1024);
     int nregions = split_csv(http_query(r, "regions"), rgbuf, sizeof rgbuf, regions, 256);
+    if (nids < 0 || nstores < 0 || nregions < 0) {
+        const char *name = nids < 0 ? "ids" : nstores < 0 ? "stores" : "regions";
+        int max = nids < 0 ? KPI_MAX_IDS : nstores < 0 ? 1024 : 256;
+        http_reply_bad_parameter(r, name, "列表过长 (%s: the list is too long, at most %d values in one query)", name, max);
+        return;
+    }
     int status;
     size_t len = 0;
     bool gz = false;
@@ -1376,7 +1382,8 @@ void kpi_route_query(http_req *r)
     else http_reply_buffer(r, 200, "application/json; charset=utf-8", text, len);
 }
 
-/* Strings of a JSON array field into out (at most max); -1 when it is not an array of strings. */
+/* Strings of a JSON array field into out (at most max); -1 when it is not
+ * an array of strings, -2 when it has more than max. */
 static int json_strings(const cJSON *o, const char *field, const char **out, int max)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, field);
@@ -1384,7 +1391,8 @@ static int json_strings(const cJSON *o, const char *field, const char **out, int
     if (!cJSON_IsArray(arr)) return -1;
     int n = 0;
     for (const cJSON *it = arr->child; it; it = it->next) {
-        if (!cJSON_IsString(it) || n >= max) return -1;
+        if (!cJSON_IsString(it)) return -1;
+        if (n >= max) return -2;
         out[n++] = it->valuestring;
     }
     return n;
@@ -1426,6 +1434,9 @@ void kpi_route_batch(http_req *r)
         size_t len = 0;
         bool gz = false;             /* never asked for: the answers are joined as text */
         if (!cJSON_IsObject(q)) snprintf(err, sizeof err, "must be an object");
+        else if (nids == -2) snprintf(err, sizeof err, "ids: the list is too long (at most %d)", KPI_MAX_IDS);
+        else if (nstores == -2) snprintf(err, sizeof err, "stores: the list is too long (at most 1024)");
+        else if (nregions == -2) snprintf(err, sizeof err, "regions: the list is too long (at most 256)");
         else if (nids < 0) snprintf(err, sizeof err, "ids: must be an array of KPI ids");
         else if (nstores < 0) snprintf(err, sizeof err, "stores: must be an array of store codes");
         else if (nregions < 0) snprintf(err, sizeof err, "regions: must be an array of region codes");
@@ -1612,6 +1623,11 @@ int cmd_kpi(int argc, char **argv)
     int nids = split_csv(pos[0], idbuf, sizeof idbuf, ids, KPI_MAX_IDS);
     int nstores = split_csv(opts[3].value, stbuf, sizeof stbuf, stores, 1024);
     int nregions = split_csv(opts[4].value, rgbuf, sizeof rgbuf, regions, 256);
+    if (nids < 0 || nstores < 0 || nregions < 0) {
+        fprintf(stderr, "fourscore kpi: %s: at most %d values\n", nids < 0 ? "IDS" : nstores < 0 ? "--stores" : "--regions",
+                nids < 0 ? KPI_MAX_IDS : nstores < 0 ? 1024 : 256);
+        return 2;
+    }
 
     log_set_level(LOG_QUIET);      /* stdout is the answer: no log lines in it */
     if (app_open(&a, true, err, sizeof err) != 0) {

@@ -12,7 +12,11 @@
  * to the route's on_body; the answer is queued on the last call only (a
  * response queued on the first call would force "Connection: close"), and
  * the state is freed in the completion callback. Every answer carries the
- * security headers and X-Request-Id; every request leaves one access line. */
+ * security headers and X-Request-Id; every request leaves one access line.
+ * Each connection is also known to the guard of http_conn.c (told which
+ * phase its request is in), which enforces the total request deadline and
+ * evicts slow connections at the connection limit. The head as a whole and
+ * the query parameters are checked here before any handler runs. */
 #include "http.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,15 +39,22 @@
 #include "app.h"
 #include "auth.h"
 #include "config.h"
+#include "http_conn.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
 #include "static.h"
 
-#define RAW_URI_MAX      8192              /* request target, bytes (longer: 414) */
 #define DRAIN_MAX        (8ull << 20)      /* refused bodies read and dropped up to this */
 #define STOP_WAIT_MS     10000             /* graceful stop: longest wait for requests in flight */
-#define CONN_MEMORY      (128u * 1024u)    /* per-connection buffer (headers + upload chunk) */
+/* Per-connection memory (request head + upload chunk). libmicrohttpd needs
+ * about twice a header's size (the line, and a copy when it parses cookies);
+ * this much lets a head of up to HEAD_MAX reach the handler, which answers a
+ * larger one 431 in JSON. Larger still, the library answers itself (see
+ * docs/security.md, "HTTP errors the library answers"). */
+#define CONN_MEMORY      (192u * 1024u)
+#define HEAD_MAX         (32u * 1024u)     /* request line + header lines, bytes (431 past it) */
+#define QUERY_ARGS_MAX   64                /* query parameters of one request (400 past it) */
 
 static const char CSP[] =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -67,17 +78,10 @@ static struct {
     bool stopping;
 } workers = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
-/* Per connection: the raw request target of the request being read
- * (libmicrohttpd hands the handler a decoded URL, in which "%2f" and "/"
- * or "%00" and the end of the string can no longer be told apart). */
-typedef struct conn_state {
-    char raw_uri[RAW_URI_MAX];
-    bool uri_too_long;
-} conn_state;
-
 /* Per request: the public http_req and what the front needs besides. */
 typedef struct req_state {
     http_req r;                  /* first: the handlers see only this */
+    conn_state *conn;            /* its connection (NULL: not tracked, out of memory) */
     char *path_buf;              /* the decoded path r.path points to (malloc'd) */
     size_t path_cap;
     bool is_static;              /* a file from the web root */
@@ -87,6 +91,7 @@ typedef struct req_state {
     bool draining;               /* the answer is decided: body read and dropped */
     bool queued;                 /* the answer went to libmicrohttpd already */
     bool offloaded;              /* handed to a worker (suspended until answered) */
+    bool head_refused;           /* the head itself is refused: answer before any body */
     struct req_state *next_job;  /* in the worker queue */
     unsigned long long dropped;  /* body bytes read and dropped while draining */
 } req_state;
@@ -255,6 +260,23 @@ void http_reply_errorf(http_req *r, int status, const char *code, const char *fm
     http_reply_error(r, status, code, message, NULL);
 }
 
+void http_reply_bad_parameter(http_req *r, const char *param, const char *fmt, ...)
+{
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    cJSON *details = cJSON_CreateArray();
+    cJSON *d = details ? cJSON_CreateObject() : NULL;
+    if (d) {
+        cJSON_AddStringToObject(d, "parameter", param);
+        cJSON_AddStringToObject(d, "message", message);
+        cJSON_AddItemToArray(details, d);
+    }
+    http_reply_error(r, 400, "bad_parameter", message, details);
+}
+
 void http_add_header(http_req *r, const char *name, const char *value)
 {
     if (r->resp && MHD_add_response_header(r->resp, name, value) != MHD_YES)
@@ -292,6 +314,87 @@ static void set_allow_405(http_req *r, const char *allow)
     http_add_header(r, "Allow", allow);
 }
 
+/* A query parameter's name as it may be shown back: printable ASCII, at most 64 bytes. */
+static void printable_name(const char *key, size_t key_size, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < key_size && n + 1 < outlen && i < 64; i++)
+        out[n++] = (key[i] >= 0x20 && key[i] < 0x7f) ? key[i] : '?';
+    out[n] = '\0';
+}
+
+typedef struct query_scan {
+    http_req *r;
+    int count;
+    const char *keys[QUERY_ARGS_MAX];
+    size_t key_sizes[QUERY_ARGS_MAX];
+    bool refused;
+} query_scan;
+
+/* One query parameter: refuse a NUL in its name or value ("%00") and a name
+ * given twice (which of the two would count?), naming the parameter. Names
+ * compare as the lookup does: without regard to case. */
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                 const char *value, size_t value_size)
+{
+    (void)kind;
+    query_scan *q = cls;
+    char name[80];
+    printable_name(key, key_size, name, sizeof name);
+    if (q->count >= QUERY_ARGS_MAX) {
+        http_reply_errorf(q->r, 400, "bad_parameter", "查询参数过多 (the query string has more than %d parameters)", QUERY_ARGS_MAX);
+        q->refused = true;
+        return MHD_NO;
+    }
+    if (strlen(key) != key_size || (value && strlen(value) != value_size)) {
+        http_reply_bad_parameter(q->r, name, "参数 %s 含有空字符 (%s: contains a NUL character, %%00)", name, name);
+        q->refused = true;
+        return MHD_NO;
+    }
+    for (int i = 0; i < q->count; i++) {
+        if (q->key_sizes[i] == key_size && strncasecmp(q->keys[i], key, key_size) == 0) {
+            http_reply_bad_parameter(q->r, name, "参数 %s 重复 (%s: given more than once; send it once, a list as one comma-separated value such as stores=A,B)", name, name);
+            q->refused = true;
+            return MHD_NO;
+        }
+    }
+    q->keys[q->count] = key;
+    q->key_sizes[q->count] = key_size;
+    q->count++;
+    return MHD_YES;
+}
+
+/* Query parameters every route takes the same way; false after a 400. */
+static bool query_ok(http_req *r)
+{
+    query_scan q = { .r = r };
+    MHD_get_connection_values_n(r->mhd, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+    return !q.refused;
+}
+
+/* The head as a whole: its size, and a body framing this front can read;
+ * false after an answer. */
+static bool head_ok(http_req *r)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->mhd, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    if (ci && ci->header_size > HEAD_MAX) {
+        http_reply_errorf(r, 431, "header_too_large",
+                          "请求头过大 (the request head is %zu bytes; at most %u are read: clear the site's cookies)",
+                          ci->header_size, HEAD_MAX);
+        return false;
+    }
+    const char *te = http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (te && strcasecmp(te, "chunked") != 0) {
+        http_reply_errorf(r, 501, "not_implemented", "Transfer-Encoding %.60s is not supported (send chunked or Content-Length)", te);
+        return false;
+    }
+    if (te && http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+        http_reply_error(r, 400, "bad_request", "a request may not carry both Transfer-Encoding and Content-Length", NULL);
+        return false;
+    }
+    return true;
+}
+
 /* Decode the path, find the route, authorize; leaves an answer in r->resp
  * when the request is refused already. */
 static void request_begin(req_state *rs, conn_state *cs, const char *url)
@@ -324,6 +427,10 @@ static void request_begin(req_state *rs, conn_state *cs, const char *url)
         return;
     }
     const char *path = rs->path_buf;
+    if (!head_ok(r)) {
+        rs->head_refused = true;
+        return;
+    }
     bool api = starts_with(path, "/api/") || strcmp(path, "/api") == 0 ||
                strcmp(path, "/metrics") == 0 || starts_with(path, "/metrics/");
     rs->no_store = api;
@@ -336,6 +443,7 @@ static void request_begin(req_state *rs, conn_state *cs, const char *url)
          * a body is identified by the worker that answers it, so that an I/O
          * thread never waits on a slow or silent database for it; one with a
          * body is identified here, before its body is read. */
+        if (!query_ok(r)) return;   /* 400 naming the parameter is set */
         const char *cl = MHD_lookup_connection_value(r->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         bool has_body = (cl && strcmp(cl, "0") != 0)
                         || MHD_lookup_connection_value(r->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -503,31 +611,49 @@ static void workers_stop(void)
 
 /* --- libmicrohttpd callbacks --- */
 
+static conn_state *conn_of(struct MHD_Connection *con)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+
 static enum MHD_Result access_step(struct MHD_Connection *con, const char *url, const char *method,
                                    const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
     req_state *rs = *req_cls;
     if (!rs) {
+        conn_state *cs = conn_of(con);
+        /* the head is in: from now on the body's clock runs (cut already: close) */
+        if (!conn_enter(cs, CONN_BODY, false)) return MHD_NO;
         rs = calloc(1, sizeof *rs);
         if (!rs) return MHD_NO;
         *req_cls = rs;
         atomic_fetch_add(&requests_in_flight, 1);
         http_req *r = &rs->r;
+        rs->conn = cs;
         r->mhd = con;
         r->app = server_app;
         r->method = method;
         r->start_ms = http_now_ms();
         make_request_id(r->request_id, sizeof r->request_id);
         log_set_request_id(r->request_id);
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        request_begin(rs, ci ? ci->socket_context : NULL, url);
+        request_begin(rs, cs, url);
+        if (rs->streaming && !conn_enter(cs, CONN_BODY, true)) return MHD_NO;
+        if (rs->head_refused) {          /* a body this front cannot frame is never read */
+            conn_enter(cs, CONN_ANSWERING, false);
+            return queue_reply(rs);
+        }
         /* A body announced far past what will be read: answer now (the
          * library then skips "100 Continue" and closes the connection). */
         const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
             unsigned long long announced = strtoull(cl, NULL, 10);
             if (!r->resp && announced > body_limit(rs)) reply_too_large(rs, body_limit(rs));
-            if (r->resp && announced > DRAIN_MAX) return queue_reply(rs);
+            if (r->resp && announced > DRAIN_MAX) {
+                conn_enter(cs, CONN_ANSWERING, false);
+                return queue_reply(rs);
+            }
         }
         return MHD_YES;
     }
@@ -537,8 +663,10 @@ static enum MHD_Result access_step(struct MHD_Connection *con, const char *url, 
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        request_chunk(rs, upload_data, *upload_data_size);
+        size_t n = *upload_data_size;
         *upload_data_size = 0;
+        if (!conn_body(rs->conn, n)) return MHD_NO;   /* too slow: cut (answered 408) */
+        request_chunk(rs, upload_data, n);
         if (rs->draining && rs->dropped > DRAIN_MAX) {
             /* libmicrohttpd 0.9 cannot answer in the middle of a body (one
              * without Content-Length; with one, the answer went out at the
@@ -550,6 +678,8 @@ static enum MHD_Result access_step(struct MHD_Connection *con, const char *url, 
         return MHD_YES;
     }
     if (rs->offloaded) return queue_reply(rs);   /* resumed: a worker answered */
+    /* the whole request is in: no deadline while it is answered */
+    if (!conn_enter(rs->conn, CONN_ANSWERING, false)) return MHD_NO;
     if (rs->r.route && !rs->r.resp && offload(rs)) return MHD_YES;
     request_answer(rs);                  /* static files, early answers: here */
     return queue_reply(rs);
@@ -574,6 +704,9 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls,
     req_state *rs = *req_cls;
     if (!rs) return;
     http_req *r = &rs->r;
+    /* cut by the guard before an answer was queued: it was answered 408 */
+    if (!rs->queued && conn_was_cut(rs->conn)) r->status = 408;
+    conn_enter(rs->conn, CONN_WAITING, false);   /* kept alive: the next request's clock starts */
     log_set_request_id(r->request_id);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
         log_info("http", "%s %s ended early (code %d)", r->method, r->path ? r->path : "", (int)toe);
@@ -598,11 +731,12 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
                           enum MHD_ConnectionNotificationCode toe)
 {
     (void)cls;
-    (void)con;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = calloc(1, sizeof(conn_state));   /* NULL: decoded URL used */
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        /* NULL (out of memory): the decoded URL is used, and no deadline but the idle timeout */
+        *socket_context = ci ? conn_opened(ci->connect_fd) : NULL;
     } else {
-        free(*socket_context);
+        conn_closed(*socket_context);
         *socket_context = NULL;
     }
 }
@@ -610,13 +744,13 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 {
     (void)cls;
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    conn_state *cs = ci ? ci->socket_context : NULL;
+    conn_state *cs = conn_of(con);
     if (cs) {
         size_t n = strlen(uri);
         cs->uri_too_long = n >= sizeof cs->raw_uri;
         if (!cs->uri_too_long) memcpy(cs->raw_uri, uri, n + 1);
         else cs->raw_uri[0] = '\0';
+        conn_enter(cs, CONN_HEAD, false);   /* cut already: the first handler call closes it */
     }
     return NULL;
 }
@@ -688,13 +822,24 @@ int http_start(app *a, const char *listen, const http_limits *lim, char *err, si
         web_root = NULL;
         return -1;
     }
+    /* the guard evicts the slowest connection past limits.connections; the
+     * library's own limit (shared out among the I/O threads) is above it,
+     * so the connection that does the evicting is accepted at all */
+    unsigned hard_limit = limits.connections + limits.connections / 8 + 16;
+    if (conn_guard_start(limits.connections, limits.timeout_s) != 0) {
+        snprintf(err, errlen, "cannot start the connection guard");
+        workers_stop();
+        static_root_close(web_root);
+        web_root = NULL;
+        return -1;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_TURBO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     daemon_handle = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)io_threads(),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)limits.connections,
+        MHD_OPTION_CONNECTION_LIMIT, hard_limit,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)limits.per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)limits.timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
@@ -705,6 +850,7 @@ int http_start(app *a, const char *listen, const http_limits *lim, char *err, si
         MHD_OPTION_END);
     if (!daemon_handle) {
         snprintf(err, errlen, "cannot listen on %s (address in use, or not an address of this machine?)", listen);
+        conn_guard_stop();
         workers_stop();
         static_root_close(web_root);
         web_root = NULL;
@@ -737,6 +883,7 @@ void http_stop(void)
     workers_stop();                      /* they answer what is queued, and resume it */
     MHD_stop_daemon(daemon_handle);
     daemon_handle = NULL;
+    conn_guard_stop();
     static_root_close(web_root);
     web_root = NULL;
 }

@@ -39,7 +39,10 @@ typedef struct http_req {
 } http_req;
 
 /* Request accessors. */
-const char *http_query(http_req *r, const char *name);      /* query argument or NULL */
+/* Query argument or NULL. Before any handler runs, a request whose query
+ * repeats a name, holds a NUL (%00) or has too many parameters is refused
+ * 400 bad_parameter, so the one value returned is the only one sent. */
+const char *http_query(http_req *r, const char *name);
 const char *http_header(http_req *r, const char *name);     /* request header or NULL */
 const char *http_cookie(http_req *r, const char *name);
 const char *http_client_ip(http_req *r, char *buf, size_t len);
@@ -55,6 +58,8 @@ void http_reply_buffer(http_req *r, int status, const char *content_type, void *
 /* {"error":{"code","message","details"}}; details may be NULL; takes ownership of details. */
 void http_reply_error(http_req *r, int status, const char *code, const char *message, cJSON *details);
 void http_reply_errorf(http_req *r, int status, const char *code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* 400 bad_parameter naming the parameter: details [{"parameter","message"}]. */
+void http_reply_bad_parameter(http_req *r, const char *param, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Set a response built by the caller (takes ownership of resp). */
 void http_reply_response(http_req *r, int status, struct MHD_Response *resp);
 /* Add a header to the response already set (e.g. Set-Cookie, Retry-After). */
@@ -64,9 +69,9 @@ void http_add_header(http_req *r, const char *name, const char *value);
 typedef struct http_limits {
     size_t body_max;              /* ordinary routes, bytes (413 past it) */
     unsigned long long import_max;/* streamed imports, bytes */
-    unsigned connections;         /* total connection limit */
+    unsigned connections;         /* connections before the slowest is evicted */
     unsigned per_ip;              /* connections per client address */
-    unsigned timeout_s;           /* idle connection timeout */
+    unsigned timeout_s;           /* total time to receive a request's head and body; also the idle timeout */
     unsigned threads;             /* workers answering API requests */
 } http_limits;
 
