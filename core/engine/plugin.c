@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "app.h"
-#include "commands.h"
 #include "config.h"
 #include "kpi.h"
 #include "log.h"
@@ -608,57 +607,3 @@ const plugin_setting *plugins_find_setting(const plugin_registry *reg, const cha
     return NULL;
 }
 
-/* --- fourscore plugins --- */
-
-int cmd_plugins(int argc, char **argv)
-{
-    config cfg;
-    char err[1024];
-    if (config_load_env(&cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore: %s\n", err);
-        return 2;
-    }
-    const char *pos[1];
-    int npos = 0;
-    int rc = config_parse(&cfg, argc, argv, NULL, 0, "fourscore plugins [--plugin-dir DIR]",
-                          "List the KPI plugins of the plugin directory and the KPIs each provides.\n"
-                          "A plugin that cannot be loaded is shown with the reason.",
-                          pos, 0, &npos);
-    if (rc == 1) return 0;
-    if (rc != 0) return 2;
-    log_set_level(LOG_QUIET);      /* stdout is the answer: no log lines in it */
-    plugin_registry *reg;
-    if (plugins_load_dir(cfg.plugin_dir, &reg, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore plugins: %s\n", err);
-        return 1;
-    }
-    int refused = 0;
-    printf("plugin directory: %s\n", cfg.plugin_dir);
-    for (int i = 0; i < reg->nplugins; i++) {
-        const loaded_plugin *lp = &reg->plugins[i];
-        if (!lp->loaded) {
-            refused++;
-            printf("\n%s  REFUSED: %s\n", lp->file, lp->reason);
-            continue;
-        }
-        printf("\n%s %s  (%s)  %d KPIs, %d settings%s%s\n", lp->name, lp->version, lp->file, lp->nkpis,
-               lp->nsettings, lp->description[0] ? "  " : "", lp->description);
-        for (int k = 0; k < reg->nkpis; k++) {
-            if (reg->kpis[k].plugin != i) continue;
-            const fsp_kpi_def *d = reg->kpis[k].def;
-            printf("  %-32s %-8s %-7s %s / %s\n", d->id, d->unit, plugin_direction_name(d->direction),
-                   d->name_zh, d->name_en);
-        }
-        for (int k = 0; k < reg->nsettings; k++) {
-            if (reg->settings[k].plugin != i) continue;
-            const fsp_setting_def *d = reg->settings[k].def;
-            char range[64];
-            snprintf(range, sizeof range, "%g [%g, %g]", d->default_value, d->min, d->max);
-            printf("  setting %-32s %-16s %-6s %s / %s\n", d->name, range, d->unit ? d->unit : "", d->name_zh,
-                   d->name_en);
-        }
-    }
-    printf("\n%d loaded, %d refused, %d KPIs\n", reg->nplugins - refused, refused, reg->nkpis);
-    plugins_free(reg);
-    return 0;
-}

@@ -11,7 +11,6 @@
 #include <string.h>
 #include "app.h"
 #include "auth.h"
-#include "commands.h"
 #include "config.h"
 #include "kpi.h"
 #include "log.h"
@@ -363,87 +362,3 @@ fail:
     return -1;
 }
 
-/* --- fourscore settings --- */
-
-int cmd_settings(int argc, char **argv)
-{
-    app a;
-    memset(&a, 0, sizeof a);
-    char err[1024];
-    if (config_load_env(&a.cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore: %s\n", err);
-        return 2;
-    }
-    const char *pos[3];
-    int npos = 0;
-    int rc = config_parse(&a.cfg, argc, argv, NULL, 0,
-                          "fourscore settings [set NAME VALUE | reset NAME] [options]",
-                          "Show the KPI settings in force (definition parameters and changed\n"
-                          "targets), change one (set), or put one back to its default (reset).\n"
-                          "Targets: <kpi id>.target, or .target_low and .target_high for a band.\n"
-                          "Changes are validated, audited as \"cli\" and take effect at once.",
-                          pos, 3, &npos);
-    if (rc == 1) return 0;
-    if (rc != 0) return 2;
-    cJSON *changes = NULL;
-    if (npos > 0) {
-        bool set = strcmp(pos[0], "set") == 0 && npos == 3, reset = strcmp(pos[0], "reset") == 0 && npos == 2;
-        if (!set && !reset) {
-            fprintf(stderr, "fourscore settings: expected 'set NAME VALUE' or 'reset NAME' (see --help)\n");
-            return 2;
-        }
-        char *end;
-        double v = set ? strtod(pos[2], &end) : 0;
-        if (set && (*end || end == pos[2])) {
-            fprintf(stderr, "fourscore settings: VALUE '%s' is not a number\n", pos[2]);
-            return 2;
-        }
-        changes = cJSON_CreateObject();
-        if (!changes || !(set ? cJSON_AddNumberToObject(changes, pos[1], v) : cJSON_AddNullToObject(changes, pos[1]))) {
-            cJSON_Delete(changes);
-            fprintf(stderr, "fourscore settings: out of memory\n");
-            return 1;
-        }
-    }
-    log_set_level(LOG_QUIET);      /* stdout is the answer: no log lines in it */
-    if (app_open(&a, true, err, sizeof err) != 0) {
-        cJSON_Delete(changes);
-        fprintf(stderr, "fourscore: %s\n", err);
-        return 1;
-    }
-    rc = 0;
-    /* the plugins define the settings they read */
-    if (kpi_open(&a, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore settings: %s\n", err);
-        rc = 1;
-        goto done;
-    }
-    db_conn *c = db_acquire(a.db, 5000, err, sizeof err);
-    if (!c) {
-        fprintf(stderr, "fourscore: %s\n", err);
-        rc = 1;
-        goto done;
-    }
-    int status;
-    if (changes && kpi_settings_update(&a, c, NULL, changes, &status, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore settings: %s\n", err);
-        rc = status == 400 ? 2 : 1;
-    }
-    kpi_settings *s = NULL;
-    if (rc == 0 && kpi_settings_load(c, a.plugins, &s, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore settings: %s\n", err);
-        rc = 1;
-    }
-    if (s) {
-        cJSON *o = kpi_settings_json(s);
-        for (const cJSON *it = o ? o->child : NULL; it; it = it->next) printf("%-40s %g\n", it->string, it->valuedouble);
-        cJSON_Delete(o);
-        kpi_settings_free(s);
-    }
-    db_release(a.db, c);
-done:
-    cJSON_Delete(changes);
-    kpi_close(&a);
-    app_close(&a);
-    return rc;
-}
