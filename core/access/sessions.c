@@ -13,6 +13,7 @@
 #include "access_private.h"
 #include "db.h"
 #include "log.h"
+#include "clock.h"
 
 /* --- sessions and tokens: who is asking --- */
 
@@ -53,13 +54,6 @@ static struct {
     session_slot slots[SESSION_CACHE_SLOTS];
 } sessions = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int principal_copy(principal *dst, const principal *src)
 {
     *dst = *src;
@@ -88,7 +82,7 @@ static int session_cache_get(const char *hash, principal *out)
     int found = 0;
     pthread_mutex_lock(&sessions.mu);
     session_slot *s = session_slot_of(hash);
-    if (s->hash[0] && strcmp(s->hash, hash) == 0 && s->until_ms > now_ms())
+    if (s->hash[0] && strcmp(s->hash, hash) == 0 && s->until_ms > clock_ms_whole())
         found = principal_copy(out, &s->who) == 0;
     pthread_mutex_unlock(&sessions.mu);
     return found;
@@ -102,7 +96,7 @@ static void session_cache_put(const char *hash, const principal *who)
     session_slot *s = session_slot_of(hash);
     principal_free(&s->who);
     snprintf(s->hash, sizeof s->hash, "%s", hash);
-    s->until_ms = now_ms() + SESSION_CACHE_MS;
+    s->until_ms = clock_ms_whole() + SESSION_CACHE_MS;
     s->who = copy;
     pthread_mutex_unlock(&sessions.mu);
 }

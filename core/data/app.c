@@ -12,19 +12,13 @@
 #include "log.h"
 #include "migrate.h"
 #include "rollup.h"
+#include "clock.h"
 
 #define APP_ACQUIRE_MS          5000   /* wait for a busy pool */
 #define APP_REPLICA_WAIT_MS     200    /* a replica busy longer than this: use another */
 #define APP_REPLICA_BACKOFF_MS  10000  /* a replica that failed is left alone this long */
 #define APP_DEFAULT_POOL        16
 #define APP_DEFAULT_DB_TIMEOUT_S 5     /* when the config says 0 */
-
-static long long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The URL without its password, for messages. */
 static void url_for_humans(const db_url *u, char *out, size_t cap)
@@ -176,7 +170,7 @@ db_conn *app_acquire_read(app *a, db_pool **from, char *err, size_t errlen)
     int n = a->n_db_read;
     if (n > 0) {
         unsigned first = __atomic_fetch_add(&a->db_read_next, 1, __ATOMIC_RELAXED);
-        long long now = monotonic_ms();
+        long long now = clock_ms_whole();
         for (int k = 0; k < n; k++) {
             int i = (int)((first + (unsigned)k) % (unsigned)n);
             if (__atomic_load_n(&a->db_read_down_until[i], __ATOMIC_RELAXED) > now) continue;

@@ -21,13 +21,7 @@
 #include "import.h"
 #include "kpi.h"
 #include "rollup.h"
-
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
+#include "clock.h"
 
 /* The file of entity among those given, or NULL. */
 static const bulk_file *file_of(const bulk_file *files, int nfiles, const char *entity)
@@ -41,10 +35,9 @@ static int import_one(app *a, const char *entity, const char *path, long long ex
 {
     import_result res;
     memset(&res, 0, sizeof res);
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_ms();
     int rc = import_file_deferred(a, NULL, entity, path, &res);
-    double secs = seconds_since(&t0);
+    double secs = clock_seconds_since(t0);
     if (rc == 0) {
         fprintf(stderr, "  导入 import %-20s %9lld 行 rows %7.1f s %9.0f 行/秒 rows/s\n",
                 entity, res.rows, secs, secs > 0 ? (double)res.rows / secs : 0.0);
@@ -169,13 +162,12 @@ static bool task_ready(const bulk_lanes *l, const bulk_task *t)
 /* A derived-table task, on a connection of its own. */
 static int rollup_task(app *a, const bulk_task *t, char *err, size_t errlen)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_ms();
     db_conn *c = db_acquire(a->db, 5000, err, errlen);
     if (!c) return -1;
     int rc = t->rebuild(c, err, errlen);
     db_release(a->db, c);
-    if (rc == 0) fprintf(stderr, "  汇总 rollups %-19s %7.1f s\n", t->entity, seconds_since(&t0));
+    if (rc == 0) fprintf(stderr, "  汇总 rollups %-19s %7.1f s\n", t->entity, clock_seconds_since(t0));
     return rc;
 }
 
@@ -274,8 +266,7 @@ static void rollup_progress(void *ud, int done, int total, const char *what)
 
 int bulk_load_dir(app *a, const char *dir, const bulk_file *files, int nfiles, char *err, size_t errlen)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_ms();
     /* the parents of repair orders one after the other ... */
     for (int k = 0; import_entities[k] && strcmp(import_entities[k], "repair_orders") != 0; k++)
         if (import_file_of(a, dir, files, nfiles, import_entities[k], err, errlen) != 0) return -1;
@@ -288,7 +279,7 @@ int bulk_load_dir(app *a, const char *dir, const bulk_file *files, int nfiles, c
     if (rc == 0) rc = import_in_lanes(a, dir, files, nfiles, err, errlen);
     if (rc != 0) return -1;
     /* ... and last the per-store ones, in two lanes */
-    fprintf(stderr, "汇总 / building the store rollups (%.1f s so far)\n", seconds_since(&t0));
+    fprintf(stderr, "汇总 / building the store rollups (%.1f s so far)\n", clock_seconds_since(t0));
     if (rollup_rebuild_stores(a->db, rollup_progress, NULL, err, errlen) != 0) return -1;
     c = db_acquire(a->db, 5000, err, errlen);
     if (!c) return -1;

@@ -32,6 +32,7 @@
 #include "bulk_load.h"
 #include "db.h"
 #include "demo_private.h"
+#include "clock.h"
 
 /* --- weak stores: the story the dashboards tell --- */
 
@@ -130,8 +131,7 @@ int demo_write_csv(const demo_opts *o, const char *dir, long long *rows, char *e
         csv_out *w = &g.out[E_INSURERS];
         csv_row_start(w); csv_str(w, insurers[i].code); csv_str(w, insurers[i].name); csv_row_end(w);
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_ms();
     long long total_ros = 0;
     for (int i = 0; i < o->stores; i++) {
         long long n = generate_store(&g, i, err, errlen);
@@ -142,9 +142,8 @@ int demo_write_csv(const demo_opts *o, const char *dir, long long *rows, char *e
         }
         total_ros += n;
         if (!o->quiet && (o->stores <= 30 || (i + 1) % 10 == 0 || i + 1 == o->stores)) {
-            clock_gettime(CLOCK_MONOTONIC, &t1);
             fprintf(stderr, "  生成 generating: 门店 store %d/%d, %lld 工单 ROs, %.1f s\n",
-                    i + 1, o->stores, total_ros, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+                    i + 1, o->stores, total_ros, clock_seconds_since(t0));
         }
     }
     if (rows) for (int e = 0; e < E_COUNT; e++) rows[e] = g.out[e].rows;
@@ -185,13 +184,6 @@ static void remove_files(const char *dir)
     rmdir(dir);
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 int demo_load(app *a, const demo_opts *o, char *err, size_t errlen)
 {
     /* the files go next to the database (local mode), else to $TMPDIR */
@@ -205,10 +197,9 @@ int demo_load(app *a, const demo_opts *o, char *err, size_t errlen)
     fprintf(stderr, "生成演示集团 / generating the demo group: %d 门店 stores, %d 年 years to %04d-%02d, seed %llu\n",
             o->stores, o->years, o->end_year, o->end_month, (unsigned long long)o->seed);
     long long rows[E_COUNT];
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_ms();
     if (demo_write_csv(o, dir, rows, err, errlen) != 0) { remove_files(dir); return -1; }
-    fprintf(stderr, "导入演示数据 / importing (%.1f s so far)\n", seconds_since(&t0));
+    fprintf(stderr, "导入演示数据 / importing (%.1f s so far)\n", clock_seconds_since(t0));
     bulk_file files[E_COUNT];
     for (int e = 0; e < E_COUNT; e++) files[e] = (bulk_file){ entity_files[e].name, rows[e] };
     int rc = bulk_load_dir(a, dir, files, E_COUNT, err, errlen);
@@ -219,7 +210,7 @@ int demo_load(app *a, const demo_opts *o, char *err, size_t errlen)
     rc = auth_create_demo_users(c, err, errlen);     /* prints the demo logins */
     db_release(a->db, c);
     if (rc != 0) return -1;
-    fprintf(stderr, "演示数据已加载 / demo group loaded in %.1f s\n", seconds_since(&t0));
+    fprintf(stderr, "演示数据已加载 / demo group loaded in %.1f s\n", clock_seconds_since(t0));
     demo_print_story(o);
     return 0;
 }

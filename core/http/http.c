@@ -44,6 +44,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "static.h"
+#include "clock.h"
 
 #define DRAIN_MAX        (8ull << 20)      /* refused bodies read and dropped up to this */
 #define STOP_WAIT_MS     10000             /* graceful stop: longest wait for requests in flight */
@@ -97,13 +98,6 @@ typedef struct req_state {
 } req_state;
 
 /* --- small helpers --- */
-
-double http_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /* A short random hex id: 64 bits from a per-thread generator seeded by the kernel. */
 static void make_request_id(char *out, size_t len)
@@ -635,7 +629,7 @@ static enum MHD_Result access_step(struct MHD_Connection *con, const char *url, 
         r->mhd = con;
         r->app = server_app;
         r->method = method;
-        r->start_ms = http_now_ms();
+        r->start_ms = clock_ms();
         make_request_id(r->request_id, sizeof r->request_id);
         log_set_request_id(r->request_id);
         request_begin(rs, cs, url);
@@ -710,7 +704,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls,
     log_set_request_id(r->request_id);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
         log_info("http", "%s %s ended early (code %d)", r->method, r->path ? r->path : "", (int)toe);
-    double ms = http_now_ms() - r->start_ms;
+    double ms = clock_ms() - r->start_ms;
     log_access(r->method ? r->method : "", r->path ? r->path : "", r->status, ms, r->who ? r->who->name : NULL);
     metrics_request(r->method ? r->method : "", r->route ? r->route->pattern : NULL, r->status, ms);
     if (r->route && r->route->on_cleanup) r->route->on_cleanup(r);
@@ -873,8 +867,8 @@ void http_stop(void)
      * closing it at once refuses new connections instead of queueing them */
     MHD_socket listen_fd = MHD_quiesce_daemon(daemon_handle);
     if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
-    double until = http_now_ms() + STOP_WAIT_MS;
-    while (atomic_load(&requests_in_flight) > 0 && http_now_ms() < until) {
+    double until = clock_ms() + STOP_WAIT_MS;
+    while (atomic_load(&requests_in_flight) > 0 && clock_ms() < until) {
         struct timespec ts = { 0, 10 * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }

@@ -78,5 +78,4 @@ typedef struct http_limits {
 int http_start(struct app *app, const char *listen, const http_limits *lim, char *err, size_t errlen);
 unsigned http_port(void);         /* the bound port (for --listen ...:0) */
 void http_stop(void);             /* stop accepting, finish requests in flight */
-double http_now_ms(void);
 #endif

@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include "log.h"
+#include "clock.h"
 
 #define SWEEP_MS          200               /* how often deadlines are checked */
 #define EVICT_MIN_AGE_MS  500.0             /* a request this young is not evicted */
@@ -48,13 +49,6 @@ static struct {
     bool running, stopping;
     unsigned long cut_deadline, cut_evicted;
 } guard = { .mu = PTHREAD_MUTEX_INITIALIZER };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /* The deadline of cs's request, or 0 when it has none (being answered). */
 static double deadline_of(const conn_state *cs)
@@ -92,7 +86,7 @@ static void *sweep_main(void *arg)
         if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
         pthread_cond_timedwait(&guard.wake, &guard.mu, &until);
         if (guard.stopping) break;
-        double now = now_ms();
+        double now = clock_ms();
         unsigned cut = 0;
         for (conn_state *cs = guard.head; cs; cs = cs->next) {
             double d = deadline_of(cs);
@@ -174,7 +168,7 @@ conn_state *conn_opened(int fd)
     if (!cs) return NULL;
     cs->fd = fd;
     cs->phase = CONN_WAITING;
-    double now = now_ms();
+    double now = clock_ms();
     cs->request_ms = now;
     pthread_mutex_lock(&guard.mu);
     cs->prev = guard.tail;
@@ -216,7 +210,7 @@ bool conn_enter(conn_state *cs, enum conn_phase p, bool streaming)
     bool ok = !cs->cut;
     if (ok) {
         if (p == CONN_WAITING) {
-            cs->request_ms = now_ms();
+            cs->request_ms = clock_ms();
             cs->body_bytes = 0;
         }
         cs->phase = p;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 #include "log.h"
+#include "clock.h"
 
 #define CACHE_FILE_MAX   (2u * 1024u * 1024u)     /* bytes: bigger files are not kept (the chart library is ~0.7 MB) */
 #define CACHE_TOTAL_MAX  (64u * 1024u * 1024u)   /* bytes kept in all */
@@ -406,13 +407,6 @@ void static_root_close(static_root *s)
 
 /* --- answering --- */
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 
 /* Does If-None-Match name etag (or "*")? */
 static bool etag_matches(const char *inm, const char *etag)
@@ -478,7 +472,7 @@ static cache_entry *entry_new(const char *path, const char *name)
     e->path = strdup(path);
     if (!e->path) { free(e); return NULL; }
     atomic_init(&e->refs, 1);
-    atomic_init(&e->checked_ms, now_ms());
+    atomic_init(&e->checked_ms, clock_ms());
     e->content_type = static_content_type(name);
     bool html = strncmp(e->content_type, "text/html", 9) == 0;
     e->cache_control = (!html && static_name_is_hashed(name)) ? "public, max-age=31536000, immutable" : "no-cache";
@@ -513,7 +507,7 @@ void static_serve(static_root *s, http_req *r, const char *path)
 {
     /* 1. a fresh cache entry answers without touching the file system */
     cache_entry *e = cache_get(s, path);
-    if (e && now_ms() - atomic_load(&e->checked_ms) > CACHE_RECHECK_MS) {
+    if (e && clock_ms() - atomic_load(&e->checked_ms) > CACHE_RECHECK_MS) {
         int fd;
         struct stat st;
         enum static_status rs = static_resolve(s, path, &fd, &st, NULL, 0);
@@ -530,7 +524,7 @@ void static_serve(static_root *s, http_req *r, const char *path)
             if (still) { close(gfd); still = same_file(&e->gz, &gst); }
         }
         if (still) {
-            atomic_store(&e->checked_ms, now_ms());
+            atomic_store(&e->checked_ms, clock_ms());
         } else {
             cache_drop(s, e);
             entry_release(e);

@@ -54,6 +54,8 @@
 #include <string.h>
 #include <time.h>
 #include "log.h"
+#include "err.h"
+#include "clock.h"
 
 #define DB_CONNECT_TIMEOUT_S   2
 #define DB_IO_TIMEOUT_S        600   /* read/write: long rollups still fit */
@@ -82,16 +84,6 @@ bool db_errno_is_lost(int e)
     return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */
         || e == CR_SERVER_LOST_EXTENDED || e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR
         || e == ER_CONNECTION_KILLED || e == ER_SERVER_SHUTDOWN;
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 /* --- URL parsing --- */
@@ -523,13 +515,6 @@ static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
 static bool watch_running;
 static long long watch_wake_ms;          /* when the watchdog next looks (monotonic) */
 
-static long long mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static struct timespec ms_to_timespec(long long ms)
 {
     struct timespec t = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
@@ -537,7 +522,7 @@ static struct timespec ms_to_timespec(long long ms)
 }
 
 /* The monotonic clock ms milliseconds from now. */
-static struct timespec mono_after_ms(long long ms) { return ms_to_timespec(mono_ms() + ms); }
+static struct timespec mono_after_ms(long long ms) { return ms_to_timespec(clock_ms_whole() + ms); }
 
 /* The pool's figures the watchdog reads (defined with the pool). */
 static long long pool_last_answer_ms(db_pool *p);
@@ -580,7 +565,7 @@ static void *watch_thread(void *arg)
     (void)arg;
     pthread_mutex_lock(&watch_mu);
     for (;;) {
-        long long now = mono_ms(), wake = now + 1000;
+        long long now = clock_ms_whole(), wake = now + 1000;
         for (db_conn *c = watch_list, *next; c; c = next) {
             next = c->watch_next;
             int why;
@@ -632,7 +617,7 @@ static void call_begin(db_conn *c, long long limit_ms)
     if (limit_ms <= 0 && silent_ms <= 0) return;
     pthread_once(&watch_once, watch_start);
     if (!watch_running) return;          /* no thread: the server's limit and the read timeout alone */
-    long long now = mono_ms();
+    long long now = clock_ms_whole();
     pthread_mutex_lock(&watch_mu);
     c->watch_fd = (int)mysql_get_socket(c->m);
     c->call_start_ms = now;
@@ -1240,7 +1225,7 @@ static int pool_silent_bound_ms(db_pool *p) { return __atomic_load_n(&p->silent_
 static void pool_note_answer(db_pool *p)
 {
     if (!pool_silent_bound_ms(p)) return;
-    long long now = mono_ms();
+    long long now = clock_ms_whole();
     long long seen = pool_last_answer_ms(p);
     while (seen < now && !__atomic_compare_exchange_n(&p->last_answer_ms, &seen, now, false,
                                                       __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)) {}
@@ -1252,7 +1237,7 @@ static long long pool_silent_for_ms(db_pool *p)
 {
     int bound = pool_silent_bound_ms(p);
     if (bound <= 0) return 0;
-    long long quiet = mono_ms() - pool_last_answer_ms(p);
+    long long quiet = clock_ms_whole() - pool_last_answer_ms(p);
     return quiet >= bound ? quiet : 0;
 }
 
@@ -1343,7 +1328,7 @@ static bool probe_once(db_pool *p, db_conn **conn, char *err, size_t errlen)
         }
     }
     if (answered) {
-        long long now = mono_ms(), seen = pool_last_answer_ms(p);
+        long long now = clock_ms_whole(), seen = pool_last_answer_ms(p);
         while (seen < now && !__atomic_compare_exchange_n(&p->last_answer_ms, &seen, now, false,
                                                           __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)) {}
     }
@@ -1409,7 +1394,7 @@ static void *monitor_main(void *arg)
 int db_pool_watch(db_pool *p, int silent_ms, char *err, size_t errlen)
 {
     if (silent_ms <= 0 || p->monitor_running) return 0;
-    __atomic_store_n(&p->last_answer_ms, mono_ms(), __ATOMIC_RELEASE);
+    __atomic_store_n(&p->last_answer_ms, clock_ms_whole(), __ATOMIC_RELEASE);
     __atomic_store_n(&p->silent_ms, silent_ms, __ATOMIC_RELEASE);
     if (pthread_create(&p->monitor, NULL, monitor_main, p) != 0) {
         __atomic_store_n(&p->silent_ms, 0, __ATOMIC_RELEASE);   /* without a monitor, no silence is seen */

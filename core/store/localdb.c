@@ -70,6 +70,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "err.h"
+#include "clock.h"
 
 extern char **environ;
 
@@ -104,16 +106,6 @@ static pthread_mutex_t instances_mu = PTHREAD_MUTEX_INITIALIZER;
 static localdb *instances;
 static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
 static volatile sig_atomic_t started_server_pid;   /* for localdb_stop_server */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* --- small file helpers --- */
 
@@ -962,11 +954,9 @@ int localdb_supervise(localdb *l)
         l->supervising = false;
         return 0;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_ms();
     int rc = start_server(l, err, sizeof err);
     close(lock_fd);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rc != 0) {
         log_error("localdb", "restarting the local MariaDB server failed (next try in %d s): %s",
                   l->restart_backoff_s, err);
@@ -976,7 +966,7 @@ int localdb_supervise(localdb *l)
         return -1;
     }
     log_info("localdb", "the local MariaDB server was restarted (pid %d, answering after %.1f s)",
-             (int)l->child, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+             (int)l->child, clock_seconds_since(t0));
     return 1;
 }
 

@@ -15,6 +15,7 @@
  * GET_LOCK('fourscore_migrate').
  */
 #include "migrate.h"
+#include "err.h"
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -31,16 +32,6 @@
 #define MIGRATE_FILE_MAX    (16u * 1024 * 1024)   /* a migration file larger than this is refused */
 #define MIGRATE_MAX_FILES   1000
 #define MIGRATE_LOCK_WAIT_S 120
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 const char *migrate_schema_dir(void)
 {
