@@ -1,10 +1,13 @@
 // dashboards: the pages in a real headless Chromium (Debian's, driven by
 // playwright-core) against a real server holding a small demo group. Logs in
 // as an executive and as a regional manager; checks that every page renders
-// its charts with data, the league table sorts, drill-down navigates, the
-// language switch works and is remembered, exports download files that
-// parse, the regional manager sees only their stores, and no page logs a
-// console error. Screenshots of each page go to tests/web/screenshots/.
+// its charts with data, the league table sorts, drill-down navigates, every
+// domain page of the nav renders (and the old per-domain addresses still
+// open it), target lines and cards follow a target an admin changes, no
+// page script holds a word outside i18n.js, the language switch works and
+// is remembered, exports download files that parse, the regional manager
+// sees only their stores, and no page logs a console error. Screenshots of
+// each page go to tests/web/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
