@@ -1,20 +1,12 @@
 // core: what every dashboard page shares: the API client (JSON, errors,
 // the login redirect), the signed-in user and the catalogue, the header with
 // role-aware navigation and the language switch, the period picker, number
-// formats (万/亿, one-decimal percentages), traffic lights against targets,
-// sortable tables with CSV/Excel export, and ECharts helpers.
-import { dict } from './i18n.js';
+// formats (wan/yi in Chinese, one-decimal percentages), traffic lights against targets,
+// sortable tables with CSV/Excel export, and ECharts helpers. Words and
+// number formats by language come from i18n.js.
+import { t, locale, htmlLang, moneySteps, localized, toggleLang } from './i18n.js';
 
-// --- language ---
-const LANG_KEY = 'fourscore.lang';
-export function lang() { return localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh'; }
-export function setLang(l) { localStorage.setItem(LANG_KEY, l); location.reload(); }
-export function t(key, vars = {}) {
-  let s = dict[lang()][key] ?? dict.zh[key] ?? key;
-  for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, v);
-  return s;
-}
-export function kpiName(def) { return def ? (def.name?.[lang()] || def.name?.zh || def.id) : ''; }
+export function kpiName(def) { return def ? localized(def.name, def.id) : ''; }
 
 // --- elements ---
 export function el(tag, attrs = {}, ...children) {
@@ -32,10 +24,14 @@ export function el(tag, attrs = {}, ...children) {
 }
 export const $ = (sel, root = document) => root.querySelector(sel);
 
+// The page shells hold an empty placeholder: say what it is waiting for.
+// (Modules run once the document is parsed, so it is there by now.)
+for (const e of document.querySelectorAll('#main > .loading:empty')) e.textContent = t('loading');
+
 // --- API ---
 export class ApiError extends Error {
   constructor(status, body) {
-    super(body?.error?.message || `HTTP ${status}`);
+    super(body?.error?.message || t('http_status', { status }));
     this.status = status; this.code = body?.error?.code; this.details = body?.error?.details || [];
   }
 }
@@ -60,23 +56,18 @@ export async function api(method, path, body, { raw = false, contentType } = {})
 }
 
 // --- numbers ---
+// Money shortened the language's way (wan and yi in Chinese, k/M/B in English).
 export function fmtMoney(v) {
   if (v === null || v === undefined) return '—';
   const a = Math.abs(v);
-  if (lang() === 'zh') {
-    if (a >= 1e8) return (v / 1e8).toFixed(2) + '亿';
-    if (a >= 1e4) return (v / 1e4).toFixed(1) + '万';
-    return Math.round(v).toLocaleString('zh-CN') + '元';
-  }
-  if (a >= 1e9) return '¥' + (v / 1e9).toFixed(2) + 'B';
-  if (a >= 1e6) return '¥' + (v / 1e6).toFixed(2) + 'M';
-  if (a >= 1e4) return '¥' + (v / 1e3).toFixed(1) + 'k';
-  return '¥' + Math.round(v).toLocaleString('en-US');
+  const step = moneySteps().find((st) => a >= st.from);
+  const n = step.div === 1 ? Math.round(v).toLocaleString(locale()) : (v / step.div).toFixed(step.digits);
+  return t(step.key, { v: n });
 }
 export function fmtPct(v) { return v === null || v === undefined ? '—' : (v * 100).toFixed(1) + '%'; }
 export function fmtNum(v, digits = 0) {
   if (v === null || v === undefined) return '—';
-  return Number(v).toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return Number(v).toLocaleString(locale(), { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 // A KPI value in its unit.
 export function fmtValue(v, unit) {
@@ -85,10 +76,10 @@ export function fmtValue(v, unit) {
     case 'CNY': return fmtMoney(v);
     case 'ratio': return fmtPct(v);
     case 'count': return fmtNum(v);
-    case 'CNY/h': return fmtNum(v, 0) + (lang() === 'zh' ? '元/小时' : ' CNY/h');
-    case 'h': return fmtNum(v, 2) + (lang() === 'zh' ? '小时' : ' h');
-    case 'days': return fmtNum(v, 0) + (lang() === 'zh' ? '天' : ' days');
-    case 'times/yr': return fmtNum(v, 1) + (lang() === 'zh' ? '次/年' : '×/yr');
+    case 'CNY/h': return t('unit_cny_per_h', { v: fmtNum(v, 0) });
+    case 'h': return t('unit_h', { v: fmtNum(v, 2) });
+    case 'days': return t('unit_days', { v: fmtNum(v, 0) });
+    case 'times/yr': return t('unit_times_yr', { v: fmtNum(v, 1) });
     case 'score': return fmtNum(v, 2);
     default: return fmtNum(v, 2);
   }
@@ -122,7 +113,7 @@ export function targetStatus(def, v) {
 export function change(def, now, before) {
   if (now === null || now === undefined || before === null || before === undefined) return { text: '—', cls: '' };
   let text;
-  if (def?.unit === 'ratio') text = ((now - before) * 100 >= 0 ? '+' : '') + ((now - before) * 100).toFixed(1) + (lang() === 'zh' ? '个百分点' : ' pts');
+  if (def?.unit === 'ratio') text = t('pct_points', { v: ((now - before) * 100 >= 0 ? '+' : '') + ((now - before) * 100).toFixed(1) });
   else if (before === 0) text = '—';
   else { const r = (now - before) / Math.abs(before); text = (r >= 0 ? '+' : '') + (r * 100).toFixed(1) + '%'; }
   const better = def?.direction === 'lower' ? now < before : now > before;
@@ -178,9 +169,12 @@ export function periodFromUrl() {
   return lastFullMonth();
 }
 // A link to another page keeping the period (and extra query arguments).
+// The page may carry its own query ('domain.html?d=parts'): it comes first.
 export function link(page, extra = {}, period = currentPeriod) {
-  const q = new URLSearchParams({ from: period.from, to: period.to, kind: period.kind || 'custom', ...extra });
-  return `${page}?${q}`;
+  const [path, own] = page.split('?');
+  const q = new URLSearchParams(own);
+  for (const [k, v] of Object.entries({ from: period.from, to: period.to, kind: period.kind || 'custom', ...extra })) q.set(k, v);
+  return `${path}?${q}`;
 }
 export let currentPeriod = periodFromUrl();
 
@@ -194,7 +188,7 @@ function periodPicker(onChange) {
   const thisYear = new Date().getFullYear();
   for (let y = thisYear; y >= thisYear - 6; y--) {
     year.append(el('option', { value: y, selected: Number(p.from.slice(0, 4)) === y }, String(y)));
-    for (let q = 4; q >= 1; q--) quarter.append(el('option', { value: `${y}-${q}`, selected: p.kind === 'quarter' && p.from === ymd(new Date(y, (q - 1) * 3, 1)) }, `${y} Q${q}`));
+    for (let q = 4; q >= 1; q--) quarter.append(el('option', { value: `${y}-${q}`, selected: p.kind === 'quarter' && p.from === ymd(new Date(y, (q - 1) * 3, 1)) }, t('quarter_option', { y, q })));
   }
   const from = el('input', { type: 'date', id: 'period-from', value: p.from });
   const to = el('input', { type: 'date', id: 'period-to', value: p.to });
@@ -230,6 +224,10 @@ function periodPicker(onChange) {
 }
 
 // --- the session, the catalogue and the page frame ---
+// The stores and regions in scope are kept for the tab's session (they change
+// with a load, rarely); the catalogue is asked for on every page, because an
+// admin may change a target or a setting at any time and every page shows
+// the ones in force.
 async function cached(key, fn) {
   const k = 'fourscore.' + key;
   const hit = sessionStorage.getItem(k);
@@ -239,15 +237,22 @@ async function cached(key, fn) {
   return v;
 }
 
+// The header's links: page, label key, the roles that see it (all without).
+// The domain pages are one page, domain.html, told its domain by ?d= (the
+// domains themselves are described in domain.js).
 const NAV = [
   ['index.html', 'nav_overview', ['admin', 'executive', 'regional_manager', 'store_manager']],
-  ['parts.html', 'nav_parts'], ['insurance.html', 'nav_insurance'], ['receivables.html', 'nav_receivables'],
-  ['labour.html', 'nav_labour'], ['retention.html', 'nav_retention'],
+  ['domain.html?d=parts', 'nav_parts'], ['domain.html?d=insurance', 'nav_insurance'],
+  ['domain.html?d=receivables', 'nav_receivables'], ['domain.html?d=labour', 'nav_labour'],
+  ['domain.html?d=retention', 'nav_retention'],
   ['scorecards.html', 'nav_scorecards', ['admin', 'executive', 'regional_manager']],
 ];
 
 // Set up a page: who is signed in, the catalogue, the stores in scope, the
-// header. opts: {page, periodPicker: bool, onPeriod(p)}. Returns the context.
+// header. opts: {page (as in NAV, to mark its link), title, periodPicker:
+// bool, onPeriod(p)}. Returns the context: {me, catalogue (by KPI id),
+// settings (name → value in force), stores, regions, period, storeByCode,
+// regionByCode}.
 // Resolves once the document and its deferred scripts (the chart library)
 // have run: pages load their module first and ECharts after it, deferred, so
 // their first requests go out while the library is still being parsed.
@@ -256,7 +261,7 @@ export const documentReady = document.readyState === 'loading'
   : Promise.resolve();
 
 export async function boot(opts) {
-  document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';
+  document.documentElement.lang = htmlLang();
   const me = await api('GET', '/api/v1/me');
   const meKey = `${me.username}:${me.role}`;
   if (sessionStorage.getItem('fourscore.who') !== meKey) {
@@ -264,13 +269,13 @@ export async function boot(opts) {
     sessionStorage.setItem('fourscore.who', meKey);
   }
   const [catResp, stores, regions] = await Promise.all([
-    cached('kpis', () => api('GET', '/api/v1/kpis')),
+    api('GET', '/api/v1/kpis'),
     cached('stores', () => api('GET', '/api/v1/stores')),
     cached('regions', () => api('GET', '/api/v1/regions')),
   ]);
   const list = Array.isArray(catResp) ? catResp : (catResp.kpis || []);
   const catalogue = Object.fromEntries(list.map((d) => [d.id, d]));
-  const ctx = { me, catalogue, stores, regions, period: currentPeriod,
+  const ctx = { me, catalogue, settings: catResp.settings || {}, stores, regions, period: currentPeriod,
     storeByCode: Object.fromEntries(stores.map((s) => [s.code, s])),
     regionByCode: Object.fromEntries(regions.map((r) => [r.code, r])) };
 
@@ -280,14 +285,14 @@ export async function boot(opts) {
       .map(([href, key]) => el('a', { href: link(href), class: opts.page === href ? 'active' : '' }, t(key)))),
     el('div', { class: 'who' },
       el('span', { class: 'muted', id: 'who' }, `${me.username} · ${t('role_' + me.role)}`),
-      el('button', { class: 'link', id: 'lang', type: 'button', onclick: () => setLang(lang() === 'zh' ? 'en' : 'zh') }, t('lang_switch')),
+      el('button', { class: 'link', id: 'lang', type: 'button', onclick: toggleLang }, t('lang_switch')),
       el('button', { class: 'link', id: 'logout', type: 'button', onclick: async () => {
         await api('DELETE', '/api/v1/session').catch(() => {});
         sessionStorage.clear();
         location.href = 'login.html';
       } }, t('logout'))));
   document.body.prepend(header);
-  document.title = `${opts.title || t('app')} · Fourscore`;
+  document.title = `${opts.title || t('app')} · ${t('brand')}`;
   if (opts.periodPicker !== false) {
     const bar = $('#toolbar') || document.body.insertBefore(el('div', { id: 'toolbar', class: 'toolbar' }), header.nextSibling);
     bar.append(periodPicker((p) => { ctx.period = p; opts.onPeriod?.(p); }));
@@ -360,7 +365,7 @@ export function table(columns, rows, opts = {}) {
   async function exportTable(format) {
     const body = {
       filename: opts.exportName || 'fourscore',
-      title: opts.exportTitle || opts.exportName || 'Fourscore',
+      title: opts.exportTitle || opts.exportName || t('brand'),
       columns: columns.map((c) => ({ title: c.title, type: c.type === 'kpi' ? (c.def?.unit === 'ratio' ? 'percent' : 'number') : c.type === 'number' ? 'number' : 'text' })),
       rows: rows.map((r) => columns.map((c) => (c.exportValue ? c.exportValue(r) : r[c.key] ?? null))),
     };
@@ -391,4 +396,8 @@ export function panel(title, ...body) {
 }
 export function chartBox(cls = '') { return el('div', { class: 'chart ' + cls }); }
 export const palette = ['#1f6feb', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#9c755f'];
-export function axisFormatter(unit) { return (v) => (unit === 'ratio' ? (v * 100).toFixed(0) + '%' : unit === 'CNY' ? fmtMoney(v) : fmtNum(v)); }
+// Axis labels: whole percentages, shortened money, other numbers with the decimals their ticks need.
+export function axisFormatter(unit) {
+  return (v) => (unit === 'ratio' ? (v * 100).toFixed(0) + '%' : unit === 'CNY' ? fmtMoney(v)
+    : Number(v).toLocaleString(locale(), { maximumFractionDigits: 2 }));
+}

@@ -1,7 +1,14 @@
-// i18n: the dashboards' own words in Chinese (the default) and English. KPI
-// names come from the server's catalogue; everything else a page shows is here.
+// i18n: every word the dashboards show, in Chinese (the default) and English,
+// and the lookup the pages call. One table of strings per language; {name}
+// in a string is filled from the call's vars. KPI names come from the
+// server's catalogue ({zh, en} objects, read with localized()); store and
+// region names come from the data. No other file holds a label or branches
+// on the language: they call t(), locale(), moneySteps() and localized().
+const LANG_KEY = 'fourscore.lang';
+
 export const dict = {
   zh: {
+    html_lang: 'zh-CN', locale: 'zh-CN',
     app: 'Fourscore 售后经营看板',
     brand: 'Fourscore',
     nav_overview: '集团总览', nav_parts: '配件', nav_insurance: '保险', nav_receivables: '应收账款',
@@ -9,31 +16,34 @@ export const dict = {
     logout: '退出登录', lang_switch: 'English', login_title: '登录', username: '用户名', password: '密码',
     login_button: '登录', login_failed: '用户名或密码不正确', login_limited: '尝试次数过多，请 {s} 秒后再试',
     period: '期间', month: '月', quarter: '季度', year: '年', custom: '自定义', apply: '确定',
-    from: '从', to: '至', loading: '加载中…', no_data: '暂无数据', error: '出错了',
+    quarter_option: '{y} Q{q}',
+    loading: '加载中…', error: '出错了', http_status: 'HTTP {status}',
+    unknown_page: '没有这个页面：{name}',
     vs_prev: '环比', vs_yoy: '同比', target: '目标', group: '集团', region: '区域', store: '门店',
     region_compare: '区域对比', league: '门店排行', league_hint: '点击表头排序，点击门店查看详情',
-    brand_col: '品牌', city: '城市', export_csv: '导出 CSV', export_xlsx: '导出 Excel',
-    all_regions: '全部区域', drill_region: '查看区域', back_group: '返回集团',
-    trend_24: '近 24 个月趋势', identity: '服务产值 = 进厂台次 × 单车产值',
+    brand_col: '品牌', export_csv: '导出 CSV', export_xlsx: '导出 Excel',
+    back_group: '返回集团', trend_24: '近 24 个月趋势',
     panel_labour: '工时', panel_parts: '配件', panel_insurance: '保险', panel_receivables: '应收账款',
     panel_retention: '客户保持', panel_csi: '客户满意度', panel_service: '售后经营',
     aging_by_store: '账龄结构（按门店）', over_limit: '超额度客户', overdue: '逾期金额',
     stock_aging: '库存账龄', turnover_fill: '周转率与一次满足率', by_insurer: '按保险公司',
+    stock_fresh: '{slow} 天内', stock_slow: '滞销 {slow}–{obsolete} 天', stock_obsolete: '呆滞 {obsolete} 天以上',
     repair_to_premium_insurer: '各保险公司送修比例', insurer_split: '续保分配',
-    buckets_369: '3-6-9 流失分层', churn_by_age: '按车龄流失率', first_service: '首保进站率',
+    buckets_369: '{at_risk}-{warning}-{lost} 流失分层', churn_by_age: '按车龄流失率', first_service: '首保进站率',
     labour_rates: '有效工时单价与技师效率', hours_per_ro: '单车工时',
     scorecards: '评分卡', pick_scorecard: '选择评分卡', run: '运行', rank: '排名', score: '得分',
-    grade: '等级', items: '得分项', points: '分', ranking: '排名结果', item_points: '各门店得分构成',
-    editor: '编辑器', new_scorecard: '新建评分卡', name: '名称', check: '检查', try_run: '试运行',
+    grade: '等级', points: '分', ranking: '排名结果', item_points: '各门店得分构成',
+    editor: '编辑器', name: '名称', check: '检查', try_run: '试运行',
     save: '保存', saved: '已保存', check_ok: '语法正确', line: '第 {n} 行', run_log: '运行日志',
-    owner: '创建人', updated_at: '更新时间', delete: '删除', confirm_delete: '确定删除评分卡 {name}？',
     elapsed: '耗时 {ms} 毫秒', forbidden: '无权访问该数据', session_expired: '登录已过期，请重新登录',
-    good: '达标', warn: '接近', bad: '未达标', prev_period: '上期', last_year: '去年同期',
-    value: '数值', change: '变化', role_admin: '管理员', role_executive: '集团高管',
-    role_regional_manager: '区域经理', role_store_manager: '门店经理',
-    demo_note: '演示数据', months: '个月', wan: '万', yi: '亿', yuan: '元', times: '次/年', days: '天', hours: '小时',
+    good: '达标', warn: '接近', bad: '未达标', value: '数值',
+    role_admin: '管理员', role_executive: '集团高管', role_regional_manager: '区域经理', role_store_manager: '门店经理',
+    // a value in its unit ({v} the formatted number)
+    unit_cny_per_h: '{v}元/小时', unit_h: '{v}小时', unit_days: '{v}天', unit_times_yr: '{v}次/年', pct_points: '{v}个百分点',
+    money_yi: '{v}亿', money_wan: '{v}万', money_yuan: '{v}元',
   },
   en: {
+    html_lang: 'en', locale: 'en-US',
     app: 'Fourscore after-sales dashboards',
     brand: 'Fourscore',
     nav_overview: 'Group overview', nav_parts: 'Parts', nav_insurance: 'Insurance', nav_receivables: 'Receivables',
@@ -41,28 +51,57 @@ export const dict = {
     logout: 'Log out', lang_switch: '中文', login_title: 'Log in', username: 'User name', password: 'Password',
     login_button: 'Log in', login_failed: 'Wrong user name or password', login_limited: 'Too many attempts: try again in {s} s',
     period: 'Period', month: 'Month', quarter: 'Quarter', year: 'Year', custom: 'Custom', apply: 'Apply',
-    from: 'From', to: 'To', loading: 'Loading…', no_data: 'No data', error: 'Error',
+    quarter_option: '{y} Q{q}',
+    loading: 'Loading…', error: 'Error', http_status: 'HTTP {status}',
+    unknown_page: 'No such page: {name}',
     vs_prev: 'vs prev.', vs_yoy: 'vs last year', target: 'Target', group: 'Group', region: 'Region', store: 'Store',
     region_compare: 'Regions compared', league: 'Store league table', league_hint: 'Click a heading to sort, a store to open it',
-    brand_col: 'Brand', city: 'City', export_csv: 'Export CSV', export_xlsx: 'Export Excel',
-    all_regions: 'All regions', drill_region: 'Open region', back_group: 'Back to group',
-    trend_24: 'Last 24 months', identity: 'Service revenue = RO count × revenue per RO',
+    brand_col: 'Brand', export_csv: 'Export CSV', export_xlsx: 'Export Excel',
+    back_group: 'Back to group', trend_24: 'Last 24 months',
     panel_labour: 'Labour', panel_parts: 'Parts', panel_insurance: 'Insurance', panel_receivables: 'Receivables',
     panel_retention: 'Retention', panel_csi: 'Customer satisfaction', panel_service: 'After-sales',
     aging_by_store: 'Aging by store', over_limit: 'Customers over limit', overdue: 'Overdue',
     stock_aging: 'Stock aging', turnover_fill: 'Turnover and fill rate', by_insurer: 'By insurer',
+    stock_fresh: 'Within {slow} days', stock_slow: 'Slow {slow}–{obsolete} days', stock_obsolete: 'Obsolete over {obsolete} days',
     repair_to_premium_insurer: 'Repair-to-premium by insurer', insurer_split: 'Renewal split',
-    buckets_369: '3-6-9 month buckets', churn_by_age: 'Churn by vehicle age', first_service: 'First service rate',
+    buckets_369: '{at_risk}-{warning}-{lost} month buckets', churn_by_age: 'Churn by vehicle age', first_service: 'First service rate',
     labour_rates: 'Effective rate and efficiency', hours_per_ro: 'Hours per RO',
     scorecards: 'Scorecards', pick_scorecard: 'Scorecard', run: 'Run', rank: 'Rank', score: 'Score',
-    grade: 'Grade', items: 'Items', points: 'pts', ranking: 'Ranking', item_points: 'Points by item',
-    editor: 'Editor', new_scorecard: 'New scorecard', name: 'Name', check: 'Check', try_run: 'Try',
+    grade: 'Grade', points: 'pts', ranking: 'Ranking', item_points: 'Points by item',
+    editor: 'Editor', name: 'Name', check: 'Check', try_run: 'Try',
     save: 'Save', saved: 'Saved', check_ok: 'No syntax errors', line: 'line {n}', run_log: 'Run log',
-    owner: 'Owner', updated_at: 'Updated', delete: 'Delete', confirm_delete: 'Delete scorecard {name}?',
     elapsed: '{ms} ms', forbidden: 'You may not see these figures', session_expired: 'Your session expired: log in again',
-    good: 'on target', warn: 'close', bad: 'off target', prev_period: 'Previous', last_year: 'Last year',
-    value: 'Value', change: 'Change', role_admin: 'Administrator', role_executive: 'Executive',
-    role_regional_manager: 'Regional manager', role_store_manager: 'Store manager',
-    demo_note: 'demo data', months: 'months', wan: '0k', yi: '00M', yuan: 'CNY', times: 'times/yr', days: 'days', hours: 'h',
+    good: 'on target', warn: 'close', bad: 'off target', value: 'Value',
+    role_admin: 'Administrator', role_executive: 'Executive', role_regional_manager: 'Regional manager', role_store_manager: 'Store manager',
+    unit_cny_per_h: '{v} CNY/h', unit_h: '{v} h', unit_days: '{v} days', unit_times_yr: '{v}×/yr', pct_points: '{v} pts',
+    money_b: '¥{v}B', money_m: '¥{v}M', money_k: '¥{v}k', money_yuan: '¥{v}',
   },
 };
+
+// How money is shortened: the first step whose `from` the absolute value
+// reaches; the value is divided by `div` and shown with `digits` decimals
+// (the last step, div 1, rounds to whole yuan with the locale's grouping).
+export const MONEY_STEPS = {
+  zh: [{ from: 1e8, div: 1e8, digits: 2, key: 'money_yi' }, { from: 1e4, div: 1e4, digits: 1, key: 'money_wan' },
+    { from: 0, div: 1, digits: 0, key: 'money_yuan' }],
+  en: [{ from: 1e9, div: 1e9, digits: 2, key: 'money_b' }, { from: 1e6, div: 1e6, digits: 2, key: 'money_m' },
+    { from: 1e4, div: 1e3, digits: 1, key: 'money_k' }, { from: 0, div: 1, digits: 0, key: 'money_yuan' }],
+};
+
+export function lang() { return localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh'; }
+export function setLang(l) { localStorage.setItem(LANG_KEY, l in dict ? l : 'zh'); location.reload(); }
+// The language switch: Chinese ↔ English.
+export function toggleLang() { setLang(lang() === 'zh' ? 'en' : 'zh'); }
+
+// The string `key` in the current language (Chinese if English lacks it,
+// the key itself if neither has it), with {name} filled from vars.
+export function t(key, vars = {}) {
+  let s = dict[lang()][key] ?? dict.zh[key] ?? key;
+  for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
+  return s;
+}
+export const locale = () => dict[lang()].locale;
+export const htmlLang = () => dict[lang()].html_lang;
+export const moneySteps = () => MONEY_STEPS[lang()];
+// A {zh, en} object from the server (a KPI's or a setting's name) in the current language.
+export function localized(names, fallback = '') { return names?.[lang()] || names?.zh || fallback; }

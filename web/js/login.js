@@ -1,14 +1,15 @@
 // login: the sign-in form; on success goes to the page asked for (?next=) or the overview.
-import { t, lang, setLang, $, el, api, ApiError } from './core.js';
+import { $, el, api, ApiError } from './core.js';
+import { t, htmlLang, toggleLang } from './i18n.js';
 
-document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';
-document.title = `${t('login_title')} · Fourscore`;
+document.documentElement.lang = htmlLang();
+document.title = `${t('login_title')} · ${t('brand')}`;
 $('#subtitle').textContent = t('app');
 $('#l-user').textContent = t('username');
 $('#l-pass').textContent = t('password');
 $('#submit').textContent = t('login_button');
 $('#lang').textContent = t('lang_switch');
-$('#lang').addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
+$('#lang').addEventListener('click', toggleLang);
 
 function safeNext() {
   const next = new URLSearchParams(location.search).get('next') || '';

@@ -1,11 +1,12 @@
-// overview: 集团总览. Headline cards (with the change against the previous
+// overview: the group overview. Headline cards (with the change against the previous
 // period and the same period last year, coloured against the target), the
 // regions compared, and the store league table; ?region=CODE drills into one
 // region. One POST /api/v1/kpi/batch per view.
 import {
-  boot, batch, byKey, t, el, $, kpiName, fmtValue, fmtTarget, targetStatus, change, previousPeriod, lastYear,
+  boot, batch, byKey, el, $, kpiName, fmtValue, fmtTarget, targetStatus, change, previousPeriod, lastYear,
   table, chart, panel, chartBox, showError, link, palette, axisFormatter, currentPeriod,
 } from './core.js';
+import { t } from './i18n.js';
 
 export const HEADLINE = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share',
   'parts.gross_margin', 'receivables.over_90_share', 'insurance.renewal_rate', 'retention.churn_y1', 'csi.score'];

@@ -3,8 +3,9 @@
 // editor: write Lua, check it, try it on the period, save it; an error is
 // shown at its line.
 import {
-  boot, api, t, el, $, kpiName, fmtNum, fmtValue, table, chart, panel, chartBox, showError, palette, ApiError,
+  boot, api, el, $, kpiName, fmtNum, fmtValue, table, chart, panel, chartBox, showError, palette, ApiError,
 } from './core.js';
+import { t } from './i18n.js';
 
 const main = $('#main');
 let ctx, list = [], selected = null;

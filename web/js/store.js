@@ -1,11 +1,12 @@
 // store: one store's page. Monthly trends over the 24 months ending with the
-// period, the identity 服务产值 = 进厂台次 × 单车产值 with the period's
-// figures, and a panel per domain (labour, parts, insurance, receivables,
-// retention, CSI). One POST /api/v1/kpi/batch per view.
+// period, the identity service revenue = RO count × revenue per RO with the
+// period's figures, and a panel per domain (labour, parts, insurance,
+// receivables, retention, CSI). One POST /api/v1/kpi/batch per view.
 import {
-  boot, batch, t, el, $, kpiName, fmtValue, fmtTarget, targetStatus, monthsEnding, chart, panel, chartBox,
+  boot, batch, el, $, kpiName, fmtValue, fmtTarget, targetStatus, monthsEnding, chart, panel, chartBox,
   showError, link, palette, axisFormatter,
 } from './core.js';
+import { t } from './i18n.js';
 
 const PANELS = [
   ['panel_service', ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'service.gross_profit',
