@@ -35,9 +35,9 @@ if [ $deps = 1 ]; then
 fi
 
 step "build (build/ and build-asan/)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOURSCORE_WERROR=ON >/dev/null &&
   cmake --build build -j"$jobs" 2>&1 | grep -Ev '^\[|^-- ' ; rc1=${PIPESTATUS[0]}
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFOURSCORE_SANITIZE=ON >/dev/null &&
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFOURSCORE_SANITIZE=ON -DFOURSCORE_WERROR=ON >/dev/null &&
   cmake --build build-asan -j"$jobs" 2>&1 | grep -Ev '^\[|^-- ' ; rc2=${PIPESTATUS[0]}
 if [ "$rc1" != 0 ] || [ "$rc2" != 0 ]; then
   echo "build failed"; echo "0 passed, 1 failed"; exit 1
@@ -45,7 +45,6 @@ fi
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-export LSAN_OPTIONS="suppressions=$top/tests/sanitize.supp:print_suppressions=0"
 export FOURSCORE_PLUGIN_DIR="$top/build-asan/plugins"
 
 step "unit tests (ctest, sanitizer build)"

@@ -5,6 +5,8 @@
  * value behave the same everywhere. */
 #include "config.h"
 #include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,68 @@
 #ifndef FOURSCORE_PLUGIN_BUILD_DIR
 #define FOURSCORE_PLUGIN_BUILD_DIR "./build/plugins"
 #endif
+#ifndef FOURSCORE_BUILD_DIR
+#define FOURSCORE_BUILD_DIR "./build"
+#endif
+#ifndef FOURSCORE_INSTALL_LIBDIR
+#define FOURSCORE_INSTALL_LIBDIR "lib"
+#endif
+#ifndef FOURSCORE_INSTALL_DATADIR
+#define FOURSCORE_INSTALL_DATADIR "share"
+#endif
+
+/* --- where the program's files are: the tree, or beside the installed binary --- */
+
+static char default_dirs[4][PATH_MAX];
+static pthread_once_t default_dirs_once = PTHREAD_ONCE_INIT;
+
+/* A program that runs from the build directory (the server, the tests)
+ * reads the tree; an installed one, PREFIX/bin/fourscore, reads
+ * PREFIX/lib/fourscore/plugins and PREFIX/share/fourscore/. */
+static void default_dirs_find(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    size_t blen = strlen(FOURSCORE_BUILD_DIR);
+    bool in_build = n <= 0 || (strncmp(exe, FOURSCORE_BUILD_DIR, blen) == 0 && exe[blen] == '/');
+    if (in_build) {
+        snprintf(default_dirs[CONFIG_DIR_PLUGINS], PATH_MAX, "%s", FOURSCORE_PLUGIN_BUILD_DIR);
+        snprintf(default_dirs[CONFIG_DIR_WEB], PATH_MAX, "%s/web", FOURSCORE_SOURCE_DIR);
+        snprintf(default_dirs[CONFIG_DIR_SCHEMAS], PATH_MAX, "%s/schemas", FOURSCORE_SOURCE_DIR);
+        snprintf(default_dirs[CONFIG_DIR_SCORECARDS], PATH_MAX, "%s/lua/scorecards", FOURSCORE_SOURCE_DIR);
+        return;
+    }
+    /* PREFIX is the folder above the binary's own */
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    const char *prefix = slash ? exe : ".";
+    snprintf(default_dirs[CONFIG_DIR_PLUGINS], PATH_MAX, "%.3000s/%s/fourscore/plugins", prefix, FOURSCORE_INSTALL_LIBDIR);
+    snprintf(default_dirs[CONFIG_DIR_WEB], PATH_MAX, "%.3000s/%s/fourscore/web", prefix, FOURSCORE_INSTALL_DATADIR);
+    snprintf(default_dirs[CONFIG_DIR_SCHEMAS], PATH_MAX, "%.3000s/%s/fourscore/schemas", prefix, FOURSCORE_INSTALL_DATADIR);
+    snprintf(default_dirs[CONFIG_DIR_SCORECARDS], PATH_MAX, "%.3000s/%s/fourscore/scorecards", prefix,
+             FOURSCORE_INSTALL_DATADIR);
+}
+
+const char *config_default_dir(enum config_dir which)
+{
+    pthread_once(&default_dirs_once, default_dirs_find);
+    return (int)which >= 0 && which <= CONFIG_DIR_SCORECARDS ? default_dirs[which] : ".";
+}
+
+const char *config_schema_dir(void)
+{
+    const char *env = getenv("FOURSCORE_SCHEMA_DIR");
+    return env && *env ? env : config_default_dir(CONFIG_DIR_SCHEMAS);
+}
+
+const char *config_scorecard_dir(void)
+{
+    const char *env = getenv("FOURSCORE_LUA_DIR");
+    return env && *env ? env : config_default_dir(CONFIG_DIR_SCORECARDS);
+}
 
 /* --- number parsing (strict: the whole text, in range) --- */
 
@@ -86,8 +150,8 @@ static void config_defaults(config *c)
     memset(c, 0, sizeof *c);
     copy_str(c->listen, sizeof c->listen, "127.0.0.1:8080");
     copy_str(c->data_dir, sizeof c->data_dir, "./var");
-    copy_str(c->plugin_dir, sizeof c->plugin_dir, FOURSCORE_PLUGIN_BUILD_DIR);
-    copy_str(c->web_root, sizeof c->web_root, FOURSCORE_SOURCE_DIR "/web");
+    copy_str(c->plugin_dir, sizeof c->plugin_dir, config_default_dir(CONFIG_DIR_PLUGINS));
+    copy_str(c->web_root, sizeof c->web_root, config_default_dir(CONFIG_DIR_WEB));
     c->max_connections = 512;
     c->max_per_ip = 64;
     c->request_timeout_s = 60;

@@ -36,6 +36,17 @@ typedef struct config {
     bool demo;                         /* serve --demo */
 } config;
 
+/* The program's own directories: in the source tree when it runs from its
+ * build directory, else beside the installed binary (PREFIX/bin/fourscore:
+ * PREFIX/lib/fourscore/plugins, PREFIX/share/fourscore/web, .../schemas,
+ * .../scorecards). */
+enum config_dir { CONFIG_DIR_PLUGINS, CONFIG_DIR_WEB, CONFIG_DIR_SCHEMAS, CONFIG_DIR_SCORECARDS };
+const char *config_default_dir(enum config_dir which);
+/* The migrations (FOURSCORE_SCHEMA_DIR, else the default) and the shipped
+ * scorecards (FOURSCORE_LUA_DIR, else the default). */
+const char *config_schema_dir(void);
+const char *config_scorecard_dir(void);
+
 /* Defaults, then the environment. Returns 0, or -1 with a message naming the variable. */
 int config_load_env(config *c, char *err, size_t errlen);
 

@@ -386,7 +386,7 @@ void write_staff(gen *g, store_sim *s, int target_ros);
 void slot_code(const staff_slot *slot, const char *prefix, int day, char *buf, size_t len);
 int parts_init(const gen *g, store_sim *s, char *err, size_t errlen);
 int pick_insurer(rng *r);
-void write_invoice(gen *g, store_sim *s, int customer, int issued, long long amount, const char *ro_no, const char *deal_no);
+void write_invoice(gen *g, store_sim *s, int payer, int issued, long long amount, const char *ro_no, const char *deal_no);
 int store_vehicles(gen *g, store_sim *s, int target_ros, char *err, size_t errlen);
 int add_comebacks(store_sim *s, char *err, size_t errlen);
 

@@ -239,7 +239,7 @@ int parts_init(const gen *g, store_sim *s, char *err, size_t errlen)
 
 /* --- vehicles, sales, policies and the visit chain --- */
 
-static int add_vehicle(const gen *g, store_sim *s, int customer, int sold_day, int model, int model_year,
+static int add_vehicle(const gen *g, store_sim *s, int owner, int sold_day, int model, int model_year,
                        char *err, size_t errlen)
 {
     if (s->nveh >= 190000) { snprintf(err, errlen, "demo: too many vehicles in one store"); return -1; }
@@ -247,7 +247,7 @@ static int add_vehicle(const gen *g, store_sim *s, int customer, int sold_day, i
     vehicle *v = &s->veh[s->nveh];
     memset(v, 0, sizeof *v);
     make_vin(&s->r, brands[s->brand].wmi, model_year, s->idx, s->nveh, v->vin);
-    v->customer = customer;
+    v->customer = owner;
     v->sold_day = sold_day;
     v->model = model;
     v->insurer = -1;
@@ -263,7 +263,7 @@ static int add_vehicle(const gen *g, store_sim *s, int customer, int sold_day, i
     return s->nveh++;
 }
 
-static int add_event(store_sim *s, int day, enum ro_kind kind, int vehicle, char *err, size_t errlen)
+static int add_event(store_sim *s, int day, enum ro_kind kind, int veh, char *err, size_t errlen)
 {
     if (day < s->start_day || day > s->end_day) return 0;
     if (grow((void **)&s->ev, &s->capev, s->nev + 1, sizeof *s->ev, err, errlen) != 0) return -1;
@@ -272,7 +272,7 @@ static int add_event(store_sim *s, int day, enum ro_kind kind, int vehicle, char
     e->day = day;
     e->minute = kind == K_INTERNAL ? (int)rng_range(&s->r, 9 * 60, 16 * 60)
                                    : (int)rng_range(&s->r, 8 * 60, 17 * 60 + 30);
-    e->vehicle = vehicle;
+    e->vehicle = veh;
     e->id = s->nev;
     e->comeback_of_id = -1;
     e->kind = (unsigned char)kind;
@@ -427,16 +427,16 @@ static int vehicle_visits(store_sim *s, int vi, char *err, size_t errlen, int *a
 /* A customer's invoice and its payments (individuals pay at once; insurers,
  * the maker and fleets on terms; some fleet and government accounts slowly,
  * in parts, or not at all). */
-void write_invoice(gen *g, store_sim *s, int customer, int issued, long long amount,
+void write_invoice(gen *g, store_sim *s, int payer, int issued, long long amount,
                           const char *ro_no, const char *deal_no)
 {
     if (amount <= 0) return;
     csv_out *w = &g->out[E_INVOICES], *pw = &g->out[E_PAYMENTS];
-    enum customer_type type = (enum customer_type)s->cust[customer].type;
+    enum customer_type type = (enum customer_type)s->cust[payer].type;
     static const int terms[] = {0, 30, 90, 30, 45};
     char no[24], cc[16];
     snprintf(no, sizeof no, "I%07lld", ++s->next_invoice);
-    customer_code(customer, cc, sizeof cc);
+    customer_code(payer, cc, sizeof cc);
     csv_row_start(w);
     csv_str(w, s->code); csv_str(w, no); csv_str(w, cc); csv_date(w, issued);
     csv_date(w, issued + terms[type]); csv_hundredths(w, amount);

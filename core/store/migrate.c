@@ -15,6 +15,7 @@
  * GET_LOCK('fourscore_migrate').
  */
 #include "migrate.h"
+#include "config.h"
 #include "err.h"
 #include <ctype.h>
 #include <dirent.h>
@@ -25,9 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#ifndef FOURSCORE_SOURCE_DIR
-#define FOURSCORE_SOURCE_DIR "."
-#endif
 
 #define MIGRATE_FILE_MAX    (16u * 1024 * 1024)   /* a migration file larger than this is refused */
 #define MIGRATE_MAX_FILES   1000
@@ -35,8 +33,7 @@
 
 const char *migrate_schema_dir(void)
 {
-    const char *env = getenv("FOURSCORE_SCHEMA_DIR");
-    return env && *env ? env : FOURSCORE_SOURCE_DIR "/schemas";
+    return config_schema_dir();
 }
 
 /* --- splitting a file into statements --- */

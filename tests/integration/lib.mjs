@@ -42,7 +42,7 @@ export function run(args, opts = {}) {
   return new Promise((resolveRun, reject) => {
     const env = { ...process.env, ...baseEnv, ...(opts.env || {}) };
     const full = opts.dataDir ? [...args, '--data-dir', opts.dataDir] : args;
-    const p = spawn(bin, full, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(opts.bin || bin, full, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     live.add(p);
     let stdout = '', stderr = '';
     p.stdout.on('data', (d) => { stdout += d; });
@@ -102,7 +102,7 @@ export async function startServer(opts = {}) {
   // (e.g. the Spider layout of tests/scaling/spider-setup.sh); the test then owns it alone.
   if (process.env.FOURSCORE_TEST_DB_URL && !args.includes('--db')) opts = { ...opts, env: { FOURSCORE_DB_URL: process.env.FOURSCORE_TEST_DB_URL, ...(opts.env || {}) } };
   const env = { ...process.env, ...baseEnv, ...(opts.env || {}) };
-  const proc = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(opts.bin || bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(proc);
   let out = '', errText = '';
   const exited = new Promise((r) => proc.on('close', (code, signal) => { live.delete(proc); r({ code, signal }); }));

@@ -412,9 +412,9 @@ static void test_bulk(db_conn *c)
     char *text = malloc(600);
     memset(text, 'w', 600);
     db_val *wide = calloc((size_t)WIDE_ROWS * 2, sizeof *wide);
-    for (int r = 0; r < WIDE_ROWS; r++) {
-        wide[2 * r] = DB_INT(r);
-        wide[2 * r + 1] = DB_STRN(text, 600);
+    for (int w = 0; w < WIDE_ROWS; w++) {
+        wide[2 * w] = DB_INT(w);
+        wide[2 * w + 1] = DB_STRN(text, 600);
     }
     CHECK_INT(db_exec_bulk(c, SQL_WIDE_INS, wide, 2, WIDE_ROWS, &affected, err, sizeof err), 0, "bulk: 24 MB in one call (%s)", err);
     CHECK_INT(affected, WIDE_ROWS, "bulk: every wide row counted");
