@@ -9,8 +9,13 @@
  * The script sees only string, table, math, utf8 and the safe base
  * functions, through read-only proxies; the string metatable is locked;
  * chunks are text only; tostring and string.format never print addresses;
- * __gc metamethods are refused (finalizers run with hooks off); patterns
- * whose backtracking could run for seconds inside C are refused. Against
+ * __gc metamethods are refused (finalizers run with hooks off); the
+ * pattern functions (core/scorecard_pattern.c) count every step of their
+ * backtracking as instructions, so that no pattern runs on inside C past
+ * the budgets; string.rep of an empty text is answered without looping.
+ * The returned rows are read with raw access only (a table with a
+ * metatable is refused), still under the deadline, and their copy counts
+ * against the memory budget and a bound on the answer's size. Against
  * the known breakouts of Redis scripting: every C function checks its stack
  * (CVE-2021-32626); nothing survives a run or is shared between users, and
  * the string metatable is locked (CVE-2022-24735, CVE-2024-46981); there is
@@ -30,12 +35,15 @@
 #include "kpi.h"
 #include "log.h"
 #include "router.h"
+#include "scorecard_pattern.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +59,13 @@
 #endif
 
 #define SC_MAX_VERSIONS     20
-#define SC_HOOK_STEP        1000          /* instructions between budget checks */
+#define SC_HOOK_STEP        100           /* instructions between budget checks */
+#define SC_BYTES_PER_INSTR  16            /* bytes a library function handles for the cost of one instruction */
 #define SC_LOG_MAX_LINES    1000
 #define SC_LOG_MAX_LINE     1000
 #define SC_RESULT_SLACK     ((size_t)4 << 20)  /* memory allowed past the budget to read the rows */
 #define SC_ROW_DEPTH        4
-#define SC_PATTERN_WORK     1e8           /* refuse patterns whose worst case exceeds this (about 1 s) */
+#define SC_READ_CHECK       1024          /* values read between two looks at the clock */
 #define SC_DEFAULT_CONCURRENT 4
 
 /* --- budgets --- */
@@ -81,13 +90,16 @@ int scorecard_limits_load(scorecard_limits *lim, char *err, size_t errlen)
     double instr = (double)SCORECARD_DEFAULT_INSTRUCTIONS;
     double mem = (double)SCORECARD_DEFAULT_MEMORY;
     double secs = SCORECARD_DEFAULT_SECONDS;
+    double result = (double)SCORECARD_DEFAULT_RESULT;
     if (env_number("FOURSCORE_LUA_INSTRUCTIONS", 1000, 1e12, &instr, err, errlen) ||
         env_number("FOURSCORE_LUA_MEMORY", 1 << 20, 16e9, &mem, err, errlen) ||
-        env_number("FOURSCORE_LUA_SECONDS", 0.01, 3600, &secs, err, errlen))
+        env_number("FOURSCORE_LUA_SECONDS", 0.01, 3600, &secs, err, errlen) ||
+        env_number("FOURSCORE_LUA_RESULT_MAX", 1024, 4e9, &result, err, errlen))
         return -1;
     lim->instructions = (long long)instr;
     lim->memory_bytes = (size_t)mem;
     lim->seconds = secs;
+    lim->result_bytes = (size_t)result;
     return 0;
 }
 
@@ -121,7 +133,7 @@ static void running_leave(void)
 
 /* --- the state of one run --- */
 
-enum sc_abort { ABORT_NONE = 0, ABORT_INSTRUCTIONS, ABORT_MEMORY, ABORT_TIME, ABORT_FATAL, ABORT_CLOSING };
+enum sc_abort { ABORT_NONE = 0, ABORT_INSTRUCTIONS, ABORT_MEMORY, ABORT_TIME, ABORT_RESULT, ABORT_FATAL, ABORT_CLOSING };
 
 typedef struct sc_run {
     /* budgets */
@@ -131,6 +143,12 @@ typedef struct sc_run {
     int hook_step;
     double start_ms, deadline_ms;
     enum sc_abort abort;
+    char abort_where[48];        /* what was running when a budget ran out ("string.find"), or "" */
+    sc_meter meter;              /* charges the pattern functions' steps (scorecard_pattern.h) */
+    /* the answer's bound: JSON bytes counted while copying the rows, and the
+     * copy's memory (counted with mem_used against mem_limit) */
+    size_t result_max, result_json, result_mem;
+    unsigned read_ticks;
     /* a failure that is not the script's (database): status, code, message */
     int fatal_status;
     char fatal_code[40], fatal_message[300];
@@ -150,6 +168,7 @@ typedef struct sc_run {
     /* outputs */
     cJSON *log;
     int log_lines;
+    size_t log_json;             /* the log's size as JSON */
     cJSON *rows;                 /* built while reading the result */
     long long lookups;
     double lookup_ms;            /* time in the database and the engine (kpi, stores, customers) */
@@ -185,6 +204,7 @@ static const char *abort_reason(enum sc_abort a)
     case ABORT_INSTRUCTIONS: return "the instruction budget";
     case ABORT_MEMORY: return "the memory budget";
     case ABORT_TIME: return "the time budget";
+    case ABORT_RESULT: return "the size limit of an answer";
     default: return "a budget";
     }
 }
@@ -210,24 +230,47 @@ static void *sc_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 /* --- the hook: CPU and wall-clock budgets --- */
 
+static void sc_hook(lua_State *L, lua_Debug *ar);
+
+/* End the run over a budget. From now on the hook fires on every
+ * instruction: a pcall that catches this error ends at the very next
+ * instruction of its caller. */
+static int stop_run(lua_State *L, sc_run *run)
+{
+    if (run->hook_step != 1) {
+        run->hook_step = 1;
+        lua_sethook(L, sc_hook, LUA_MASKCOUNT, 1);
+    }
+    return luaL_error(L, "%s: run stopped (%s)", run->name, abort_reason(run->abort));
+}
+
+/* Add n instructions (or pattern steps) and look at the clock: sets
+ * run->abort when a budget is spent. */
+static void spend(sc_run *run, long long n)
+{
+    if (run->abort != ABORT_NONE) return;
+    run->instructions += n;
+    if (run->instructions > run->lim.instructions) run->abort = ABORT_INSTRUCTIONS;
+    else if (now_ms() > run->deadline_ms) run->abort = ABORT_TIME;
+}
+
 static void sc_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     sc_run *run = run_of(L);
+    spend(run, run->hook_step);
+    if (run->abort != ABORT_NONE) stop_run(L, run);
+}
+
+/* The meter of the pattern functions: their steps count as instructions. */
+static void sc_meter_charge(lua_State *L, sc_meter *m, unsigned long long steps, const char *fn)
+{
+    sc_run *run = (sc_run *)(void *)((char *)m - offsetof(sc_run, meter));
     if (run->abort == ABORT_NONE) {
-        run->instructions += run->hook_step;
-        if (run->instructions > run->lim.instructions) run->abort = ABORT_INSTRUCTIONS;
-        else if (now_ms() > run->deadline_ms) run->abort = ABORT_TIME;
+        spend(run, steps > (unsigned long long)LLONG_MAX / 2 ? LLONG_MAX / 2 : (long long)steps);
+        if (run->abort != ABORT_NONE) snprintf(run->abort_where, sizeof run->abort_where, "%s", fn);
     }
-    if (run->abort != ABORT_NONE) {
-        /* From now on fire on every instruction: a pcall that catches this
-         * error ends at the very next instruction of its caller. */
-        if (run->hook_step != 1) {
-            run->hook_step = 1;
-            lua_sethook(L, sc_hook, LUA_MASKCOUNT, 1);
-        }
-        luaL_error(L, "%s: run stopped (%s)", run->name, abort_reason(run->abort));
-    }
+    if (run->abort != ABORT_NONE) stop_run(L, run);
 }
 
 /* Checked at the entry of every function the script may call. */
@@ -368,7 +411,10 @@ static void push_readonly(lua_State *L, int real, const char *what)
 
 /* --- string functions made safe --- */
 
-/* string.format without %p, and with tables and functions shown by name. */
+static void charge_call(lua_State *L, sc_run *run, double cost, const char *fn);
+
+/* string.format without %p, and with tables and functions shown by name;
+ * charged by the length of its texts. */
 static int sc_format(lua_State *L)
 {
     size_t flen;
@@ -381,6 +427,10 @@ static int sc_format(lua_State *L)
         if (i < flen && fmt[i] == 'p') return luaL_error(L, "string.format: '%%p' is not allowed in a scorecard");
     }
     int n = lua_gettop(L);
+    double cost = 1.0 + (double)flen / SC_BYTES_PER_INSTR;
+    for (int i = 2; i <= n; i++)
+        if (lua_type(L, i) == LUA_TSTRING) cost += (double)lua_rawlen(L, i) / SC_BYTES_PER_INSTR;
+    charge_call(L, run_of(L), cost, "string.format");
     for (int i = 2; i <= n; i++) {
         int t = lua_type(L, i);
         if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA || t == LUA_TTHREAD ||
@@ -396,52 +446,110 @@ static int sc_format(lua_State *L)
     return 1;
 }
 
-/* Lua patterns backtrack: "a-a-a-b" on a long subject costs n^k steps, all
- * inside C where no hook runs. Refuse a pattern whose worst case on this
- * subject is beyond SC_PATTERN_WORK steps. */
-static void check_pattern_cost(lua_State *L, size_t subject_len, const char *pat, size_t plen)
+/* Charge a library function's work inside C as instructions before it
+ * runs (the hook only counts the script's own instructions): stops the
+ * run when that spends a budget. */
+static void charge_call(lua_State *L, sc_run *run, double cost, const char *fn)
 {
-    int quantifiers = 0;
-    bool anchored = plen > 0 && pat[0] == '^';
-    for (size_t i = 0; i < plen; i++) {
-        if (pat[i] == '%') { i++; continue; }
-        if (pat[i] == '[') {            /* skip a set: its '-' are ranges */
-            i++;
-            if (i < plen && pat[i] == '^') i++;
-            if (i < plen && pat[i] == ']') i++;
-            while (i < plen && pat[i] != ']') { if (pat[i] == '%') i++; i++; }
-            continue;
-        }
-        if ((pat[i] == '*' || pat[i] == '+' || pat[i] == '-') && i > 0) quantifiers++;
+    if (run->abort == ABORT_NONE) {
+        spend(run, cost > 1e15 ? (long long)1e15 : (long long)cost);
+        if (run->abort != ABORT_NONE) snprintf(run->abort_where, sizeof run->abort_where, "%s", fn);
     }
-    double n = (double)subject_len + 1.0;
-    double work = pow(n, (double)quantifiers + (anchored ? 0.0 : 1.0));
-    if (quantifiers >= 1 && work > SC_PATTERN_WORK)
-        luaL_error(L, "pattern too costly for a text of %I bytes (%d repetitions): simplify it", (lua_Integer)subject_len, quantifiers);
+    if (run->abort != ABORT_NONE) stop_run(L, run);
 }
 
-/* find/match/gmatch/gsub: check the cost, then call the library's own. */
-static int sc_pattern_fn(lua_State *L)
+/* Call the original function (upvalue 1) with this call's arguments. */
+static int call_original(lua_State *L)
 {
-    size_t slen, plen;
-    luaL_checklstring(L, 1, &slen);
-    const char *pat = luaL_checklstring(L, 2, &plen);
-    bool plain = lua_toboolean(L, lua_upvalueindex(2)) && lua_toboolean(L, 4);  /* find(s, p, init, true) */
-    if (!plain) check_pattern_cost(L, slen, pat, plen);
-    int n = lua_gettop(L);
-    luaL_checkstack(L, 1, "pattern");
+    int nargs = lua_gettop(L);
+    luaL_checkstack(L, 1, "call");
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    lua_call(L, n, LUA_MULTRET);
+    lua_call(L, nargs, LUA_MULTRET);
     return lua_gettop(L);
 }
 
-static void wrap_pattern_fn(lua_State *L, int strlib, const char *fname, bool has_plain)
+/* Library functions whose work grows with their argument (a text's
+ * length, a table's length, a range): upvalues original, cost kind, name. */
+enum sc_cost { COST_TEXT, COST_TABLE, COST_RANGE };
+
+static int sc_charged(lua_State *L)
 {
-    lua_getfield(L, strlib, fname);
-    lua_pushboolean(L, has_plain);
-    lua_pushcclosure(L, sc_pattern_fn, 2);
-    lua_setfield(L, strlib, fname);
+    double cost = 1;
+    switch ((int)lua_tointeger(L, lua_upvalueindex(2))) {
+    case COST_TEXT:
+        if (lua_type(L, 1) == LUA_TSTRING) cost += (double)lua_rawlen(L, 1) / SC_BYTES_PER_INSTR;
+        break;
+    case COST_TABLE:
+        if (lua_type(L, 1) == LUA_TTABLE) cost += (double)lua_rawlen(L, 1);
+        break;
+    case COST_RANGE:
+        if (lua_isinteger(L, 2) && lua_isinteger(L, 3) && lua_tointeger(L, 3) > lua_tointeger(L, 2))
+            cost += (double)lua_tointeger(L, 3) - (double)lua_tointeger(L, 2);
+        break;
+    }
+    charge_call(L, run_of(L), cost, lua_tostring(L, lua_upvalueindex(3)));
+    return call_original(L);
+}
+
+static void wrap_charged(lua_State *L, int lib, const char *libname, const char *fname, enum sc_cost kind)
+{
+    char name[48];
+    snprintf(name, sizeof name, "%s.%s", libname, fname);
+    lua_getfield(L, lib, fname);
+    lua_pushinteger(L, kind);
+    lua_pushstring(L, name);
+    lua_pushcclosure(L, sc_charged, 3);
+    lua_setfield(L, lib, fname);
+}
+
+/* table.sort's comparisons run inside C: n*log2(n) of them are charged
+ * before it starts, and without a comparator of the script's each goes
+ * through sc_less, which charges the length of the texts it compares (two
+ * long texts are read whole by every comparison). */
+static int sc_less(lua_State *L)
+{
+    size_t la = lua_type(L, 1) == LUA_TSTRING ? lua_rawlen(L, 1) : 0;
+    size_t lb = lua_type(L, 2) == LUA_TSTRING ? lua_rawlen(L, 2) : 0;
+    charge_call(L, run_of(L), 1.0 + (double)(la < lb ? la : lb) / SC_BYTES_PER_INSTR, "table.sort");
+    lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
+    return 1;
+}
+
+static int sc_sort(lua_State *L)
+{
+    sc_run *run = run_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    double n = (double)lua_rawlen(L, 1);
+    charge_call(L, run, n > 1 ? n * log2(n) : 1, "table.sort");
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 1);
+        lua_pushcfunction(L, sc_less);
+    } else {
+        luaL_checktype(L, 2, LUA_TFUNCTION);
+        lua_settop(L, 2);
+    }
+    return call_original(L);
+}
+
+/* string.rep: its output is charged by length (when it fits in the memory
+ * left; a larger one fails on the memory budget); an empty text with an
+ * empty separator is answered at once (Lua's own loops n times copying
+ * nothing: string.rep('', 2^62) spins for years inside C). */
+static int sc_rep(lua_State *L)
+{
+    size_t l, lsep;
+    luaL_checklstring(L, 1, &l);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &lsep);
+    if (l + lsep == 0 || n <= 0) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    sc_run *run = run_of(L);
+    double total = (double)n * (double)(l + lsep);
+    if (total <= (double)(run->mem_limit - run->mem_used)) charge_call(L, run, 1.0 + total / SC_BYTES_PER_INSTR, "string.rep");
+    return call_original(L);
 }
 
 /* --- the API: period, stores(), kpi(), customers(), target(), log() --- */
@@ -710,6 +818,19 @@ static int api_target(lua_State *L)
     return 1;
 }
 
+/* The length of s as a JSON string, quotes included, as cJSON prints it
+ * (control characters as \uXXXX, bytes from 0x80 as they are). */
+static size_t json_text_len(const char *s, size_t len)
+{
+    size_t n = len + 2;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') n += 1;
+        else if (c < 0x20) n += 5;
+    }
+    return n;
+}
+
 /* log(...): one line of the run's log (at most SC_LOG_MAX_LINES lines). */
 static int api_log(lua_State *L)
 {
@@ -720,6 +841,7 @@ static int api_log(lua_State *L)
     if (run->log_lines == SC_LOG_MAX_LINES) {
         cJSON_AddItemToArray(run->log, cJSON_CreateString("(log truncated)"));
         run->log_lines++;
+        run->log_json += 18;
         return 0;
     }
     int n = lua_gettop(L);
@@ -744,6 +866,7 @@ static int api_log(lua_State *L)
     cJSON *s = cJSON_CreateString(line);
     if (s) cJSON_AddItemToArray(run->log, s);
     run->log_lines++;
+    run->log_json += json_text_len(line, strlen(line)) + 1;
     return 0;
 }
 
@@ -780,10 +903,21 @@ static void build_env(lua_State *L, sc_run *run)
     lua_getfield(L, strlib, "format");
     lua_pushcclosure(L, sc_format, 1);
     lua_setfield(L, strlib, "format");
-    wrap_pattern_fn(L, strlib, "find", true);
-    wrap_pattern_fn(L, strlib, "match", false);
-    wrap_pattern_fn(L, strlib, "gmatch", false);
-    wrap_pattern_fn(L, strlib, "gsub", false);
+    lua_getfield(L, strlib, "rep");
+    lua_pushcclosure(L, sc_rep, 1);
+    lua_setfield(L, strlib, "rep");
+    scorecard_pattern_install(L, strlib, &run->meter);
+    static const char *const text_fns[] = { "upper", "lower", "reverse" };
+    for (size_t i = 0; i < sizeof text_fns / sizeof *text_fns; i++) wrap_charged(L, strlib, "string", text_fns[i], COST_TEXT);
+    wrap_charged(L, utf8lib, "utf8", "len", COST_TEXT);
+    wrap_charged(L, utf8lib, "utf8", "offset", COST_TEXT);
+    wrap_charged(L, tablib, "table", "insert", COST_TABLE);
+    wrap_charged(L, tablib, "table", "remove", COST_TABLE);
+    wrap_charged(L, tablib, "table", "concat", COST_TABLE);
+    wrap_charged(L, tablib, "table", "move", COST_RANGE);
+    lua_getfield(L, tablib, "sort");
+    lua_pushcclosure(L, sc_sort, 1);
+    lua_setfield(L, tablib, "sort");
     lua_pushliteral(L, "");
     lua_getmetatable(L, -1);                 /* the string metatable: lock it */
     lua_pushboolean(L, 0);
@@ -894,31 +1028,93 @@ static int message_line(const sc_run *run, const char *msg)
 
 /* --- reading the rows --- */
 
-static cJSON *value_to_json(lua_State *L, int idx, int depth, char *why, size_t whylen);
+/* The result is read with raw access only (lua_rawlen, lua_rawgeti,
+ * lua_next), so that no code of the script runs once it has returned: a
+ * table of the result with a metatable is refused outright, whatever its
+ * metamethods (__index, __len, __pairs, __tostring, __eq, ...). Nothing here
+ * calls a Lua function that can raise, so a cJSON being built is never left
+ * behind by a longjmp. The copy is counted as it is made: its JSON bytes
+ * against run->result_max, its memory with the script's against the memory
+ * budget, and the clock is read every SC_READ_CHECK values. */
 
-static cJSON *table_to_json(lua_State *L, int idx, int depth, char *why, size_t whylen)
+#define SC_NODE_MEM (sizeof(cJSON) + 16)    /* a cJSON node and its malloc overhead */
+
+/* Count one value of the copy; false (run->abort set) once a bound is hit. */
+static bool read_take(sc_run *run, size_t json, size_t mem)
+{
+    run->result_json += json;
+    run->result_mem += mem;
+    if (run->result_json > run->result_max) run->abort = ABORT_RESULT;
+    else if (run->mem_used + run->result_mem > run->mem_limit) run->abort = ABORT_MEMORY;
+    else if ((++run->read_ticks % SC_READ_CHECK) == 0 && now_ms() > run->deadline_ms) run->abort = ABORT_TIME;
+    if (run->abort != ABORT_NONE) {
+        snprintf(run->abort_where, sizeof run->abort_where, "reading the result");
+        return false;
+    }
+    return true;
+}
+
+/* The JSON length of a number as cJSON prints it, or more. */
+static size_t json_number_len(double d)
+{
+    if (!isfinite(d)) return 4;
+    if (d == floor(d) && fabs(d) < 1e15) {
+        size_t n = d < 0 ? 2 : 1;
+        for (double a = fabs(d); a >= 10; a /= 10) n++;
+        return n;
+    }
+    return 24;                          /* "%1.17g": sign, 17 digits, point, e-308 */
+}
+
+static cJSON *value_to_json(lua_State *L, sc_run *run, int idx, int depth, const char *key, char *why, size_t whylen);
+
+/* A text of the result: refused when it holds a NUL byte (cJSON and the
+ * client would see less than the script returned). */
+static const char *plain_text(lua_State *L, int idx, size_t *len, const char *what, char *why, size_t whylen)
+{
+    const char *v = lua_tolstring(L, idx, len);
+    if (strlen(v) != *len) {
+        snprintf(why, whylen, "%s holds a NUL byte (\\0), which a result cannot carry", what);
+        return NULL;
+    }
+    return v;
+}
+
+static cJSON *table_to_json(lua_State *L, sc_run *run, int idx, int depth, const char *key, char *why, size_t whylen)
 {
     idx = lua_absindex(L, idx);
     if (depth > SC_ROW_DEPTH) { snprintf(why, whylen, "nested more than %d levels", SC_ROW_DEPTH); return NULL; }
-    luaL_checkstack(L, 4, "rows");
+    if (lua_getmetatable(L, idx)) {
+        lua_pop(L, 1);
+        if (key) snprintf(why, whylen, "'%.40s' (or a table in it) has a metatable (setmetatable): a result holds plain tables only", key);
+        else snprintf(why, whylen, "a table in the row has a metatable (setmetatable): a result holds plain tables only");
+        return NULL;
+    }
+    if (!lua_checkstack(L, 4)) { run->abort = ABORT_MEMORY; return NULL; }
     lua_Unsigned n = lua_rawlen(L, idx);
     size_t count = 0;
     lua_pushnil(L);
-    while (lua_next(L, idx)) { count++; lua_pop(L, 1); }
+    while (lua_next(L, idx)) {
+        count++;
+        lua_pop(L, 1);
+        if (!read_take(run, 0, 0)) { lua_pop(L, 1); return NULL; }
+    }
     if (n > 0 && count == n) {
+        if (!read_take(run, 2 + (size_t)n - 1, SC_NODE_MEM)) return NULL;
         cJSON *arr = cJSON_CreateArray();
-        if (!arr) { snprintf(why, whylen, "out of memory"); return NULL; }
+        if (!arr) { run->abort = ABORT_MEMORY; return NULL; }
         for (lua_Unsigned i = 1; i <= n; i++) {
             lua_rawgeti(L, idx, (lua_Integer)i);
-            cJSON *v = value_to_json(L, -1, depth + 1, why, whylen);
+            cJSON *v = value_to_json(L, run, -1, depth + 1, key, why, whylen);
             lua_pop(L, 1);
             if (!v) { cJSON_Delete(arr); return NULL; }
             cJSON_AddItemToArray(arr, v);
         }
         return arr;
     }
+    if (!read_take(run, 2 + (count > 0 ? count - 1 : 0), SC_NODE_MEM)) return NULL;
     cJSON *obj = cJSON_CreateObject();
-    if (!obj) { snprintf(why, whylen, "out of memory"); return NULL; }
+    if (!obj) { run->abort = ABORT_MEMORY; return NULL; }
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING) {
@@ -927,29 +1123,51 @@ static cJSON *table_to_json(lua_State *L, int idx, int depth, char *why, size_t 
             cJSON_Delete(obj);
             return NULL;
         }
-        cJSON *v = value_to_json(L, -1, depth + 1, why, whylen);
+        size_t klen;
+        const char *k = plain_text(L, -2, &klen, "a key", why, whylen);
+        if (!k || !read_take(run, json_text_len(k, klen) + 1, klen + 17)) { lua_pop(L, 2); cJSON_Delete(obj); return NULL; }
+        cJSON *v = value_to_json(L, run, -1, depth + 1, k, why, whylen);
         if (!v) { lua_pop(L, 2); cJSON_Delete(obj); return NULL; }
-        cJSON_AddItemToObject(obj, lua_tostring(L, -2), v);
+        cJSON_AddItemToObject(obj, k, v);
         lua_pop(L, 1);
     }
     return obj;
 }
 
-static cJSON *value_to_json(lua_State *L, int idx, int depth, char *why, size_t whylen)
+static cJSON *value_to_json(lua_State *L, sc_run *run, int idx, int depth, const char *key, char *why, size_t whylen)
 {
+    cJSON *v = NULL;
     switch (lua_type(L, idx)) {
-    case LUA_TNIL: return cJSON_CreateNull();
-    case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
+    case LUA_TNIL:
+        if (!read_take(run, 4, SC_NODE_MEM)) return NULL;
+        v = cJSON_CreateNull();
+        break;
+    case LUA_TBOOLEAN:
+        if (!read_take(run, 5, SC_NODE_MEM)) return NULL;
+        v = cJSON_CreateBool(lua_toboolean(L, idx));
+        break;
     case LUA_TNUMBER: {
         double d = lua_tonumber(L, idx);
-        return isfinite(d) ? cJSON_CreateNumber(d) : cJSON_CreateNull();
+        if (!read_take(run, json_number_len(d), SC_NODE_MEM)) return NULL;
+        v = isfinite(d) ? cJSON_CreateNumber(d) : cJSON_CreateNull();
+        break;
     }
-    case LUA_TSTRING: return cJSON_CreateString(lua_tostring(L, idx));
-    case LUA_TTABLE: return table_to_json(L, idx, depth, why, whylen);
+    case LUA_TSTRING: {
+        size_t len;
+        const char *t = plain_text(L, idx, &len, key ? "a text" : "a text in a list", why, whylen);
+        if (!t) return NULL;
+        if (!read_take(run, json_text_len(t, len), SC_NODE_MEM + len + 17)) return NULL;
+        v = cJSON_CreateString(t);
+        break;
+    }
+    case LUA_TTABLE:
+        return table_to_json(L, run, idx, depth, key, why, whylen);
     default:
         snprintf(why, whylen, "a %s cannot be part of a result", luaL_typename(L, idx));
         return NULL;
     }
+    if (!v) run->abort = ABORT_MEMORY;
+    return v;
 }
 
 /* Row-level failure: 422 with {"row": i, "message"}. */
@@ -968,57 +1186,107 @@ static int bad_row(sc_run *run, const char *code, int row, const char *fmt, ...)
     return -1;
 }
 
-/* Turn the chunk's return value (at idx) into run->rows. */
+static const char *row_store(const cJSON *row)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "store");
+    return cJSON_IsString(v) && v->valuestring ? v->valuestring : "";
+}
+
+static double row_score(const cJSON *row)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "score");
+    return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : 0.0;
+}
+
+typedef struct row_ref { const char *store; int row; } row_ref;
+
+static int cmp_row_refs(const void *a, const void *b)
+{
+    const row_ref *x = a, *y = b;
+    int c = strcmp(x->store, y->store);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+/* A store with more than one row: the first row (in the script's order)
+ * that repeats a store, as bad_row; 0 when every store is once. */
+static int check_duplicates(sc_run *run)
+{
+    int n = cJSON_GetArraySize(run->rows), k = 0;
+    if (n < 2) return 0;
+    row_ref *refs = calloc((size_t)n, sizeof *refs);
+    if (!refs) { run->abort = ABORT_MEMORY; return -1; }
+    const cJSON *row;
+    cJSON_ArrayForEach(row, run->rows) { refs[k].store = row_store(row); refs[k].row = k + 1; k++; }
+    qsort(refs, (size_t)n, sizeof *refs, cmp_row_refs);
+    int first = 0;
+    const char *store = NULL;
+    for (int i = 1; i < n; i++)
+        if (strcmp(refs[i].store, refs[i - 1].store) == 0 && (first == 0 || refs[i].row < first)) {
+            first = refs[i].row;
+            store = refs[i].store;
+        }
+    int rc = first ? bad_row(run, "bad_row", first, "store '%.64s' has more than one row", store) : 0;
+    free(refs);
+    return rc;
+}
+
+/* Turn the chunk's return value (at idx) into run->rows: each row copied
+ * first (raw), then checked on the copy, so that what is checked is what
+ * is answered. -1 with run->abort (a budget) or a row error set. */
 static int read_rows(lua_State *L, sc_run *run, int idx)
 {
-    if (!lua_istable(L, idx)) {
+    if (!lua_istable(L, idx) || lua_getmetatable(L, idx)) {
+        bool meta = lua_istable(L, idx);
+        if (meta) lua_pop(L, 1);
         run->script_failed = true;
         run->err_line = 0;
         snprintf(run->fatal_code, sizeof run->fatal_code, "bad_result");
-        snprintf(run->err_message, sizeof run->err_message,
-                 "%s: the scorecard must end with 'return { {store = ..., score = ...}, ... }' (it returned a %s)",
-                 run->name, luaL_typename(L, idx));
+        if (meta)
+            snprintf(run->err_message, sizeof run->err_message,
+                     "%s: the returned table has a metatable (setmetatable): return a plain table of rows", run->name);
+        else
+            snprintf(run->err_message, sizeof run->err_message,
+                     "%s: the scorecard must end with 'return { {store = ..., score = ...}, ... }' (it returned a %s)",
+                     run->name, luaL_typename(L, idx));
         return -1;
     }
     lua_Unsigned n = lua_rawlen(L, idx);
     run->rows = cJSON_CreateArray();
-    if (!run->rows) return -1;
-    lua_newtable(L);                      /* the stores seen so far */
-    int seen = lua_gettop(L);
+    if (!run->rows) { run->abort = ABORT_MEMORY; return -1; }
+    /* the answer around the rows: {"rows":[],"log":[...],"elapsed_ms":N} */
+    if (!read_take(run, 64 + run->log_json, SC_NODE_MEM * 4)) return -1;
+    if (n > (lua_Unsigned)INT_MAX) n = (lua_Unsigned)INT_MAX;
     for (lua_Unsigned i = 1; i <= n; i++) {
         int row = (int)i;
         lua_rawgeti(L, idx, (lua_Integer)i);
         int r = lua_gettop(L);
         if (!lua_istable(L, r)) return bad_row(run, "bad_row", row, "each row must be a table, not a %s", luaL_typename(L, r));
-        lua_getfield(L, r, "store");
-        if (lua_type(L, -1) != LUA_TSTRING) return bad_row(run, "bad_row", row, "'store' must be a store code (text)");
-        const char *store = lua_tostring(L, -1);
-        if (!in_scope(run, store))
-            return bad_row(run, "store_out_of_scope", row, "store '%.64s' is not one of your stores", store);
-        lua_getfield(L, r, "score");
-        if (lua_type(L, -1) != LUA_TNUMBER || !isfinite(lua_tonumber(L, -1)))
-            return bad_row(run, "bad_row", row, "'score' must be a number (store %.64s)", store);
-        lua_getfield(L, r, "grade");
-        if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
-            return bad_row(run, "bad_row", row, "'grade' must be text (store %.64s)", store);
-        lua_getfield(L, r, "items");
-        if (!lua_isnil(L, -1) && !lua_istable(L, -1))
-            return bad_row(run, "bad_row", row, "'items' must be a list (store %.64s)", store);
-        lua_pushvalue(L, r + 1);
-        if (lua_rawget(L, seen) != LUA_TNIL)
-            return bad_row(run, "bad_row", row, "store '%.64s' has more than one row", store);
-        lua_pop(L, 1);
-        lua_pushvalue(L, r + 1);
-        lua_pushboolean(L, 1);
-        lua_rawset(L, seen);
-        char why[160] = "";
-        cJSON *obj = value_to_json(L, r, 0, why, sizeof why);
-        if (!obj) return bad_row(run, "bad_row", row, "%s (store %.64s)", why, store);
+        if (lua_getmetatable(L, r))
+            return bad_row(run, "bad_row", row, "a row must be a plain table: this one has a metatable (setmetatable)");
+        /* the row's rank, added after sorting: ,"rank":N */
+        if (!read_take(run, 20 + (i > 1), SC_NODE_MEM)) return -1;
+        char why[200] = "";
+        cJSON *obj = value_to_json(L, run, r, 0, NULL, why, sizeof why);
+        lua_settop(L, r - 1);
+        if (!obj) return run->abort != ABORT_NONE ? -1 : bad_row(run, "bad_row", row, "%s", why);
         if (!cJSON_IsObject(obj)) { cJSON_Delete(obj); return bad_row(run, "bad_row", row, "a row must have named fields"); }
         cJSON_AddItemToArray(run->rows, obj);
-        lua_settop(L, r - 1);
+        const cJSON *store = cJSON_GetObjectItemCaseSensitive(obj, "store");
+        if (!cJSON_IsString(store) || !store->valuestring)
+            return bad_row(run, "bad_row", row, "'store' must be a store code (text)");
+        if (!in_scope(run, store->valuestring))
+            return bad_row(run, "store_out_of_scope", row, "store '%.64s' is not one of your stores", store->valuestring);
+        const cJSON *score = cJSON_GetObjectItemCaseSensitive(obj, "score");
+        if (!cJSON_IsNumber(score) || !isfinite(score->valuedouble))
+            return bad_row(run, "bad_row", row, "'score' must be a number (store %.64s)", store->valuestring);
+        const cJSON *grade = cJSON_GetObjectItemCaseSensitive(obj, "grade");
+        if (grade && !cJSON_IsString(grade))
+            return bad_row(run, "bad_row", row, "'grade' must be text (store %.64s)", store->valuestring);
+        const cJSON *items = cJSON_GetObjectItemCaseSensitive(obj, "items");
+        if (items && !cJSON_IsArray(items) && !cJSON_IsObject(items))
+            return bad_row(run, "bad_row", row, "'items' must be a list (store %.64s)", store->valuestring);
     }
-    return 0;
+    return check_duplicates(run);
 }
 
 /* --- the run, in protected mode --- */
@@ -1047,7 +1315,9 @@ static int sc_main(lua_State *L)
     run->hook_step = SC_HOOK_STEP;
     lua_sethook(L, sc_hook, LUA_MASKCOUNT, SC_HOOK_STEP);
     st = lua_pcall(L, 0, 1, 2);
-    lua_sethook(L, NULL, 0, 0);
+    /* The hook stays: the budgets hold until the state is closed (reading
+     * the rows runs no Lua code, and run_in_state closes with every
+     * instruction refused). */
     if (st == LUA_ERRMEM && run->abort == ABORT_NONE) run->abort = ABORT_MEMORY;
     if (run->abort != ABORT_NONE) return 0;
     if (st != LUA_OK) {
@@ -1064,15 +1334,15 @@ static int sc_main(lua_State *L)
 
 /* --- sorting and ranking --- */
 
+/* read_rows has checked every row; row_score and row_store still never
+ * assume a field is there. */
 static int cmp_rows(const void *a, const void *b)
 {
     const cJSON *ra = *(cJSON *const *)a, *rb = *(cJSON *const *)b;
-    double sa = cJSON_GetObjectItemCaseSensitive(ra, "score")->valuedouble;
-    double sb = cJSON_GetObjectItemCaseSensitive(rb, "score")->valuedouble;
+    double sa = row_score(ra), sb = row_score(rb);
     if (sa > sb) return -1;
     if (sa < sb) return 1;
-    return strcmp(cJSON_GetObjectItemCaseSensitive(ra, "store")->valuestring,
-                  cJSON_GetObjectItemCaseSensitive(rb, "store")->valuestring);
+    return strcmp(row_store(ra), row_store(rb));
 }
 
 /* Sort rows by score descending (ties by store code) and number them
@@ -1088,7 +1358,7 @@ static cJSON *rank_rows(cJSON *rows)
     int rank = 0;
     double prev = 0;
     for (int i = 0; i < n; i++) {
-        double s = cJSON_GetObjectItemCaseSensitive(items[i], "score")->valuedouble;
+        double s = row_score(items[i]);
         if (i == 0 || s != prev) rank = i + 1;
         prev = s;
         cJSON_DeleteItemFromObjectCaseSensitive(items[i], "rank");
@@ -1140,10 +1410,14 @@ static void run_init(sc_run *run, const char *name, const char *source, size_t l
         char err[200];
         if (scorecard_limits_load(&run->lim, err, sizeof err) != 0) {
             log_warn("scorecard", "%s; using the defaults", err);
-            run->lim = (scorecard_limits){ SCORECARD_DEFAULT_INSTRUCTIONS, SCORECARD_DEFAULT_MEMORY, SCORECARD_DEFAULT_SECONDS };
+            run->lim = (scorecard_limits){ SCORECARD_DEFAULT_INSTRUCTIONS, SCORECARD_DEFAULT_MEMORY, SCORECARD_DEFAULT_SECONDS,
+                                           SCORECARD_DEFAULT_RESULT };
         }
     }
+    if (run->lim.result_bytes == 0) run->lim.result_bytes = SCORECARD_DEFAULT_RESULT;
     run->mem_limit = run->lim.memory_bytes;
+    run->result_max = run->lim.result_bytes;
+    run->meter.charge = sc_meter_charge;
 }
 
 /* Run sc_main in a fresh state and close it. Returns false when the state
@@ -1241,7 +1515,7 @@ int scorecard_run(struct app *a, const principal *who, const char *name,
     run.deadline_ms = run.start_ms + run.lim.seconds * 1000.0;
     double cpu_start = cpu_ms();
     bool made = run.log && run_in_state(&run, source);
-    bool ranked = made && run.rows && rank_rows(run.rows);
+    bool ranked = made && run.rows && run.abort == ABORT_NONE && !run.script_failed && rank_rows(run.rows);
     double elapsed = now_ms() - run.start_ms;
     out->own_cpu_ms = cpu_ms() - cpu_start - run.lookup_cpu_ms;
     running_leave();
@@ -1255,13 +1529,27 @@ int scorecard_run(struct app *a, const principal *who, const char *name,
         set_error(out, 503, "unavailable", "cannot start Lua", NULL);
     } else if (run.abort == ABORT_FATAL) {
         set_error(out, run.fatal_status, run.fatal_code, run.fatal_message, NULL);
+    } else if (run.abort == ABORT_RESULT) {
+        snprintf(msg, sizeof msg, "%s: the answer is too large: its rows come to more than %.1f MiB "
+                 "(the limit of one run's answer); return fewer rows, or shorter texts and items",
+                 run.name, (double)run.lim.result_bytes / (1024.0 * 1024.0));
+        cJSON *d = cJSON_CreateArray(), *o = cJSON_CreateObject();
+        if (d && o) {
+            cJSON_AddStringToObject(o, "budget", "result");
+            cJSON_AddNumberToObject(o, "limit_bytes", (double)run.lim.result_bytes);
+            cJSON_AddItemToArray(d, o);
+        } else { cJSON_Delete(o); cJSON_Delete(d); d = NULL; }
+        set_error(out, 422, "budget_exceeded", msg, d);
     } else if (run.abort != ABORT_NONE) {
-        snprintf(msg, sizeof msg, "%s: the run went over %s (%lld instructions, %zu bytes, %.1f s allowed)",
-                 run.name, abort_reason(run.abort), run.lim.instructions, run.lim.memory_bytes, run.lim.seconds);
+        char where[80] = "";
+        if (run.abort_where[0]) snprintf(where, sizeof where, " in %s", run.abort_where);
+        snprintf(msg, sizeof msg, "%s: the run went over %s%s (%lld instructions, %zu bytes, %.1f s allowed)",
+                 run.name, abort_reason(run.abort), where, run.lim.instructions, run.lim.memory_bytes, run.lim.seconds);
         cJSON *d = cJSON_CreateArray(), *o = cJSON_CreateObject();
         if (d && o) {
             cJSON_AddStringToObject(o, "budget", run.abort == ABORT_MEMORY ? "memory" :
                                     run.abort == ABORT_TIME ? "time" : "instructions");
+            if (run.abort_where[0]) cJSON_AddStringToObject(o, "while", run.abort_where);
             cJSON_AddItemToArray(d, o);
         } else { cJSON_Delete(o); cJSON_Delete(d); d = NULL; }
         set_error(out, 422, "budget_exceeded", msg, d);
@@ -1921,14 +2209,14 @@ static void print_table(FILE *out, const cJSON *result, db_result *stores)
     fprintf(out, "%-5s %-12s %-10s %-6s %s\n", "名次", "门店/store", "得分/score", "等级", "名称/name");
     const cJSON *row;
     cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(result, "rows")) {
-        const char *store = cJSON_GetObjectItemCaseSensitive(row, "store")->valuestring;
+        const char *store = row_store(row);
         const cJSON *grade = cJSON_GetObjectItemCaseSensitive(row, "grade");
+        const cJSON *rank = cJSON_GetObjectItemCaseSensitive(row, "rank");
         const char *sname = "";
         for (int i = 0; stores && i < stores->nrows; i++)
             if (strcmp(db_cell(stores, i, 0), store) == 0) { sname = db_cell(stores, i, 1); break; }
         fprintf(out, "%-5d %-12s %10.2f %-6s %s\n",
-                (int)cJSON_GetObjectItemCaseSensitive(row, "rank")->valuedouble, store,
-                cJSON_GetObjectItemCaseSensitive(row, "score")->valuedouble,
+                cJSON_IsNumber(rank) ? (int)rank->valuedouble : 0, store, row_score(row),
                 cJSON_IsString(grade) ? grade->valuestring : "-", sname ? sname : "");
     }
     const cJSON *line;

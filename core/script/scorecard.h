@@ -17,17 +17,22 @@
 struct app;
 
 /* --- budgets --- */
-/* Per run. Defaults 50M instructions, 64 MiB, 5 s; the environment
- * (FOURSCORE_LUA_INSTRUCTIONS, FOURSCORE_LUA_MEMORY in bytes,
- * FOURSCORE_LUA_SECONDS) overrides them. */
+/* Per run. Defaults 50M instructions, 64 MiB, 5 s, an answer of at most
+ * 8 MiB of JSON; the environment (FOURSCORE_LUA_INSTRUCTIONS,
+ * FOURSCORE_LUA_MEMORY in bytes, FOURSCORE_LUA_SECONDS,
+ * FOURSCORE_LUA_RESULT_MAX in bytes) overrides them. Pattern matching
+ * counts its steps as instructions; reading the result keeps the deadline
+ * and counts its copy against the memory budget. */
 typedef struct scorecard_limits {
     long long instructions;
     size_t memory_bytes;
     double seconds;
+    size_t result_bytes;        /* 0: SCORECARD_DEFAULT_RESULT */
 } scorecard_limits;
 #define SCORECARD_DEFAULT_INSTRUCTIONS 50000000LL
 #define SCORECARD_DEFAULT_MEMORY       ((size_t)64 << 20)
 #define SCORECARD_DEFAULT_SECONDS      5.0
+#define SCORECARD_DEFAULT_RESULT       ((size_t)8 << 20)
 /* Defaults, then the environment. Returns 0, or -1 naming the bad variable. */
 int scorecard_limits_load(scorecard_limits *lim, char *err, size_t errlen);
 

@@ -18,7 +18,7 @@
 
 /* --- helpers --- */
 
-static const scorecard_limits small = { 2000000, 8u << 20, 2.0 };
+static const scorecard_limits small = { 2000000, 8u << 20, 2.0, 0 };
 
 static scorecard_outcome run_with(const char *src, const scorecard_limits *lim)
 {
@@ -138,7 +138,7 @@ static void test_cpu_budget(void)
                 "budget_exceeded");
 
     /* the wall clock: plenty of instructions, little time */
-    scorecard_limits timed = { 1000000000000LL, 8u << 20, 0.3 };
+    scorecard_limits timed = { 1000000000000LL, 8u << 20, 0.3, 0 };
     clock_gettime(CLOCK_MONOTONIC, &t0);
     o = run_with("local x = 0 while true do x = x + 1 end", &timed);
     double ms = ms_since(&t0);
@@ -159,7 +159,7 @@ static void test_memory_budget(void)
     expect_fail("doubling a string", "local s = 'x' while true do s = s .. s end", "budget_exceeded");
     expect_fail("doubling inside pcall, caught and retried",
                 "local s = 'x' for i = 1, 100 do pcall(function() s = s .. s end) end return {}", "budget_exceeded");
-    scorecard_limits roomy = { 1000000000LL, 8u << 20, 5.0 };
+    scorecard_limits roomy = { 1000000000LL, 8u << 20, 5.0, 0 };
     o = run_with("local t = {} for i = 1, 1e8 do t[i] = {i} end return {}", &roomy);
     CHECK(o.status == 422 && strcmp(o.code, "budget_exceeded") == 0, "a huge table: budget_exceeded (got %d %s)", o.status, o.code);
     scorecard_outcome_free(&o);
@@ -175,7 +175,7 @@ static void test_memory_budget(void)
 
 static void test_recursion(void)
 {
-    scorecard_limits roomy = { 1000000000LL, 64u << 20, 5.0 };
+    scorecard_limits roomy = { 1000000000LL, 64u << 20, 5.0, 0 };
     scorecard_outcome o = run_with("local function f(n) return 1 + f(n + 1) end return f(1)", &roomy);
     CHECK(o.status == 422, "deep recursion ends in a clean 422 (got %d %s: %.80s)", o.status, o.code, o.message);
     scorecard_outcome_free(&o);
@@ -238,8 +238,8 @@ static void test_tostring(void)
 static void test_patterns(void)
 {
     expect_fail("a backtracking pattern on a long text",
-                "return string.find(string.rep('a', 20000), 'a-b')", "script_error");
-    expect_fail("the same through a method", "local s = string.rep('a', 20000) return s:match('a*a*a*a*b')", "script_error");
+                "return string.find(string.rep('a', 20000), 'a-b')", "budget_exceeded");
+    expect_fail("the same through a method", "local s = string.rep('a', 20000) return s:match('a*a*a*a*b')", "budget_exceeded");
     expect_ok("ordinary patterns work",
               "if not ('GZ01'):match('^%u+%d+$') then error('match') end\n"
               "if select(2, string.gsub('a,b,c', ',', ';')) ~= 2 then error('gsub') end\n"
@@ -360,7 +360,7 @@ static void test_period_and_limits(void)
  * while one is busy is refused with 429 at once. */
 static void *busy_run(void *arg)
 {
-    scorecard_limits lim = { 1000000000000LL, 8u << 20, 0.8 };
+    scorecard_limits lim = { 1000000000000LL, 8u << 20, 0.8, 0 };
     *(scorecard_outcome *)arg = run_with("while true do end", &lim);
     return NULL;
 }
@@ -390,6 +390,266 @@ static void test_still_serving(void)
 {
     /* after every escape above, a plain run still works */
     expect_ok("a run after all the escapes", "local t = {} for i = 1, 1000 do t[i] = i * 2 end return {}");
+}
+
+/* --- hostile scripts: each a clean 422 within its budget --- */
+
+/* 422 budget_exceeded naming budget (NULL: any), within max_ms. */
+static void expect_budget(const char *what, const char *src, const scorecard_limits *lim, const char *budget, double max_ms)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    scorecard_outcome o = run_with(src, lim);
+    double ms = ms_since(&t0);
+    CHECK(o.status == 422 && strcmp(o.code, "budget_exceeded") == 0, "%s: 422 budget_exceeded (got %d %s: %.160s)",
+          what, o.status, o.code, o.message);
+    if (budget) CHECK_STR(detail_str(&o, "budget"), budget, "%s: the %s budget is named", what, budget);
+    CHECK(ms < max_ms, "%s: stopped within %.0f ms (took %.0f ms)", what, max_ms, ms);
+    scorecard_outcome_free(&o);
+}
+
+/* 422 with code, details naming row, and a message holding part. */
+static void expect_row_error(const char *what, const char *src, const char *code, int row, const char *part)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    scorecard_outcome o = run(src);
+    CHECK(o.status == 422 && strcmp(o.code, code) == 0, "%s: 422 %s (got %d %s: %.160s)", what, code, o.status, o.code, o.message);
+    if (row > 0) CHECK_INT(detail_int(&o, "row"), row, "%s: details name row %d", what, row);
+    CHECK(strstr(o.message, part) != NULL, "%s: the message says '%s' (%.160s)", what, part, o.message);
+    CHECK(ms_since(&t0) < 2000, "%s: at once (%.0f ms)", what, ms_since(&t0));
+    scorecard_outcome_free(&o);
+}
+
+/* Metamethods on every level of the result never run and never reach the
+ * ranking with a missing field: such a table is refused, naming the row.
+ * (These runs have no scope, so a row that passes would then be refused as
+ * out of scope: every case here must be refused for its metatable first.) */
+static void test_result_metatables(void)
+{
+    expect_row_error("issue 16's crash: a row answering store and score through __index",
+                     "local mine = 'S1'\n"
+                     "return { setmetatable({}, {__index=function(t,k) if k=='store' then return mine end if k=='score' then return 1 end end}) }",
+                     "bad_row", 1, "metatable");
+    static const char *const metamethods[] = {
+        "__index = function() while true do end end", "__index = {store = 'S1', score = 1}",
+        "__newindex = function() while true do end end", "__len = function() while true do end end",
+        "__pairs = function() while true do end end", "__tostring = function() while true do end end",
+        "__eq = function() while true do end end", "__lt = function() while true do end end",
+        "__concat = function() while true do end end", "__call = function() while true do end end",
+        "__metatable = 'locked'", "__name = 'x'", "__close = function() while true do end end",
+    };
+    char src[512], what[200];
+    for (size_t i = 0; i < sizeof metamethods / sizeof *metamethods; i++) {
+        snprintf(src, sizeof src, "return { setmetatable({store = 'S1', score = 1}, {%s}) }", metamethods[i]);
+        snprintf(what, sizeof what, "a row with %s", metamethods[i]);
+        expect_row_error(what, src, "bad_row", 1, "metatable");
+        snprintf(src, sizeof src, "return { {store = 'S1', score = 1, items = setmetatable({{kpi = 'x'}}, {%s})} }", metamethods[i]);
+        snprintf(what, sizeof what, "items with %s", metamethods[i]);
+        expect_row_error(what, src, "bad_row", 1, "'items'");
+        snprintf(src, sizeof src, "return { {store = 'S1', score = 1, items = {{kpi = 'a'}, setmetatable({kpi = 'b'}, {%s})}} }", metamethods[i]);
+        snprintf(what, sizeof what, "an item with %s", metamethods[i]);
+        expect_row_error(what, src, "bad_row", 1, "metatable");
+        snprintf(src, sizeof src, "return setmetatable({ {store = 'S1', score = 1} }, {%s})", metamethods[i]);
+        snprintf(what, sizeof what, "the result table with %s", metamethods[i]);
+        expect_row_error(what, src, "bad_result", 0, "metatable");
+    }
+    expect_row_error("an empty result answering rows through __index and __len",
+                     "return setmetatable({}, {__len = function() return 3 end, __index = function(t, i) return {store = 'S1', score = i} end})",
+                     "bad_result", 0, "metatable");
+    expect_row_error("a nested table deep in an item",
+                     "return { {store = 'S1', score = 1, items = {{kpi = 'a', detail = {x = setmetatable({}, {})}}}} }",
+                     "bad_row", 1, "metatable");
+    expect_row_error("a store with a NUL byte (the scope check and the copy would see different codes)",
+                     "return { {store = 'S1\\0N1', score = 1} }", "bad_row", 1, "NUL");
+    expect_row_error("a key with a NUL byte (it would duplicate 'store' in the JSON)",
+                     "return { {store = 'S1', score = 1, ['store\\0x'] = 'N1'} }", "bad_row", 1, "NUL");
+    expect_row_error("a function in a row", "return { {store = 'S1', score = 1, f = print or tostring} }", "bad_row", 1, "function");
+    expect_row_error("a row nested in itself", "local r = {store = 'S1', score = 1} r.me = r return { r }", "bad_row", 1, "nested");
+    expect_row_error("a row that is a list", "return { {1, 2, 3} }", "bad_row", 1, "named fields");
+}
+
+/* The answer's size: counted while it is copied, refused at the bound
+ * (FOURSCORE_LUA_RESULT_MAX) before anything beyond it is built. */
+static void test_result_size(void)
+{
+    scorecard_limits lim = { 1000000000LL, 64u << 20, 5.0, 0 };
+    expect_budget("one 4 MiB text referenced 40 times (168 MB of JSON)",
+                  "local s = string.rep('x', 4 << 20) local items = {}\n"
+                  "for i = 1, 40 do items[i] = s end return { {store = 'S1', score = 1, items = items} }", &lim, "result", 3000);
+    expect_budget("the same text in 40 fields of a row",
+                  "local s = string.rep('x', 4 << 20) local row = {store = 'S1', score = 1}\n"
+                  "for i = 1, 40 do row['f' .. i] = s end return { row }", &lim, "result", 3000);
+    expect_budget("a table of 100 numbers referenced 100 times, referenced 100 times (1M numbers)",
+                  "local t = {} for i = 1, 100 do t[i] = i * 1000.5 end\n"
+                  "local l2 = {} for i = 1, 100 do l2[i] = t end\n"
+                  "local l3 = {} for i = 1, 100 do l3[i] = l2 end\n"
+                  "return { {store = 'S1', score = 1, items = l3} }", &lim, NULL, 3000);
+    expect_budget("texts full of control characters (six bytes each in JSON)",
+                  "local s = string.rep('\\1', 1 << 20) return { {store = 'S1', score = 1, items = {s, s}} }", &lim, "result", 3000);
+    scorecard_limits tight = { 1000000000LL, 64u << 20, 5.0, 4096 };
+    scorecard_outcome o = run_with("return { {store = 'S1', score = 1, grade = string.rep('A', 5000)} }", &tight);
+    CHECK(o.status == 422 && strcmp(o.code, "budget_exceeded") == 0 && strcmp(detail_str(&o, "budget") ? detail_str(&o, "budget") : "", "result") == 0,
+          "a 5000-byte grade over a 4096-byte bound: budget_exceeded result (got %d %s %s)", o.status, o.code, o.message);
+    CHECK(strstr(o.message, "too large") && strstr(o.message, "fewer rows"), "the message tells what to do (%s)", o.message);
+    CHECK_INT(detail_int(&o, "limit_bytes"), 4096, "details give the bound");
+    scorecard_outcome_free(&o);
+    o = run_with("return { {store = 'S1', score = 1, grade = string.rep('A', 3000)} }", &tight);
+    CHECK(o.status == 422 && strcmp(o.code, "store_out_of_scope") == 0, "3000 bytes fit in 4096: read, then refused for its scope (got %s)", o.code);
+    scorecard_outcome_free(&o);
+    for (int i = 0; i < 3; i++) {
+        o = run_with("for i = 1, 1000 do log(string.rep('y', 1000)) end return {}", &tight);
+        CHECK(o.status == 422 && strcmp(o.code, "budget_exceeded") == 0, "the log counts toward the answer's bound (got %d %s)", o.status, o.code);
+        scorecard_outcome_free(&o);
+    }
+    /* a result larger than the memory left: the copy counts as memory */
+    scorecard_limits lean = { 1000000000LL, 8u << 20, 5.0, 1u << 30 };
+    expect_budget("a copy larger than the memory budget", "local s = string.rep('x', 3 << 20)\n"
+                  "return { {store = 'S1', score = 1, items = {s, s, s, s, s}} }", &lean, "memory", 3000);
+
+    /* the bound from the environment, read like the other budgets */
+    scorecard_limits env;
+    char err[200];
+    setenv("FOURSCORE_LUA_RESULT_MAX", "65536", 1);
+    CHECK(scorecard_limits_load(&env, err, sizeof err) == 0 && env.result_bytes == 65536, "FOURSCORE_LUA_RESULT_MAX sets the bound");
+    setenv("FOURSCORE_LUA_RESULT_MAX", "12MB", 1);
+    CHECK(scorecard_limits_load(&env, err, sizeof err) != 0 && strstr(err, "FOURSCORE_LUA_RESULT_MAX"), "a bad one is named (%s)", err);
+    setenv("FOURSCORE_LUA_RESULT_MAX", "10", 1);
+    CHECK(scorecard_limits_load(&env, err, sizeof err) != 0, "too small a bound is refused (%s)", err);
+    unsetenv("FOURSCORE_LUA_RESULT_MAX");
+    CHECK(scorecard_limits_load(&env, err, sizeof err) == 0 && env.result_bytes == SCORECARD_DEFAULT_RESULT, "default 8 MiB");
+    CHECK(SCORECARD_DEFAULT_RESULT == 8u << 20, "8 MiB");
+}
+
+/* Pattern bombs of every backtracking construct, in every function that
+ * matches: stopped by the instruction budget (steps are counted), and with
+ * an unlimited instruction count by the deadline, within a small margin. */
+static void test_pattern_bombs(void)
+{
+    static const char *const bombs[] = {
+        /* issue 16's example: 2^27 ways, 10 s in C under a 5 s budget before */
+        "string.find(('a'):rep(27), '^' .. ('a?'):rep(27) .. ('a'):rep(27) .. '$')",
+        "string.match(('a'):rep(27), '^' .. ('a?'):rep(27) .. ('a'):rep(27) .. '$')",
+        "for m in string.gmatch(('a'):rep(27), ('a?'):rep(27) .. ('a'):rep(27) .. 'b') do end",
+        "string.gsub(('a'):rep(27), ('a?'):rep(27) .. ('a'):rep(27) .. 'b', 'x')",
+        "(('a'):rep(27)):find(('a?'):rep(27) .. ('a'):rep(27) .. 'b')",
+        "string.find(('a'):rep(5000), 'a*a*a*a*b')",
+        "string.find(('a'):rep(20000), 'a-b')",
+        "string.match(('a'):rep(5000), 'a+a+a+b')",
+        "string.find(('a'):rep(5000), '.-.-.-b')",
+        "string.find(('a'):rep(5000), '[%a]*[%w]*[^b]*b')",
+        "string.find(('a'):rep(30), '^' .. ('(a?)'):rep(30) .. ('a'):rep(30) .. '$')",
+        "string.find(('a'):rep(30), '^((((a?)a?)a?)a?)' .. ('a?'):rep(26) .. ('a'):rep(30) .. '$')",
+        "string.find(('('):rep(60000), '%b()')",
+        "string.gsub(('('):rep(60000), '%b()', '')",
+        "string.find(('a'):rep(30000), '.-%f[%d]')",
+        "string.find(('a'):rep(4000), '(a*)%1b')",
+        "local h, n = ('a'):rep(3 << 20), ('a'):rep(300) .. 'b' for i = 1, 1e9 do h:find(n, 1, true) end",
+        "local h, n = ('a'):rep(3 << 20), ('a'):rep(300) .. 'b' for i = 1, 1e9 do h:find(n) end",
+        "local s = ('a'):rep(1000) for i = 1, 1e9 do s:find('a-b') end",
+        "for i = 1, 1e9 do pcall(string.find, ('a'):rep(27), ('a?'):rep(27) .. ('a'):rep(27) .. 'b') end",
+        "string.gsub(('a'):rep(100000), 'a', function(c) return string.find(('a'):rep(27), ('a?'):rep(27) .. ('a'):rep(27) .. 'b') end)",
+    };
+    char src[600], what[700];
+    for (size_t i = 0; i < sizeof bombs / sizeof *bombs; i++) {
+        snprintf(src, sizeof src, "%s\nreturn {}", bombs[i]);
+        snprintf(what, sizeof what, "instructions: %s", bombs[i]);
+        expect_budget(what, src, &small, "instructions", 2500);
+        scorecard_limits wall = { 1000000000000LL, 32u << 20, 0.4, 0 };
+        snprintf(what, sizeof what, "deadline 0.4 s: %s", bombs[i]);
+        expect_budget(what, src, &wall, "time", 1400);
+    }
+    scorecard_outcome o = run("string.find(('a'):rep(27), '^' .. ('a?'):rep(27) .. ('a'):rep(27) .. '$') return {}");
+    CHECK(strstr(o.message, "string.find") != NULL, "the message names the function (%s)", o.message);
+    CHECK_STR(detail_str(&o, "while"), "string.find", "and so do the details");
+    scorecard_outcome_free(&o);
+    /* through the sandbox; tests/unit/test_scorecard_pattern.c compares the
+     * counted functions with Lua's own on a generated corpus */
+    expect_ok("what the counted matcher answers is Lua's",
+              "local s = ('GZ01 广州 2024-03-01\\n'):rep(3)\n"
+              "local n = 0 for line in s:gmatch('[^\\n]+') do n = n + 1 end if n ~= 3 then error('gmatch lines ' .. n) end\n"
+              "local y, m, d = ('2024-03-15'):match('^(%d%d%d%d)-(%d%d)-(%d%d)$') if y ~= '2024' or m ~= '03' or d ~= '15' then error('match') end\n"
+              "if ('  x y  '):match('^%s*(.-)%s*$') ~= 'x y' then error('trim') end\n"
+              "local a, b = string.find('f(a(b)c)d', '%b()') if a ~= 2 or b ~= 8 then error('%b') end\n"
+              "local w = {} for x in ('THE (quick) fox'):gmatch('%f[%a]%a+') do w[#w + 1] = x end if table.concat(w, ',') ~= 'THE,quick,fox' then error('%f') end\n"
+              "if not ('hello'):find('(l)%1') then error('back-reference') end\n"
+              "local r, k = ('hello world'):gsub('(%w+)', '<%1>') if r ~= '<hello> <world>' or k ~= 2 then error('gsub %1') end\n"
+              "local t = ('abc'):gsub('%w', {a = 1, b = false}) if t ~= '1bc' then error('gsub table ' .. t) end\n"
+              "local p1, p2 = ('hello'):find('l', -2) if p1 ~= 4 or p2 ~= 4 then error('negative init') end\n"
+              "if ('a.b'):find('.', 1, true) ~= 2 then error('plain') end\n"
+              "if ('a+b'):find('+', 1, true) ~= 2 or ('ab'):find('b', 10) ~= nil then error('plain 2') end\n"
+              "local pos = {('abc'):match('()b()')} if pos[1] ~= 2 or pos[2] ~= 3 then error('position captures') end\n"
+              "local c = 0 for k, v in string.gmatch('a=1, b=2', '(%w+)=(%w+)') do c = c + tonumber(v) end if c ~= 3 then error('gmatch pairs') end\n"
+              "local e = 0 for x in ('abc'):gmatch('') do e = e + 1 end if e ~= 4 then error('empty matches ' .. e) end\n"
+              "if select('#', pcall(string.find, 'x', '[a')) ~= 2 or pcall(string.find, 'x', '%') then error('malformed patterns are errors') end\n"
+              "local big = ('word '):rep(40000) local cnt = select(2, big:gsub('%a+', '')) if cnt ~= 40000 then error('long text ' .. cnt) end\n"
+              "return {}");
+    scorecard_outcome bad = run("return string.find('x', '[a')");
+    CHECK(bad.status == 422 && strcmp(bad.code, "script_error") == 0 && strstr(bad.message, "missing ']'"),
+          "a malformed pattern is Lua's error (%s)", bad.message);
+    scorecard_outcome_free(&bad);
+}
+
+/* Budget stops inside metamethods and tostring, pcall swallowing the stop,
+ * string.rep and other work inside C: each ends in a clean 422. */
+static void test_budget_stops(void)
+{
+    static const char *const cases[] = {
+        "local t = setmetatable({}, {__index = function() while true do end end}) local x = t.a",
+        "local t = setmetatable({}, {__newindex = function() while true do end end}) t.a = 1",
+        "local a = setmetatable({}, {__eq = function() while true do end end}) local b = setmetatable({}, getmetatable(a)) local x = a == b",
+        "local a = setmetatable({}, {__lt = function() while true do end end}) local x = a < a",
+        "local a = setmetatable({}, {__concat = function() while true do end end}) local x = a .. 'x'",
+        "local a = setmetatable({}, {__len = function() while true do end end}) local x = #a",
+        "local a = setmetatable({}, {__call = function() while true do end end}) a()",
+        "local x = tostring(setmetatable({}, {__tostring = function() while true do end end}))",
+        "log(setmetatable({}, {__tostring = function() while true do end end}))",
+        "local x = string.format('%s', setmetatable({}, {__tostring = function() while true do end end}))",
+        "pcall(tostring, setmetatable({}, {__tostring = function() while true do end end}))",
+        "while true do pcall(tostring, setmetatable({}, {__tostring = function() while true do end end})) end",
+        "local ok = pcall(pcall, pcall, function() while true do end end) while true do pcall(error) end",
+        "local t = {} for i = 1, 100 do t[i] = i end table.sort(t, function(a, b) while true do end end)",
+        "local t = setmetatable({}, {__index = function(t, k) return k end}) while true do string.gsub(('a'):rep(1e5), '.', t) end",
+        "local a = ('x'):rep(1 << 20) local t = {} for i = 1, 10000 do t[i] = a end table.sort(t)",
+        "local t = {} for i = 1, 1e6 do t[i] = i end for i = 1, 1e9 do table.insert(t, 1, i) table.remove(t, 1) end",
+        "local t = {} for i = 1, 1e5 do t[i] = 'x' end while true do local s = table.concat(t) end",
+        "local s = ('x'):rep(4 << 20) while true do local u = s:upper() end",
+        "local s = ('x'):rep(1 << 20) while true do local f = string.format('%s%s', s, s) end",
+        "while true do local s = string.rep('x', 1 << 20) end",
+        "local a = ('x'):rep(4 << 20) local b = a:sub(1, -2) .. 'x' while true do local x = a < b end",
+    };
+    char src[600], what[700];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(src, sizeof src, "%s\nreturn {}", cases[i]);
+        snprintf(what, sizeof what, "instructions: %s", cases[i]);
+        expect_budget(what, src, &small, NULL, 2500);
+        scorecard_limits wall = { 1000000000000LL, 32u << 20, 0.4, 0 };
+        snprintf(what, sizeof what, "deadline 0.4 s: %s", cases[i]);
+        expect_budget(what, src, &wall, NULL, 1400);
+    }
+    expect_fail("a __tostring making a huge text", "local x = tostring(setmetatable({}, {__tostring = function() return ('x'):rep(1e9) end})) return {}",
+                "budget_exceeded");
+    expect_fail("string.rep past the memory budget, with a separator", "local s = string.rep('ab', 1e8, ',') return {}", "budget_exceeded");
+    expect_fail("string.rep of 2^40 (Lua refuses it: too large)", "local s = string.rep('x', 2^40) return {}", "script_error");
+    expect_ok("string.rep of an empty text is answered at once, whatever the count",
+              "if string.rep('', 2^62) ~= '' or ('').rep('', 1e15, '') ~= '' then error('rep') end\n"
+              "if string.rep('ab', 3, ',') ~= 'ab,ab,ab' or string.rep('x', 0) ~= '' or string.rep('x', -1) ~= '' then error('rep 2') end\n"
+              "local t = {3, 1, 2} table.sort(t) if table.concat(t, ',') ~= '1,2,3' then error('sort') end\n"
+              "table.sort(t, function(a, b) return a > b end) if table.concat(t, ',') ~= '3,2,1' then error('sort desc') end\n"
+              "local w = {'b', 'a', 'c'} table.sort(w) if table.concat(w) ~= 'abc' then error('sort texts') end\n"
+              "table.insert(t, 4) table.insert(t, 1, 9) if table.concat(t, ',') ~= '9,3,2,1,4' then error('insert') end\n"
+              "if table.remove(t, 1) ~= 9 or table.remove(t) ~= 4 then error('remove') end\n"
+              "local m = table.move({1, 2, 3}, 1, 3, 2) if table.concat(m, ',') ~= '1,1,2,3' then error('move') end\n"
+              "if ('AbC'):upper() ~= 'ABC' or ('AbC'):lower() ~= 'abc' or ('abc'):reverse() ~= 'cba' then error('case') end\n"
+              "if utf8.len('售后') ~= 2 or utf8.offset('售后', 2) ~= 4 then error('utf8') end\n"
+              "return {}");
+    scorecard_limits timed = { 1000000000000LL, 64u << 20, 0.3, 0 };
+    /* the script ends past its deadline (a long sort inside C), leaving a
+     * result to read: the run ends with the time budget, never a 200 */
+    expect_budget("a result left to read after the deadline",
+                  "local l = {} for i = 1, 3000 do l[i] = {kpi = 'k' .. i, value = i} end\n"
+                  "local t = {} for i = 1, 1e6 do t[i] = (i * 7919) % 1000003 end table.sort(t)\n"
+                  "return { {store = 'S1', score = 1, items = l} }", &timed, "time", 3000);
 }
 
 /* --- installing the shipped scorecards --- */
@@ -485,6 +745,10 @@ int main(void)
     test_results();
     test_period_and_limits();
     test_concurrency_bound();
+    test_result_metatables();
+    test_result_size();
+    test_pattern_bombs();
+    test_budget_stops();
     test_still_serving();
     test_install_shipped();
     return check_done();
