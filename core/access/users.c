@@ -400,9 +400,9 @@ int auth_ensure_admin(db_conn *c, const config *cfg, char *err, size_t errlen)
     long long admins = count_admins(c, err, errlen);
     if (admins < 0) return -1;
     if (admins > 0) return 0;
-    const char *given = getenv("FOURSCORE_ADMIN_PASSWORD");
+    const char *given = config_env("FOURSCORE_ADMIN_PASSWORD");
     char made[21];
-    bool random = !given || !*given;
+    bool random = !given;
     if (random) {
         random_password(made, sizeof made);
     } else {

@@ -27,6 +27,46 @@
 #define FOURSCORE_INSTALL_DATADIR "share"
 #endif
 
+/* --- the environment: every FOURSCORE_* variable is read in this file --- */
+
+/* The variables a subsystem reads for itself (the others fill struct
+ * config below); docs/operations.md describes each. */
+static const char *const env_known[] = {
+    "FOURSCORE_ADMIN_PASSWORD", "FOURSCORE_IMPORT_ATTEMPTS", "FOURSCORE_KPI_TRACE",
+    "FOURSCORE_LOCALDB_BUFFER_POOL", "FOURSCORE_LOCALDB_FLUSH", "FOURSCORE_MARIADBD",
+    "FOURSCORE_MARIADB_INSTALL_DB", "FOURSCORE_LUA_INSTRUCTIONS", "FOURSCORE_LUA_MEMORY",
+    "FOURSCORE_LUA_SECONDS", "FOURSCORE_LUA_RESULT_MAX", "FOURSCORE_LUA_CONCURRENT",
+    "FOURSCORE_LUA_DIR", "FOURSCORE_SCHEMA_DIR",
+};
+
+const char *config_env(const char *name)
+{
+    bool known = false;
+    for (size_t i = 0; i < sizeof env_known / sizeof env_known[0] && !known; i++)
+        known = strcmp(env_known[i], name) == 0;
+    if (!known) {
+        fprintf(stderr, "fourscore: internal: %s is not a known setting (core/base/config.c)\n", name);
+        return NULL;
+    }
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+int config_env_number(const char *name, double lo, double hi, double *out, char *err, size_t errlen)
+{
+    const char *v = config_env(name);
+    if (!v) return 0;
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end || !(d >= lo && d <= hi)) {
+        snprintf(err, errlen, "%s: \"%s\" is not a number between %.0f and %.0f", name, v, lo, hi);
+        return -1;
+    }
+    *out = d;
+    return 1;
+}
+
 /* --- where the program's files are: the tree, or beside the installed binary --- */
 
 static char default_dirs[4][PATH_MAX];
@@ -70,14 +110,15 @@ const char *config_default_dir(enum config_dir which)
 
 const char *config_schema_dir(void)
 {
-    const char *env = getenv("FOURSCORE_SCHEMA_DIR");
-    return env && *env ? env : config_default_dir(CONFIG_DIR_SCHEMAS);
+    const char *env = config_env("FOURSCORE_SCHEMA_DIR");
+    return env ? env : config_default_dir(CONFIG_DIR_SCHEMAS);
 }
 
-const char *config_scorecard_dir(void)
+void config_scorecard_dir(char *out, size_t cap)
 {
-    const char *env = getenv("FOURSCORE_LUA_DIR");
-    return env && *env ? env : config_default_dir(CONFIG_DIR_SCORECARDS);
+    const char *env = config_env("FOURSCORE_LUA_DIR");
+    if (env) snprintf(out, cap, "%s/scorecards", env);
+    else snprintf(out, cap, "%s", config_default_dir(CONFIG_DIR_SCORECARDS));
 }
 
 /* --- number parsing (strict: the whole text, in range) --- */

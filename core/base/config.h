@@ -36,6 +36,15 @@ typedef struct config {
     bool demo;                         /* serve --demo */
 } config;
 
+/* A variable a subsystem reads for itself (the rest fill struct config):
+ * its value, or NULL when unset or empty. Every FOURSCORE_* variable is
+ * read through config.c; a name it does not know is refused (NULL and a
+ * message on stderr). */
+const char *config_env(const char *name);
+/* A number from such a variable: 1 with *out set, 0 when unset (*out kept),
+ * -1 with err naming the variable when it is not a number in [lo, hi]. */
+int config_env_number(const char *name, double lo, double hi, double *out, char *err, size_t errlen);
+
 /* The program's own directories: in the source tree when it runs from its
  * build directory, else beside the installed binary (PREFIX/bin/fourscore:
  * PREFIX/lib/fourscore/plugins, PREFIX/share/fourscore/web, .../schemas,
@@ -43,9 +52,9 @@ typedef struct config {
 enum config_dir { CONFIG_DIR_PLUGINS, CONFIG_DIR_WEB, CONFIG_DIR_SCHEMAS, CONFIG_DIR_SCORECARDS };
 const char *config_default_dir(enum config_dir which);
 /* The migrations (FOURSCORE_SCHEMA_DIR, else the default) and the shipped
- * scorecards (FOURSCORE_LUA_DIR, else the default). */
+ * scorecards (FOURSCORE_LUA_DIR/scorecards, else the default). */
 const char *config_schema_dir(void);
-const char *config_scorecard_dir(void);
+void config_scorecard_dir(char *out, size_t cap);
 
 /* Defaults, then the environment. Returns 0, or -1 with a message naming the variable. */
 int config_load_env(config *c, char *err, size_t errlen);

@@ -3,6 +3,7 @@
  * rest goes to a temporary file in $TMPDIR (else /tmp), unlinked at once so
  * that nothing is left behind whatever happens to the process. */
 #include "import_retry.h"
+#include "config.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,14 +109,11 @@ void import_spool_free(import_spool *s)
 
 int import_retry_attempts(void)
 {
-    const char *v = getenv("FOURSCORE_IMPORT_ATTEMPTS");
-    if (v && *v) {
-        char *end;
-        errno = 0;
-        long n = strtol(v, &end, 10);
-        if (errno == 0 && *end == '\0' && n >= 1 && n <= IMPORT_ATTEMPTS_MAX) return (int)n;
-    }
-    return IMPORT_ATTEMPTS_DEFAULT;
+    double n = IMPORT_ATTEMPTS_DEFAULT;
+    char err[160];
+    if (config_env_number("FOURSCORE_IMPORT_ATTEMPTS", 1, IMPORT_ATTEMPTS_MAX, &n, err, sizeof err) <= 0 || n != (int)n)
+        return IMPORT_ATTEMPTS_DEFAULT;
+    return (int)n;
 }
 
 int import_retry_delay_ms(int attempt, double r)

@@ -215,8 +215,8 @@ static FILE *trace_file;
 
 static void trace_open(void)
 {
-    const char *path = getenv("FOURSCORE_KPI_TRACE");
-    if (path && *path && !(trace_file = fopen(path, "a")))
+    const char *path = config_env("FOURSCORE_KPI_TRACE");
+    if (path && !(trace_file = fopen(path, "a")))
         log_warn("plugin", "FOURSCORE_KPI_TRACE: cannot open %s: %s", path, strerror(errno));
 }
 

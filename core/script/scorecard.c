@@ -54,10 +54,6 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#ifndef FOURSCORE_SOURCE_DIR
-#define FOURSCORE_SOURCE_DIR "."
-#endif
-
 #define SC_MAX_VERSIONS     20
 #define SC_HOOK_STEP        100           /* instructions between budget checks */
 #define SC_BYTES_PER_INSTR  16            /* bytes a library function handles for the cost of one instruction */
@@ -70,31 +66,16 @@
 
 /* --- budgets --- */
 
-static int env_number(const char *name, double lo, double hi, double *out, char *err, size_t errlen)
-{
-    const char *v = getenv(name);
-    if (!v || !*v) return 0;
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno || *end || !(d >= lo && d <= hi)) {
-        snprintf(err, errlen, "%s: \"%s\" is not a number between %.0f and %.0f", name, v, lo, hi);
-        return -1;
-    }
-    *out = d;
-    return 0;
-}
-
 int scorecard_limits_load(scorecard_limits *lim, char *err, size_t errlen)
 {
     double instr = (double)SCORECARD_DEFAULT_INSTRUCTIONS;
     double mem = (double)SCORECARD_DEFAULT_MEMORY;
     double secs = SCORECARD_DEFAULT_SECONDS;
     double result = (double)SCORECARD_DEFAULT_RESULT;
-    if (env_number("FOURSCORE_LUA_INSTRUCTIONS", 1000, 1e12, &instr, err, errlen) ||
-        env_number("FOURSCORE_LUA_MEMORY", 1 << 20, 16e9, &mem, err, errlen) ||
-        env_number("FOURSCORE_LUA_SECONDS", 0.01, 3600, &secs, err, errlen) ||
-        env_number("FOURSCORE_LUA_RESULT_MAX", 1024, 4e9, &result, err, errlen))
+    if (config_env_number("FOURSCORE_LUA_INSTRUCTIONS", 1000, 1e12, &instr, err, errlen) < 0 ||
+        config_env_number("FOURSCORE_LUA_MEMORY", 1 << 20, 16e9, &mem, err, errlen) < 0 ||
+        config_env_number("FOURSCORE_LUA_SECONDS", 0.01, 3600, &secs, err, errlen) < 0 ||
+        config_env_number("FOURSCORE_LUA_RESULT_MAX", 1024, 4e9, &result, err, errlen) < 0)
         return -1;
     lim->instructions = (long long)instr;
     lim->memory_bytes = (size_t)mem;
@@ -110,9 +91,10 @@ static int running_now;
 
 static int concurrent_max(void)
 {
-    const char *v = getenv("FOURSCORE_LUA_CONCURRENT");
-    int n = v && *v ? atoi(v) : SC_DEFAULT_CONCURRENT;
-    return n > 0 ? n : SC_DEFAULT_CONCURRENT;
+    double n = SC_DEFAULT_CONCURRENT;
+    char err[128];
+    if (config_env_number("FOURSCORE_LUA_CONCURRENT", 1, 4096, &n, err, sizeof err) < 0) return SC_DEFAULT_CONCURRENT;
+    return (int)n;
 }
 
 static bool running_enter(void)
@@ -1791,10 +1773,8 @@ int scorecard_install_dir(db_conn *c, const char *dir, char *err, size_t errlen)
 
 int scorecard_install_shipped(db_conn *c, char *err, size_t errlen)
 {
-    const char *lua_dir = getenv("FOURSCORE_LUA_DIR");
     char dir[4096];
-    if (lua_dir && *lua_dir) snprintf(dir, sizeof dir, "%s/scorecards", lua_dir);
-    else snprintf(dir, sizeof dir, "%s/lua/scorecards", FOURSCORE_SOURCE_DIR);
+    config_scorecard_dir(dir, sizeof dir);
     return scorecard_install_dir(c, dir, err, errlen);
 }
 

@@ -70,6 +70,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "config.h"
 #include "err.h"
 #include "clock.h"
 
@@ -283,8 +284,8 @@ static off_t file_size(const char *path)
 
 static int find_program(const char *env, const char *name, char *out, size_t cap)
 {
-    const char *given = getenv(env);
-    if (given && *given) {
+    const char *given = config_env(env);
+    if (given) {
         if (access(given, X_OK) == 0 && snprintf(out, cap, "%s", given) < (int)cap) return 0;
         return -1;
     }
@@ -494,7 +495,7 @@ static int build_server_command(localdb *l, char *err, size_t errlen)
         set_err(err, errlen, "mariadbd not found (install the Debian package mariadb-server, or set FOURSCORE_MARIADBD)");
         return -1;
     }
-    const char *pool = getenv("FOURSCORE_LOCALDB_BUFFER_POOL");
+    const char *pool = config_env("FOURSCORE_LOCALDB_BUFFER_POOL");
     char sized[32];
     if (!pool || !*pool || strspn(pool, "0123456789KMGkmg") != strlen(pool)) {
         snprintf(sized, sizeof sized, "%ldM", default_buffer_pool_mb());
