@@ -706,7 +706,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls,
         log_info("http", "%s %s ended early (code %d)", r->method, r->path ? r->path : "", (int)toe);
     double ms = clock_ms() - r->start_ms;
     log_access(r->method ? r->method : "", r->path ? r->path : "", r->status, ms, r->who ? r->who->name : NULL);
-    metrics_request(r->method ? r->method : "", r->route ? r->route->pattern : NULL, r->status, ms);
+    metrics_request(r->method, r->route ? r->route->pattern : rs->is_static ? "static" : NULL, r->status, ms);
     if (r->route && r->route->on_cleanup) r->route->on_cleanup(r);
     if (r->who) {
         principal_free(r->who);
