@@ -45,6 +45,7 @@
 #include "router.h"
 #include "static.h"
 #include "clock.h"
+#include "utf8.h"
 
 #define DRAIN_MAX        (8ull << 20)      /* refused bodies read and dropped up to this */
 #define STOP_WAIT_MS     10000             /* graceful stop: longest wait for requests in flight */
@@ -229,16 +230,19 @@ void http_reply_json(http_req *r, int status, cJSON *body)
 
 void http_reply_error(http_req *r, int status, const char *code, const char *message, cJSON *details)
 {
+    char *scrubbed = utf8_scrub(message ? message : "");   /* messages echo paths and names */
     cJSON *root = cJSON_CreateObject();
     cJSON *err = root ? cJSON_AddObjectToObject(root, "error") : NULL;
     if (!err) {
+        free(scrubbed);
         cJSON_Delete(root);
         cJSON_Delete(details);
         http_reply_json(r, 500, NULL);
         return;
     }
     cJSON_AddStringToObject(err, "code", code);
-    cJSON_AddStringToObject(err, "message", message);
+    cJSON_AddStringToObject(err, "message", scrubbed ? scrubbed : message);
+    free(scrubbed);
     if (!details) details = cJSON_CreateArray();
     if (details) cJSON_AddItemToObject(err, "details", details);
     http_reply_json(r, status, root);
