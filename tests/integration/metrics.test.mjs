@@ -272,6 +272,12 @@ test('failed logins count, successful ones do not', async () => {
   assert.deepEqual(d, { [n]: 4 });
   d = await delta([n], async () => { assert.equal((await login('admin', s.adminPassword)).status, 200); });
   assert.deepEqual(d, { [n]: 0 }, 'a good login adds nothing');
+  // five failures for one name (the per-name limit), then two refused by the rate limit: 7
+  d = await delta([n], async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await login('rl_target', `wrong-${i}-password`)).status, 401);
+    for (let i = 0; i < 2; i++) assert.equal((await login('rl_target', 'wrong-again-1')).status, 429);
+  });
+  assert.deepEqual(d, { [n]: 7 }, 'rate-limited attempts are failed logins too');
 });
 
 test('scorecard runs count, and runs ended by a budget count as budget_exceeded', async () => {
