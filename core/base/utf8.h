@@ -1,7 +1,8 @@
 /* utf8: checking text for well-formed UTF-8 (RFC 3629: no overlong forms, no
  * surrogates, nothing past U+10FFFF) and scrubbing text that is echoed back to
- * a client (a path, a name in an error message) so that an answer never
- * carries invalid UTF-8. Header-only; used by the HTTP layer (http.c). */
+ * a client (a path or a name in an error message, a query parameter in its
+ * details) so that an answer never carries invalid UTF-8. Header-only; used
+ * by the HTTP layer (http.c) on every JSON answer. */
 #ifndef FS_UTF8_H
 #define FS_UTF8_H
 #include <stdlib.h>
@@ -22,22 +23,24 @@ static inline size_t utf8_char_len(const unsigned char *s)
 }
 
 /* s with each byte that is not part of a well-formed character replaced by
- * U+FFFD: NULL when s is valid as it is (use s), else a malloc'd copy ("" when
- * out of memory: never the invalid text). */
-static inline char *utf8_scrub(const char *s)
+ * U+FFFD. 0 when s is valid as it is (*out NULL: use s), 1 with a malloc'd
+ * copy in *out, -1 when out of memory. JSON text stays JSON text. */
+static inline int utf8_scrub(const char *s, char **out_copy)
 {
+    *out_copy = NULL;
     const unsigned char *p = (const unsigned char *)s;
     size_t n;
     while (*p && (n = utf8_char_len(p)) > 0) p += n;
-    if (!*p) return NULL;
+    if (!*p) return 0;
     char *out = malloc(3 * strlen(s) + 1), *o = out;
-    if (!out) return calloc(1, 1);
+    if (!out) return -1;
     for (p = (const unsigned char *)s; *p; p += n ? n : 1) {
         n = utf8_char_len(p);
         memcpy(o, n ? (const char *)p : "\xEF\xBF\xBD", n ? n : 3);
         o += n ? n : 3;
     }
     *o = '\0';
-    return out;
+    *out_copy = out;
+    return 1;
 }
 #endif

@@ -223,26 +223,25 @@ void http_reply_text(http_req *r, int status, const char *content_type, const ch
 
 void http_reply_json(http_req *r, int status, cJSON *body)
 {
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL, *clean = NULL;
     cJSON_Delete(body);
+    /* errors echo paths, names and parameters: never invalid UTF-8 (U+FFFD instead) */
+    if (text && utf8_scrub(text, &clean) != 0) { free(text); text = clean; }
     http_reply_buffer(r, text ? status : 500, "application/json; charset=utf-8", text, text ? strlen(text) : 0);
 }
 
 void http_reply_error(http_req *r, int status, const char *code, const char *message, cJSON *details)
 {
-    char *scrubbed = utf8_scrub(message ? message : "");   /* messages echo paths and names */
     cJSON *root = cJSON_CreateObject();
     cJSON *err = root ? cJSON_AddObjectToObject(root, "error") : NULL;
     if (!err) {
-        free(scrubbed);
         cJSON_Delete(root);
         cJSON_Delete(details);
         http_reply_json(r, 500, NULL);
         return;
     }
     cJSON_AddStringToObject(err, "code", code);
-    cJSON_AddStringToObject(err, "message", scrubbed ? scrubbed : message);
-    free(scrubbed);
+    cJSON_AddStringToObject(err, "message", message);
     if (!details) details = cJSON_CreateArray();
     if (details) cJSON_AddItemToObject(err, "details", details);
     http_reply_json(r, status, root);

@@ -2,7 +2,8 @@
 // would try to abuse a spreadsheet: text cells starting with = + - @ TAB or
 // CR never become formulas, numbers that are not finite (JSON 1e999 is
 // infinity) are never written as inf / nan / INF; and error answers that
-// echo a path or a name (404s above all) never carry invalid UTF-8. The
+// echo a path, a name or a parameter (404s above all) never carry invalid
+// UTF-8. The
 // workbook is unzipped here with a small zip reader on node's zlib.
 // Expected files are written out by hand below.
 import { test, before, after } from 'node:test';
@@ -136,6 +137,9 @@ test('404s and other error answers that echo the path or a name are valid UTF-8'
   const cases = [
     '/api/v1/%FF%FE', '/api/v1/x%C0%AF', '/api/v1/x%ED%A0%80', '/api/v1/x%F4%90%80%80', '/api/v1/x%E4%B8',
     '/nope%FF.html', '/%E4%B8.js', '/api/v1/users/%FF%FF', '/api/v1/scorecards/%FF',
+    // a parameter echoed in the message and in the details
+    '/api/v1/kpi?ids=%FF%FE&from=2024-01-01&to=2024-01-31', '/api/v1/kpi?ids=service.ro_count&from=2024-01-0%FF&to=2024-01-31',
+    '/api/v1/kpi?ids=service.ro_count&from=2024-01-01&to=2024-01-31&by=%C0%AF',
     // 400 x "中" (1200 bytes): the message is cut at its limit, possibly inside a character
     '/api/v1/' + '%E4%B8%AD'.repeat(400), '/x' + '%E4%B8%AD'.repeat(400),
   ];
