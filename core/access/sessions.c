@@ -13,6 +13,7 @@
 #include "access_private.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "clock.h"
 
 /* --- sessions and tokens: who is asking --- */
@@ -247,6 +248,7 @@ int auth_login(db_conn *c, const config *cfg, const char *username, const char *
     if (over_user || over_addr) {
         log_warn("auth", "login rate-limited: user \"%.64s\" from %s (%s)", username, ip,
                  over_user ? "too many failures for the user" : "too many failures from the address");
+        metrics_add(METRIC_LOGIN_FAILURES, 1);
         return AUTH_LOGIN_RATE_LIMITED;
     }
 
@@ -279,6 +281,7 @@ int auth_login(db_conn *c, const config *cfg, const char *username, const char *
             audit_json(c, &tried, "login.failure", tried.name, detail, err, errlen) != 0)
             return -2;
         log_info("auth", "login failed: user \"%.64s\" from %s", username, ip);
+        metrics_add(METRIC_LOGIN_FAILURES, 1);
         return 0;
     }
 

@@ -279,7 +279,18 @@ int config_load_env(config *c, char *err, size_t errlen)
             return -1;
         }
     }
+    if (config_localdb_flush(err, errlen) < 0) return -1;
     return 0;
+}
+
+int config_localdb_flush(char *err, size_t errlen)
+{
+    const char *v = getenv("FOURSCORE_LOCALDB_FLUSH");
+    if (!v || !*v || !strcmp(v, "1")) return 1;
+    if (!strcmp(v, "2")) return 2;
+    snprintf(err, errlen, "FOURSCORE_LOCALDB_FLUSH=%.40s: expected 1 (each acknowledged commit on disk) "
+             "or 2 (flushed about once a second)", v);
+    return -1;
 }
 
 /* --- option parsing --- */

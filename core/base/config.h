@@ -59,6 +59,14 @@ void config_scorecard_dir(char *out, size_t cap);
 /* Defaults, then the environment. Returns 0, or -1 with a message naming the variable. */
 int config_load_env(config *c, char *err, size_t errlen);
 
+/* FOURSCORE_LOCALDB_FLUSH: innodb_flush_log_at_trx_commit of local mode's
+ * own MariaDB server. 1 (the default): an acknowledged commit is on disk, so
+ * not even a power cut loses it. 2: written to the OS at commit and flushed
+ * to disk about once a second, so a crash of the machine (not of a process)
+ * can lose the last second of acknowledged imports. Returns 1 or 2, or -1
+ * with a message naming the variable. Read when local mode starts its server. */
+int config_localdb_flush(char *err, size_t errlen);
+
 /* --- option parsing shared by every subcommand --- */
 enum opt_kind { OPT_FLAG, OPT_STR, OPT_MULTI };
 typedef struct opt {

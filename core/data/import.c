@@ -36,6 +36,7 @@
 #include "kpi.h"
 #include "log.h"
 #include "import_retry.h"
+#include "metrics.h"
 #include "rollup.h"
 
 #define BATCH_ROWS        10000              /* rows per staging round trip */
@@ -1935,6 +1936,8 @@ int import_job_finish(import_job *j, import_result *res)
                  res->rows, res->inserted, res->updated, res->unchanged, j->attempt, j->t_stage, j->t_check, j->t_write,
                  j->t_finish);
     }
+    metrics_add(rc == 0 ? METRIC_IMPORT_FILES : METRIC_IMPORT_REJECTED, 1);
+    if (rc == 0) metrics_add(METRIC_IMPORT_ROWS, res->rows);
     job_free(j);
     return rc;
 }

@@ -4,9 +4,15 @@
  * answers a UTF-8 CSV (with a BOM, so Excel opens Chinese headers right) or an
  * .xlsx workbook built with libxlsxwriter (Chinese headers, numbers stored as
  * numbers, percentages formatted as such). The table holds only figures the
- * caller was already given, so any signed-in user may export. */
+ * caller was already given, so any signed-in user may export.
+ * Safe for spreadsheets: a text cell that a spreadsheet could read as a
+ * formula (starting with = + - @, or TAB or CR, which Excel skips before
+ * reading one) gets a leading ' in the CSV and is written as a string cell in
+ * the workbook; a number that is not finite (JSON 1e999 is infinity) is
+ * written as an empty cell, never as inf, nan or <v>INF</v>. */
 #include "export.h"
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,12 +119,24 @@ static int buf_put(buf *b, const char *s, size_t n)
     return 0;
 }
 
-/* A text cell: quoted when needed; a leading = + - @ gets a ' so that a
+/* Whether a spreadsheet could take a text starting so for a formula. */
+static bool formula_lead(char c)
+{
+    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
+/* A number cell holds a value only when it is finite. */
+static bool finite_number(const cJSON *cell)
+{
+    return cJSON_IsNumber(cell) && isfinite(cell->valuedouble);
+}
+
+/* A text cell, always quoted; a leading = + - @ TAB or CR gets a ' so that a
  * spreadsheet never runs it as a formula. */
 static int csv_text(buf *b, const char *s)
 {
     int rc = buf_put(b, "\"", 1);
-    if (*s == '=' || *s == '+' || *s == '-' || *s == '@') rc |= buf_put(b, "'", 1);
+    if (formula_lead(*s)) rc |= buf_put(b, "'", 1);
     for (const char *p = s; *p; p++) rc |= *p == '"' ? buf_put(b, "\"\"", 2) : buf_put(b, p, 1);
     return rc | buf_put(b, "\"", 1);
 }
@@ -137,7 +155,7 @@ static int build_csv(const export_table *t, buf *b)
         const cJSON *cell;
         cJSON_ArrayForEach(cell, row) {
             if (c++) rc |= buf_put(b, ",", 1);
-            if (cJSON_IsNumber(cell)) {
+            if (finite_number(cell)) {
                 char num[64];
                 int n = snprintf(num, sizeof num, "%.15g", cell->valuedouble);
                 rc |= buf_put(b, num, (size_t)n);
@@ -184,7 +202,7 @@ static int build_xlsx(const export_table *t, buf *out, char *err, size_t errlen)
         lxw_col_t c = 0;
         const cJSON *cell;
         cJSON_ArrayForEach(cell, row) {
-            if (cJSON_IsNumber(cell))
+            if (finite_number(cell))
                 worksheet_write_number(ws, r, c, cell->valuedouble,
                                        t->col_type[c] == COL_PERCENT ? pct : t->col_type[c] == COL_NUMBER ? num : NULL);
             else if (cJSON_IsString(cell))

@@ -37,6 +37,7 @@
 #include "http.h"
 #include "kpi.h"
 #include "log.h"
+#include "metrics.h"
 #include "plugins.h"
 
 #define KPI_CACHE_BUCKETS      4096
@@ -706,6 +707,7 @@ static cache_entry *components_get(app *a, db_conn *c, kpi_snapshot *snap, const
     else k->misses++;
     pthread_mutex_unlock(&k->mu);
     if (e) return e;
+    metrics_add(METRIC_KPI_CACHE_MISSES, 1);     /* hits: counted once per request, in compute_missing */
 
     fsp_call call = { .conn = c, .setting = setting_lookup, .setting_ctx = snap->settings,
                       .generation = snap->generation };
@@ -811,21 +813,22 @@ static void compute_missing(app *a, db_pool *pool, kpi_snapshot *snap, const plu
 {
     kpi_engine *k = a->kpi;
     int total = nids * nperiods;
-    if (total < 2) return;
     compute_job job = { .a = a, .pool = pool, .snap = snap, .pks = pks, .periods = periods, .nperiods = nperiods,
                         .per_insurer = per_insurer };
     job.todo = malloc((size_t)total * sizeof *job.todo);
     if (!job.todo) return;
+    int found = 0;                 /* answered from the cache: the request's hits */
     pthread_mutex_lock(&k->mu);
     for (int i = 0; i < total && snap == k->snap; i++) {
         char key[96];
         const period *p = &periods[i % nperiods];
         snprintf(key, sizeof key, "%s|%s|%s|%d", pks[i / nperiods]->def->id, p->from, p->to, per_insurer ? 1 : 0);
         cache_entry *e = cache_get_locked(k, key);
-        if (e) entry_unref_locked(e);
+        if (e) { entry_unref_locked(e); found++; }
         else job.todo[job.ntodo++] = i;
     }
     pthread_mutex_unlock(&k->mu);
+    metrics_add(METRIC_KPI_CACHE_HITS, found);
     int nthreads = job.ntodo < KPI_COMPUTE_THREADS ? job.ntodo : KPI_COMPUTE_THREADS;
     if (nthreads >= 2 && pthread_mutex_init(&job.mu, NULL) == 0) {
         pthread_t tids[KPI_COMPUTE_THREADS];

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "kpi.h"
 #include "log.h"
+#include "metrics.h"
 #include "plugins.h"
 
 struct fsp_host {
@@ -516,6 +517,7 @@ void plugins_load_file(plugin_registry *reg, const char *path)
              lp->nsettings);
     return;
 refused:
+    metrics_add(METRIC_PLUGIN_LOAD_FAILURES, 1);
     if (h) dlclose(h);
     log_error("plugin", "%s refused: %s", path, lp->reason);
 }

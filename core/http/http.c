@@ -45,6 +45,7 @@
 #include "router.h"
 #include "static.h"
 #include "clock.h"
+#include "utf8.h"
 
 #define DRAIN_MAX        (8ull << 20)      /* refused bodies read and dropped up to this */
 #define STOP_WAIT_MS     10000             /* graceful stop: longest wait for requests in flight */
@@ -222,8 +223,10 @@ void http_reply_text(http_req *r, int status, const char *content_type, const ch
 
 void http_reply_json(http_req *r, int status, cJSON *body)
 {
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL, *clean = NULL;
     cJSON_Delete(body);
+    /* errors echo paths, names and parameters: never invalid UTF-8 (U+FFFD instead) */
+    if (text && utf8_scrub(text, &clean) != 0) { free(text); text = clean; }
     http_reply_buffer(r, text ? status : 500, "application/json; charset=utf-8", text, text ? strlen(text) : 0);
 }
 
@@ -706,7 +709,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls,
         log_info("http", "%s %s ended early (code %d)", r->method, r->path ? r->path : "", (int)toe);
     double ms = clock_ms() - r->start_ms;
     log_access(r->method ? r->method : "", r->path ? r->path : "", r->status, ms, r->who ? r->who->name : NULL);
-    metrics_request(r->method ? r->method : "", r->route ? r->route->pattern : NULL, r->status, ms);
+    metrics_request(r->method, r->route ? r->route->pattern : rs->is_static ? "static" : NULL, r->status, ms);
     if (r->route && r->route->on_cleanup) r->route->on_cleanup(r);
     if (r->who) {
         principal_free(r->who);

@@ -1,8 +1,11 @@
 /* metrics: the process's counters, served as Prometheus text on GET /metrics
  * (an admin session or a `metrics` token). Subsystems count through
  * metrics_add() (lock-free atomics) and the HTTP layer reports each request
- * through metrics_request() (a small table of route x status under a mutex,
- * bounded: routes are the route table's patterns, never raw paths). */
+ * through metrics_request() (a small table of route x method x status under
+ * a mutex, bounded: routes are the route table's patterns, "static" or
+ * "unmatched", never raw paths; methods other than the standard seven fold
+ * into "other"). Label values are escaped as the Prometheus text format says
+ * (backslash, double quote, line feed), whatever they hold. */
 #include "metrics.h"
 #include <pthread.h>
 #include <stdarg.h>
@@ -39,16 +42,27 @@ long long metrics_get(enum metric m)
 
 /* --- requests: by route and status, and a latency histogram --- */
 
-#define MAX_SERIES 256
+#define MAX_SERIES 1024
 static const double buckets_ms[] = { 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
 #define NBUCKETS (int)(sizeof buckets_ms / sizeof buckets_ms[0])
 
 typedef struct series {
-    const char *route;        /* a route pattern (static string) */
-    char method[8];
+    const char *route;        /* a route pattern, "static" or "unmatched" (static strings) */
+    const char *method;       /* one of known_methods[] or "other" */
     int status;
     long long count;
 } series;
+
+/* The methods counted by name; any other folds into "other", so a client
+ * cannot make a series (or a label value) of its own choosing. */
+static const char *const known_methods[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" };
+
+static const char *method_bucket(const char *method)
+{
+    for (size_t i = 0; method && i < sizeof known_methods / sizeof known_methods[0]; i++)
+        if (strcmp(method, known_methods[i]) == 0) return known_methods[i];
+    return "other";
+}
 
 static pthread_mutex_t req_lock = PTHREAD_MUTEX_INITIALIZER;
 static series req_series[MAX_SERIES];
@@ -60,15 +74,17 @@ static long long hist_count;
 
 void metrics_request(const char *method, const char *route, int status, double ms)
 {
-    if (!route) route = "static";
+    if (!route) route = "unmatched";
+    method = method_bucket(method);
+    if (status < 100 || status > 599) status = 0;
     pthread_mutex_lock(&req_lock);
     int i;
     for (i = 0; i < n_series; i++)
-        if (req_series[i].status == status && req_series[i].route == route && strcmp(req_series[i].method, method) == 0) break;
+        if (req_series[i].status == status && req_series[i].method == method && strcmp(req_series[i].route, route) == 0) break;
     if (i == n_series) {
         if (n_series < MAX_SERIES) {
             req_series[i].route = route;
-            snprintf(req_series[i].method, sizeof req_series[i].method, "%s", method);
+            req_series[i].method = method;
             req_series[i].status = status;
             req_series[i].count = 0;
             n_series++;
@@ -109,6 +125,20 @@ static void outf(out *o, const char *fmt, ...)
     }
 }
 
+/* A label value as the text format wants it: \\ for a backslash, \" for a
+ * double quote, \n for a line feed; everything else as it is. */
+static void out_label(out *o, const char *v)
+{
+    outf(o, "\"");
+    for (const char *p = v; *p && !o->failed; p++) {
+        if (*p == '\\') outf(o, "\\\\");
+        else if (*p == '"') outf(o, "\\\"");
+        else if (*p == '\n') outf(o, "\\n");
+        else outf(o, "%c", *p);
+    }
+    outf(o, "\"");
+}
+
 char *metrics_render(struct app *a, size_t *len)
 {
     out o = { .cap = 8192 };
@@ -122,10 +152,14 @@ char *metrics_render(struct app *a, size_t *len)
     pthread_mutex_lock(&req_lock);
     outf(&o, "# HELP fourscore_http_requests_total HTTP requests by route pattern, method and status.\n"
              "# TYPE fourscore_http_requests_total counter\n");
-    for (int i = 0; i < n_series; i++)
-        outf(&o, "fourscore_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %lld\n",
-             req_series[i].route, req_series[i].method, req_series[i].status, req_series[i].count);
-    if (overflow) outf(&o, "fourscore_http_requests_total{route=\"other\",method=\"\",status=\"\"} %lld\n", overflow);
+    for (int i = 0; i < n_series; i++) {
+        outf(&o, "fourscore_http_requests_total{route=");
+        out_label(&o, req_series[i].route);
+        outf(&o, ",method=");
+        out_label(&o, req_series[i].method);
+        outf(&o, ",status=\"%d\"} %lld\n", req_series[i].status, req_series[i].count);
+    }
+    if (overflow) outf(&o, "fourscore_http_requests_total{route=\"overflow\",method=\"other\",status=\"0\"} %lld\n", overflow);
     outf(&o, "# HELP fourscore_http_request_duration_seconds Time to answer a request.\n"
              "# TYPE fourscore_http_request_duration_seconds histogram\n");
     long long cum = 0;

@@ -23,8 +23,10 @@ enum metric {
 /* Count n events (thread-safe, lock-free). */
 void metrics_add(enum metric m, long long n);
 long long metrics_get(enum metric m);
-/* One answered HTTP request: route is the route table's pattern (a static
- * string; NULL for static files), so the series stay few. */
+/* One answered HTTP request: route is the route table's pattern or "static"
+ * (static strings; NULL when no route matched: counted as "unmatched");
+ * a method other than GET HEAD POST PUT PATCH DELETE OPTIONS is counted as
+ * "other". So the series stay few whatever clients send. */
 void metrics_request(const char *method, const char *route, int status, double ms);
 /* The whole text; malloc'd, *len set. NULL when out of memory. */
 char *metrics_render(struct app *a, size_t *len);

@@ -34,6 +34,7 @@
 #include "config.h"
 #include "kpi.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "scorecard_pattern.h"
 
@@ -1501,6 +1502,7 @@ int scorecard_run(struct app *a, const principal *who, const char *name,
     double elapsed = now_ms() - run.start_ms;
     out->own_cpu_ms = cpu_ms() - cpu_start - run.lookup_cpu_ms;
     running_leave();
+    metrics_add(METRIC_SCORECARD_RUNS, 1);
     out->kpi_lookups = run.lookups;
     out->kpi_ms = run.lookup_ms;
 
@@ -1560,6 +1562,7 @@ int scorecard_run(struct app *a, const principal *who, const char *name,
     cJSON_Delete(run.rows);
     cJSON_Delete(run.log);
     store_set_free(&run.scope);
+    if (out->status == 422 && strcmp(out->code, "budget_exceeded") == 0) metrics_add(METRIC_SCORECARD_BUDGET_KILLS, 1);
     return out->status == 200 ? 0 : -1;
 }
 

@@ -50,6 +50,7 @@
  * opened it.
  */
 #include "localdb.h"
+#include "config.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -501,6 +502,8 @@ static int build_server_command(localdb *l, char *err, size_t errlen)
         snprintf(sized, sizeof sized, "%ldM", default_buffer_pool_mb());
         pool = sized;
     }
+    int flush = config_localdb_flush(err, errlen);    /* FOURSCORE_LOCALDB_FLUSH, docs/operations.md */
+    if (flush < 0) return -1;
     free_argv(l->argv);
     int n = 0;
     char **a = l->argv;
@@ -519,10 +522,8 @@ static int build_server_command(localdb *l, char *err, size_t errlen)
             * checkpoints (the same size as at creation, so no resize) */
            || add_arg(a, &n, "--innodb-log-file-size=256M")
            || add_arg(a, &n, "--innodb-buffer-pool-size=%s", pool)
-           /* Commits reach the OS at once and the disk within a second: a
-            * crash of the machine may lose the last second of an import,
-            * which is re-run from its CSV. Much faster imports. */
-           || add_arg(a, &n, "--innodb-flush-log-at-trx-commit=2")
+           /* 1: an acknowledged commit is on disk; 2: on disk within a second */
+           || add_arg(a, &n, "--innodb-flush-log-at-trx-commit=%d", flush)
            || add_arg(a, &n, "--max-allowed-packet=64M")
            || add_arg(a, &n, "--max-connections=500");
     if (bad) {

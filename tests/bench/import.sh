@@ -9,7 +9,8 @@
 # -DCMAKE_BUILD_TYPE=Release for a fair figure). The script starts its own
 # mariadbd in a temporary directory (removed at the end) and points
 # `fourscore import --db` at it, so both loaders talk to one server with one
-# configuration.
+# configuration. FLUSH=1|2 sets the server's innodb_flush_log_at_trx_commit
+# (default 1, each commit on disk; local mode's FOURSCORE_LOCALDB_FLUSH).
 set -eu
 
 ROWS=${1:-500000}
@@ -34,6 +35,7 @@ ROOTOPT=""
 [ "$(id -u)" = 0 ] && ROOTOPT="--user=root"
 mariadbd --no-defaults --datadir="$WORK/data" --socket="$SOCK" --skip-networking --skip-log-bin \
     --innodb-buffer-pool-size=512M --innodb-log-file-size=256M --local-infile=1 \
+    --innodb-flush-log-at-trx-commit="${FLUSH:-1}" \
     --pid-file="$WORK/m.pid" --log-error="$WORK/m.err" $ROOTOPT &
 MPID=$!
 sql() { mariadb --no-defaults -uroot --socket="$SOCK" --local-infile=1 -N -B "$@"; }

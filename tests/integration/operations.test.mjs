@@ -3,13 +3,15 @@
 // migrates, creates the admin and serves; a mariadb-dump backup restores into
 // a new server with the same figures; in local mode the server restarts its
 // killed database by itself under traffic, losing no acknowledged import; /metrics
-// answers Prometheus text to admins and metrics tokens only.
+// answers Prometheus text to admins and metrics tokens only (its series are
+// tested in metrics.test.mjs); local mode's database puts every acknowledged
+// commit on disk unless FOURSCORE_LOCALDB_FLUSH=2 says otherwise.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { rmSync, mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { rmSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, startMariadb, tempDir, bin, root, mariadbPids } from './lib.mjs';
+import { startServer, startMariadb, tempDir, bin, root, mariadbPids, run } from './lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const regionsCsv = (rows) => 'region_code,name\n' + rows.map(([c, n]) => `${c},${n}`).join('\n') + '\n';
@@ -184,6 +186,33 @@ test('/metrics answers Prometheus text to an admin and a metrics token, and no o
   assert.equal(other.status, 403, 'and nothing else');
   assert.equal((await s.request('GET', '/metrics')).status, 401, 'no credentials: 401');
   assert.equal((await s.stop()).code, 0);
+});
+
+test('local mode: an acknowledged commit is on disk by default; FOURSCORE_LOCALDB_FLUSH=2 chooses speed; other values are refused', async () => {
+  // what the running server says, asked over its socket, and the command line it was started with
+  const inForce = (dataDir) => spawnSync('mariadb', ['--no-defaults', '-uroot', `--socket=${join(dataDir, 'mysqld.sock')}`, '-N', '-B',
+    '-e', 'SELECT @@innodb_flush_log_at_trx_commit'], { encoding: 'utf8' });
+  for (const [env, want] of [[{}, '1'], [{ FOURSCORE_LOCALDB_FLUSH: '2' }, '2']]) {
+    const s = await startServer({ env });
+    try {
+      const q = inForce(s.dataDir);
+      assert.equal(q.status, 0, q.stderr);
+      assert.equal(q.stdout.trim(), want, `innodb_flush_log_at_trx_commit with ${JSON.stringify(env)}`);
+      assert.match(readFileSync(join(s.dataDir, 'mariadbd.cmd'), 'utf8'), new RegExp(`--innodb-flush-log-at-trx-commit=${want}\\b`));
+      const cookie = await s.adminCookie();
+      const imp = await s.request('POST', '/api/v1/import/regions', { cookie, contentType: 'text/csv', body: regionsCsv([['D1', '一区']]) });
+      assert.equal(imp.status, 200, imp.text);
+    } finally {
+      assert.equal((await s.stop()).code, 0);
+    }
+  }
+  for (const value of ['0', '3', 'yes', '1 ']) {
+    const dir = tempDir('fs-flush-');
+    const bad = await run(['serve', '--listen', '127.0.0.1:0'], { env: { FOURSCORE_LOCALDB_FLUSH: value }, dataDir: dir, timeoutMs: 20000 }).catch((e) => ({ code: 'timeout', stderr: String(e) }));
+    assert.notEqual(bad.code, 0, `FOURSCORE_LOCALDB_FLUSH=${JSON.stringify(value)} is refused`);
+    assert.match(bad.stderr, /FOURSCORE_LOCALDB_FLUSH=.*expected 1 .* or 2/, bad.stderr);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('an upgrade that applies migrations to a database with data rebuilds the derived tables', async () => {
