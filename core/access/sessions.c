@@ -13,7 +13,7 @@
 #include "access_private.h"
 #include "db.h"
 #include "log.h"
-#include "metrics.h"
+#include "counters.h"
 #include "clock.h"
 
 /* --- sessions and tokens: who is asking --- */

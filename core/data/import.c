@@ -36,7 +36,7 @@
 #include "kpi.h"
 #include "log.h"
 #include "import_retry.h"
-#include "metrics.h"
+#include "counters.h"
 #include "rollup.h"
 
 #define BATCH_ROWS        10000              /* rows per staging round trip */
@@ -63,7 +63,7 @@ typedef struct col_def {
  * where no required store-scoped parent (customer, RO, invoice) implies it. */
 typedef struct parent_check {
     const char *column;            /* the column naming the parent */
-    const char *message;           /* printf: the value, then the store code */
+    const char *message;           /* the first %s is the value, a second the store code */
     const char *sql;
 } parent_check;
 
@@ -1310,6 +1310,27 @@ static int col_index(const entity_def *e, const char *name)
     return 0;
 }
 
+/* A parent check's message with its %s filled: the value, then the store
+ * (never a printf format, so no text of a file can reach one). */
+static void fill_message(char *out, size_t cap, const char *tmpl, const char *value, const char *store)
+{
+    size_t n = 0;
+    int filled = 0;
+    for (const char *p = tmpl; *p && n + 1 < cap; p++) {
+        if (p[0] == '%' && p[1] == 's' && filled < 2) {
+            const char *v = filled++ == 0 ? value : store;
+            size_t k = strlen(v);
+            if (k > cap - 1 - n) k = cap - 1 - n;
+            memcpy(out + n, v, k);
+            n += k;
+            p++;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+}
+
 static void check_parents(import_job *j)
 {
     const entity_def *e = j->e;
@@ -1333,7 +1354,7 @@ static void check_parents(import_job *j)
             const char *value = db_cell(res, r, 1) ? db_cell(res, r, 1) : "";
             const char *store = res->ncols > 2 && db_cell(res, r, 2) ? db_cell(res, r, 2) : "";
             char msg[300];
-            snprintf(msg, sizeof msg, pc->message, shown(value, v, sizeof v), store);
+            fill_message(msg, sizeof msg, pc->message, shown(value, v, sizeof v), store);
             problem_add(&j->problems, line, fcol, "%s: %s", pc->column, msg);
         }
         db_result_free(res);

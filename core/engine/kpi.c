@@ -37,7 +37,7 @@
 #include "http.h"
 #include "kpi.h"
 #include "log.h"
-#include "metrics.h"
+#include "counters.h"
 #include "plugins.h"
 
 #define KPI_CACHE_BUCKETS      4096

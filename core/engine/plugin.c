@@ -18,7 +18,7 @@
 #include "config.h"
 #include "kpi.h"
 #include "log.h"
-#include "metrics.h"
+#include "counters.h"
 #include "plugins.h"
 
 struct fsp_host {

@@ -1,12 +1,13 @@
 /* metrics: the process's counters, served as Prometheus text on GET /metrics
  * (an admin session or a `metrics` token). Subsystems count through
- * metrics_add() (lock-free atomics) and the HTTP layer reports each request
+ * metrics_add() (core/base/counters.c) and the HTTP layer reports each request
  * through metrics_request() (a small table of route x method x status under
  * a mutex, bounded: routes are the route table's patterns, "static" or
  * "unmatched", never raw paths; methods other than the standard seven fold
  * into "other"). Label values are escaped as the Prometheus text format says
  * (backslash, double quote, line feed), whatever they hold. */
 #include "metrics.h"
+#include "counters.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -15,30 +16,6 @@
 #include <string.h>
 #include "app.h"
 #include "db.h"
-
-static _Atomic long long counters[METRIC__COUNT];
-
-static const struct { const char *name, *help, *type; } counter_info[METRIC__COUNT] = {
-    [METRIC_IMPORT_ROWS] = { "fourscore_import_rows_total", "Rows applied by imports (inserted, updated or unchanged).", "counter" },
-    [METRIC_IMPORT_FILES] = { "fourscore_import_files_total", "Files applied by imports.", "counter" },
-    [METRIC_IMPORT_REJECTED] = { "fourscore_import_rejected_total", "Import files rejected (nothing written).", "counter" },
-    [METRIC_SCORECARD_RUNS] = { "fourscore_scorecard_runs_total", "Scorecard runs.", "counter" },
-    [METRIC_SCORECARD_BUDGET_KILLS] = { "fourscore_scorecard_budget_exceeded_total", "Scorecard runs ended by a CPU, memory or time budget.", "counter" },
-    [METRIC_PLUGIN_LOAD_FAILURES] = { "fourscore_plugin_load_failures_total", "KPI plugins refused at load.", "counter" },
-    [METRIC_KPI_CACHE_HITS] = { "fourscore_kpi_cache_hits_total", "KPI computations answered from the cache.", "counter" },
-    [METRIC_KPI_CACHE_MISSES] = { "fourscore_kpi_cache_misses_total", "KPI computations that asked the database.", "counter" },
-    [METRIC_LOGIN_FAILURES] = { "fourscore_login_failures_total", "Failed logins.", "counter" },
-};
-
-void metrics_add(enum metric m, long long n)
-{
-    if ((int)m >= 0 && m < METRIC__COUNT) atomic_fetch_add_explicit(&counters[m], n, memory_order_relaxed);
-}
-
-long long metrics_get(enum metric m)
-{
-    return ((int)m >= 0 && m < METRIC__COUNT) ? atomic_load_explicit(&counters[m], memory_order_relaxed) : 0;
-}
 
 /* --- requests: by route and status, and a latency histogram --- */
 
@@ -146,8 +123,9 @@ char *metrics_render(struct app *a, size_t *len)
     if (!o.p) return NULL;
     o.p[0] = '\0';
     for (int m = 0; m < METRIC__COUNT; m++) {
-        outf(&o, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", counter_info[m].name, counter_info[m].help,
-             counter_info[m].name, counter_info[m].type, counter_info[m].name, metrics_get((enum metric)m));
+        const char *name, *help, *type;
+        metrics_counter_info((enum metric)m, &name, &help, &type);
+        outf(&o, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name, type, name, metrics_get((enum metric)m));
     }
     pthread_mutex_lock(&req_lock);
     outf(&o, "# HELP fourscore_http_requests_total HTTP requests by route pattern, method and status.\n"

@@ -34,7 +34,7 @@
 #include "config.h"
 #include "kpi.h"
 #include "log.h"
-#include "metrics.h"
+#include "counters.h"
 #include "router.h"
 #include "scorecard_pattern.h"
 

@@ -1,0 +1,35 @@
+/* counters: the event counters (see counters.h). */
+#include <stdatomic.h>
+#include "counters.h"
+
+static _Atomic long long counters[METRIC__COUNT];
+
+static const struct { const char *name, *help, *type; } counter_info[METRIC__COUNT] = {
+    [METRIC_IMPORT_ROWS] = { "fourscore_import_rows_total", "Rows applied by imports (inserted, updated or unchanged).", "counter" },
+    [METRIC_IMPORT_FILES] = { "fourscore_import_files_total", "Files applied by imports.", "counter" },
+    [METRIC_IMPORT_REJECTED] = { "fourscore_import_rejected_total", "Import files rejected (nothing written).", "counter" },
+    [METRIC_SCORECARD_RUNS] = { "fourscore_scorecard_runs_total", "Scorecard runs.", "counter" },
+    [METRIC_SCORECARD_BUDGET_KILLS] = { "fourscore_scorecard_budget_exceeded_total", "Scorecard runs ended by a CPU, memory or time budget.", "counter" },
+    [METRIC_PLUGIN_LOAD_FAILURES] = { "fourscore_plugin_load_failures_total", "KPI plugins refused at load.", "counter" },
+    [METRIC_KPI_CACHE_HITS] = { "fourscore_kpi_cache_hits_total", "KPI computations answered from the cache.", "counter" },
+    [METRIC_KPI_CACHE_MISSES] = { "fourscore_kpi_cache_misses_total", "KPI computations that asked the database.", "counter" },
+    [METRIC_LOGIN_FAILURES] = { "fourscore_login_failures_total", "Failed logins.", "counter" },
+};
+
+void metrics_add(enum metric m, long long n)
+{
+    if ((int)m >= 0 && m < METRIC__COUNT) atomic_fetch_add_explicit(&counters[m], n, memory_order_relaxed);
+}
+
+long long metrics_get(enum metric m)
+{
+    return ((int)m >= 0 && m < METRIC__COUNT) ? atomic_load_explicit(&counters[m], memory_order_relaxed) : 0;
+}
+
+void metrics_counter_info(enum metric m, const char **name, const char **help, const char **type)
+{
+    if ((int)m < 0 || m >= METRIC__COUNT) m = 0;
+    *name = counter_info[m].name;
+    *help = counter_info[m].help;
+    *type = counter_info[m].type;
+}
