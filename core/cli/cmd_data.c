@@ -7,8 +7,8 @@
 #include "commands.h"
 #include "config.h"
 #include "db.h"
-#include "kpi.h"
 #include "rollup.h"
+#include "generation.h"
 
 static void print_progress(void *ud, int done, int total, const char *what)
 {
@@ -48,7 +48,7 @@ int cmd_rollup(int argc, char **argv)
         return 1;
     }
     rc = rollup_rebuild_progress(c, print_progress, NULL, err, sizeof err);
-    if (rc == 0) rc = kpi_invalidate(c, err, sizeof err);
+    if (rc == 0) rc = data_generation_bump(c, err, sizeof err);
     db_release(a.db, c);
     app_close(&a);
     if (rc != 0) {

@@ -19,9 +19,9 @@
 #include "bulk_load.h"
 #include "db.h"
 #include "import.h"
-#include "kpi.h"
 #include "rollup.h"
 #include "clock.h"
+#include "generation.h"
 
 /* The file of entity among those given, or NULL. */
 static const bulk_file *file_of(const bulk_file *files, int nfiles, const char *entity)
@@ -283,7 +283,7 @@ int bulk_load_dir(app *a, const char *dir, const bulk_file *files, int nfiles, c
     if (rollup_rebuild_stores(a->db, rollup_progress, NULL, err, errlen) != 0) return -1;
     c = db_acquire(a->db, 5000, err, errlen);
     if (!c) return -1;
-    rc = kpi_invalidate(c, err, errlen);
+    rc = data_generation_bump(c, err, errlen);
     db_release(a->db, c);
     return rc;
 }

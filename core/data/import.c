@@ -33,11 +33,11 @@
 #include "csv.h"
 #include "db.h"
 #include "http.h"
-#include "kpi.h"
 #include "log.h"
 #include "import_retry.h"
 #include "counters.h"
 #include "rollup.h"
+#include "generation.h"
 
 #define BATCH_ROWS        10000              /* rows per staging round trip */
 #define BATCH_ARENA       (8u << 20)         /* bytes of values per batch before a flush */
@@ -1811,7 +1811,7 @@ static void finish_writes(import_job *j)
     int rc = changed && !j->defer_rollups ? rollup_refresh(j->conn, &scope, err, sizeof err) : 0;
     free(vins);
     if (rc < 0) { job_db_fail(j, err, "refreshing rollups"); return; }
-    if (kpi_invalidate(j->conn, err, sizeof err) < 0) { job_db_fail(j, err, "invalidating KPI caches"); return; }
+    if (data_generation_bump(j->conn, err, sizeof err) < 0) { job_db_fail(j, err, "invalidating KPI caches"); return; }
     char detail[400];
     snprintf(detail, sizeof detail, "{\"file\":\"%.200s\",\"rows\":%lld,\"inserted\":%lld,\"updated\":%lld,\"unchanged\":%lld}",
              j->label, j->rows, j->inserted, j->updated, j->unchanged);
@@ -1824,7 +1824,7 @@ static void finish_writes(import_job *j)
     if (db_commit(j->conn, err, sizeof err) < 0) { job_db_fail(j, err, "commit"); return; }
     j->in_txn = false;
     unlock_vehicles(j);
-    kpi_changed_here();
+    data_changed_here();
     /* a big load: plan the next KPI queries on the new sizes (committed already, so only a warning) */
     if (j->inserted >= IMPORT_ANALYZE_ROWS && !j->defer_rollups && rollup_analyze(j->conn, e->name, err, sizeof err) < 0)
         log_warn("import", "%s: refreshing table statistics: %s", e->name, err);

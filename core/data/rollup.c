@@ -32,7 +32,6 @@
 #include <string.h>
 #include "app.h"
 #include "config.h"
-#include "kpi.h"
 #include "log.h"
 #include "rollup.h"
 #include "rollup_asof.h"

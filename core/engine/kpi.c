@@ -14,7 +14,7 @@
  * reads the generation (one primary-key lookup) and a new one clears the
  * cache, so several instances sharing the database stay consistent. A
  * generation read less than KPI_GENERATION_FRESH_MS ago is taken as it is,
- * unless this process has committed a change since (kpi_changed_here): under
+ * unless this process has committed a change since (data_changed_here): under
  * load, one read serves many requests; another instance's change is seen
  * within that time. The store directory (names, regions) and the settings
  * are reloaded with it.
@@ -36,6 +36,8 @@
 #include "config.h"
 #include "http.h"
 #include "kpi.h"
+#include "clock.h"
+#include "generation.h"
 #include "log.h"
 #include "counters.h"
 #include "plugins.h"
@@ -160,8 +162,6 @@ oom:
 static const char SQL_DIR_STORES[] = "SELECT store_code, name, region_code FROM stores ORDER BY store_code";
 static const char SQL_DIR_REGIONS[] = "SELECT region_code, name FROM regions ORDER BY region_code";
 static const char SQL_DIR_INSURERS[] = "SELECT insurer_code, name FROM insurers ORDER BY insurer_code";
-static const char SQL_GENERATION[] = "SELECT generation FROM data_generation WHERE id = 1";
-static const char SQL_GENERATION_BUMP[] = "UPDATE data_generation SET generation = generation + 1 WHERE id = 1";
 
 static kpi_snapshot *snapshot_load(db_conn *c, const plugin_registry *plugins, unsigned long long generation,
                                    char *err, size_t errlen)
@@ -502,18 +502,6 @@ static int engine_ready(app *a, char *err, size_t errlen)
     return kpi_open(a, err, errlen);
 }
 
-/* Changes this process has made to the data or settings (kpi_invalidate,
- * and again once committed: kpi_changed_here). */
-static atomic_ullong local_changes;
-
-void kpi_changed_here(void) { atomic_fetch_add(&local_changes, 1); }
-
-static long long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The current snapshot when its generation was read less than
  * KPI_GENERATION_FRESH_MS ago and nothing changed here since (a reference
@@ -521,8 +509,8 @@ static long long monotonic_ms(void)
 static kpi_snapshot *engine_snapshot_fresh(kpi_engine *k)
 {
     kpi_snapshot *s = NULL;
-    unsigned long long changes = atomic_load(&local_changes);
-    long long now = monotonic_ms();
+    unsigned long long changes = data_changes_here();
+    long long now = clock_ms_whole();
     pthread_mutex_lock(&k->mu);
     if (k->snap && k->snap_read_changes == changes && now - k->snap_read_ms < KPI_GENERATION_FRESH_MS) {
         s = k->snap;
@@ -536,12 +524,10 @@ static kpi_snapshot *engine_snapshot_fresh(kpi_engine *k)
  * caller releases with snapshot_release); a new generation clears the cache. */
 static kpi_snapshot *engine_snapshot(kpi_engine *k, db_conn *c, char *err, size_t errlen)
 {
-    unsigned long long changes = atomic_load(&local_changes);
-    long long read_ms = monotonic_ms();
-    db_result *res = NULL;
-    if (db_query(c, SQL_GENERATION, NULL, 0, &res, err, errlen) != 0) return NULL;
-    unsigned long long gen = res->nrows ? (unsigned long long)db_cell_int(res, 0, 0) : 0;
-    db_result_free(res);
+    unsigned long long changes = data_changes_here();
+    long long read_ms = clock_ms_whole();
+    unsigned long long gen;
+    if (data_generation_read(c, &gen, err, errlen) != 0) return NULL;
     pthread_mutex_lock(&k->mu);
     if (k->snap && k->snap->generation == gen) {
         kpi_snapshot *s = k->snap;
@@ -1178,12 +1164,6 @@ done:
     free(pks);
     free(periods);
     return rc;
-}
-
-int kpi_invalidate(db_conn *c, char *err, size_t errlen)
-{
-    kpi_changed_here();
-    return db_exec(c, SQL_GENERATION_BUMP, NULL, 0, NULL, err, errlen);
 }
 
 /* --- HTTP: the catalogue, queries, batch --- */

@@ -42,13 +42,6 @@ cJSON *kpi_answer_json(const kpi_request *req, const kpi_answer *ans);
 /* The catalogue target of a KPI as JSON (number, {"low","high"}) or NULL. */
 cJSON *kpi_target_json(struct app *a, const char *id);
 bool kpi_exists(struct app *a, const char *id);
-/* Bump the data generation: every cached result becomes stale, here and in
- * every other instance sharing the database. Called by import and settings,
- * inside their transaction; they call kpi_changed_here() again once it is
- * committed, so this process's next query reads the new generation at once
- * (other instances see it within KPI_GENERATION_FRESH_MS, 20 ms). */
-int kpi_invalidate(db_conn *c, char *err, size_t errlen);
-void kpi_changed_here(void);
 /* --- engine lifetime (kpi.c) --- */
 /* Load the plugins of cfg.plugin_dir and set up the engine (a->plugins,
  * a->kpi). Called by serve at start (refused plugins are logged then);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "plugins.h"
 #include "settings.h"
+#include "generation.h"
 
 /* --- the definitions --- */
 
@@ -350,12 +351,12 @@ int kpi_settings_update(struct app *a, db_conn *c, const principal *who, const c
     }
     rc = audit_log(c, who, "settings.update", "settings", detail, err, errlen);
     free(detail);
-    if (rc != 0 || kpi_invalidate(c, err, errlen) != 0) goto fail;
+    if (rc != 0 || data_generation_bump(c, err, errlen) != 0) goto fail;
     if (db_commit(c, err, errlen) != 0) {
         db_rollback(c);
         return -1;
     }
-    kpi_changed_here();
+    data_changed_here();
     return 0;
 fail:
     db_rollback(c);

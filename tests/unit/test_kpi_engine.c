@@ -24,6 +24,7 @@
 #include "kpi.h"
 #include "plugins.h"
 #include "testdb.h"
+#include "generation.h"
 
 /* --- the in-process "plugin": components and KPI definitions --- */
 
@@ -436,24 +437,24 @@ static void test_cache(app *a, db_conn *c)
     CHECK(atomic_load(&calls_of[K_SUM]) == s0 + 1 && atomic_load(&calls_of[K_RATIO]) == r0 + 1,
           "the same query again, and by store and region, compute nothing");
 
-    /* kpi_changed_here() alone makes the engine read the generation again;
+    /* data_changed_here() alone makes the engine read the generation again;
      * the generation has not moved, so the cache stands */
-    kpi_changed_here();
+    data_changed_here();
     q = run(a, "t.sum", from, to, "group", NULL);
     kpi_answer_free(q.ans);
-    CHECK_INT(atomic_load(&calls_of[K_SUM]), s0 + 1, "kpi_changed_here without a new generation keeps the cache");
+    CHECK_INT(atomic_load(&calls_of[K_SUM]), s0 + 1, "data_changed_here without a new generation keeps the cache");
 
-    /* kpi_invalidate bumps the generation (and says so here): computed again, once */
-    CHECK(kpi_invalidate(c, err, sizeof err) == 0, "kpi_invalidate (%s)", err);
+    /* data_generation_bump bumps the generation (and says so here): computed again, once */
+    CHECK(data_generation_bump(c, err, sizeof err) == 0, "data_generation_bump (%s)", err);
     q = run(a, "t.sum", from, to, "group", NULL);
-    CHECK_NUM(cell(&q, "group", 0), 15, "after kpi_invalidate the answer is computed again");
+    CHECK_NUM(cell(&q, "group", 0), 15, "after data_generation_bump the answer is computed again");
     kpi_answer_free(q.ans);
     q = run(a, "t.sum", from, to, "group", NULL);
     kpi_answer_free(q.ans);
-    CHECK_INT(atomic_load(&calls_of[K_SUM]), s0 + 2, "after kpi_invalidate: one more compute, then cached again");
+    CHECK_INT(atomic_load(&calls_of[K_SUM]), s0 + 2, "after data_generation_bump: one more compute, then cached again");
 
     /* another instance's change: the generation moves in the database
-     * without kpi_changed_here here; it is read again within 20 ms */
+     * without data_changed_here here; it is read again within 20 ms */
     CHECK(exec(c, "UPDATE data_generation SET generation = generation + 1 WHERE id = 1") == 0,
           "another instance bumps the generation");
     sleep_ms(60);
@@ -464,7 +465,7 @@ static void test_cache(app *a, db_conn *c)
     /* the directory comes with the generation: a renamed store shows once
      * the generation moves */
     CHECK(exec(c, "UPDATE stores SET name = '广州旗舰店' WHERE store_code = 'S1'") == 0 &&
-          kpi_invalidate(c, err, sizeof err) == 0, "rename S1 and bump the generation");
+          data_generation_bump(c, err, sizeof err) == 0, "rename S1 and bump the generation");
     q = run(a, "t.sum", from, to, "store", NULL);
     CHECK_STR(row_label(&q, 0), "广州旗舰店", "the new name is the store row's label");
     kpi_answer_free(q.ans);

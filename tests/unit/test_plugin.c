@@ -26,6 +26,7 @@
 #include "plugins.h"
 #include "testdb.h"
 #include "../../plugins/kpi_common.h"
+#include "generation.h"
 
 static char plugin_dir[PATH_MAX];
 
@@ -273,7 +274,7 @@ static void test_engine(app *a, db_conn *c)
     CHECK_NUM(cell(&q, "group", 0), 25, "the cached answer is served while the generation is unchanged");
     kpi_answer_free(q.ans);
     /* ...until the data generation moves (what every import does) */
-    CHECK(kpi_invalidate(c, err, sizeof err) == 0, "kpi_invalidate bumps the generation");
+    CHECK(data_generation_bump(c, err, sizeof err) == 0, "data_generation_bump bumps the generation");
     q = run(a, "fold.sum", "2024-01-10", "2024-02-15", "group", NULL);
     CHECK_NUM(cell(&q, "group", 0), 125, "after invalidation the new rows are seen");
     kpi_answer_free(q.ans);
