@@ -1,8 +1,9 @@
 # Fourscore's container image: built on Debian bookworm in two stages; the
-# final image holds the runtime libraries, the server, the plugins, the
-# schemas, the shipped scorecards and the dashboards, and runs as a non-root
-# user. The entrypoint waits for the database, migrates, makes sure an admin
-# exists and serves (scripts/docker-entrypoint.sh).
+# final image holds the runtime libraries and what `cmake --install` puts
+# under /usr/local (the server, the plugins, the schemas, the shipped
+# scorecards and the dashboards), and runs as a non-root user. The
+# entrypoint waits for the database, migrates, makes sure an admin exists
+# and serves (scripts/docker-entrypoint.sh).
 
 FROM debian:bookworm AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -13,10 +14,12 @@ WORKDIR /src
 COPY CMakeLists.txt ./
 COPY core core
 COPY plugins plugins
-COPY tests/unit tests/unit
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j"$(nproc)" --target fourscore \
+COPY schemas schemas
+COPY lua lua
+COPY web web
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX=/usr/local \
     && cmake --build build -j"$(nproc)" \
-    && strip build/fourscore build/plugins/*.so
+    && DESTDIR=/install cmake --install build --strip
 
 FROM debian:bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -24,18 +27,12 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
       mariadb-client curl ca-certificates tini \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /srv/fourscore --shell /usr/sbin/nologin fourscore
-COPY --from=build /src/build/fourscore /usr/local/bin/fourscore
-COPY --from=build /src/build/plugins /usr/local/lib/fourscore/plugins
-COPY schemas /usr/local/share/fourscore/schemas
-COPY lua /usr/local/share/fourscore/lua
-COPY web /usr/local/share/fourscore/web
+# the installed layout: /usr/local/bin/fourscore finds its plugins in
+# /usr/local/lib/fourscore/plugins and its web root, schemas and scorecards
+# in /usr/local/share/fourscore by itself
+COPY --from=build /install/usr/local /usr/local
 COPY scripts/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
-ENV FOURSCORE_LISTEN=0.0.0.0:8080 \
-    FOURSCORE_PLUGIN_DIR=/usr/local/lib/fourscore/plugins \
-    FOURSCORE_EXTRA_PLUGIN_DIR=/srv/fourscore/plugins \
-    FOURSCORE_SCHEMA_DIR=/usr/local/share/fourscore/schemas \
-    FOURSCORE_LUA_DIR=/usr/local/share/fourscore/lua \
-    FOURSCORE_WEB_ROOT=/usr/local/share/fourscore/web
+ENV FOURSCORE_LISTEN=0.0.0.0:8080
 USER fourscore
 WORKDIR /srv/fourscore
 EXPOSE 8080
