@@ -2,6 +2,7 @@
  * stdout is their answer). Each line is one JSON object written with a
  * single write(2) so lines from several threads never interleave. */
 #include "log.h"
+#include "utf8.h"
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -32,17 +33,24 @@ static const char *level_name(enum log_level lv)
     }
 }
 
-/* Append s to buf as JSON string content (without quotes), bounded. */
+/* Append s to buf as JSON string content (without quotes), bounded; a
+ * byte that is not part of well-formed UTF-8 (a hostile path, say) is
+ * written as U+FFFD, so every log line stays valid JSON text. */
 static size_t json_escape(char *buf, size_t cap, size_t pos, const char *s)
 {
-    for (; *s && pos + 7 < cap; s++) {
-        unsigned char ch = (unsigned char)*s;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p && pos + 7 < cap) {
+        unsigned char ch = *p;
+        size_t n = utf8_char_len(p);
+        if (n == 0) { memcpy(buf + pos, "\xEF\xBF\xBD", 3); pos += 3; p++; continue; }
+        if (n > 1) { memcpy(buf + pos, p, n); pos += n; p += n; continue; }
         if (ch == '"' || ch == '\\') { buf[pos++] = '\\'; buf[pos++] = (char)ch; }
         else if (ch == '\n') { buf[pos++] = '\\'; buf[pos++] = 'n'; }
         else if (ch == '\r') { buf[pos++] = '\\'; buf[pos++] = 'r'; }
         else if (ch == '\t') { buf[pos++] = '\\'; buf[pos++] = 't'; }
         else if (ch < 0x20) pos += (size_t)snprintf(buf + pos, cap - pos, "\\u%04x", ch);
         else buf[pos++] = (char)ch;
+        p++;
     }
     return pos;
 }
