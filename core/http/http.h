@@ -1,6 +1,7 @@
 /* http: the HTTP front on libmicrohttpd. Owns the daemon, per-request state,
- * body buffering or streaming, responses (JSON, errors, files) and the
- * security headers every response carries. Routing lives in router.c. */
+ * body buffering or streaming (http_server.c), the request accessors
+ * (http.c), responses (JSON, errors, files) and the security headers every
+ * response carries (http_reply.c). Routing lives in router.c. */
 #ifndef FS_HTTP_H
 #define FS_HTTP_H
 #include <stddef.h>
@@ -49,7 +50,6 @@ const char *http_client_ip(http_req *r, char *buf, size_t len);
 
 /* Responses: each sets r->status / r->resp; the last one set wins. */
 void http_reply_json(http_req *r, int status, cJSON *body);  /* takes ownership of body */
-void http_reply_text(http_req *r, int status, const char *content_type, const char *body, size_t len);
 /* Does the client take gzip? (Accept-Encoding: gzip or *, not with q=0) */
 bool http_accepts_gzip(http_req *r);
 /* http_reply_buffer of a body already gzip-compressed (Content-Encoding: gzip). */

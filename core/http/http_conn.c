@@ -4,7 +4,7 @@
  * byte now and then keeps its connection (and its share of the connection
  * limit) for ever, and once the limit is full new connections wait in the
  * kernel's backlog. The guard keeps a list of the open connections with the
- * phase of the request each one is reading (http.c moves it), and:
+ * phase of the request each one is reading (http_server.c moves it), and:
  * - a sweep thread cuts every connection whose request head and body have
  *   not arrived within the request timeout since the request began
  *   (streamed uploads: the timeout plus one second per STREAM_MIN_RATE
@@ -13,7 +13,7 @@
  *   oldest one that is waiting or reading slowly (never one being answered,
  *   never a streamed upload), so health and signed-in users get in while
  *   slow clients hold the rest. libmicrohttpd's own limit is set above the
- *   soft limit (http.c), so the new connection is accepted at all.
+ *   soft limit (http_server.c), so the new connection is accepted at all.
  * Cutting: a connection that had started a request is answered 408 in JSON
  * (written straight to the socket: libmicrohttpd has written nothing for
  * that request yet), then both directions are shut down; libmicrohttpd then

@@ -1,6 +1,6 @@
-/* http_conn: the connections the HTTP front holds open (http.c), and the
- * guard that keeps slow or abandoned ones from taking the server down: a
- * total deadline to receive a request's head and body (not an idle gap), a
+/* http_conn: the connections the HTTP front holds open (http_server.c),
+ * and the guard that keeps slow or abandoned ones from taking the server
+ * down: a total deadline to receive a request's head and body (not an idle gap), a
  * minimum rate for streamed uploads, and the eviction of the slowest
  * connection when the connection limit is reached. See docs/security.md. */
 #ifndef FS_HTTP_CONN_H
