@@ -10,7 +10,7 @@
  * (reliability 0.32, responsiveness 0.22, assurance 0.19, empathy 0.16,
  * tangibles 0.11, 0-10 scale) are applied there, by the data layer. That
  * rollup keeps no sum per dimension, so the dimensions read csi_surveys by
- * its (store_code, surveyed_on) index, one range per store. */
+ * its surveyed_on index (k_csi_day, schemas/007_kpi_indexes.sql). */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -27,13 +27,10 @@ static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 }
 
 /* Per store: the sum of one dimension over the surveys dated in the period,
- * and their number. Driven from stores so that each store reads its own
- * range of k_csi_store_day. Placeholders: from, to. */
+ * and their number. Placeholders: from, to. */
 #define DIMENSION_SQL(COLUMN) \
-    "SELECT c.store_code, NULL, SUM(c." COLUMN "), COUNT(*), 1" \
-    " FROM stores s JOIN csi_surveys c ON c.store_code = s.store_code" \
-    " WHERE c.surveyed_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)" \
-    " GROUP BY c.store_code"
+    "SELECT store_code, NULL, SUM(" COLUMN "), COUNT(*), 1 FROM csi_surveys" \
+    " WHERE surveyed_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code"
 static const char SQL_RELIABILITY[] = DIMENSION_SQL("reliability");
 static const char SQL_RESPONSIVENESS[] = DIMENSION_SQL("responsiveness");
 static const char SQL_ASSURANCE[] = DIMENSION_SQL("assurance");
