@@ -1,4 +1,4 @@
-/* kpi_common.h: what the seven KPI plugins of plugins/<domain>/<domain>.c
+/* kpi_common.h: what the KPI plugins of plugins/<domain>/<domain>.c
  * share: the host API pointer each plugin keeps from init, running one
  * parameterised query and emitting its rows as components, registering
  * KPIs and settings and reading whole-number settings, and the SQL fragments that define a repair order's period and

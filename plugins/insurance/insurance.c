@@ -1,10 +1,12 @@
 /* insurance: the insurance (保险) KPIs of docs/kpis.md "insurance": premium,
- * new-car insurance penetration, renewal rate, accident repair revenue, the
- * repair-to-premium ratio and the insurers' share of renewal premium.
+ * new-car insurance penetration, renewal rate, accident repair revenue and its
+ * share of service revenue, the repair-to-premium ratio and the insurers'
+ * share of renewal premium.
  * Matching (a new policy for a sale, a renewal for an expiring policy)
  * searches the whole group; credit goes to the store (and insurer) the spec
  * names. With args->per_insurer the components carry the insurer, for
- * by=insurer; insurance.new_penetration does not support it. */
+ * by=insurer; insurance.new_penetration and insurance.accident_share do not
+ * support it. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -120,6 +122,18 @@ static const kc_days_sql SQL_ACCIDENT_REVENUE = KC_DAYS_SQL(ACCIDENT_REVENUE, RO
     " UNION ALL SELECT store_code, insurer_code, 0, SUM(premium), 1" PREMIUMS " GROUP BY store_code, insurer_code"
 static const kc_days_sql SQL_REPAIR_TO_PREMIUM = KC_DAYS_SQL2(REPAIR_TO_PREMIUM, RO_INSURER_DAYS, PREMIUM_DAYS);
 
+/* Accident revenue over service revenue, per store (rollup_ro_day's
+ * insurer_revenue: the RO revenue of the ROs with payer = insurer); no
+ * by=insurer, since service revenue has no insurer. */
+#define ACCIDENT_SHARE(FROM) \
+    "SELECT store_code, NULL, SUM(insurer_revenue), SUM(revenue), 1" FROM " GROUP BY store_code"
+static const kc_days_sql SQL_ACCIDENT_SHARE = KC_RO_DAYS_SQL(ACCIDENT_SHARE);
+
+static int compute_accident_share(fsp_call *call, const fsp_kpi_args *args)
+{
+    return kc_query_days_emit(call, args, &SQL_ACCIDENT_SHARE);
+}
+
 static int compute_accident_revenue(fsp_call *call, const fsp_kpi_args *args)
 {
     return kc_query_days_emit(call, args, &SQL_ACCIDENT_REVENUE);
@@ -164,6 +178,10 @@ static const fsp_kpi_def insurance_kpis[] = {
             .formula = "insurance.accident_revenue / insurance.premium (about 0.9: the insurer returns 0.9 of "
                        "premium as repairs).",
             .compute = compute_repair_to_premium),
+    FSP_KPI(.id = "insurance.accident_share", .name_zh = "事故车产值占比", .name_en = "Accident share of service revenue",
+            .unit = "ratio", .direction = FSP_DIR_HIGHER, .by = FSP_BY_DEFAULT, .fold = FSP_FOLD_RATIO,
+            .formula = "insurance.accident_revenue / service.revenue (not by insurer).",
+            .compute = compute_accident_share),
     FSP_KPI(.id = "insurance.insurer_share", .name_zh = "续保分配", .name_en = "Insurer share of renewals",
             .unit = "ratio", .direction = FSP_DIR_NONE, .by = FSP_BY_INSURER, .fold = FSP_FOLD_RATIO,
             .formula = "Renewal premium of the insurer / all renewal premium of the period (about 5:3:2 over "
@@ -179,5 +197,6 @@ static int insurance_init(fsp_host *host, const fsp_host_api *api)
                            KC_COUNT(insurance_settings), NULL);
 }
 
-FSP_PLUGIN(.name = "insurance", .version = "1.0.0", .init = insurance_init,
-           .description = "Insurance: premium, new-car penetration, renewal rate, accident repairs, insurer shares");
+FSP_PLUGIN(.name = "insurance", .version = "1.1.0", .init = insurance_init,
+           .description = "Insurance: premium, new-car penetration, renewal rate, accident repairs and their share, "
+                          "insurer shares");

@@ -31,6 +31,8 @@ static const kc_days_sql SQL_GROSS_MARGIN = KC_RO_SUMS_SQL("parts_revenue - part
 /* An empty from_stock counts as from stock (the rollup counts it so). */
 static const kc_days_sql SQL_FILL_RATE = KC_RO_SUMS_SQL("part_lines_from_stock", "SUM(part_lines)");
 static const kc_days_sql SQL_ACCESSORY_REVENUE = KC_RO_SUMS_SQL("accessory_revenue", "1");
+static const kc_days_sql SQL_ACCESSORY_MARGIN =
+    KC_RO_SUMS_SQL("accessory_revenue - accessory_cost", "SUM(accessory_revenue)");
 /* Material cost of bodywork ROs / RO revenue of those ROs. */
 static const kc_days_sql SQL_MATERIALS_COST_RATIO = KC_RO_SUMS_SQL("bodywork_material_cost", "SUM(bodywork_revenue)");
 
@@ -192,6 +194,10 @@ static const fsp_kpi_def parts_kpis[] = {
             .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
             .formula = "Sum of qty * unit_price of the accessory lines of the period's ROs.",
             .compute = compute_period_query, .user = &SQL_ACCESSORY_REVENUE),
+    FSP_KPI(.id = "parts.accessory_margin", .name_zh = "精品毛利率", .name_en = "Accessory gross margin",
+            .unit = "ratio", .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_RATIO,
+            .formula = "(revenue - cost) / revenue of the accessory lines of the period's ROs.",
+            .compute = compute_period_query, .user = &SQL_ACCESSORY_MARGIN),
 };
 
 /* --- the plugin --- */
@@ -202,5 +208,6 @@ static int parts_init(fsp_host *host, const fsp_host_api *api)
                            NULL);
 }
 
-FSP_PLUGIN(.name = "parts", .version = "1.0.0", .init = parts_init,
-           .description = "Parts: revenue, margin, fill rate, stock value and ageing, turnover, materials, accessories");
+FSP_PLUGIN(.name = "parts", .version = "1.1.0", .init = parts_init,
+           .description = "Parts: revenue, margin, fill rate, stock value and ageing, turnover, materials, accessories and "
+                          "their margin");

@@ -1,14 +1,16 @@
 /* service: the after-sales volume and value KPIs of docs/kpis.md "service"
- * (进厂台次, 服务产值, 单车产值, 售后毛利, 返修率, 售后吸收率, 人工成本率,
- * 预约率, 回访率, 投诉率). Every figure comes from the closed, non-internal
- * repair orders of the period and is emitted per store; the engine folds
- * stores into regions, the group and months.
+ * (进厂台次 and its split into 机电 and 钣喷, 服务产值, 单车产值, 售后毛利,
+ * 返修率, 售后吸收率, 人工成本率, 预约率, 回访率, 投诉率, 平均在厂时长).
+ * Every figure comes from the closed, non-internal repair orders of the
+ * period and is emitted per store; the engine folds stores into regions, the
+ * group and months.
  *
  * Sums come from the per store and month or day rollups (rollup_ro_month,
  * rollup_ro_day: KC_RO_DAYS_SQL), the contact with the customer
  * (appointment kept, follow-up call, complaint) included
  * (013_contact_rollups.sql); absorption and personnel cost from
- * store_financials. */
+ * store_financials; the time in the workshop from repair_orders itself
+ * (opened_at is in no rollup). */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -30,10 +32,43 @@ static const fsp_setting_def service_settings[] = {
 static const kc_days_sql SQL_RO_COUNT = KC_RO_DAYS_SQL(RO_COUNT);
 static const kc_days_sql SQL_REVENUE = KC_RO_DAYS_SQL(REVENUE);
 static const kc_days_sql SQL_GROSS_PROFIT = KC_RO_DAYS_SQL(GROSS_PROFIT);
+/* 进厂台次 = 机电 (every ro_type but bodywork) + 钣喷 (bodywork). */
+#define MECH_RO_COUNT(FROM) \
+    "SELECT store_code, NULL, SUM(ro_count) - SUM(bodywork_ro_count), 1, 1" FROM " GROUP BY store_code"
+#define BODY_RO_COUNT(FROM) "SELECT store_code, NULL, SUM(bodywork_ro_count), 1, 1" FROM " GROUP BY store_code"
+static const kc_days_sql SQL_MECH_RO_COUNT = KC_RO_DAYS_SQL(MECH_RO_COUNT);
+static const kc_days_sql SQL_BODY_RO_COUNT = KC_RO_DAYS_SQL(BODY_RO_COUNT);
+
+/* A KPI whose definition carries its statement (.user: a kc_days_sql). */
+static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
+{
+    return kc_query_days_emit(call, args, args->kpi->user);
+}
 
 static int compute_ro_count(fsp_call *call, const fsp_kpi_args *args)
 {
     return kc_query_days_emit(call, args, &SQL_RO_COUNT);
+}
+
+/* --- time in the workshop --- */
+
+/* The period's closed non-internal ROs (closed_at's date in [from, to]) and
+ * their seconds from opened_at to closed_at, per store, read from
+ * repair_orders by its closed_at index (k_ro_closed). The denominator is
+ * 3600 x ROs, so the engine's numerator / denominator is the mean in hours,
+ * unrounded (a division in SQL would round it to four decimals), and a
+ * region's is its ROs' pooled mean. Placeholders: from, to. */
+static const char SQL_TURNAROUND[] =
+    "SELECT store_code, NULL, SUM(TIMESTAMPDIFF(SECOND, opened_at, closed_at)), 3600 * COUNT(*), 1"
+    " FROM repair_orders"
+    " WHERE closed_at >= CAST(? AS DATE) AND closed_at < CAST(? AS DATE) + INTERVAL 1 DAY"
+    " AND ro_type <> 'internal'"
+    " GROUP BY store_code";
+
+static int compute_turnaround_hours(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, SQL_TURNAROUND, params, KC_COUNT(params));
 }
 
 /* service.revenue (numerator only) and service.revenue_per_ro (revenue / ROs). */
@@ -196,6 +231,19 @@ static const fsp_kpi_def service_kpis[] = {
             .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_RATIO,
             .formula = "Among the follow-up calls of the period's ROs: calls reached with a complaint / calls reached.",
             .compute = compute_complaint_rate),
+    /* budgeted per store and month (the targets import) like service.ro_count */
+    FSP_KPI(.id = "service.mech_ro_count", .name_zh = "机电进厂台次", .name_en = "Mechanical repair orders",
+            .unit = "count", .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
+            .formula = "ROs of the period whose ro_type is not bodywork.",
+            .compute = compute_period_query, .user = &SQL_MECH_RO_COUNT),
+    FSP_KPI(.id = "service.body_ro_count", .name_zh = "钣喷进厂台次", .name_en = "Bodywork repair orders",
+            .unit = "count", .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
+            .formula = "ROs of the period whose ro_type is bodywork.",
+            .compute = compute_period_query, .user = &SQL_BODY_RO_COUNT),
+    FSP_KPI(.id = "service.turnaround_hours", .name_zh = "平均在厂时长", .name_en = "Average time in the workshop",
+            .unit = "h", .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_RATIO,
+            .formula = "Mean over the period's ROs of (closed_at - opened_at) in seconds / 3600, unrounded.",
+            .compute = compute_turnaround_hours),
 };
 
 /* --- the plugin --- */
@@ -206,5 +254,6 @@ static int service_init(fsp_host *host, const fsp_host_api *api)
                            KC_COUNT(service_settings), NULL);
 }
 
-FSP_PLUGIN(.name = "service", .version = "1.0.0", .init = service_init,
-           .description = "After-sales volume and value: ROs, revenue, gross profit, comebacks, absorption, follow-up");
+FSP_PLUGIN(.name = "service", .version = "1.1.0", .init = service_init,
+           .description = "After-sales volume and value: ROs (mechanical, bodywork), revenue, gross profit, comebacks, absorption, "
+                          "follow-up, time in the workshop");

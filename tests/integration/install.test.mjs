@@ -3,7 +3,7 @@
 // BUILD_TESTING=OFF and installed into a temporary prefix; then the tree and
 // its build are deleted, and the installed binary, with no FOURSCORE_*
 // directory set, must find its plugins, migrations, web root and shipped
-// scorecards under the prefix: `fourscore plugins` lists the seven plugins
+// scorecards under the prefix: `fourscore plugins` lists the nine plugins
 // of PREFIX/lib/fourscore/plugins, and `serve` migrates a fresh data dir,
 // serves PREFIX/share/fourscore/web (a marker written into the installed
 // index.html comes back) and lists the shipped scorecards.
@@ -40,7 +40,7 @@ test('an installed Fourscore runs without its source tree', { timeout: 900000 },
   const plugins = await run(['plugins'], { env: noDirs, bin });
   assert.equal(plugins.code, 0, plugins.stderr);
   assert.match(plugins.stdout, new RegExp(`plugin directory: ${prefix}/lib[a-z0-9_/-]*/fourscore/plugins`));
-  assert.match(plugins.stdout, /7 loaded, 0 refused/);
+  assert.match(plugins.stdout, /9 loaded, 0 refused/);
 
   const index = join(share, 'web', 'index.html');
   writeFileSync(index, readFileSync(index, 'utf8').replace('</head>', '<meta name="installed-marker" content="yes"></head>'));

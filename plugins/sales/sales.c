@@ -1,0 +1,60 @@
+/* sales: the new-car sales (新车销售) KPIs of docs/kpis.md "sales": units
+ * sold, sales revenue and the share of sales that came through a referral
+ * (转介绍率). Every sale counts (a vehicle sold again too), credited to the
+ * selling store by its sold_on in the period; the engine folds stores into
+ * regions, the group and months.
+ *
+ * No rollup holds sales per store and day with their amounts and referrals,
+ * so the KPIs read vehicle_sales by its sold_on index (k_sale_day), one
+ * grouped pass over the period's sales. */
+#include <fourscore/plugin.h>
+#include "../kpi_common.h"
+
+/* --- queries --- */
+
+/* Per store over the sales with sold_on in [from, to]. Placeholders: from, to. */
+#define SALES_SQL(NUM, DEN) \
+    "SELECT store_code, NULL, " NUM ", " DEN ", 1 FROM vehicle_sales" \
+    " WHERE sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code"
+static const char SQL_UNITS[] = SALES_SQL("COUNT(*)", "1");
+static const char SQL_REVENUE[] = SALES_SQL("SUM(sale_amount)", "1");
+/* An empty referral is false. */
+static const char SQL_REFERRAL_SHARE[] = SALES_SQL("SUM(IF(referral, 1, 0))", "COUNT(*)");
+
+/* .user: the KPI's statement. */
+static int compute_sales(fsp_call *call, const fsp_kpi_args *args)
+{
+    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
+    return kc_query_emit(call, args, args->kpi->user, params, KC_COUNT(params));
+}
+
+/* --- the catalogue --- */
+
+/* sales.units and sales.revenue are budgeted per store and month (the
+ * targets import). */
+static const fsp_kpi_def sales_kpis[] = {
+    FSP_KPI(.id = "sales.units", .name_zh = "新车销量", .name_en = "New vehicles sold", .unit = "count",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
+            .formula = "Vehicle sales with sold_on in the period, credited to the selling store (every sale counts, "
+                       "a vehicle sold again too).",
+            .compute = compute_sales, .user = SQL_UNITS),
+    FSP_KPI(.id = "sales.revenue", .name_zh = "新车销售额", .name_en = "New vehicle sales revenue", .unit = "CNY",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
+            .formula = "Sum of sale_amount of the vehicle sales of the period (selling store).",
+            .compute = compute_sales, .user = SQL_REVENUE),
+    FSP_KPI(.id = "sales.referral_share", .name_zh = "转介绍率", .name_en = "Referral share", .unit = "ratio",
+            .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_RATIO,
+            .formula = "Vehicle sales of the period with referral (empty is false) / vehicle sales of the period "
+                       "(selling store).",
+            .compute = compute_sales, .user = SQL_REFERRAL_SHARE),
+};
+
+/* --- the plugin --- */
+
+static int sales_init(fsp_host *host, const fsp_host_api *api)
+{
+    return kc_register_all(host, api, sales_kpis, KC_COUNT(sales_kpis), NULL, 0, NULL);
+}
+
+FSP_PLUGIN(.name = "sales", .version = "1.0.0", .init = sales_init,
+           .description = "New-car sales: units, revenue, referral share");
