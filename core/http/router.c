@@ -14,7 +14,7 @@
 #include "kpi.h"
 #include "scorecard.h"
 #include "import.h"
-#include "export.h"
+#include "routes_export.h"
 #include "metrics.h"
 #include "routes_access.h"
 
