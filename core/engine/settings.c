@@ -4,7 +4,8 @@
  * (schemas/004_settings.sql) only when changed; every change is checked
  * against the definitions and as a whole (each plugin's validate callback),
  * audited, and bumps the data generation so every instance's KPI cache
- * drops. Also `fourscore settings` for the shell. */
+ * drops. The routes over it are core/http/routes_kpi.c (GET/PUT
+ * /api/v1/settings); `fourscore settings` is core/cli/cmd_engine.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -11,7 +11,7 @@
 #include "auth.h"
 #include "db.h"
 #include "log.h"
-#include "kpi.h"
+#include "routes_kpi.h"
 #include "scorecard.h"
 #include "import.h"
 #include "routes_export.h"
