@@ -354,3 +354,19 @@ fail:
     db_rollback(c);
     return -1;
 }
+
+const char *kpi_settings_error_name(const cJSON *changes, const char *err)
+{
+    const char *best = NULL, *at = NULL;
+    for (const cJSON *ch = cJSON_IsObject(changes) ? changes->child : NULL; ch && err; ch = ch->next) {
+        const char *p = ch->string ? strstr(err, ch->string) : NULL;
+        /* the first named; of two named at the same place ("x.target" and
+         * "x.target_low"), the longer */
+        if (p && (!at || p < at || (p == at && strlen(ch->string) > strlen(best)))) {
+            best = ch->string;
+            at = p;
+        }
+    }
+    if (best) return best;
+    return cJSON_IsObject(changes) && changes->child && changes->child->string ? changes->child->string : "body";
+}

@@ -63,4 +63,8 @@ int kpi_settings_apply(const kpi_settings *current, const cJSON *changes, kpi_se
  * Returns 0, or -1 with *status 400 (err names the setting) or 503. */
 int kpi_settings_update(struct app *a, db_conn *c, const struct principal *who, const cJSON *changes,
                         int *status, char *err, size_t errlen);
+/* The setting a refusal err of kpi_settings_apply or _update is about: the
+ * change it names first (else the first change), or "body" when changes
+ * is not an object of settings. */
+const char *kpi_settings_error_name(const cJSON *changes, const char *err);
 #endif

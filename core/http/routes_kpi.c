@@ -228,7 +228,7 @@ void kpi_route_settings_put(http_req *r)
     }
     int status = 0;
     if (kpi_settings_update(r->app, c, r->who, body, &status, err, sizeof err) != 0) {
-        if (status == 400) http_reply_error(r, 400, "invalid_setting", err, NULL);
+        if (status == 400) route_reply_bad_param(r, kpi_settings_error_name(body, err), err);
         else route_reply_db_unavailable(r, r->path, err);
     } else {
         reply_settings(r, c);
