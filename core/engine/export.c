@@ -1,7 +1,8 @@
-/* export: turns a table the dashboards show into a file to download.
- * POST /api/v1/export?format=csv|xlsx with the body
+/* export: turns a table the dashboards show into a file to download (see
+ * export.h; the route, POST /api/v1/export?format=csv|xlsx, is
+ * core/http/routes_export.c). The table
  *   {"filename","title","columns":[{"title","type":"text|number|percent"}],"rows":[[cell,...],...]}
- * answers a UTF-8 CSV (with a BOM, so Excel opens Chinese headers right) or an
+ * becomes a UTF-8 CSV (with a BOM, so Excel opens Chinese headers right) or an
  * .xlsx workbook built with libxlsxwriter (Chinese headers, numbers stored as
  * numbers, percentages formatted as such). The table holds only figures the
  * caller was already given, so any signed-in user may export.
@@ -11,14 +12,13 @@
  * the workbook; a number that is not finite (JSON 1e999 is infinity) is
  * written as an empty cell, never as inf, nan or <v>INF</v>. */
 #include "export.h"
-#include <cJSON.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
-#include "log.h"
 
 #define EXPORT_MAX_COLS 256
 #define EXPORT_MAX_ROWS 200000
@@ -233,41 +233,25 @@ static int build_xlsx(const export_table *t, buf *out, char *err, size_t errlen)
     return rc;
 }
 
-/* --- the route --- */
+/* --- building --- */
 
-void export_handle(http_req *r)
+int export_build(const cJSON *table, export_format format, export_file *out, char *err, size_t errlen)
 {
-    const char *format = http_query(r, "format");
-    if (!format || (strcmp(format, "csv") != 0 && strcmp(format, "xlsx") != 0)) {
-        http_reply_error(r, 400, "bad_parameter", "format: csv or xlsx is required", NULL);
-        return;
-    }
-    cJSON *body = r->body ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-    if (!body) {
-        http_reply_error(r, 400, "bad_json", "the body must be JSON: {\"columns\":[...],\"rows\":[...]}", NULL);
-        return;
-    }
+    memset(out, 0, sizeof *out);
     export_table t;
-    char err[256];
+    if (parse_table(table, &t, err, errlen) != 0) return -1;
+    bool xlsx = format == EXPORT_XLSX;
     buf b = { 0 };
-    if (parse_table(body, &t, err, sizeof err) != 0) {
-        http_reply_error(r, 400, "bad_parameter", err, NULL);
-        cJSON_Delete(body);
-        return;
-    }
-    bool xlsx = strcmp(format, "xlsx") == 0;
-    int rc = xlsx ? build_xlsx(&t, &b, err, sizeof err) : build_csv(&t, &b);
+    int rc = xlsx ? build_xlsx(&t, &b, err, errlen) : build_csv(&t, &b);
     if (rc != 0) {
         free(b.p);
-        cJSON_Delete(body);
-        log_error("export", "%s", xlsx ? err : "out of memory building CSV");
-        http_reply_error(r, 500, "export_failed", "the file could not be built", NULL);
-        return;
+        if (!xlsx) snprintf(err, errlen, "out of memory building CSV");
+        return -2;
     }
-    char disposition[160];
-    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s.%s\"", t.filename, format);
-    cJSON_Delete(body);
-    http_reply_buffer(r, 200, xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                                   : "text/csv; charset=utf-8", b.p, b.len);
-    http_add_header(r, "Content-Disposition", disposition);
+    out->data = b.p;
+    out->len = b.len;
+    out->content_type = xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                             : "text/csv; charset=utf-8";
+    snprintf(out->filename, sizeof out->filename, "%s.%s", t.filename, xlsx ? "xlsx" : "csv");
+    return 0;
 }

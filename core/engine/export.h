@@ -1,8 +1,24 @@
-/* export: CSV and Excel (.xlsx) downloads of the dashboards' tables
- * (POST /api/v1/export?format=csv|xlsx). */
+/* export: a table the dashboards show as a file to download, CSV or Excel
+ * (.xlsx). Plain C in and out; the route is core/http/routes_export.c. */
 #ifndef FS_EXPORT_H
 #define FS_EXPORT_H
-#include "http.h"
+#include <stddef.h>
+#include <cJSON.h>
 
-void export_handle(http_req *r);
+typedef enum export_format { EXPORT_CSV, EXPORT_XLSX } export_format;
+
+/* A built file. */
+typedef struct export_file {
+    char *data;                     /* malloc'd, len bytes: the caller frees it */
+    size_t len;
+    const char *content_type;       /* the file's media type */
+    char filename[112];             /* the safe file name with its extension */
+} export_file;
+
+/* Build the file of table, a JSON object {"filename","title",
+ * "columns":[{"title","type":"text|number|percent"}],"rows":[[cell,...]]}.
+ * Returns 0 with *out filled; -1 when the table is malformed (err names
+ * the field: a 400); -2 when the file could not be built (err says why,
+ * for the log). */
+int export_build(const cJSON *table, export_format format, export_file *out, char *err, size_t errlen);
 #endif

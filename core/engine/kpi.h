@@ -1,17 +1,23 @@
 /* kpi: the KPI engine. Takes a request (ids, period, by, a resolved store
  * set from auth's scope_resolve), asks the plugins that provide the ids for
  * per-store components (numerator, denominator), caches them, and folds them
- * into rows keyed by group, region, store, month or insurer. The dashboards,
- * the scorecards and the CLI all ask here; none computes a KPI itself. */
+ * into rows keyed by group, region, store, month or insurer. The dashboards
+ * (core/http/routes_kpi.c), the scorecards and the CLI all ask here; none
+ * computes a KPI itself. Plain C values in and out. */
 #ifndef FS_KPI_H
 #define FS_KPI_H
 #include <stdbool.h>
 #include <cJSON.h>
+#include <stddef.h>
 #include "auth.h"
-#include "http.h"
 #include "settings.h"
 
 struct app;
+
+/* The most one query names: KPI ids, stores, regions. */
+#define KPI_MAX_IDS      256
+#define KPI_MAX_STORES   1024
+#define KPI_MAX_REGIONS  256
 
 typedef struct kpi_request {
     const char *const *ids;
@@ -49,13 +55,33 @@ bool kpi_exists(struct app *a, const char *id);
  * when the plugin directory cannot be read. */
 int kpi_open(struct app *a, char *err, size_t errlen);
 void kpi_close(struct app *a);
-/* The route handlers (router.c's table). */
-void kpi_route_catalogue(http_req *r);      /* GET /api/v1/kpis */
-void kpi_route_query(http_req *r);          /* GET /api/v1/kpi */
-void kpi_route_batch(http_req *r);          /* POST /api/v1/kpi/batch */
-void kpi_route_settings_get(http_req *r);   /* GET /api/v1/settings */
-void kpi_route_settings_put(http_req *r);   /* PUT /api/v1/settings */
-void kpi_route_plugins(http_req *r);        /* GET /api/v1/plugins */
+
+/* The catalogue: {"kpis":[{"id","plugin","name":{"zh","en"},"unit",
+ * "direction","target","formula","by"}],"settings":{..},"setting_defs":[..]}
+ * with the targets and settings in force. NULL with *status 500 or 503
+ * (err says why). */
+cJSON *kpi_catalogue_json(struct app *a, int *status, char *err, size_t errlen);
+
+/* A query as the caller gave it: ids, period, by (NULL: "group") and the
+ * stores and regions asked for (none: the whole scope). */
+typedef struct kpi_text_query {
+    const char *const *ids;
+    int nids;
+    const char *from, *to, *by;
+    const char *const *stores;
+    int nstores;
+    const char *const *regions;
+    int nregions;
+} kpi_text_query;
+/* Run q for who (its scope decides the stores) and return the answer as
+ * kpi_answer_json text (malloc'd, *len bytes). Whole answers are kept per
+ * data generation and scope; when want_gz and the kept answer has a gzip
+ * copy, that is returned instead (*is_gz). NULL with *status and err: 400
+ * naming the parameter (ids, from, to, by), 403 naming a store or region
+ * outside the scope, 503 when the database fails or a statement runs past
+ * the KPI time limit, 500 otherwise. */
+char *kpi_query_text(struct app *a, const struct principal *who, const kpi_text_query *q, bool want_gz,
+                     size_t *len, bool *is_gz, int *status, char *err, size_t errlen);
 
 /* --- KPI settings: settings.h (settings.c) --- */
 #endif

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <cJSON.h>
 #include "db.h"
 #include "log.h"
 #include "fourscore/plugin.h"
@@ -68,6 +69,9 @@ const plugin_kpi *plugins_find_kpi(const plugin_registry *reg, const char *id);
 const loaded_plugin *plugins_of_kpi(const plugin_registry *reg, const plugin_kpi *k);
 /* The setting a loaded plugin registered under name, or NULL (reg may be NULL). */
 const plugin_setting *plugins_find_setting(const plugin_registry *reg, const char *name);
+/* [{"name","file","status":"loaded"|"refused", then "version","description",
+ * "kpis":[ids] or "reason"}] in load order; NULL when out of memory. */
+cJSON *plugins_json(const plugin_registry *reg);
 
 /* --- one compute call (the engine fills it, the host API works on it) --- */
 
@@ -80,6 +84,13 @@ typedef struct kpi_component {
 
 /* A setting lookup the engine provides for the call. */
 typedef double (*plugin_setting_fn)(const void *ctx, const char *name, double dflt);
+
+/* The would-be settings a plugin's check reads (fsp_setting_values of
+ * fourscore/plugin.h): settings.c fills it before calling validate. */
+struct fsp_setting_values {
+    plugin_setting_fn get;
+    const void *ctx;
+};
 
 struct fsp_call {
     db_conn *conn;                  /* the read connection, statement time limited */

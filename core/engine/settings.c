@@ -4,7 +4,8 @@
  * (schemas/004_settings.sql) only when changed; every change is checked
  * against the definitions and as a whole (each plugin's validate callback),
  * audited, and bumps the data generation so every instance's KPI cache
- * drops. Also `fourscore settings` for the shell. */
+ * drops. The routes over it are core/http/routes_kpi.c (GET/PUT
+ * /api/v1/settings); `fourscore settings` is core/cli/cmd_engine.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,28 +13,13 @@
 #include "app.h"
 #include "auth.h"
 #include "config.h"
-#include "kpi.h"
 #include "log.h"
 #include "plugins.h"
 #include "settings.h"
+#include "settings_core.h"
 #include "generation.h"
 
 /* --- the definitions --- */
-
-/* The core's own settings: those of a route rather than of a KPI. */
-static const fsp_setting_def CORE_SETTINGS[] = {
-    FSP_SETTING(.name = "benchmarks.shared", .name_zh = "向非管理员开放对标",
-                .name_en = "Benchmarks shown to non-admins", .unit = "0/1",
-                .default_value = 1, .min = 0, .max = 1),
-};
-#define NCORE (int)(sizeof CORE_SETTINGS / sizeof CORE_SETTINGS[0])
-
-const fsp_setting_def *kpi_setting_core(const char *name)
-{
-    for (int i = 0; name && i < NCORE; i++)
-        if (strcmp(CORE_SETTINGS[i].name, name) == 0) return &CORE_SETTINGS[i];
-    return NULL;
-}
 
 const fsp_setting_def *kpi_setting_def(const plugin_registry *defs, const char *name, const char **owner)
 {
@@ -57,7 +43,7 @@ static const fsp_setting_def *def_at(const plugin_registry *defs, int i, const c
         return defs->settings[i].def;
     }
     *owner = "core";
-    return i - nplugin < NCORE ? &CORE_SETTINGS[i - nplugin] : NULL;
+    return kpi_setting_core_at(i - nplugin);
 }
 
 cJSON *kpi_setting_defs_json(const plugin_registry *defs)
@@ -193,6 +179,11 @@ double kpi_settings_get(const kpi_settings *s, const char *name, double dflt)
     return d ? d->default_value : dflt;
 }
 
+double kpi_settings_lookup(const void *settings, const char *name, double dflt)
+{
+    return kpi_settings_get(settings, name, dflt);
+}
+
 cJSON *kpi_settings_json(const kpi_settings *s)
 {
     cJSON *o = cJSON_CreateObject();
@@ -266,11 +257,12 @@ static void plugins_check(const kpi_settings *m, char *err, size_t errlen)
 {
     err[0] = '\0';
     const plugin_registry *defs = m->defs;
+    const fsp_setting_values values = { kpi_settings_lookup, m };
     for (int i = 0; defs && i < defs->nplugins; i++) {
         const loaded_plugin *lp = &defs->plugins[i];
         if (!lp->loaded || !lp->validate) continue;
         char msg[400] = "";
-        if (lp->validate((const fsp_setting_values *)(const void *)m, msg, sizeof msg) != 0) {
+        if (lp->validate(&values, msg, sizeof msg) != 0) {
             msg[sizeof msg - 1] = '\0';
             if (msg[0]) snprintf(err, errlen, "%s", msg);
             else snprintf(err, errlen, "plugin %s refused the settings (without saying why)", lp->name);
@@ -363,3 +355,18 @@ fail:
     return -1;
 }
 
+const char *kpi_settings_error_name(const cJSON *changes, const char *err)
+{
+    const char *best = NULL, *at = NULL;
+    for (const cJSON *ch = cJSON_IsObject(changes) ? changes->child : NULL; ch && err; ch = ch->next) {
+        const char *p = ch->string ? strstr(err, ch->string) : NULL;
+        /* the first named; of two named at the same place ("x.target" and
+         * "x.target_low"), the longer */
+        if (p && (!at || p < at || (p == at && strlen(ch->string) > strlen(best)))) {
+            best = ch->string;
+            at = p;
+        }
+    }
+    if (best) return best;
+    return cJSON_IsObject(changes) && changes->child && changes->child->string ? changes->child->string : "body";
+}

@@ -14,6 +14,7 @@
 #include <cJSON.h>
 #include "db.h"
 #include "fourscore/plugin.h"
+#include "settings_core.h"
 
 struct app;
 struct principal;
@@ -29,8 +30,6 @@ typedef struct kpi_settings {
     const struct plugin_registry *defs;
 } kpi_settings;
 
-/* The core's own setting called name (e.g. "benchmarks.shared"), or NULL. */
-const fsp_setting_def *kpi_setting_core(const char *name);
 /* The definition of name: the core's or a loaded plugin's of defs; *owner
  * (may be NULL) set to the plugin's name or "core". NULL when none. */
 const fsp_setting_def *kpi_setting_def(const struct plugin_registry *defs, const char *name, const char **owner);
@@ -42,6 +41,8 @@ int kpi_settings_load(db_conn *c, const struct plugin_registry *defs, kpi_settin
 void kpi_settings_free(kpi_settings *s);
 /* The value of name: set, else its registered default, else dflt. */
 double kpi_settings_get(const kpi_settings *s, const char *name, double dflt);
+/* kpi_settings_get of a kpi_settings given as a context pointer (a plugin_setting_fn). */
+double kpi_settings_lookup(const void *settings, const char *name, double dflt);
 bool kpi_settings_has(const kpi_settings *s, const char *name);
 /* {"name": value}: the registered settings (in kpi_setting_defs_json's
  * order), then the changed targets by name. */
@@ -62,4 +63,8 @@ int kpi_settings_apply(const kpi_settings *current, const cJSON *changes, kpi_se
  * Returns 0, or -1 with *status 400 (err names the setting) or 503. */
 int kpi_settings_update(struct app *a, db_conn *c, const struct principal *who, const cJSON *changes,
                         int *status, char *err, size_t errlen);
+/* The setting a refusal err of kpi_settings_apply or _update is about: the
+ * change it names first (else the first change), or "body" when changes
+ * is not an object of settings. */
+const char *kpi_settings_error_name(const cJSON *changes, const char *err);
 #endif

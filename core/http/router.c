@@ -11,10 +11,10 @@
 #include "auth.h"
 #include "db.h"
 #include "log.h"
-#include "kpi.h"
+#include "routes_kpi.h"
 #include "scorecard.h"
 #include "import.h"
-#include "export.h"
+#include "routes_export.h"
 #include "metrics.h"
 #include "routes_access.h"
 

@@ -286,9 +286,14 @@ test('settings: anyone reads, admins change (validated, audited), the catalogue 
   r = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { 'retention.warning_months': 2 } });
   assert.equal(r.status, 400);
   assert.match(r.json.error.message, /retention\.at_risk_months/);
+  // the contract's code, naming the setting changed (the plugin's message names both ends of the rule)
+  assert.equal(r.json.error.code, 'bad_parameter', r.text);
+  assert.equal(r.json.error.details?.[0]?.parameter, 'retention.warning_months', r.text);
   r = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { 'retention.nope': 2 } });
   assert.equal(r.status, 400);
   assert.match(r.json.error.message, /retention\.nope/);
+  assert.equal(r.json.error.code, 'bad_parameter', r.text);
+  assert.equal(r.json.error.details?.[0]?.parameter, 'retention.nope', r.text);
   r = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { 'retention.lost_after_months': 12, 'example.ro_per_day.target': 25 } });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json['retention.lost_after_months'], 12);
@@ -352,6 +357,8 @@ test('setting_defs: every setting with its range and owner; changes follow the p
     put = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { [name]: value } });
     assert.equal(put.status, 400, `${name} = ${value}: ${put.text}`);
     assert.ok(put.json.error.message.includes(name) && put.json.error.message.includes(range), put.json.error.message);
+    assert.equal(put.json.error.code, 'bad_parameter', put.text);
+    assert.equal(put.json.error.details?.[0]?.parameter, name, put.text);
   }
   // the retention plugin's check, with the would-be values
   put = await s.request('PUT', '/api/v1/settings', { cookie: admin, body: { 'retention.at_risk_months': 6 } });

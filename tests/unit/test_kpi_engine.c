@@ -1,4 +1,4 @@
-/* test_kpi_engine: the KPI engine (core/kpi.c) apart from the plugin
+/* test_kpi_engine: the KPI engine (core/engine/kpi.c) apart from the plugin
  * loader. No shared object is opened: the KPI definitions are a static
  * table of this file, put into a plugin registry built here (the public
  * structs of core/plugins.h, as the loader would leave them after init),
@@ -82,7 +82,7 @@ static atomic_int ncalls;
 static atomic_int calls_of[NKPIS];
 static atomic_int bad_args;       /* calls whose args were not what the engine promises */
 
-/* What core/plugin.c's emit does for a plugin: one more component on the call. */
+/* What core/engine/plugins.c's emit does for a plugin: one more component on the call. */
 static int emit_component(fsp_call *call, const char *store, const char *insurer, double num, double den, int valid)
 {
     if (call->ncomps == call->comps_cap) {

@@ -1,4 +1,4 @@
-/* test_settings: the KPI settings (core/settings.c) and the settings part
+/* test_settings: the KPI settings (core/engine/settings.c) and the settings part
  * of the plugin ABI (register_setting, register_validate, setting_value).
  *
  * The plugin directory holds the seven shipped plugins of the build, the

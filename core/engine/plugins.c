@@ -1,10 +1,11 @@
-/* plugin: loads the KPI plugins and implements the host API table of
+/* plugins: loads the KPI plugins and implements the host API table of
  * fourscore/plugin.h (see plugins.h). The descriptor is checked field by
  * field before init is called; a mismatch refuses the plugin with a message
  * naming the field, dlcloses it, and the next plugin loads as usual. Inside
  * init a plugin registers its KPIs, its settings and its check of them; a
- * plugin built for an earlier minor (no settings) loads the same way. Also
- * `fourscore plugins` (the list, with refused plugins and their reasons). */
+ * plugin built for an earlier minor (no settings) loads the same way. The
+ * list of plugins (loaded or refused, with the reason) for GET
+ * /api/v1/plugins is built here; `fourscore plugins` is core/cli/cmd_engine.c. */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -16,10 +17,10 @@
 #include <string.h>
 #include "app.h"
 #include "config.h"
-#include "kpi.h"
 #include "log.h"
 #include "counters.h"
 #include "plugins.h"
+#include "settings_core.h"
 
 struct fsp_host {
     plugin_registry *reg;
@@ -182,7 +183,7 @@ static int host_register_validate(fsp_host *host, fsp_validate_fn validate)
 static double host_setting_value(const fsp_setting_values *values, const char *name, double dflt)
 {
     if (!values || !name) return dflt;
-    return kpi_settings_get((const kpi_settings *)(const void *)values, name, dflt);
+    return values->get(values->ctx, name, dflt);
 }
 
 static void host_log(fsp_host *host, int level, const char *message)
@@ -609,3 +610,26 @@ const plugin_setting *plugins_find_setting(const plugin_registry *reg, const cha
     return NULL;
 }
 
+cJSON *plugins_json(const plugin_registry *reg)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; arr && reg && i < reg->nplugins; i++) {
+        const loaded_plugin *lp = &reg->plugins[i];
+        cJSON *o = cJSON_CreateObject();
+        if (!o) break;
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddStringToObject(o, "name", lp->name);
+        cJSON_AddStringToObject(o, "file", lp->file);
+        cJSON_AddStringToObject(o, "status", lp->loaded ? "loaded" : "refused");
+        if (lp->loaded) {
+            cJSON_AddStringToObject(o, "version", lp->version);
+            cJSON_AddStringToObject(o, "description", lp->description);
+            cJSON *ids = cJSON_AddArrayToObject(o, "kpis");
+            for (int k = 0; ids && k < reg->nkpis; k++)
+                if (reg->kpis[k].plugin == i) cJSON_AddItemToArray(ids, cJSON_CreateString(reg->kpis[k].def->id));
+        } else {
+            cJSON_AddStringToObject(o, "reason", lp->reason);
+        }
+    }
+    return arr;
+}

@@ -1,0 +1,528 @@
+/* kpi_cache: the state the KPI engine keeps between requests (see
+ * kpi_cache.h); kpi.c is its one user.
+ *
+ * Components per (id, from, to, per insurer) do not depend on the caller's
+ * scope, so one entry serves everyone. The cache is bounded (LRU by entries
+ * and components) and belongs to one data generation (data_generation,
+ * bumped by every import and setting change): a query reads the generation
+ * (one primary-key lookup) and a new one clears the cache, so several
+ * instances sharing the database stay consistent. A generation read less
+ * than KPI_GENERATION_FRESH_MS ago is taken as it is, unless this process
+ * has committed a change since (data_changed_here): under load, one read
+ * serves many requests; another instance's change is seen within that
+ * time. The store directory (names, regions) and the settings are reloaded
+ * with it (the snapshot).
+ *
+ * Whole answers (the JSON text of one request and scope) are kept too, for
+ * one generation, so that a dashboard reloaded by many people costs a
+ * lookup and a copy; a long answer is also kept gzip-compressed, compressed
+ * once here rather than per request. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include "kpi_cache.h"
+#include "clock.h"
+#include "generation.h"
+
+#define KPI_CACHE_BUCKETS      4096
+#define KPI_CACHE_MAX_ENTRIES  20000
+#define KPI_CACHE_MAX_COMPS    (1 << 20)      /* ~90 MB of components at most */
+#define KPI_GENERATION_FRESH_MS 20            /* a generation read this recently is taken as it is */
+#define KPI_ANSWER_BUCKETS     1024
+#define KPI_ANSWER_MAX         2048           /* answers kept */
+#define KPI_ANSWER_MAX_BYTES   (64u << 20)    /* and their text at most */
+#define KPI_ANSWER_GZIP_MIN    1024           /* answers this long are also kept gzip-compressed */
+
+/* A whole answer (JSON text) for one request and scope. */
+typedef struct answer_entry {
+    char *key;                   /* ids|from|to|by|scope store codes */
+    unsigned hash;
+    char *text;
+    size_t len;
+    char *gz;                    /* the same text gzip-compressed (NULL: none), for clients that take it */
+    size_t gz_len;
+    struct answer_entry *hnext, *prev, *next;
+} answer_entry;
+
+struct kpi_engine {
+    pthread_mutex_t mu;
+    const plugin_registry *plugins;   /* the app's, which define the settings */
+    kpi_snapshot *snap;          /* current generation's directory and settings */
+    cache_entry *buckets[KPI_CACHE_BUCKETS];
+    cache_entry *lru_head, *lru_tail;
+    int nentries;
+    long ncomps;
+    long long hits, misses;
+    /* when k->snap's generation was last read (CLOCK_MONOTONIC ms), and the
+     * count of this process's changes then */
+    long long snap_read_ms;
+    unsigned long long snap_read_changes;
+    /* answers: valid for answers_generation only */
+    unsigned long long answers_generation;
+    answer_entry *answer_buckets[KPI_ANSWER_BUCKETS];
+    answer_entry *answers_head, *answers_tail;
+    int nanswers;
+    size_t answer_bytes;
+};
+
+/* --- the directory of stores, regions, insurers (per generation) --- */
+
+static void snapshot_free(kpi_snapshot *s)
+{
+    if (!s) return;
+    for (int i = 0; i < s->nstores; i++) free(s->stores[i].name);
+    for (int i = 0; i < s->nregions; i++) free(s->regions[i].name);
+    for (int i = 0; i < s->ninsurers; i++) free(s->insurers[i].name);
+    free(s->stores);
+    free(s->regions);
+    free(s->insurers);
+    kpi_settings_free(s->settings);
+    free(s->scope_codes);
+    free(s);
+}
+
+int kpi_dir_find(const dir_entry *v, int n, const char *code)
+{
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        int c = strcmp(v[mid].code, code);
+        if (c == 0) return mid;
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+/* Fill *out with the rows of sql: code, name[, region code] (sorted by code, binary). */
+static int dir_load(db_conn *c, const char *sql, dir_entry **out, int *n, char *err, size_t errlen)
+{
+    db_result *res = NULL;
+    *out = NULL;
+    *n = 0;
+    if (db_query(c, sql, NULL, 0, &res, err, errlen) != 0) return -1;
+    dir_entry *v = res->nrows ? calloc((size_t)res->nrows, sizeof *v) : NULL;
+    if (res->nrows && !v) goto oom;
+    for (int i = 0; i < res->nrows; i++) {
+        snprintf(v[i].code, sizeof v[i].code, "%s", db_cell(res, i, 0) ? db_cell(res, i, 0) : "");
+        v[i].name = strdup(db_cell(res, i, 1) ? db_cell(res, i, 1) : "");
+        v[i].region = -1;
+        if (!v[i].name) {
+            for (int k = 0; k < i; k++) free(v[k].name);
+            free(v);
+            goto oom;
+        }
+    }
+    *out = v;
+    *n = res->nrows;
+    db_result_free(res);
+    return 0;
+oom:
+    db_result_free(res);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+static const char SQL_DIR_STORES[] = "SELECT store_code, name, region_code FROM stores ORDER BY store_code";
+static const char SQL_DIR_REGIONS[] = "SELECT region_code, name FROM regions ORDER BY region_code";
+static const char SQL_DIR_INSURERS[] = "SELECT insurer_code, name FROM insurers ORDER BY insurer_code";
+
+static kpi_snapshot *snapshot_load(db_conn *c, const plugin_registry *plugins, unsigned long long generation,
+                                   char *err, size_t errlen)
+{
+    kpi_snapshot *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->generation = generation;
+    db_result *st = NULL;
+    if (dir_load(c, SQL_DIR_STORES, &s->stores, &s->nstores, err, errlen) != 0 ||
+        dir_load(c, SQL_DIR_REGIONS, &s->regions, &s->nregions, err, errlen) != 0 ||
+        dir_load(c, SQL_DIR_INSURERS, &s->insurers, &s->ninsurers, err, errlen) != 0 ||
+        db_query(c, SQL_DIR_STORES, NULL, 0, &st, err, errlen) != 0 ||
+        kpi_settings_load(c, plugins, &s->settings, err, errlen) != 0) {
+        db_result_free(st);
+        snapshot_free(s);
+        return NULL;
+    }
+    for (int i = 0; i < st->nrows && i < s->nstores; i++) {
+        int k = kpi_dir_find(s->stores, s->nstores, db_cell(st, i, 0));
+        if (k >= 0) s->stores[k].region = kpi_dir_find(s->regions, s->nregions, db_cell(st, i, 2) ? db_cell(st, i, 2) : "");
+    }
+    db_result_free(st);
+    s->scope_codes = calloc((size_t)(2 * s->nstores + s->nregions + 1), sizeof *s->scope_codes);
+    if (!s->scope_codes) {
+        snprintf(err, errlen, "out of memory");
+        snapshot_free(s);
+        return NULL;
+    }
+    const char **codes = s->scope_codes;
+    for (int i = 0; i < s->nstores; i++) {
+        codes[i] = s->stores[i].code;
+        codes[s->nstores + i] = s->stores[i].region >= 0 ? s->regions[s->stores[i].region].code : NULL;
+    }
+    for (int i = 0; i < s->nregions; i++) codes[2 * s->nstores + i] = s->regions[i].code;
+    s->scope = (scope_dir){ s->nstores, codes, codes + s->nstores, s->nregions, codes + 2 * s->nstores };
+    return s;
+}
+
+/* --- the component cache --- */
+
+static unsigned hash_str(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static void entry_unref_locked(cache_entry *e)
+{
+    if (--e->refs == 0) {
+        free(e->comps);
+        free(e);
+    }
+}
+
+static void cache_unlink_locked(kpi_engine *k, cache_entry *e)
+{
+    cache_entry **pp = &k->buckets[e->hash % KPI_CACHE_BUCKETS];
+    while (*pp && *pp != e) pp = &(*pp)->hnext;
+    if (*pp) *pp = e->hnext;
+    if (e->prev) e->prev->next = e->next;
+    else k->lru_head = e->next;
+    if (e->next) e->next->prev = e->prev;
+    else k->lru_tail = e->prev;
+    e->prev = e->next = e->hnext = NULL;
+    e->cached = false;
+    k->nentries--;
+    k->ncomps -= e->ncomps;
+    entry_unref_locked(e);
+}
+
+static void cache_clear_locked(kpi_engine *k)
+{
+    while (k->lru_head) cache_unlink_locked(k, k->lru_head);
+}
+
+static cache_entry *cache_get_locked(kpi_engine *k, const char *key)
+{
+    unsigned h = hash_str(key);
+    for (cache_entry *e = k->buckets[h % KPI_CACHE_BUCKETS]; e; e = e->hnext) {
+        if (e->hash != h || strcmp(e->key, key) != 0) continue;
+        if (e != k->lru_head) {        /* move to the front */
+            e->prev->next = e->next;
+            if (e->next) e->next->prev = e->prev;
+            else k->lru_tail = e->prev;
+            e->prev = NULL;
+            e->next = k->lru_head;
+            k->lru_head->prev = e;
+            k->lru_head = e;
+        }
+        e->refs++;
+        return e;
+    }
+    return NULL;
+}
+
+static void cache_put_locked(kpi_engine *k, cache_entry *e)
+{
+    e->hash = hash_str(e->key);
+    e->cached = true;
+    e->refs++;
+    e->hnext = k->buckets[e->hash % KPI_CACHE_BUCKETS];
+    k->buckets[e->hash % KPI_CACHE_BUCKETS] = e;
+    e->prev = NULL;
+    e->next = k->lru_head;
+    if (k->lru_head) k->lru_head->prev = e;
+    k->lru_head = e;
+    if (!k->lru_tail) k->lru_tail = e;
+    k->nentries++;
+    k->ncomps += e->ncomps;
+    while ((k->nentries > KPI_CACHE_MAX_ENTRIES || k->ncomps > KPI_CACHE_MAX_COMPS) && k->lru_tail != e)
+        cache_unlink_locked(k, k->lru_tail);
+}
+
+static void answer_unlink_locked(kpi_engine *k, answer_entry *e)
+{
+    answer_entry **pp = &k->answer_buckets[e->hash % KPI_ANSWER_BUCKETS];
+    while (*pp && *pp != e) pp = &(*pp)->hnext;
+    if (*pp) *pp = e->hnext;
+    if (e->prev) e->prev->next = e->next;
+    else k->answers_head = e->next;
+    if (e->next) e->next->prev = e->prev;
+    else k->answers_tail = e->prev;
+    k->nanswers--;
+    k->answer_bytes -= e->len + e->gz_len;
+    free(e->key);
+    free(e->text);
+    free(e->gz);
+    free(e);
+}
+
+static void answers_clear_locked(kpi_engine *k)
+{
+    while (k->answers_head) answer_unlink_locked(k, k->answers_head);
+}
+
+/* text gzip-compressed into a new buffer (*out_len bytes), or NULL. */
+static char *gzip_text(const char *text, size_t len, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+    uLong cap = deflateBound(&z, (uLong)len);
+    char *out = malloc(cap);
+    if (out) {
+        z.next_in = (Bytef *)(uintptr_t)text;
+        z.avail_in = (uInt)len;
+        z.next_out = (Bytef *)out;
+        z.avail_out = (uInt)cap;
+        if (deflate(&z, Z_FINISH) == Z_STREAM_END) {
+            *out_len = z.total_out;
+        } else {
+            free(out);
+            out = NULL;
+        }
+    }
+    deflateEnd(&z);
+    return out;
+}
+
+char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, bool want_gz, size_t *len,
+                      bool *is_gz)
+{
+    *is_gz = false;
+    unsigned h = hash_str(key);
+    char *copy = NULL;
+    pthread_mutex_lock(&k->mu);
+    if (k->answers_generation == gen)
+        for (answer_entry *e = k->answer_buckets[h % KPI_ANSWER_BUCKETS]; e; e = e->hnext) {
+            if (e->hash != h || strcmp(e->key, key) != 0) continue;
+            if (e != k->answers_head) {
+                e->prev->next = e->next;
+                if (e->next) e->next->prev = e->prev;
+                else k->answers_tail = e->prev;
+                e->prev = NULL;
+                e->next = k->answers_head;
+                k->answers_head->prev = e;
+                k->answers_head = e;
+            }
+            if (want_gz && e->gz) {
+                if ((copy = malloc(e->gz_len))) {
+                    memcpy(copy, e->gz, e->gz_len);
+                    *len = e->gz_len;
+                    *is_gz = true;
+                }
+            } else if ((copy = malloc(e->len + 1))) {
+                memcpy(copy, e->text, e->len + 1);
+                *len = e->len;
+            }
+            break;
+        }
+    pthread_mutex_unlock(&k->mu);
+    return copy;
+}
+
+void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, const char *text, size_t len)
+{
+    if (len > KPI_ANSWER_MAX_BYTES / 4) return;
+    answer_entry *e = calloc(1, sizeof *e);
+    if (!e) return;
+    e->key = strdup(key);
+    e->text = malloc(len + 1);
+    if (!e->key || !e->text) {
+        free(e->key);
+        free(e->text);
+        free(e);
+        return;
+    }
+    memcpy(e->text, text, len + 1);
+    e->len = len;
+    /* answers worth compressing are compressed once, here, not per request */
+    if (len >= KPI_ANSWER_GZIP_MIN) e->gz = gzip_text(text, len, &e->gz_len);
+    e->hash = hash_str(key);
+    pthread_mutex_lock(&k->mu);
+    if (gen > k->answers_generation) {
+        answers_clear_locked(k);
+        k->answers_generation = gen;
+    }
+    bool dup = false;
+    for (answer_entry *o = k->answer_buckets[e->hash % KPI_ANSWER_BUCKETS]; o && !dup; o = o->hnext)
+        dup = o->hash == e->hash && strcmp(o->key, e->key) == 0;
+    if (gen != k->answers_generation || dup) {
+        pthread_mutex_unlock(&k->mu);
+        free(e->key);
+        free(e->text);
+        free(e->gz);
+        free(e);
+        return;
+    }
+    e->hnext = k->answer_buckets[e->hash % KPI_ANSWER_BUCKETS];
+    k->answer_buckets[e->hash % KPI_ANSWER_BUCKETS] = e;
+    e->next = k->answers_head;
+    if (k->answers_head) k->answers_head->prev = e;
+    k->answers_head = e;
+    if (!k->answers_tail) k->answers_tail = e;
+    k->nanswers++;
+    k->answer_bytes += len + e->gz_len;
+    while ((k->nanswers > KPI_ANSWER_MAX || k->answer_bytes > KPI_ANSWER_MAX_BYTES) && k->answers_tail != e)
+        answer_unlink_locked(k, k->answers_tail);
+    pthread_mutex_unlock(&k->mu);
+}
+
+/* --- snapshots --- */
+
+kpi_snapshot *kpi_snapshot_fresh(kpi_engine *k)
+{
+    kpi_snapshot *s = NULL;
+    unsigned long long changes = data_changes_here();
+    long long now = clock_ms_whole();
+    pthread_mutex_lock(&k->mu);
+    if (k->snap && k->snap_read_changes == changes && now - k->snap_read_ms < KPI_GENERATION_FRESH_MS) {
+        s = k->snap;
+        s->refs++;
+    }
+    pthread_mutex_unlock(&k->mu);
+    return s;
+}
+
+kpi_snapshot *kpi_snapshot_get(kpi_engine *k, db_conn *c, char *err, size_t errlen)
+{
+    unsigned long long changes = data_changes_here();
+    long long read_ms = clock_ms_whole();
+    unsigned long long gen;
+    if (data_generation_read(c, &gen, err, errlen) != 0) return NULL;
+    pthread_mutex_lock(&k->mu);
+    if (k->snap && k->snap->generation == gen) {
+        kpi_snapshot *s = k->snap;
+        s->refs++;
+        if (read_ms >= k->snap_read_ms) {
+            k->snap_read_ms = read_ms;
+            k->snap_read_changes = changes;
+        }
+        pthread_mutex_unlock(&k->mu);
+        return s;
+    }
+    pthread_mutex_unlock(&k->mu);
+    kpi_snapshot *fresh = snapshot_load(c, k->plugins, gen, err, errlen);
+    if (!fresh) return NULL;
+    pthread_mutex_lock(&k->mu);
+    if (!k->snap || k->snap->generation < gen) {
+        if (k->snap && --k->snap->refs == 0) snapshot_free(k->snap);
+        k->snap = fresh;
+        fresh->refs = 1;
+        k->snap_read_ms = read_ms;
+        k->snap_read_changes = changes;
+        cache_clear_locked(k);
+    } else if (k->snap->generation == gen) {
+        snapshot_free(fresh);
+        fresh = k->snap;
+    } else {
+        /* this connection saw an older generation (a lagging replica):
+         * answer from its own snapshot, leave the shared one alone */
+        fresh->refs = 0;
+    }
+    fresh->refs++;
+    pthread_mutex_unlock(&k->mu);
+    return fresh;
+}
+
+void kpi_snapshot_release(kpi_engine *k, kpi_snapshot *s)
+{
+    pthread_mutex_lock(&k->mu);
+    if (--s->refs == 0) snapshot_free(s);
+    pthread_mutex_unlock(&k->mu);
+}
+
+/* --- components --- */
+
+void kpi_cache_key(char key[KPI_CACHE_KEY_LEN], const char *id, const char *from, const char *to, bool per_insurer)
+{
+    snprintf(key, KPI_CACHE_KEY_LEN, "%s|%s|%s|%d", id, from, to, per_insurer ? 1 : 0);
+}
+
+cache_entry *kpi_cache_lookup(kpi_engine *k, const kpi_snapshot *snap, const char *key)
+{
+    pthread_mutex_lock(&k->mu);
+    cache_entry *e = snap == k->snap ? cache_get_locked(k, key) : NULL;
+    if (e) k->hits++;
+    else k->misses++;
+    pthread_mutex_unlock(&k->mu);
+    return e;
+}
+
+cache_entry *kpi_cache_put(kpi_engine *k, const kpi_snapshot *snap, const char *key, kpi_component *comps,
+                           int ncomps)
+{
+    cache_entry *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    snprintf(e->key, sizeof e->key, "%s", key);
+    e->comps = comps;
+    e->ncomps = ncomps;
+    e->refs = 1;
+    pthread_mutex_lock(&k->mu);
+    if (snap == k->snap) {
+        cache_entry *other = cache_get_locked(k, key);
+        if (other) {                  /* computed twice at once: keep the first */
+            entry_unref_locked(e);
+            e = other;
+        } else {
+            cache_put_locked(k, e);
+        }
+    }
+    pthread_mutex_unlock(&k->mu);
+    return e;
+}
+
+void kpi_cache_release(kpi_engine *k, cache_entry *e)
+{
+    if (!e) return;
+    pthread_mutex_lock(&k->mu);
+    entry_unref_locked(e);
+    pthread_mutex_unlock(&k->mu);
+}
+
+int kpi_cache_missing(kpi_engine *k, const kpi_snapshot *snap, int total,
+                      void (*key_of)(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN]), const void *ctx,
+                      int *todo, int *found)
+{
+    int ntodo = 0;
+    *found = 0;
+    pthread_mutex_lock(&k->mu);
+    for (int i = 0; i < total && snap == k->snap; i++) {
+        char key[KPI_CACHE_KEY_LEN];
+        key_of(ctx, i, key);
+        cache_entry *e = cache_get_locked(k, key);
+        if (e) { entry_unref_locked(e); (*found)++; }
+        else todo[ntodo++] = i;
+    }
+    pthread_mutex_unlock(&k->mu);
+    return ntodo;
+}
+
+/* --- lifetime --- */
+
+kpi_engine *kpi_cache_new(const plugin_registry *plugins)
+{
+    kpi_engine *k = calloc(1, sizeof *k);
+    if (!k || pthread_mutex_init(&k->mu, NULL) != 0) {
+        free(k);
+        return NULL;
+    }
+    k->plugins = plugins;
+    return k;
+}
+
+void kpi_cache_free(kpi_engine *k)
+{
+    if (!k) return;
+    cache_clear_locked(k);
+    answers_clear_locked(k);
+    if (k->snap && --k->snap->refs == 0) snapshot_free(k->snap);
+    pthread_mutex_destroy(&k->mu);
+    free(k);
+}

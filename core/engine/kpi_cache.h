@@ -1,0 +1,102 @@
+/* kpi_cache: what the KPI engine (kpi.c) keeps between requests, and only
+ * kpi.c includes this: the snapshot of one data generation (the directory of
+ * stores, regions and insurers, and the settings in force), the cache of
+ * per-store components per (KPI, period), and the cache of whole answers
+ * (JSON text, and its gzip copy for long ones). Everything here belongs to
+ * one data generation; a new generation clears it (see kpi_cache.c). */
+#ifndef FS_KPI_CACHE_H
+#define FS_KPI_CACHE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "auth.h"
+#include "db.h"
+#include "plugins.h"
+#include "settings.h"
+
+/* The length of a component key: "id|from|to|per_insurer". */
+#define KPI_CACHE_KEY_LEN 96
+
+/* --- the snapshot of one generation --- */
+
+typedef struct dir_entry {
+    char code[33];
+    char *name;
+    int region;                 /* stores: index into regions */
+} dir_entry;
+
+typedef struct kpi_snapshot {
+    unsigned long long generation;
+    int refs;
+    dir_entry *stores, *regions, *insurers;     /* each sorted by code (binary) */
+    int nstores, nregions, ninsurers;
+    kpi_settings *settings;
+    scope_dir scope;             /* the stores' and regions' codes for scope_resolve_dir */
+    const char **scope_codes;    /* its arrays: store codes, their regions, region codes */
+} kpi_snapshot;
+
+/* The index of code in v (sorted by code), or -1. */
+int kpi_dir_find(const dir_entry *v, int n, const char *code);
+
+/* --- the engine's state --- */
+
+typedef struct kpi_engine kpi_engine;
+
+/* A new, empty state for the KPIs and settings of plugins; NULL when out of memory. */
+kpi_engine *kpi_cache_new(const plugin_registry *plugins);
+void kpi_cache_free(kpi_engine *k);
+
+/* The current snapshot when its generation was read less than
+ * KPI_GENERATION_FRESH_MS ago and nothing changed in this process since (a
+ * reference to release), else NULL: then read it with kpi_snapshot_get. */
+kpi_snapshot *kpi_snapshot_fresh(kpi_engine *k);
+/* The snapshot of the database's current generation on c (a reference the
+ * caller releases with kpi_snapshot_release); a newer generation than the
+ * cache's replaces it and clears the components. NULL with err when the
+ * database fails. */
+kpi_snapshot *kpi_snapshot_get(kpi_engine *k, db_conn *c, char *err, size_t errlen);
+void kpi_snapshot_release(kpi_engine *k, kpi_snapshot *s);
+
+/* --- components --- */
+
+typedef struct cache_entry {
+    char key[KPI_CACHE_KEY_LEN];
+    unsigned hash;
+    int refs;                    /* users outside the lock + 1 while cached */
+    bool cached;
+    kpi_component *comps;
+    int ncomps;
+    struct cache_entry *hnext;   /* bucket chain */
+    struct cache_entry *prev, *next;   /* LRU list, most recent first */
+} cache_entry;
+
+/* The key of the components of id over from..to (per insurer or not). */
+void kpi_cache_key(char key[KPI_CACHE_KEY_LEN], const char *id, const char *from, const char *to, bool per_insurer);
+/* The cached components of key when snap is the current snapshot (a
+ * reference to release with kpi_cache_release), else NULL. Counted as a hit
+ * or a miss. */
+cache_entry *kpi_cache_lookup(kpi_engine *k, const kpi_snapshot *snap, const char *key);
+/* Keep comps (ncomps of them, malloc'd; the entry owns them from here) as
+ * the components of key, when snap is still the current snapshot. Returns
+ * a referenced entry: the new one, or the one another request put first
+ * (comps are then freed). NULL when out of memory (comps untouched). */
+cache_entry *kpi_cache_put(kpi_engine *k, const kpi_snapshot *snap, const char *key, kpi_component *comps,
+                           int ncomps);
+void kpi_cache_release(kpi_engine *k, cache_entry *e);
+/* Which of total keys (key_of(ctx, i, key) writes key i) the cache lacks
+ * for snap: their indices into todo (total of them at most), the count
+ * returned; *found the ones it holds. None is missing, and none found,
+ * when snap is no longer current. */
+int kpi_cache_missing(kpi_engine *k, const kpi_snapshot *snap, int total,
+                      void (*key_of)(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN]), const void *ctx,
+                      int *todo, int *found);
+
+/* --- answers --- */
+
+/* A copy of the answer kept for key at generation gen (the gzip copy when
+ * want_gz and there is one: *is_gz), *len bytes; NULL when none. */
+char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, bool want_gz, size_t *len,
+                      bool *is_gz);
+/* Keep a copy of text (len bytes, NUL-terminated) as the answer for key at
+ * generation gen; an older generation's answers are dropped. */
+void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, const char *text, size_t len);
+#endif
