@@ -14,7 +14,7 @@ int cmd_user(int argc, char **argv);       /* auth.c: user add */
 int cmd_token(int argc, char **argv);      /* auth.c: token create|list|revoke */
 int cmd_plugins(int argc, char **argv);    /* plugin.c */
 int cmd_kpi(int argc, char **argv);        /* kpi.c */
-int cmd_scorecard(int argc, char **argv);  /* scorecard.c: scorecard run */
+int cmd_scorecard(int argc, char **argv);  /* cmd_script.c: scorecard run */
 int cmd_rollup(int argc, char **argv);     /* rollup.c: rollup --rebuild */
 int cmd_settings(int argc, char **argv);   /* settings.c: settings [set NAME VALUE | reset NAME] */
 #endif
