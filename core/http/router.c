@@ -12,7 +12,7 @@
 #include "db.h"
 #include "log.h"
 #include "routes_kpi.h"
-#include "scorecard.h"
+#include "routes_scorecard.h"
 #include "import.h"
 #include "routes_export.h"
 #include "metrics.h"
@@ -72,7 +72,7 @@ static const route routes[] = {
     { "GET", "/api/v1/settings", WHO_USERS, kpi_route_settings_get, NULL, NULL },
     { "PUT", "/api/v1/settings", WHO_ADMIN, kpi_route_settings_put, NULL, NULL },
     { "GET", "/api/v1/plugins", WHO_ADMIN, kpi_route_plugins, NULL, NULL },
-    /* scorecards (scorecard.c): Lua scorecards; source, save and delete for the owner and admins (checked inside) */
+    /* scorecards (routes_scorecard.c): Lua scorecards; source, save and delete for the owner and admins (checked inside) */
     { "POST", "/api/v1/scorecards/run", WHO_ADMIN | WHO_RM, scorecard_route_try, NULL, NULL },
     { "GET", "/api/v1/scorecards", WHO_USERS, scorecard_route_list, NULL, NULL },
     { "GET", "/api/v1/scorecards/{name}", WHO_ADMIN | WHO_RM, scorecard_route_get, NULL, NULL },

@@ -1,5 +1,5 @@
 /* scorecard_pattern: the counted string.find, string.match, string.gmatch
- * and string.gsub of the scorecard sandbox. core/scorecard.c installs them
+ * and string.gsub of the scorecard sandbox. core/script/sandbox.c installs them
  * over the string library of every run (scorecard_pattern_install, see
  * scorecard_pattern.h) with the run's meter.
  *

@@ -1,5 +1,5 @@
 /* scorecard_pattern: string.find, string.match, string.gmatch and
- * string.gsub for the scorecard sandbox (core/scorecard.c). They implement
+ * string.gsub for the scorecard sandbox (core/script/sandbox.c). They implement
  * Lua 5.4's patterns as its Reference Manual defines them, with the same
  * results as Lua's own functions, and one difference: the matcher counts
  * its work. A backtracking pattern ("a?a?a?...",
