@@ -8,7 +8,7 @@
 
 int cmd_serve(int argc, char **argv);      /* main.c */
 int cmd_migrate(int argc, char **argv);    /* main.c */
-int cmd_import(int argc, char **argv);     /* import.c */
+int cmd_import(int argc, char **argv);     /* cmd_data.c */
 int cmd_demo(int argc, char **argv);       /* demo.c */
 int cmd_user(int argc, char **argv);       /* auth.c: user add */
 int cmd_token(int argc, char **argv);      /* auth.c: token create|list|revoke */
