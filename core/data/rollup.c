@@ -727,20 +727,19 @@ int rollup_rebuild_fresh(db_pool *pool, rollup_progress_fn progress, void *ud, c
 
 /* --- statistics --- */
 
-static const char *const FACT_TABLES[] = {
-    "customers", "vehicle_sales", "repair_orders", "ro_labour", "ro_parts", "parts_stock", "insurance_policies",
-    "invoices", "payments", "store_financials", "follow_up_calls", "csi_surveys", "appointments", "staff",
-};
-
+/* The derived tables and the per-store fact tables (every entity of the
+ * entity table but the group-wide ones: regions, stores, insurers). */
 int rollup_analyze(db_conn *c, const char *entity, char *err, size_t errlen)
 {
     char sql[2048];
     size_t n = (size_t)snprintf(sql, sizeof sql, "ANALYZE TABLE %s", DERIVED_TABLES[0]);
     for (size_t i = 1; i < sizeof DERIVED_TABLES / sizeof *DERIVED_TABLES && n < sizeof sql; i++)
         n += (size_t)snprintf(sql + n, sizeof sql - n, ", %s", DERIVED_TABLES[i]);
-    for (size_t i = 0; i < sizeof FACT_TABLES / sizeof *FACT_TABLES && n < sizeof sql; i++)
-        if (!entity || strcmp(entity, FACT_TABLES[i]) == 0)   /* only names from the list above */
-            n += (size_t)snprintf(sql + n, sizeof sql - n, ", %s", FACT_TABLES[i]);
+    for (int i = 0; import_entities[i] && n < sizeof sql; i++) {
+        const entity_def *e = entity_find(import_entities[i]);
+        if (e && !e->global && (!entity || strcmp(entity, e->name) == 0))   /* only names from the table */
+            n += (size_t)snprintf(sql + n, sizeof sql - n, ", %s", e->name);
+    }
     if (n >= sizeof sql) {
         snprintf(err, errlen, "the ANALYZE statement does not fit its buffer");
         return -1;
