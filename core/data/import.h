@@ -4,13 +4,16 @@
  * key, rollups refreshed inside the same transaction). A transaction that
  * loses a lock conflict to another import runs the whole file again, a few
  * times (import_retry.h), before it answers 503. Used by
- * `fourscore import`, `POST /api/v1/import/{entity}` (streamed) and the demo
- * loader. */
+ * `fourscore import` (core/cli/cmd_data.c), `POST /api/v1/import/{entity}`
+ * (streamed: core/http/routes_import.c) and the demo loader (bulk_load.c).
+ * The engine: import_job.c, import_rows.c, import_batch.c (import_job.h);
+ * a file on disk: import.c; the entities it knows: entities.c. */
 #ifndef FS_IMPORT_H
 #define FS_IMPORT_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <cJSON.h>
+#include "entities.h"      /* import_entities[]: the entities in load order */
 
 struct app;
 struct principal;
@@ -37,8 +40,6 @@ typedef struct import_result {
 int import_file(struct app *a, const struct principal *who, const char *entity,
                 const char *path, import_result *res);
 void import_result_free(import_result *res);
-/* The entities in load order (parents first), NULL-terminated. */
-extern const char *const import_entities[];
 
 /* --- streaming: what import_file and the HTTP route are built on --- */
 typedef struct import_job import_job;
@@ -60,6 +61,12 @@ void import_job_abort(import_job *j);
  * bulk load (rollup_rebuild) — the demo loader does, to load three years of a
  * group in one pass instead of refreshing every store's rollups per file. */
 void import_job_defer_rollups(import_job *j);
+/* The job's file is on disk at path: a second attempt reads it again from
+ * there instead of keeping the bytes fed. 0, or -1 when out of memory. */
+int import_job_replay_from(import_job *j, const char *path);
+/* Fill res with a failure: the HTTP status it maps to, the code, a sentence. */
+void import_result_fail(import_result *res, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* import_file with progress reports. */
 int import_file_progress(struct app *a, const struct principal *who, const char *entity,
                          const char *path, import_result *res, import_progress_fn fn, void *ud);
@@ -67,9 +74,4 @@ int import_file_progress(struct app *a, const struct principal *who, const char 
 int import_file_deferred(struct app *a, const struct principal *who, const char *entity,
                          const char *path, import_result *res);
 
-/* --- the route POST /api/v1/import/{entity} (router.c's table) --- */
-struct http_req;
-bool import_route_body(struct http_req *r, const char *data, size_t len);
-void import_route_done(struct http_req *r);
-void import_route_cleanup(struct http_req *r);
 #endif

@@ -3,7 +3,7 @@
  * timeout): the spool keeps the bytes of an upload (in memory, then in an
  * unlinked temporary file) so that the file can be read again from its first
  * byte, and the policy says how many attempts a file gets and how long to
- * wait between them. Used by core/import.c; docs/import.md ("Imports at the
+ * wait between them. Used by import_job.c; docs/import.md ("Imports at the
  * same time") describes the behaviour. */
 #ifndef FS_IMPORT_RETRY_H
 #define FS_IMPORT_RETRY_H

@@ -5,33 +5,19 @@
  * BY per table, never row by row. rollup_rebuild() (`fourscore rollup
  * --rebuild`) does the same for every store over all dates.
  *
- * What depends on what:
- *   repair_orders, ro_labour, ro_parts -> rollup_ro, rollup_ro_day,
- *       rollup_ro_insurer_day (dates: DATE(closed_at) of the ROs, old and new),
- *       then rollup_ro_month, rollup_ro_insurer_month (the months of those dates),
- *       and rollup_ro_followup_day and _month
- *   appointments, follow_up_calls      -> the same, for the days of the ROs
- *       they name (old and new)
- *   repair_orders                      -> rollup_vehicle_visit (by VIN, or by
- *       the touched dates when the importer names no VINs), then
- *       rollup_vehicle_state (core/rollup_asof.c, from the visits)
- *   parts_stock                        -> rollup_stock, rollup_stock_age
- *       (dates: snapshot_on)
- *   csi_surveys                        -> rollup_csi_day, _month (surveyed_on)
- *   insurance_policies                 -> rollup_premium_day, _month (sold_on)
- *   insurance_policies, vehicle_sales  -> the insurance matches (by VIN,
- *       core/rollup_match.c)
- *   invoices                           -> rollup_invoice_day, _month (issued_on)
- *   invoices, payments, customers, and the ROs' gross profit
- *                                      -> the receivables at month ends
- *       (core/rollup_asof.c)
- * Other entities are read by the plugins from the facts directly. */
+ * What depends on what is data: each entity's line of the entity table
+ * (entities.c) says what it feeds (enum entity_feed), and REFRESH_STEPS
+ * below says, for each feed, which derived tables are redone from what, in
+ * the order the refresh walks them: first the per-store tables over each
+ * touched store's dates, then those that follow vehicles, invoices and
+ * month ends. An entity that feeds nothing is read by the plugins from the
+ * facts directly. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "app.h"
 #include "config.h"
+#include "entities.h"
 #include "log.h"
 #include "rollup.h"
 #include "rollup_asof.h"
@@ -315,15 +301,24 @@ static int refresh_ro_range(db_conn *c, const char *store, const char *from, con
     return EXEC_EACH(c, RO_AFTER_ROS, store, from, to, err, errlen);
 }
 
-/* Everything per store over all dates (the rebuilds). */
-static int refresh_store_all(db_conn *c, const char *store, char *err, size_t errlen)
+static int refresh_stock(db_conn *c, const char *store, const char *from, const char *to, char *err, size_t errlen)
 {
-    const char *from = ROLLUP_ALL_FROM, *to = ROLLUP_ALL_TO;
-    return refresh_ro_range(c, store, from, to, err, errlen) != 0 ||
-           EXEC_EACH(c, STOCK_ALL, store, from, to, err, errlen) != 0 ||
-           EXEC_EACH(c, CSI_ALL, store, from, to, err, errlen) != 0 ||
-           EXEC_EACH(c, PREMIUM_ALL, store, from, to, err, errlen) != 0 ||
-           EXEC_EACH(c, INVOICED_ALL, store, from, to, err, errlen) != 0 ? -1 : 0;
+    return EXEC_EACH(c, STOCK_ALL, store, from, to, err, errlen);
+}
+
+static int refresh_csi(db_conn *c, const char *store, const char *from, const char *to, char *err, size_t errlen)
+{
+    return EXEC_EACH(c, CSI_ALL, store, from, to, err, errlen);
+}
+
+static int refresh_premium(db_conn *c, const char *store, const char *from, const char *to, char *err, size_t errlen)
+{
+    return EXEC_EACH(c, PREMIUM_ALL, store, from, to, err, errlen);
+}
+
+static int refresh_invoiced(db_conn *c, const char *store, const char *from, const char *to, char *err, size_t errlen)
+{
+    return EXEC_EACH(c, INVOICED_ALL, store, from, to, err, errlen);
 }
 
 static int refresh_visits_range(db_conn *c, const char *from, const char *to, char *err, size_t errlen)
@@ -372,57 +367,128 @@ static int vehicles_all(db_conn *c, char *err, size_t errlen)
     return rc != 0 ? -1 : rollup_asof_rebuild_states(c, err, errlen);
 }
 
-/* --- the importer's entry point --- */
+/* --- what depends on what: the refresh table --- */
 
-static bool entity_is(const char *entity, const char *name) { return entity && strcmp(entity, name) == 0; }
+/* What a refresh step is given: the importer's scope, what its entity
+ * feeds, and the span of the dates touched over every store ("" when no
+ * store was touched). */
+typedef struct refresh_ctx {
+    const rollup_scope *scope;
+    unsigned feeds;
+    char min_from[11], max_to[11];
+} refresh_ctx;
+
+/* an RO's gross profit is its customer's credit limit for six months */
+static int refresh_ro_receivables(db_conn *c, const refresh_ctx *x, char *err, size_t errlen)
+{
+    return month_end_receivables(c, x->scope->touched, x->scope->ntouched, RECV_AFTER_ROS, err, errlen);
+}
+
+/* the visits, by VIN for the usual file (a store's day or month); a file
+ * naming very many vehicles is cheaper redone by its dates in one statement */
+static int refresh_visits(db_conn *c, const refresh_ctx *x, char *err, size_t errlen)
+{
+    const rollup_scope *s = x->scope;
+    if (s->nvins > 0 && s->vins && (s->nvins <= ROLLUP_VINS_BY_LIST || !x->min_from[0]))
+        return refresh_visits_vins(c, s->vins, s->nvins, err, errlen);
+    if (x->min_from[0]) return refresh_visits_range(c, x->min_from, x->max_to, err, errlen);
+    return 0;
+}
+
+static int refresh_states(db_conn *c, const refresh_ctx *x, char *err, size_t errlen)
+{
+    return rollup_asof_refresh_states(c, x->scope->vins, x->scope->nvins, err, errlen);
+}
+
+static int refresh_invoice_open(db_conn *c, const refresh_ctx *x, char *err, size_t errlen)
+{
+    return rollup_asof_refresh_invoices(c, x->scope->touched, x->scope->ntouched, err, errlen);
+}
+
+/* a customer's type decides which of its store's receivables count */
+static int refresh_receivables(db_conn *c, const refresh_ctx *x, char *err, size_t errlen)
+{
+    if (!x->scope->touched || x->scope->ntouched <= 0) return 0;
+    return month_end_receivables(c, x->scope->touched, x->scope->ntouched, RECV_WHOLE, err, errlen);
+}
+
+static int refresh_matches(db_conn *c, const refresh_ctx *x, char *err, size_t errlen)
+{
+    return rollup_match_refresh(c, x->scope, (x->feeds & FEED_RENEWALS) != 0, err, errlen);
+}
+
+/* One step of a refresh: run when the entity feeds any of `feeds`, either
+ * per touched store over its dates (per_store; a store whose importer could
+ * not tell the dates is redone whole) or once for the file (once). */
+typedef struct refresh_step {
+    unsigned feeds;
+    const char *tables;          /* what it redoes, from what */
+    int (*per_store)(db_conn *c, const char *store, const char *from, const char *to, char *err, size_t errlen);
+    int (*once)(db_conn *c, const refresh_ctx *x, char *err, size_t errlen);
+} refresh_step;
+
+/* In the order they run: a step reads what the steps before it wrote. */
+static const refresh_step REFRESH_STEPS[] = {
+    { FEED_RO_DAYS, "rollup_ro, rollup_ro_day, rollup_ro_insurer_day, then rollup_ro_month, "
+      "rollup_ro_insurer_month, rollup_ro_followup_day and _month: from the ROs, their lines, "
+      "appointments and follow-up calls, by DATE(closed_at)", refresh_ro_range, NULL },
+    { FEED_STOCK, "rollup_stock, rollup_stock_age: from parts_stock by snapshot_on", refresh_stock, NULL },
+    { FEED_CSI, "rollup_csi_day, _month: from csi_surveys by surveyed_on", refresh_csi, NULL },
+    { FEED_PREMIUM, "rollup_premium_day, _month: from insurance_policies by sold_on", refresh_premium, NULL },
+    { FEED_INVOICED, "rollup_invoice_day, _month: from invoices by issued_on", refresh_invoiced, NULL },
+    { FEED_RO_RECEIVABLES, "the receivables at month ends (rollup_month_end.c): from rollup_ro's gross profit",
+      NULL, refresh_ro_receivables },
+    { FEED_VISITS, "rollup_vehicle_visit: from the closed ROs, by VIN or by the dates", NULL, refresh_visits },
+    { FEED_STATES, "rollup_vehicle_state and the retention month ends (rollup_asof.c): from the visits and "
+      "the sales, by VIN", NULL, refresh_states },
+    { FEED_INVOICE_OPEN, "rollup_invoice_open, then the receivables at month ends from the dates on "
+      "(rollup_asof.c): from invoices and payments", NULL, refresh_invoice_open },
+    { FEED_RECEIVABLES, "the receivables at every month end of the store: from the customers' types",
+      NULL, refresh_receivables },
+    { FEED_RENEWALS | FEED_NEW_POLICIES, "rollup_policy_match (renewals) and rollup_sale_match (new policies) "
+      "with their day and month counts (rollup_match.c): from policies and sales, by VIN", NULL, refresh_matches },
+};
+#define NSTEPS (sizeof REFRESH_STEPS / sizeof *REFRESH_STEPS)
 
 int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen)
 {
-    if (!scope || !scope->entity) return 0;
-    const char *e = scope->entity;
-    /* appointments and follow-up calls: the importer gives the days of the
-     * ROs they name (old and new) */
-    bool ro = entity_is(e, "repair_orders") || entity_is(e, "ro_labour") || entity_is(e, "ro_parts") ||
-              entity_is(e, "appointments") || entity_is(e, "follow_up_calls");
-    bool stock = entity_is(e, "parts_stock"), csi = entity_is(e, "csi_surveys"),
-         premium = entity_is(e, "insurance_policies"), invoiced = entity_is(e, "invoices");
-    if (entity_is(e, "vehicle_sales"))
-        return rollup_asof_refresh(c, scope, err, errlen) != 0 ? -1 : rollup_match_refresh(c, scope, err, errlen);
-    if (!ro && !stock && !csi && !premium && !invoiced)
-        return rollup_asof_refresh(c, scope, err, errlen);   /* payments, customers */
-    char min_from[11] = "", max_to[11] = "";
+    const entity_def *e = scope ? entity_find(scope->entity) : NULL;
+    if (!e || !e->feeds) return 0;
+    refresh_ctx x = { .scope = scope, .feeds = e->feeds };
+    for (size_t k = 0; k < NSTEPS; k++) {
+        const refresh_step *st = &REFRESH_STEPS[k];
+        if (!(st->feeds & x.feeds) || !st->per_store) continue;
+        for (int i = 0; i < scope->ntouched; i++) {
+            const rollup_touch *t = &scope->touched[i];
+            /* nothing dated (e.g. only open ROs): no derived row can change... unless
+             * an importer could not tell the dates: then the store is redone whole */
+            const char *from = t->from[0] ? t->from : ROLLUP_ALL_FROM;
+            const char *to = t->to[0] ? t->to : ROLLUP_ALL_TO;
+            if (st->per_store(c, t->store_code, from, to, err, errlen) != 0) return -1;
+        }
+    }
     for (int i = 0; i < scope->ntouched; i++) {
         const rollup_touch *t = &scope->touched[i];
-        /* nothing dated (e.g. only open ROs): no derived row can change... unless
-         * an importer could not tell the dates: then the store is redone whole */
         const char *from = t->from[0] ? t->from : ROLLUP_ALL_FROM;
         const char *to = t->to[0] ? t->to : ROLLUP_ALL_TO;
-        const char *store = t->store_code;
-        int rc = ro ? refresh_ro_range(c, store, from, to, err, errlen)
-               : stock ? EXEC_EACH(c, STOCK_ALL, store, from, to, err, errlen)
-               : csi ? EXEC_EACH(c, CSI_ALL, store, from, to, err, errlen)
-               : invoiced ? EXEC_EACH(c, INVOICED_ALL, store, from, to, err, errlen)
-               : EXEC_EACH(c, PREMIUM_ALL, store, from, to, err, errlen);
-        if (rc != 0) return -1;
-        if (!min_from[0] || strcmp(from, min_from) < 0) snprintf(min_from, sizeof min_from, "%s", from);
-        if (!max_to[0] || strcmp(to, max_to) > 0) snprintf(max_to, sizeof max_to, "%s", to);
+        if (!x.min_from[0] || strcmp(from, x.min_from) < 0) snprintf(x.min_from, sizeof x.min_from, "%s", from);
+        if (!x.max_to[0] || strcmp(to, x.max_to) > 0) snprintf(x.max_to, sizeof x.max_to, "%s", to);
     }
-    if (premium) return rollup_match_refresh(c, scope, err, errlen);
-    if (invoiced) return rollup_asof_refresh(c, scope, err, errlen);
-    /* an RO's gross profit is its customer's credit limit for six months */
-    if ((entity_is(e, "repair_orders") || entity_is(e, "ro_labour") || entity_is(e, "ro_parts")) &&
-        month_end_receivables(c, scope->touched, scope->ntouched, RECV_AFTER_ROS, err, errlen) != 0)
-        return -1;
-    if (!entity_is(e, "repair_orders")) return 0;
-    /* the visits, by VIN for the usual file (a store's day or month); a file
-     * naming very many vehicles is cheaper redone by its dates in one
-     * statement. Then the vehicle states, which read the visits. */
-    int rc = 0;
-    if (scope->nvins > 0 && scope->vins && (scope->nvins <= ROLLUP_VINS_BY_LIST || !min_from[0]))
-        rc = refresh_visits_vins(c, scope->vins, scope->nvins, err, errlen);
-    else if (min_from[0])
-        rc = refresh_visits_range(c, min_from, max_to, err, errlen);
-    return rc != 0 ? -1 : rollup_asof_refresh(c, scope, err, errlen);
+    for (size_t k = 0; k < NSTEPS; k++) {
+        const refresh_step *st = &REFRESH_STEPS[k];
+        if ((st->feeds & x.feeds) && st->once && st->once(c, &x, err, errlen) != 0) return -1;
+    }
+    return 0;
+}
+
+/* Everything per store over all dates (the rebuilds): every per-store step. */
+static int refresh_store_all(db_conn *c, const char *store, char *err, size_t errlen)
+{
+    for (size_t k = 0; k < NSTEPS; k++)
+        if (REFRESH_STEPS[k].per_store &&
+            REFRESH_STEPS[k].per_store(c, store, ROLLUP_ALL_FROM, ROLLUP_ALL_TO, err, errlen) != 0)
+            return -1;
+    return 0;
 }
 
 /* --- rebuild --- */
@@ -661,20 +727,19 @@ int rollup_rebuild_fresh(db_pool *pool, rollup_progress_fn progress, void *ud, c
 
 /* --- statistics --- */
 
-static const char *const FACT_TABLES[] = {
-    "customers", "vehicle_sales", "repair_orders", "ro_labour", "ro_parts", "parts_stock", "insurance_policies",
-    "invoices", "payments", "store_financials", "follow_up_calls", "csi_surveys", "appointments", "staff",
-};
-
+/* The derived tables and the per-store fact tables (every entity of the
+ * entity table but the group-wide ones: regions, stores, insurers). */
 int rollup_analyze(db_conn *c, const char *entity, char *err, size_t errlen)
 {
     char sql[2048];
     size_t n = (size_t)snprintf(sql, sizeof sql, "ANALYZE TABLE %s", DERIVED_TABLES[0]);
     for (size_t i = 1; i < sizeof DERIVED_TABLES / sizeof *DERIVED_TABLES && n < sizeof sql; i++)
         n += (size_t)snprintf(sql + n, sizeof sql - n, ", %s", DERIVED_TABLES[i]);
-    for (size_t i = 0; i < sizeof FACT_TABLES / sizeof *FACT_TABLES && n < sizeof sql; i++)
-        if (!entity || strcmp(entity, FACT_TABLES[i]) == 0)   /* only names from the list above */
-            n += (size_t)snprintf(sql + n, sizeof sql - n, ", %s", FACT_TABLES[i]);
+    for (int i = 0; import_entities[i] && n < sizeof sql; i++) {
+        const entity_def *e = entity_find(import_entities[i]);
+        if (e && !e->global && (!entity || strcmp(entity, e->name) == 0))   /* only names from the table */
+            n += (size_t)snprintf(sql + n, sizeof sql - n, ", %s", e->name);
+    }
     if (n >= sizeof sql) {
         snprintf(err, errlen, "the ANALYZE statement does not fit its buffer");
         return -1;

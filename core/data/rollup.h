@@ -9,34 +9,14 @@
 #define FS_ROLLUP_H
 #include <stddef.h>
 #include "db.h"
-
-/* What one imported file touched: for each store, the range of business
- * dates whose derived rows may have changed (old and new values of the rows
- * alike), and the VINs whose visit summary may have changed. Business dates:
- * repair_orders, ro_labour, ro_parts: DATE(closed_at) of the ROs (for lines,
- * of the RO they belong to; an open RO has none); parts_stock: snapshot_on.
- * from = "" with a store named: its whole range is redone (slower, correct).
- * Other entities feed no rollup (refresh is a no-op for them). */
-typedef struct rollup_touch {
-    char store_code[33];
-    char from[11], to[11];      /* YYYY-MM-DD inclusive; "" = nothing dated */
-} rollup_touch;
-
-typedef struct rollup_scope {
-    const char *entity;         /* the imported entity (import-format.md name) */
-    const rollup_touch *touched;
-    int ntouched;
-    const char *const *vins;    /* VINs whose visits or sales changed */
-    int nvins;
-} rollup_scope;
+#include "rollup_scope.h"
 
 /* Recompute the derived rows for what scope names, on c, inside the caller's
  * transaction. Returns 0, or -1 with err. */
 int rollup_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen);
 /* Rebuild every derived table from the facts (own transaction). */
 int rollup_rebuild(db_conn *c, char *err, size_t errlen);
-/* The same, calling progress(ud, done, total, what) as it goes (what NULL at the end). */
-typedef void (*rollup_progress_fn)(void *ud, int done, int total, const char *what);
+/* The same, calling progress(ud, done, total, what) as it goes (rollup_scope.h). */
 int rollup_rebuild_progress(db_conn *c, rollup_progress_fn progress, void *ud, char *err, size_t errlen);
 /* The same for a database nobody reads yet (the demo load): the stores are
  * rebuilt on two connections of pool at once, each store in a transaction
@@ -56,7 +36,7 @@ int rollup_rebuild_invoices(db_conn *c, char *err, size_t errlen);
 int rollup_rebuild_matches(db_conn *c, char *err, size_t errlen);
 int rollup_rebuild_stores(db_pool *pool, rollup_progress_fn progress, void *ud, char *err, size_t errlen);
 /* Refresh the optimizer's statistics of the derived tables and of the fact
- * table `entity` (an import-format.md entity; NULL: every fact table) after a
+ * table `entity` (an entity of docs/import.md; NULL: every fact table) after a
  * bulk change, so the next KPI query is planned on what the tables hold now
  * rather than on statistics InnoDB would only refresh in the background
  * later. Outside a transaction. Returns 0, or -1 with err. */

@@ -171,28 +171,22 @@ static int invoice_refresh_stores(db_conn *c, const rollup_touch *touched, int n
 
 /* --- entry points --- */
 
-int rollup_asof_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen)
+int rollup_asof_refresh_states(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen)
 {
-    if (!scope || !scope->entity) return 0;
-    const char *e = scope->entity;
-    if (strcmp(e, "repair_orders") == 0 || strcmp(e, "vehicle_sales") == 0) {
-        if (!scope->vins || scope->nvins <= 0 || scope->nvins > ASOF_VINS_ONE_BY_ONE)
-            return rollup_asof_rebuild_states(c, err, errlen);
-        /* the retention month ends follow the VINs' states: old out, new in */
-        month_end_retention r;
-        return month_end_retention_begin(c, scope->vins, scope->nvins, &r, err, errlen) != 0 ||
-               state_refresh_vins(c, scope->vins, scope->nvins, err, errlen) != 0 ||
-               month_end_retention_end(c, &r, err, errlen) != 0 ? -1 : 0;
-    }
-    if (strcmp(e, "invoices") == 0 || strcmp(e, "payments") == 0) {
-        if (!scope->touched || scope->ntouched <= 0)
-            return invoice_rebuild(c, err, errlen) != 0 ? -1 : month_end_rebuild_receivables(c, NULL, NULL, err, errlen);
-        return invoice_refresh_stores(c, scope->touched, scope->ntouched, err, errlen) != 0 ? -1 :
-               month_end_receivables(c, scope->touched, scope->ntouched, RECV_DATES, err, errlen);
-    }
-    if (strcmp(e, "customers") == 0 && scope->touched && scope->ntouched > 0)   /* a customer's type */
-        return month_end_receivables(c, scope->touched, scope->ntouched, RECV_WHOLE, err, errlen);
-    return 0;
+    if (!vins || nvins <= 0 || nvins > ASOF_VINS_ONE_BY_ONE) return rollup_asof_rebuild_states(c, err, errlen);
+    /* the retention month ends follow the VINs' states: old out, new in */
+    month_end_retention r;
+    return month_end_retention_begin(c, vins, nvins, &r, err, errlen) != 0 ||
+           state_refresh_vins(c, vins, nvins, err, errlen) != 0 ||
+           month_end_retention_end(c, &r, err, errlen) != 0 ? -1 : 0;
+}
+
+int rollup_asof_refresh_invoices(db_conn *c, const rollup_touch *touched, int ntouched, char *err, size_t errlen)
+{
+    if (!touched || ntouched <= 0)
+        return invoice_rebuild(c, err, errlen) != 0 ? -1 : month_end_rebuild_receivables(c, NULL, NULL, err, errlen);
+    return invoice_refresh_stores(c, touched, ntouched, err, errlen) != 0 ? -1 :
+           month_end_receivables(c, touched, ntouched, RECV_DATES, err, errlen);
 }
 
 int rollup_asof_rebuild_states(db_conn *c, char *err, size_t errlen)

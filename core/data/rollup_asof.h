@@ -6,16 +6,17 @@
 #define FS_ROLLUP_ASOF_H
 #include <stddef.h>
 #include "db.h"
-#include "rollup.h"
+#include "rollup_scope.h"
 
-/* Recompute what scope's entity changed, inside the caller's transaction:
- * repair_orders and vehicle_sales -> the state of scope's VINs (all of them
- * when it names none or very many); invoices and payments -> the touched
- * stores' invoices, then their receivables at month ends from the first the
- * dates touch; customers -> every month end of the touched stores. Other
- * entities: nothing. repair_orders must be called
- * after rollup_vehicle_visit is current. Returns 0, or -1 with err. */
-int rollup_asof_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen);
+/* Refresh steps of rollup.c's table, inside the caller's transaction.
+ * After vehicles changed (repair orders, once rollup_vehicle_visit is
+ * current; sales): the states of vins and their retention month ends (all
+ * of them when vins names none or very many). After invoices or payments:
+ * the touched stores' invoices, then their receivables at month ends from
+ * the first the dates touch (every store when none is named). Each returns
+ * 0, or -1 with err. */
+int rollup_asof_refresh_states(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen);
+int rollup_asof_refresh_invoices(db_conn *c, const rollup_touch *touched, int ntouched, char *err, size_t errlen);
 /* Rebuild every vehicle's states from the visits and the sales (and the
  * retention month ends that read them), and every invoice's settled day
  * from the invoices and payments (caller's transaction). */

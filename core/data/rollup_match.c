@@ -158,12 +158,9 @@ int rollup_vins_load(db_conn *c, const char *const *vins, int nvins, char *err, 
     return 0;
 }
 
-int rollup_match_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen)
+int rollup_match_refresh(db_conn *c, const rollup_scope *scope, bool renewals, char *err, size_t errlen)
 {
-    if (!scope || !scope->entity) return 0;
-    bool policies = strcmp(scope->entity, "insurance_policies") == 0;
-    bool sales = strcmp(scope->entity, "vehicle_sales") == 0;
-    if (!policies && !sales) return 0;
+    if (!scope) return 0;
     if (!scope->vins || scope->nvins <= 0) {
         /* an importer that names no VINs but touched stores: redo everything */
         return scope->ntouched > 0 ? rollup_match_rebuild(c, err, errlen) : 0;
@@ -172,7 +169,7 @@ int rollup_match_refresh(db_conn *c, const rollup_scope *scope, char *err, size_
     if (rollup_vins_load(c, scope->vins, scope->nvins, err, errlen) != 0 ||
         EXEC_LIST(c, SQL_TEMP_TABLES, err, errlen) != 0)
         return -1;
-    if (policies && kind_refresh(c, &RENEWALS, err, errlen) != 0) return -1;
+    if (renewals && kind_refresh(c, &RENEWALS, err, errlen) != 0) return -1;
     return kind_refresh(c, &NEW_POLICIES, err, errlen);
 }
 

@@ -4,15 +4,17 @@
  * VIN. */
 #ifndef FS_ROLLUP_MATCH_H
 #define FS_ROLLUP_MATCH_H
+#include <stdbool.h>
 #include <stddef.h>
 #include "db.h"
-#include "rollup.h"
+#include "rollup_scope.h"
 
-/* After an import of insurance_policies (renewals and new-policy matches) or
- * vehicle_sales (new-policy matches): redo the matches of the VINs scope
- * names, inside the caller's transaction. Other entities: nothing. Returns 0,
- * or -1 with err. */
-int rollup_match_refresh(db_conn *c, const rollup_scope *scope, char *err, size_t errlen);
+/* A refresh step of rollup.c's table, after an import of policies or sales:
+ * redo the new-policy matches (and with renewals the renewal matches) of
+ * the VINs scope names, inside the caller's transaction; every match when
+ * it names none (but touched stores) or very many. Returns 0, or -1 with
+ * err. */
+int rollup_match_refresh(db_conn *c, const rollup_scope *scope, bool renewals, char *err, size_t errlen);
 /* The connection's temporary table touched_vins (vin), emptied, then
  * holding vins. Returns 0, or -1 with err. */
 int rollup_vins_load(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen);

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "db.h"
-#include "rollup.h"
+#include "rollup_scope.h"
 
 /* The receivables at month ends of the touched stores, inside the caller's
  * transaction, after rollup_invoice_open (and rollup_ro) are current:

@@ -13,7 +13,7 @@
 #include "log.h"
 #include "routes_kpi.h"
 #include "routes_scorecard.h"
-#include "import.h"
+#include "routes_import.h"
 #include "routes_export.h"
 #include "metrics.h"
 #include "routes_access.h"
@@ -49,7 +49,7 @@ static void route_health(http_req *r)
 static const route routes[] = {
     /* health (router.c): public, for load balancers and monitoring */
     { "GET", "/api/v1/health", WHO_PUBLIC, route_health, NULL, NULL },
-    /* import (import.c): the CSV body is streamed to the importer as it arrives */
+    /* import (routes_import.c): the CSV body is streamed to the importer as it arrives */
     { "POST", "/api/v1/import/{entity}", WHO_ADMIN | WHO_UPLOADER, import_route_done, import_route_body, import_route_cleanup },
     /* auth (auth.c): sessions, the caller's scope, regions and stores in scope, users, tokens, audit */
     { "POST", "/api/v1/session", WHO_PUBLIC, auth_route_session_create, NULL, NULL },
