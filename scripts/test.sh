@@ -4,8 +4,10 @@
 #   2. build twice: build/ (optimised, what users run) and build-asan/
 #      (AddressSanitizer + UndefinedBehaviorSanitizer + LeakSanitizer)
 #   3. unit tests (ctest) on the sanitizer build
-#   4. integration tests (node --test) against the sanitizer build's server,
-#      each starting its own private MariaDB and server on loopback
+#   4. the source tree's checks (tests/tree: layers, include cycles, file
+#      sizes) and the integration tests (node --test) against the sanitizer
+#      build's server, each starting its own private MariaDB and server on
+#      loopback
 #   5. the dashboards in headless Chromium against the optimised build
 #   6. the CSV fuzzer for a bounded time (clang, libFuzzer, ASan)
 #   7. the deployment files: docker-compose config, the entrypoint script
@@ -19,7 +21,7 @@ for a in "$@"; do
   case "$a" in
     --quick) quick=1 ;;
     --no-deps) deps=0 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown option $a (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -70,8 +72,8 @@ run_node() {   # run_node LABEL BIN FILES...
   count "$p" "$f"
 }
 
-step "integration tests (real MariaDB, real HTTP, sanitizer build)"
-mapfile -t itests < <(ls tests/integration/*.test.mjs 2>/dev/null)
+step "source tree (layers, docs) and integration tests (real MariaDB, real HTTP, sanitizer build)"
+mapfile -t itests < <(ls tests/tree/*.test.mjs tests/integration/*.test.mjs 2>/dev/null)
 if [ ${#itests[@]} -gt 0 ]; then run_node integration "$top/build-asan/fourscore" "${itests[@]}"; fi
 
 if [ $quick = 0 ]; then
