@@ -192,6 +192,7 @@ static const entity_def entities[] = {
 };
 #define NENTITIES ((int)(sizeof entities / sizeof entities[0]))
 
+/* The names of the table above, in its order (a new line there is a new name here). */
 const char *const import_entities[] = {
     "regions", "stores", "insurers", "staff", "customers", "vehicle_sales", "repair_orders", "ro_labour",
     "ro_parts", "parts_stock", "insurance_policies", "invoices", "payments", "store_financials",
