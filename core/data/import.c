@@ -18,14 +18,14 @@ static int import_file_run(struct app *a, const struct principal *who, const cha
     if (defer_rollups) import_job_defer_rollups(j);
     if (import_job_replay_from(j, path) < 0) {
         import_job_abort(j);
-        import_result_fail(res, 500, "internal", "out of memory");
+        import_result_fail(res, 500, API_INTERNAL, "out of memory");
         return -1;
     }
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
         import_job_abort(j);
-        import_result_fail(res, 400, "unreadable_file", "cannot open %s: %s", path, strerror(e));
+        import_result_fail(res, 400, API_UNREADABLE_FILE, "cannot open %s: %s", path, strerror(e));
         return -1;
     }
     static const size_t chunk = 256 * 1024;
@@ -33,7 +33,7 @@ static int import_file_run(struct app *a, const struct principal *who, const cha
     if (!buf) {
         fclose(f);
         import_job_abort(j);
-        import_result_fail(res, 500, "internal", "out of memory");
+        import_result_fail(res, 500, API_INTERNAL, "out of memory");
         return -1;
     }
     size_t n;
@@ -45,7 +45,7 @@ static int import_file_run(struct app *a, const struct principal *who, const cha
     fclose(f);
     if (read_error) {
         import_job_abort(j);
-        import_result_fail(res, 400, "unreadable_file", "error reading %s", path);
+        import_result_fail(res, 400, API_UNREADABLE_FILE, "error reading %s", path);
         return -1;
     }
     return import_job_finish(j, res);

@@ -10,6 +10,7 @@
  * a file on disk: import.c; the entities it knows: entities.c. */
 #ifndef FS_IMPORT_H
 #define FS_IMPORT_H
+#include "api_error.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <cJSON.h>
@@ -65,7 +66,7 @@ void import_job_defer_rollups(import_job *j);
  * there instead of keeping the bytes fed. 0, or -1 when out of memory. */
 int import_job_replay_from(import_job *j, const char *path);
 /* Fill res with a failure: the HTTP status it maps to, the code, a sentence. */
-void import_result_fail(import_result *res, int status, const char *code, const char *fmt, ...)
+void import_result_fail(import_result *res, int status, enum api_error code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* import_file with progress reports. */
 int import_file_progress(struct app *a, const struct principal *who, const char *entity,

@@ -101,10 +101,10 @@ bool job_writing(const import_job *j)
 
 /* --- job lifetime --- */
 
-void import_result_fail(import_result *res, int status, const char *code, const char *fmt, ...)
+void import_result_fail(import_result *res, int status, enum api_error code, const char *fmt, ...)
 {
     res->status = status;
-    snprintf(res->code, sizeof res->code, "%s", code);
+    snprintf(res->code, sizeof res->code, "%s", api_error_code(code));
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(res->message, sizeof res->message, fmt, ap);
@@ -114,7 +114,7 @@ void import_result_fail(import_result *res, int status, const char *code, const 
 /* 503: the database cannot be reached; the log has why. */
 static void set_unavailable(import_result *res)
 {
-    import_result_fail(res, 503, "unavailable", "the database is not available; nothing was written: send the file "
+    import_result_fail(res, 503, API_DB_UNAVAILABLE, "the database is not available; nothing was written: send the file "
                        "again in a minute (if this lasts, tell the group's IT: the server log has the details)");
     res->retry_after = IMPORT_RETRY_AFTER_S;
 }
@@ -225,20 +225,20 @@ import_job *import_job_new(struct app *a, const struct principal *who, const cha
     const entity_def *e = entity_find(entity);
     if (!e) {
         char list[400];
-        import_result_fail(res, 404, "unknown_entity", "unknown entity '%.60s'; one of: %s", entity,
+        import_result_fail(res, 404, API_UNKNOWN_ENTITY, "unknown entity '%.60s'; one of: %s", entity,
                            entity_names_list(list, sizeof list));
         return NULL;
     }
     if (who && !auth_may_import(who, e->name)) {
-        if (e->global) import_result_fail(res, 403, "forbidden", "only admins and all-store tokens may import %s", e->name);
-        else import_result_fail(res, 403, "forbidden", "only admins and uploader tokens may import");
+        if (e->global) import_result_fail(res, 403, API_FORBIDDEN, "only admins and all-store tokens may import %s", e->name);
+        else import_result_fail(res, 403, API_FORBIDDEN, "only admins and uploader tokens may import");
         return NULL;
     }
     const entity_sql *q = entity_sql_of(e);
     import_job *j = calloc(1, sizeof *j);
     if (!q || !j) {
         free(j);
-        import_result_fail(res, 500, "internal", "out of memory");
+        import_result_fail(res, 500, API_INTERNAL, "out of memory");
         return NULL;
     }
     j->app = a;
@@ -254,7 +254,7 @@ import_job *import_job_new(struct app *a, const struct principal *who, const cha
     j->csv = csv_new(0, 0, job_on_record, j);
     if (!j->vals || !j->batch_lines || !j->batch_earlier_ok || !j->arena || !j->csv) {
         job_free(j);
-        import_result_fail(res, 500, "internal", "out of memory");
+        import_result_fail(res, 500, API_INTERNAL, "out of memory");
         return NULL;
     }
     char err[512];
@@ -271,7 +271,7 @@ import_job *import_job_new(struct app *a, const struct principal *who, const cha
         log_error("import", "preparing the import of %s: %s", e->name, err);
         job_free(j);
         if (status == 503) set_unavailable(res);
-        else import_result_fail(res, 500, "internal", "the import could not be prepared (a database error; the server log "
+        else import_result_fail(res, 500, API_INTERNAL, "the import could not be prepared (a database error; the server log "
                                 "has the details); nothing was written");
         return NULL;
     }
@@ -402,23 +402,23 @@ int import_job_finish(import_job *j, import_result *res)
     if (j->fatal && j->retryable) {
         log_error("import", "%s %s: still losing lock conflicts after %d attempts; answered 503", j->e->name, j->label,
                   j->attempt);
-        import_result_fail(res, 503, "busy", "other imports were writing the same data at the same time and this file did "
+        import_result_fail(res, 503, API_BUSY, "other imports were writing the same data at the same time and this file did "
                            "not get its turn (%d attempts); nothing was written: send it again in a few seconds", j->attempt);
         res->retry_after = IMPORT_RETRY_AFTER_S;
     } else if (j->fatal && j->fatal_status == 503) {
         set_unavailable(res);
     } else if (j->fatal && j->fatal_db) {
-        import_result_fail(res, 500, "internal", "the import failed while %s (a database error; the server log has the "
+        import_result_fail(res, 500, API_INTERNAL, "the import failed while %s (a database error; the server log has the "
                            "details); nothing was written", j->fatal_msg);
     } else if (j->fatal) {
-        import_result_fail(res, j->fatal_status, "internal", "the import failed and nothing was written: %s", j->fatal_msg);
+        import_result_fail(res, j->fatal_status, API_INTERNAL, "the import failed and nothing was written: %s", j->fatal_msg);
     } else if (j->scope_problems.total) {
-        import_result_fail(res, 403, "store_out_of_scope", "%lld rows belong to stores outside this token's scope; nothing was written",
+        import_result_fail(res, 403, API_STORE_OUT_OF_SCOPE, "%lld rows belong to stores outside this token's scope; nothing was written",
                            j->scope_problems.total);
         res->problems = problem_list_json(&j->scope_problems);
         res->more = j->scope_problems.total - j->scope_problems.n;
     } else if (j->problems.total) {
-        import_result_fail(res, 422, j->csv_failed ? "invalid_csv" : "invalid_rows",
+        import_result_fail(res, 422, j->csv_failed ? API_INVALID_CSV : API_INVALID_ROWS,
                            j->csv_failed ? "the file is not valid CSV; nothing was written"
                                        : "%lld problems in the file; nothing was written", j->problems.total);
         res->problems = problem_list_json(&j->problems);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <cJSON.h>
+#include "api_error.h"
 
 struct MHD_Connection;
 struct MHD_Response;
@@ -56,8 +57,8 @@ bool http_accepts_gzip(http_req *r);
 void http_reply_gzip(http_req *r, int status, const char *content_type, void *gz, size_t len);
 void http_reply_buffer(http_req *r, int status, const char *content_type, void *buf, size_t len); /* takes malloc'd buf (NULL: a 500 out of memory) */
 /* {"error":{"code","message","details"}}; details may be NULL; takes ownership of details. */
-void http_reply_error(http_req *r, int status, const char *code, const char *message, cJSON *details);
-void http_reply_errorf(http_req *r, int status, const char *code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void http_reply_error(http_req *r, int status, enum api_error code, const char *message, cJSON *details);
+void http_reply_errorf(http_req *r, int status, enum api_error code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* 400 bad_parameter naming the parameter: details [{"parameter","message"}]. */
 void http_reply_bad_parameter(http_req *r, const char *param, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Set a response built by the caller (takes ownership of resp). */

@@ -89,7 +89,7 @@ void http_reply_json(http_req *r, int status, cJSON *body)
     http_reply_buffer(r, text ? status : 500, "application/json; charset=utf-8", text, text ? strlen(text) : 0);
 }
 
-void http_reply_error(http_req *r, int status, const char *code, const char *message, cJSON *details)
+void http_reply_error(http_req *r, int status, enum api_error code, const char *message, cJSON *details)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *err = root ? cJSON_AddObjectToObject(root, "error") : NULL;
@@ -99,14 +99,14 @@ void http_reply_error(http_req *r, int status, const char *code, const char *mes
         http_reply_json(r, 500, NULL);
         return;
     }
-    cJSON_AddStringToObject(err, "code", code);
+    cJSON_AddStringToObject(err, "code", api_error_code(code));
     cJSON_AddStringToObject(err, "message", message);
     if (!details) details = cJSON_CreateArray();
     if (details) cJSON_AddItemToObject(err, "details", details);
     http_reply_json(r, status, root);
 }
 
-void http_reply_errorf(http_req *r, int status, const char *code, const char *fmt, ...)
+void http_reply_errorf(http_req *r, int status, enum api_error code, const char *fmt, ...)
 {
     char message[1024];
     va_list ap;
@@ -130,7 +130,7 @@ void http_reply_bad_parameter(http_req *r, const char *param, const char *fmt, .
         cJSON_AddStringToObject(d, "message", message);
         cJSON_AddItemToArray(details, d);
     }
-    http_reply_error(r, 400, "bad_parameter", message, details);
+    http_reply_error(r, 400, API_BAD_PARAMETER, message, details);
 }
 
 void http_add_header(http_req *r, const char *name, const char *value)

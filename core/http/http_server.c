@@ -130,7 +130,7 @@ static bool starts_with(const char *s, const char *prefix)
 static enum MHD_Result queue_reply(req_state *rs)
 {
     http_req *r = &rs->r;
-    if (!r->resp) http_reply_error(r, 500, "internal", "the request was not answered", NULL);
+    if (!r->resp) http_reply_error(r, 500, API_INTERNAL, "the request was not answered", NULL);
     if (!r->resp) return MHD_NO;
     struct MHD_Response *resp = r->resp;
     http_add_standard_headers(resp, r->request_id, rs->no_store);
@@ -146,7 +146,7 @@ static enum MHD_Result queue_reply(req_state *rs)
 
 static void set_allow_405(http_req *r, const char *allow)
 {
-    http_reply_errorf(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)", r->method, r->path, allow);
+    http_reply_errorf(r, 405, API_METHOD_NOT_ALLOWED, "%s is not allowed on %s (allowed: %s)", r->method, r->path, allow);
     http_add_header(r, "Allow", allow);
 }
 
@@ -178,7 +178,7 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
     char name[80];
     printable_name(key, key_size, name, sizeof name);
     if (q->count >= QUERY_ARGS_MAX) {
-        http_reply_errorf(q->r, 400, "bad_parameter", "查询参数过多 (the query string has more than %d parameters)", QUERY_ARGS_MAX);
+        http_reply_errorf(q->r, 400, API_BAD_PARAMETER, "查询参数过多 (the query string has more than %d parameters)", QUERY_ARGS_MAX);
         q->refused = true;
         return MHD_NO;
     }
@@ -214,18 +214,18 @@ static bool head_ok(http_req *r)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->mhd, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
     if (ci && ci->header_size > HEAD_MAX) {
-        http_reply_errorf(r, 431, "header_too_large",
+        http_reply_errorf(r, 431, API_HEADER_TOO_LARGE,
                           "请求头过大 (the request head is %zu bytes; at most %u are read: clear the site's cookies)",
                           ci->header_size, HEAD_MAX);
         return false;
     }
     const char *te = http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     if (te && strcasecmp(te, "chunked") != 0) {
-        http_reply_errorf(r, 501, "not_implemented", "Transfer-Encoding %.60s is not supported (send chunked or Content-Length)", te);
+        http_reply_errorf(r, 501, API_NOT_IMPLEMENTED, "Transfer-Encoding %.60s is not supported (send chunked or Content-Length)", te);
         return false;
     }
     if (te && http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
-        http_reply_error(r, 400, "bad_request", "a request may not carry both Transfer-Encoding and Content-Length", NULL);
+        http_reply_error(r, 400, API_BAD_REQUEST, "a request may not carry both Transfer-Encoding and Content-Length", NULL);
         return false;
     }
     return true;
@@ -248,18 +248,18 @@ static void request_begin(req_state *rs, conn_state *cs, const char *url)
     rs->path_buf = malloc(rs->path_cap);
     if (!rs->path_buf) {
         r->path = "";
-        http_reply_error(r, 500, "internal", "out of memory", NULL);
+        http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
         return;
     }
     r->path = rs->path_buf;
     if (cs && cs->uri_too_long) {
         snprintf(rs->path_buf, rs->path_cap, "%.200s", url);
-        http_reply_errorf(r, 414, "uri_too_long", "the request target is longer than %d bytes", RAW_URI_MAX - 1);
+        http_reply_errorf(r, 414, API_URI_TOO_LONG, "the request target is longer than %d bytes", RAW_URI_MAX - 1);
         return;
     }
     if (url_path_decode(raw, rs->path_buf, rs->path_cap, &why) != 0) {
         snprintf(rs->path_buf, rs->path_cap, "%.200s", raw);
-        http_reply_errorf(r, 400, "bad_path", "%s", why);
+        http_reply_errorf(r, 400, API_BAD_PATH, "%s", why);
         return;
     }
     const char *path = rs->path_buf;
@@ -294,7 +294,7 @@ static void request_begin(req_state *rs, conn_state *cs, const char *url)
         return;
     }
     if (api) {
-        http_reply_errorf(r, 404, "not_found", "没有这个接口 (no route) %s %s", r->method, path);
+        http_reply_errorf(r, 404, API_NOT_FOUND, "没有这个接口 (no route) %s %s", r->method, path);
         return;
     }
     if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
@@ -306,7 +306,7 @@ static void request_begin(req_state *rs, conn_state *cs, const char *url)
 
 static void reply_too_large(req_state *rs, unsigned long long limit)
 {
-    http_reply_errorf(&rs->r, 413, "body_too_large", "请求内容过大 (the request body is larger than the limit of %llu bytes)", limit);
+    http_reply_errorf(&rs->r, 413, API_BODY_TOO_LARGE, "请求内容过大 (the request body is larger than the limit of %llu bytes)", limit);
     rs->r.too_large = true;
     rs->draining = true;
 }
@@ -336,7 +336,7 @@ static void request_chunk(req_state *rs, const char *data, size_t len)
     }
     if (rs->streaming) {
         if (!r->route->on_body(r, data, len)) {
-            if (!r->resp) http_reply_error(r, 400, "bad_request", "the request body was refused", NULL);
+            if (!r->resp) http_reply_error(r, 400, API_BAD_REQUEST, "the request body was refused", NULL);
             rs->draining = true;
         }
         return;
@@ -348,7 +348,7 @@ static void request_chunk(req_state *rs, const char *data, size_t len)
         if (cap > limits.body_max + 1) cap = limits.body_max + 1;
         char *grown = realloc(r->body, cap);
         if (!grown) {
-            http_reply_error(r, 500, "internal", "out of memory", NULL);
+            http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
             rs->draining = true;
             return;
         }
@@ -371,11 +371,11 @@ static void request_answer(req_state *rs)
         r->route->handler(r);
         if (!r->resp) {
             log_error("http", "%s %s: the handler set no answer", r->method, r->path);
-            http_reply_error(r, 500, "internal", "the request was not answered", NULL);
+            http_reply_error(r, 500, API_INTERNAL, "the request was not answered", NULL);
         }
     } else if (rs->is_static) {
         if (web_root) static_serve(web_root, r, r->path);
-        else http_reply_errorf(r, 404, "not_found", "no file %s (no web root)", r->path);
+        else http_reply_errorf(r, 404, API_NOT_FOUND, "no file %s (no web root)", r->path);
     }
 }
 

@@ -174,7 +174,7 @@ void metrics_handle(http_req *r)
     size_t len = 0;
     char *text = metrics_render(r->app, &len);
     if (!text) {
-        http_reply_error(r, 500, "internal", "the metrics could not be rendered", NULL);
+        http_reply_error(r, 500, API_INTERNAL, "the metrics could not be rendered", NULL);
         return;
     }
     http_reply_buffer(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);

@@ -21,14 +21,14 @@ void route_release(http_req *r, db_conn *c)
 void route_reply_db_unavailable(http_req *r, const char *what, const char *err)
 {
     log_error("http", "%s: database: %s", what ? what : "-", err ? err : "-");
-    http_reply_error(r, 503, "db_unavailable",
+    http_reply_error(r, 503, API_DB_UNAVAILABLE,
                      "数据库暂时无法连接，请稍后再试 (the database does not answer; try again shortly)", NULL);
 }
 
 void route_reply_internal(http_req *r, const char *what, const char *err)
 {
     log_error("http", "%s: %s", what ? what : "-", err ? err : "-");
-    http_reply_error(r, 500, "internal", "服务器内部错误 (internal error; the server log has the details)", NULL);
+    http_reply_error(r, 500, API_INTERNAL, "服务器内部错误 (internal error; the server log has the details)", NULL);
 }
 
 void route_reply_bad_param(http_req *r, const char *param, const char *message)
@@ -38,14 +38,14 @@ void route_reply_bad_param(http_req *r, const char *param, const char *message)
     cJSON_AddStringToObject(d, "parameter", param);
     cJSON_AddStringToObject(d, "message", message);
     cJSON_AddItemToArray(details, d);
-    http_reply_error(r, 400, "bad_parameter", message, details);
+    http_reply_error(r, 400, API_BAD_PARAMETER, message, details);
 }
 
 void route_reply_status(http_req *r, int status, const char *field, const char *err)
 {
     if (status == 400) route_reply_bad_param(r, field && *field ? field : "body", err);
-    else if (status == 404) http_reply_error(r, 404, "not_found", err, NULL);
-    else if (status == 409) http_reply_error(r, 409, "conflict", err, NULL);
+    else if (status == 404) http_reply_error(r, 404, API_NOT_FOUND, err, NULL);
+    else if (status == 409) http_reply_error(r, 409, API_CONFLICT, err, NULL);
     else route_reply_internal(r, r->path, err);
 }
 
@@ -61,17 +61,27 @@ cJSON *json_parse_located(const char *text, size_t len, char *msg, size_t msglen
     return NULL;
 }
 
-cJSON *route_body_object(http_req *r)
+cJSON *route_body_json(http_req *r, int kind, const char *shape)
 {
-    char msg[128];
+    char msg[300];
     cJSON *j = json_parse_located(r->body, r->body_len, msg, sizeof msg);
-    if (j && !cJSON_IsObject(j)) {
+    if (j && kind && !(j->type & kind)) {
         cJSON_Delete(j);
         j = NULL;
-        snprintf(msg, sizeof msg, "the request body must be a JSON object");
+        snprintf(msg, sizeof msg, "%s", shape);
+    } else if (!j && r->body_len) {
+        size_t n = strlen(msg);
+        snprintf(msg + n, sizeof msg - n, ": %s", shape);
+    } else if (!j) {
+        snprintf(msg, sizeof msg, "%s", shape);
     }
-    if (!j) route_reply_bad_param(r, "body", r->body_len ? msg : "the request body must be a JSON object");
+    if (!j) route_reply_bad_param(r, "body", msg);
     return j;
+}
+
+cJSON *route_body_object(http_req *r)
+{
+    return route_body_json(r, cJSON_Object, "the request body must be a JSON object");
 }
 
 const char *json_member_string(const cJSON *o, const char *name, bool *bad)

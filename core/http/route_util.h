@@ -28,6 +28,11 @@ void route_reply_status(http_req *r, int status, const char *field, const char *
 cJSON *json_parse_located(const char *text, size_t len, char *msg, size_t msglen);
 /* The request body as a JSON object, or NULL after answering 400 (body). */
 cJSON *route_body_object(http_req *r);
+/* The request body as JSON of the kind given (cJSON_Object, cJSON_Array, or
+ * 0 for any), or NULL after answering 400 bad_parameter naming "body": with
+ * the byte of a syntax error, or shape (what the route takes) when the body
+ * is valid JSON of another kind. */
+cJSON *route_body_json(http_req *r, int kind, const char *shape);
 /* A string member: its value, NULL when absent or null; *bad when of another type. */
 const char *json_member_string(const cJSON *o, const char *name, bool *bad);
 /* An array of strings into out (at most max): count, or -1 when malformed;

@@ -31,7 +31,7 @@ static void route_health(http_req *r)
     bool up = db_pool_check(r->app->db, HEALTH_WAIT_MS, err, sizeof err);
     cJSON *body = cJSON_CreateObject();
     if (!body) {
-        http_reply_error(r, 500, "internal", "out of memory", NULL);
+        http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
         return;
     }
     cJSON_AddStringToObject(body, "status", up ? "ok" : "down");
@@ -183,7 +183,7 @@ bool router_authorize(http_req *r)
 
     principal *p = calloc(1, sizeof *p);
     if (!p) {
-        http_reply_error(r, 500, "internal", "out of memory", NULL);
+        http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
         return false;
     }
     int rc = auth_identify(r, p);
@@ -193,16 +193,16 @@ bool router_authorize(http_req *r)
         /* auth_identify may have set a more precise answer (e.g. 403 csrf) */
         if (r->resp) return false;
         if (rc == -2)
-            http_reply_error(r, 503, "db_unavailable", "数据库暂时无法访问，请稍后再试 (the database does not answer; try again shortly)", NULL);
+            http_reply_error(r, 503, API_DB_UNAVAILABLE, "数据库暂时无法访问，请稍后再试 (the database does not answer; try again shortly)", NULL);
         else if (rc == 0)
-            http_reply_error(r, 401, "unauthorized", "请先登录 (sign in first, or send Authorization: Bearer <token>)", NULL);
+            http_reply_error(r, 401, API_UNAUTHORIZED, "请先登录 (sign in first, or send Authorization: Bearer <token>)", NULL);
         else
-            http_reply_error(r, 401, "unauthorized", "登录已失效，请重新登录 (the session or token is invalid or has expired)", NULL);
+            http_reply_error(r, 401, API_UNAUTHORIZED, "登录已失效，请重新登录 (the session or token is invalid or has expired)", NULL);
         return false;
     }
     r->who = p;
     if (!router_role_allows(rt, p)) {
-        http_reply_errorf(r, 403, "forbidden", "无权访问 (forbidden): role %s may not call %s %s",
+        http_reply_errorf(r, 403, API_FORBIDDEN, "无权访问 (forbidden): role %s may not call %s %s",
                           role_name(p->role), rt->method, rt->pattern);
         return false;
     }

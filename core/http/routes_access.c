@@ -91,7 +91,7 @@ int auth_identify(http_req *r, principal *out)
         const char *why = NULL;
         if (!csrf_ok(r, &why)) {
             log_warn("auth", "csrf: refused %s %s: %s", r->method, r->path, why);
-            http_reply_errorf(r, 403, "csrf", "%s", why);
+            http_reply_errorf(r, 403, API_CSRF, "%s", why);
             return AUTH_REFUSED;
         }
     }
@@ -119,7 +119,7 @@ void auth_route_session_create(http_req *r)
     const char *origin = http_header(r, "Origin"), *why = NULL;
     if (origin && !source_matches_host(r, origin, &why)) {
         log_warn("auth", "csrf: refused a login: %s", why);
-        http_reply_errorf(r, 403, "csrf", "%s", why);
+        http_reply_errorf(r, 403, API_CSRF, "%s", why);
         return;
     }
     cJSON *body = route_body_object(r);
@@ -165,11 +165,11 @@ void auth_route_session_create(http_req *r)
     }
     route_release(r, c);
     if (rc == 0) {
-        http_reply_error(r, 401, "invalid_credentials", "用户名或密码错误 (wrong user name or password)", NULL);
+        http_reply_error(r, 401, API_INVALID_CREDENTIALS, "用户名或密码错误 (wrong user name or password)", NULL);
     } else if (rc == AUTH_LOGIN_RATE_LIMITED) {
         char wait[32];
         snprintf(wait, sizeof wait, "%d", retry_after);
-        http_reply_errorf(r, 429, "rate_limited",
+        http_reply_errorf(r, 429, API_RATE_LIMITED,
                           "登录失败次数过多，请 %d 秒后再试 (too many failed logins; try again in %d s)",
                           retry_after, retry_after);
         http_add_header(r, "Retry-After", wait);
@@ -182,7 +182,7 @@ void auth_route_session_delete(http_req *r)
 {
     const principal *p = r->who;
     if (!p || p->is_token || !p->session_id[0]) {
-        http_reply_error(r, 400, "no_session", "this request carries no session to end", NULL);
+        http_reply_error(r, 400, API_NO_SESSION, "this request carries no session to end", NULL);
         return;
     }
     db_conn *c = route_db(r);
@@ -290,7 +290,7 @@ static void reply_user(http_req *r, db_conn *c, int status, const char *username
     if (!arr) { route_reply_internal(r, "users", err); return; }
     cJSON *one = cJSON_DetachItemFromArray(arr, 0);
     cJSON_Delete(arr);
-    if (!one) { http_reply_errorf(r, 404, "not_found", "no user named %.64s", username); return; }
+    if (!one) { http_reply_errorf(r, 404, API_NOT_FOUND, "no user named %.64s", username); return; }
     http_reply_json(r, status, one);
 }
 
@@ -330,7 +330,7 @@ void auth_route_users_create(http_req *r)
 void auth_route_users_update(http_req *r)
 {
     const char *username = r->nparams > 0 ? r->params[0] : "";
-    if (!auth_name_valid(username)) { http_reply_errorf(r, 404, "not_found", "no user named %.64s", username); return; }
+    if (!auth_name_valid(username)) { http_reply_errorf(r, 404, API_NOT_FOUND, "no user named %.64s", username); return; }
     cJSON *body = route_body_object(r);
     if (!body) return;
     db_conn *c = route_db(r);
@@ -343,7 +343,7 @@ void auth_route_users_update(http_req *r)
         route_release(r, c);
         cJSON_Delete(body);
         if (found < 0) route_reply_internal(r, "users", err);
-        else http_reply_errorf(r, 404, "not_found", "no user named %.64s", username);
+        else http_reply_errorf(r, 404, API_NOT_FOUND, "no user named %.64s", username);
         return;
     }
     user_spec u = { .username = username, .role = cur.role, .store = cur.store[0] ? cur.store : NULL };
@@ -369,7 +369,7 @@ void auth_route_users_update(http_req *r)
 void auth_route_users_delete(http_req *r)
 {
     const char *username = r->nparams > 0 ? r->params[0] : "";
-    if (!auth_name_valid(username)) { http_reply_errorf(r, 404, "not_found", "no user named %.64s", username); return; }
+    if (!auth_name_valid(username)) { http_reply_errorf(r, 404, API_NOT_FOUND, "no user named %.64s", username); return; }
     db_conn *c = route_db(r);
     if (!c) return;
     char err[512];

@@ -17,22 +17,19 @@ void export_handle(http_req *r)
         route_reply_bad_param(r, "format", "format: csv or xlsx is required");
         return;
     }
-    cJSON *body = r->body ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-    if (!body) {
-        http_reply_error(r, 400, "bad_json", "the body must be JSON: {\"columns\":[...],\"rows\":[...]}", NULL);
-        return;
-    }
+    cJSON *body = route_body_json(r, 0, "the body must be JSON: {\"columns\":[...],\"rows\":[...]}");
+    if (!body) return;
     char err[256];
     export_file f;
     int rc = export_build(body, strcmp(format, "xlsx") == 0 ? EXPORT_XLSX : EXPORT_CSV, &f, err, sizeof err);
     cJSON_Delete(body);
     if (rc == -1) {
-        http_reply_error(r, 400, "bad_parameter", err, NULL);
+        http_reply_error(r, 400, API_BAD_PARAMETER, err, NULL);
         return;
     }
     if (rc != 0) {
         log_error("export", "%s", err);
-        http_reply_error(r, 500, "export_failed", "the file could not be built", NULL);
+        http_reply_error(r, 500, API_EXPORT_FAILED, "the file could not be built", NULL);
         return;
     }
     char disposition[160];

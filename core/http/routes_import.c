@@ -38,7 +38,7 @@ static void reply_result(http_req *r, const import_result *res)
         if (!body || !err) {
             cJSON_Delete(body);
             cJSON_Delete(details);
-            http_reply_error(r, 500, "internal", "out of memory", NULL);
+            http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
             return;
         }
         cJSON_AddStringToObject(err, "code", res->code);
@@ -47,7 +47,7 @@ static void reply_result(http_req *r, const import_result *res)
         cJSON_AddNumberToObject(err, "more", (double)res->more);
         http_reply_json(r, res->status, body);
     } else {
-        http_reply_error(r, res->status, res->code, res->message, details);
+        http_reply_error(r, res->status, api_error_find(res->code), res->message, details);
     }
     if (res->retry_after > 0) {
         char secs[16];
@@ -60,7 +60,7 @@ static void reply_result(http_req *r, const import_result *res)
 static bool import_route_start(http_req *r)
 {
     if (!content_type_is_csv(http_header(r, "Content-Type"))) {
-        http_reply_error(r, 415, "unsupported_media_type", "send the file with Content-Type: text/csv (UTF-8)", NULL);
+        http_reply_error(r, 415, API_UNSUPPORTED_MEDIA_TYPE, "send the file with Content-Type: text/csv (UTF-8)", NULL);
         return false;
     }
     import_result res;
@@ -94,7 +94,7 @@ void import_route_done(http_req *r)
     if (import_job_finish(j, &res) == 0) {
         cJSON *body = cJSON_CreateObject();
         if (!body) {
-            http_reply_error(r, 500, "internal", "out of memory", NULL);
+            http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
             return;
         }
         cJSON_AddStringToObject(body, "entity", r->params[0]);

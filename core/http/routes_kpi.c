@@ -39,10 +39,10 @@ int kpi_split_list(const char *s, char *buf, size_t buflen, const char **out, in
 /* The answer of a failed query: err is the engine's, naming what is wrong. */
 static void reply_kpi_error(http_req *r, int status, const char *err)
 {
-    if (status == 400) http_reply_error(r, 400, "bad_parameter", err, NULL);
-    else if (status == 403) http_reply_error(r, 403, "forbidden", err, NULL);
-    else if (status == 503) http_reply_error(r, 503, "db_unavailable", err, NULL);
-    else http_reply_error(r, 500, "internal", err, NULL);
+    if (status == 400) http_reply_error(r, 400, API_BAD_PARAMETER, err, NULL);
+    else if (status == 403) http_reply_error(r, 403, API_FORBIDDEN, err, NULL);
+    else if (status == 503) http_reply_error(r, 503, API_DB_UNAVAILABLE, err, NULL);
+    else http_reply_error(r, 500, API_INTERNAL, err, NULL);
 }
 
 /* --- the catalogue, queries, batch --- */
@@ -53,7 +53,7 @@ void kpi_route_catalogue(http_req *r)
     int status;
     cJSON *o = kpi_catalogue_json(r->app, &status, err, sizeof err);
     if (!o && status == 503) route_reply_db_unavailable(r, r->path, err);
-    else if (!o) http_reply_error(r, 500, "internal", err, NULL);
+    else if (!o) http_reply_error(r, 500, API_INTERNAL, err, NULL);
     else http_reply_json(r, 200, o);
 }
 
@@ -132,17 +132,13 @@ static char *batch_query(http_req *r, const cJSON *q, size_t *len, int *status, 
 
 void kpi_route_batch(http_req *r)
 {
-    cJSON *body = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-    if (!cJSON_IsArray(body)) {
-        cJSON_Delete(body);
-        http_reply_error(r, 400, "bad_json", "the body must be a JSON array of queries "
-                         "[{\"ids\":[..],\"from\",\"to\",\"by\",\"stores\":[..],\"regions\":[..]}]", NULL);
-        return;
-    }
+    cJSON *body = route_body_json(r, cJSON_Array, "the body must be a JSON array of queries "
+                                  "[{\"ids\":[..],\"from\",\"to\",\"by\",\"stores\":[..],\"regions\":[..]}]");
+    if (!body) return;
     int n = cJSON_GetArraySize(body);
     if (n > KPI_MAX_BATCH) {
         cJSON_Delete(body);
-        http_reply_errorf(r, 400, "bad_parameter", "a batch holds at most %d queries (got %d)", KPI_MAX_BATCH, n);
+        http_reply_errorf(r, 400, API_BAD_PARAMETER, "a batch holds at most %d queries (got %d)", KPI_MAX_BATCH, n);
         return;
     }
     /* the answers' texts joined into one array */
@@ -174,7 +170,7 @@ void kpi_route_batch(http_req *r)
     }
     cJSON_Delete(body);
     if (!out) {
-        http_reply_error(r, 500, "internal", "out of memory", NULL);
+        http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
         return;
     }
     if (i == 0) out[used++] = '[';
@@ -195,7 +191,7 @@ static void reply_settings(http_req *r, db_conn *c)
     }
     cJSON *o = kpi_settings_json(s);
     kpi_settings_free(s);
-    if (!o) http_reply_error(r, 500, "internal", "out of memory", NULL);
+    if (!o) http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
     else http_reply_json(r, 200, o);
 }
 
@@ -215,12 +211,8 @@ void kpi_route_settings_get(http_req *r)
 void kpi_route_settings_put(http_req *r)
 {
     char err[512] = "";
-    cJSON *body = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-    if (!cJSON_IsObject(body)) {
-        cJSON_Delete(body);
-        http_reply_error(r, 400, "bad_json", "the body must be a JSON object {\"setting name\": number}", NULL);
-        return;
-    }
+    cJSON *body = route_body_json(r, cJSON_Object, "the body must be a JSON object {\"setting name\": number}");
+    if (!body) return;
     db_conn *c = route_db(r);
     if (!c) {
         cJSON_Delete(body);
@@ -241,10 +233,10 @@ void kpi_route_plugins(http_req *r)
 {
     char err[512];
     if (kpi_open(r->app, err, sizeof err) != 0) {
-        http_reply_error(r, 500, "internal", err, NULL);
+        http_reply_error(r, 500, API_INTERNAL, err, NULL);
         return;
     }
     cJSON *arr = plugins_json(r->app->plugins);
-    if (!arr) http_reply_error(r, 500, "internal", "out of memory", NULL);
+    if (!arr) http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
     else http_reply_json(r, 200, arr);
 }

@@ -42,7 +42,7 @@ static void reply_outcome(http_req *r, scorecard_outcome *o)
         http_reply_json(r, 200, o->result);
         o->result = NULL;
     } else {
-        http_reply_error(r, o->status, o->code, o->message, o->details);
+        http_reply_error(r, o->status, api_error_find(o->code), o->message, o->details);
         o->details = NULL;
         if (o->status == 429) http_add_header(r, "Retry-After", "1");
     }
@@ -77,7 +77,7 @@ static bool route_meta(http_req *r, db_conn *c, const char *name, scorecard_meta
     int found = scorecard_meta_load(c, name, m, err, sizeof err);
     if (found < 0) { route_reply_db_unavailable(r, r->path, err); return false; }
     if (!found) {
-        http_reply_errorf(r, 404, "not_found", "no scorecard named \"%s\"", name);
+        http_reply_errorf(r, 404, API_NOT_FOUND, "no scorecard named \"%s\"", name);
         return false;
     }
     return true;
@@ -85,7 +85,7 @@ static bool route_meta(http_req *r, db_conn *c, const char *name, scorecard_meta
 
 static void reply_forbidden(http_req *r, const scorecard_meta *m)
 {
-    http_reply_errorf(r, 403, "forbidden", "scorecard \"%s\" belongs to %s: only its owner and admins may read or change it",
+    http_reply_errorf(r, 403, API_FORBIDDEN, "scorecard \"%s\" belongs to %s: only its owner and admins may read or change it",
                       m->name, m->owner);
 }
 
@@ -136,7 +136,7 @@ static void save_and_reply(http_req *r, db_conn *c, const char *name, const char
     int rc = scorecard_save(c, r->who, name, owner, src, len, restored_from, &version, err, sizeof err);
     if (rc != 0) {
         route_release(r, c);
-        if (rc == 409) http_reply_errorf(r, 409, "conflict", "scorecard \"%s\" was created by someone else at the same time; try again", name);
+        if (rc == 409) http_reply_errorf(r, 409, API_CONFLICT, "scorecard \"%s\" was created by someone else at the same time; try again", name);
         else route_reply_db_unavailable(r, r->path, err);
         return;
     }
@@ -213,7 +213,7 @@ void scorecard_route_restore(http_req *r)
     if (!src) {
         route_release(r, c);
         if (found) route_reply_db_unavailable(r, r->path, err);
-        else http_reply_errorf(r, 404, "not_found", "version %ld of \"%s\" is not kept (the last %d are)", want, name,
+        else http_reply_errorf(r, 404, API_NOT_FOUND, "version %ld of \"%s\" is not kept (the last %d are)", want, name,
                                SCORECARD_MAX_VERSIONS);
         return;
     }

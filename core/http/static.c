@@ -500,7 +500,7 @@ static void location_encode(const char *path, char *out, size_t outlen)
 
 static void reply_not_found(http_req *r, const char *path)
 {
-    http_reply_errorf(r, 404, "not_found", "找不到文件 (no file) %s", path);
+    http_reply_errorf(r, 404, API_NOT_FOUND, "找不到文件 (no file) %s", path);
 }
 
 void static_serve(static_root *s, http_req *r, const char *path)
@@ -544,17 +544,17 @@ void static_serve(static_root *s, http_req *r, const char *path)
             char location[PATH_MAX * 3 + 2];
             location_encode(path, location, sizeof location - 1);
             strcat(location, "/");
-            http_reply_errorf(r, 301, "moved", "see %s", location);
+            http_reply_errorf(r, 301, API_MOVED, "see %s", location);
             http_add_header(r, "Location", location);
             return;
         }
         case STATIC_OUTSIDE:
             log_warn("static", "refused %s: it resolves outside the web root", path);
-            http_reply_errorf(r, 403, "forbidden", "拒绝访问 (refused): %s leads outside the web root", path);
+            http_reply_errorf(r, 403, API_FORBIDDEN, "拒绝访问 (refused): %s leads outside the web root", path);
             return;
         case STATIC_ERROR:
             log_error("static", "%s: %s", path, strerror(errno));
-            http_reply_errorf(r, 500, "internal", "cannot read %s", path);
+            http_reply_errorf(r, 500, API_INTERNAL, "cannot read %s", path);
             return;
         default:
             reply_not_found(r, path);
@@ -564,7 +564,7 @@ void static_serve(static_root *s, http_req *r, const char *path)
         e = entry_new(path, name);
         if (!e) {
             close(fd);
-            http_reply_error(r, 500, "internal", "out of memory", NULL);
+            http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
             return;
         }
         variant_describe(&e->plain, &st, false);
@@ -575,7 +575,7 @@ void static_serve(static_root *s, http_req *r, const char *path)
                 log_error("static", "%s: cannot read the file", path);
                 close(fd);
                 entry_release(e);
-                http_reply_errorf(r, 500, "internal", "cannot read %s", path);
+                http_reply_errorf(r, 500, API_INTERNAL, "cannot read %s", path);
                 return;
             }
             close(fd);
@@ -610,7 +610,7 @@ void static_serve(static_root *s, http_req *r, const char *path)
     if (gz_fd >= 0) close(gz_fd);
     if (!resp) {
         entry_release(e);
-        http_reply_error(r, 500, "internal", "out of memory", NULL);
+        http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
         return;
     }
     add_file_headers(resp, e, v, use_gz && status == 200);

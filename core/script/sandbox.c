@@ -140,11 +140,11 @@ void sc_check_budget(lua_State *L, sc_run *run)
 }
 
 /* A failure of the server's side (database): ends the run with its status. */
-int sc_raise_fatal(lua_State *L, sc_run *run, int status, const char *code, const char *msg)
+int sc_raise_fatal(lua_State *L, sc_run *run, int status, enum api_error code, const char *msg)
 {
     run->abort = ABORT_FATAL;
     run->fatal_status = status;
-    snprintf(run->fatal_code, sizeof run->fatal_code, "%s", code);
+    snprintf(run->fatal_code, sizeof run->fatal_code, "%s", api_error_code(code));
     snprintf(run->fatal_message, sizeof run->fatal_message, "%s", msg);
     run->hook_step = 1;
     lua_sethook(L, sc_hook, LUA_MASKCOUNT, 1);

@@ -77,7 +77,7 @@ static db_conn *acquire_read(lua_State *L, sc_run *run, db_pool **pool)
 {
     char err[256];
     db_conn *c = app_acquire_read(run->app, pool, err, sizeof err);
-    if (!c) sc_raise_fatal(L, run, 503, "db_unavailable", err);
+    if (!c) sc_raise_fatal(L, run, 503, API_DB_UNAVAILABLE, err);
     return c;
 }
 
@@ -100,7 +100,7 @@ static int api_stores(lua_State *L)
     db_release(pool, c);
     run->lookup_ms += clock_ms() - t0;
     run->lookup_cpu_ms += sc_cpu_ms() - c0;
-    if (rc != 0) return sc_raise_fatal(L, run, 503, "db_unavailable", err);
+    if (rc != 0) return sc_raise_fatal(L, run, 503, API_DB_UNAVAILABLE, err);
     run->pending_result = res;
     lua_newtable(L);
     int n = 0;
@@ -185,8 +185,8 @@ static int api_kpi(lua_State *L)
     run->lookup_cpu_ms += sc_cpu_ms() - c0;
     if (qrc != 0) {
         if (status == 400 || status == 404) return luaL_error(L, "kpi('%s'): %s", id, err);
-        if (status == 403) return sc_raise_fatal(L, run, 403, "forbidden", err);
-        return sc_raise_fatal(L, run, status >= 500 ? status : 503, "db_unavailable", err);
+        if (status == 403) return sc_raise_fatal(L, run, 403, API_FORBIDDEN, err);
+        return sc_raise_fatal(L, run, status >= 500 ? status : 503, API_DB_UNAVAILABLE, err);
     }
     run->pending_answer = ans;
     lua_createtable(L, 0, ans->nrows);
@@ -237,7 +237,7 @@ static int api_customers(lua_State *L)
         db_release(pool, c);
         run->lookup_ms += clock_ms() - t0;
         run->lookup_cpu_ms += sc_cpu_ms() - c0;
-        if (rc != 0) return sc_raise_fatal(L, run, 503, "db_unavailable", err);
+        if (rc != 0) return sc_raise_fatal(L, run, 503, API_DB_UNAVAILABLE, err);
         run->pending_result = res;
         for (int i = 0; i < res->nrows; i++) {
             bool isnull;

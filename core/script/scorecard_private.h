@@ -10,6 +10,7 @@
 #include <time.h>
 #include <cJSON.h>
 #include <lua.h>
+#include "api_error.h"
 #include "auth.h"
 #include "db.h"
 #include "kpi.h"
@@ -102,7 +103,7 @@ const char *sc_abort_reason(enum sc_abort a);
  * the run is over (a budget, or a database failure). */
 void sc_check_budget(lua_State *L, sc_run *run);
 /* A failure of the server's side (database): ends the run with its status. */
-int sc_raise_fatal(lua_State *L, sc_run *run, int status, const char *code, const char *msg);
+int sc_raise_fatal(lua_State *L, sc_run *run, int status, enum api_error code, const char *msg);
 /* tostring that never shows an address. */
 void sc_push_safe_string(lua_State *L, int idx);
 /* Push a read-only proxy of the table at real (what names it in errors). */

@@ -246,8 +246,8 @@ static cJSON *value_to_json(lua_State *L, sc_run *run, int idx, int depth, const
 }
 
 /* Row-level failure: 422 with {"row": i, "message"}. */
-static int bad_row(sc_run *run, const char *code, int row, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int bad_row(sc_run *run, const char *code, int row, const char *fmt, ...)
+static int bad_row(sc_run *run, enum api_error code, int row, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int bad_row(sc_run *run, enum api_error code, int row, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -256,7 +256,7 @@ static int bad_row(sc_run *run, const char *code, int row, const char *fmt, ...)
     va_end(ap);
     run->script_failed = true;
     run->err_line = -row;          /* marks a row error */
-    snprintf(run->fatal_code, sizeof run->fatal_code, "%s", code);
+    snprintf(run->fatal_code, sizeof run->fatal_code, "%s", api_error_code(code));
     snprintf(run->err_message, sizeof run->err_message, "%s: row %d: %s", run->name, row, msg);
     return -1;
 }
@@ -300,7 +300,7 @@ static int check_duplicates(sc_run *run)
             first = refs[i].row;
             store = refs[i].store;
         }
-    int rc = first ? bad_row(run, "bad_row", first, "store '%.64s' has more than one row", store) : 0;
+    int rc = first ? bad_row(run, API_BAD_ROW, first, "store '%.64s' has more than one row", store) : 0;
     free(refs);
     return rc;
 }
@@ -315,7 +315,7 @@ static int read_rows(lua_State *L, sc_run *run, int idx)
         if (meta) lua_pop(L, 1);
         run->script_failed = true;
         run->err_line = 0;
-        snprintf(run->fatal_code, sizeof run->fatal_code, "bad_result");
+        snprintf(run->fatal_code, sizeof run->fatal_code, "%s", api_error_code(API_BAD_RESULT));
         if (meta)
             snprintf(run->err_message, sizeof run->err_message,
                      "%s: the returned table has a metatable (setmetatable): return a plain table of rows", run->name);
@@ -335,31 +335,31 @@ static int read_rows(lua_State *L, sc_run *run, int idx)
         int row = (int)i;
         lua_rawgeti(L, idx, (lua_Integer)i);
         int r = lua_gettop(L);
-        if (!lua_istable(L, r)) return bad_row(run, "bad_row", row, "each row must be a table, not a %s", luaL_typename(L, r));
+        if (!lua_istable(L, r)) return bad_row(run, API_BAD_ROW, row, "each row must be a table, not a %s", luaL_typename(L, r));
         if (lua_getmetatable(L, r))
-            return bad_row(run, "bad_row", row, "a row must be a plain table: this one has a metatable (setmetatable)");
+            return bad_row(run, API_BAD_ROW, row, "a row must be a plain table: this one has a metatable (setmetatable)");
         /* the row's rank, added after sorting: ,"rank":N */
         if (!read_take(run, 20 + (i > 1), SC_NODE_MEM)) return -1;
         char why[200] = "";
         cJSON *obj = value_to_json(L, run, r, 0, NULL, why, sizeof why);
         lua_settop(L, r - 1);
-        if (!obj) return run->abort != ABORT_NONE ? -1 : bad_row(run, "bad_row", row, "%s", why);
-        if (!cJSON_IsObject(obj)) { cJSON_Delete(obj); return bad_row(run, "bad_row", row, "a row must have named fields"); }
+        if (!obj) return run->abort != ABORT_NONE ? -1 : bad_row(run, API_BAD_ROW, row, "%s", why);
+        if (!cJSON_IsObject(obj)) { cJSON_Delete(obj); return bad_row(run, API_BAD_ROW, row, "a row must have named fields"); }
         cJSON_AddItemToArray(run->rows, obj);
         const cJSON *store = cJSON_GetObjectItemCaseSensitive(obj, "store");
         if (!cJSON_IsString(store) || !store->valuestring)
-            return bad_row(run, "bad_row", row, "'store' must be a store code (text)");
+            return bad_row(run, API_BAD_ROW, row, "'store' must be a store code (text)");
         if (!sc_in_scope(run, store->valuestring))
-            return bad_row(run, "store_out_of_scope", row, "store '%.64s' is not one of your stores", store->valuestring);
+            return bad_row(run, API_STORE_OUT_OF_SCOPE, row, "store '%.64s' is not one of your stores", store->valuestring);
         const cJSON *score = cJSON_GetObjectItemCaseSensitive(obj, "score");
         if (!cJSON_IsNumber(score) || !isfinite(score->valuedouble))
-            return bad_row(run, "bad_row", row, "'score' must be a number (store %.64s)", store->valuestring);
+            return bad_row(run, API_BAD_ROW, row, "'score' must be a number (store %.64s)", store->valuestring);
         const cJSON *grade = cJSON_GetObjectItemCaseSensitive(obj, "grade");
         if (grade && !cJSON_IsString(grade))
-            return bad_row(run, "bad_row", row, "'grade' must be text (store %.64s)", store->valuestring);
+            return bad_row(run, API_BAD_ROW, row, "'grade' must be text (store %.64s)", store->valuestring);
         const cJSON *items = cJSON_GetObjectItemCaseSensitive(obj, "items");
         if (items && !cJSON_IsArray(items) && !cJSON_IsObject(items))
-            return bad_row(run, "bad_row", row, "'items' must be a list (store %.64s)", store->valuestring);
+            return bad_row(run, API_BAD_ROW, row, "'items' must be a list (store %.64s)", store->valuestring);
     }
     return check_duplicates(run);
 }
@@ -454,10 +454,10 @@ void scorecard_outcome_free(scorecard_outcome *o)
     o->details = o->result = NULL;
 }
 
-static void set_error(scorecard_outcome *out, int status, const char *code, const char *msg, cJSON *details)
+static void set_error(scorecard_outcome *out, int status, enum api_error code, const char *msg, cJSON *details)
 {
     out->status = status;
-    snprintf(out->code, sizeof out->code, "%s", code);
+    snprintf(out->code, sizeof out->code, "%s", api_error_code(code));
     snprintf(out->message, sizeof out->message, "%s", msg);
     cJSON_Delete(out->details);
     out->details = details;
@@ -529,12 +529,12 @@ int scorecard_compile(const char *name, const char *source, size_t len, scorecar
     sc_run run;
     run_init(&run, name, source, len, NULL);
     lua_State *L = lua_newstate(sc_alloc, &run);
-    if (!L) { set_error(out, 503, "unavailable", "cannot start Lua", NULL); return -1; }
+    if (!L) { set_error(out, 503, API_BUSY, "cannot start Lua", NULL); return -1; }
     *(sc_run **)lua_getextraspace(L) = &run;
     int st = luaL_loadbufferx(L, source, len, run.chunkname, "t");
     int rc = 0;
     if (st == LUA_ERRMEM) {
-        set_error(out, 422, "budget_exceeded", "the scorecard is too large to compile within the memory budget", NULL);
+        set_error(out, 422, API_BUDGET_EXCEEDED, "the scorecard is too large to compile within the memory budget", NULL);
         rc = -1;
     } else if (st != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
@@ -542,7 +542,7 @@ int scorecard_compile(const char *name, const char *source, size_t len, scorecar
         if (line == 0) line = 1;
         char text[512];
         snprintf(text, sizeof text, "%s", msg ? msg : "syntax error");
-        set_error(out, 422, "syntax_error", text, line_details(line, text));
+        set_error(out, 422, API_SYNTAX_ERROR, text, line_details(line, text));
         rc = -1;
     } else out->status = 200;
     lua_gc(L, LUA_GCCOLLECT);
@@ -574,7 +574,7 @@ int scorecard_check_text(const char *source, size_t len, scorecard_outcome *out)
         out->status = 200;
         return 0;
     }
-    set_error(out, 422, "syntax_error", "the source must be UTF-8 text (save the file as UTF-8)",
+    set_error(out, 422, API_SYNTAX_ERROR, "the source must be UTF-8 text (save the file as UTF-8)",
               line_details(bad_line, "not UTF-8 text"));
     return -1;
 }
@@ -584,10 +584,10 @@ int scorecard_run(struct app *a, const principal *who, const char *name,
                   const scorecard_limits *limits, scorecard_outcome *out)
 {
     memset(out, 0, sizeof *out);
-    if (!scorecard_date_valid(from)) { set_error(out, 400, "bad_parameter", "from: expected a date YYYY-MM-DD", NULL); return -1; }
-    if (!scorecard_date_valid(to)) { set_error(out, 400, "bad_parameter", "to: expected a date YYYY-MM-DD", NULL); return -1; }
-    if (strcmp(from, to) > 0) { set_error(out, 400, "bad_parameter", "from: must not be after to", NULL); return -1; }
-    if (!source) { set_error(out, 400, "bad_parameter", "no scorecard source", NULL); return -1; }
+    if (!scorecard_date_valid(from)) { set_error(out, 400, API_BAD_PARAMETER, "from: expected a date YYYY-MM-DD", NULL); return -1; }
+    if (!scorecard_date_valid(to)) { set_error(out, 400, API_BAD_PARAMETER, "to: expected a date YYYY-MM-DD", NULL); return -1; }
+    if (strcmp(from, to) > 0) { set_error(out, 400, API_BAD_PARAMETER, "from: must not be after to", NULL); return -1; }
+    if (!source) { set_error(out, 400, API_BAD_PARAMETER, "no scorecard source", NULL); return -1; }
 
     sc_run run;
     run_init(&run, name, source, len, limits);
@@ -601,17 +601,17 @@ int scorecard_run(struct app *a, const principal *who, const char *name,
         char err[256], bad[128] = "";
         db_pool *pool = NULL;
         db_conn *c = app_acquire_read(a, &pool, err, sizeof err);
-        if (!c) { set_error(out, 503, "db_unavailable", err, NULL); return -1; }
+        if (!c) { set_error(out, 503, API_DB_UNAVAILABLE, err, NULL); return -1; }
         int rc = scope_resolve(c, who, NULL, 0, NULL, 0, &run.scope, bad, sizeof bad);
         db_release(pool, c);
-        if (rc != 0) { set_error(out, 503, "db_unavailable", "cannot resolve the caller's stores", NULL); return -1; }
+        if (rc != 0) { set_error(out, 503, API_DB_UNAVAILABLE, "cannot resolve the caller's stores", NULL); return -1; }
         qsort(run.scope.codes, (size_t)run.scope.n, sizeof(char *), sc_cmp_codes);
         run.has_scope = true;
     }
 
     if (!running_enter()) {
         store_set_free(&run.scope);
-        set_error(out, 429, "busy", "too many scorecards are running; try again in a moment", NULL);
+        set_error(out, 429, API_BUSY, "too many scorecards are running; try again in a moment", NULL);
         return -1;
     }
     run.log = cJSON_CreateArray();
@@ -631,9 +631,9 @@ int scorecard_run(struct app *a, const principal *who, const char *name,
     if (run.pending_result) db_result_free(run.pending_result);
     char msg[sizeof out->message];
     if (!made) {
-        set_error(out, 503, "unavailable", "cannot start Lua", NULL);
+        set_error(out, 503, API_BUSY, "cannot start Lua", NULL);
     } else if (run.abort == ABORT_FATAL) {
-        set_error(out, run.fatal_status, run.fatal_code, run.fatal_message, NULL);
+        set_error(out, run.fatal_status, api_error_find(run.fatal_code), run.fatal_message, NULL);
     } else if (run.abort == ABORT_RESULT) {
         snprintf(msg, sizeof msg, "%s: the answer is too large: its rows come to more than %.1f MiB "
                  "(the limit of one run's answer); return fewer rows, or shorter texts and items",
@@ -644,7 +644,7 @@ int scorecard_run(struct app *a, const principal *who, const char *name,
             cJSON_AddNumberToObject(o, "limit_bytes", (double)run.lim.result_bytes);
             cJSON_AddItemToArray(d, o);
         } else { cJSON_Delete(o); cJSON_Delete(d); d = NULL; }
-        set_error(out, 422, "budget_exceeded", msg, d);
+        set_error(out, 422, API_BUDGET_EXCEEDED, msg, d);
     } else if (run.abort != ABORT_NONE) {
         char where[80] = "";
         if (run.abort_where[0]) snprintf(where, sizeof where, " in %s", run.abort_where);
@@ -657,19 +657,19 @@ int scorecard_run(struct app *a, const principal *who, const char *name,
             if (run.abort_where[0]) cJSON_AddStringToObject(o, "while", run.abort_where);
             cJSON_AddItemToArray(d, o);
         } else { cJSON_Delete(o); cJSON_Delete(d); d = NULL; }
-        set_error(out, 422, "budget_exceeded", msg, d);
+        set_error(out, 422, API_BUDGET_EXCEEDED, msg, d);
     } else if (run.syntax_failed) {
-        set_error(out, 422, "syntax_error", run.err_message, line_details(run.err_line, run.err_message));
+        set_error(out, 422, API_SYNTAX_ERROR, run.err_message, line_details(run.err_line, run.err_message));
     } else if (run.script_failed && run.err_line < 0) {
         cJSON *d = cJSON_CreateArray(), *o = cJSON_CreateObject();
         if (d && o) { cJSON_AddNumberToObject(o, "row", -run.err_line); cJSON_AddItemToArray(d, o); }
         else { cJSON_Delete(o); cJSON_Delete(d); d = NULL; }
-        set_error(out, 422, run.fatal_code, run.err_message, d);
+        set_error(out, 422, api_error_find(run.fatal_code), run.err_message, d);
     } else if (run.script_failed) {
-        set_error(out, 422, run.fatal_code[0] ? run.fatal_code : "script_error", run.err_message,
+        set_error(out, 422, run.fatal_code[0] ? api_error_find(run.fatal_code) : API_SCRIPT_ERROR, run.err_message,
                   line_details(run.err_line, NULL));
     } else if (!ranked) {
-        set_error(out, 503, "unavailable", "out of memory", NULL);
+        set_error(out, 503, API_BUSY, "out of memory", NULL);
     } else {
         out->status = 200;
         out->result = cJSON_CreateObject();
@@ -678,7 +678,7 @@ int scorecard_run(struct app *a, const principal *who, const char *name,
             cJSON_AddItemToObject(out->result, "log", run.log);
             cJSON_AddNumberToObject(out->result, "elapsed_ms", round(elapsed * 100) / 100);
             run.rows = run.log = NULL;
-        } else set_error(out, 503, "unavailable", "out of memory", NULL);
+        } else set_error(out, 503, API_BUSY, "out of memory", NULL);
     }
     cJSON_Delete(run.rows);
     cJSON_Delete(run.log);

@@ -407,7 +407,7 @@ test('a database error inside an import is a clean message (the server log has M
   sql2(`KILL CONNECTION ${await importConnection()}`);
   r = await pending;
   assert.equal(r.status, 503, r.text);
-  assert.equal(r.json.error.code, 'unavailable');
+  assert.equal(r.json.error.code, 'db_unavailable');
   assert.doesNotMatch(r.text, RAW_DB_TEXT);
   assert.equal(r.headers.get('retry-after'), '5');
   await session.ended;
