@@ -1,5 +1,5 @@
 -- 003_rollups: the derived tables the KPI plugins read instead of scanning
--- the facts (docs/plugins.md "Queries"). Kept current by core/rollup.c: the
+-- the facts (docs/plugins.md "Queries"). Kept current by core/data/rollup.c: the
 -- importer calls rollup_refresh() inside its transaction for the stores and
 -- dates a file touched; `fourscore rollup --rebuild` rebuilds them all.
 -- Every RO figure here follows docs/kpis.md: closed ROs only (closed_at set),

@@ -1,8 +1,8 @@
 -- 006_asof: the derived tables of the as-of KPIs (docs/kpis.md "retention"
 -- and "receivables", both taken as of the period end `to`), so that a KPI as
 -- of any day reads one short range instead of every vehicle's history or
--- every invoice with its payments. Kept current by core/rollup_asof.c, called
--- from core/rollup.c's refresh and rebuild. They start empty here:
+-- every invoice with its payments. Kept current by core/data/rollup_asof.c, called
+-- from core/data/rollup.c's refresh and rebuild. They start empty here:
 -- `fourscore rollup --rebuild` fills them on a database that already holds
 -- data (a fresh one fills them as files are imported).
 

@@ -9,7 +9,7 @@
 --   rollup_ro_followup_day / _month: ROs by that lag in days, so the
 --     follow-up rate works for any service.followup_days: ROs reached within
 --     N days = SUM(ro_count) WHERE lag_days <= N.
--- Kept current by core/rollup.c (imports of appointments and follow-up
+-- Kept current by core/data/rollup.c (imports of appointments and follow-up
 -- calls refresh the days of the ROs they name). The upgrade fills them: a
 -- database with data has its derived tables rebuilt after migrating.
 ALTER TABLE rollup_ro

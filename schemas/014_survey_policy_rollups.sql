@@ -3,7 +3,7 @@
 -- csi.responses and the premium KPIs of insurance read a few rows per store
 -- instead of every survey or policy of the period. Same pairing as 011: the
 -- month table has the day table's columns, `day` its first day. Kept current
--- by core/rollup.c for the stores and dates an import of csi_surveys
+-- by core/data/rollup.c for the stores and dates an import of csi_surveys
 -- (surveyed_on) or insurance_policies (sold_on) touched; the upgrade fills
 -- them (the derived tables are rebuilt after migrating a database with data).
 CREATE TABLE IF NOT EXISTS rollup_csi_day (

@@ -4,7 +4,7 @@
 -- match is looked up once, when policies or sales are imported, and kept as
 -- a distance in days; a KPI then reads per-store counts by day (or month)
 -- and distance, and compares the distance with the window in force. Kept
--- current by core/rollup_match.c for the VINs an import of
+-- current by core/data/rollup_match.c for the VINs an import of
 -- insurance_policies or vehicle_sales touched; the upgrade fills them (the
 -- derived tables are rebuilt after migrating a database with data).
 -- gap = 99999 means no match at all (farther than any window can reach).

@@ -2,7 +2,7 @@
 -- "receivables", as of the period end `to`) taken at month ends, the `to`
 -- of every whole-month period and of each month of a trend, read from a few
 -- rows per store instead of every open invoice with its payments. Kept
--- current by core/rollup_asof.c: an import of invoices, payments or customers
+-- current by core/data/rollup_asof.c: an import of invoices, payments or customers
 -- redoes a store's month ends from the first one its dates touch; an import
 -- of repair orders redoes the six months after its dates (the credit limit
 -- of over_limit_accounts is the gross profit of the last six months). A `to`

@@ -4,7 +4,7 @@
 -- whose state (006: rollup_vehicle_state) holds that day, by how many months
 -- before it their last visit (or sale) and their latest sale fall. A KPI
 -- then sums a few rows per store instead of reading every vehicle. Kept
--- current by core/rollup_asof.c: an import of repair orders or vehicle sales
+-- current by core/data/rollup_asof.c: an import of repair orders or vehicle sales
 -- takes out the old states of the VINs it touched and adds their new ones,
 -- at every month end up to the horizon (rollup_horizon 'retention'); a `to`
 -- that is not a month end, or past the horizon, is computed from the states

@@ -1,6 +1,6 @@
 /* main: the fourscore command. Dispatches argv[1] to the subcommands of
  * docs/api.md ("Command line"); each subcommand lives with its subsystem
- * (core/commands.h) and parses its own options. */
+ * (core/cli/commands.h) and parses its own options. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -8,7 +8,7 @@
  *   insurance_policies, vehicle_sales
  *                      -> rollup_sale_match   -> rollup_new_policy_day, _month
  * The VINs go into a temporary table (touched_vins, also read by
- * core/rollup_month_end.c), so each step is one statement whatever their
+ * core/data/rollup_month_end.c), so each step is one statement whatever their
  * number; the rebuild does every VIN at once. */
 #include <pthread.h>
 #include <stdbool.h>

@@ -9,7 +9,7 @@
  *       new ones added)
  * Each holds every month end from the first with data to its horizon
  * (rollup_horizon); the plugins read them only for a `to` up to it.
- * Called from core/rollup_asof.c and core/rollup.c, inside their
+ * Called from core/data/rollup_asof.c and core/data/rollup.c, inside their
  * transactions. */
 #include <stdbool.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* rollup_month_end: the receivables and retention month-end tables of
- * schemas/016 and 017, kept current from the as-of tables (core/rollup_asof.c)
+ * schemas/016 and 017, kept current from the as-of tables (core/data/rollup_asof.c)
  * and rollup_ro; each holds every month end up to its horizon. */
 #ifndef FS_ROLLUP_MONTH_END_H
 #define FS_ROLLUP_MONTH_END_H

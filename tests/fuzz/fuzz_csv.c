@@ -1,4 +1,4 @@
-/* fuzz_csv: libFuzzer target for the streaming CSV reader (core/csv.c).
+/* fuzz_csv: libFuzzer target for the streaming CSV reader (core/base/csv.c).
  * The first byte picks a chunk size and a field limit; the rest is the
  * input, fed in chunks. Checks the invariants every caller relies on:
  * fields are NUL-terminated with their stated length, lines only grow,

@@ -288,7 +288,7 @@ test('sessions expire when idle and at their absolute limit', async () => {
   secretsSeen.add(idle.split('=')[1]);
   assert.equal((await s.request('GET', '/api/v1/me', { cookie: idle })).status, 200);
   // 8 h idle by default: age the session past it. A session checked in the last 2 s is
-  // remembered by the server (core/auth.c, SESSION_CACHE_MS): an idle one never is, so wait.
+  // remembered by the server (core/access/, SESSION_CACHE_MS): an idle one never is, so wait.
   sql(s, "UPDATE sessions SET last_seen = last_seen - INTERVAL 8 HOUR - INTERVAL 1 SECOND WHERE user_id = (SELECT id FROM users WHERE username = 'sm1')");
   await new Promise((done) => setTimeout(done, 2100));
   assert.equal((await s.request('GET', '/api/v1/me', { cookie: idle })).status, 401, 'idle past 8 h');

@@ -4,7 +4,7 @@
 //      repository (a "spec" folder, a "design" page, the shared folder).
 //   2. Every markdown link ](path) of a tracked .md file resolves to a tracked
 //      file or folder, and its #anchor to a heading of the target page.
-//   3. Every repository path a .md file names in backticks (`core/http.c`,
+//   3. Every repository path a .md file names in backticks (`core/http/http.c`,
 //      `schemas/`), and every docs/... path any tracked file names (a comment,
 //      a --help text), exists.
 // A failure lists each broken reference as FILE:LINE: what, and why.

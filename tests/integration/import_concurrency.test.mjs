@@ -21,7 +21,7 @@ import { startServer, startMariadb, fixtures, tempDir, run } from './lib.mjs';
 const good = join(fixtures, 'import', 'good');
 const PARENTS = ['regions', 'stores', 'insurers', 'staff', 'customers', 'vehicle_sales', 'repair_orders', 'ro_labour',
   'ro_parts', 'invoices', 'payments'];
-// every derived table (core/rollup.c DERIVED_TABLES)
+// every derived table (core/data/rollup.c DERIVED_TABLES)
 const ROLLUPS = ['rollup_ro', 'rollup_ro_day', 'rollup_ro_insurer_day', 'rollup_ro_month', 'rollup_ro_insurer_month',
   'rollup_ro_followup_day', 'rollup_ro_followup_month', 'rollup_csi_day', 'rollup_csi_month', 'rollup_premium_day',
   'rollup_premium_month', 'rollup_invoice_day', 'rollup_invoice_month', 'rollup_stock', 'rollup_stock_age',

@@ -1,4 +1,4 @@
-/* test_csv: the streaming CSV reader (core/csv.c). Every input is fed in
+/* test_csv: the streaming CSV reader (core/base/csv.c). Every input is fed in
  * chunks of 1, 2, 3, 7 bytes and whole, and must give the same records
  * (rendered as "L<line>[f1|f2]") or the same error (line, column, message). */
 #include <stdlib.h>

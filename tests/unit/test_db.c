@@ -1,4 +1,4 @@
-/* test_db: core/db.c against a real private MariaDB (tests/unit/testdb.h):
+/* test_db: core/store/db.c against a real private MariaDB (tests/unit/testdb.h):
  * URL parsing, prepared statements with every parameter type and NULLs,
  * the statement cache, results, transactions, bulk inserts (and their
  * speed), statement timeouts, the pool under threads, and the pool's

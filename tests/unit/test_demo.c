@@ -1,4 +1,4 @@
-/* test_demo: the demo group generator (core/demo.c). Determinism (same seed
+/* test_demo: the demo group generator (core/demo/). Determinism (same seed
  * and end month: byte-identical files; another seed: different files), the
  * round trip through the real importer into a private MariaDB (testdb.h):
  * row counts and money totals computed from the CSV text by this test equal

@@ -1,4 +1,4 @@
-/* test_import: the importer (core/import.c) against a real private MariaDB
+/* test_import: the importer (core/data/import.c) against a real private MariaDB
  * (testdb.h). Loads the good fixtures (tests/fixtures/import/good), then
  * checks idempotency, a corrected row, whole-row upserts, ro_parts line
  * replacement, every validation rule with its line, column and message (and
@@ -6,7 +6,7 @@
  * problems, rollups and cache invalidation inside the transaction, and a
  * 100,000-row ro_parts file checked against an independent SQL sum; and
  * the retry policy (which errors are retried, the waits, the attempts) and
- * the spool an upload is read again from (core/import_retry.c). */
+ * the spool an upload is read again from (core/data/import_retry.c). */
 #include <stdlib.h>
 #include <stdbool.h>
 #include <time.h>

@@ -1,7 +1,7 @@
 /* test_kpi_engine: the KPI engine (core/engine/kpi.c) apart from the plugin
  * loader. No shared object is opened: the KPI definitions are a static
  * table of this file, put into a plugin registry built here (the public
- * structs of core/plugins.h, as the loader would leave them after init),
+ * structs of core/engine/plugins.h, as the loader would leave them after init),
  * and their compute functions are written here too. They emit known
  * components per store from the table `components` below, straight into
  * the call (what the host API's emit leaves there), and log every call, so

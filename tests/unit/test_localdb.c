@@ -1,4 +1,4 @@
-/* test_localdb: local mode's private MariaDB (core/localdb.c): creating and
+/* test_localdb: local mode's private MariaDB (core/store/localdb.c): creating and
  * starting it, attaching from other processes and threads, who stops it and
  * when, recovering from a killed run (stale pid file and socket), the
  * mariadbd.cmd script, long data dir paths, and the error shown when the

@@ -1,4 +1,4 @@
-/* test_migrate: core/migrate.c. The statement splitter; the project's own
+/* test_migrate: core/store/migrate.c. The statement splitter; the project's own
  * schemas applied to a fresh database; then migration dirs written by the
  * test: order by number, pending only, a failing file named with its line and
  * MariaDB's message, the next run continuing from it, duplicate numbers, and

@@ -1,4 +1,4 @@
-/* test_router: the route table of core/router.c and its matching, without a
+/* test_router: the route table of core/http/router.c and its matching, without a
  * server. Requests are http_req values built in memory (no connection, so
  * no headers), principals are built in memory too.
  *
@@ -9,7 +9,7 @@
  * other methods gives method_mismatch with an Allow list of exactly those
  * methods, and each role class (anyone, the four user roles, uploader and
  * metrics tokens) passes or is refused as the roles table says. Paths reach
- * the router decoded (core/static.c url_path_decode, as core/http.c does
+ * the router decoded (core/http/static.c url_path_decode, as core/http/http_server.c does
  * before routing), so the percent-escape cases go through that decoder
  * first: what the router sees of them is what is checked. */
 #include <stdio.h>
@@ -164,7 +164,7 @@ static bool allow_is(const char *allow, const char *want, char *why, size_t whyl
     return true;
 }
 
-/* What core/http.c does with a request target before routing: decode it
+/* What core/http/http_server.c does with a request target before routing: decode it
  * (NULL with *why when the decoder refuses it), then match. */
 static const route *match_target(http_req *r, const char *method, const char *raw, char *path, size_t pathlen,
                                  bool *mismatch, const char **why)
@@ -181,7 +181,7 @@ static void release_reply(http_req *r)
 }
 
 /* --- the table, route by route ---
- * method_mismatch speaks only when no route is returned (core/http.c reads
+ * method_mismatch speaks only when no route is returned (core/http/http_server.c reads
  * it then, for a 405): an earlier line of the same path under another
  * method may have set it on the way to the route found. */
 

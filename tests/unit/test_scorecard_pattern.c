@@ -1,5 +1,5 @@
 /* test_scorecard_pattern: the counted string.find, match, gmatch and gsub of
- * the scorecard sandbox (core/scorecard_pattern.c) against Lua's own. Two
+ * the scorecard sandbox (core/script/scorecard_pattern.c) against Lua's own. Two
  * plain Lua states run the same probes: one with the native string
  * library, one with the four functions replaced by
  * scorecard_pattern_install and a test meter that adds up the steps. The

@@ -1,6 +1,6 @@
 /* testdb: a fresh private MariaDB for one C test, started through local
- * mode (core/localdb.c, the product's own code) in a new temporary data dir
- * and migrated with the project's schemas (core/migrate.c).
+ * mode (core/store/localdb.c, the product's own code) in a new temporary data dir
+ * and migrated with the project's schemas (core/store/migrate.c).
  *
  *     testdb t;
  *     if (testdb_start(&t)) return 1;          // prints why on failure
