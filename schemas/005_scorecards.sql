@@ -1,6 +1,6 @@
 -- 005_scorecards: Lua scorecards (docs/api.md, "Lua scorecards") and their
 -- versions. The current text is the version numbered current_version; the
--- last 20 versions of each scorecard are kept (core/scorecard.c prunes).
+-- last 20 versions of each scorecard are kept (core/script/scorecard_store.c prunes).
 -- Shipped scorecards (lua/scorecards/*.lua) are owned by admin and their
 -- versions marked shipped = 1, so that an upgrade replaces an untouched
 -- shipped text but never a version a person saved.

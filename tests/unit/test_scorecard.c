@@ -1,4 +1,4 @@
-/* test_scorecard: the Lua sandbox of core/scorecard.c. Every escape attempt
+/* test_scorecard: the Lua sandbox of core/script/. Every escape attempt
  * of the scorecards issue must end in a clean error (422, the right code)
  * and the next run must work; the safe functions must behave; errors carry
  * the scorecard's name and line. These runs use no database (no scope: the
