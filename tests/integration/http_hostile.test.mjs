@@ -147,8 +147,8 @@ async function slowClients(port, n, addresses) {
 // socket of theirs (none established, no CLOSE-WAIT at all), and health and
 // a signed-in request answer within 1 s. On an idle machine the sockets are
 // gone within 5 s (the bound, measured so); the suite runs two test
-// files at once under the sanitizers on two cores, so the test allows 15 s:
-// before the fix they stayed for a minute.
+// files at once under the sanitizers on two cores, so the test allows 15 s
+// (a server that stops reaping closed sockets keeps them far longer).
 const RECOVER_MS = 15000;
 async function assertRecovers(addresses) {
   const t0 = Date.now();
