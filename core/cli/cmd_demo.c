@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "app.h"
+#include "cli.h"
 #include "commands.h"
 #include "config.h"
 #include "demo.h"
@@ -33,23 +34,17 @@ int cmd_demo(int argc, char **argv)
         { "--out", OPT_STR, "DIR", "only write the CSV files (import format) to DIR, do not load them", 0, 0, {0}, 0 },
     };
     app a;
-    memset(&a, 0, sizeof a);
     char err[4096];
-    if (config_load_env(&a.cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore: %s\n", err);
-        return 2;
-    }
     const char *pos[1];
     int npos = 0;
-    int rc = config_parse(&a.cfg, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
+    int rc = cli_open(&a, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
                           "fourscore demo [--stores N] [--years Y] [--end YYYY-MM] [--seed S] [--out DIR] [options]",
                           "Generate the demo dealer group (4S stores in 华南, 华东, 华北, 西南 with three years of\n"
                           "sales, after-sales, insurance, receivables and stock) and load it into the database\n"
                           "through the importer, then create the demo users. With --out DIR, only write one CSV\n"
                           "file per entity in the import format to DIR.",
                           pos, 0, &npos);
-    if (rc == 1) return 0;
-    if (rc != 0) return 2;
+    if (rc != 0) return rc < 0 ? 0 : rc;
     demo_opts o;
     demo_opts_default(&o);
     long long v;

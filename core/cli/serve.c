@@ -13,6 +13,7 @@
 #include <string.h>
 #include "app.h"
 #include "auth.h"
+#include "cli.h"
 #include "commands.h"
 #include "config.h"
 #include "demo.h"
@@ -30,16 +31,10 @@ static int open_from_args(app *a, int argc, char **argv, opt *opts, int nopts,
                           const char *usage, const char *description)
 {
     char err[1024];
-    memset(a, 0, sizeof *a);
-    if (config_load_env(&a->cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore: %s\n", err);
-        return 2;
-    }
     const char *pos[1];
     int npos;
-    int rc = config_parse(&a->cfg, argc, argv, opts, nopts, usage, description, pos, 0, &npos);
-    if (rc == 1) return -1;           /* --help printed */
-    if (rc != 0) return 2;
+    int rc = cli_open(a, argc, argv, opts, nopts, usage, description, pos, 0, &npos);
+    if (rc != 0) return rc;           /* -1: --help printed; 2: bad usage */
     if (app_open(a, true, err, sizeof err) != 0) {
         fprintf(stderr, "fourscore: %s\n", err);
         return 1;
