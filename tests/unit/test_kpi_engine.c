@@ -202,21 +202,13 @@ static const char *row_label(const query_result *q, int i)
 
 #define CHECK_NULL(v, ...) CHECK(isnan(v), __VA_ARGS__)
 
-static int exec(db_conn *c, const char *sql)
-{
-    char err[512];
-    int rc = db_exec_text(c, sql, err, sizeof err);
-    if (rc) printf("# %s: %s\n", sql, err);
-    return rc;
-}
-
 static int setup_directory(db_conn *c)
 {
-    return exec(c, "INSERT INTO regions (region_code, name) VALUES ('R1', '华南'), ('R2', '华北'), ('R3', '西南')")
-        || exec(c, "INSERT INTO stores (store_code, name, brand, region_code) VALUES"
+    return testdb_exec(c, "INSERT INTO regions (region_code, name) VALUES ('R1', '华南'), ('R2', '华北'), ('R3', '西南')")
+        || testdb_exec(c, "INSERT INTO stores (store_code, name, brand, region_code) VALUES"
                    " ('S1', '广州一店', '丰田', 'R1'), ('S2', '广州二店', '丰田', 'R1'),"
                    " ('S3', '北京一店', '本田', 'R2'), ('S4', '北京二店', '本田', 'R2'), ('S5', '成都一店', '日产', 'R3')")
-        || exec(c, "INSERT INTO insurers (insurer_code, name) VALUES ('I1', '人保'), ('I2', '平安')");
+        || testdb_exec(c, "INSERT INTO insurers (insurer_code, name) VALUES ('I1', '人保'), ('I2', '平安')");
 }
 
 /* --- folding --- */
@@ -455,7 +447,7 @@ static void test_cache(app *a, db_conn *c)
 
     /* another instance's change: the generation moves in the database
      * without data_changed_here here; it is read again within 20 ms */
-    CHECK(exec(c, "UPDATE data_generation SET generation = generation + 1 WHERE id = 1") == 0,
+    CHECK(testdb_exec(c, "UPDATE data_generation SET generation = generation + 1 WHERE id = 1") == 0,
           "another instance bumps the generation");
     sleep_ms(60);
     q = run(a, "t.sum", from, to, "group", NULL);
@@ -464,7 +456,7 @@ static void test_cache(app *a, db_conn *c)
 
     /* the directory comes with the generation: a renamed store shows once
      * the generation moves */
-    CHECK(exec(c, "UPDATE stores SET name = '广州旗舰店' WHERE store_code = 'S1'") == 0 &&
+    CHECK(testdb_exec(c, "UPDATE stores SET name = '广州旗舰店' WHERE store_code = 'S1'") == 0 &&
           data_generation_bump(c, err, sizeof err) == 0, "rename S1 and bump the generation");
     q = run(a, "t.sum", from, to, "store", NULL);
     CHECK_STR(row_label(&q, 0), "广州旗舰店", "the new name is the store row's label");

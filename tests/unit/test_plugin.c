@@ -108,23 +108,15 @@ static void test_loader(void)
 
 /* --- the engine --- */
 
-static int exec(db_conn *c, const char *sql)
-{
-    char err[512];
-    int rc = db_exec_text(c, sql, err, sizeof err);
-    if (rc) printf("# %s: %s\n", sql, err);
-    return rc;
-}
-
 static int setup_data(db_conn *c)
 {
-    return exec(c, "INSERT INTO regions (region_code, name) VALUES ('R1', '华南'), ('R2', '华北')")
-        || exec(c, "INSERT INTO stores (store_code, name, brand, region_code) VALUES"
+    return testdb_exec(c, "INSERT INTO regions (region_code, name) VALUES ('R1', '华南'), ('R2', '华北')")
+        || testdb_exec(c, "INSERT INTO stores (store_code, name, brand, region_code) VALUES"
                    " ('S1', '广州一店', '丰田', 'R1'), ('S2', '广州二店', '丰田', 'R1'), ('S3', '北京一店', '本田', 'R2')")
-        || exec(c, "INSERT INTO insurers (insurer_code, name) VALUES ('I1', '人保'), ('I2', '平安')")
-        || exec(c, "CREATE TABLE test_components (day DATE NOT NULL, store_code VARCHAR(32) NOT NULL,"
+        || testdb_exec(c, "INSERT INTO insurers (insurer_code, name) VALUES ('I1', '人保'), ('I2', '平安')")
+        || testdb_exec(c, "CREATE TABLE test_components (day DATE NOT NULL, store_code VARCHAR(32) NOT NULL,"
                    " insurer_code VARCHAR(32) NULL, num DOUBLE NOT NULL, den DOUBLE NOT NULL, valid TINYINT NOT NULL)")
-        || exec(c, "INSERT INTO test_components VALUES"
+        || testdb_exec(c, "INSERT INTO test_components VALUES"
                    " ('2024-01-15', 'S1', 'I1', 10, 4, 1), ('2024-01-15', 'S2', 'I2', 6, 2, 1),"
                    " ('2024-01-20', 'S3', 'I1', 1, 0, 1), ('2024-02-10', 'S1', 'I2', 5, 1, 1),"
                    " ('2024-02-10', 'S2', 'I2', 3, 4, 1), ('2024-02-20', 'S3', NULL, 7, 7, 0)");
@@ -268,7 +260,7 @@ static void test_engine(app *a, db_conn *c)
 
     /* the cache: a change the engine is not told about is not seen... */
     char err[512];
-    CHECK(exec(c, "UPDATE test_components SET num = num + 100 WHERE store_code = 'S1' AND day = '2024-01-15'") == 0,
+    CHECK(testdb_exec(c, "UPDATE test_components SET num = num + 100 WHERE store_code = 'S1' AND day = '2024-01-15'") == 0,
           "change the rows behind the engine's back");
     q = run(a, "fold.sum", "2024-01-10", "2024-02-15", "group", NULL);
     CHECK_NUM(cell(&q, "group", 0), 25, "the cached answer is served while the generation is unchanged");

@@ -292,14 +292,6 @@ static void test_changes(const plugin_registry *reg)
 
 /* --- through the database and the engine --- */
 
-static int exec(db_conn *c, const char *sql)
-{
-    char err[512];
-    int rc = db_exec_text(c, sql, err, sizeof err);
-    if (rc) printf("# %s: %s\n", sql, err);
-    return rc;
-}
-
 static char *codes[] = { "S1", "S2" };
 static store_set both_stores = { codes, 2 };
 
@@ -336,8 +328,8 @@ static void test_database(app *a, db_conn *c)
 {
     char err[512];
     int status = 0;
-    if (exec(c, "INSERT INTO regions (region_code, name) VALUES ('R1', '华南')") ||
-        exec(c, "INSERT INTO stores (store_code, name, brand, region_code) VALUES"
+    if (testdb_exec(c, "INSERT INTO regions (region_code, name) VALUES ('R1', '华南')") ||
+        testdb_exec(c, "INSERT INTO stores (store_code, name, brand, region_code) VALUES"
                 " ('S1', '广州一店', '丰田', 'R1'), ('S2', '广州二店', '丰田', 'R1')")) {
         CHECK(0, "test data");
         return;
@@ -372,7 +364,7 @@ static void test_database(app *a, db_conn *c)
     kpi_settings_free(s);
 
     /* a stored value of a setting no loaded plugin registers stays listed, and is kept */
-    CHECK(exec(c, "INSERT INTO kpi_settings (name, value, updated_at, updated_by) VALUES"
+    CHECK(testdb_exec(c, "INSERT INTO kpi_settings (name, value, updated_at, updated_by) VALUES"
                   " ('gone.window_days', 12, NOW(), 'test')") == 0, "a stored setting of a removed plugin");
     CHECK(kpi_settings_load(c, a->plugins, &s, err, sizeof err) == 0 && kpi_settings_get(s, "gone.window_days", -1) == 12,
           "its value still loads");

@@ -83,4 +83,12 @@ static inline void testdb_stop(testdb *t)
     else if (t->dir[0]) localdb_remove_tree(t->dir);
     memset(t, 0, sizeof *t);
 }
+/* Run one statement of test set-up; 0, or non-zero after printing it and why. */
+static inline int testdb_exec(db_conn *c, const char *sql)
+{
+    char err[512];
+    int rc = db_exec_text(c, sql, err, sizeof err);
+    if (rc) printf("# %s: %s\n", sql, err);
+    return rc;
+}
 #endif
