@@ -15,29 +15,55 @@ export const palette = ['#1f6feb', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '
 export const faint = (c) => `${c}55`;
 
 // --- drawing and sizing ---
-const live = new Map();            // container → instance
-const watcher = typeof ResizeObserver === 'undefined' ? null
-  : new ResizeObserver((entries) => { for (const e of entries) live.get(e.target)?.resize(); });
-// Instances whose box left the page (a new period drawn): gone.
+const live = new Map();            // container → {inst, option, onClick}
+// (an observer reports each box once when it starts watching: a box still
+// the size it was drawn at is not drawn again)
+const watcher = typeof ResizeObserver === 'undefined' ? null : new ResizeObserver((entries) => {
+  for (const e of entries) {
+    const c = live.get(e.target);
+    if (!c) continue;
+    const w = Math.round(e.contentRect.width), hgt = Math.round(e.contentRect.height);
+    if (w === c.inst.getWidth() && hgt === c.inst.getHeight()) continue;
+    c.inst.resize();
+  }
+});
+// Charts whose box left the page (a new period drawn): gone.
 function sweep() {
-  for (const [box, inst] of live) {
+  for (const [box, c] of live) {
     if (box.isConnected) continue;
     watcher?.unobserve(box);
-    inst.dispose();
+    c.inst.dispose();
     live.delete(box);
   }
 }
-export function chart(container, option) {
+function draw(container, option, onClick, dpr) {
   /* global echarts */
+  const inst = echarts.init(container, null, { renderer: 'canvas', devicePixelRatio: dpr });
+  inst.setOption({ animation: false, textStyle: { fontFamily: 'inherit' }, ...option });
+  if (onClick) inst.on('click', onClick);
+  live.set(container, { inst, option, onClick });
+  return inst;
+}
+// Draws a chart in its box; opts.onClick(event) on a click on a bar or a point.
+export function chart(container, option, { onClick } = {}) {
   sweep();
-  // drawn at twice the pixels, so the printed page stays sharp
-  const c = echarts.init(container, null, { renderer: 'canvas', devicePixelRatio: Math.max(2, window.devicePixelRatio || 1) });
-  c.setOption({ animation: false, textStyle: { fontFamily: 'inherit' }, ...option });
-  live.set(container, c);
+  const inst = draw(container, option, onClick, window.devicePixelRatio || 1);
   watcher?.observe(container);
   container.dataset.chart = 'ready';
-  return c;
+  return inst;
 }
+// Paper wants more pixels than a screen: before the browser prints, each
+// chart is drawn again from its option at twice the pixels; the screen
+// keeps the sharper copy.
+const PRINT_DPR = 2;
+window.addEventListener('beforeprint', () => {
+  sweep();
+  for (const [box, c] of live) {
+    if (c.inst.getDevicePixelRatio() >= PRINT_DPR) continue;
+    c.inst.dispose();
+    draw(box, c.option, c.onClick, PRINT_DPR);
+  }
+});
 export function chartBox(cls = '') { return el('div', { class: 'chart ' + cls }); }
 // A chart with its title: a figure holding one heading and one chart box.
 export function figure(title, box, ...more) {
@@ -86,14 +112,15 @@ function niceStep(max, n = 5) {
 }
 
 // The dashed line of a KPI's catalogue target (two for a band, none when the
-// KPI has no target). Each line's data item is named by the KPI id; its label
+// KPI has no target or its target is zero). Each line's data item is named by the KPI id; its label
 // is the target as the cards show it.
 export function targetLine(def) {
   const tg = def?.target;
   if (tg === null || tg === undefined) return null;
-  const lines = typeof tg === 'object'
+  // (a target of zero is the axis itself: no line is drawn on it)
+  const lines = (typeof tg === 'object'
     ? [tg.low, tg.high].filter(Number.isFinite).map((v) => [v, fmtValue(v, def.unit)])
-    : [[tg, fmtTarget(def)]];
+    : [[tg, fmtTarget(def)]]).filter(([v]) => v !== 0);
   if (!lines.length) return null;
   return { silent: true, symbol: 'none', lineStyle: { type: 'dashed', color: '#d64545' },
     data: lines.map(([value, label]) => ({ name: def.id, yAxis: value,
@@ -143,18 +170,22 @@ export function frame({ categories, series, legend, horizontal = false, rotate =
   const axes = assignAxes(list);
   const showLegend = legend ?? list.length > 1;
   const valueAxes = axes.map((a, i) => {
-    // the axis's top: its data and its targets, rounded up to a nice number; ticks a nice step apart
-    const max = niceCeil(a.top * 1.05) || 1;
+    // the axis's top: its data and its targets, rounded up to a nice number (a share
+    // that stays within 100% never runs past it); ticks a nice step apart
+    const whole = a.unit === 'ratio' && a.top <= 1;
+    const max = whole ? Math.min(1, niceCeil(a.top * 1.05)) : (niceCeil(a.top * 1.05) || 1);
     const interval = a.unit === 'count' ? Math.max(1, niceStep(max)) : niceStep(max);
-    const top = Math.ceil(max / interval - 1e-9) * interval;
+    const top = whole ? Math.min(1, Math.ceil(max / interval - 1e-9) * interval) : Math.ceil(max / interval - 1e-9) * interval;
     return {
       type: 'value', unit: a.unit, min: 0, max: top, interval,
       axisLabel: { formatter: axisFormatter(a.unit, interval, top), color: axes.length > 1 ? a.colour : undefined, hideOverlap: true },
       splitLine: { show: i === 0 }, position: horizontal ? (i ? 'top' : 'bottom') : (i ? 'right' : 'left'),
     };
   });
+  // every category named while there are few (a label that would overlap its neighbour is hidden);
+  // many: as many as fit
   const categoryAxis = { type: 'category', data: categories,
-    axisLabel: { interval: 'auto', rotate: horizontal ? 0 : rotate, fontSize: 11, hideOverlap: true } };
+    axisLabel: { interval: categories.length <= 12 ? 0 : 'auto', rotate: horizontal ? 0 : rotate, fontSize: 11, hideOverlap: true } };
   return {
     color: palette,
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, confine: true },

@@ -7,7 +7,7 @@
 // address to domain.html?d=<domain> (keeping the rest of the query), so
 // bookmarks keep working and every link names one page. The page may be
 // filtered to one region of the caller's scope (?region=CODE, the toolbar's
-// region filter); its total row is named for the scope (集团, the region, the
+// region filter); its total row is named for the scope (the group, the region, the
 // store). Every target drawn is the catalogue's target in force (an admin
 // may change it); every word comes from i18n.js. One POST /api/v1/kpi/batch
 // per view.
@@ -15,15 +15,16 @@ import {
   boot, batch, el, $, kpiName, table, panel, showError, link, heading, scopeName, storeName, currentRegion,
 } from './core.js';
 import { chart, chartBox, frame, kpiSeries, palette } from './charts.js';
-import { t } from './i18n.js';
+import { t, placeName } from './i18n.js';
 
 // What a domain's charts are drawn from: the by-store rows, the by-insurer
 // rows, the scope's values, and helpers over the catalogue and settings.
 function chartKit(rows, insurers, total, totalName) {
   const def = (id) => ctx.catalogue[id];
+  const insurerNames = insurers.map((r) => placeName(r.label, r.key));
   const col = (id, list = rows) => list.map((r) => r.values[id] ?? null);
   return {
-    rows, insurers, total, totalName,
+    rows, insurers, total, totalName, insurerNames,
     labels: rows.map((r) => storeName({ name: r.label, code: r.key })),
     n: (id) => kpiName(def(id)),
     def,
@@ -82,9 +83,9 @@ const PAGES = {
         legend: { type: 'scroll', top: 0, left: 'center' },
         series: [{ type: 'pie', radius: ['28%', '52%'], center: ['50%', '58%'], name: k.n('insurance.insurer_share'),
           label: { formatter: '{b}\n{d}%' },
-          data: k.insurers.map((r) => ({ name: r.label, value: r.values['insurance.insurer_share'] ?? 0 })) }],
+          data: k.insurers.map((r, i) => ({ name: k.insurerNames[i], value: r.values['insurance.insurer_share'] ?? 0 })) }],
       }],
-      [t('repair_to_premium_insurer'), frame({ categories: k.insurers.map((r) => r.label),
+      [t('repair_to_premium_insurer'), frame({ categories: k.insurerNames,
         series: [k.kpi('insurance.repair_to_premium', 'bar', {}, k.insurers)] })],
     ],
   },
@@ -187,7 +188,7 @@ async function render(period) {
   if (insurers) {
     const icols = [{ key: 'label', title: t('by_insurer'), type: 'text' },
       ...insurerIds.map((id) => ({ key: id, title: n(id), type: 'kpi', def: ctx.catalogue[id] }))];
-    parts.push(panel(t('by_insurer'), table(icols, insurers.rows.map((r) => ({ code: r.key, label: r.label, ...r.values })),
+    parts.push(panel(t('by_insurer'), table(icols, insurers.rows.map((r) => ({ code: r.key, label: placeName(r.label, r.key), ...r.values })),
       { exportName: `insurers-${period.from}-${period.to}` })));
   }
   main.replaceChildren(...parts);

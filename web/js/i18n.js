@@ -50,7 +50,7 @@ export const dict = {
     region_overview: '{name}区域总览', store_compare: '门店对比', trend_12: '近 12 个月趋势',
     last_year_series: '{name}（去年）', this_period: '本期', open_domain: '查看{name}明细',
     benchmark_title: '与集团对比（中位数、前四分位）',
-    benchmark_pending: '集团中位数与前四分位来自基准数据接口，该接口上线后在此显示；在此之前不显示任何估算值。',
+    benchmark_pending: '集团中位数与前四分位将在基准数据开通后显示在这里；在此之前不显示任何估算值。',
     receivables_trend: '应收账款', retention_trend: '客户流失', csi_dimensions: '满意度各维度',
     revenue_volume: '产值与台次', service_quality: '返修与投诉', service_contact: '预约与回访',
     money_yi: '{v}亿', money_wan: '{v}万', money_yuan: '{v}元',
@@ -97,7 +97,7 @@ export const dict = {
     region_overview: '{name} region overview', store_compare: 'Stores compared', trend_12: 'Last 12 months',
     last_year_series: '{name} (last year)', this_period: 'This period', open_domain: 'Open {name}',
     benchmark_title: 'Against the group (median, top quartile)',
-    benchmark_pending: 'The group median and top quartile come from the benchmarks service and will show here once it is available; no estimate is shown meanwhile.',
+    benchmark_pending: 'The group median and top quartile will show here once benchmarks are available; no estimate is shown meanwhile.',
     receivables_trend: 'Receivables', retention_trend: 'Customers lost', csi_dimensions: 'Satisfaction by dimension',
     revenue_volume: 'Revenue and volume', service_quality: 'Comebacks and complaints', service_contact: 'Appointments and follow-up',
     money_b: '¥{v}B', money_m: '¥{v}M', money_k: '¥{v}k', money_yuan: '¥{v}',
@@ -131,7 +131,7 @@ export const htmlLang = () => dict[lang()].html_lang;
 export const moneySteps = () => MONEY_STEPS[lang()];
 // A {zh, en} object from the server (a KPI's or a setting's name) in the current language.
 export function localized(names, fallback = '') { return names?.[lang()] || names?.zh || fallback; }
-// A store's or a region's name from the data (Chinese): in English it is
+// A store's, a region's or an insurer's name from the data (Chinese): in English it is
 // followed by its code, which an English reader can say and search for.
 const CJK = /[\u2e80-\u9fff\uf900-\ufaff]/u;
 export function placeName(name, code) {

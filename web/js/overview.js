@@ -146,15 +146,15 @@ async function render(period) {
     ] }));
   });
   const rev = ctx.catalogue['service.revenue'], share = ctx.catalogue['labour.share'];
-  const c = chart(cmpBox, frame({ categories: cmpRows.map(cmpLabel), rotate: cmpRows.length > 6 ? 35 : 0, series: [
-    kpiSeries(rev, 'bar', cmpRows.map((r) => r.values['service.revenue'] ?? null)),
-    kpiSeries(share, 'line', cmpRows.map((r) => r.values['labour.share'] ?? null)),
-  ] }));
-  c.on('click', (ev) => {
+  const onClick = (ev) => {
     const r = cmpRows[ev.dataIndex];
     if (!r) return;
     location.href = by === 'store' ? link('store.html', { code: r.key }) : link('index.html', { region: r.key });
-  });
+  };
+  chart(cmpBox, frame({ categories: cmpRows.map(cmpLabel), rotate: cmpRows.length > 6 ? 35 : 0, series: [
+    kpiSeries(rev, 'bar', cmpRows.map((r) => r.values['service.revenue'] ?? null)),
+    kpiSeries(share, 'line', cmpRows.map((r) => r.values['labour.share'] ?? null)),
+  ] }), { onClick });
 }
 
 (async () => {
