@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Fourscore needs on Debian 12 with apt-get: the build tools and
 # libraries, MariaDB (the local-mode server), and what the tests use (Chromium,
-# CJK fonts, wrk, nginx, clang for the fuzzer, node for the browser tests).
+# CJK fonts, poppler-utils to read printed PDFs, wrk, nginx, clang for the
+# fuzzer, node for the browser tests).
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 need=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libmicrohttpd-dev libmariadb-dev liblua5.4-dev libcjson-dev libsodium-dev libxlsxwriter-dev zlib1g-dev
       mariadb-server mariadb-client mariadb-plugin-spider
-      nodejs npm chromium fonts-noto-cjk wrk nginx-light docker-compose curl ca-certificates)
+      nodejs npm chromium fonts-noto-cjk poppler-utils wrk nginx-light docker-compose curl ca-certificates)
 [ "${1:-}" = "--runtime-only" ] && need=(build-essential cmake pkg-config libmicrohttpd-dev libmariadb-dev
       liblua5.4-dev libcjson-dev libsodium-dev libxlsxwriter-dev zlib1g-dev mariadb-server mariadb-client)
 missing=()

@@ -1,10 +1,11 @@
 // core: what every dashboard page shares: the API client (JSON, errors,
 // the login redirect), the signed-in user and the catalogue, the header with
-// role-aware navigation and the language switch, the period picker, number
-// formats (wan/yi in Chinese, one-decimal percentages), traffic lights against targets,
-// sortable tables with CSV/Excel export, and ECharts helpers. Words and
-// number formats by language come from i18n.js.
-import { t, locale, htmlLang, moneySteps, localized, toggleLang } from './i18n.js';
+// role-aware navigation (a menu on a phone) and the language switch, the
+// toolbar (period picker, region filter, the PDF button), the print header, number
+// formats (wan/yi in Chinese, one-decimal percentages), traffic lights
+// against targets, and sortable tables with CSV/Excel export. Charts are
+// framed by charts.js. Words and number formats by language come from i18n.js.
+import { t, locale, htmlLang, moneySteps, localized, toggleLang, placeName } from './i18n.js';
 
 export function kpiName(def) { return def ? localized(def.name, def.id) : ''; }
 
@@ -110,14 +111,17 @@ export function targetStatus(def, v) {
   return 'none';
 }
 // The change from `before` to `now`: {text, cls} with cls 'up-good' / 'up-bad' / ''.
+// A change shown with one decimal and its sign; one that rounds to nothing reads ±0.0.
+const signed = (x) => { const s = x.toFixed(1); return Number(s) === 0 ? '±0.0' : (x > 0 ? '+' : '') + s; };
 export function change(def, now, before) {
   if (now === null || now === undefined || before === null || before === undefined) return { text: '—', cls: '' };
-  let text;
-  if (def?.unit === 'ratio') text = t('pct_points', { v: ((now - before) * 100 >= 0 ? '+' : '') + ((now - before) * 100).toFixed(1) });
+  let text, shown;
+  if (def?.unit === 'ratio') { shown = (now - before) * 100; text = t('pct_points', { v: signed(shown) }); }
   else if (before === 0) text = '—';
-  else { const r = (now - before) / Math.abs(before); text = (r >= 0 ? '+' : '') + (r * 100).toFixed(1) + '%'; }
+  else { shown = (now - before) / Math.abs(before) * 100; text = signed(shown) + '%'; }
   const better = def?.direction === 'lower' ? now < before : now > before;
-  const cls = now === before || def?.direction === 'none' || def?.direction === 'band' ? '' : better ? 'better' : 'worse';
+  const flat = now === before || (shown !== undefined && Number(shown.toFixed(1)) === 0);
+  const cls = flat || def?.direction === 'none' || def?.direction === 'band' ? '' : better ? 'better' : 'worse';
   return { text, cls };
 }
 
@@ -168,41 +172,63 @@ export function periodFromUrl() {
     return { from, to, kind: q.get('kind') || 'custom' };
   return lastFullMonth();
 }
-// A link to another page keeping the period (and extra query arguments).
-// The page may carry its own query ('domain.html?d=parts'): it comes first.
+export let currentPeriod = periodFromUrl();
+// The region the page is filtered to (?region=CODE), or null: the whole scope.
+export let currentRegion = new URLSearchParams(location.search).get('region') || null;
+// A link to another page keeping the period and the region filter (and extra
+// query arguments; an extra argument set to null is dropped). The page may
+// carry its own query ('domain.html?d=parts'): it comes first.
 export function link(page, extra = {}, period = currentPeriod) {
   const [path, own] = page.split('?');
   const q = new URLSearchParams(own);
-  for (const [k, v] of Object.entries({ from: period.from, to: period.to, kind: period.kind || 'custom', ...extra })) q.set(k, v);
+  const args = { from: period.from, to: period.to, kind: period.kind || 'custom', ...(currentRegion ? { region: currentRegion } : {}), ...extra };
+  for (const [k, v] of Object.entries(args)) if (v === null || v === undefined) q.delete(k); else q.set(k, v);
   return `${path}?${q}`;
 }
-export let currentPeriod = periodFromUrl();
+// Write the view's arguments into the address (without a reload).
+function setQuery(args) {
+  const q = new URLSearchParams(location.search);
+  for (const [k, v] of Object.entries(args)) if (v === null || v === undefined) q.delete(k); else q.set(k, v);
+  history.replaceState(null, '', `${location.pathname}?${q}${location.hash}`);
+}
 
+// The period picker: month (a year and a month, named in the page's
+// language, not the browser's), quarter, year, or custom dates (typed as
+// YYYY-MM-DD, the form every page shows).
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
 function periodPicker(onChange) {
   const p = currentPeriod;
   const kind = el('select', { id: 'period-kind', 'aria-label': t('period') },
     ...['month', 'quarter', 'year', 'custom'].map((k) => el('option', { value: k, selected: p.kind === k }, t(k))));
-  const month = el('input', { type: 'month', id: 'period-month', value: p.from.slice(0, 7) });
-  const quarter = el('select', { id: 'period-quarter' });
-  const year = el('select', { id: 'period-year' });
   const thisYear = new Date().getFullYear();
-  for (let y = thisYear; y >= thisYear - 6; y--) {
-    year.append(el('option', { value: y, selected: Number(p.from.slice(0, 4)) === y }, String(y)));
+  const years = Array.from({ length: 7 }, (_, i) => thisYear - i);
+  const fromYear = Number(p.from.slice(0, 4)), fromMonth = Number(p.from.slice(5, 7));
+  const yearOptions = () => years.map((y) => el('option', { value: y, selected: fromYear === y }, t('year_option', { y })));
+  const monthYear = el('select', { id: 'period-month-year', 'aria-label': t('year') }, ...yearOptions());
+  const monthOf = el('select', { id: 'period-month', 'aria-label': t('month') },
+    ...Array.from({ length: 12 }, (_, i) => el('option', { value: i + 1, selected: fromMonth === i + 1 }, t(`month_${i + 1}`))));
+  const month = el('span', { class: 'month-picker' }, monthYear, monthOf);
+  const quarter = el('select', { id: 'period-quarter', 'aria-label': t('quarter') });
+  const year = el('select', { id: 'period-year', 'aria-label': t('year') }, ...yearOptions());
+  for (const y of years) {
     for (let q = 4; q >= 1; q--) quarter.append(el('option', { value: `${y}-${q}`, selected: p.kind === 'quarter' && p.from === ymd(new Date(y, (q - 1) * 3, 1)) }, t('quarter_option', { y, q })));
   }
-  const from = el('input', { type: 'date', id: 'period-from', value: p.from });
-  const to = el('input', { type: 'date', id: 'period-to', value: p.to });
+  const dateInput = (id, value, label) => el('input', { type: 'text', id, value, inputmode: 'numeric', pattern: '\\d{4}-\\d{2}-\\d{2}',
+    maxlength: 10, size: 10, placeholder: t('date_placeholder'), 'aria-label': label });
+  const from = dateInput('period-from', p.from, t('date_from'));
+  const to = dateInput('period-to', p.to, t('date_to'));
+  const custom = el('span', { class: 'custom-picker' }, from, el('span', { class: 'muted' }, '~'), to);
   const apply = el('button', { class: 'btn', id: 'period-apply', type: 'button' }, t('apply'));
   const show = () => {
     month.hidden = kind.value !== 'month'; quarter.hidden = kind.value !== 'quarter';
-    year.hidden = kind.value !== 'year'; from.hidden = to.hidden = kind.value !== 'custom';
+    year.hidden = kind.value !== 'year'; custom.hidden = kind.value !== 'custom';
   };
   kind.addEventListener('change', show);
   show();
   apply.addEventListener('click', () => {
     let np;
-    if (kind.value === 'month' && month.value) {
-      const [y, m] = month.value.split('-').map(Number);
+    if (kind.value === 'month') {
+      const y = Number(monthYear.value), m = Number(monthOf.value);
       np = { from: ymd(new Date(y, m - 1, 1)), to: ymd(endOfMonth(y, m - 1)) };
     } else if (kind.value === 'quarter') {
       const [y, q] = quarter.value.split('-').map(Number);
@@ -210,17 +236,34 @@ function periodPicker(onChange) {
     } else if (kind.value === 'year') {
       const y = Number(year.value);
       np = { from: `${y}-01-01`, to: `${y}-12-31` };
-    } else if (from.value && to.value && from.value <= to.value) {
-      np = { from: from.value, to: to.value };
-    } else return;
+    } else {
+      const ok = (inp) => DATE.test(inp.value.trim()) && ymd(parseYmd(inp.value.trim())) === inp.value.trim();
+      for (const inp of [from, to]) inp.setCustomValidity(ok(inp) ? '' : t('date_invalid'));
+      if (ok(from) && ok(to) && from.value.trim() > to.value.trim()) to.setCustomValidity(t('date_order'));
+      if (!from.reportValidity() || !to.reportValidity()) return;
+      np = { from: from.value.trim(), to: to.value.trim() };
+    }
     np.kind = kind.value;
-    const q = new URLSearchParams(location.search);
-    q.set('from', np.from); q.set('to', np.to); q.set('kind', np.kind);
-    history.replaceState(null, '', `${location.pathname}?${q}`);
+    setQuery({ from: np.from, to: np.to, kind: np.kind });
     currentPeriod = np;
     onChange(np);
   });
-  return el('div', { class: 'period' }, el('span', { class: 'muted' }, t('period')), kind, month, quarter, year, from, to, apply);
+  return el('div', { class: 'period' }, el('span', { class: 'muted' }, t('period')), kind, month, quarter, year, custom, apply);
+}
+
+// The region filter: the whole scope or one of its regions (GET
+// /api/v1/regions gives the caller's). Shown when the scope holds more
+// than one region.
+function regionPicker(regions, onChange) {
+  const pick = el('select', { id: 'region-filter', 'aria-label': t('region') },
+    el('option', { value: '' }, t('all_regions')),
+    ...regions.map((r) => el('option', { value: r.code, selected: r.code === currentRegion }, placeName(r.name, r.code))));
+  pick.addEventListener('change', () => {
+    currentRegion = pick.value || null;
+    setQuery({ region: currentRegion });
+    onChange(currentRegion);
+  });
+  return el('label', { class: 'region-pick' }, el('span', { class: 'muted' }, t('region')), pick);
 }
 
 // --- the session, the catalogue and the page frame ---
@@ -236,29 +279,48 @@ async function cached(key, fn) {
   sessionStorage.setItem(k, JSON.stringify(v));
   return v;
 }
+// The role of who signed in this tab, as last seen (null before the first page).
+export function lastRole() { return (sessionStorage.getItem('fourscore.who') || '').split(':')[1] || null; }
 
-// The header's links: page, label key, the roles that see it (all without).
 // The domain pages are one page, domain.html, told its domain by ?d= (the
-// domains themselves are described in domain.js).
-const NAV = [
-  ['index.html', 'nav_overview', ['admin', 'executive', 'regional_manager', 'store_manager']],
-  ['domain.html?d=parts', 'nav_parts'], ['domain.html?d=insurance', 'nav_insurance'],
-  ['domain.html?d=receivables', 'nav_receivables'], ['domain.html?d=labour', 'nav_labour'],
-  ['domain.html?d=retention', 'nav_retention'],
-  ['scorecards.html', 'nav_scorecards', ['admin', 'executive', 'regional_manager']],
-];
+// domains themselves are described in domain.js); a KPI's domain is the
+// first part of its id.
+export const DOMAINS = ['service', 'parts', 'insurance', 'receivables', 'labour', 'retention', 'csi'];
+export const domainOf = (kpiId) => (DOMAINS.includes(kpiId.split('.')[0]) ? kpiId.split('.')[0] : null);
+// The header's links: [page, label key]. A store manager's first page is
+// their store; scorecards are for the others.
+function navLinks(ctx) {
+  const role = ctx.me.role;
+  const home = role === 'store_manager' && ctx.stores.length === 1
+    ? [`store.html?code=${encodeURIComponent(ctx.stores[0].code)}`, 'nav_my_store']
+    : ['index.html', role === 'regional_manager' ? 'nav_region_overview' : 'nav_overview'];
+  return [home, ...DOMAINS.map((d) => [`domain.html?d=${d}`, `nav_${d}`]),
+    ...(role === 'store_manager' ? [] : [['scorecards.html', 'nav_scorecards']])];
+}
+// Whose figures a total is: the group's, the region's (by its name), or the store's.
+export function scopeName(ctx) {
+  if (currentRegion && ctx.regionByCode[currentRegion]) return placeName(ctx.regionByCode[currentRegion].name, currentRegion);
+  if (ctx.me.role === 'store_manager' && ctx.stores.length === 1) return placeName(ctx.stores[0].name, ctx.stores[0].code);
+  if (ctx.me.role === 'regional_manager' && ctx.regions.length) return ctx.regions.map((r) => placeName(r.name, r.code)).join(t('list_sep'));
+  return t('group');
+}
 
 // Set up a page: who is signed in, the catalogue, the stores in scope, the
-// header. opts: {page (as in NAV, to mark its link), title, periodPicker:
-// bool, onPeriod(p)}. Returns the context: {me, catalogue (by KPI id),
-// settings (name → value in force), stores, regions, period, storeByCode,
-// regionByCode}.
+// header. opts: {page (as in the nav, to mark its link), title,
+// periodPicker: bool, regionPicker: bool, onPeriod(p), onRegion(code)}.
+// Returns the context: {me, catalogue (by KPI id), settings (name → value
+// in force), stores, regions, period, region, storeByCode, regionByCode}.
 // Resolves once the document and its deferred scripts (the chart library)
 // have run: pages load their module first and ECharts after it, deferred, so
 // their first requests go out while the library is still being parsed.
-export const documentReady = document.readyState === 'loading'
-  ? new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve, { once: true }))
-  : Promise.resolve();
+// A page's module runs once the document is parsed (readyState 'interactive'),
+// before the deferred chart library that follows it: only DOMContentLoaded
+// (or the load event) says that the library has run too.
+export const documentReady = new Promise((resolve) => {
+  if (document.readyState === 'complete') { resolve(); return; }
+  document.addEventListener('DOMContentLoaded', resolve, { once: true });
+  window.addEventListener('load', resolve, { once: true });
+});
 
 export async function boot(opts) {
   document.documentElement.lang = htmlLang();
@@ -278,11 +340,17 @@ export async function boot(opts) {
   const ctx = { me, catalogue, settings: catResp.settings || {}, stores, regions, period: currentPeriod,
     storeByCode: Object.fromEntries(stores.map((s) => [s.code, s])),
     regionByCode: Object.fromEntries(regions.map((r) => [r.code, r])) };
+  if (currentRegion && !ctx.regionByCode[currentRegion]) currentRegion = null;   // out of scope: the whole scope
+  ctx.region = currentRegion;
 
+  const links = navLinks(ctx);
+  const nav = el('nav', { class: 'nav', id: 'nav' }, ...links
+    .map(([href, key]) => el('a', { href: link(href), dataset: { page: href }, class: opts.page === href || opts.page === href.split('?')[0] ? 'active' : '' }, t(key))));
+  const menu = el('button', { class: 'menu-toggle', id: 'menu-toggle', type: 'button', 'aria-controls': 'nav', 'aria-expanded': 'false',
+    onclick: () => menu.setAttribute('aria-expanded', String(nav.classList.toggle('open'))) },
+  el('span', { class: 'bars', 'aria-hidden': 'true' }), t('menu'));
   const header = el('header', { class: 'top' },
-    el('a', { class: 'brand', href: link('index.html') }, t('brand')),
-    el('nav', { class: 'nav' }, ...NAV.filter(([, , roles]) => !roles || roles.includes(me.role))
-      .map(([href, key]) => el('a', { href: link(href), class: opts.page === href ? 'active' : '' }, t(key)))),
+    el('a', { class: 'brand', href: link(links[0][0]), dataset: { page: links[0][0] } }, t('brand')), menu, nav,
     el('div', { class: 'who' },
       el('span', { class: 'muted', id: 'who' }, `${me.username} · ${t('role_' + me.role)}`),
       el('button', { class: 'link', id: 'lang', type: 'button', onclick: toggleLang }, t('lang_switch')),
@@ -292,14 +360,37 @@ export async function boot(opts) {
         location.href = 'login.html';
       } }, t('logout'))));
   document.body.prepend(header);
+  document.body.prepend(el('div', { class: 'print-header', id: 'print-header' }));
   document.title = `${opts.title || t('app')} · ${t('brand')}`;
-  if (opts.periodPicker !== false) {
-    const bar = $('#toolbar') || document.body.insertBefore(el('div', { id: 'toolbar', class: 'toolbar' }), header.nextSibling);
-    bar.append(periodPicker((p) => { ctx.period = p; opts.onPeriod?.(p); }));
+  const bar = $('#toolbar') || document.body.insertBefore(el('div', { id: 'toolbar', class: 'toolbar' }), header.nextSibling);
+  // the header's links follow the period and the region the view moves to
+  const relink = () => { for (const a of header.querySelectorAll('a[data-page]')) a.href = link(a.dataset.page); };
+  if (opts.periodPicker !== false) bar.append(periodPicker((p) => { ctx.period = p; relink(); opts.onPeriod?.(p); }));
+  if (opts.regionPicker && regions.length > 1) {
+    bar.append(regionPicker(regions, (code) => { ctx.region = code; relink(); (opts.onRegion || opts.onPeriod)?.(ctx.period); }));
   }
+  bar.append(el('button', { class: 'btn secondary print-button', id: 'export-pdf', type: 'button', title: t('export_pdf_hint'),
+    onclick: () => window.print() }, t('export_pdf')));
   await documentReady;                 // charts may be drawn from here on
   return ctx;
 }
+
+// The page's heading: its title and period on the screen, and the print
+// header above the printed page (title, period, the date the figures run
+// to: the period's end, or today while the period runs). Sets the window's
+// title too.
+export function heading(title, period, ...more) {
+  document.title = `${title} · ${t('brand')}`;
+  const today = ymd(new Date());
+  const asOf = period.to < today ? period.to : today;
+  $('#print-header')?.replaceChildren(
+    el('b', {}, `${t('brand')} · ${title}`),
+    el('span', {}, `${t('period')} ${period.from} ~ ${period.to}`),
+    el('span', {}, t('data_as_of', { d: asOf })));
+  return el('h1', {}, title, el('small', {}, [...more, `${period.from} ~ ${period.to}`].filter(Boolean).join(' · ')));
+}
+// A store's name as the page shows it (with its code in a language the data has no name in).
+export const storeName = (s) => placeName(s?.name, s?.code);
 
 // One POST /api/v1/kpi/batch for a whole page: queries [{ids, from, to, by, stores, regions}].
 export async function batch(queries) {
@@ -380,24 +471,7 @@ export function table(columns, rows, opts = {}) {
   return wrap;
 }
 
-// --- charts ---
-const charts = new Set();
-window.addEventListener('resize', () => { for (const c of charts) c.resize(); });
-export function chart(container, option) {
-  /* global echarts */
-  const c = echarts.init(container, null, { renderer: 'canvas' });
-  c.setOption({ animation: false, textStyle: { fontFamily: 'inherit' }, ...option });
-  charts.add(c);
-  container.dataset.chart = 'ready';
-  return c;
-}
+// A titled section of a page.
 export function panel(title, ...body) {
   return el('section', { class: 'panel' }, el('h2', {}, title), ...body);
-}
-export function chartBox(cls = '') { return el('div', { class: 'chart ' + cls }); }
-export const palette = ['#1f6feb', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#9c755f'];
-// Axis labels: whole percentages, shortened money, other numbers with the decimals their ticks need.
-export function axisFormatter(unit) {
-  return (v) => (unit === 'ratio' ? (v * 100).toFixed(0) + '%' : unit === 'CNY' ? fmtMoney(v)
-    : Number(v).toLocaleString(locale(), { maximumFractionDigits: 2 }));
 }

@@ -40,6 +40,19 @@ export const dict = {
     role_admin: '管理员', role_executive: '集团高管', role_regional_manager: '区域经理', role_store_manager: '门店经理',
     // a value in its unit ({v} the formatted number)
     unit_cny_per_h: '{v}元/小时', unit_h: '{v}小时', unit_days: '{v}天', unit_times_yr: '{v}次/年', pct_points: '{v}个百分点',
+    nav_service: '售后经营', nav_csi: '客户满意度', nav_my_store: '我的门店', nav_region_overview: '区域总览',
+    menu: '菜单', all_regions: '全部区域', list_sep: '、',
+    year_option: '{y}年', month_1: '1月', month_2: '2月', month_3: '3月', month_4: '4月', month_5: '5月', month_6: '6月',
+    month_7: '7月', month_8: '8月', month_9: '9月', month_10: '10月', month_11: '11月', month_12: '12月',
+    date_placeholder: '年-月-日', date_from: '开始日期', date_to: '结束日期',
+    date_invalid: '请输入有效日期，如 2026-09-30', date_order: '结束日期不能早于开始日期',
+    export_pdf: '导出 PDF', export_pdf_hint: '打印或另存为 PDF（A4 横向）', data_as_of: '数据截至 {d}',
+    region_overview: '{name}区域总览', store_compare: '门店对比', trend_12: '近 12 个月趋势',
+    last_year_series: '{name}（去年）', this_period: '本期', open_domain: '查看{name}明细',
+    benchmark_title: '与集团对比（中位数、前四分位）',
+    benchmark_pending: '集团中位数与前四分位将在基准数据开通后显示在这里；在此之前不显示任何估算值。',
+    receivables_trend: '应收账款', retention_trend: '客户流失', csi_dimensions: '满意度各维度',
+    revenue_volume: '产值与台次', service_quality: '返修与投诉', service_contact: '预约与回访',
     money_yi: '{v}亿', money_wan: '{v}万', money_yuan: '{v}元',
   },
   en: {
@@ -74,6 +87,19 @@ export const dict = {
     good: 'on target', warn: 'close', bad: 'off target', value: 'Value',
     role_admin: 'Administrator', role_executive: 'Executive', role_regional_manager: 'Regional manager', role_store_manager: 'Store manager',
     unit_cny_per_h: '{v} CNY/h', unit_h: '{v} h', unit_days: '{v} days', unit_times_yr: '{v}×/yr', pct_points: '{v} pts',
+    nav_service: 'After-sales', nav_csi: 'Satisfaction', nav_my_store: 'My store', nav_region_overview: 'Region overview',
+    menu: 'Menu', all_regions: 'All regions', list_sep: ', ',
+    year_option: '{y}', month_1: 'Jan', month_2: 'Feb', month_3: 'Mar', month_4: 'Apr', month_5: 'May', month_6: 'Jun',
+    month_7: 'Jul', month_8: 'Aug', month_9: 'Sep', month_10: 'Oct', month_11: 'Nov', month_12: 'Dec',
+    date_placeholder: 'YYYY-MM-DD', date_from: 'From', date_to: 'To',
+    date_invalid: 'Enter a date such as 2026-09-30', date_order: 'The end comes before the start',
+    export_pdf: 'Export PDF', export_pdf_hint: 'Print or save as PDF (A4 landscape)', data_as_of: 'Data to {d}',
+    region_overview: '{name} region overview', store_compare: 'Stores compared', trend_12: 'Last 12 months',
+    last_year_series: '{name} (last year)', this_period: 'This period', open_domain: 'Open {name}',
+    benchmark_title: 'Against the group (median, top quartile)',
+    benchmark_pending: 'The group median and top quartile will show here once benchmarks are available; no estimate is shown meanwhile.',
+    receivables_trend: 'Receivables', retention_trend: 'Customers lost', csi_dimensions: 'Satisfaction by dimension',
+    revenue_volume: 'Revenue and volume', service_quality: 'Comebacks and complaints', service_contact: 'Appointments and follow-up',
     money_b: '¥{v}B', money_m: '¥{v}M', money_k: '¥{v}k', money_yuan: '¥{v}',
   },
 };
@@ -105,3 +131,10 @@ export const htmlLang = () => dict[lang()].html_lang;
 export const moneySteps = () => MONEY_STEPS[lang()];
 // A {zh, en} object from the server (a KPI's or a setting's name) in the current language.
 export function localized(names, fallback = '') { return names?.[lang()] || names?.zh || fallback; }
+// A store's, a region's or an insurer's name from the data (Chinese): in English it is
+// followed by its code, which an English reader can say and search for.
+const CJK = /[\u2e80-\u9fff\uf900-\ufaff]/u;
+export function placeName(name, code) {
+  if (!name) return code || '';
+  return lang() === 'en' && code && CJK.test(name) && name !== code ? `${name} (${code})` : name;
+}

@@ -1,40 +1,69 @@
-// overview: the group overview. Headline cards (with the change against the previous
-// period and the same period last year, coloured against the target), the
-// regions compared, and the store league table; ?region=CODE drills into one
-// region. One POST /api/v1/kpi/batch per view.
+// overview: the overview of the caller's scope: the group for an executive,
+// their region for a regional manager (titled and totalled by its name);
+// ?region=CODE (a row of the region table, or the region filter) narrows it
+// to one region. Headline cards (the change against the previous period and
+// the same period last year, coloured against the target; each opens its
+// domain page for the same period), the 12 months to the period's end
+// against the year before, the regions (or the stores of one region)
+// compared, and the store league table. A store manager has no overview:
+// their page is their store. One POST /api/v1/kpi/batch per view.
 import {
-  boot, batch, byKey, el, $, kpiName, fmtValue, fmtTarget, targetStatus, change, previousPeriod, lastYear,
-  table, chart, panel, chartBox, showError, link, palette, axisFormatter, currentPeriod,
+  boot, batch, el, $, kpiName, fmtValue, fmtTarget, targetStatus, change, previousPeriod, lastYear, monthsEnding,
+  table, panel, showError, link, currentPeriod, currentRegion, heading, scopeName, storeName, domainOf, lastRole,
 } from './core.js';
-import { t } from './i18n.js';
+import { chart, chartBox, figure, frame, kpiSeries } from './charts.js';
+import { t, placeName } from './i18n.js';
 
 export const HEADLINE = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share',
   'parts.gross_margin', 'receivables.over_90_share', 'insurance.renewal_rate', 'retention.churn_y1', 'csi.score'];
+// The year's story, month by month: volume as bars, value per RO and labour share as lines.
+export const TREND = [['service.revenue', 'bar'], ['service.ro_count', 'bar'], ['service.revenue_per_ro', 'line'], ['labour.share', 'line']];
+const TREND_COLOUR = '#1f6feb';
 
 const main = $('#main');
-const region = new URLSearchParams(location.search).get('region');
 let ctx;
 
 // The view's one batch: the period, the one before, the same one last year,
-// then the period by region (by store inside a region) and by store.
+// the 12 months to the period's end and the same months a year before,
+// the period by store and (over the whole scope) by region.
 function viewBatch(ids, period) {
-  const scope = region ? { regions: [region] } : {};
+  const scope = currentRegion ? { regions: [currentRegion] } : {};
   const prev = previousPeriod(period), yoy = lastYear(period);
+  const months = monthsEnding(period.to, 12);
+  const trendIds = TREND.map(([id]) => id).filter((id) => ids.includes(id));
   return batch([
     { ids, ...period, by: 'group', ...scope },
     { ids, ...prev, by: 'group', ...scope },
     { ids, ...yoy, by: 'group', ...scope },
-    { ids, ...period, by: region ? 'store' : 'region', ...scope },
+    { ids: trendIds, ...months, by: 'month', ...scope },
+    { ids: trendIds, ...lastYear(months), by: 'month', ...scope },
     { ids, ...period, by: 'store', ...scope },
+    ...(currentRegion ? [] : [{ ids, ...period, by: 'region' }]),
   ]);
 }
 
 // The first view's batch goes out at once, beside the session and catalogue
 // requests and the chart library, rather than after them (the overview is
 // the page opened every morning). If a headline KPI is missing from the
-// catalogue it fails, and render asks again with the ids that exist.
-let early = { period: currentPeriod, answers: viewBatch(HEADLINE, currentPeriod) };
-early.answers.catch(() => {});        // handled (or replaced) by the first render
+// catalogue it fails, and render asks again with the ids that exist. A
+// store manager's tab asks nothing: the page sends them to their store.
+let early = lastRole() === 'store_manager' ? null : { period: currentPeriod, answers: viewBatch(HEADLINE, currentPeriod) };
+early?.answers.catch(() => {});        // handled (or replaced) by the first render
+
+function card(id, g, p, y, period) {
+  const def = ctx.catalogue[id];
+  const v = g[id];
+  const cp = change(def, v, p[id]), cy = change(def, v, y[id]);
+  const d = domainOf(id);
+  return el(d ? 'a' : 'div', { class: `card ${targetStatus(def, v)}`, dataset: { kpi: id },
+    href: d ? link(`domain.html?d=${d}`, {}, period) : undefined, title: d ? t('open_domain', { name: t(`nav_${d}`) }) : undefined },
+  el('div', { class: 'name' }, kpiName(def)),
+  el('div', { class: 'value' }, fmtValue(v, def.unit)),
+  el('div', { class: 'deltas' },
+    el('span', { class: cp.cls }, `${t('vs_prev')} ${cp.text}`),
+    el('span', { class: cy.cls }, `${t('vs_yoy')} ${cy.text}`)),
+  el('div', { class: 'target' }, fmtTarget(def) ? `${t('target')} ${fmtTarget(def)}` : ''));
+}
 
 async function render(period) {
   main.replaceChildren(el('div', { class: 'loading' }, t('loading')));
@@ -45,31 +74,37 @@ async function render(period) {
     early = null;
     answers = await (first ? first.catch(() => viewBatch(ids, period)) : viewBatch(ids, period));
   } catch (e) { showError(main, e); return; }
-  const [now, before, lastYr, compare, stores] = answers;
+  const [now, before, lastYr, months, monthsBefore, stores, regionRows] = answers;
+  // regions are compared while the scope holds more than one; else its stores
+  const by = regionRows && regionRows.rows.length > 1 ? 'region' : 'store';
+  const compare = by === 'region' ? regionRows : stores;
   const g = now.rows[0]?.values || {}, p = before.rows[0]?.values || {}, y = lastYr.rows[0]?.values || {};
 
-  const regionName = region ? (ctx.regionByCode[region]?.name || region) : null;
-  const title = el('h1', {}, region ? `${regionName}` : t('nav_overview'),
-    el('small', {}, `${period.from} ~ ${period.to}`));
-  const crumbs = region ? el('div', { class: 'crumbs' }, el('a', { href: link('index.html'), id: 'back-group' }, '← ' + t('back_group'))) : null;
+  // the group's overview, or a region's (by its name)
+  const regional = currentRegion || ctx.me.role === 'regional_manager';
+  const title = regional ? t('region_overview', { name: scopeName(ctx) }) : t('nav_overview');
+  const crumbs = currentRegion && ctx.regions.length > 1
+    ? el('div', { class: 'crumbs' }, el('a', { href: link('index.html', { region: null }), id: 'back-group' }, '← ' + t('back_group'))) : null;
+  const cards = el('div', { class: 'cards', id: 'headline' }, ...ids.map((id) => card(id, g, p, y, period)));
 
-  const cards = el('div', { class: 'cards', id: 'headline' }, ...ids.map((id) => {
-    const def = ctx.catalogue[id];
-    const v = g[id];
-    const cp = change(def, v, p[id]), cy = change(def, v, y[id]);
-    return el('div', { class: `card ${targetStatus(def, v)}`, dataset: { kpi: id } },
-      el('div', { class: 'name' }, kpiName(def)),
-      el('div', { class: 'value' }, fmtValue(v, def.unit)),
-      el('div', { class: 'deltas' },
-        el('span', { class: cp.cls }, `${t('vs_prev')} ${cp.text}`),
-        el('span', { class: cy.cls }, `${t('vs_yoy')} ${cy.text}`)),
-      el('div', { class: 'target' }, fmtTarget(def) ? `${t('target')} ${fmtTarget(def)}` : ''));
-  }));
+  // the 12 months, each KPI its own chart: this year against the year before, with the target
+  const trendIds = TREND.filter(([id]) => ctx.catalogue[id]);
+  const monthLabels = months.rows.map((r) => r.key);
+  const trendBoxes = trendIds.map(() => chartBox('short'));
+  const trend = panel(t('trend_12'), el('div', { class: 'grid2' },
+    ...trendIds.map(([id], i) => figure(kpiName(ctx.catalogue[id]), trendBoxes[i]))));
+  trend.id = 'trend';
 
-  // regions (or, inside a region, its stores) compared on revenue and labour share
+  // the benchmarks (group median, top quartile) of a region: their place, until the route exists
+  const bench = regional ? el('div', { class: 'benchmark-slot muted', id: 'benchmark-slot', dataset: { pending: 'benchmarks' } },
+    el('b', {}, t('benchmark_title')), ' ', t('benchmark_pending')) : null;
+
+  // regions (or one region's stores) compared on revenue and labour share
   const cmpBox = chartBox();
   const cmpRows = compare.rows;
-  const cmpPanel = panel(region ? t('store') : t('region_compare'), cmpBox);
+  const cmpLabel = (r) => (by === 'region' ? placeName(r.label, r.key) : storeName({ name: r.label, code: r.key }));
+  const cmpPanel = panel(by === 'region' ? t('region_compare') : t('store_compare'), cmpBox);
+  cmpPanel.id = 'compare';
 
   // the league table: a column per headline KPI
   const columns = [
@@ -80,18 +115,18 @@ async function render(period) {
   ];
   const rows = stores.rows.map((r) => {
     const s = ctx.storeByCode[r.key] || {};
-    return { code: r.key, label: r.label || s.name || r.key, region_name: s.region_name || s.region || '', brand: s.brand || '', ...r.values };
+    return { code: r.key, label: storeName({ name: r.label || s.name, code: r.key }), region_name: placeName(s.region_name || s.region || '', s.region),
+      brand: s.brand || '', ...r.values };
   });
   const league = panel(t('league'), el('p', { class: 'muted' }, t('league_hint')),
     table(columns, rows, { exportName: `league-${period.from}-${period.to}`, sortKey: 'service.revenue',
       onRowClick: (r) => { location.href = link('store.html', { code: r.code }); } }));
   league.id = 'league';
 
-  let regionTable = null;
-  if (!region && cmpRows.length > 1) {
+  if (by === 'region') {
     const rcols = [{ key: 'label', title: t('region'), type: 'text' },
       ...ids.map((id) => ({ key: id, title: kpiName(ctx.catalogue[id]), type: 'kpi', def: ctx.catalogue[id] }))];
-    regionTable = table(rcols, cmpRows.map((r) => ({ code: r.key, label: r.label, ...r.values })), {
+    const regionTable = table(rcols, cmpRows.map((r) => ({ code: r.key, label: cmpLabel(r), ...r.values })), {
       exportName: `regions-${period.from}-${period.to}`,
       onRowClick: (r) => { location.href = link('index.html', { region: r.code }); },
     });
@@ -99,31 +134,36 @@ async function render(period) {
     cmpPanel.append(regionTable);
   }
 
-  main.replaceChildren(...[crumbs, title, cards, cmpPanel, league].filter(Boolean));
-  const rev = ctx.catalogue['service.revenue'], share = ctx.catalogue['labour.share'];
-  const c = chart(cmpBox, {
-    color: palette,
-    tooltip: { trigger: 'axis' },
-    legend: { data: [kpiName(rev), kpiName(share)] },
-    grid: { left: 70, right: 60, bottom: 60 },
-    xAxis: { type: 'category', data: cmpRows.map((r) => r.label), axisLabel: { rotate: cmpRows.length > 8 ? 35 : 0 } },
-    yAxis: [{ type: 'value', axisLabel: { formatter: axisFormatter('CNY') } },
-      { type: 'value', axisLabel: { formatter: axisFormatter('ratio') }, splitLine: { show: false } }],
-    series: [
-      { name: kpiName(rev), type: 'bar', data: cmpRows.map((r) => r.values['service.revenue']) },
-      { name: kpiName(share), type: 'line', yAxisIndex: 1, data: cmpRows.map((r) => r.values['labour.share']) },
-    ],
+  main.replaceChildren(...[crumbs, heading(title, period), bench, cards, trend, cmpPanel, league].filter(Boolean));
+
+  trendIds.forEach(([id, type], i) => {
+    const def = ctx.catalogue[id];
+    const values = (answer) => answer.rows.map((r) => r.values[id] ?? null);
+    chart(trendBoxes[i], frame({ categories: monthLabels, series: [
+      // last year first: its bar stands left of this year's, faint
+      { name: t('last_year_series', { name: kpiName(def) }), type, unit: def.unit, data: values(monthsBefore), faint: true, color: TREND_COLOUR },
+      kpiSeries(def, type, values(months), { color: TREND_COLOUR }),
+    ] }));
   });
-  c.on('click', (ev) => {
+  const rev = ctx.catalogue['service.revenue'], share = ctx.catalogue['labour.share'];
+  const onClick = (ev) => {
     const r = cmpRows[ev.dataIndex];
     if (!r) return;
-    location.href = region ? link('store.html', { code: r.key }) : link('index.html', { region: r.key });
-  });
+    location.href = by === 'store' ? link('store.html', { code: r.key }) : link('index.html', { region: r.key });
+  };
+  chart(cmpBox, frame({ categories: cmpRows.map(cmpLabel), rotate: cmpRows.length > 6 ? 35 : 0, series: [
+    kpiSeries(rev, 'bar', cmpRows.map((r) => r.values['service.revenue'] ?? null)),
+    kpiSeries(share, 'line', cmpRows.map((r) => r.values['labour.share'] ?? null)),
+  ] }), { onClick });
 }
 
 (async () => {
   try {
-    ctx = await boot({ page: 'index.html', title: t('nav_overview'), onPeriod: render });
+    ctx = await boot({ page: 'index.html', title: t('nav_overview'), onPeriod: render, regionPicker: true });
+    if (ctx.me.role === 'store_manager' && ctx.stores.length === 1) {
+      location.replace(link('store.html', { code: ctx.stores[0].code }));
+      return;
+    }
     await render(ctx.period);
   } catch (e) { showError(main, e); }
 })();

@@ -3,8 +3,9 @@
 // editor: write Lua, check it, try it on the period, save it; an error is
 // shown at its line.
 import {
-  boot, api, el, $, kpiName, fmtNum, fmtValue, table, chart, panel, chartBox, showError, palette, ApiError,
+  boot, api, el, $, kpiName, fmtNum, table, panel, showError, ApiError, heading, storeName,
 } from './core.js';
+import { chart, chartBox, frame } from './charts.js';
 import { t } from './i18n.js';
 
 const main = $('#main');
@@ -23,7 +24,7 @@ function resultView(res, target) {
     ...items.map((k) => ({ key: 'p:' + k, title: `${itemTitle(k)} (${t('points')})`, type: 'number', digits: 1 })),
   ];
   const trows = rows.map((r) => {
-    const o = { rank: r.rank, code: r.store, label: ctx.storeByCode[r.store]?.name || r.store, score: r.score, grade: r.grade ?? '' };
+    const o = { rank: r.rank, code: r.store, label: storeName(ctx.storeByCode[r.store] || { code: r.store }), score: r.score, grade: r.grade ?? '' };
     for (const i of r.items || []) o['p:' + i.kpi] = i.points;
     return o;
   });
@@ -35,14 +36,10 @@ function resultView(res, target) {
   ];
   if (res.log?.length) parts.push(panel(t('run_log'), el('pre', { class: 'log', id: 'run-log' }, res.log.join('\n'))));
   target.replaceChildren(...parts);
-  const ordered = [...trows].reverse();
-  chart(box, {
-    color: palette, tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } }, legend: { type: 'scroll' },
-    grid: { left: 140, right: 30, bottom: 30 },
-    xAxis: { type: 'value' }, yAxis: { type: 'category', data: ordered.map((r) => r.label) },
-    series: items.length ? items.map((k) => ({ name: itemTitle(k), type: 'bar', stack: 'p', data: ordered.map((r) => r['p:' + k] ?? 0) }))
-      : [{ name: t('score'), type: 'bar', data: ordered.map((r) => r.score) }],
-  });
+  // the points of each store, item by item, the best store first
+  chart(box, frame({ horizontal: true, categories: trows.map((r) => r.label),
+    series: items.length ? items.map((k) => ({ name: itemTitle(k), type: 'bar', unit: 'points', stack: 'p', data: trows.map((r) => r['p:' + k] ?? 0) }))
+      : [{ name: t('score'), type: 'bar', unit: 'points', data: trows.map((r) => r.score) }] }));
 }
 
 function errorView(e, target, gutter) {
@@ -76,7 +73,9 @@ async function render(period) {
   const runBtn = el('button', { class: 'btn', id: 'run', type: 'button' }, t('run'));
   const out = el('div', { id: 'result' });
   const controls = el('div', { class: 'editor-bar' }, el('span', { class: 'muted' }, t('pick_scorecard')), pick, runBtn);
-  const parts = [el('h1', {}, t('scorecards'), el('small', {}, `${period.from} ~ ${period.to}`)), panel(t('run'), controls), out];
+  const runPanel = panel(t('run'), controls);
+  runPanel.classList.add('no-print');
+  const parts = [heading(t('scorecards'), period), runPanel, out];
 
   let ed = null, nameInput = null, edMsg = null;
   if (mayEdit()) {
@@ -116,7 +115,9 @@ async function render(period) {
         setTimeout(() => render(ctx.period), 300);
       } catch (e) { errorView(e, edMsg, ed); }
     });
-    parts.push(panel(t('editor'), el('div', { class: 'editor-bar' }, el('span', { class: 'muted' }, t('name')), nameInput, check, tryBtn, save), edMsg, ed.node));
+    const edPanel = panel(t('editor'), el('div', { class: 'editor-bar' }, el('span', { class: 'muted' }, t('name')), nameInput, check, tryBtn, save), edMsg, ed.node);
+    edPanel.classList.add('no-print');
+    parts.push(edPanel);
   }
   main.replaceChildren(...parts);
   runBtn.addEventListener('click', async () => {

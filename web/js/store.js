@@ -1,12 +1,18 @@
-// store: one store's page. Monthly trends over the 24 months ending with the
-// period, the identity service revenue = RO count × revenue per RO with the
-// period's figures, and a panel per domain (labour, parts, insurance,
-// receivables, retention, CSI). One POST /api/v1/kpi/batch per view.
+// store: one store's page (a store manager's first page). The identity
+// service revenue = RO count × revenue per RO with the period's figures;
+// monthly trends over the 24 months ending with the period (revenue and
+// volume, rates, receivables and customers lost, as-of KPIs at each month's
+// end); and a panel per domain (service, labour, parts, insurance,
+// receivables, retention, CSI) with each value, its light against the
+// target and its change on the same period last year. The group median and
+// top quartile beside each value come from the benchmarks route: their place
+// is kept, empty, until it exists. One POST /api/v1/kpi/batch per view.
 import {
-  boot, batch, el, $, kpiName, fmtValue, fmtTarget, targetStatus, monthsEnding, chart, panel, chartBox,
-  showError, link, palette, axisFormatter,
+  boot, batch, el, $, kpiName, fmtValue, fmtTarget, targetStatus, change, lastYear, monthsEnding, panel,
+  showError, link, heading, storeName, domainOf,
 } from './core.js';
-import { t } from './i18n.js';
+import { chart, chartBox, figure, frame, kpiSeries } from './charts.js';
+import { t, placeName } from './i18n.js';
 
 const PANELS = [
   ['panel_service', ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'service.gross_profit',
@@ -23,66 +29,82 @@ const PANELS = [
     'retention.churn_y1', 'retention.churn_y2', 'retention.churn_y3', 'retention.first_service_rate']],
   ['panel_csi', ['csi.score', 'csi.responses']],
 ];
-// Flow KPIs month by month (as-of KPIs such as receivables and retention are
-// shown for the period end in the panels below).
+// The 24-month trends: a title (a label key, or null for the KPIs' names)
+// and the KPIs with how each is drawn. Receivables and retention are as of
+// each month's end.
 const TRENDS = [
-  ['service.revenue', 'service.ro_count'], ['labour.share', 'parts.gross_margin'],
-  ['insurance.renewal_rate', 'service.comeback_rate'], ['csi.score', 'service.followup_rate'],
+  ['revenue_volume', [['service.revenue', 'bar'], ['service.ro_count', 'line']]],
+  [null, [['labour.share', 'line'], ['parts.gross_margin', 'line']]],
+  [null, [['insurance.renewal_rate', 'line'], ['service.comeback_rate', 'line']]],
+  [null, [['csi.score', 'line'], ['service.followup_rate', 'line']]],
+  ['receivables_trend', [['receivables.open', 'bar'], ['receivables.over_90_share', 'line']]],
+  ['retention_trend', [['retention.at_risk', 'line'], ['retention.lost', 'line']]],
 ];
 
 const main = $('#main');
 const code = new URLSearchParams(location.search).get('code');
 let ctx;
 
+// One KPI's line in a panel: name (with its target), the value with its light, the change on last year.
+function kpiRow(def, v, y) {
+  const yoy = change(def, v, y);
+  return [
+    el('span', { class: 'k', title: def.formula || '' }, kpiName(def),
+      fmtTarget(def) ? el('small', { class: 'muted' }, `${t('target')} ${fmtTarget(def)}`) : null),
+    el('span', { class: 'v', dataset: { kpi: def.id } }, el('span', { class: `light ${targetStatus(def, v)}` }), fmtValue(v, def.unit)),
+    el('span', { class: `d ${yoy.cls}`, dataset: { yoy: def.id } }, yoy.text),
+  ];
+}
+
 async function render(period) {
   main.replaceChildren(el('div', { class: 'loading' }, t('loading')));
   const store = ctx.storeByCode[code] || (ctx.stores.length === 1 ? ctx.stores[0] : null);
   if (!store) { main.replaceChildren(el('div', { class: 'error' }, t('forbidden'))); return; }
-  const all = PANELS.flatMap(([, ids]) => ids).filter((id) => ctx.catalogue[id]);
-  const trendIds = [...new Set(TRENDS.flat())].filter((id) => ctx.catalogue[id]);
-  let now, trend;
+  const def = (id) => ctx.catalogue[id];
+  const all = PANELS.flatMap(([, ids]) => ids).filter(def);
+  const trends = TRENDS.map(([title, list]) => [title, list.filter(([id]) => def(id))]).filter(([, list]) => list.length);
+  const trendIds = [...new Set(trends.flatMap(([, list]) => list.map(([id]) => id)))];
+  let now, yoy, trend;
   try {
-    [now, trend] = await batch([
+    [now, yoy, trend] = await batch([
       { ids: all, ...period, by: 'store', stores: [store.code] },
+      { ids: all, ...lastYear(period), by: 'store', stores: [store.code] },
       { ids: trendIds, ...monthsEnding(period.to, 24), by: 'month', stores: [store.code] },
     ]);
   } catch (e) { showError(main, e); return; }
-  const v = now.rows[0]?.values || {};
-  const def = (id) => ctx.catalogue[id];
-  const crumbs = el('div', { class: 'crumbs' },
-    el('a', { href: link('index.html') }, t('group')), ' / ',
-    el('a', { href: link('index.html', { region: store.region }) }, store.region_name || store.region), ' / ', store.name);
-  const title = el('h1', {}, store.name, el('small', {}, `${store.brand} · ${store.city || ''} · ${period.from} ~ ${period.to}`));
+  const v = now.rows[0]?.values || {}, y = yoy.rows[0]?.values || {};
+  const regionName = placeName(store.region_name || store.region, store.region);
+  const crumbs = ctx.me.role === 'store_manager' ? null : el('div', { class: 'crumbs' },
+    ctx.regions.length > 1 ? [el('a', { href: link('index.html', { region: null }) }, t('group')), ' / '] : null,
+    el('a', { href: link('index.html', { region: store.region }) }, regionName), ' / ', storeName(store));
+  const title = heading(storeName(store), period, store.brand, store.city);
   const identity = el('div', { class: 'identity panel', id: 'identity' },
     el('span', {}, kpiName(def('service.revenue'))), el('b', {}, fmtValue(v['service.revenue'], 'CNY')), '=',
     el('span', {}, kpiName(def('service.ro_count'))), el('b', {}, fmtValue(v['service.ro_count'], 'count')), '×',
     el('span', {}, kpiName(def('service.revenue_per_ro'))), el('b', {}, fmtValue(v['service.revenue_per_ro'], 'CNY')));
+  const bench = el('div', { class: 'benchmark-slot muted', id: 'benchmark-slot', dataset: { pending: 'benchmarks' } },
+    el('b', {}, t('benchmark_title')), ' ', t('benchmark_pending'));
 
-  const trendBoxes = TRENDS.map(() => chartBox('short'));
-  const trendPanel = panel(t('trend_24'), el('div', { class: 'grid2' }, ...trendBoxes));
-  const panels = el('div', { class: 'grid3' }, ...PANELS.map(([key, ids]) => panel(t(key),
-    el('div', { class: 'kv' }, ...ids.filter((id) => def(id)).flatMap((id) => [
-      el('span', { class: 'k', title: def(id).formula || '' }, kpiName(def(id))),
-      el('span', { class: 'v', dataset: { kpi: id } }, el('span', { class: `light ${targetStatus(def(id), v[id])}` }), fmtValue(v[id], def(id).unit),
-        fmtTarget(def(id)) ? el('span', { class: 'muted' }, `  (${fmtTarget(def(id))})`) : null),
-    ])))));
-  main.replaceChildren(crumbs, title, identity, trendPanel, panels);
+  const trendBoxes = trends.map(() => chartBox('short'));
+  const trendTitle = ([key, list]) => (key ? t(key) : list.map(([id]) => kpiName(def(id))).join(' / '));
+  const trendPanel = panel(t('trend_24'), el('div', { class: 'grid2' }, ...trends.map((tr, i) => figure(trendTitle(tr), trendBoxes[i]))));
+  trendPanel.id = 'store-trends';
+  const panels = el('div', { class: 'grid3', id: 'store-panels' }, ...PANELS.map(([key, ids]) => {
+    const shown = ids.filter(def);
+    const d = domainOf(shown[0] || '');
+    const p = panel(t(key), el('div', { class: 'kv' },
+      el('span', { class: 'kv-head' }), el('span', { class: 'kv-head' }, t('this_period')), el('span', { class: 'kv-head' }, t('vs_yoy')),
+      ...shown.flatMap((id) => kpiRow(def(id), v[id], y[id]))),
+    d ? el('a', { class: 'more', href: link(`domain.html?d=${d}`, { region: store.region }) }, t('open_domain', { name: t(`nav_${d}`) })) : null);
+    p.dataset.panel = key;
+    return p;
+  }));
+  main.replaceChildren(...[crumbs, title, identity, bench, trendPanel, panels].filter(Boolean));
 
   const months = trend.rows.map((r) => r.key);
-  TRENDS.forEach(([a, b], i) => {
-    if (!def(a) || !def(b)) return;
-    const sameUnit = def(a).unit === def(b).unit;
-    chart(trendBoxes[i], {
-      color: palette, tooltip: { trigger: 'axis' }, legend: { data: [kpiName(def(a)), kpiName(def(b))] },
-      grid: { left: 64, right: 56, bottom: 30 },
-      xAxis: { type: 'category', data: months },
-      yAxis: [{ type: 'value', axisLabel: { formatter: axisFormatter(def(a).unit) } },
-        { type: 'value', axisLabel: { formatter: axisFormatter(def(b).unit) }, splitLine: { show: false }, show: !sameUnit }],
-      series: [
-        { name: kpiName(def(a)), type: def(a).unit === 'CNY' ? 'bar' : 'line', data: trend.rows.map((r) => r.values[a]) },
-        { name: kpiName(def(b)), type: 'line', yAxisIndex: sameUnit ? 0 : 1, data: trend.rows.map((r) => r.values[b]) },
-      ],
-    });
+  trends.forEach(([, list], i) => {
+    chart(trendBoxes[i], frame({ categories: months,
+      series: list.map(([id, type]) => kpiSeries(def(id), type, trend.rows.map((r) => r.values[id] ?? null))) }));
   });
 }
 
