@@ -30,7 +30,8 @@ ALTER TABLE appointments ADD KEY IF NOT EXISTS k_appt_store_booked (store_code, 
 
 -- A database imported before this migration: the dates from the facts; the
 -- import time is that of the entity's last audited import (when no import
--- was audited, e.g. rows written by hand, the migration's own time).
+-- was audited, e.g. rows written by hand, the migration's own time), both
+-- taken in the default zone Asia/Shanghai (UTC+8: the audit log is in UTC).
 INSERT IGNORE INTO freshness (store_code, entity, latest, imported_at)
   SELECT store_code, 'vehicle_sales', MAX(sold_on), NULL FROM vehicle_sales GROUP BY store_code;
 INSERT IGNORE INTO freshness (store_code, entity, latest, imported_at)
@@ -52,7 +53,8 @@ INSERT IGNORE INTO freshness (store_code, entity, latest, imported_at)
 INSERT IGNORE INTO freshness (store_code, entity, latest, imported_at)
   SELECT store_code, 'appointments', DATE(MAX(booked_at)), NULL FROM appointments GROUP BY store_code;
 UPDATE freshness f SET imported_at = COALESCE(
-  (SELECT CAST(MAX(a.at) AS DATETIME) FROM audit_log a WHERE a.action = 'import' AND a.target = f.entity), NOW())
+  (SELECT CAST(MAX(a.at) AS DATETIME) FROM audit_log a WHERE a.action = 'import' AND a.target = f.entity),
+  UTC_TIMESTAMP()) + INTERVAL 8 HOUR
   WHERE f.imported_at IS NULL;
 INSERT IGNORE INTO freshness_through (store_code, through_on)
   SELECT store_code, DATE(MAX(closed_at)) FROM repair_orders WHERE ro_type <> 'internal' GROUP BY store_code;

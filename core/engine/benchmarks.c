@@ -125,6 +125,7 @@ cJSON *benchmarks_json(app *a, const principal *who, const char *const *ids, int
         if (cJSON_GetObjectItemCaseSensitive(values, ids[i])) continue;      /* named twice */
         cJSON *b = one_benchmark(ids[i], by_store, by_group, vals);
         ok = b && cJSON_AddItemToObject(values, ids[i], b);
+        if (b && !ok) cJSON_Delete(b);
     }
     free(vals);
     cJSON_Delete(by_store);
