@@ -1,6 +1,6 @@
 // benchmarks: GET /api/v1/benchmarks through the real server, on a group
 // made here: regions SOUTH and NORTH, first four stores (too few: every value
-// but the count is null), then six. Each store has a known number of closed
+// but the count is null), then five (the quartiles are store values), then six. Each store has a known number of closed
 // repair orders in March 2024 (service.ro_count) and known other amounts
 // (service.revenue: the ROs have no lines, so revenue = other − discount).
 // The quartiles of ro_count are worked out by hand below (PERCENTILE.INC);
@@ -20,7 +20,9 @@ const FIRST = {
   A1: ['SOUTH', '对标华南一店', 1, 500], A2: ['SOUTH', '对标华南二店', 2, 300],
   B1: ['NORTH', '对标华北一店', 4, 200], B2: ['NORTH', '对标华北二店', 7, 100],
 };
-const MORE = { A3: ['SOUTH', '对标华南三店', 3, 800], B3: ['NORTH', '对标华北三店', 11, 50] };
+const FIFTH = { A3: ['SOUTH', '对标华南三店', 3, 800] };
+const SIXTH = { B3: ['NORTH', '对标华北三店', 11, 50] };
+const MORE = { ...FIFTH, ...SIXTH };
 const ALL = { ...FIRST, ...MORE };
 
 let s, admin;
@@ -109,8 +111,16 @@ test('four stores: the count only, every other value null', async () => {
   });
 });
 
+test('five stores: the quartiles are the store values themselves (order statistics)', async () => {
+  await load(FIFTH);
+  const r = await bench(admin, `ids=service.ro_count&${MARCH}`);
+  assert.equal(r.status, 200, r.text);
+  // ro_count sorted: 1 2 3 4 7; h = 1, 2, 3 exactly: p25 2, median 3, p75 4; group 17
+  assert.deepEqual(r.json.values['service.ro_count'], { stores: 5, group: 17, p25: 2, median: 3, p75: 4 });
+});
+
 test('six stores: group and quartiles worked out by hand; no store named', async () => {
-  await load(MORE);
+  await load(SIXTH);
   const r = await bench(admin);
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(Object.keys(r.json).sort(), ['from', 'to', 'values']);
