@@ -21,6 +21,7 @@
     X(API_FORBIDDEN,              "forbidden",              403) \
     X(API_CSRF,                   "csrf",                   403) \
     X(API_STORE_OUT_OF_SCOPE,     "store_out_of_scope",     403) \
+    X(API_BENCHMARKS_OFF,         "benchmarks_off",         403) \
     X(API_NOT_FOUND,              "not_found",              404) \
     X(API_UNKNOWN_ENTITY,         "unknown_entity",         404) \
     X(API_METHOD_NOT_ALLOWED,     "method_not_allowed",     405) \

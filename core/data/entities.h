@@ -109,6 +109,11 @@ typedef struct entity_def {
     const earlier_ref *earlier;    /* NULL: none */
     int open_balance_col;          /* > 0: the amount column checked, after the file, against what is left
                                     * open on its invoice (payments) */
+    const char *latest;            /* the column of the date a row brings, as its store's data freshness counts it
+                                    * (core/data/freshness.c); NULL: the entity is not counted */
+    const char *latest_day;        /* the day of the greatest value of latest ('@' stands for it); NULL: DATE(@) */
+    const char *through_if;        /* the rows whose greatest latest is also the store's `through` (a condition
+                                    * on the fact table); NULL: none */
 } entity_def;
 
 /* The entities in load order (parents first), NULL-terminated. */

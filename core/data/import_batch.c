@@ -10,11 +10,13 @@
  * (the stores and dates touched, the VINs) is noted as it goes. At the end:
  * the lines of named ROs that the file did not repeat are removed,
  * payments are checked against their invoices, rollups are refreshed
- * (rollup.c), the KPI caches invalidated, the import audited, commit. */
+ * (rollup.c), the data freshness of the file's stores noted (freshness.c),
+ * the KPI caches invalidated, the import audited, commit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "clock.h"
+#include "freshness.h"
 #include "generation.h"
 #include "import_job.h"
 #include "log.h"
@@ -334,6 +336,23 @@ static int cmp_touch(const void *a, const void *b)
     return strcmp(((const rollup_touch *)a)->store_code, ((const rollup_touch *)b)->store_code);
 }
 
+/* The freshness of every store the file has rows of (the stores it held),
+ * even when every row was unchanged. 0, or -1 with the job failed. */
+static int note_freshness(import_job *j)
+{
+    if (!j->e->latest || j->locked.n == 0) return 0;
+    const char **stores = malloc(j->locked.n * sizeof *stores);
+    if (!stores) { job_fatal(j, 500, "out of memory"); return -1; }
+    int n = 0;
+    for (size_t i = 0; i < j->locked.cap; i++)
+        if (j->locked.slots[i].hash) stores[n++] = j->locked.slots[i].key;
+    char err[512];
+    int rc = freshness_note_import(j->conn, j->e, stores, n, err, sizeof err);
+    free(stores);
+    if (rc < 0) job_db_fail(j, err, "noting the data freshness");
+    return rc;
+}
+
 /* The end of the file: the whole-file rules, rollups, audit, commit. */
 void finish_writes(import_job *j)
 {
@@ -388,6 +407,7 @@ void finish_writes(import_job *j)
     int rc = changed && !j->defer_rollups ? rollup_refresh(j->conn, &scope, err, sizeof err) : 0;
     free(vins);
     if (rc < 0) { job_db_fail(j, err, "refreshing rollups"); return; }
+    if (note_freshness(j) < 0) return;
     if (data_generation_bump(j->conn, err, sizeof err) < 0) { job_db_fail(j, err, "invalidating KPI caches"); return; }
     char detail[400];
     snprintf(detail, sizeof detail, "{\"file\":\"%.200s\",\"rows\":%lld,\"inserted\":%lld,\"updated\":%lld,\"unchanged\":%lld}",

@@ -17,6 +17,8 @@
 #include "routes_export.h"
 #include "metrics.h"
 #include "routes_access.h"
+#include "routes_freshness.h"
+#include "routes_benchmarks.h"
 
 /* --- the health route --- */
 
@@ -72,6 +74,10 @@ static const route routes[] = {
     { "GET", "/api/v1/settings", WHO_USERS, kpi_route_settings_get, NULL, NULL },
     { "PUT", "/api/v1/settings", WHO_ADMIN, kpi_route_settings_put, NULL, NULL },
     { "GET", "/api/v1/plugins", WHO_ADMIN, kpi_route_plugins, NULL, NULL },
+    /* freshness (routes_freshness.c): how far each store's data goes, for the stores in scope */
+    { "GET", "/api/v1/freshness", WHO_USERS, freshness_route, NULL, NULL },
+    /* benchmarks (routes_benchmarks.c): group value and store quartiles over the whole group, no store named */
+    { "GET", "/api/v1/benchmarks", WHO_USERS, benchmarks_route, NULL, NULL },
     /* scorecards (routes_scorecard.c): Lua scorecards; source, save and delete for the owner and admins (checked inside) */
     { "POST", "/api/v1/scorecards/run", WHO_ADMIN | WHO_RM, scorecard_route_try, NULL, NULL },
     { "GET", "/api/v1/scorecards", WHO_USERS, scorecard_route_list, NULL, NULL },
