@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "config.h"
 #include "freshness.h"
 #include "log.h"
 
@@ -24,8 +25,8 @@ static long tz_offset_seconds(void)
         { "Asia/Tokyo", 9 * 3600 }, { "Asia/Seoul", 9 * 3600 }, { "UTC", 0 }, { "Etc/UTC", 0 }, { "GMT", 0 },
     };
     static int warned;
-    const char *tz = getenv("FOURSCORE_TZ");
-    if (!tz || !*tz) return 8 * 3600;
+    const char *tz = config_env("FOURSCORE_TZ");
+    if (!tz) return 8 * 3600;
     for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++)
         if (strcmp(zones[i].name, tz) == 0) return zones[i].offset;
     if (!warned) {
