@@ -36,7 +36,7 @@ static int compute_nothing(fsp_call *call, const fsp_kpi_args *args)
 
 static const fsp_kpi_def broken_kpi = {
 #ifdef BROKEN_KPI_SIZE
-    sizeof(fsp_kpi_def) - 8,
+    sizeof(fsp_kpi_def) + 8,
 #else
     sizeof(fsp_kpi_def),
 #endif
