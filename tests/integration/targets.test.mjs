@@ -202,7 +202,7 @@ test('a bad targets file is refused whole, each problem at its line and column',
     'service.ro_count,S1,5,2024-13\n' +        // line 5: not a month (column 4)
     'service.ro_count,ZZ,5,2024-05\n' +        // line 6: no such store (column 2)
     'service.ro_count,S2,5.123,2024-05\n' +    // line 7: three decimals (column 3)
-    'service.ro_count,S1,7,2024-05\n';         // line 8: fine, but the file fails
+    'service.ro_count,N1,7,2024-05\n';         // line 8: fine, but the file fails
   const r = await s.request('POST', '/api/v1/import/targets', { cookie: admin, contentType: 'text/csv', body: csv });
   assert.equal(r.status, 422, r.text);
   const got = r.json.error.details.map((d) => [d.line, d.column]);
