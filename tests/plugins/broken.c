@@ -41,7 +41,7 @@ static const fsp_kpi_def broken_kpi = {
     sizeof(fsp_kpi_def),
 #endif
     KPI_ID, "坏", "Broken", "count", FSP_DIR_NONE, FSP_TARGET_NONE, 0, 0,
-    "nothing", FSP_BY_DEFAULT, FSP_FOLD_SUM, compute_nothing, 0,
+    "nothing", FSP_BY_DEFAULT, FSP_FOLD_SUM, compute_nothing, 0, 0,
 };
 
 #ifdef BROKEN_UNDEFINED
