@@ -459,6 +459,46 @@ static int build_periods(const kpi_request *req, bool monthly, period **out, int
     return 0;
 }
 
+/* The budgets of every row of ans (kpi_targets.h): kpi_targets_sum for the
+ * ids marked "budget": true, null for the others and for by=insurer. */
+static int fill_targets(db_conn *c, const kpi_request *req, const plugin_kpi **pks, const kpi_snapshot *snap,
+                        const int *scope_idx, int nscope, int byf, const int *row_ref, kpi_answer *ans,
+                        char *err, size_t errlen)
+{
+    kpi_target_rows q = { .nstores = nscope, .nrows = ans->nrows, .monthly = byf == FSP_BY_MONTH };
+    if (!date_parse(req->from, &q.fy, &q.fm, &q.fd) || !date_parse(req->to, &q.ty, &q.tm, &q.td)) {
+        snprintf(err, errlen, "from, to: not dates");   /* checked before the values were computed */
+        return -1;
+    }
+    const char **codes = calloc((size_t)(nscope ? nscope : 1), sizeof *codes);
+    int *row_of = calloc((size_t)(nscope ? nscope : 1), sizeof *row_of);
+    double *v = calloc((size_t)(ans->nrows ? ans->nrows : 1), sizeof *v);
+    bool *null = calloc((size_t)(ans->nrows ? ans->nrows : 1), sizeof *null);
+    int rc = codes && row_of && v && null ? 0 : -1;
+    if (rc) snprintf(err, errlen, "out of memory");
+    for (int i = 0; !rc && i < nscope; i++) {
+        codes[i] = snap->stores[scope_idx[i]].code;
+        row_of[i] = byf == FSP_BY_STORE ? i : -1;
+        for (int r = 0; byf == FSP_BY_REGION && r < ans->nrows; r++)
+            if (snap->stores[scope_idx[i]].region == row_ref[r]) row_of[i] = r;
+    }
+    q.stores = codes;
+    q.row_of_store = byf == FSP_BY_STORE || byf == FSP_BY_REGION ? row_of : NULL;
+    for (int k = 0; !rc && k < req->nids; k++) {
+        bool none = !pks[k]->budget || byf == FSP_BY_INSURER;
+        if (!none) rc = kpi_targets_sum(c, pks[k]->def->id, &q, v, null, err, errlen);
+        for (int r = 0; !rc && r < ans->nrows; r++) {
+            ans->rows[r].targets[k] = none ? 0 : v[r];
+            ans->rows[r].targets_null[k] = none || null[r];
+        }
+    }
+    free(codes);
+    free(row_of);
+    free(v);
+    free(null);
+    return rc;
+}
+
 int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, char *err, size_t errlen)
 {
     *out = NULL;
@@ -611,7 +651,7 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
             kpi_cache_release(a->kpi, e);
         }
     }
-    if (req->targets && kpi_targets_fill(c, req, pks, snap, scope_idx, nscope, byf, row_ref, ans, err, errlen) != 0) {
+    if (req->targets && fill_targets(c, req, pks, snap, scope_idx, nscope, byf, row_ref, ans, err, errlen) != 0) {
         free(row_ref);
         *status = 503;
         goto done;

@@ -7,8 +7,6 @@
 #include <string.h>
 #include "calendar.h"
 #include "kpi_targets.h"
-#include "kpi_cache.h"
-#include "plugins.h"
 
 static const char SQL_TARGETS[] =
     "SELECT store_code, month, value FROM targets WHERE kpi = ? AND month >= ? AND month <= ?";
@@ -102,43 +100,4 @@ int kpi_targets_sum(db_conn *c, const char *id, const kpi_target_rows *q, double
     free(value);
     free(have);
     return 0;
-}
-
-int kpi_targets_fill(db_conn *c, const kpi_request *req, const plugin_kpi **pks, const kpi_snapshot *snap,
-                     const int *scope_idx, int nscope, int byf, const int *row_ref, kpi_answer *ans,
-                     char *err, size_t errlen)
-{
-    kpi_target_rows q = { .nstores = nscope, .nrows = ans->nrows, .monthly = byf == FSP_BY_MONTH };
-    /* the period was checked before the values were computed */
-    if (sscanf(req->from, "%4d-%2d-%2d", &q.fy, &q.fm, &q.fd) != 3 || sscanf(req->to, "%4d-%2d-%2d", &q.ty, &q.tm, &q.td) != 3) {
-        snprintf(err, errlen, "from, to: not dates");
-        return -1;
-    }
-    const char **codes = calloc((size_t)(nscope ? nscope : 1), sizeof *codes);
-    int *row_of = calloc((size_t)(nscope ? nscope : 1), sizeof *row_of);
-    double *v = calloc((size_t)(ans->nrows ? ans->nrows : 1), sizeof *v);
-    bool *null = calloc((size_t)(ans->nrows ? ans->nrows : 1), sizeof *null);
-    int rc = codes && row_of && v && null ? 0 : -1;
-    if (rc) snprintf(err, errlen, "out of memory");
-    for (int i = 0; !rc && i < nscope; i++) {
-        codes[i] = snap->stores[scope_idx[i]].code;
-        row_of[i] = byf == FSP_BY_STORE ? i : -1;
-        for (int r = 0; byf == FSP_BY_REGION && r < ans->nrows; r++)
-            if (snap->stores[scope_idx[i]].region == row_ref[r]) row_of[i] = r;
-    }
-    q.stores = codes;
-    q.row_of_store = byf == FSP_BY_STORE || byf == FSP_BY_REGION ? row_of : NULL;
-    for (int k = 0; !rc && k < req->nids; k++) {
-        bool none = !pks[k]->budget || byf == FSP_BY_INSURER;
-        if (!none) rc = kpi_targets_sum(c, pks[k]->def->id, &q, v, null, err, errlen);
-        for (int r = 0; !rc && r < ans->nrows; r++) {
-            ans->rows[r].targets[k] = none ? 0 : v[r];
-            ans->rows[r].targets_null[k] = none || null[r];
-        }
-    }
-    free(codes);
-    free(row_of);
-    free(v);
-    free(null);
-    return rc;
 }

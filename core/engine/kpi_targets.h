@@ -8,10 +8,6 @@
 #define FS_KPI_TARGETS_H
 #include <stdbool.h>
 #include "db.h"
-#include "kpi.h"
-
-struct kpi_snapshot;
-struct plugin_kpi;
 
 typedef struct kpi_target_rows {
     int fy, fm, fd, ty, tm, td;     /* the request's period [from, to] (valid dates, from <= to) */
@@ -28,12 +24,4 @@ typedef struct kpi_target_rows {
 int kpi_targets_sum(db_conn *c, const char *id, const kpi_target_rows *rows, double *out, bool *is_null,
                     char *err, size_t errlen);
 
-/* The budgets of every row of ans (allocated with targets): kpi_targets_sum
- * for the ids marked "budget": true, null for the others and for by=insurer.
- * scope_idx: the directory indices of the stores in scope (code order); byf:
- * the FSP_BY_* of the request; row_ref: by=region, each row's region index.
- * Returns 0, or -1 with err. */
-int kpi_targets_fill(db_conn *c, const kpi_request *req, const struct plugin_kpi **pks,
-                     const struct kpi_snapshot *snap, const int *scope_idx, int nscope, int byf, const int *row_ref,
-                     kpi_answer *ans, char *err, size_t errlen);
 #endif
