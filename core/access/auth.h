@@ -74,7 +74,7 @@ int auth_ensure_admin(db_conn *c, const struct config *cfg, char *err, size_t er
  * as "cli" (audit_log with who NULL says the same). */
 void principal_cli(principal *p);
 /* Whether p may import rows of entity at all (before any row is read):
- * admins and uploader tokens; `regions`, `stores` and `insurers` only admins
+ * admins and uploader tokens; `regions`, `stores`, `insurers` and `targets` only admins
  * and all-store uploader tokens. Row by row, principal_sees_store decides. */
 bool auth_may_import(const principal *p, const char *entity);
 

@@ -151,7 +151,8 @@ bool principal_sees_region(const principal *p, const char *region_code)
 bool auth_may_import(const principal *p, const char *entity)
 {
     if (!p || !entity) return false;
-    bool shared = !strcmp(entity, "regions") || !strcmp(entity, "stores") || !strcmp(entity, "insurers");
+    bool shared = !strcmp(entity, "regions") || !strcmp(entity, "stores") || !strcmp(entity, "insurers") ||
+                  !strcmp(entity, "targets");
     if (p->role == ROLE_ADMIN) return true;
     if (p->role != ROLE_UPLOADER) return false;
     return shared ? p->all_stores : true;

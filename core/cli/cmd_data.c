@@ -14,6 +14,7 @@
 #include "db.h"
 #include "entities.h"
 #include "import.h"
+#include "kpi.h"
 #include "log.h"
 #include "rollup.h"
 #include "generation.h"
@@ -94,7 +95,8 @@ int cmd_import(int argc, char **argv)
                               .last_ms = clock_ms() };
         import_result res;
         double t0 = clock_ms();
-        if (import_file_progress(&a, NULL, entity, path, &res, show_import_progress, &prog) == 0) {
+        /* targets.kpi is checked against the engine's catalogue (loaded on first use) */
+        if (import_file_progress(&a, NULL, entity, path, &res, show_import_progress, &prog, kpi_budget_check, &a) == 0) {
             printf("%s: %lld rows: %lld inserted, %lld updated, %lld unchanged (%.1f s)\n", path, res.rows,
                    res.inserted, res.updated, res.unchanged, clock_seconds_since(t0));
             fflush(stdout);
@@ -107,6 +109,7 @@ int cmd_import(int argc, char **argv)
         exit_code = 1;
         break;
     }
+    kpi_close(&a);
     app_close(&a);
     return exit_code;
 }

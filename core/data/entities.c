@@ -141,6 +141,8 @@ static const col_def appt_cols[] = {
     REQ("store_code", T_CODE), REQ("appt_no", T_CODE), REQ("vin", T_VIN), REQ("booked_at", T_TS),
     REQ("appointment_at", T_TS), OPT("showed", T_BOOL), OPT("ro_no", T_CODE) };
 static const parent_check appt_parents[] = { STORE_EXISTS, RO_EXISTS("s.ro_no IS NOT NULL AND ") };
+static const col_def target_cols[] = {
+    REQ("store_code", T_CODE), REQ("month", T_MONTH), REQ("kpi", T_KPI), REQ("value", T_MONEY) };
 
 /* --- the table, in load order (parents first) --- */
 
@@ -192,6 +194,9 @@ static const entity_def entities[] = {
       PARENTS(ro_child_parents), .feeds = FEED_CSI, .latest = "surveyed_on" },
     { .name = "appointments", COLS(appt_cols), .nkey = 2, .has_store = true, .dates = DATES_ROS_NAMED,
       PARENTS(appt_parents), .feeds = FEED_RO_DAYS, .latest = "booked_at" },
+    /* per-store monthly budgets, read by the KPI engine directly (kpi_targets.c) */
+    { .name = "targets", COLS(target_cols), .nkey = 3, .has_store = true, .global = true,
+      OWN_DATES("CAST(CONCAT(@.month, '-01') AS DATE)", "LAST_DAY(CONCAT(@.month, '-01'))"), PARENTS(store_parents) },
 };
 #define NENTITIES ((int)(sizeof entities / sizeof entities[0]))
 
@@ -199,7 +204,7 @@ static const entity_def entities[] = {
 const char *const import_entities[] = {
     "regions", "stores", "insurers", "staff", "customers", "vehicle_sales", "repair_orders", "ro_labour",
     "ro_parts", "parts_stock", "insurance_policies", "invoices", "payments", "store_financials",
-    "follow_up_calls", "csi_surveys", "appointments", NULL
+    "follow_up_calls", "csi_surveys", "appointments", "targets", NULL
 };
 
 const entity_def *entity_find(const char *name)

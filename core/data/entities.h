@@ -16,7 +16,10 @@
 
 #define ENTITY_MAX_COLS 16
 
-enum col_type { T_CODE, T_TEXT, T_DATE, T_TS, T_MONEY, T_QTY, T_UINT, T_BOOL, T_ENUM, T_VIN, T_SCORE, T_MONTH };
+/* T_KPI: a KPI id of the loaded catalogue that takes budgets ("budget":
+ * true), checked through the caller's import_kpi_fn (import.h): the
+ * catalogue lives in the engine, above this layer. */
+enum col_type { T_CODE, T_TEXT, T_DATE, T_TS, T_MONEY, T_QTY, T_UINT, T_BOOL, T_ENUM, T_VIN, T_SCORE, T_MONTH, T_KPI };
 
 typedef struct col_def {
     const char *name;
@@ -95,7 +98,7 @@ typedef struct entity_def {
     int ncols;
     int nkey;                      /* the first nkey columns are the natural key */
     bool has_store;                /* column 0 is store_code */
-    bool global;                   /* regions, stores, insurers: admins and all-store tokens only */
+    bool global;                   /* regions, stores, insurers, targets: admins and all-store tokens only */
     enum entity_dates dates;
     const char *date_lo, *date_hi; /* DATES_OWN: business date range of a row; '@' stands for the table alias */
     const parent_check *parents;

@@ -51,6 +51,13 @@ typedef void (*import_progress_fn)(void *ud, long long rows, unsigned long long 
 import_job *import_job_new(struct app *a, const struct principal *who, const char *entity,
                            const char *label, import_result *res);
 void import_job_set_progress(import_job *j, import_progress_fn fn, void *ud);
+/* What a T_KPI column (targets.kpi) is checked against: the loaded KPI
+ * catalogue, which the engine holds above this layer, so the caller (the
+ * HTTP route, the CLI command) passes a check that asks it. Returns 1 for a
+ * KPI marked "budget": true, 0 for a KPI without it, -1 for an id the
+ * catalogue does not have. A job without a check refuses every T_KPI value. */
+typedef int (*import_kpi_fn)(void *ud, const char *id);
+void import_job_set_kpi_check(import_job *j, import_kpi_fn fn, void *ud);
 /* Feed the next chunk of the file; -1 once the file is known to fail
  * (further chunks are ignored; finish then reports why). */
 int import_job_feed(import_job *j, const char *data, size_t len);
@@ -68,9 +75,10 @@ int import_job_replay_from(import_job *j, const char *path);
 /* Fill res with a failure: the HTTP status it maps to, the code, a sentence. */
 void import_result_fail(import_result *res, int status, enum api_error code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* import_file with progress reports. */
+/* import_file with progress reports and the KPI check (import_job_set_kpi_check). */
 int import_file_progress(struct app *a, const struct principal *who, const char *entity,
-                         const char *path, import_result *res, import_progress_fn fn, void *ud);
+                         const char *path, import_result *res, import_progress_fn fn, void *ud,
+                         import_kpi_fn kpi_check, void *kpi_ud);
 /* import_file for a bulk load whose rollups the caller rebuilds afterwards. */
 int import_file_deferred(struct app *a, const struct principal *who, const char *entity,
                          const char *path, import_result *res);

@@ -284,6 +284,12 @@ void import_job_set_progress(import_job *j, import_progress_fn fn, void *ud)
     j->progress_ud = ud;
 }
 
+void import_job_set_kpi_check(import_job *j, import_kpi_fn fn, void *ud)
+{
+    j->kpi_check = fn;
+    j->kpi_ud = ud;
+}
+
 /* Keep the bytes of an upload while a second attempt may need them. */
 static bool job_needs_spool(const import_job *j)
 {

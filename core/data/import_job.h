@@ -107,6 +107,8 @@ typedef struct import_job {
     /* progress */
     import_progress_fn progress;
     void *progress_ud;
+    import_kpi_fn kpi_check;         /* T_KPI columns (import_job_set_kpi_check) */
+    void *kpi_ud;
 } import_job;
 
 /* import_job.c: the job's failures. A failure that is not a statement's

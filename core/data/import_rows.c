@@ -375,6 +375,27 @@ static bool check_value(import_job *j, long line, int fcol, const col_def *cd, c
                 return false;
             }
             break;
+        case T_KPI: {
+            char id[65];
+            int known = -1;
+            if (n < sizeof id) {
+                memcpy(id, s, n);
+                id[n] = '\0';
+                known = j->kpi_check ? j->kpi_check(j->kpi_ud, id) : -1;
+            }
+            if (known < 0) {
+                problem_add(&j->problems, line, fcol, "%s: '%s' is not a KPI id of the catalogue (GET /api/v1/kpis)",
+                            cd->name, value_shown(s, v, sizeof v));
+                return false;
+            }
+            if (known == 0) {
+                problem_add(&j->problems, line, fcol,
+                            "%s: '%s' takes no targets (only KPIs marked \"budget\": true in the catalogue do)",
+                            cd->name, value_shown(s, v, sizeof v));
+                return false;
+            }
+            break;
+        }
         }
     }
     const char *p = arena_put(j, norm, normlen);

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "kpi.h"
 #include "kpi_cache.h"
+#include "kpi_targets.h"
 #include "log.h"
 #include "counters.h"
 #include "plugins.h"
@@ -83,6 +84,15 @@ static int engine_ready(app *a, char *err, size_t errlen)
 }
 
 /* --- catalogue --- */
+
+int kpi_budget_check(void *ud, const char *id)
+{
+    char err[256];
+    app *a = ud;
+    if (!a || engine_ready(a, err, sizeof err) != 0) return -1;
+    const plugin_kpi *pk = plugins_find_kpi(a->plugins, id);
+    return !pk ? -1 : pk->budget ? 1 : 0;
+}
 
 bool kpi_exists(app *a, const char *id)
 {
@@ -151,6 +161,7 @@ static cJSON *catalogue_entry(const plugin_registry *reg, const plugin_kpi *pk, 
     static const char *const bys[] = { "group", "region", "store", "month", "insurer" };
     for (size_t i = 0; by && i < sizeof bys / sizeof *bys; i++)
         if (def_by(d) & (unsigned)by_flag(bys[i])) cJSON_AddItemToArray(by, cJSON_CreateString(bys[i]));
+    cJSON_AddBoolToObject(o, "budget", pk->budget);
     return o;
 }
 
@@ -395,63 +406,6 @@ static void fold_value(const fsp_kpi_def *d, const fold_acc *f, double *value, b
 
 /* --- answers --- */
 
-void kpi_answer_free(kpi_answer *ans)
-{
-    if (!ans) return;
-    for (int i = 0; i < ans->nrows; i++) {
-        free(ans->rows[i].values);
-        free(ans->rows[i].is_null);
-    }
-    free(ans->rows);
-    free(ans);
-}
-
-static kpi_answer *answer_new(int nrows, int nids)
-{
-    kpi_answer *ans = calloc(1, sizeof *ans);
-    if (!ans) return NULL;
-    ans->nids = nids;
-    ans->rows = nrows ? calloc((size_t)nrows, sizeof *ans->rows) : NULL;
-    if (nrows && !ans->rows) {
-        free(ans);
-        return NULL;
-    }
-    for (int i = 0; i < nrows; i++) {
-        ans->rows[i].values = calloc((size_t)(nids ? nids : 1), sizeof(double));
-        ans->rows[i].is_null = calloc((size_t)(nids ? nids : 1), sizeof(bool));
-        ans->nrows = i + 1;
-        if (!ans->rows[i].values || !ans->rows[i].is_null) {
-            kpi_answer_free(ans);
-            return NULL;
-        }
-    }
-    return ans;
-}
-
-cJSON *kpi_answer_json(const kpi_request *req, const kpi_answer *ans)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddStringToObject(o, "from", req->from);
-    cJSON_AddStringToObject(o, "to", req->to);
-    cJSON_AddStringToObject(o, "by", req->by && *req->by ? req->by : "group");
-    cJSON *rows = cJSON_AddArrayToObject(o, "rows");
-    for (int i = 0; rows && i < ans->nrows; i++) {
-        const kpi_row *r = &ans->rows[i];
-        cJSON *row = cJSON_CreateObject();
-        if (!row) break;
-        cJSON_AddItemToArray(rows, row);
-        cJSON_AddStringToObject(row, "key", r->key);
-        cJSON_AddStringToObject(row, "label", r->label);
-        cJSON *vals = cJSON_AddObjectToObject(row, "values");
-        for (int k = 0; vals && k < ans->nids && k < req->nids; k++) {
-            if (r->is_null[k] || !isfinite(r->values[k])) cJSON_AddNullToObject(vals, req->ids[k]);
-            else cJSON_AddNumberToObject(vals, req->ids[k], r->values[k]);
-        }
-    }
-    return o;
-}
-
 /* --- the query --- */
 
 static int build_periods(const kpi_request *req, bool monthly, period **out, int *n, char *err, size_t errlen)
@@ -503,6 +457,46 @@ static int build_periods(const kpi_request *req, bool monthly, period **out, int
     *out = ps;
     *n = count;
     return 0;
+}
+
+/* The budgets of every row of ans (kpi_targets.h): kpi_targets_sum for the
+ * ids marked "budget": true, null for the others and for by=insurer. */
+static int fill_targets(db_conn *c, const kpi_request *req, const plugin_kpi **pks, const kpi_snapshot *snap,
+                        const int *scope_idx, int nscope, int byf, const int *row_ref, kpi_answer *ans,
+                        char *err, size_t errlen)
+{
+    kpi_target_rows q = { .nstores = nscope, .nrows = ans->nrows, .monthly = byf == FSP_BY_MONTH };
+    if (!date_parse(req->from, &q.fy, &q.fm, &q.fd) || !date_parse(req->to, &q.ty, &q.tm, &q.td)) {
+        snprintf(err, errlen, "from, to: not dates");   /* checked before the values were computed */
+        return -1;
+    }
+    const char **codes = calloc((size_t)(nscope ? nscope : 1), sizeof *codes);
+    int *row_of = calloc((size_t)(nscope ? nscope : 1), sizeof *row_of);
+    double *v = calloc((size_t)(ans->nrows ? ans->nrows : 1), sizeof *v);
+    bool *null = calloc((size_t)(ans->nrows ? ans->nrows : 1), sizeof *null);
+    int rc = codes && row_of && v && null ? 0 : -1;
+    if (rc) snprintf(err, errlen, "out of memory");
+    for (int i = 0; !rc && i < nscope; i++) {
+        codes[i] = snap->stores[scope_idx[i]].code;
+        row_of[i] = byf == FSP_BY_STORE ? i : -1;
+        for (int r = 0; byf == FSP_BY_REGION && r < ans->nrows; r++)
+            if (snap->stores[scope_idx[i]].region == row_ref[r]) row_of[i] = r;
+    }
+    q.stores = codes;
+    q.row_of_store = byf == FSP_BY_STORE || byf == FSP_BY_REGION ? row_of : NULL;
+    for (int k = 0; !rc && k < req->nids; k++) {
+        bool none = !pks[k]->budget || byf == FSP_BY_INSURER;
+        if (!none) rc = kpi_targets_sum(c, pks[k]->def->id, &q, v, null, err, errlen);
+        for (int r = 0; !rc && r < ans->nrows; r++) {
+            ans->rows[r].targets[k] = none ? 0 : v[r];
+            ans->rows[r].targets_null[k] = none || null[r];
+        }
+    }
+    free(codes);
+    free(row_of);
+    free(v);
+    free(null);
+    return rc;
 }
 
 int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, char *err, size_t errlen)
@@ -604,7 +598,7 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
         break;
     }
     }
-    ans = answer_new(nrows, req->nids);
+    ans = kpi_answer_new(nrows, req->nids, req->targets);
     if (!ans) { free(row_ref); goto oom; }
     for (int r = 0; r < nrows; r++) {
         kpi_row *row = &ans->rows[r];
@@ -656,6 +650,11 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
             }
             kpi_cache_release(a->kpi, e);
         }
+    }
+    if (req->targets && fill_targets(c, req, pks, snap, scope_idx, nscope, byf, row_ref, ans, err, errlen) != 0) {
+        free(row_ref);
+        *status = 503;
+        goto done;
     }
     free(row_ref);
     *out = ans;
@@ -720,14 +719,14 @@ static int resolve_scope(app *a, const principal *who, const kpi_text_query *q, 
 
 /* The cache key of an answer: the request and the scope's stores. */
 static char *answer_key(const char *const *ids, int nids, const char *from, const char *to, const char *by,
-                        const store_set *set)
+                        bool targets, const store_set *set)
 {
-    size_t len = strlen(from) + strlen(to) + strlen(by) + 8;
+    size_t len = strlen(from) + strlen(to) + strlen(by) + 10;
     for (int i = 0; i < nids; i++) len += strlen(ids[i]) + 1;
     for (int i = 0; i < set->n; i++) len += strlen(set->codes[i]) + 1;
     char *key = malloc(len);
     if (!key) return NULL;
-    size_t o = (size_t)snprintf(key, len, "%s|%s|%s|", from, to, by);
+    size_t o = (size_t)snprintf(key, len, "%s|%s|%s|%s", from, to, by, targets ? "t|" : "");
     for (int i = 0; i < nids; i++) o += (size_t)snprintf(key + o, len - o, "%s,", ids[i]);
     key[o++] = '|';
     key[o] = '\0';
@@ -752,7 +751,7 @@ char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, bool
     store_set set = { 0 };
     unsigned long long gen = 0;
     if (resolve_scope(a, who, q, &set, &gen, status, err, errlen) != 0) return NULL;
-    char *key = answer_key(q->ids, q->nids, from, to, by, &set);
+    char *key = answer_key(q->ids, q->nids, from, to, by, q->targets, &set);
     char *text = key ? kpi_answers_get(a->kpi, gen, key, want_gz, len, is_gz) : NULL;
     if (text) {
         free(key);
@@ -760,7 +759,7 @@ char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, bool
         *status = 200;
         return text;
     }
-    kpi_request req = { .ids = q->ids, .nids = q->nids, .by = by, .stores = &set };
+    kpi_request req = { .ids = q->ids, .nids = q->nids, .by = by, .stores = &set, .targets = q->targets };
     memcpy(req.from, from, 11);
     memcpy(req.to, to, 11);
     kpi_answer *ans = NULL;

@@ -25,6 +25,7 @@ typedef struct kpi_request {
     char from[11], to[11];          /* YYYY-MM-DD, inclusive */
     const char *by;                 /* "group" (default), "region", "store", "month", "insurer" */
     const store_set *stores;        /* the resolved scope: results only for these */
+    bool targets;                   /* add each row's budgets (kpi_targets.h) */
 } kpi_request;
 
 typedef struct kpi_row {
@@ -32,6 +33,8 @@ typedef struct kpi_row {
     char label[192];
     double *values;                 /* nids values */
     bool *is_null;
+    double *targets;                /* req->targets: nids budgets (kpi_targets.h), else NULL */
+    bool *targets_null;
 } kpi_row;
 
 typedef struct kpi_answer {
@@ -43,11 +46,20 @@ typedef struct kpi_answer {
  * or unsupported by, naming it in err; 503 when the database fails). */
 int kpi_query(struct app *a, const kpi_request *req, kpi_answer **out, int *status, char *err, size_t errlen);
 void kpi_answer_free(kpi_answer *ans);
-/* {"from","to","by","rows":[{"key","label","values":{id: number|null}}]} */
+/* nrows rows of nids values each (and of nids budgets when targets), all 0
+ * (kpi_answer.c; the engine fills them). NULL when out of memory. */
+kpi_answer *kpi_answer_new(int nrows, int nids, bool targets);
+/* {"from","to","by","rows":[{"key","label","values":{id: number|null}}]},
+ * with "targets":{id: number|null} in each row when req->targets. */
 cJSON *kpi_answer_json(const kpi_request *req, const kpi_answer *ans);
 /* The catalogue target of a KPI as JSON (number, {"low","high"}) or NULL. */
 cJSON *kpi_target_json(struct app *a, const char *id);
 bool kpi_exists(struct app *a, const char *id);
+/* Whether id takes budgets: 1 for a KPI of the catalogue marked "budget":
+ * true, 0 for one without it, -1 for an id the catalogue does not have (or
+ * when the plugins cannot be loaded). ud is the struct app: the shape of
+ * the importer's KPI check (import_kpi_fn, import.h). */
+int kpi_budget_check(void *ud, const char *id);
 /* --- engine lifetime (kpi.c) --- */
 /* Load the plugins of cfg.plugin_dir and set up the engine (a->plugins,
  * a->kpi). Called by serve at start (refused plugins are logged then);
@@ -57,7 +69,7 @@ int kpi_open(struct app *a, char *err, size_t errlen);
 void kpi_close(struct app *a);
 
 /* The catalogue: {"kpis":[{"id","plugin","name":{"zh","en"},"unit",
- * "direction","target","formula","by"}],"settings":{..},"setting_defs":[..]}
+ * "direction","target","formula","by","budget"}],"settings":{..},"setting_defs":[..]}
  * with the targets and settings in force. NULL with *status 500 or 503
  * (err says why). */
 cJSON *kpi_catalogue_json(struct app *a, int *status, char *err, size_t errlen);
@@ -72,6 +84,7 @@ typedef struct kpi_text_query {
     int nstores;
     const char *const *regions;
     int nregions;
+    bool targets;                   /* targets=1: each row's budgets too */
 } kpi_text_query;
 /* Run q for who (its scope decides the stores) and return the answer as
  * kpi_answer_json text (malloc'd, *len bytes). Whole answers are kept per

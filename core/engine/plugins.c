@@ -97,9 +97,9 @@ static int host_register_kpi(fsp_host *host, const fsp_kpi_def *def)
     plugin_registry *reg = host->reg;
     char why[400] = "";
     if (!def) snprintf(why, sizeof why, "register_kpi was given no definition");
-    else if (def->struct_size != sizeof(fsp_kpi_def))
-        snprintf(why, sizeof why, "KPI definition struct_size is %u, this server expects %zu",
-                 (unsigned)def->struct_size, sizeof(fsp_kpi_def));
+    else if (def->struct_size != sizeof(fsp_kpi_def) && def->struct_size != FSP_KPI_DEF_SIZE_1_2)
+        snprintf(why, sizeof why, "KPI definition struct_size is %u, this server expects %zu (or %zu before ABI 1.3)",
+                 (unsigned)def->struct_size, sizeof(fsp_kpi_def), (size_t)FSP_KPI_DEF_SIZE_1_2);
     else if (!name_is_valid(def->id, 64, true))
         snprintf(why, sizeof why, "KPI id '%.64s' is not of the form domain.name ([a-z0-9_])",
                  def->id ? def->id : "(null)");
@@ -127,7 +127,9 @@ static int host_register_kpi(fsp_host *host, const fsp_kpi_def *def)
     if (why[0]) return registration_refused(host, why);
     if (grow((void **)&reg->kpis, reg->nkpis, &reg->kpis_cap, sizeof *reg->kpis) != 0)
         return registration_refused(host, "out of memory");
-    reg->kpis[reg->nkpis++] = (plugin_kpi){ .def = def, .plugin = host->plugin };
+    /* budget is read only from a definition that has it (ABI 1.3 and later) */
+    bool budget = def->struct_size >= offsetof(fsp_kpi_def, budget) + sizeof def->budget && def->budget != 0;
+    reg->kpis[reg->nkpis++] = (plugin_kpi){ .def = def, .plugin = host->plugin, .budget = budget };
     reg->plugins[host->plugin].nkpis++;
     return 0;
 }

@@ -40,6 +40,7 @@ typedef struct loaded_plugin {
 typedef struct plugin_kpi {
     const fsp_kpi_def *def;
     int plugin;                     /* index into registry->plugins */
+    bool budget;                    /* def->budget where the definition has it (ABI 1.3), else false */
 } plugin_kpi;
 
 /* One registered setting. */

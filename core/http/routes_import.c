@@ -12,6 +12,7 @@
 #include "app.h"
 #include "http.h"
 #include "import.h"
+#include "kpi.h"
 
 static bool content_type_is_csv(const char *ct)
 {
@@ -70,6 +71,7 @@ static bool import_route_start(http_req *r)
         import_result_free(&res);
         return false;
     }
+    import_job_set_kpi_check(j, kpi_budget_check, r->app);   /* targets.kpi: the engine's catalogue */
     r->stream = j;
     return true;
 }

@@ -70,9 +70,14 @@ void kpi_route_query(http_req *r)
         http_reply_bad_parameter(r, name, "列表过长 (%s: the list is too long, at most %d values in one query)", name, max);
         return;
     }
+    const char *targets = http_query(r, "targets");
+    if (targets && strcmp(targets, "1") != 0 && strcmp(targets, "0") != 0) {
+        http_reply_bad_parameter(r, "targets", "targets: '%.20s' is not 1 or 0 (1: add each row's budgets)", targets);
+        return;
+    }
     kpi_text_query q = { .ids = ids, .nids = nids, .from = http_query(r, "from"), .to = http_query(r, "to"),
                          .by = http_query(r, "by"), .stores = stores, .nstores = nstores, .regions = regions,
-                         .nregions = nregions };
+                         .nregions = nregions, .targets = targets && strcmp(targets, "1") == 0 };
     int status;
     size_t len = 0;
     bool gz = false;
@@ -113,6 +118,8 @@ static char *batch_query(http_req *r, const cJSON *q, size_t *len, int *status, 
     int nids = cJSON_IsObject(q) ? json_strings(q, "ids", ids, KPI_MAX_IDS) : -1;
     int nstores = cJSON_IsObject(q) ? json_strings(q, "stores", stores, KPI_MAX_STORES) : -1;
     int nregions = cJSON_IsObject(q) ? json_strings(q, "regions", regions, KPI_MAX_REGIONS) : -1;
+    const cJSON *targets = cJSON_IsObject(q) ? cJSON_GetObjectItemCaseSensitive(q, "targets") : NULL;
+    if (cJSON_IsNull(targets)) targets = NULL;
     if (!cJSON_IsObject(q)) snprintf(err, errlen, "must be an object");
     else if (nids == -2) snprintf(err, errlen, "ids: the list is too long (at most %d)", KPI_MAX_IDS);
     else if (nstores == -2) snprintf(err, errlen, "stores: the list is too long (at most %d)", KPI_MAX_STORES);
@@ -120,10 +127,11 @@ static char *batch_query(http_req *r, const cJSON *q, size_t *len, int *status, 
     else if (nids < 0) snprintf(err, errlen, "ids: must be an array of KPI ids");
     else if (nstores < 0) snprintf(err, errlen, "stores: must be an array of store codes");
     else if (nregions < 0) snprintf(err, errlen, "regions: must be an array of region codes");
+    else if (targets && !cJSON_IsBool(targets)) snprintf(err, errlen, "targets: must be true or false");
     else {
         kpi_text_query kq = { .ids = ids, .nids = nids, .from = json_string(q, "from"), .to = json_string(q, "to"),
                               .by = json_string(q, "by"), .stores = stores, .nstores = nstores,
-                              .regions = regions, .nregions = nregions };
+                              .regions = regions, .nregions = nregions, .targets = cJSON_IsTrue(targets) };
         bool gz = false;             /* never asked for: the answers are joined as text */
         return kpi_query_text(r->app, r->who, &kq, false, len, &gz, status, err, errlen);
     }

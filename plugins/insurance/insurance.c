@@ -152,7 +152,7 @@ static int compute_repair_to_premium(fsp_call *call, const fsp_kpi_args *args)
 #define BY_WITH_INSURER (FSP_BY_DEFAULT | FSP_BY_INSURER)
 
 static const fsp_kpi_def insurance_kpis[] = {
-    FSP_KPI(.id = "insurance.premium", .name_zh = "保费", .name_en = "Insurance premium", .unit = "CNY",
+    FSP_KPI(.id = "insurance.premium", .budget = 1, .name_zh = "保费", .name_en = "Insurance premium", .unit = "CNY",
             .direction = FSP_DIR_HIGHER, .by = BY_WITH_INSURER, .fold = FSP_FOLD_SUM,
             .formula = "Sum of premium of the policies sold in the period.",
             .compute = compute_premium),
@@ -168,7 +168,7 @@ static const fsp_kpi_def insurance_kpis[] = {
                        "days of its end) / policies ending in the period, credited to the store and insurer of the "
                        "expiring policy.",
             .compute = compute_renewal_rate),
-    FSP_KPI(.id = "insurance.accident_revenue", .name_zh = "事故车产值", .name_en = "Accident repair revenue",
+    FSP_KPI(.id = "insurance.accident_revenue", .budget = 1, .name_zh = "事故车产值", .name_en = "Accident repair revenue",
             .unit = "CNY", .direction = FSP_DIR_HIGHER, .by = BY_WITH_INSURER, .fold = FSP_FOLD_SUM,
             .formula = "Revenue of the period's ROs with payer insurer (by the RO's insurer).",
             .compute = compute_accident_revenue),

@@ -32,10 +32,10 @@ static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 #define LABOUR_KPI(...) FSP_KPI(.direction = FSP_DIR_HIGHER, .compute = compute_period_query, __VA_ARGS__)
 
 static const fsp_kpi_def labour_kpis[] = {
-    LABOUR_KPI(.id = "labour.revenue", .name_zh = "工时收入", .name_en = "Labour revenue", .unit = "CNY",
+    LABOUR_KPI(.id = "labour.revenue", .budget = 1, .name_zh = "工时收入", .name_en = "Labour revenue", .unit = "CNY",
                .fold = FSP_FOLD_SUM, .formula = "Sum of ro_labour.amount of the period's ROs.",
                .user = &SQL_LABOUR_REVENUE),
-    LABOUR_KPI(.id = "labour.sold_hours", .name_zh = "售出工时", .name_en = "Sold hours", .unit = "h",
+    LABOUR_KPI(.id = "labour.sold_hours", .budget = 1, .name_zh = "售出工时", .name_en = "Sold hours", .unit = "h",
                .fold = FSP_FOLD_SUM, .formula = "Sum of sold_hours of the period's ROs.",
                .user = &SQL_SOLD_HOURS),
     LABOUR_KPI(.id = "labour.effective_rate", .name_zh = "有效工时单价", .name_en = "Effective labour rate",

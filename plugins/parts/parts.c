@@ -154,7 +154,7 @@ static int compute_turnover(fsp_call *call, const fsp_kpi_args *args)
 /* --- the catalogue --- */
 
 static const fsp_kpi_def parts_kpis[] = {
-    FSP_KPI(.id = "parts.revenue", .name_zh = "配件收入", .name_en = "Parts revenue", .unit = "CNY",
+    FSP_KPI(.id = "parts.revenue", .budget = 1, .name_zh = "配件收入", .name_en = "Parts revenue", .unit = "CNY",
             .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
             .formula = "Sum of qty * unit_price of the part lines of the period's ROs.",
             .compute = compute_period_query, .user = &SQL_PART_REVENUE),
@@ -190,7 +190,7 @@ static const fsp_kpi_def parts_kpis[] = {
             .unit = "ratio", .direction = FSP_DIR_BAND, FSP_BAND(0.16, 0.20), .fold = FSP_FOLD_RATIO,
             .formula = "Cost of the material lines of bodywork ROs / RO revenue of those bodywork ROs (about 0.18).",
             .compute = compute_period_query, .user = &SQL_MATERIALS_COST_RATIO),
-    FSP_KPI(.id = "parts.accessory_revenue", .name_zh = "精品收入", .name_en = "Accessory revenue", .unit = "CNY",
+    FSP_KPI(.id = "parts.accessory_revenue", .budget = 1, .name_zh = "精品收入", .name_en = "Accessory revenue", .unit = "CNY",
             .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
             .formula = "Sum of qty * unit_price of the accessory lines of the period's ROs.",
             .compute = compute_period_query, .user = &SQL_ACCESSORY_REVENUE),

@@ -33,12 +33,12 @@ static int compute_sales(fsp_call *call, const fsp_kpi_args *args)
 /* sales.units and sales.revenue are budgeted per store and month (the
  * targets import). */
 static const fsp_kpi_def sales_kpis[] = {
-    FSP_KPI(.id = "sales.units", .name_zh = "新车销量", .name_en = "New vehicles sold", .unit = "count",
+    FSP_KPI(.id = "sales.units", .budget = 1, .name_zh = "新车销量", .name_en = "New vehicles sold", .unit = "count",
             .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
             .formula = "Vehicle sales with sold_on in the period, credited to the selling store (every sale counts, "
                        "a vehicle sold again too).",
             .compute = compute_sales, .user = SQL_UNITS),
-    FSP_KPI(.id = "sales.revenue", .name_zh = "新车销售额", .name_en = "New vehicle sales revenue", .unit = "CNY",
+    FSP_KPI(.id = "sales.revenue", .budget = 1, .name_zh = "新车销售额", .name_en = "New vehicle sales revenue", .unit = "CNY",
             .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
             .formula = "Sum of sale_amount of the vehicle sales of the period (selling store).",
             .compute = compute_sales, .user = SQL_REVENUE),

@@ -187,11 +187,11 @@ static int compute_personnel_cost_ratio(fsp_call *call, const fsp_kpi_args *args
 /* --- the catalogue --- */
 
 static const fsp_kpi_def service_kpis[] = {
-    FSP_KPI(.id = "service.ro_count", .name_zh = "进厂台次", .name_en = "Repair orders", .unit = "count",
+    FSP_KPI(.id = "service.ro_count", .budget = 1, .name_zh = "进厂台次", .name_en = "Repair orders", .unit = "count",
             .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
             .formula = "Number of closed non-internal repair orders closed in the period.",
             .compute = compute_ro_count),
-    FSP_KPI(.id = "service.revenue", .name_zh = "服务产值", .name_en = "Service revenue", .unit = "CNY",
+    FSP_KPI(.id = "service.revenue", .budget = 1, .name_zh = "服务产值", .name_en = "Service revenue", .unit = "CNY",
             .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
             .formula = "Sum of RO revenue (labour + parts + materials + accessories + other - discount) of the "
                        "period's ROs.",
@@ -200,7 +200,7 @@ static const fsp_kpi_def service_kpis[] = {
             .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_RATIO,
             .formula = "service.revenue / service.ro_count.",
             .compute = compute_revenue),
-    FSP_KPI(.id = "service.gross_profit", .name_zh = "售后毛利", .name_en = "After-sales gross profit", .unit = "CNY",
+    FSP_KPI(.id = "service.gross_profit", .budget = 1, .name_zh = "售后毛利", .name_en = "After-sales gross profit", .unit = "CNY",
             .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
             .formula = "RO revenue minus the cost of parts, materials and accessories of the period's ROs.",
             .compute = compute_gross_profit),
@@ -232,11 +232,11 @@ static const fsp_kpi_def service_kpis[] = {
             .formula = "Among the follow-up calls of the period's ROs: calls reached with a complaint / calls reached.",
             .compute = compute_complaint_rate),
     /* budgeted per store and month (the targets import) like service.ro_count */
-    FSP_KPI(.id = "service.mech_ro_count", .name_zh = "机电进厂台次", .name_en = "Mechanical repair orders",
+    FSP_KPI(.id = "service.mech_ro_count", .budget = 1, .name_zh = "机电进厂台次", .name_en = "Mechanical repair orders",
             .unit = "count", .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
             .formula = "ROs of the period whose ro_type is not bodywork.",
             .compute = compute_period_query, .user = &SQL_MECH_RO_COUNT),
-    FSP_KPI(.id = "service.body_ro_count", .name_zh = "钣喷进厂台次", .name_en = "Bodywork repair orders",
+    FSP_KPI(.id = "service.body_ro_count", .budget = 1, .name_zh = "钣喷进厂台次", .name_en = "Bodywork repair orders",
             .unit = "count", .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
             .formula = "ROs of the period whose ro_type is bodywork.",
             .compute = compute_period_query, .user = &SQL_BODY_RO_COUNT),

@@ -113,7 +113,8 @@ test('the catalogue carries the fields of the spec and the settings in force', a
   const r = await s.request('GET', '/api/v1/kpis', { cookie: admin });
   assert.equal(r.status, 200, r.text);
   const ex = r.json.kpis.find((k) => k.id === 'example.ro_per_day');
-  assert.deepEqual(Object.keys(ex).sort(), ['by', 'direction', 'formula', 'id', 'name', 'plugin', 'target', 'unit']);
+  assert.deepEqual(Object.keys(ex).sort(), ['budget', 'by', 'direction', 'formula', 'id', 'name', 'plugin', 'target', 'unit']);
+  assert.equal(ex.budget, false, 'a plugin that does not set budget takes no targets');
   assert.equal(ex.plugin, 'example');
   assert.deepEqual(ex.name, { zh: '日均进厂台次', en: 'Repair orders per day' });
   assert.equal(ex.direction, 'higher');

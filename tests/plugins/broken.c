@@ -36,12 +36,12 @@ static int compute_nothing(fsp_call *call, const fsp_kpi_args *args)
 
 static const fsp_kpi_def broken_kpi = {
 #ifdef BROKEN_KPI_SIZE
-    sizeof(fsp_kpi_def) - 8,
+    sizeof(fsp_kpi_def) + 8,
 #else
     sizeof(fsp_kpi_def),
 #endif
     KPI_ID, "坏", "Broken", "count", FSP_DIR_NONE, FSP_TARGET_NONE, 0, 0,
-    "nothing", FSP_BY_DEFAULT, FSP_FOLD_SUM, compute_nothing, 0,
+    "nothing", FSP_BY_DEFAULT, FSP_FOLD_SUM, compute_nothing, 0, 0,
 };
 
 #ifdef BROKEN_UNDEFINED

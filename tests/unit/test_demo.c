@@ -179,6 +179,7 @@ static void test_determinism(void)
     CHECK(demo_write_csv(&o, d3, NULL, err, sizeof err) == 0, "write it with another seed");
     int same = 0, differ = 0, n = 0;
     for (int k = 0; import_entities[k]; k++) {
+        if (!strcmp(import_entities[k], "targets")) continue;   /* the demo writes no budgets */
         char a[PATH_MAX + 64], b[PATH_MAX + 64], c[PATH_MAX + 64];
         snprintf(a, sizeof a, "%s/%s.csv", d1, import_entities[k]);
         snprintf(b, sizeof b, "%s/%s.csv", d2, import_entities[k]);
@@ -187,7 +188,7 @@ static void test_determinism(void)
         same += files_equal(a, b);
         differ += !files_equal(a, c);
     }
-    CHECK_INT(n, 17, "the importer knows 17 entities");
+    CHECK_INT(n, 17, "the demo writes the 17 entities the importer knows but targets");
     CHECK_INT(same, n, "same seed and end month: every file identical byte for byte");
     /* regions and insurers are fixed lists; every other file depends on the seed */
     CHECK_INT(differ, n - 2, "another seed: every file but regions and insurers differs");
@@ -232,6 +233,7 @@ static void test_round_trip(void)
 
     /* row counts: file lines (minus the header) = table rows */
     for (int k = 0; import_entities[k]; k++) {
+        if (!strcmp(import_entities[k], "targets")) continue;   /* the demo writes no budgets */
         char path[PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/%s.csv", dir, import_entities[k]);
         long long lines = 0;

@@ -113,6 +113,13 @@ static void test_loading(const plugin_registry *reg)
     }
     CHECK(plugins_find_kpi(reg, "old_abi_1_0.followup_days") && plugins_find_kpi(reg, "old_abi_1_1.followup_days"),
           "the old plugins' KPIs are registered");
+    const plugin_kpi *old10 = plugins_find_kpi(reg, "old_abi_1_0.followup_days");
+    const plugin_kpi *old11 = plugins_find_kpi(reg, "old_abi_1_1.followup_days");
+    CHECK(old10 && !old10->budget && old11 && !old11->budget,
+          "a KPI definition of before ABI 1.3 (no budget field) takes no targets");
+    const plugin_kpi *ros = plugins_find_kpi(reg, "service.ro_count"), *per_ro = plugins_find_kpi(reg, "service.revenue_per_ro");
+    CHECK(ros && ros->budget && per_ro && !per_ro->budget,
+          "the shipped service.ro_count takes targets, service.revenue_per_ro does not");
     for (int i = 0; i < NBROKEN; i++) {
         const loaded_plugin *lp = find_file(reg, BROKEN[i].file);
         CHECK(lp && !lp->loaded && strstr(lp->reason, BROKEN[i].reason), "%s is refused naming why: %s",

@@ -33,7 +33,7 @@ extern "C" {
 
 #define FSP_MAGIC        0x46534b50u     /* "FSKP" */
 #define FSP_ABI_MAJOR    1
-#define FSP_ABI_MINOR    2
+#define FSP_ABI_MINOR    3
 #define FSP_HOST_API_VERSION 3           /* of fsp_host_api; see its members */
 
 /* The sizes of the C types the two sides must agree on. A plugin built with
@@ -151,14 +151,23 @@ typedef struct fsp_kpi_def {
     int fold;                         /* enum fsp_fold */
     fsp_compute_fn compute;
     const void *user;                 /* anything the plugin wants back via args->kpi->user */
+    /* -- ABI 1.3 -- (a definition of an older plugin ends before here; the
+     * host tells the two apart by struct_size and reads budget as 0) */
+    int budget;                       /* 1: a flow KPI that adds up over days and stores, so
+                                         it takes per-store monthly budgets (the `targets`
+                                         entity; "budget": true in the catalogue); 0: not */
 } fsp_kpi_def;
+
+/* The size of a KPI definition of ABI 1.0-1.2 (without budget): the host
+ * accepts it and takes budget as 0. */
+#define FSP_KPI_DEF_SIZE_1_2  offsetof(fsp_kpi_def, budget)
 
 /* A KPI definition with its struct_size set; name the other fields:
  *     FSP_KPI(.id = "service.ro_count", .name_zh = "进厂台次", .name_en = "Repair orders",
  *             .unit = "count", .direction = FSP_DIR_HIGHER, .formula = "...",
  *             .fold = FSP_FOLD_SUM, .compute = compute_ro_count)
  * A field left out is 0: no target, by = FSP_BY_DEFAULT, fold = FSP_FOLD_SUM,
- * user = NULL. */
+ * user = NULL, budget = 0. */
 #define FSP_KPI(...)  { .struct_size = sizeof(fsp_kpi_def), __VA_ARGS__ }
 /* The default target, inside FSP_KPI: a number, or a band [low, high]. */
 #define FSP_TARGET(x)        .target_kind = FSP_TARGET_NUMBER, .target_low = (x)
