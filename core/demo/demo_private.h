@@ -356,7 +356,7 @@ typedef struct store_sim {
     /* the store's character (store_init): how it differs from the others */
     double first_service_p;  /* new vehicles back for their first service */
     double steering;         /* accident revenue / premium the insurers steer the store to */
-    double accident_rate;    /* accident repairs a year of a vehicle insured here (calibrate_accidents) */
+    double accidents_per_premium;   /* accident repairs a year per yuan of a policy sold here (calibrate_accidents) */
     double tech_efficiency;  /* sold hours / clocked hours */
     double materials_ratio;  /* paint and consumables cost / bodywork revenue */
     double parts_price;      /* the store's prices against the brand list */

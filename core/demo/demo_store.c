@@ -118,8 +118,8 @@ void store_init(store_sim *s, const gen *g, int idx)
      * premium it gives them (送修比例, about 0.9 by the rule, less in
      * practice); bigger stores run their workshop tighter; tier-1 wages are
      * higher. Each draw is the store's own, so stores of one brand differ. */
-    s->first_service_p = idx == 0 ? 0.955 + 0.015 * rng_unit(&s->r) : 0.83 + 0.08 * rng_unit(&s->r);
-    s->steering = 0.75 + 0.14 * rng_unit(&s->r);
+    s->first_service_p = idx == 0 ? 0.955 + 0.015 * rng_unit(&s->r) : 0.835 + 0.08 * rng_unit(&s->r);
+    s->steering = 0.73 + 0.12 * rng_unit(&s->r);
     s->tech_efficiency = 0.98 + 0.09 * s->size + 0.08 * rng_unit(&s->r);
     s->materials_ratio = 0.158 + 0.045 * rng_unit(&s->r);
     s->parts_price = 0.975 + 0.05 * rng_unit(&s->r);
@@ -130,7 +130,7 @@ void store_init(store_sim *s, const gen *g, int idx)
     s->bad_debtor = rng_chance(&s->r, 0.12);
     if (s->weak[DEMO_WEAK_CHURN]) {
         /* the high-churn store: missed first services, a cold welcome, people leaving */
-        s->first_service_p = 0.74;
+        s->first_service_p = 0.76;
         s->staff_turnover = 0.27;
         s->followup_p = 0.42;
     }
@@ -258,18 +258,13 @@ int parts_init(const gen *g, store_sim *s, char *err, size_t errlen)
 
 /* The accident rate that gives the store its steering: insurers send a
  * store accident repairs worth about s->steering of the premium it sells
- * them (the 1:0.9 rule), so a store with cheap labour or parts gets more
- * cars, one of an expensive brand fewer. Expected premium of an insured
- * vehicle-year (write_policy: 950 yuan + 3.2 % of the price, less with age)
- * over the expected revenue of an insurer-paid repair (body_jobs, the
- * store's labour rate and body parts prices, materials). Call after
- * parts_init(). */
+ * them (the 1:0.9 rule), so a vehicle insured here comes back for accidents
+ * in proportion to its premium, and a store with cheap labour or parts gets
+ * more cars. The rate per yuan of premium a year is the steering over the
+ * expected revenue of an insurer-paid repair (body_jobs, the store's labour
+ * rate and body parts prices, materials). Call after parts_init(). */
 void calibrate_accidents(store_sim *s)
 {
-    static const int model_weight[MODELS_PER_BRAND] = {40, 28, 20, 12};   /* pick_model() */
-    double price = 0;
-    for (int m = 0; m < MODELS_PER_BRAND; m++) price += model_weight[m] / 100.0 * brands[s->brand].models[m].price;
-    double premium = (950 + 0.032 * price) * 0.75;
     double hours = 0, nparts = 0;
     for (int k = 0; k < N_SEVERITIES; k++) {
         hours += body_jobs[k].share_pct / 100.0 * (body_jobs[k].lo1 + body_jobs[k].hi1 + body_jobs[k].lo2 + body_jobs[k].hi2) / 200.0;
@@ -284,7 +279,7 @@ void calibrate_accidents(store_sim *s)
         part_price += (cbrt((i + 1.0) / n) - cbrt((double)i / n)) * s->parts[s->pool_first[P_BODY] + i].price / 100.0;
     double c = s->materials_ratio / (1.0 - MATERIAL_MARKUP * s->materials_ratio);
     double revenue = (hours * s->labour_rate + nparts * part_price) * (1.0 + MATERIAL_MARKUP * c);
-    s->accident_rate = s->steering * premium / (0.9 * revenue);
+    s->accidents_per_premium = s->steering / (0.9 * revenue);
 }
 
 /* --- vehicles, sales, policies and the visit chain --- */
@@ -354,16 +349,23 @@ int pick_insurer(rng *r)
     return 0;
 }
 
-/* One policy row; returns its ends_on. */
+/* The yearly premium of a vehicle's policy, yuan: 950 plus 3.2 % of its
+ * price, 8 % less for every year of its age (the no-claim discount). */
+static long long policy_premium(const store_sim *s, const vehicle *v, int age_years)
+{
+    long long premium_yuan = 950 + (long long)brands[s->brand].models[v->model].price * 32 / 1000;
+    for (int y = 0; y < age_years; y++) premium_yuan = premium_yuan * 92 / 100;
+    return premium_yuan;
+}
+
+/* One policy row; returns its ends_on, its premium (yuan) to *premium_out. */
 static int write_policy(gen *g, store_sim *s, const vehicle *v, int insurer, bool renewal,
-                        int sold_on, int starts_on, int age_years)
+                        int sold_on, int starts_on, int age_years, long long *premium_out)
 {
     csv_out *w = &g->out[E_INSURANCE_POLICIES];
     int ends_on = add_one_year(starts_on) - 1;
-    long long price = brands[s->brand].models[v->model].price;
-    long long premium_yuan = 950 + price * 32 / 1000;
-    for (int y = 0; y < age_years; y++) premium_yuan = premium_yuan * 92 / 100;
-    premium_yuan += rng_range(&s->r, -200, 200);
+    long long premium_yuan = policy_premium(s, v, age_years) + rng_range(&s->r, -200, 200);
+    *premium_out = premium_yuan;
     long long premium = premium_yuan * 100 + rng_range(&s->r, 0, 99);
     long long commission = premium * insurers[insurer].commission_pct / 100;
     char no[24];
@@ -378,8 +380,9 @@ static int write_policy(gen *g, store_sim *s, const vehicle *v, int insurer, boo
 }
 
 /* A vehicle's cover by the store's policies: the days [from, to] insured
- * with insurer (the whole chain of one vehicle: at most one a year). */
-typedef struct cover { int from, to; int insurer; } cover;
+ * with insurer for a premium (yuan a year); the whole chain of one vehicle,
+ * at most one a year. */
+typedef struct cover { int from, to; int insurer; long long premium; } cover;
 #define COVERS_MAX 16
 
 /* The vehicle's policies in the window: new at sale (when sold here), then
@@ -394,14 +397,15 @@ static int vehicle_policies(gen *g, store_sim *s, vehicle *v, int active_until, 
     if (v->sold_day != INT_MIN) {
         if (!rng_chance(&s->r, 0.86)) return 0;          /* insured elsewhere */
         v->insurer = insurer;
-        starts_on = write_policy(g, s, v, insurer, false, v->sold_day, v->sold_day, 0) + 1;
-        covers[n++] = (cover){ v->sold_day, starts_on - 1, insurer };
+        long long premium;
+        starts_on = write_policy(g, s, v, insurer, false, v->sold_day, v->sold_day, 0, &premium) + 1;
+        covers[n++] = (cover){ v->sold_day, starts_on - 1, insurer, premium };
     } else {
         starts_on = s->start_day + (int)rng_range(&s->r, 0, 364);
         age = (int)((v->km_start * 10LL / (v->km_per_day10 ? v->km_per_day10 : 1)) / 365) + 1;
         if (!rng_chance(&s->r, 0.7)) return 0;
         v->insurer = insurer;
-        covers[n++] = (cover){ s->start_day, starts_on - 1, insurer };
+        covers[n++] = (cover){ s->start_day, starts_on - 1, insurer, policy_premium(s, v, age) };
     }
     while (starts_on - 1 <= s->end_day + 30 && n < COVERS_MAX) {
         double p = renew;
@@ -411,8 +415,9 @@ static int vehicle_policies(gen *g, store_sim *s, vehicle *v, int active_until, 
         if (sold_on > s->end_day || !rng_chance(&s->r, p)) break;
         if (rng_chance(&s->r, 0.2)) insurer = pick_insurer(&s->r);
         age++;
-        int ends_on = write_policy(g, s, v, insurer, true, sold_on, starts_on, age);
-        covers[n++] = (cover){ starts_on, ends_on, insurer };
+        long long premium;
+        int ends_on = write_policy(g, s, v, insurer, true, sold_on, starts_on, age, &premium);
+        covers[n++] = (cover){ starts_on, ends_on, insurer, premium };
         starts_on = ends_on + 1;   /* the day after it ends */
     }
     return n;
@@ -495,7 +500,8 @@ static int vehicle_unplanned(store_sim *s, int vi, int customer_from, int active
         while (c < ncovers && covers[c].to < m0) c++;
         bool covered = c < ncovers && covers[c].from <= m0;
         if (!active && !covered) continue;
-        if (rng_chance(&s->r, (covered ? s->accident_rate : 0.06) / 12)) {
+        double rate = covered ? covers[c].premium * s->accidents_per_premium : 0.06;
+        if (rng_chance(&s->r, rate / 12)) {
             int n0 = s->nev;
             if (add_event(s, m0 + (int)rng_range(&s->r, 0, 29), K_BODY, vi, err, errlen) != 0) return -1;
             if (s->nev > n0) {
