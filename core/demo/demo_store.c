@@ -130,7 +130,7 @@ void store_init(store_sim *s, const gen *g, int idx)
     s->bad_debtor = rng_chance(&s->r, 0.12);
     if (s->weak[DEMO_WEAK_CHURN]) {
         /* the high-churn store: missed first services, a cold welcome, people leaving */
-        s->first_service_p = 0.76;
+        s->first_service_p = 0.70;
         s->staff_turnover = 0.27;
         s->followup_p = 0.42;
     }

