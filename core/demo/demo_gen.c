@@ -6,8 +6,8 @@
  * the window) or a place in the store's existing park, a chain of service
  * visits every 4-6 months until it churns, repairs, accidents paid by its
  * insurer, warranty work, yearly insurance policies, and each visit has its
- * labour and parts lines, invoice, payments, follow-up call, survey and
- * appointment. Parts issues drive the month-end stock snapshots; revenue
+ * labour and parts lines, invoice (when a company pays), payments, follow-up
+ * call, survey and appointment. Parts issues drive the month-end stock snapshots; revenue
  * drives the month's personnel cost and fixed expenses.
  *
  * Determinism: one seedable xoshiro256** stream per store (seeded through
@@ -17,8 +17,16 @@
  *
  * The story: a few stores are weak in one domain each (demo_weak_store()):
  * low labour share, aged receivables, poor insurance renewal, high churn,
- * slow-moving parts. Seasonality: a dip around the Spring Festival and an
- * air-conditioning repair peak in summer. */
+ * slow-moving parts. The others look like real 4S stores of their brand,
+ * city and size (store_init()): insurers steer accident repairs worth about
+ * 0.8 of the premium a store sells them, few stores bring 95 % of their new
+ * vehicles back for the first service, brands leave different parts
+ * margins, and each store has its own materials use, workshop efficiency,
+ * referral share, staff turnover, personnel cost and follow-up habits.
+ * Over any 12 months the group's figures stay in the ranges of Chinese 4S
+ * practice; tests/integration/demo_story.test.mjs checks them.
+ * Seasonality: a dip around the Spring Festival and an air-conditioning
+ * repair peak in summer. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>

@@ -142,15 +142,19 @@ cities[N_REGIONS][CITIES_PER_REGION] = {
 
 #define N_BRANDS 4
 #define MODELS_PER_BRAND 4
+/* Brands differ as their networks do: the labour rate the maker allows, the
+ * parts markup its price list leaves the dealer (Japanese brands more than
+ * the German-Chinese and American joint ventures), and the models' prices. */
 static const struct {
     const char *name, *part_prefix, *wmi;
     int labour_rate;                       /* yuan per sold hour, tier-2 city */
+    int parts_markup_pct;                  /* mean list price over cost of a part, percent */
     struct { const char *name; int price; } models[MODELS_PER_BRAND];  /* yuan excl. VAT */
 } brands[N_BRANDS] = {
-    {"丰田", "TY", "LVG", 290, {{"卡罗拉", 106000}, {"凯美瑞", 159000}, {"RAV4荣放", 150000}, {"汉兰达", 230000}}},
-    {"本田", "BT", "LHG", 275, {{"思域", 111000}, {"雅阁", 150000}, {"CR-V", 156000}, {"奥德赛", 212000}}},
-    {"大众", "DZ", "LSV", 255, {{"朗逸", 97000}, {"帕萨特", 168000}, {"途观L", 195000}, {"迈腾", 172000}}},
-    {"别克", "BK", "LSG", 265, {{"英朗", 88000}, {"君威", 142000}, {"君越", 186000}, {"GL8", 230000}}},
+    {"丰田", "TY", "LVG", 290, 143, {{"卡罗拉", 106000}, {"凯美瑞", 159000}, {"RAV4荣放", 150000}, {"汉兰达", 230000}}},
+    {"本田", "BT", "LHG", 275, 139, {{"思域", 111000}, {"雅阁", 150000}, {"CR-V", 156000}, {"奥德赛", 212000}}},
+    {"大众", "DZ", "LSV", 255, 131, {{"朗逸", 97000}, {"帕萨特", 168000}, {"途观L", 195000}, {"迈腾", 172000}}},
+    {"别克", "BK", "LSG", 265, 135, {{"英朗", 88000}, {"君威", 142000}, {"君越", 186000}, {"GL8", 230000}}},
 };
 
 #define N_INSURERS 3
@@ -290,7 +294,8 @@ typedef struct event {
     int comeback_of_id;     /* -1 */
     unsigned char kind;
     bool ac;                /* an air-conditioning repair */
-    bool accident;          /* insurer-paid bodywork */
+    bool accident;          /* accident bodywork (paid by an insurer when insurer >= 0) */
+    signed char insurer;    /* the insurer paying an accident repair, -1 none */
 } event;
 
 typedef struct customer {
@@ -303,10 +308,20 @@ static const struct { const char *code; int n; const char *category; int cost_lo
     {"MT", 14, "part", 2500, 18000},
     {"RP", 90, "part", 8000, 320000},
     {"AC", 10, "part", 6000, 320000},
-    {"BD", 40, "part", 25000, 480000},
+    {"BD", 40, "part", 40000, 800000},
     {"MA", 16, "material", 1500, 12000},
     {"AX", 12, "accessory", 8000, 150000},
 };
+
+/* Accident repairs by severity: most are a scrape or a dent (one panel
+ * painted), some need panels replaced, a few are heavy. Hours in hundredths
+ * of the two labour lines (body, paint), and how many body parts. */
+#define N_SEVERITIES 3
+static const struct { int share_pct, lo1, hi1, lo2, hi2, parts_lo, parts_hi; } body_jobs[N_SEVERITIES] = {
+    {50, 100, 300, 150, 400, 0, 1}, {38, 250, 600, 300, 700, 2, 4}, {12, 600, 1600, 500, 1200, 4, 8},
+};
+/* Materials are sold at 1.35 times their cost. */
+#define MATERIAL_MARKUP 1.35
 
 typedef struct part {
     char part_no[24];
@@ -319,9 +334,14 @@ typedef struct part {
     long long dead_qty;      /* hundredths */
 } part;
 
+/* One post (an advisor's desk, a technician's bay) and the people who held
+ * it in turn: number[k] from from_day[k] (from_day[0] = INT_MIN) until the
+ * day before from_day[k + 1]. */
+#define SLOT_HOLDERS_MAX 8
 typedef struct staff_slot {
-    int first, second;       /* staff numbers; second replaces first from change_day */
-    int change_day;          /* INT_MAX: no change */
+    int number[SLOT_HOLDERS_MAX];
+    int from_day[SLOT_HOLDERS_MAX];
+    int n;
 } staff_slot;
 
 typedef struct store_sim {
@@ -333,6 +353,18 @@ typedef struct store_sim {
     double size;             /* 0..1 */
     int labour_rate;         /* yuan per hour */
     bool weak[DEMO_WEAK_COUNT];
+    /* the store's character (store_init): how it differs from the others */
+    double first_service_p;  /* new vehicles back for their first service */
+    double steering;         /* accident revenue / premium the insurers steer the store to */
+    double accidents_per_premium;   /* accident repairs a year per yuan of a policy sold here (calibrate_accidents) */
+    double tech_efficiency;  /* sold hours / clocked hours */
+    double materials_ratio;  /* paint and consumables cost / bodywork revenue */
+    double parts_price;      /* the store's prices against the brand list */
+    double referral_p;       /* new-vehicle sales through referrals */
+    double staff_turnover;   /* leavers a year per post */
+    double personnel_ratio;  /* after-sales personnel cost / revenue */
+    double followup_p;       /* closed ROs the store calls back */
+    bool bad_debtor;         /* a fleet account that stopped paying before the window */
 
     vehicle *veh; int nveh, capveh;
     event *ev; int nev, capev;
@@ -345,6 +377,7 @@ typedef struct store_sim {
 
     staff_slot advisors[16]; int nadvisors;
     staff_slot techs[40]; int ntechs;
+    staff_slot clerks[2], manager[1];
 
     long long next_invoice, next_payment, next_policy, next_appt;
     /* month figures for store_financials, by month offset from the start */
@@ -385,9 +418,11 @@ void store_free(store_sim *s);
 void write_staff(gen *g, store_sim *s, int target_ros);
 void slot_code(const staff_slot *slot, const char *prefix, int day, char *buf, size_t len);
 int parts_init(const gen *g, store_sim *s, char *err, size_t errlen);
+void calibrate_accidents(store_sim *s);
 int pick_insurer(rng *r);
 void write_invoice(gen *g, store_sim *s, int payer, int issued, long long amount, const char *ro_no, const char *deal_no);
 int store_vehicles(gen *g, store_sim *s, int target_ros, char *err, size_t errlen);
+void write_legacy_debt(gen *g, store_sim *s);
 int add_comebacks(store_sim *s, char *err, size_t errlen);
 
 /* repair orders, stock, financials: one whole store (demo_ros.c) */

@@ -55,7 +55,7 @@ static void labour_line(gen *g, store_sim *s, const char *ro_no, int *line, cons
     csv_str(w, s->code); csv_str(w, ro_no); csv_int(w, ++*line); csv_str(w, op); csv_str(w, tech);
     csv_hundredths(w, hours100);
     if (rng_chance(&s->r, 0.08)) csv_null(w);
-    else csv_hundredths(w, hours100 * (long long)rng_range(&s->r, 80, 108) / 100);
+    else csv_hundredths(w, (long long)(hours100 * (0.9 + 0.2 * rng_unit(&s->r)) / s->tech_efficiency));
     csv_hundredths(w, amount);
     csv_row_end(w);
     t->labour += amount;
@@ -115,11 +115,16 @@ static void ro_lines(gen *g, store_sim *s, const event *e, const char *ro_no, ro
         }
         break;
     case K_BODY: {
-        labour_line(g, s, ro_no, &ln, "BD01", rng_range(r, 150, 500), rate, day, t);
-        labour_line(g, s, ro_no, &ln, "BD02", rng_range(r, 200, 600), rate, day, t);
-        for (int i = (int)rng_range(r, 1, 3); i > 0; i--) parts_line(g, s, ro_no, &pn, P_BODY, -1, 100, day, t);
-        /* paint and consumables: about 18 % of the job's revenue at cost */
-        long long target_cost = (t->labour + t->sale) * 235 / 1000 * (long long)rng_range(r, 85, 115) / 100;
+        int u = (int)rng_range(r, 0, 99), severity = 0;
+        for (int acc = body_jobs[0].share_pct; u >= acc && severity + 1 < N_SEVERITIES; acc += body_jobs[++severity].share_pct) {}
+        labour_line(g, s, ro_no, &ln, "BD01", rng_range(r, body_jobs[severity].lo1, body_jobs[severity].hi1), rate, day, t);
+        labour_line(g, s, ro_no, &ln, "BD02", rng_range(r, body_jobs[severity].lo2, body_jobs[severity].hi2), rate, day, t);
+        for (int i = (int)rng_range(r, body_jobs[severity].parts_lo, body_jobs[severity].parts_hi); i > 0; i--)
+            parts_line(g, s, ro_no, &pn, P_BODY, -1, 100, day, t);
+        /* paint and consumables: the store's share of the job's revenue at
+         * cost (c / (1 + 1.35 c) of the revenue with materials sold at 1.35) */
+        double c = s->materials_ratio / (1.0 - MATERIAL_MARKUP * s->materials_ratio);
+        long long target_cost = (long long)((t->labour + t->sale) * c * (0.85 + 0.3 * rng_unit(r)));
         int nmat = (int)rng_range(r, 1, 2);
         for (int i = 0; i < nmat; i++) {
             int idx = rng_skewed(r, pools[P_MATERIAL].n);
@@ -142,7 +147,7 @@ static void ro_lines(gen *g, store_sim *s, const event *e, const char *ro_no, ro
 static void write_followups(gen *g, store_sim *s, const char *ro_no, int closed_day, double csi_base)
 {
     rng *r = &s->r;
-    if (rng_chance(r, 0.62)) {
+    if (rng_chance(r, s->followup_p)) {
         int day = closed_day + (rng_chance(r, 0.8) ? (int)rng_range(r, 1, 3) : (int)rng_range(r, 4, 8));
         if (day <= s->end_day) {
             csv_out *w = &g->out[E_FOLLOW_UP_CALLS];
@@ -236,9 +241,9 @@ static int store_repair_orders(gen *g, store_sim *s, char *err, size_t errlen)
         case K_FIRST: case K_WARRANTY: payer = "warranty"; bill_to = s->cust_oem; break;
         case K_INTERNAL: payer = "internal"; bill_to = s->cust_internal; break;
         case K_BODY:
-            if (e->accident && rng_chance(r, 0.8)) {
+            if (e->accident && e->insurer >= 0) {
                 payer = "insurer";
-                insurer = v->insurer >= 0 ? v->insurer : pick_insurer(r);
+                insurer = e->insurer;
                 bill_to = s->cust_insurer[insurer];
             }
             break;
@@ -263,9 +268,10 @@ static int store_repair_orders(gen *g, store_sim *s, char *err, size_t errlen)
             discount = (t.labour + t.sale) * rng_range(r, 5, 12) / 100 / 100 * 100;
         long long revenue = t.labour + t.sale + other - discount;
 
-        /* the RO names the vehicle's owner (the house for internal work);
+        /* the RO names the vehicle's owner, the house for internal work and
+         * the insurer for a claim it settles (its account with the store);
          * the invoice goes to whoever pays */
-        customer_code(kind == K_INTERNAL ? s->cust_internal : v->customer, cc, sizeof cc);
+        customer_code(kind == K_INTERNAL ? s->cust_internal : insurer >= 0 ? bill_to : v->customer, cc, sizeof cc);
         csv_row_start(w);
         csv_str(w, s->code); csv_str(w, ro_no); csv_str(w, v->vin); csv_str(w, cc); csv_str(w, advisor);
         csv_str(w, ro_type_names[kind]); csv_str(w, payer);
@@ -284,8 +290,11 @@ static int store_repair_orders(gen *g, store_sim *s, char *err, size_t errlen)
             s->month_revenue[mo] += revenue;
             s->month_gross[mo] += revenue - t.cost;
         }
-        /* individuals pay their own bills at the till: no receivable */
-        if (s->cust[bill_to].type != CT_INDIVIDUAL) write_invoice(g, s, bill_to, closed_day, revenue, ro_no, NULL);
+        /* individuals pay their own bills at the till: no receivable; the
+         * maker settles first services and warranty claims through its claim
+         * system against the store's parts account: no invoice either */
+        if (s->cust[bill_to].type != CT_INDIVIDUAL && bill_to != s->cust_oem)
+            write_invoice(g, s, bill_to, closed_day, revenue, ro_no, NULL);
         write_followups(g, s, ro_no, closed_day, csi_base);
         if (kind == K_FIRST || kind == K_MAINT) write_appointments(g, s, e, ro_no, appt_share);
     }
@@ -299,7 +308,7 @@ static void write_financials(gen *g, store_sim *s)
     for (int mo = 0; mo < s->nmonths; mo++) {
         int mi = g->start_month_index + mo;
         long long revenue = s->month_revenue[mo], gross = s->month_gross[mo];
-        long long personnel = (long long)(revenue * (0.095 + 0.03 * rng_unit(&s->r)));
+        long long personnel = (long long)(revenue * (s->personnel_ratio + 0.016 * (rng_unit(&s->r) - 0.5)));
         long long fixed = (long long)((gross > 0 ? gross : 1000000) / (0.85 + 0.35 * rng_unit(&s->r)));
         char month[16];
         snprintf(month, sizeof month, "%04d-%02d", mi / 12, mi % 12 + 1);
@@ -382,7 +391,9 @@ long long generate_store(gen *g, int idx, char *err, size_t errlen)
 
     write_staff(g, &s, target_ros);
     if (store_accounts(&s, err, errlen) != 0) goto done;
+    write_legacy_debt(g, &s);
     if (parts_init(g, &s, err, errlen) != 0) goto done;
+    calibrate_accidents(&s);
     if (store_vehicles(g, &s, target_ros, err, errlen) != 0) goto done;
     if (add_comebacks(&s, err, errlen) != 0) goto done;
     if (store_repair_orders(g, &s, err, errlen) != 0) goto done;

@@ -4,7 +4,8 @@
  * row counts and money totals computed from the CSV text by this test equal
  * plain SQL over the loaded tables, the demo users exist; and the story: each
  * weak store really is the worst of the group on its measure, computed by
- * plain SQL, while the healthy stores meet the first-service target. */
+ * plain SQL, while the healthy stores bring 80-99 % of their new vehicles
+ * back for the first service. */
 #include <stdlib.h>
 #include <stdbool.h>
 #include <dirent.h>
@@ -345,7 +346,9 @@ static void test_weak_stores(void)
     demo_store_code(demo_weak_store(n, DEMO_WEAK_CHURN), want, sizeof want);
     double first = extreme_store(first_service_sql, true, got, sizeof got);
     CHECK_STR(got, want, "the lowest first-service rate (%.3f) is the high-churn store", first);
-    double best_of_rest = 2;
+    /* the others bring most of their new vehicles back, as real stores do:
+     * 80-99 %, few of them 95 % (the sources' target) */
+    double lowest_of_rest = 2, highest_of_rest = -1;
     {
         db_result *r = NULL;
         char err[512];
@@ -353,12 +356,16 @@ static void test_weak_stores(void)
             for (int i = 0; i < r->nrows; i++) {
                 bool null;
                 double v = db_cell_double(r, i, 1, &null);
-                if (strcmp(db_cell(r, i, 0), want) != 0 && v < best_of_rest) best_of_rest = v;
+                if (strcmp(db_cell(r, i, 0), want) == 0 || null) continue;
+                if (v < lowest_of_rest) lowest_of_rest = v;
+                if (v > highest_of_rest) highest_of_rest = v;
             }
             db_result_free(r);
         }
     }
-    CHECK(best_of_rest >= 0.95 && best_of_rest <= 1.0, "every other store brings >= 95 %% of its new vehicles back for first service (lowest %.3f)", best_of_rest);
+    CHECK(lowest_of_rest >= 0.80 && highest_of_rest <= 0.99,
+          "every other store brings 80-99 %% of its new vehicles back for first service (%.3f-%.3f)", lowest_of_rest, highest_of_rest);
+    CHECK(lowest_of_rest > first, "and more than the high-churn store (%.3f)", first);
 
     /* slow-moving stock: value of the last snapshot's parts not issued (or,
      * never issued, not received) in the 180 days before it */
