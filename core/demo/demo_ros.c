@@ -144,7 +144,7 @@ static void ro_lines(gen *g, store_sim *s, const event *e, const char *ro_no, ro
     }
 }
 
-static void write_followups(gen *g, store_sim *s, const char *ro_no, int closed_day, double csi_base)
+static void write_followups(gen *g, store_sim *s, const char *ro_no, int closed_day, const double csi[5])
 {
     rng *r = &s->r;
     if (rng_chance(r, s->followup_p)) {
@@ -164,11 +164,10 @@ static void write_followups(gen *g, store_sim *s, const char *ro_no, int closed_
         int day = closed_day + (int)rng_range(r, 2, 10);
         if (day <= s->end_day) {
             csv_out *w = &g->out[E_CSI_SURVEYS];
-            static const double dimension_offset[5] = {0.1, -0.2, 0.2, -0.1, 0.3};
             csv_row_start(w);
             csv_str(w, s->code); csv_str(w, ro_no); csv_date(w, day);
             for (int d = 0; d < 5; d++) {
-                double v = csi_base + dimension_offset[d] + 0.7 * rng_normal(r);
+                double v = csi[d] + 0.7 * rng_normal(r);
                 long long tenths = (long long)(v * 10 + 0.5);
                 if (tenths < 0) tenths = 0;
                 if (tenths > 100) tenths = 100;
@@ -217,7 +216,15 @@ static int store_repair_orders(gen *g, store_sim *s, char *err, size_t errlen)
     rng *r = &s->r;
     int *ro_seq_of_id = malloc((size_t)(s->nev ? s->nev : 1) * sizeof *ro_seq_of_id);
     if (!ro_seq_of_id) { snprintf(err, errlen, "demo: out of memory"); return -1; }
-    double csi_base = 8.4 + 0.5 * rng_unit(r) - (s->weak[DEMO_WEAK_CHURN] ? 0.9 : 0.0);
+    /* the store's mean score of each SERVQUAL dimension (reliability,
+     * responsiveness, assurance, empathy, tangibles): a common pattern (the
+     * showroom scores best, waiting worst), each store's own strengths and
+     * weaknesses around it; the high-churn store keeps people waiting and
+     * does not listen */
+    static const double dimension_offset[5] = {0.1, -0.2, 0.2, -0.1, 0.3};
+    double csi_base = 8.4 + 0.5 * rng_unit(r) - (s->weak[DEMO_WEAK_CHURN] ? 0.6 : 0.0), csi[5];
+    for (int d = 0; d < 5; d++) csi[d] = csi_base + dimension_offset[d] + 0.5 * (rng_unit(r) - 0.5);
+    if (s->weak[DEMO_WEAK_CHURN]) { csi[1] -= 0.6; csi[3] -= 0.5; }
     double appt_share = 0.25 + 0.3 * rng_unit(r);
     int month = g->start_month_index;          /* the month whose end is next */
     for (int i = 0; i <= s->nev; i++) {
@@ -295,7 +302,7 @@ static int store_repair_orders(gen *g, store_sim *s, char *err, size_t errlen)
          * system against the store's parts account: no invoice either */
         if (s->cust[bill_to].type != CT_INDIVIDUAL && bill_to != s->cust_oem)
             write_invoice(g, s, bill_to, closed_day, revenue, ro_no, NULL);
-        write_followups(g, s, ro_no, closed_day, csi_base);
+        write_followups(g, s, ro_no, closed_day, csi);
         if (kind == K_FIRST || kind == K_MAINT) write_appointments(g, s, e, ro_no, appt_share);
     }
     free(ro_seq_of_id);

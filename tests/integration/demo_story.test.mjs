@@ -26,7 +26,8 @@
 // over the loaded tables (mariadb client on the server's socket), exactly as
 // docs/kpis.md defines sales.referral_share (sales with `referral` / sales by
 // `sold_on` in the period) and staff.turnover (leavers with `left_on` in the
-// period / the mean of the staff in post on `from` and on `to`).
+// period / the mean of the staff in post on `from` and on `to`), and the
+// group's figures of those two KPIs in the API must be the same.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -43,7 +44,7 @@ const IDS = ['insurance.repair_to_premium', 'insurance.renewal_rate', 'retention
   'retention.churn_y3', 'retention.first_service_rate', 'receivables.open', 'receivables.over_90_share',
   'receivables.age_over_365', 'receivables.over_limit_accounts', 'labour.hours_per_ro', 'labour.share',
   'labour.tech_efficiency', 'parts.gross_margin', 'parts.materials_cost_ratio', 'parts.slow_moving_share',
-  'service.personnel_cost_ratio', 'service.followup_rate', 'service.ro_count'];
+  'service.personnel_cost_ratio', 'service.followup_rate', 'service.ro_count', 'sales.referral_share', 'staff.turnover'];
 
 const pct = (x) => (x === null || x === undefined ? String(x) : `${(100 * x).toFixed(1)} %`);
 
@@ -225,12 +226,15 @@ for (const seed of SEEDS) {
           WHERE sold_on BETWEEN '${w.from}' AND '${w.to}'`).split('\t').map(Number);
         assert.ok(sales > 0, 'the window has sales');
         within(fails, `${w.name}: referral share (${refs}/${sales})`, refs / sales, 0.10, 0.40);
+        if (!(Math.abs(w.group['sales.referral_share'] - refs / sales) < 1e-9)) fails.push(`${w.name}: the API's sales.referral_share ${w.group['sales.referral_share']} is not ${refs}/${sales}`);
         // staff.turnover: leavers with left_on in the period / mean of the staff in post on from and on to
         const inPost = (day) => `(hired_on IS NULL OR hired_on <= '${day}') AND (left_on IS NULL OR left_on > '${day}')`;
         const [left, atFrom, atTo] = d.sql(`SELECT (SELECT COUNT(*) FROM staff WHERE left_on BETWEEN '${w.from}' AND '${w.to}'),
           (SELECT COUNT(*) FROM staff WHERE ${inPost(w.from)}), (SELECT COUNT(*) FROM staff WHERE ${inPost(w.to)})`).split('\t').map(Number);
         assert.ok(atFrom > 0 && atTo > 0, 'staff in post');
-        within(fails, `${w.name}: staff turnover (${left} / mean(${atFrom}, ${atTo}))`, left / ((atFrom + atTo) / 2), 0.05, 0.30);
+        const turnover = left / ((atFrom + atTo) / 2);
+        within(fails, `${w.name}: staff turnover (${left} / mean(${atFrom}, ${atTo}))`, turnover, 0.05, 0.30);
+        if (!(Math.abs(w.group['staff.turnover'] - turnover) < 1e-9)) fails.push(`${w.name}: the API's staff.turnover ${w.group['staff.turnover']} is not ${turnover}`);
         // each store's referral share differs: the best at least 8 points above the worst
         const perStore = d.sql(`SELECT store_code, SUM(COALESCE(referral, 0)) / COUNT(*) FROM vehicle_sales
           WHERE sold_on BETWEEN '${w.from}' AND '${w.to}' GROUP BY store_code`).split('\n').map((l) => Number(l.split('\t')[1]));
