@@ -27,6 +27,17 @@ for a in "$@"; do
 done
 
 passed=0; failed=0
+# Every temporary dir of the run (the tests' data dirs, their MariaDBs) lies
+# under one dir of its own; whatever still runs from it at the end is stopped,
+# so no server outlives the suite, and a stage that hangs is cut off at its
+# limit and counted as failed instead of holding the run.
+run_tmp=$(mktemp -d /tmp/fourscore-test.XXXXXX)
+export TMPDIR=$run_tmp
+reap() {
+  pkill -TERM -f -- "$run_tmp" 2>/dev/null; sleep 1; pkill -KILL -f -- "$run_tmp" 2>/dev/null
+  rm -rf -- "$run_tmp"
+}
+trap reap EXIT
 step() { printf '\n==== %s\n' "$*"; }
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -50,37 +61,44 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export FOURSCORE_PLUGIN_DIR="$top/build-asan/plugins"
 
 step "unit tests (ctest, sanitizer build)"
-ctest --test-dir build-asan --output-on-failure -j"$jobs" > build-asan/ctest.log 2>&1
+ctest --test-dir build-asan --output-on-failure --timeout 600 -j"$jobs" > build-asan/ctest.log 2>&1
 cat build-asan/ctest.log | grep -E "^ *[0-9]+/[0-9]+ Test|tests passed|Failed|\*\*\*|not ok" || true
 t=$(grep -Eo 'out of [0-9]+' build-asan/ctest.log | grep -Eo '[0-9]+' | tail -1); t=${t:-0}
 f=$(grep -Eo '[0-9]+ tests failed' build-asan/ctest.log | grep -Eo '^[0-9]+' | tail -1); f=${f:-0}
 if ! grep -q 'tests passed' build-asan/ctest.log; then cat build-asan/ctest.log; f=$((f + 1)); fi
 count $((t - f)) "$f"
 
-run_node() {   # run_node LABEL BIN FILES...
-  local label=$1 binary=$2; shift 2
+run_node() {   # run_node LABEL BIN LIMIT_SECONDS FILES...
+  local label=$1 binary=$2 limit=$3; shift 3
   local log="build-asan/$label.log"
-  FOURSCORE_BIN="$binary" node --test --test-concurrency=2 "$@" > "$log" 2>&1
-  grep -E "^not ok|^# (tests|pass|fail)" "$log" || true
+  # each file's result is printed as it comes (tee), so a log shows how far a run got
+  FOURSCORE_BIN="$binary" timeout -k 30 "$limit" node --test --test-concurrency=2 --test-timeout=900000 "$@" 2>&1 |
+    tee "$log" | grep --line-buffered -E "^(not )?ok [0-9]+ "
+  local rc=${PIPESTATUS[0]}
+  grep -E "^# (tests|pass|fail)" "$log" || true
   local p f
   p=$(grep -E '^# pass ' "$log" | awk '{print $3}' | tail -1); f=$(grep -E '^# fail ' "$log" | awk '{print $3}' | tail -1)
   p=${p:-0}; f=${f:-1}
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    echo "not ok - $label did not finish within $limit s (stopped; full log: $log)"; tail -60 "$log"; f=$((f + 1))
+  fi
   if [ "$f" != 0 ]; then
     echo "---- failures in $label (full log: $log)"
     awk '/^not ok|^ *not ok/{show=1} show{print} /^ *\.\.\.$/{show=0}' "$log" | head -400
   fi
   count "$p" "$f"
+  pkill -KILL -f -- "$run_tmp/" 2>/dev/null || true   # nothing a stage started outlives it
 }
 
 step "source tree (layers, docs) and integration tests (real MariaDB, real HTTP, sanitizer build)"
 mapfile -t itests < <(ls tests/tree/*.test.mjs tests/integration/*.test.mjs 2>/dev/null)
-if [ ${#itests[@]} -gt 0 ]; then run_node integration "$top/build-asan/fourscore" "${itests[@]}"; fi
+if [ ${#itests[@]} -gt 0 ]; then run_node integration "$top/build-asan/fourscore" 1200 "${itests[@]}"; fi
 
 if [ $quick = 0 ]; then
   mapfile -t wtests < <(ls tests/web/*.test.mjs 2>/dev/null)
   if [ ${#wtests[@]} -gt 0 ]; then
     step "dashboards in headless Chromium"
-    FOURSCORE_PLUGIN_DIR="$top/build/plugins" run_node web "$top/build/fourscore" "${wtests[@]}"
+    FOURSCORE_PLUGIN_DIR="$top/build/plugins" run_node web "$top/build/fourscore" 600 "${wtests[@]}"
   fi
 
   if command -v clang >/dev/null && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then

@@ -30,6 +30,7 @@ const baseEnv = {
   FOURSCORE_LOCALDB_BUFFER_POOL: '256M',
 };
 
+const STOP_MS = 60000;   // how long a stopping server or mariadbd may take
 const live = new Set();
 process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL'); } catch { /* gone */ } } });
 
@@ -180,9 +181,20 @@ export async function startServer(opts = {}) {
       throw new Error('database did not come back');
     },
     // SIGTERM (or sig) and wait: resolves to {code, signal}; then removes the data dir.
+    // A server that does not exit within STOP_MS is killed (with its mariadbd)
+    // and the stop fails, naming what the server printed last.
     async stop(sig = 'SIGTERM', { keep = false } = {}) {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
-      const res = await exited;
+      let timer;
+      const late = new Promise((r) => { timer = setTimeout(() => r(null), STOP_MS); });
+      const res = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (res === null) {
+        try { proc.kill('SIGKILL'); } catch { /* gone */ }
+        for (const pid of mariadbPids(dataDir)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+        await exited;
+        throw new Error(`server did not exit within ${STOP_MS / 1000} s of ${sig}; its last output:\n${errText.slice(-3000)}`);
+      }
       // a mariadbd we restarted by hand is not the server's to stop
       if (savedDbArgv) for (const pid of mariadbPids(dataDir)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } await waitGone(pid, 20000); }
       res.leftover = mariadbPids(dataDir);
@@ -237,7 +249,14 @@ export async function startMariadb(dir, opts = {}) {   // opts.args: more mariad
     async stop() {
       if (!proc || proc.exitCode !== null) return;
       proc.kill('SIGTERM');
-      await new Promise((r) => proc.on('close', r));
+      let timer;
+      const gone = await Promise.race([new Promise((r) => proc.on('close', () => r(true))),
+        new Promise((r) => { timer = setTimeout(() => r(false), STOP_MS); })]);
+      clearTimeout(timer);
+      if (!gone) {
+        proc.kill('SIGKILL');
+        throw new Error(`mariadbd did not exit within ${STOP_MS / 1000} s of SIGTERM`);
+      }
     },
   };
   return m;
