@@ -735,11 +735,11 @@ static char *answer_key(const char *const *ids, int nids, const char *from, cons
 }
 
 
-char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, bool want_gz, size_t *len,
-                     bool *is_gz, int *status, char *err, size_t errlen)
+char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, int want, size_t *len, int *got,
+                     gzip_piece *piece, int *status, char *err, size_t errlen)
 {
     *status = 400;
-    *is_gz = false;
+    *got = KPI_FORM_TEXT;
     const char *from = q->from, *to = q->to;
     if (q->nids == 0) { snprintf(err, errlen, "ids: missing (a comma-separated list of KPI ids)"); return NULL; }
     if (!from || !*from) { snprintf(err, errlen, "from: missing (YYYY-MM-DD)"); return NULL; }
@@ -752,7 +752,7 @@ char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, bool
     unsigned long long gen = 0;
     if (resolve_scope(a, who, q, &set, &gen, status, err, errlen) != 0) return NULL;
     char *key = answer_key(q->ids, q->nids, from, to, by, q->targets, &set);
-    char *text = key ? kpi_answers_get(a->kpi, gen, key, want_gz, len, is_gz) : NULL;
+    char *text = key ? kpi_answers_get(a->kpi, gen, key, want, len, got, piece) : NULL;
     if (text) {
         free(key);
         store_set_free(&set);

@@ -42,8 +42,7 @@ typedef struct answer_entry {
     unsigned hash;
     char *text;
     size_t len;
-    char *gz;                    /* the same text gzip-compressed (NULL: none), for clients that take it */
-    size_t gz_len;
+    gzip_piece piece;            /* the same text compressed (data NULL: none), for clients that take gzip */
     struct answer_entry *hnext, *prev, *next;
 } answer_entry;
 
@@ -256,10 +255,10 @@ static void answer_unlink_locked(kpi_engine *k, answer_entry *e)
     if (e->next) e->next->prev = e->prev;
     else k->answers_tail = e->prev;
     k->nanswers--;
-    k->answer_bytes -= e->len + e->gz_len;
+    k->answer_bytes -= e->len + e->piece.len;
     free(e->key);
     free(e->text);
-    free(e->gz);
+    gzip_piece_free(&e->piece);
     free(e);
 }
 
@@ -268,34 +267,38 @@ static void answers_clear_locked(kpi_engine *k)
     while (k->answers_head) answer_unlink_locked(k, k->answers_head);
 }
 
-/* text gzip-compressed into a new buffer (*out_len bytes), or NULL. */
-static char *gzip_text(const char *text, size_t len, size_t *out_len)
+/* A copy of e in the form asked (see kpi_answers_get), under k->mu. */
+static char *answer_copy_locked(const answer_entry *e, int want, size_t *len, int *got, gzip_piece *piece)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
-    uLong cap = deflateBound(&z, (uLong)len);
-    char *out = malloc(cap);
-    if (out) {
-        z.next_in = (Bytef *)(uintptr_t)text;
-        z.avail_in = (uInt)len;
-        z.next_out = (Bytef *)out;
-        z.avail_out = (uInt)cap;
-        if (deflate(&z, Z_FINISH) == Z_STREAM_END) {
-            *out_len = z.total_out;
-        } else {
-            free(out);
-            out = NULL;
+    char *copy = NULL;
+    if (want == KPI_FORM_PIECE && e->piece.data) {
+        if ((copy = malloc(e->piece.len))) {
+            memcpy(copy, e->piece.data, e->piece.len);
+            *len = e->piece.len;
+            *got = KPI_FORM_PIECE;
+            *piece = e->piece;
+            piece->data = (unsigned char *)copy;
         }
+    } else if (want == KPI_FORM_GZIP && e->piece.data) {
+        gzip_join j;
+        gzip_join_begin(&j);
+        gzip_join_piece(&j, &e->piece);
+        unsigned char *gz = NULL;
+        if (gzip_join_finish(&j, &gz, len) == 0) {
+            copy = (char *)gz;
+            *got = KPI_FORM_GZIP;
+        }
+    } else if ((copy = malloc(e->len + 1))) {
+        memcpy(copy, e->text, e->len + 1);
+        *len = e->len;
     }
-    deflateEnd(&z);
-    return out;
+    return copy;
 }
 
-char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, bool want_gz, size_t *len,
-                      bool *is_gz)
+char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, int want, size_t *len, int *got,
+                      gzip_piece *piece)
 {
-    *is_gz = false;
+    *got = KPI_FORM_TEXT;
     unsigned h = hash_str(key);
     char *copy = NULL;
     pthread_mutex_lock(&k->mu);
@@ -311,16 +314,7 @@ char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, bo
                 k->answers_head->prev = e;
                 k->answers_head = e;
             }
-            if (want_gz && e->gz) {
-                if ((copy = malloc(e->gz_len))) {
-                    memcpy(copy, e->gz, e->gz_len);
-                    *len = e->gz_len;
-                    *is_gz = true;
-                }
-            } else if ((copy = malloc(e->len + 1))) {
-                memcpy(copy, e->text, e->len + 1);
-                *len = e->len;
-            }
+            copy = answer_copy_locked(e, want, len, got, piece);
             break;
         }
     pthread_mutex_unlock(&k->mu);
@@ -343,7 +337,7 @@ void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, con
     memcpy(e->text, text, len + 1);
     e->len = len;
     /* answers worth compressing are compressed once, here, not per request */
-    if (len >= KPI_ANSWER_GZIP_MIN) e->gz = gzip_text(text, len, &e->gz_len);
+    if (len >= KPI_ANSWER_GZIP_MIN && gzip_piece_make(text, len, &e->piece) != 0) memset(&e->piece, 0, sizeof e->piece);
     e->hash = hash_str(key);
     pthread_mutex_lock(&k->mu);
     if (gen > k->answers_generation) {
@@ -357,7 +351,7 @@ void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, con
         pthread_mutex_unlock(&k->mu);
         free(e->key);
         free(e->text);
-        free(e->gz);
+        gzip_piece_free(&e->piece);
         free(e);
         return;
     }
@@ -368,7 +362,7 @@ void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, con
     k->answers_head = e;
     if (!k->answers_tail) k->answers_tail = e;
     k->nanswers++;
-    k->answer_bytes += len + e->gz_len;
+    k->answer_bytes += len + e->piece.len;
     while ((k->nanswers > KPI_ANSWER_MAX || k->answer_bytes > KPI_ANSWER_MAX_BYTES) && k->answers_tail != e)
         answer_unlink_locked(k, k->answers_tail);
     pthread_mutex_unlock(&k->mu);
