@@ -96,15 +96,18 @@ int auth_identify(http_req *r, principal *out)
         }
     }
     app *a = r->app;
+    if (!token && auth_session_cached(cookie, out)) return 1;
     char err[512];
-    db_conn *c = db_acquire(a->db, ROUTE_DB_WAIT_MS, err, sizeof err);
+    /* the small pool of its own: a caller is identified even while KPI work holds the main pool */
+    db_pool *pool = a->db_auth ? a->db_auth : a->db;
+    db_conn *c = db_acquire(pool, ROUTE_DB_WAIT_MS, err, sizeof err);
     if (!c) {
         log_error("auth", "database: %s", err);
         return -2;
     }
     int rc = token ? auth_token_principal(c, token, out, err, sizeof err)
                    : auth_session_principal(c, &a->cfg, cookie, out, err, sizeof err);
-    db_release(a->db, c);
+    db_release(pool, c);
     sodium_memzero(secret, sizeof secret);
     if (rc == -2) log_error("auth", "identifying the caller: %s", err);
     return rc;
@@ -203,11 +206,13 @@ void auth_route_session_delete(http_req *r)
 
 void auth_route_me(http_req *r)
 {
-    db_conn *c = route_db(r);
-    if (!c) return;
+    /* who the caller is: on the identifying pool, never behind KPI work */
     char err[512];
+    db_pool *pool = r->app->db_auth ? r->app->db_auth : r->app->db;
+    db_conn *c = db_acquire(pool, ROUTE_DB_WAIT_MS, err, sizeof err);
+    if (!c) { route_reply_db_unavailable(r, r->path, err); return; }
     cJSON *me = scope_json(c, r->who, err, sizeof err);
-    route_release(r, c);
+    db_release(pool, c);
     if (!me) { route_reply_internal(r, "me", err); return; }
     http_reply_json(r, 200, me);
 }
