@@ -230,6 +230,10 @@ typedef struct period {
     int days;
 } period;
 
+static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
+                                       const period *p, bool per_insurer, const char *key, int *status,
+                                       char *err, size_t errlen);
+
 /* The components of one KPI over one period (from the cache or computed);
  * a referenced entry the caller releases with kpi_cache_release. */
 static cache_entry *components_get(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
@@ -238,9 +242,24 @@ static cache_entry *components_get(app *a, db_conn *c, kpi_snapshot *snap, const
     kpi_engine *k = a->kpi;
     char key[KPI_CACHE_KEY_LEN];
     kpi_cache_key(key, pk->def->id, p->from, p->to, per_insurer);
-    cache_entry *e = kpi_cache_lookup(k, snap, key);
+    cache_entry *e = NULL;
+    int claim = 0;
+    /* identical concurrent misses are computed once: the others wait for it */
+    while (!(e = kpi_cache_lookup(k, snap, key)) && (claim = kpi_cache_claim(k, snap, key)) < 0) {}
     if (e) return e;
     metrics_add(METRIC_KPI_CACHE_MISSES, 1);     /* hits: counted once per request, in compute_missing */
+    e = compute_components(a, c, snap, pk, p, per_insurer, key, status, err, errlen);
+    kpi_cache_done(k, claim);
+    return e;
+}
+
+/* Compute the components of key and keep them; see components_get. */
+static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
+                                       const period *p, bool per_insurer, const char *key, int *status,
+                                       char *err, size_t errlen)
+{
+    kpi_engine *k = a->kpi;
+    cache_entry *e;
 
     fsp_call call = { .conn = c, .setting = kpi_settings_lookup, .setting_ctx = snap->settings,
                       .generation = snap->generation };

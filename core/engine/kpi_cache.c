@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zlib.h>
 #include "kpi_cache.h"
 #include "clock.h"
@@ -34,6 +35,8 @@
 #define KPI_ANSWER_BUCKETS     1024
 #define KPI_ANSWER_MAX         2048           /* answers kept */
 #define KPI_ANSWER_MAX_BYTES   (64u << 20)    /* and their text at most */
+#define KPI_FLIGHTS            64             /* computations tracked at once for sharing */
+#define KPI_FLIGHT_WAIT_MS     30000          /* longest wait for another request's computation */
 #define KPI_ANSWER_GZIP_MIN    1024           /* answers this long are also kept gzip-compressed */
 
 /* A whole answer (JSON text) for one request and scope. */
@@ -46,8 +49,18 @@ typedef struct answer_entry {
     struct answer_entry *hnext, *prev, *next;
 } answer_entry;
 
+/* A computation of components in progress (single flight: one request
+ * computes a key, the others asking for it at the same time wait for it). */
+typedef struct flight {
+    char key[KPI_CACHE_KEY_LEN];
+    unsigned long long generation;
+    bool busy;
+} flight;
+
 struct kpi_engine {
     pthread_mutex_t mu;
+    pthread_cond_t flight_done;  /* broadcast when a flight ends */
+    flight flights[KPI_FLIGHTS];
     const plugin_registry *plugins;   /* the app's, which define the settings */
     kpi_snapshot *snap;          /* current generation's directory and settings */
     cache_entry *buckets[KPI_CACHE_BUCKETS];
@@ -507,6 +520,17 @@ kpi_engine *kpi_cache_new(const plugin_registry *plugins)
         free(k);
         return NULL;
     }
+    pthread_condattr_t ca;
+    bool cv = pthread_condattr_init(&ca) == 0;
+    if (cv) {
+        cv = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(&k->flight_done, &ca) == 0;
+        pthread_condattr_destroy(&ca);
+    }
+    if (!cv) {
+        pthread_mutex_destroy(&k->mu);
+        free(k);
+        return NULL;
+    }
     k->plugins = plugins;
     return k;
 }
@@ -517,6 +541,51 @@ void kpi_cache_free(kpi_engine *k)
     cache_clear_locked(k);
     answers_clear_locked(k);
     if (k->snap && --k->snap->refs == 0) snapshot_free(k->snap);
+    pthread_cond_destroy(&k->flight_done);
     pthread_mutex_destroy(&k->mu);
     free(k);
+}
+
+/* --- single flight --- */
+
+int kpi_cache_claim(kpi_engine *k, const kpi_snapshot *snap, const char *key)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += KPI_FLIGHT_WAIT_MS / 1000;
+    pthread_mutex_lock(&k->mu);
+    int slot = -1;
+    bool other = false;
+    for (int i = 0; i < KPI_FLIGHTS; i++) {
+        flight *f = &k->flights[i];
+        if (f->busy && f->generation == snap->generation && strcmp(f->key, key) == 0) other = true;
+        else if (!f->busy && slot < 0) slot = i;
+    }
+    int rc;
+    if (!other) {
+        /* no one computes it: the caller does (tracked, when a slot is free) */
+        if (slot >= 0) {
+            flight *f = &k->flights[slot];
+            snprintf(f->key, sizeof f->key, "%s", key);
+            f->generation = snap->generation;
+            f->busy = true;
+        }
+        rc = slot + 1;
+    } else {
+        /* wait for the one computing it; a flight that ends (or a wait past
+         * the bound) sends the caller back to the cache */
+        bool waited_out = pthread_cond_timedwait(&k->flight_done, &k->mu, &until) != 0;
+        rc = waited_out ? 0 : -1;
+    }
+    pthread_mutex_unlock(&k->mu);
+    return rc;
+}
+
+void kpi_cache_done(kpi_engine *k, int claim)
+{
+    if (claim <= 0 || claim > KPI_FLIGHTS) return;
+    pthread_mutex_lock(&k->mu);
+    k->flights[claim - 1].busy = false;
+    pthread_cond_broadcast(&k->flight_done);
+    pthread_mutex_unlock(&k->mu);
 }

@@ -92,6 +92,15 @@ int kpi_cache_missing(kpi_engine *k, const kpi_snapshot *snap, int total,
                       void (*key_of)(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN]), const void *ctx,
                       int *todo, int *found);
 
+/* Single flight, for a key the cache lacks: > 0 when the caller now
+ * computes it (a claim to end with kpi_cache_done, whatever the outcome);
+ * 0 when it should compute it untracked (nothing to end); -1 after waiting
+ * for another request that was computing it: look it up again (and claim
+ * again if it is still missing: that one failed). Never waits while the
+ * caller holds a claim of its own, so waits cannot form a cycle. */
+int kpi_cache_claim(kpi_engine *k, const kpi_snapshot *snap, const char *key);
+void kpi_cache_done(kpi_engine *k, int claim);
+
 /* --- answers --- */
 
 /* A copy of the answer kept for key at generation gen, *len bytes, NULL when

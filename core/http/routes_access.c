@@ -61,6 +61,20 @@ static bool csrf_ok(http_req *r, const char **why)
     return source_matches_host(r, source, why);
 }
 
+/* A connection for identifying a caller: from the small pool of its own,
+ * so it never waits behind KPI work; from the main pool when that one has
+ * none to give (all four busy, or its monitor has not yet seen a database
+ * that came back). *from is the pool to release it to. */
+static db_conn *identify_conn(app *a, db_pool **from, char *err, size_t errlen)
+{
+    if (a->db_auth) {
+        db_conn *c = db_acquire(a->db_auth, ROUTE_DB_WAIT_MS / 4, err, errlen);
+        if (c) { *from = a->db_auth; return c; }
+    }
+    *from = a->db;
+    return db_acquire(a->db, ROUTE_DB_WAIT_MS, err, errlen);
+}
+
 /* "Bearer SECRET" -> SECRET (trailing blanks cut into buf), or NULL. */
 static const char *bearer_secret(const char *header, char *buf, size_t cap)
 {
@@ -98,9 +112,8 @@ int auth_identify(http_req *r, principal *out)
     app *a = r->app;
     if (!token && auth_session_cached(cookie, out)) return 1;
     char err[512];
-    /* the small pool of its own: a caller is identified even while KPI work holds the main pool */
-    db_pool *pool = a->db_auth ? a->db_auth : a->db;
-    db_conn *c = db_acquire(pool, ROUTE_DB_WAIT_MS, err, sizeof err);
+    db_pool *pool = NULL;
+    db_conn *c = identify_conn(a, &pool, err, sizeof err);
     if (!c) {
         log_error("auth", "database: %s", err);
         return -2;
@@ -208,8 +221,8 @@ void auth_route_me(http_req *r)
 {
     /* who the caller is: on the identifying pool, never behind KPI work */
     char err[512];
-    db_pool *pool = r->app->db_auth ? r->app->db_auth : r->app->db;
-    db_conn *c = db_acquire(pool, ROUTE_DB_WAIT_MS, err, sizeof err);
+    db_pool *pool = NULL;
+    db_conn *c = identify_conn(r->app, &pool, err, sizeof err);
     if (!c) { route_reply_db_unavailable(r, r->path, err); return; }
     cJSON *me = scope_json(c, r->who, err, sizeof err);
     db_release(pool, c);

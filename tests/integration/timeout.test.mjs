@@ -133,6 +133,30 @@ async function whileFrozen(s, fn) {
   }
 }
 
+// --- single flight ---
+// Three identical requests of a three-second KPI, sent together on a cold
+// cache (a period no test asked before, in three spellings of the same
+// answer so that the whole-answer cache cannot serve them: by group, by
+// store, by region). The component is computed once (one miss in /metrics),
+// the other two wait for it: all three answer after about 3 s, not 9 s of
+// database work.
+const counter = (text, name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+test('identical concurrent misses are computed once and shared', async () => {
+  await startStallServer();     // its KPI statement limit (10 s) lets a 3 s statement finish
+  const before = await st.request('GET', '/metrics', { cookie: stCookie });
+  const misses0 = counter(before.text, 'fourscore_kpi_cache_misses_total');
+  assert.ok(Number.isFinite(misses0), 'the miss counter is exposed');
+  const q = 'ids=slow.three_seconds&from=2023-06-01&to=2023-06-30';
+  const t0 = performance.now();
+  const answers = await Promise.all(['group', 'store', 'region'].map((by) =>
+    st.request('GET', `/api/v1/kpi?${q}&by=${by}`, { cookie: stCookie })));
+  const seconds = (performance.now() - t0) / 1000;
+  for (const r of answers) assert.equal(r.status, 200, r.text);
+  const later = await st.request('GET', '/metrics', { cookie: stCookie });
+  assert.equal(counter(later.text, 'fourscore_kpi_cache_misses_total') - misses0, 1, 'one computation for three requests');
+  assert.ok(seconds < 6, `all three answered in ${seconds.toFixed(2)} s (one 3 s statement, shared)`);
+});
+
 test('a statement longer than FOURSCORE_DB_TIMEOUT on a database that answers is not cut', async () => {
   await startStallServer();
   const { r, seconds } = await stTimed(`/api/v1/kpi?ids=slow.three_seconds&${PERIOD}&by=group`);
