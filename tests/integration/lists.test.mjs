@@ -27,11 +27,15 @@
 //   as of 2024-06-15 (to-3 = 03-15, to-6 = 2023-12-15): V6 (03-20) is too
 //   recent; V1 is 4 months (to-5 = 01-15 is before 01-20), V2 3, V7 3, V3 4, V8 4
 //   => 5: S1 1, S2 2, N1 2; R1 3, R2 2.
+// R11 (V4, 2024-07-05, after both dates) takes the retention month-end
+// horizon to 2024-07-31, so that the KPI as of 2024-06-30 answers from the
+// month-end counts (rollup_retention_last) and as of 2024-06-15 from the
+// states; the statement trace (FOURSCORE_KPI_TRACE) shows which was read.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, symlinkSync } from 'node:fs';
+import { readdirSync, symlinkSync, readFileSync, writeFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { startServer, fixtures, tempDir, root, bin } from './lib.mjs';
 
@@ -62,7 +66,7 @@ const MASKED = { '18611112222': '186****2222', '13812345678': '138****5678', '+8
 const COLUMNS = ['store', 'customer_store', 'vin', 'customer_code', 'customer_name', 'phone', 'model', 'sold_on',
   'last_visit_on', 'last_visit_store', 'last_ro_no', 'months_since'];
 
-let s, pluginDir;
+let s, pluginDir, trace;
 const who = {};
 
 async function get(path, as = 'admin') {
@@ -80,7 +84,8 @@ before(async () => {
   for (const f of readdirSync(built).filter((f) => f.endsWith('.so'))) symlinkSync(join(built, f), join(pluginDir, f));
   execFileSync('cc', ['-std=c11', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-I', join(root, 'core', 'include'),
     '-o', join(pluginDir, 'example.so'), join(root, 'docs', 'example-plugin', 'example.c')]);
-  s = await startServer({ args: ['--plugin-dir', pluginDir] });
+  trace = join(pluginDir, 'kpi-trace.sql');
+  s = await startServer({ args: ['--plugin-dir', pluginDir], env: { FOURSCORE_KPI_TRACE: trace } });
   for (const entity of ENTITIES) {
     const r = await s.cli(['import', entity, join(FIXTURE, `${entity}.csv`)]);
     assert.equal(r.code, 0, `import ${entity}:\n${r.stdout}\n${r.stderr}`);
@@ -146,6 +151,7 @@ test('retention.at_risk as of a month end: the rows worked out by hand, whole fo
 test('total equals the KPI retention.at_risk by group, by region and for a store, at a month end and mid-month', async () => {
   const hand = { [END]: { group: 6, R1: 4, R2: 2, S1: 2 }, [MID]: { group: 5, R1: 3, R2: 2, S1: 1 } };
   for (const to of [END, MID]) {
+    writeFileSync(trace, '');
     for (const [key, filter] of [['group', ''], ['R1', '&regions=R1'], ['R2', '&regions=R2'], ['S1', '&stores=S1']]) {
       const l = await list(`id=retention.at_risk&to=${to}${filter}`);
       const k = await get(`/api/v1/kpi?ids=retention.at_risk&from=${to}&to=${to}&by=group${filter}`);
@@ -155,6 +161,11 @@ test('total equals the KPI retention.at_risk by group, by region and for a store
       assert.equal(l.total, hand[to][key], `${to} ${key}: by hand ${hand[to][key]}`);
       assert.ok(l.rows.every((r) => key === 'group' || r.store === key || (key === 'R1' ? ['S1', 'S2'] : ['N1']).includes(r.store)));
     }
+    const kpiRead = readFileSync(trace, 'utf8').split('\n').filter((l) => l.startsWith('/* retention.at_risk */') &&
+      !l.includes('rollup_horizon'));
+    assert.ok(kpiRead.length > 0, 'the KPI was computed');
+    const table = to === END ? 'rollup_retention_last' : 'rollup_vehicle_state';
+    assert.ok(kpiRead.every((l) => l.includes(table)), `as of ${to} the KPI reads ${table}:\n${kpiRead.join('\n')}`);
   }
 });
 
