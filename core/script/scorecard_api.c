@@ -261,7 +261,7 @@ static int api_customers(lua_State *L)
     return 1;
 }
 
-/* list(id [, opts]): the rows of a list (core/engine/lists.c) for the
+/* list(id [, opts]): the rows of a list (core/engine/lists_page.c) for the
  * caller's stores, or opts.stores, as tables with the list's column keys;
  * opts.from / opts.to as for kpi(), opts.limit rows (default 1000, at
  * most 10000); phones masked as for the caller. */

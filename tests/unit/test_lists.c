@@ -1,4 +1,4 @@
-/* test_lists: the parts of the list engine (core/engine/lists.c) that need
+/* test_lists: the parts of the list engine (core/engine/lists_page.c) that need
  * no database: the phone mask of actions.md (digits only, other characters
  * dropped; 8 digits or more: the first 3, "****", the last 4; fewer: one '*'
  * per digit; the output buffer never overrun) and who sees a phone whole
