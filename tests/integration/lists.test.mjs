@@ -378,6 +378,15 @@ test('scorecards: list() rows as tables, masked for the caller, with opts.stores
   assert.deepEqual(r.json.rows.map((x) => [x.store, x.score]).sort(), [['S1', 2], ['S2', 2]]);
   assert.ok(r.json.log.includes(`S1 2 138****5678 1 ${V(2)} integer 2024-01-20`), r.json.log.join('\n'));
   assert.ok(r.json.log.includes(`S2 2 ******* 1 ${V(2)} integer 2024-01-20`), r.json.log.join('\n'));
+  // the example of docs/scorecards.md: as of 2024-03-31 (to-3 = 2023-12-31, to-6 = 2023-09-30) the only
+  // vehicle at risk is V5 (last visit 2023-10-10, S2); by 2024-06-30 it has aged into the warning band:
+  // S2 scores 100, no other store had one at risk at the start
+  const docs = readFileSync(join(root, 'docs', 'scorecards.md'), 'utf8');
+  const example = docs.slice(docs.indexOf('An example with `list()`')).match(/```lua\n([\s\S]*?)```/)[1];
+  const ex = await s.request('POST', `/api/v1/scorecards/run?from=2024-03-31&to=${END}`,
+    { cookie: who.rm, body: example, contentType: 'text/x-lua' });
+  assert.equal(ex.status, 200, ex.text);
+  assert.deepEqual(ex.json.rows.map((x) => [x.store, x.score]), [['S2', 100]]);
   const bad = await s.request('POST', `/api/v1/scorecards/run?from=${END}&to=${END}`,
     { cookie: who.rm, body: 'return list("retention.at_risk", { limit = 10001 })', contentType: 'text/x-lua' });
   assert.equal(bad.status, 422, bad.text);
