@@ -442,7 +442,7 @@ cJSON *lists_page_json(app *a, const principal *who, const list_request *q, list
     /* total and sums: the window columns of the first row, or (a page past the end) their own query */
     const db_result *tot = res && res->nrows > 0 ? res : NULL;
     int tcol = d->ncolumns;
-    if (res && !tot && q->offset > 0) {
+    if (res && !tot && (q->offset > 0 || q->limit <= 0)) {
         if (run_query(&run, LIST_SQL_COUNT, 0, 0, &count, e) != 0) goto done;
         tot = count;
         tcol = 0;
