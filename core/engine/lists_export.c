@@ -159,6 +159,7 @@ static int stream(export_ctx *x, list_error *e)
         return -1;
     }
     char err[400];
+    list_trace(run, sql, vals, n);
     int rc = db_query_each(run->c, sql, vals, n, write_row, x, err, sizeof err);
     free(vals);
     if (rc != 0 && !x->failed) {

@@ -166,6 +166,10 @@ test('total equals the KPI retention.at_risk by group, by region and for a store
     assert.ok(kpiRead.length > 0, 'the KPI was computed');
     const table = to === END ? 'rollup_retention_last' : 'rollup_vehicle_state';
     assert.ok(kpiRead.every((l) => l.includes(table)), `as of ${to} the KPI reads ${table}:\n${kpiRead.join('\n')}`);
+    // the list's own statement is traced as the engine ran it, ready to replay
+    const listRead = readFileSync(trace, 'utf8').split('\n').filter((l) => l.startsWith('/* list retention.at_risk */'));
+    assert.equal(listRead.length, 4, 'one statement per page');
+    assert.ok(listRead.every((l) => l.includes('COUNT(*) OVER ()') && l.includes(`'${to}'`) && !l.includes('?')));
   }
 });
 
