@@ -180,7 +180,8 @@ static int export_csv(export_ctx *x, int fd, bool en, list_error *e)
     }
     write_header(x, en);
     int rc = stream(x, e);
-    if (fclose(x->csv) != 0 && rc == 0) {
+    bool bad = ferror(x->csv) != 0;
+    if ((fclose(x->csv) != 0 || bad) && rc == 0) {
         list_error_set(e, 500, API_EXPORT_FAILED, NULL, "cannot write the file: %s", strerror(errno));
         rc = -1;
     }
