@@ -233,7 +233,6 @@ typedef struct period {
 static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
                                        const period *p, bool per_insurer, const char *key, int *status,
                                        char *err, size_t errlen);
-
 /* The components of one KPI over one period (from the cache or computed);
  * a referenced entry the caller releases with kpi_cache_release. */
 static cache_entry *components_get(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
@@ -260,7 +259,6 @@ static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, c
 {
     kpi_engine *k = a->kpi;
     cache_entry *e;
-
     fsp_call call = { .conn = c, .setting = kpi_settings_lookup, .setting_ctx = snap->settings,
                       .generation = snap->generation };
     fsp_kpi_args args = {

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include "auth.h"
 #include "gzip_join.h"
+#include "kpi_form.h"
 #include "settings.h"
 
 struct app;
@@ -87,10 +88,6 @@ typedef struct kpi_text_query {
     int nregions;
     bool targets;                   /* targets=1: each row's budgets too */
 } kpi_text_query;
-/* The forms an answer is handed out in: the JSON text, a whole gzip
- * stream, or a compressed piece to join with others (gzip_join.h). */
-enum kpi_form { KPI_FORM_TEXT = 0, KPI_FORM_GZIP, KPI_FORM_PIECE };
-
 /* Run q for who (its scope decides the stores) and return the answer
  * (malloc'd, *len bytes). Whole answers are kept per data generation and
  * scope; a kept answer long enough to be worth it has a compressed copy,

@@ -11,7 +11,7 @@
 #include "auth.h"
 #include "db.h"
 #include "gzip_join.h"
-#include "kpi.h"
+#include "kpi_form.h"
 #include "plugins.h"
 #include "settings.h"
 
