@@ -8,19 +8,6 @@
 #include <string.h>
 #include "plugins.h"
 
-/* [a-z0-9_]{1,max}, with exactly one inner '.' when allow_dot. */
-static bool name_is_valid(const char *s, size_t max, bool allow_dot)
-{
-    if (!s || !*s) return false;
-    size_t n = 0, dots = 0;
-    for (const char *p = s; *p; p++, n++) {
-        if (n >= max) return false;
-        if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_') continue;
-        if (allow_dot && *p == '.' && p != s && p[1]) { dots++; continue; }
-        return false;
-    }
-    return allow_dot ? dots == 1 : true;
-}
 
 int plugins_list_column(const fsp_list_def *def, const char *key, size_t keylen)
 {
@@ -42,7 +29,7 @@ static void check_list_columns(const fsp_list_def *def, char *why, size_t len)
                      (unsigned)c->struct_size, sizeof(fsp_list_column));
             return;
         }
-        if (!name_is_valid(c->key, 64, false)) {
+        if (!plugin_name_valid(c->key, 64, false)) {
             snprintf(why, len, "list %s: column %d key '%.64s' is not [a-z0-9_]{1,64}", def->id, i,
                      c->key ? c->key : "(null)");
             return;
@@ -91,7 +78,7 @@ void plugins_list_check(const plugin_registry *reg, const fsp_list_def *def, cha
                  sizeof(fsp_list_def));
         return;
     }
-    if (!name_is_valid(def->id, 64, true)) {
+    if (!plugin_name_valid(def->id, 64, true)) {
         snprintf(why, len, "list id '%.64s' is not of the form domain.name ([a-z0-9_])", def->id ? def->id : "(null)");
         return;
     }
@@ -125,7 +112,7 @@ void plugins_list_check(const plugin_registry *reg, const fsp_list_def *def, cha
         snprintf(why, len, "list %s: explains_as %d is unknown", def->id, ex);
         return;
     }
-    if (ex != FSP_EXPLAINS_NONE && !name_is_valid(def->explains_kpi, 64, true)) {
+    if (ex != FSP_EXPLAINS_NONE && !plugin_name_valid(def->explains_kpi, 64, true)) {
         snprintf(why, len, "list %s: explains_kpi '%.64s' is not a KPI id", def->id,
                  def->explains_kpi ? def->explains_kpi : "(null)");
         return;
@@ -139,7 +126,7 @@ void plugins_list_check(const plugin_registry *reg, const fsp_list_def *def, cha
             return;
         }
     }
-    if (ex == FSP_EXPLAINS_SHARE && !name_is_valid(def->explains_of, 64, true)) {
+    if (ex == FSP_EXPLAINS_SHARE && !plugin_name_valid(def->explains_of, 64, true)) {
         snprintf(why, len, "list %s: explains_of '%.64s' is not a KPI id", def->id,
                  def->explains_of ? def->explains_of : "(null)");
         return;

@@ -33,7 +33,7 @@ struct fsp_host {
 
 /* --- small helpers --- */
 
-static bool name_is_valid(const char *s, size_t max, bool allow_dot)
+bool plugin_name_valid(const char *s, size_t max, bool allow_dot)
 {
     if (!s || !*s) return false;
     size_t n = 0, dots = 0;
@@ -101,7 +101,7 @@ static int host_register_kpi(fsp_host *host, const fsp_kpi_def *def)
     else if (def->struct_size != sizeof(fsp_kpi_def) && def->struct_size != FSP_KPI_DEF_SIZE_1_2)
         snprintf(why, sizeof why, "KPI definition struct_size is %u, this server expects %zu (or %zu before ABI 1.3)",
                  (unsigned)def->struct_size, sizeof(fsp_kpi_def), (size_t)FSP_KPI_DEF_SIZE_1_2);
-    else if (!name_is_valid(def->id, 64, true))
+    else if (!plugin_name_valid(def->id, 64, true))
         snprintf(why, sizeof why, "KPI id '%.64s' is not of the form domain.name ([a-z0-9_])",
                  def->id ? def->id : "(null)");
     else if (!def->name_zh || !*def->name_zh || !def->name_en || !*def->name_en)
@@ -148,7 +148,7 @@ static int host_register_setting(fsp_host *host, const fsp_setting_def *def)
     else if (def->struct_size != sizeof(fsp_setting_def))
         snprintf(why, sizeof why, "setting definition struct_size is %u, this server expects %zu",
                  (unsigned)def->struct_size, sizeof(fsp_setting_def));
-    else if (!name_is_valid(def->name, 64, true))
+    else if (!plugin_name_valid(def->name, 64, true))
         snprintf(why, sizeof why, "setting name '%.64s' is not of the form domain.name ([a-z0-9_])",
                  def->name ? def->name : "(null)");
     else if (!def->name_zh || !*def->name_zh || !def->name_en || !*def->name_en)
@@ -471,7 +471,7 @@ static void check_descriptor(const plugin_registry *reg, const fsp_plugin_descri
     SIG_CHECK(size_pointer) SIG_CHECK(size_time_t) SIG_CHECK(size_long) SIG_CHECK(size_double)
     SIG_CHECK(size_size_t) SIG_CHECK(size_int) SIG_CHECK(byte_order)
 #undef SIG_CHECK
-    if (!name_is_valid(d->name, 32, false)) {
+    if (!plugin_name_valid(d->name, 32, false)) {
         snprintf(why, len, "name '%.40s' is not [a-z0-9_]{1,32}", d->name ? d->name : "(null)");
         return;
     }

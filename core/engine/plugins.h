@@ -138,4 +138,8 @@ void plugins_trace(const char *id, const char *sql, const fsp_param *params, int
 
 /* The direction, fold and by names of the spec. */
 const char *plugin_direction_name(int direction);
+/* Is s a plugin-side name: [a-z0-9_]{1,max}, with exactly one inner '.'
+ * when allow_dot (KPI, setting and list ids)? Shared by the checks of
+ * plugins.c and plugin_lists.c. */
+bool plugin_name_valid(const char *s, size_t max, bool allow_dot);
 #endif
