@@ -133,7 +133,7 @@ test('local mode restarts its killed mariadbd by itself, losing no acknowledged 
     process.kill(before[0], 'SIGKILL');
     const t0 = Date.now();
     const down = await s.request('GET', '/api/v1/health');
-    assert.ok(Date.now() - t0 < 1500, `health answers fast while it is gone (${Date.now() - t0} ms)`);
+    assert.ok(Date.now() - t0 < 2500, `health answers fast while it is gone (${Date.now() - t0} ms)`);
     assert.ok(down.status === 503 || down.status === 200, `503 while down, or 200 once restarted (${down.status})`);
     const q = await s.request('GET', '/api/v1/regions', { cookie });
     assert.ok([200, 503].includes(q.status), `a query meanwhile answers 200 or a clear 503 (${q.status} ${q.text})`);
@@ -145,8 +145,11 @@ test('local mode restarts its killed mariadbd by itself, losing no acknowledged 
     assert.equal(after.length, 1, `exactly one mariadbd again (${after})`);
     assert.notEqual(after[0], before[0], 'a new mariadbd');
     const killed = new RegExp(`local MariaDB server \\(pid ${before[0]}\\) was killed by signal 9[^"]*; restarting it`);
+    // the log lines are written by the supervisor thread, which may come a moment after health answers again
+    const restarted = new RegExp(`the local MariaDB server was restarted \\(pid ${after[0]}, answering after`);
+    for (let t0 = Date.now(); Date.now() - t0 < 10000 && !(killed.test(s.logs()) && restarted.test(s.logs()));) await sleep(100);
     assert.match(s.logs(), killed, 'the log says it was killed and is being restarted');
-    assert.match(s.logs(), new RegExp(`the local MariaDB server was restarted \\(pid ${after[0]}, answering after`), 'and that it was');
+    assert.match(s.logs(), restarted, 'and that it was');
   }
   await sleep(1500);
   stop = true;
