@@ -127,16 +127,19 @@ static const kc_days_sql SQL_DSO_MONTH_END = KC_DAYS_SQL(DSO_MONTH_END, "rollup_
 /* Customers (store, customer) owing more than their credit limit: the gross
  * profit of their ROs at that store closed in (to - 6 months, to] (rollup_ro,
  * by its (store_code, customer_code, day) key). A customer who owes nothing is
- * never over the limit, even with a negative one.
+ * never over the limit, even with a negative one. CTEs `owing` (each
+ * customer owing anything) and `owed` (with the limit), which the list of
+ * those customers reads too.
  * Placeholders: AS_OF_PARAMS, to, to (the six months). */
 #define SQL_CUSTOMER_LIMITS \
     SQL_OPEN_INVOICES "," \
-    " owed AS (SELECT o.store_code, o.customer_code, o.open_amount," \
+    " owing AS (SELECT store_code, customer_code, SUM(open_amount) AS open_amount FROM inv" \
+    "   GROUP BY store_code, customer_code HAVING SUM(open_amount) > 0)," \
+    " owed AS (SELECT g.store_code, g.customer_code, g.open_amount," \
     "   COALESCE((SELECT SUM(r.revenue - r.cost) FROM rollup_ro r" \
-    "     WHERE r.store_code = o.store_code AND r.customer_code = o.customer_code" \
+    "     WHERE r.store_code = g.store_code AND r.customer_code = g.customer_code" \
     "     AND r.day > CAST(? AS DATE) - INTERVAL 6 MONTH AND r.day <= CAST(? AS DATE)), 0) AS credit_limit" \
-    "   FROM (SELECT store_code, customer_code, SUM(open_amount) AS open_amount FROM inv" \
-    "     GROUP BY store_code, customer_code HAVING SUM(open_amount) > 0) o)"
+    "   FROM owing g)"
 #define SQL_OVER_LIMIT "o.open_amount > o.credit_limit"
 static const char SQL_OVER_LIMIT_ACCOUNTS[] =
     "WITH " SQL_CUSTOMER_LIMITS
