@@ -362,8 +362,8 @@ static inline int kc_bind_params(fsp_call *call, const fsp_param *params, int n,
     return n;
 }
 
-/* The phone number of the customer record `c` (customers.phone). */
-#define KC_SQL_PHONE(C) "CAST(NULL AS CHAR)"
+/* The phone number of the customer record C (customers.phone). */
+#define KC_SQL_PHONE(C) C ".phone"
 
 /* A vehicle's customer as the lists define it (docs/kpis.md, "Lists"):
  * the customer of its last visit's RO, else of its latest sale. From a

@@ -19,7 +19,7 @@ struct app;
 #define LIST_LIMIT_DEFAULT 100      /* rows of a page when limit is not given */
 #define LIST_LIMIT_MAX     1000     /* the most a page of the API holds */
 
-/* One request as the caller gave it (strings unchecked; lists.c checks). */
+/* One request as the caller gave it (strings unchecked; lists_page.c checks). */
 typedef struct list_request {
     const char *id, *from, *to;     /* from is ignored for an as-of list */
     const char *sort, *order;       /* NULL: the default order; order "asc" / "desc" */

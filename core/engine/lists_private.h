@@ -1,4 +1,4 @@
-/* lists_private: what the two files of the list engine share (lists.c: the
+/* lists_private: what the two files of the list engine share (lists_page.c: the
  * checks, the statement, a page; lists_export.c: the files). One request
  * is a list_run: the list, its period and order, the caller's stores, the
  * read connection and the plugin's bound parameters. Nothing else includes it. */

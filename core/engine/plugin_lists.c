@@ -2,7 +2,7 @@
  * that needs no loader state: the check of a list definition that
  * register_list (plugins.c) runs before keeping it, finding a list and a
  * column, and running a list's bind function. What a list answers is
- * core/engine/lists.c's. Declared in plugins.h. */
+ * core/engine/lists_page.c's. Declared in plugins.h. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * field before init is called; a mismatch refuses the plugin with a message
  * naming the field, dlcloses it, and the next plugin loads as usual. Inside
  * init a plugin registers its KPIs, its settings and its check of them, and
- * its lists (ABI 1.4: checked here, answered by core/engine/lists.c); a
+ * its lists (ABI 1.4: checked here, answered by core/engine/lists_page.c); a
  * plugin built for an earlier minor (no settings, no lists) loads the same way. The
  * list of plugins (loaded or refused, with the reason) for GET
  * /api/v1/plugins is built here; `fourscore plugins` is core/cli/cmd_engine.c. */

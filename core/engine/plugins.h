@@ -45,7 +45,7 @@ typedef struct plugin_kpi {
 } plugin_kpi;
 
 /* One registered list (ABI 1.4): its definition, checked by register_list
- * (the engine's core/engine/lists.c answers it). */
+ * (the engine's core/engine/lists_page.c answers it). */
 typedef struct plugin_list {
     const fsp_list_def *def;
     int plugin;                     /* index into registry->plugins */

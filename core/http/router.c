@@ -75,7 +75,7 @@ static const route routes[] = {
     { "GET", "/api/v1/settings", WHO_USERS, kpi_route_settings_get, NULL, NULL },
     { "PUT", "/api/v1/settings", WHO_ADMIN, kpi_route_settings_put, NULL, NULL },
     { "GET", "/api/v1/plugins", WHO_ADMIN, kpi_route_plugins, NULL, NULL },
-    /* lists (lists.c): the catalogue, a page, the whole list as a file */
+    /* lists (lists_page.c): the catalogue, a page, the whole list as a file */
     { "GET", "/api/v1/lists", WHO_USERS, lists_route_catalogue, NULL, NULL },
     { "GET", "/api/v1/list", WHO_USERS, lists_route_page, NULL, NULL },
     { "GET", "/api/v1/list/export", WHO_USERS, lists_route_export, NULL, NULL },

@@ -1,6 +1,6 @@
 /* routes_lists: the routes of the lists (see routes_lists.h). Each parses
  * the query (id, from, to, stores, regions, sort, order, limit, offset,
- * and for an export format and lang), calls core/engine/lists.c and
+ * and for an export format and lang), calls core/engine/lists_page.c and
  * answers: the catalogue and a page as JSON, an export as the file,
  * sent from the engine's temporary file. */
 #include <errno.h>

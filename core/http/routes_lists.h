@@ -1,5 +1,5 @@
 /* routes_lists: the list routes (docs/api.md "Lists"), listed in
- * core/http/router.c; the engine is core/engine/lists.c. */
+ * core/http/router.c; the engine is core/engine/lists_page.c. */
 #ifndef FS_ROUTES_LISTS_H
 #define FS_ROUTES_LISTS_H
 #include "http.h"

@@ -23,7 +23,16 @@
  * trend) up to the horizon reads the month-end counts of
  * schemas/017_retention_month_ends.sql instead: vehicles per store by how
  * many months before `to` their last visit and latest sale fall
- * (months_ago >= N is "on or before to - N months"). */
+ * (months_ago >= N is "on or before to - N months").
+ *
+ * The lists (ABI 1.4) show the vehicles each count is made of: the bands
+ * (retention.at_risk, warning, lost) selected from the same states by the
+ * same fragment (SQL_BAND_STATES), the vehicles due for maintenance and
+ * those awaiting their first service by the fragments of those KPIs, so that
+ * a list's total is its KPI; at a month end a band KPI reads the month-end
+ * counts, which tests/integration/lists_invariant.test.mjs compares. The
+ * first services pending and the maintenance due (calls to make) are read
+ * from the states at every `to`. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -123,18 +132,22 @@ static const char SQL_FIRST_SERVICE_MONTH_END[] =
     " WHERE day = CAST(? AS DATE) AND sold_ago >= ? AND sold_ago < ? GROUP BY store_code";
 /* --- base and ageing bands --- */
 
-/* Base vehicles (last visit in (to - base, to]) whose last visit is on or
- * before to - newer and after to - older months, by store of last visit.
- * Placeholders: state; to, base months; to, newer; to, older. */
-#define SQL_BAND_WHERE \
+/* The states (alias v) of the base vehicles (last visit in (to - base, to])
+ * whose last visit is on or before to - newer and after to - older months:
+ * the rows a band KPI counts and its list shows, from this one fragment.
+ * Placeholders: BAND_PARAMS(to, base, newer, older). */
+#define SQL_BAND_STATES \
+    SQL_STATE_AS_OF \
     " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH" \
     " AND v.from_on <= CAST(? AS DATE) - INTERVAL ? MONTH" \
     " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH"
-#define BAND_PARAMS(to, s, newer, older) \
-    FSP_P_TEXT(to), FSP_P_INT((s).base_months), FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_TEXT(to), FSP_P_INT(older)
+#define BAND_PARAMS(to, base, newer, older) \
+    STATE_PARAMS(to), FSP_P_TEXT(to), FSP_P_INT(base), FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_TEXT(to), \
+    FSP_P_INT(older)
+
+/* Base vehicles of a band by store of last visit. Placeholders: BAND_PARAMS. */
 static const char SQL_BAND[] =
-    "SELECT v.last_store_code, NULL, COUNT(*), 1, 1" SQL_STATE_AS_OF SQL_BAND_WHERE
-    " GROUP BY v.last_store_code";
+    "SELECT v.last_store_code, NULL, COUNT(*), 1, 1" SQL_BAND_STATES " GROUP BY v.last_store_code";
 
 typedef enum retention_band { BAND_BASE, BAND_AT_RISK, BAND_WARNING, BAND_LOST } retention_band;
 
@@ -156,11 +169,8 @@ static int read_settings(fsp_call *call, retention_months *s)
     return 0;
 }
 
-static const retention_band band_base = BAND_BASE, band_at_risk = BAND_AT_RISK,
-                            band_warning = BAND_WARNING, band_lost = BAND_LOST;
-
 /* The months before `to` of a band: last seen in (to - older, to - newer]. */
-static void band_months(retention_band band, const retention_months *s, int *newer, int *older)
+static void band_months(const retention_months *s, retention_band band, int *newer, int *older)
 {
     *newer = 0;
     *older = s->base_months;
@@ -172,13 +182,16 @@ static void band_months(retention_band band, const retention_months *s, int *new
     }
 }
 
+static const retention_band band_base = BAND_BASE, band_at_risk = BAND_AT_RISK,
+                            band_warning = BAND_WARNING, band_lost = BAND_LOST;
+
 static int compute_band(fsp_call *call, const fsp_kpi_args *args)
 {
     retention_months s;
     if (read_settings(call, &s) != 0)
         return -1;
     int newer, older;
-    band_months(*(const retention_band *)args->kpi->user, &s, &newer, &older);
+    band_months(&s, *(const retention_band *)args->kpi->user, &newer, &older);
     const char *to = args->to;
     int held;
     if (month_end_held(call, to, &held) != 0)
@@ -187,7 +200,7 @@ static int compute_band(fsp_call *call, const fsp_kpi_args *args)
         fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_INT(older), FSP_P_INT(s.base_months) };
         return kc_query_emit(call, args, SQL_BAND_MONTH_END, params, KC_COUNT(params));
     }
-    fsp_param params[] = { STATE_PARAMS(to), BAND_PARAMS(to, s, newer, older) };
+    fsp_param params[] = { BAND_PARAMS(to, s.base_months, newer, older) };
     return kc_query_emit(call, args, SQL_BAND, params, KC_COUNT(params));
 }
 
@@ -341,9 +354,10 @@ static int compute_maintenance_due(fsp_call *call, const fsp_kpi_args *args)
     " IF(x.last_ro_no IS NULL, NULL, x.last_store_code) AS last_visit_store, x.last_ro_no," \
     " " SQL_MONTHS_DIFF " - (x.from_on > x.as_of - INTERVAL " SQL_MONTHS_DIFF " MONTH) AS months_since"
 
-/* The vehicles of a band (retention.warning, retention.lost; .user: the band). */
+/* The vehicles of a band (retention.at_risk, retention.warning,
+ * retention.lost; .user: the band), from the band KPI's own states. */
 static const char SQL_BAND_LIST[] =
-    SQL_VEHICLE_ROWS(SQL_LAST_VISIT_COLS, "v.last_store_code", "", SQL_STATE_AS_OF SQL_BAND_WHERE);
+    SQL_VEHICLE_ROWS(SQL_LAST_VISIT_COLS, "v.last_store_code", "", SQL_BAND_STATES);
 /* The vehicles due for maintenance, with the day it is due. */
 static const char SQL_MAINTENANCE_DUE_LIST[] =
     SQL_VEHICLE_ROWS(SQL_LAST_VISIT_COLS ", x.due_on", "v.last_store_code", ", v.from_on + INTERVAL ? MONTH AS due_on",
@@ -360,9 +374,9 @@ static int bind_band_list(fsp_call *call, const fsp_list_args *args, fsp_param *
     if (read_settings(call, &s) != 0)
         return -1;
     int newer, older;
-    band_months(*(const retention_band *)args->list->user, &s, &newer, &older);
+    band_months(&s, *(const retention_band *)args->list->user, &newer, &older);
     const char *to = args->to;
-    fsp_param params[] = { FSP_P_TEXT(to), STATE_PARAMS(to), BAND_PARAMS(to, s, newer, older) };
+    fsp_param params[] = { FSP_P_TEXT(to), BAND_PARAMS(to, s.base_months, newer, older) };
     return kc_bind_params(call, params, KC_COUNT(params), out, max);
 }
 
@@ -415,6 +429,11 @@ static const char *const maintenance_due_sort[] = { "store", "due_on", "vin" };
 static const char *const first_service_pending_sort[] = { "store", "days_left", "vin" };
 
 static const fsp_list_def retention_lists[] = {
+    FSP_LIST(.id = "retention.at_risk", .name_zh = "拟流失车辆", .name_en = "At-risk vehicles", .as_of = 1,
+             .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.at_risk",
+             .columns = band_columns, .ncolumns = KC_COUNT(band_columns),
+             .default_sort = band_sort, .ndefault_sort = KC_COUNT(band_sort),
+             .sql = SQL_BAND_LIST, .bind = bind_band_list, .user = &band_at_risk),
     FSP_LIST(.id = "retention.warning", .name_zh = "流失预警车辆", .name_en = "Churn warning vehicles", .as_of = 1,
              .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.warning",
              .columns = band_columns, .ncolumns = KC_COUNT(band_columns),
@@ -506,4 +525,4 @@ static int retention_init(fsp_host *host, const fsp_host_api *api)
 
 FSP_PLUGIN(.name = "retention", .version = "1.0.0", .init = retention_init,
            .description = "Customer retention as of the period end: base, at risk, warning, lost, churn by year, "
-                          "first service");
+                          "first service, first services pending, maintenance due; the vehicles behind the counts as lists");

@@ -1,4 +1,4 @@
-/* lists: the list engine (see lists.h): the catalogue, the checks of a
+/* lists_page: the list engine (see lists.h): the catalogue, the checks of a
  * request, the one statement of a page and its answer. A list's rows are
  * the plugin's SELECT run as a derived table:
  *   SELECT l.*, COUNT(*) OVER (), SUM(l.money) OVER () ... FROM (<sql>) AS l
