@@ -3,7 +3,8 @@
  * parameterised query and emitting its rows as components, registering
  * KPIs and settings and reading whole-number settings, and the SQL fragments that define a repair order's period and
  * value, written once here so that every domain counts the same ROs and the
- * same revenue.
+ * same revenue; registering lists, and the SQL and columns the lists share
+ * (a vehicle's customer as of `to`, the customer columns).
  *
  * Every query a plugin emits from returns five columns:
  *   store_code, insurer_code (or NULL), numerator, denominator, valid (0/1).

@@ -6,7 +6,8 @@
  * searches the whole group; credit goes to the store (and insurer) the spec
  * names. With args->per_insurer the components carry the insurer, for
  * by=insurer; insurance.new_penetration and insurance.accident_share do not
- * support it. */
+ * support it. insurance.renewals_due (the policies about to end, not renewed)
+ * and its list read the same statement fragments. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 

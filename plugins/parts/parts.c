@@ -5,7 +5,9 @@
  * slow-moving and obsolete shares, turnover). A store with no snapshot on or
  * before `to` is emitted invalid: null, and left out of its region and group.
  * Reads the rollups: rollup_ro_month, rollup_ro_day, rollup_stock,
- * rollup_stock_age. */
+ * rollup_stock_age. The list parts.slow_moving shows the parts behind
+ * parts.slow_moving_share, from parts_stock with the same snapshot choice
+ * and the same idle age. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 

@@ -12,7 +12,9 @@
  * ranges of its primary key, with their payments up to `to` by key lookups. An
  * invoice settled on or before `to` has every payment counted and an open
  * amount <= 0, so leaving it out changes no figure. The amounts invoiced in a
- * period (DSO) come from the per store and day (month) sums of 016. */
+ * period (DSO) come from the per store and day (month) sums of 016. The lists
+ * of the overdue invoices and of the customers over their limit read the same
+ * CTEs as the KPIs they explain (receivables.overdue, over_limit_accounts). */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 

@@ -10,7 +10,9 @@
  * (appointment kept, follow-up call, complaint) included
  * (013_contact_rollups.sql); absorption and personnel cost from
  * store_financials; the time in the workshop from repair_orders itself
- * (opened_at is in no rollup). */
+ * (opened_at is in no rollup). The comebacks and complaints are also counts
+ * (service.comebacks, service.complaints) and lists of the ROs and calls, read
+ * from rollup_ro, the per-RO rows those sums add up. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
