@@ -165,13 +165,16 @@ static const char SQL_COMEBACKS_LIST[] =
 
 /* The reached calls with a complaint of the period's ROs (as rollup_ro's
  * complaint_calls counts them; at most one call per RO), whenever made,
- * with the RO's customer (a customer of the RO's store). */
+ * with the RO's customer (a customer of the RO's store). The calls are
+ * joined after the ROs (STRAIGHT_JOIN): read first, all of them were
+ * scanned for a month's few complaints. */
 static const char SQL_COMPLAINTS_LIST[] =
     "SELECT r.store_code AS store, r.store_code AS customer_store, r.ro_no, f.called_at, r.vin, r.customer_code,"
     " c.name AS customer_name, " KC_SQL_PHONE("c") " AS phone, ro.advisor_code"
-    SQL_PERIOD_ROS(" JOIN follow_up_calls f ON f.store_code = r.store_code AND f.ro_no = r.ro_no"
+    SQL_PERIOD_ROS(" STRAIGHT_JOIN follow_up_calls f ON f.store_code = r.store_code AND f.ro_no = r.ro_no"
                    " AND f.reached = 1 AND f.complaint = 1"
-                   " LEFT JOIN customers c ON c.store_code = r.store_code AND c.customer_code = r.customer_code");
+                   " LEFT JOIN customers c ON c.store_code = r.store_code AND c.customer_code = r.customer_code")
+    " AND r.complaint_calls > 0";
 
 static int bind_period_list(fsp_call *call, const fsp_list_args *args, fsp_param *out, int max)
 {
