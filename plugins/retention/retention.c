@@ -296,14 +296,18 @@ static const char SQL_FIRST_SERVICE_PENDING[] =
  * sale (or was never sold by the group, so its state comes from visits). */
 #define SQL_VISITED " (v.sold_on IS NULL OR v.first_visit_on <= v.from_on)"
 /* Base vehicles that have visited since their latest sale whose last visit
- * + I months is in (to, to + D days], by store of last visit.
- * Placeholders: to, base months; I, to; I, to, D. */
+ * + I months is in (to, to + D days], by store of last visit. A day + I
+ * months after `to` is after `to` - I months (adding months keeps the
+ * order), which bounds the key ranges of the states read.
+ * Placeholders: to, base months; to, I; I, to; I, to, D. */
 #define SQL_MAINTENANCE_DUE_WHERE \
     " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH AND" SQL_VISITED \
+    " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH" \
     " AND v.from_on + INTERVAL ? MONTH > CAST(? AS DATE)" \
     " AND v.from_on + INTERVAL ? MONTH <= CAST(? AS DATE) + INTERVAL ? DAY"
 #define MAINTENANCE_DUE_PARAMS(to, s) \
-    FSP_P_TEXT(to), FSP_P_INT((s).base_months), FSP_P_INT((s).maintenance_interval_months), FSP_P_TEXT(to), \
+    FSP_P_TEXT(to), FSP_P_INT((s).base_months), FSP_P_TEXT(to), FSP_P_INT((s).maintenance_interval_months), \
+    FSP_P_INT((s).maintenance_interval_months), FSP_P_TEXT(to), \
     FSP_P_INT((s).maintenance_interval_months), FSP_P_TEXT(to), FSP_P_INT((s).maintenance_notice_days)
 static const char SQL_MAINTENANCE_DUE[] =
     "SELECT v.last_store_code, NULL, COUNT(*), 1, 1" SQL_STATE_AS_OF SQL_MAINTENANCE_DUE_WHERE
