@@ -159,6 +159,7 @@ static int stream(export_ctx *x, list_error *e)
         return -1;
     }
     char err[400];
+    list_trace(run, sql, vals, n);
     int rc = db_query_each(run->c, sql, vals, n, write_row, x, err, sizeof err);
     free(vals);
     if (rc != 0 && !x->failed) {
@@ -179,7 +180,8 @@ static int export_csv(export_ctx *x, int fd, bool en, list_error *e)
     }
     write_header(x, en);
     int rc = stream(x, e);
-    if (fclose(x->csv) != 0 && rc == 0) {
+    bool bad = ferror(x->csv) != 0;
+    if ((fclose(x->csv) != 0 || bad) && rc == 0) {
         list_error_set(e, 500, API_EXPORT_FAILED, NULL, "cannot write the file: %s", strerror(errno));
         rc = -1;
     }

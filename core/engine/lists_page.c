@@ -240,6 +240,19 @@ int list_run_vals(const list_run *run, enum list_sql_mode mode, long long limit,
     return n;
 }
 
+void list_trace(const list_run *run, const char *sql, const db_val *vals, int n)
+{
+    fsp_param *p = malloc((size_t)(n ? n : 1) * sizeof *p);
+    if (!p) return;
+    for (int i = 0; i < n; i++)
+        p[i] = vals[i].type == DB_T_INT ? FSP_P_INT(vals[i].i) : vals[i].type == DB_T_DOUBLE ? FSP_P_NUMBER(vals[i].d)
+             : vals[i].type == DB_T_STR ? FSP_P_TEXT(vals[i].s) : FSP_P_NULL;
+    char id[80];
+    snprintf(id, sizeof id, "list %s", run->def->id);
+    plugins_trace(id, sql, p, n);
+    free(p);
+}
+
 bool list_columns_match(const list_run *run, const char *const *names, int ncols, list_error *e)
 {
     const fsp_list_def *d = run->def;
@@ -414,6 +427,7 @@ static int run_query(list_run *run, enum list_sql_mode mode, long long limit, lo
         return -1;
     }
     char err[400];
+    list_trace(run, sql, vals, n);
     int rc = db_query(run->c, sql, vals, n, res, err, sizeof err);
     free(vals);
     if (rc != 0) {
@@ -442,7 +456,7 @@ cJSON *lists_page_json(app *a, const principal *who, const list_request *q, list
     /* total and sums: the window columns of the first row, or (a page past the end) their own query */
     const db_result *tot = res && res->nrows > 0 ? res : NULL;
     int tcol = d->ncolumns;
-    if (res && !tot && q->offset > 0) {
+    if (res && !tot && (q->offset > 0 || q->limit <= 0)) {
         if (run_query(&run, LIST_SQL_COUNT, 0, 0, &count, e) != 0) goto done;
         tot = count;
         tcol = 0;

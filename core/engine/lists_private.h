@@ -45,6 +45,8 @@ const char *list_run_sql(const list_run *run, enum list_sql_mode mode);
 /* The parameters of that statement into vals (room for max): their count, or -1. */
 int list_run_vals(const list_run *run, enum list_sql_mode mode, long long limit, long long offset, db_val *vals,
                   int max);
+/* The statement with its values to the statement trace (FOURSCORE_KPI_TRACE), under the list's id. */
+void list_trace(const list_run *run, const char *sql, const db_val *vals, int n);
 /* Whether the result's first columns are the list's keys, in order; else e filled (500). */
 bool list_columns_match(const list_run *run, const char *const *names, int ncols, list_error *e);
 /* The text shown of cell col of a row (cells: the row's first ncolumns

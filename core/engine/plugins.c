@@ -274,6 +274,11 @@ static void trace_statement(const char *kpi_id, const char *sql, const fsp_param
     pthread_mutex_unlock(&trace_mu);
 }
 
+void plugins_trace(const char *id, const char *sql, const fsp_param *params, int nparams)
+{
+    trace_statement(id, sql, params, nparams);
+}
+
 static int host_query(fsp_call *call, const char *sql, const fsp_param *params, int nparams,
                       fsp_result **out)
 {

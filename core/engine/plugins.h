@@ -132,6 +132,10 @@ void plugin_call_reset(fsp_call *call);     /* free the components and the call_
 int plugin_list_bind(const fsp_list_def *def, fsp_call *call, const fsp_list_args *args, fsp_param *params,
                      int max);
 
+/* Append sql with its parameters to the statement trace (FOURSCORE_KPI_TRACE,
+ * off unless set) under id: what the list engine runs besides the plugins' queries. */
+void plugins_trace(const char *id, const char *sql, const fsp_param *params, int nparams);
+
 /* The direction, fold and by names of the spec. */
 const char *plugin_direction_name(int direction);
 #endif

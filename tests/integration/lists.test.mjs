@@ -166,6 +166,10 @@ test('total equals the KPI retention.at_risk by group, by region and for a store
     assert.ok(kpiRead.length > 0, 'the KPI was computed');
     const table = to === END ? 'rollup_retention_last' : 'rollup_vehicle_state';
     assert.ok(kpiRead.every((l) => l.includes(table)), `as of ${to} the KPI reads ${table}:\n${kpiRead.join('\n')}`);
+    // the list's own statement is traced as the engine ran it, ready to replay
+    const listRead = readFileSync(trace, 'utf8').split('\n').filter((l) => l.startsWith('/* list retention.at_risk */'));
+    assert.equal(listRead.length, 4, 'one statement per page');
+    assert.ok(listRead.every((l) => l.includes('COUNT(*) OVER ()') && l.includes(`'${to}'`) && !l.includes('?')));
   }
 });
 
@@ -335,7 +339,16 @@ test('exports: the whole list as CSV and xlsx, headers in Chinese or English, ph
   x = xlsxRows(r.body);
   assert.deepEqual(x.slice(1).map((row) => cell(row, 'F')), ['13812345678', '+86 139-0000-1111'], 'whole for own store');
 
-  const after = await audits();
+  // another store's customer in a file: S2's manager gets R3's phone (a customer of S1) masked
+  const exq = 'id=example.ro_customers&from=2024-02-01&to=2024-02-29';
+  r = await get(`/api/v1/list/export?format=csv&${exq}`, 'sm2');
+  assert.deepEqual(csvRows(r.text).slice(1).map((c) => [c[2], c[6], c[8]]), [['R3', '861****1111', '180000.00']]);   // the amount as the database writes a DECIMAL(14,2)
+  r = await get(`/api/v1/list/export?format=xlsx&${exq}`, 'sm2');
+  x = xlsxRows(r.body);
+  assert.deepEqual(x.slice(1).map((row) => [cell(row, 'C'), cell(row, 'G'), Number(cell(row, 'I'))]),
+    [['R3', '861****1111', 180000]]);
+
+  const after = (await audits()).slice(2);
   assert.equal(after.length - before, 4, 'one audit entry per export');
   const [last, , second, first] = after;     // newest first
   assert.equal(last.actor, 'sm1');
@@ -356,7 +369,7 @@ test('exports: the whole list as CSV and xlsx, headers in Chinese or English, ph
   assert.equal(f.detail.rows, 2);
   // a refused export is not audited
   await get(`/api/v1/list/export?format=csv&${base}&stores=S2`, 'sm1');
-  assert.equal((await audits()).length, after.length + 1);
+  assert.equal((await audits()).length, after.length + 2 + 1);
 });
 
 test('scorecards: list() rows as tables, masked for the caller, with opts.stores and opts.limit', async () => {
