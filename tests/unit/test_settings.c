@@ -156,6 +156,9 @@ static const struct expected_def {
     { "retention.base_months", "retention", 24, 1, 1200 },
     { "retention.first_service_months", "retention", 6, 0, 1200 },
     { "service.followup_days", "service", 3, 0, 3650 },
+    { "retention.maintenance_interval_months", "retention", 6, 1, 1200 },
+    { "retention.maintenance_notice_days", "retention", 30, 0, 3650 },
+    { "insurance.renewal_notice_days", "insurance", 60, 0, 3650 },
     { "benchmarks.shared", "core", 1, 0, 1 },
     { "example.open_days_per_week", "example", 7, 1, 7 },
 };
