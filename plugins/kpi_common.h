@@ -3,7 +3,8 @@
  * parameterised query and emitting its rows as components, registering
  * KPIs and settings and reading whole-number settings, and the SQL fragments that define a repair order's period and
  * value, written once here so that every domain counts the same ROs and the
- * same revenue.
+ * same revenue; registering lists, and the SQL and columns the lists share
+ * (a vehicle's customer as of `to`, the customer columns).
  *
  * Every query a plugin emits from returns five columns:
  *   store_code, insurer_code (or NULL), numerator, denominator, valid (0/1).
@@ -13,6 +14,7 @@
 #ifndef FOURSCORE_PLUGINS_KPI_COMMON_H
 #define FOURSCORE_PLUGINS_KPI_COMMON_H
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +334,83 @@ static inline int kc_register_all(fsp_host *host, const fsp_host_api *api, const
         return -1;
     return 0;
 }
+
+/* --- lists (ABI 1.4) --- */
+
+/* Registers a plugin's lists when the host has lists (host API version 4
+ * with register_list set; an older host, or one whose list engine is not
+ * there, gets the KPIs alone). Call after kc_register_all. */
+static inline int kc_register_lists(fsp_host *host, const fsp_list_def *defs, int ndefs)
+{
+    if (kc_api->version < 4 || kc_api->struct_size <= offsetof(fsp_host_api, register_list) ||
+        !kc_api->register_list)
+        return 0;
+    for (int i = 0; i < ndefs; i++)
+        if (kc_api->register_list(host, &defs[i]) != 0)
+            return -1;
+    return 0;
+}
+
+/* Binds params (kept by the caller, at most max) into out; -1 after failing
+ * the call when they do not fit. */
+static inline int kc_bind_params(fsp_call *call, const fsp_param *params, int n, fsp_param *out, int max)
+{
+    if (n > max) {
+        kc_api->fail(call, "internal error: a list statement has more parameters than the host takes");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) out[i] = params[i];
+    return n;
+}
+
+/* The phone number of the customer record C (customers.phone). */
+#define KC_SQL_PHONE(C) C ".phone"
+
+/* A vehicle's customer as the lists define it (docs/kpis.md, "Lists"):
+ * the customer of its last visit's RO, else of its latest sale. From a
+ * state row V of rollup_vehicle_state (the vehicle as of `to`; visits before
+ * its latest sale belong to an earlier owner and are not in it):
+ * KC_SQL_LAST_RO_NO(V) is the RO of its last visit (the latest non-internal
+ * RO of the state's day, by closed_at, at the store of the visit; NULL when
+ * the state's day is a sale without a visit) and KC_SQL_SALE_DEAL_NO(V) the
+ * deal of its latest sale (NULL when it was never sold by the group). */
+#define KC_SQL_LAST_RO_NO(V) \
+    "(SELECT MIN(vr.ro_no) FROM rollup_vehicle_visit w JOIN repair_orders vr ON vr.vin = w.vin" \
+    " AND vr.closed_at = w.last_closed_at AND vr.store_code = w.last_store_code AND vr.ro_type <> 'internal'" \
+    " WHERE w.vin = " V ".vin AND w.visit_on = " V ".from_on)"
+#define KC_SQL_SALE_DEAL_NO(V) \
+    "(SELECT MIN(vs.deal_no) FROM vehicle_sales vs WHERE vs.vin = " V ".vin AND vs.sold_on = " V ".sold_on" \
+    " AND vs.store_code = " V ".sale_store_code)"
+/* Joined to a derived table X holding last_store_code, last_ro_no,
+ * sale_store_code and sale_deal_no (from the two above): the last visit's RO
+ * `lr`, the latest sale `ls` and the customer record `c`. */
+#define KC_SQL_VEHICLE_CUSTOMER_JOINS(X) \
+    " LEFT JOIN repair_orders lr ON lr.store_code = " X ".last_store_code AND lr.ro_no = " X ".last_ro_no" \
+    " LEFT JOIN vehicle_sales ls ON ls.store_code = " X ".sale_store_code AND ls.deal_no = " X ".sale_deal_no" \
+    " LEFT JOIN customers c ON c.store_code = COALESCE(lr.store_code, ls.store_code)" \
+    " AND c.customer_code = COALESCE(lr.customer_code, ls.customer_code)"
+/* The customer columns over those joins: customer_store, customer_code, customer_name, phone. */
+#define KC_SQL_CUSTOMER_STORE "COALESCE(lr.store_code, ls.store_code)"
+#define KC_SQL_CUSTOMER_CODE "COALESCE(lr.customer_code, ls.customer_code)"
+
+/* The list columns of a customer (after store): customer_store second,
+ * then wherever the list puts them, customer_code, customer_name, phone. */
+#define KC_COL_STORE \
+    FSP_COLUMN(.key = "store", .name_zh = "门店", .name_en = "Store", .type = FSP_COL_TEXT)
+#define KC_COL_CUSTOMER_STORE \
+    FSP_COLUMN(.key = "customer_store", .name_zh = "客户所属门店", .name_en = "Customer's store", .type = FSP_COL_TEXT)
+#define KC_COL_CUSTOMER_CODE \
+    FSP_COLUMN(.key = "customer_code", .name_zh = "客户编号", .name_en = "Customer code", .type = FSP_COL_TEXT)
+#define KC_COL_CUSTOMER_NAME \
+    FSP_COLUMN(.key = "customer_name", .name_zh = "客户姓名", .name_en = "Customer name", .type = FSP_COL_TEXT, \
+               .flags = FSP_COL_PERSONAL)
+#define KC_COL_PHONE \
+    FSP_COLUMN(.key = "phone", .name_zh = "电话", .name_en = "Phone", .type = FSP_COL_TEXT, \
+               .flags = FSP_COL_PHONE | FSP_COL_PERSONAL)
+#define KC_COL_VIN FSP_COLUMN(.key = "vin", .name_zh = "车架号", .name_en = "VIN", .type = FSP_COL_TEXT)
+#define KC_COL_MODEL FSP_COLUMN(.key = "model", .name_zh = "车型", .name_en = "Model", .type = FSP_COL_TEXT)
+#define KC_COL_SOLD_ON \
+    FSP_COLUMN(.key = "sold_on", .name_zh = "购车日期", .name_en = "Sold on", .type = FSP_COL_DATE)
 
 /* --- as-of intervals --- */
 

@@ -6,13 +6,14 @@
  * searches the whole group; credit goes to the store (and insurer) the spec
  * names. With args->per_insurer the components carry the insurer, for
  * by=insurer; insurance.new_penetration and insurance.accident_share do not
- * support it. */
+ * support it. insurance.renewals_due (the policies about to end, not renewed)
+ * and its list read the same statement fragments. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
 /* --- settings --- */
 
-enum { RENEWAL_WINDOW_DAYS, NEW_WINDOW_DAYS };
+enum { RENEWAL_WINDOW_DAYS, NEW_WINDOW_DAYS, RENEWAL_NOTICE_DAYS };
 static const fsp_setting_def insurance_settings[] = {
     [RENEWAL_WINDOW_DAYS] = FSP_SETTING(.name = "insurance.renewal_window_days", .name_zh = "续保窗口（天）",
                                         .name_en = "Renewal window (days)", .unit = "days",
@@ -20,6 +21,9 @@ static const fsp_setting_def insurance_settings[] = {
     [NEW_WINDOW_DAYS] = FSP_SETTING(.name = "insurance.new_window_days", .name_zh = "新保窗口（天）",
                                     .name_en = "New-policy window (days)", .unit = "days",
                                     .default_value = 30, .min = 0, .max = 3650),
+    [RENEWAL_NOTICE_DAYS] = FSP_SETTING(.name = "insurance.renewal_notice_days", .name_zh = "续保提醒提前（天）",
+                                        .name_en = "Renewal notice (days)", .unit = "days",
+                                        .default_value = 60, .min = 0, .max = 3650),
 };
 
 /* --- premium and penetration --- */
@@ -147,6 +151,95 @@ static int compute_repair_to_premium(fsp_call *call, const fsp_kpi_args *args)
     return kc_query_emit(call, args, kc_days_sql_of(&d, &SQL_REPAIR_TO_PREMIUM), params, KC_COUNT(params));
 }
 
+/* --- renewals due: the calls to make --- */
+
+/* Policies sold on or before `to` ending in (to, to + N days] and not
+ * renewed as insurance.renewal_rate defines it (no policy of the VIN
+ * starting after this one's start within the renewal window of its end: the
+ * distance of rollup_policy_match, as for the rate), credited to their
+ * store. Read through the policies' ends_on key, with the match by its key.
+ * Placeholders (WHERE): to, to, N, window, to. */
+#define SQL_RENEWALS_DUE_FROM \
+    " FROM insurance_policies p FORCE INDEX (k_policy_ends)" \
+    " JOIN rollup_policy_match m ON m.store_code = p.store_code AND m.policy_no = p.policy_no"
+#define SQL_RENEWALS_DUE_WHERE \
+    " WHERE p.ends_on > CAST(? AS DATE) AND p.ends_on <= CAST(? AS DATE) + INTERVAL ? DAY AND m.gap > ?" \
+    " AND p.sold_on <= CAST(? AS DATE)"
+#define RENEWALS_DUE_PARAMS(to, notice, window) \
+    FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_INT(notice), FSP_P_INT(window), FSP_P_TEXT(to)
+static const char SQL_RENEWALS_DUE[] =
+    "SELECT p.store_code, NULL, COUNT(*), 1, 1" SQL_RENEWALS_DUE_FROM SQL_RENEWALS_DUE_WHERE " GROUP BY p.store_code";
+
+static int renewal_days(fsp_call *call, int *notice_days, int *window_days)
+{
+    if (kc_setting_int(call, &insurance_settings[RENEWAL_NOTICE_DAYS], notice_days) != 0 ||
+        kc_setting_int(call, &insurance_settings[RENEWAL_WINDOW_DAYS], window_days) != 0)
+        return -1;
+    return 0;
+}
+
+static int compute_renewals_due(fsp_call *call, const fsp_kpi_args *args)
+{
+    int notice_days, window_days;
+    if (renewal_days(call, &notice_days, &window_days) != 0)
+        return -1;
+    fsp_param params[] = { RENEWALS_DUE_PARAMS(args->to, notice_days, window_days) };
+    return kc_query_emit(call, args, SQL_RENEWALS_DUE, params, KC_COUNT(params));
+}
+
+/* The list of those policies, each with its VIN's customer as of `to`: of
+ * the vehicle's last visit, else of its latest sale (its state in
+ * rollup_vehicle_state, by the VIN key), else none. Placeholders: to (as_of),
+ * to, to (the state), RENEWALS_DUE_PARAMS. */
+static const char SQL_RENEWALS_DUE_LIST[] =
+    "SELECT x.store, " KC_SQL_CUSTOMER_STORE " AS customer_store, x.policy_no, x.vin, x.insurer_code,"
+    " i.name AS insurer_name, x.kind, x.ends_on, DATEDIFF(x.ends_on, x.as_of) AS days_left, x.premium,"
+    " " KC_SQL_CUSTOMER_CODE " AS customer_code, c.name AS customer_name, " KC_SQL_PHONE("c") " AS phone"
+    " FROM (SELECT p.store_code AS store, p.policy_no, p.vin, p.insurer_code, CAST(p.kind AS CHAR) AS kind,"
+    "   p.ends_on, p.premium, CAST(? AS DATE) AS as_of, v.last_store_code, v.sale_store_code,"
+    "   " KC_SQL_LAST_RO_NO("v") " AS last_ro_no, " KC_SQL_SALE_DEAL_NO("v") " AS sale_deal_no"
+    SQL_RENEWALS_DUE_FROM
+    "   LEFT JOIN rollup_vehicle_state v FORCE INDEX (k_vehicle_state_vin) ON v.vin = p.vin"
+    "     AND v.from_on <= CAST(? AS DATE) AND v.until_on > CAST(? AS DATE)"
+    SQL_RENEWALS_DUE_WHERE ") x"
+    " JOIN insurers i ON i.insurer_code = x.insurer_code"
+    KC_SQL_VEHICLE_CUSTOMER_JOINS("x");
+
+static int bind_renewals_due_list(fsp_call *call, const fsp_list_args *args, fsp_param *out, int max)
+{
+    int notice_days, window_days;
+    if (renewal_days(call, &notice_days, &window_days) != 0)
+        return -1;
+    const char *to = args->to;
+    fsp_param params[] = { FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to),
+                           RENEWALS_DUE_PARAMS(to, notice_days, window_days) };
+    return kc_bind_params(call, params, KC_COUNT(params), out, max);
+}
+
+static const fsp_list_column renewals_due_columns[] = {
+    KC_COL_STORE, KC_COL_CUSTOMER_STORE,
+    FSP_COLUMN(.key = "policy_no", .name_zh = "保单号", .name_en = "Policy", .type = FSP_COL_TEXT),
+    KC_COL_VIN,
+    FSP_COLUMN(.key = "insurer_code", .name_zh = "保险公司代码", .name_en = "Insurer code", .type = FSP_COL_TEXT),
+    FSP_COLUMN(.key = "insurer_name", .name_zh = "保险公司", .name_en = "Insurer", .type = FSP_COL_TEXT),
+    FSP_COLUMN(.key = "kind", .name_zh = "类型", .name_en = "Kind", .type = FSP_COL_TEXT),
+    FSP_COLUMN(.key = "ends_on", .name_zh = "到期日", .name_en = "Ends on", .type = FSP_COL_DATE),
+    FSP_COLUMN(.key = "days_left", .name_zh = "剩余天数", .name_en = "Days left", .unit = "days", .type = FSP_COL_INT),
+    FSP_COLUMN(.key = "premium", .name_zh = "保费", .name_en = "Premium", .unit = "CNY", .type = FSP_COL_NUMBER,
+               .flags = FSP_COL_MONEY),
+    KC_COL_CUSTOMER_CODE, KC_COL_CUSTOMER_NAME, KC_COL_PHONE,
+};
+/* (store, policy_no) is the policy's key. */
+static const char *const renewals_due_sort[] = { "store", "ends_on", "policy_no" };
+
+static const fsp_list_def insurance_lists[] = {
+    FSP_LIST(.id = "insurance.renewals_due", .name_zh = "待续保保单", .name_en = "Policies due for renewal", .as_of = 1,
+             .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "insurance.renewals_due",
+             .columns = renewals_due_columns, .ncolumns = KC_COUNT(renewals_due_columns),
+             .default_sort = renewals_due_sort, .ndefault_sort = KC_COUNT(renewals_due_sort),
+             .sql = SQL_RENEWALS_DUE_LIST, .bind = bind_renewals_due_list),
+};
+
 /* --- the catalogue --- */
 
 #define BY_WITH_INSURER (FSP_BY_DEFAULT | FSP_BY_INSURER)
@@ -187,14 +280,21 @@ static const fsp_kpi_def insurance_kpis[] = {
             .formula = "Renewal premium of the insurer / all renewal premium of the period (about 5:3:2 over "
                        "three insurers).",
             .compute = compute_insurer_share),
+    FSP_KPI(.id = "insurance.renewals_due", .name_zh = "待续保", .name_en = "Renewals due", .unit = "count",
+            .direction = FSP_DIR_NONE, .by = FSP_BY_DEFAULT, .fold = FSP_FOLD_SUM,
+            .formula = "Policies sold on or before the period end, ending in the insurance.renewal_notice_days (60) "
+                       "days after it, not renewed as insurance.renewal_rate defines it (credited to their store).",
+            .compute = compute_renewals_due),
 };
 
 /* --- the plugin --- */
 
 static int insurance_init(fsp_host *host, const fsp_host_api *api)
 {
-    return kc_register_all(host, api, insurance_kpis, KC_COUNT(insurance_kpis), insurance_settings,
-                           KC_COUNT(insurance_settings), NULL);
+    if (kc_register_all(host, api, insurance_kpis, KC_COUNT(insurance_kpis), insurance_settings,
+                        KC_COUNT(insurance_settings), NULL) != 0)
+        return -1;
+    return kc_register_lists(host, insurance_lists, KC_COUNT(insurance_lists));
 }
 
 FSP_PLUGIN(.name = "insurance", .version = "1.1.0", .init = insurance_init,

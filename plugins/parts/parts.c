@@ -5,7 +5,9 @@
  * slow-moving and obsolete shares, turnover). A store with no snapshot on or
  * before `to` is emitted invalid: null, and left out of its region and group.
  * Reads the rollups: rollup_ro_month, rollup_ro_day, rollup_stock,
- * rollup_stock_age. */
+ * rollup_stock_age. The list parts.slow_moving shows the parts behind
+ * parts.slow_moving_share, from parts_stock with the same snapshot choice
+ * and the same idle age. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -96,6 +98,60 @@ static int compute_obsolete_share(fsp_call *call, const fsp_kpi_args *args)
 {
     return compute_aged_share(call, args, &parts_settings[OBSOLETE_DAYS]);
 }
+
+/* --- the slow-moving parts, one by one --- */
+
+/* Days a part of a snapshot has been idle: since its last issue, else its
+ * last receipt; never issued nor received: a huge age, always slow moving
+ * and obsolete (the age rollup_stock_age sums stock value by). */
+#define SQL_IDLE_DAYS "COALESCE(DATEDIFF(p.snapshot_on, COALESCE(p.last_issue_on, p.last_receipt_on)), 1000000)"
+/* The parts of each store's snapshot as of `to` idle for more than
+ * parts.slow_moving_days: the stock value that parts.slow_moving_share
+ * divides by parts.stock_value. Placeholders: to, obsolete days, slow-moving
+ * days. */
+static const char SQL_SLOW_MOVING_LIST[] =
+    "WITH " SQL_SNAPSHOT_AS_OF
+    " SELECT p.store_code AS store, p.part_no, p.snapshot_on, p.qty_on_hand, p.unit_cost,"
+    " p.qty_on_hand * p.unit_cost AS stock_value, p.last_issue_on, p.last_receipt_on,"
+    " DATEDIFF(p.snapshot_on, COALESCE(p.last_issue_on, p.last_receipt_on)) AS idle_days,"
+    " " SQL_IDLE_DAYS " > ? AS obsolete"
+    " FROM snap JOIN parts_stock p ON p.store_code = snap.store_code AND p.snapshot_on = snap.snapshot_on"
+    " WHERE " SQL_IDLE_DAYS " > ?";
+
+static int bind_slow_moving_list(fsp_call *call, const fsp_list_args *args, fsp_param *out, int max)
+{
+    int slow_days, obsolete_days;
+    if (kc_setting_int(call, &parts_settings[SLOW_MOVING_DAYS], &slow_days) != 0 ||
+        kc_setting_int(call, &parts_settings[OBSOLETE_DAYS], &obsolete_days) != 0)
+        return -1;
+    fsp_param params[] = { FSP_P_TEXT(args->to), FSP_P_INT(obsolete_days), FSP_P_INT(slow_days) };
+    return kc_bind_params(call, params, KC_COUNT(params), out, max);
+}
+
+static const fsp_list_column slow_moving_columns[] = {
+    KC_COL_STORE,
+    FSP_COLUMN(.key = "part_no", .name_zh = "配件号", .name_en = "Part", .type = FSP_COL_TEXT),
+    FSP_COLUMN(.key = "snapshot_on", .name_zh = "盘点日期", .name_en = "Snapshot on", .type = FSP_COL_DATE),
+    FSP_COLUMN(.key = "qty_on_hand", .name_zh = "库存数量", .name_en = "On hand", .type = FSP_COL_NUMBER),
+    FSP_COLUMN(.key = "unit_cost", .name_zh = "单位成本", .name_en = "Unit cost", .unit = "CNY", .type = FSP_COL_NUMBER),
+    FSP_COLUMN(.key = "stock_value", .name_zh = "库存金额", .name_en = "Stock value", .unit = "CNY",
+               .type = FSP_COL_NUMBER, .flags = FSP_COL_MONEY),
+    FSP_COLUMN(.key = "last_issue_on", .name_zh = "最近出库日期", .name_en = "Last issue", .type = FSP_COL_DATE),
+    FSP_COLUMN(.key = "last_receipt_on", .name_zh = "最近入库日期", .name_en = "Last receipt", .type = FSP_COL_DATE),
+    FSP_COLUMN(.key = "idle_days", .name_zh = "呆滞天数", .name_en = "Idle days", .unit = "days", .type = FSP_COL_INT),
+    FSP_COLUMN(.key = "obsolete", .name_zh = "呆滞", .name_en = "Obsolete", .type = FSP_COL_BOOL),
+};
+/* (store, part_no) is a key of a snapshot. */
+static const char *const slow_moving_sort[] = { "store", "-stock_value", "part_no" };
+
+static const fsp_list_def parts_lists[] = {
+    FSP_LIST(.id = "parts.slow_moving", .name_zh = "滞销库存", .name_en = "Slow-moving stock", .as_of = 1,
+             .explains_as = FSP_EXPLAINS_SHARE, .explains_kpi = "parts.slow_moving_share",
+             .explains_column = "stock_value", .explains_of = "parts.stock_value",
+             .columns = slow_moving_columns, .ncolumns = KC_COUNT(slow_moving_columns),
+             .default_sort = slow_moving_sort, .ndefault_sort = KC_COUNT(slow_moving_sort),
+             .sql = SQL_SLOW_MOVING_LIST, .bind = bind_slow_moving_list),
+};
 
 /* --- turnover --- */
 
@@ -204,8 +260,10 @@ static const fsp_kpi_def parts_kpis[] = {
 
 static int parts_init(fsp_host *host, const fsp_host_api *api)
 {
-    return kc_register_all(host, api, parts_kpis, KC_COUNT(parts_kpis), parts_settings, KC_COUNT(parts_settings),
-                           NULL);
+    if (kc_register_all(host, api, parts_kpis, KC_COUNT(parts_kpis), parts_settings, KC_COUNT(parts_settings),
+                        NULL) != 0)
+        return -1;
+    return kc_register_lists(host, parts_lists, KC_COUNT(parts_lists));
 }
 
 FSP_PLUGIN(.name = "parts", .version = "1.1.0", .init = parts_init,

@@ -12,7 +12,9 @@
  * ranges of its primary key, with their payments up to `to` by key lookups. An
  * invoice settled on or before `to` has every payment counted and an open
  * amount <= 0, so leaving it out changes no figure. The amounts invoiced in a
- * period (DSO) come from the per store and day (month) sums of 016. */
+ * period (DSO) come from the per store and day (month) sums of 016. The lists
+ * of the overdue invoices and of the customers over their limit read the same
+ * CTEs as the KPIs they explain (receivables.overdue, over_limit_accounts). */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -37,9 +39,10 @@ static const fsp_setting_def receivables_settings[] = {
  * here, so only open ones are kept, found through one short key range per
  * span_class (KC_SQL_SPANS; the keys are named, as statistics may lag a
  * load). The payments are summed by a grouped join, so each invoice's are
- * read once. Placeholders: AS_OF_PARAMS. */
+ * read once. The lists read the same CTEs (invoice_no, issued_on and amount
+ * are theirs). Placeholders: AS_OF_PARAMS. */
 #define SQL_OPEN_INVOICES \
-    "unsettled AS (SELECT a.store_code, a.customer_code, a.issued_on," \
+    "unsettled AS (SELECT a.store_code, a.invoice_no, a.customer_code, a.issued_on, a.amount," \
     "   a.amount - COALESCE(SUM(p.amount), 0) AS open_amount" \
     "   FROM rollup_invoice_open a FORCE INDEX (PRIMARY)" \
     "   LEFT JOIN payments p FORCE INDEX (k_payment_invoice) ON p.store_code = a.store_code" \
@@ -47,14 +50,14 @@ static const fsp_setting_def receivables_settings[] = {
     "   WHERE" KC_SQL_SPANS("a", "issued_on") \
     "   AND a.settled_on > CAST(? AS DATE) AND a.issued_on <= CAST(? AS DATE)" \
     "   GROUP BY a.store_code, a.invoice_no, a.customer_code, a.issued_on, a.amount)," \
-    " inv AS (SELECT u.store_code, u.customer_code," \
+    " inv AS (SELECT u.store_code, u.invoice_no, u.customer_code, u.issued_on, u.amount," \
     " (SELECT c.type FROM customers c" \
     "   WHERE c.store_code = u.store_code AND c.customer_code = u.customer_code) AS customer_type," \
     " DATEDIFF(CAST(? AS DATE), u.issued_on) AS age, u.open_amount" \
     " FROM unsettled u WHERE u.open_amount > 0)"
 
-#define AS_OF_PARAMS(args) FSP_P_TEXT((args)->to), KC_SPAN_PARAMS((args)->to), FSP_P_TEXT((args)->to), \
-    FSP_P_TEXT((args)->to), FSP_P_TEXT((args)->to)
+#define OPEN_PARAMS(to) FSP_P_TEXT(to), KC_SPAN_PARAMS(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to)
+#define AS_OF_PARAMS(args) OPEN_PARAMS((args)->to)
 
 /* --- month ends (016) --- */
 
@@ -95,11 +98,16 @@ static const char SQL_OVER_SHARE[] =
     " SELECT store_code, NULL, SUM(CASE WHEN age > ? THEN open_amount ELSE 0 END), SUM(open_amount), 1"
     " FROM inv GROUP BY store_code";
 
-/* Past terms: aged more than ? days for government customers, ? for others. */
+/* Past terms: aged more than ? days for government customers, ? for others
+ * (an open invoice of inv; the overdue list shares it). Placeholders:
+ * TERMS_PARAMS. */
+#define SQL_TERMS "IF(customer_type = 'government', ?, ?)"
+#define SQL_PAST_TERMS "age > " SQL_TERMS
+#define TERMS_PARAMS(government, other) FSP_P_INT(government), FSP_P_INT(other)
 static const char SQL_OVERDUE[] =
     "WITH " SQL_OPEN_INVOICES
     " SELECT store_code, NULL,"
-    " SUM(CASE WHEN age > IF(customer_type = 'government', ?, ?) THEN open_amount ELSE 0 END), 1, 1"
+    " SUM(CASE WHEN " SQL_PAST_TERMS " THEN open_amount ELSE 0 END), 1, 1"
     " FROM inv GROUP BY store_code";
 
 /* open x days / invoiced in the period = open / (invoiced / days), the
@@ -121,18 +129,23 @@ static const kc_days_sql SQL_DSO_MONTH_END = KC_DAYS_SQL(DSO_MONTH_END, "rollup_
 /* Customers (store, customer) owing more than their credit limit: the gross
  * profit of their ROs at that store closed in (to - 6 months, to] (rollup_ro,
  * by its (store_code, customer_code, day) key). A customer who owes nothing is
- * never over the limit, even with a negative one.
+ * never over the limit, even with a negative one. CTEs `owing` (each
+ * customer owing anything) and `owed` (with the limit), which the list of
+ * those customers reads too.
  * Placeholders: AS_OF_PARAMS, to, to (the six months). */
+#define SQL_CUSTOMER_LIMITS \
+    SQL_OPEN_INVOICES "," \
+    " owing AS (SELECT store_code, customer_code, SUM(open_amount) AS open_amount FROM inv" \
+    "   GROUP BY store_code, customer_code HAVING SUM(open_amount) > 0)," \
+    " owed AS (SELECT g.store_code, g.customer_code, g.open_amount," \
+    "   COALESCE((SELECT SUM(r.revenue - r.cost) FROM rollup_ro r" \
+    "     WHERE r.store_code = g.store_code AND r.customer_code = g.customer_code" \
+    "     AND r.day > CAST(? AS DATE) - INTERVAL 6 MONTH AND r.day <= CAST(? AS DATE)), 0) AS credit_limit" \
+    "   FROM owing g)"
+#define SQL_OVER_LIMIT "o.open_amount > o.credit_limit"
 static const char SQL_OVER_LIMIT_ACCOUNTS[] =
-    "WITH " SQL_OPEN_INVOICES
-    " SELECT o.store_code, NULL,"
-    " SUM(o.open_amount > COALESCE((SELECT SUM(r.revenue - r.cost) FROM rollup_ro r"
-    "   WHERE r.store_code = o.store_code AND r.customer_code = o.customer_code"
-    "   AND r.day > CAST(? AS DATE) - INTERVAL 6 MONTH AND r.day <= CAST(? AS DATE)), 0)),"
-    " 1, 1"
-    " FROM (SELECT store_code, customer_code, SUM(open_amount) AS open_amount FROM inv"
-    "   GROUP BY store_code, customer_code HAVING SUM(open_amount) > 0) o"
-    " GROUP BY o.store_code";
+    "WITH " SQL_CUSTOMER_LIMITS
+    " SELECT o.store_code, NULL, SUM(" SQL_OVER_LIMIT "), 1, 1 FROM owed o GROUP BY o.store_code";
 
 /* --- compute --- */
 
@@ -200,7 +213,7 @@ static int compute_overdue(fsp_call *call, const fsp_kpi_args *args)
                                FSP_P_INT(government_terms_days), FSP_P_INT(terms_days) };
         return kc_query_emit(call, args, SQL_OVERDUE_MONTH_END, params, KC_COUNT(params));
     }
-    fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(government_terms_days), FSP_P_INT(terms_days) };
+    fsp_param params[] = { AS_OF_PARAMS(args), TERMS_PARAMS(government_terms_days, terms_days) };
     return kc_query_emit(call, args, SQL_OVERDUE, params, KC_COUNT(params));
 }
 
@@ -226,6 +239,85 @@ static int compute_over_limit_accounts(fsp_call *call, const fsp_kpi_args *args)
     fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_TEXT(args->to), FSP_P_TEXT(args->to) };
     return kc_query_emit(call, args, SQL_OVER_LIMIT_ACCOUNTS, params, KC_COUNT(params));
 }
+
+/* --- lists: the invoices and customers behind the amounts --- */
+
+/* The open invoices past terms as of `to` (the rows whose open amounts
+ * receivables.overdue adds up), with the terms in force for the customer's
+ * type. Placeholders: OPEN_PARAMS, TERMS_PARAMS (terms_days),
+ * TERMS_PARAMS (past terms). */
+static const char SQL_OVERDUE_LIST[] =
+    "WITH " SQL_OPEN_INVOICES
+    " SELECT inv.store_code AS store, inv.store_code AS customer_store, inv.invoice_no, inv.customer_code,"
+    " c.name AS customer_name, inv.customer_type, inv.issued_on, inv.amount, inv.open_amount, inv.age AS age_days,"
+    " " SQL_TERMS " AS terms_days, i.ro_no"
+    " FROM inv JOIN invoices i ON i.store_code = inv.store_code AND i.invoice_no = inv.invoice_no"
+    " LEFT JOIN customers c ON c.store_code = inv.store_code AND c.customer_code = inv.customer_code"
+    " WHERE " SQL_PAST_TERMS;
+
+/* The customers over their credit limit, with the excess.
+ * Placeholders: OPEN_PARAMS, to, to (the six months). */
+static const char SQL_OVER_LIMIT_LIST[] =
+    "WITH " SQL_CUSTOMER_LIMITS
+    " SELECT o.store_code AS store, o.store_code AS customer_store, o.customer_code, c.name AS customer_name,"
+    " CAST(c.type AS CHAR) AS customer_type, o.open_amount, o.credit_limit, o.open_amount - o.credit_limit AS excess"
+    " FROM owed o LEFT JOIN customers c ON c.store_code = o.store_code AND c.customer_code = o.customer_code"
+    " WHERE " SQL_OVER_LIMIT;
+
+static int bind_overdue_list(fsp_call *call, const fsp_list_args *args, fsp_param *out, int max)
+{
+    int terms_days, government_terms_days;
+    if (kc_setting_int(call, &receivables_settings[TERMS_DAYS], &terms_days) != 0 ||
+        kc_setting_int(call, &receivables_settings[GOVERNMENT_TERMS_DAYS], &government_terms_days) != 0)
+        return -1;
+    fsp_param params[] = { OPEN_PARAMS(args->to), TERMS_PARAMS(government_terms_days, terms_days),
+                           TERMS_PARAMS(government_terms_days, terms_days) };
+    return kc_bind_params(call, params, KC_COUNT(params), out, max);
+}
+
+static int bind_over_limit_list(fsp_call *call, const fsp_list_args *args, fsp_param *out, int max)
+{
+    fsp_param params[] = { OPEN_PARAMS(args->to), FSP_P_TEXT(args->to), FSP_P_TEXT(args->to) };
+    return kc_bind_params(call, params, KC_COUNT(params), out, max);
+}
+
+#define COL_CUSTOMER_TYPE \
+    FSP_COLUMN(.key = "customer_type", .name_zh = "客户类型", .name_en = "Customer type", .type = FSP_COL_TEXT)
+#define COL_MONEY(KEY, ZH, EN) \
+    FSP_COLUMN(.key = KEY, .name_zh = ZH, .name_en = EN, .unit = "CNY", .type = FSP_COL_NUMBER, .flags = FSP_COL_MONEY)
+static const fsp_list_column overdue_columns[] = {
+    KC_COL_STORE, KC_COL_CUSTOMER_STORE,
+    FSP_COLUMN(.key = "invoice_no", .name_zh = "发票号", .name_en = "Invoice", .type = FSP_COL_TEXT),
+    KC_COL_CUSTOMER_CODE, KC_COL_CUSTOMER_NAME, COL_CUSTOMER_TYPE,
+    FSP_COLUMN(.key = "issued_on", .name_zh = "开票日期", .name_en = "Issued on", .type = FSP_COL_DATE),
+    COL_MONEY("amount", "发票金额", "Amount"),
+    COL_MONEY("open_amount", "未收金额", "Open amount"),
+    FSP_COLUMN(.key = "age_days", .name_zh = "账龄（天）", .name_en = "Age", .unit = "days", .type = FSP_COL_INT),
+    FSP_COLUMN(.key = "terms_days", .name_zh = "账期（天）", .name_en = "Terms", .unit = "days", .type = FSP_COL_INT),
+    FSP_COLUMN(.key = "ro_no", .name_zh = "工单号", .name_en = "RO", .type = FSP_COL_TEXT),
+};
+static const fsp_list_column over_limit_columns[] = {
+    KC_COL_STORE, KC_COL_CUSTOMER_STORE, KC_COL_CUSTOMER_CODE, KC_COL_CUSTOMER_NAME, COL_CUSTOMER_TYPE,
+    COL_MONEY("open_amount", "未收金额", "Open amount"),
+    COL_MONEY("credit_limit", "信用额度", "Credit limit"),
+    COL_MONEY("excess", "超额", "Excess"),
+};
+/* (store, invoice_no) and (store, customer_code) are keys. */
+static const char *const overdue_sort[] = { "store", "-age_days", "invoice_no" };
+static const char *const over_limit_sort[] = { "store", "-excess", "customer_code" };
+
+static const fsp_list_def receivables_lists[] = {
+    FSP_LIST(.id = "receivables.overdue_invoices", .name_zh = "逾期发票", .name_en = "Overdue invoices", .as_of = 1,
+             .explains_as = FSP_EXPLAINS_SUM, .explains_kpi = "receivables.overdue", .explains_column = "open_amount",
+             .columns = overdue_columns, .ncolumns = KC_COUNT(overdue_columns),
+             .default_sort = overdue_sort, .ndefault_sort = KC_COUNT(overdue_sort),
+             .sql = SQL_OVERDUE_LIST, .bind = bind_overdue_list),
+    FSP_LIST(.id = "receivables.over_limit_customers", .name_zh = "超额度客户", .name_en = "Customers over credit limit",
+             .as_of = 1, .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "receivables.over_limit_accounts",
+             .columns = over_limit_columns, .ncolumns = KC_COUNT(over_limit_columns),
+             .default_sort = over_limit_sort, .ndefault_sort = KC_COUNT(over_limit_sort),
+             .sql = SQL_OVER_LIMIT_LIST, .bind = bind_over_limit_list),
+};
 
 /* --- the catalogue --- */
 
@@ -280,8 +372,10 @@ static const fsp_kpi_def receivables_kpis[] = {
 
 static int receivables_init(fsp_host *host, const fsp_host_api *api)
 {
-    return kc_register_all(host, api, receivables_kpis, KC_COUNT(receivables_kpis), receivables_settings,
-                           KC_COUNT(receivables_settings), NULL);
+    if (kc_register_all(host, api, receivables_kpis, KC_COUNT(receivables_kpis), receivables_settings,
+                        KC_COUNT(receivables_settings), NULL) != 0)
+        return -1;
+    return kc_register_lists(host, receivables_lists, KC_COUNT(receivables_lists));
 }
 
 FSP_PLUGIN(.name = "receivables", .version = "1.0.0", .init = receivables_init,

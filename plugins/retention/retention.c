@@ -25,16 +25,21 @@
  * many months before `to` their last visit and latest sale fall
  * (months_ago >= N is "on or before to - N months").
  *
- * The list retention.at_risk (ABI 1.4) shows the vehicles the at-risk band
- * counts, selected from the same states by the same fragment
- * (SQL_BAND_STATES), so that its total is the KPI's; at a month end the KPI
- * reads the month-end counts, which the list tests compare. */
+ * The lists (ABI 1.4) show the vehicles each count is made of: the bands
+ * (retention.at_risk, warning, lost) selected from the same states by the
+ * same fragment (SQL_BAND_STATES), the vehicles due for maintenance and
+ * those awaiting their first service by the fragments of those KPIs, so that
+ * a list's total is its KPI; at a month end a band KPI reads the month-end
+ * counts, which tests/integration/lists_invariant.test.mjs compares. The
+ * first services pending and the maintenance due (calls to make) are read
+ * from the states at every `to`. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
 /* --- settings --- */
 
-enum { LOST_AFTER_MONTHS, AT_RISK_MONTHS, WARNING_MONTHS, BASE_MONTHS, FIRST_SERVICE_MONTHS };
+enum { LOST_AFTER_MONTHS, AT_RISK_MONTHS, WARNING_MONTHS, BASE_MONTHS, FIRST_SERVICE_MONTHS,
+       MAINTENANCE_INTERVAL_MONTHS, MAINTENANCE_NOTICE_DAYS };
 static const fsp_setting_def retention_settings[] = {
     [LOST_AFTER_MONTHS] = FSP_SETTING(.name = "retention.lost_after_months", .name_zh = "流失判定（月）",
                                       .name_en = "Lost after (months)", .unit = "months",
@@ -51,6 +56,12 @@ static const fsp_setting_def retention_settings[] = {
     [FIRST_SERVICE_MONTHS] = FSP_SETTING(.name = "retention.first_service_months", .name_zh = "首保期（月）",
                                          .name_en = "First service within (months)", .unit = "months",
                                          .default_value = 6, .min = 0, .max = 1200),
+    [MAINTENANCE_INTERVAL_MONTHS] = FSP_SETTING(.name = "retention.maintenance_interval_months",
+                                                .name_zh = "保养间隔（月）", .name_en = "Maintenance interval (months)",
+                                                .unit = "months", .default_value = 6, .min = 1, .max = 1200),
+    [MAINTENANCE_NOTICE_DAYS] = FSP_SETTING(.name = "retention.maintenance_notice_days",
+                                            .name_zh = "保养提醒提前（天）", .name_en = "Maintenance notice (days)",
+                                            .unit = "days", .default_value = 30, .min = 0, .max = 3650),
 };
 
 /* The bands must nest: at_risk < warning < lost <= base months. Called with
@@ -142,6 +153,7 @@ typedef enum retention_band { BAND_BASE, BAND_AT_RISK, BAND_WARNING, BAND_LOST }
 
 typedef struct retention_months {      /* the settings in force for one call */
     int base_months, at_risk_months, warning_months, lost_after_months, first_service_months;
+    int maintenance_interval_months, maintenance_notice_days;
 } retention_months;
 
 static int read_settings(fsp_call *call, retention_months *s)
@@ -150,7 +162,9 @@ static int read_settings(fsp_call *call, retention_months *s)
         kc_setting_int(call, &retention_settings[AT_RISK_MONTHS], &s->at_risk_months) != 0 ||
         kc_setting_int(call, &retention_settings[WARNING_MONTHS], &s->warning_months) != 0 ||
         kc_setting_int(call, &retention_settings[LOST_AFTER_MONTHS], &s->lost_after_months) != 0 ||
-        kc_setting_int(call, &retention_settings[FIRST_SERVICE_MONTHS], &s->first_service_months) != 0)
+        kc_setting_int(call, &retention_settings[FIRST_SERVICE_MONTHS], &s->first_service_months) != 0 ||
+        kc_setting_int(call, &retention_settings[MAINTENANCE_INTERVAL_MONTHS], &s->maintenance_interval_months) != 0 ||
+        kc_setting_int(call, &retention_settings[MAINTENANCE_NOTICE_DAYS], &s->maintenance_notice_days) != 0)
         return -1;
     return 0;
 }
@@ -264,6 +278,184 @@ static int compute_first_service(fsp_call *call, const fsp_kpi_args *args)
     return kc_query_emit(call, args, SQL_FIRST_SERVICE, params, KC_COUNT(params));
 }
 
+/* --- calls to make: first service and maintenance due --- */
+
+/* Vehicles whose latest sale (on or before `to`) is in (to - F months, to]
+ * and that have not visited since it by `to`, by selling store.
+ * Placeholders: to, F, to, to (with the cohort's COHORT_PARAMS before). */
+#define SQL_FIRST_SERVICE_PENDING_WHERE \
+    " AND v.sold_on > CAST(? AS DATE) - INTERVAL ? MONTH AND v.sold_on <= CAST(? AS DATE)" \
+    " AND (v.first_visit_on IS NULL OR v.first_visit_on > CAST(? AS DATE))"
+#define FIRST_SERVICE_PENDING_PARAMS(to, s) \
+    FSP_P_TEXT(to), FSP_P_INT((s).first_service_months), FSP_P_TEXT(to), FSP_P_TEXT(to)
+static const char SQL_FIRST_SERVICE_PENDING[] =
+    "SELECT v.sale_store_code, NULL, COUNT(*), 1, 1" SQL_COHORT_AS_OF SQL_FIRST_SERVICE_PENDING_WHERE
+    " GROUP BY v.sale_store_code";
+
+/* A state whose day is a visit: the vehicle has visited since its latest
+ * sale (or was never sold by the group, so its state comes from visits). */
+#define SQL_VISITED " (v.sold_on IS NULL OR v.first_visit_on <= v.from_on)"
+/* Base vehicles that have visited since their latest sale whose last visit
+ * + I months is in (to, to + D days], by store of last visit.
+ * Placeholders: to, base months; I, to; I, to, D. */
+#define SQL_MAINTENANCE_DUE_WHERE \
+    " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH AND" SQL_VISITED \
+    " AND v.from_on + INTERVAL ? MONTH > CAST(? AS DATE)" \
+    " AND v.from_on + INTERVAL ? MONTH <= CAST(? AS DATE) + INTERVAL ? DAY"
+#define MAINTENANCE_DUE_PARAMS(to, s) \
+    FSP_P_TEXT(to), FSP_P_INT((s).base_months), FSP_P_INT((s).maintenance_interval_months), FSP_P_TEXT(to), \
+    FSP_P_INT((s).maintenance_interval_months), FSP_P_TEXT(to), FSP_P_INT((s).maintenance_notice_days)
+static const char SQL_MAINTENANCE_DUE[] =
+    "SELECT v.last_store_code, NULL, COUNT(*), 1, 1" SQL_STATE_AS_OF SQL_MAINTENANCE_DUE_WHERE
+    " GROUP BY v.last_store_code";
+
+static int compute_first_service_pending(fsp_call *call, const fsp_kpi_args *args)
+{
+    retention_months s;
+    if (read_settings(call, &s) != 0)
+        return -1;
+    fsp_param params[] = { COHORT_PARAMS(args->to), FIRST_SERVICE_PENDING_PARAMS(args->to, s) };
+    return kc_query_emit(call, args, SQL_FIRST_SERVICE_PENDING, params, KC_COUNT(params));
+}
+
+static int compute_maintenance_due(fsp_call *call, const fsp_kpi_args *args)
+{
+    retention_months s;
+    if (read_settings(call, &s) != 0)
+        return -1;
+    fsp_param params[] = { STATE_PARAMS(args->to), MAINTENANCE_DUE_PARAMS(args->to, s) };
+    return kc_query_emit(call, args, SQL_MAINTENANCE_DUE, params, KC_COUNT(params));
+}
+
+/* --- lists: the vehicles behind the counts --- */
+
+/* The vehicles of a list as rows, from the same states and conditions as
+ * the KPI it explains (FROM_WHERE: SQL_STATE_AS_OF or SQL_COHORT_AS_OF and
+ * the KPI's own WHERE fragment): each state's store (STORE: the column the
+ * KPI credits), its last visit (NULL when its day is a sale only: then
+ * months_since counts from the sale), its latest sale and customer
+ * (KC_SQL_VEHICLE_CUSTOMER_JOINS). months_since = the greatest N with the
+ * state's day on or before to - N months: the months between the two
+ * calendar months, less one when the day is after `to` - that many months.
+ * X_COLS: more columns of x (with their placeholders, after as_of's);
+ * COLS: the columns after sold_on. Placeholders: to (as_of), X_COLS',
+ * FROM_WHERE's. */
+#define SQL_MONTHS_DIFF "PERIOD_DIFF(DATE_FORMAT(x.as_of, '%Y%m'), DATE_FORMAT(x.from_on, '%Y%m'))"
+#define SQL_VEHICLE_ROWS(COLS, STORE, X_COLS, FROM_WHERE) \
+    "SELECT x.store, " KC_SQL_CUSTOMER_STORE " AS customer_store, x.vin, " KC_SQL_CUSTOMER_CODE " AS customer_code," \
+    " c.name AS customer_name, " KC_SQL_PHONE("c") " AS phone, ls.model, x.sold_on" COLS \
+    " FROM (SELECT " STORE " AS store, v.vin, v.from_on, v.last_store_code, v.sold_on, v.sale_store_code," \
+    "   CAST(? AS DATE) AS as_of" X_COLS ", " KC_SQL_LAST_RO_NO("v") " AS last_ro_no, " \
+    KC_SQL_SALE_DEAL_NO("v") " AS sale_deal_no" FROM_WHERE ") x" \
+    KC_SQL_VEHICLE_CUSTOMER_JOINS("x")
+/* last_visit_on, last_visit_store, last_ro_no, months_since */
+#define SQL_LAST_VISIT_COLS \
+    ", IF(x.last_ro_no IS NULL, NULL, x.from_on) AS last_visit_on," \
+    " IF(x.last_ro_no IS NULL, NULL, x.last_store_code) AS last_visit_store, x.last_ro_no," \
+    " " SQL_MONTHS_DIFF " - (x.from_on > x.as_of - INTERVAL " SQL_MONTHS_DIFF " MONTH) AS months_since"
+
+/* The vehicles of a band (retention.at_risk, retention.warning,
+ * retention.lost; .user: the band), from the band KPI's own states. */
+static const char SQL_BAND_LIST[] =
+    SQL_VEHICLE_ROWS(SQL_LAST_VISIT_COLS, "v.last_store_code", "", SQL_BAND_STATES);
+/* The vehicles due for maintenance, with the day it is due. */
+static const char SQL_MAINTENANCE_DUE_LIST[] =
+    SQL_VEHICLE_ROWS(SQL_LAST_VISIT_COLS ", x.due_on", "v.last_store_code", ", v.from_on + INTERVAL ? MONTH AS due_on",
+                     SQL_STATE_AS_OF SQL_MAINTENANCE_DUE_WHERE);
+/* The vehicles waiting for their first service, with the end of its window. */
+static const char SQL_FIRST_SERVICE_PENDING_LIST[] =
+    SQL_VEHICLE_ROWS(", x.window_ends_on, DATEDIFF(x.window_ends_on, x.as_of) AS days_left", "v.sale_store_code",
+                     ", v.sold_on + INTERVAL ? MONTH AS window_ends_on",
+                     SQL_COHORT_AS_OF SQL_FIRST_SERVICE_PENDING_WHERE);
+
+static int bind_band_list(fsp_call *call, const fsp_list_args *args, fsp_param *out, int max)
+{
+    retention_months s;
+    if (read_settings(call, &s) != 0)
+        return -1;
+    int newer, older;
+    band_months(&s, *(const retention_band *)args->list->user, &newer, &older);
+    const char *to = args->to;
+    fsp_param params[] = { FSP_P_TEXT(to), BAND_PARAMS(to, s.base_months, newer, older) };
+    return kc_bind_params(call, params, KC_COUNT(params), out, max);
+}
+
+static int bind_maintenance_due_list(fsp_call *call, const fsp_list_args *args, fsp_param *out, int max)
+{
+    retention_months s;
+    if (read_settings(call, &s) != 0)
+        return -1;
+    const char *to = args->to;
+    fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(s.maintenance_interval_months), STATE_PARAMS(to),
+                           MAINTENANCE_DUE_PARAMS(to, s) };
+    return kc_bind_params(call, params, KC_COUNT(params), out, max);
+}
+
+static int bind_first_service_pending_list(fsp_call *call, const fsp_list_args *args, fsp_param *out, int max)
+{
+    retention_months s;
+    if (read_settings(call, &s) != 0)
+        return -1;
+    const char *to = args->to;
+    fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(s.first_service_months), COHORT_PARAMS(to),
+                           FIRST_SERVICE_PENDING_PARAMS(to, s) };
+    return kc_bind_params(call, params, KC_COUNT(params), out, max);
+}
+
+/* The columns of a band's vehicles (and, with due_on, of maintenance due). */
+#define VEHICLE_COLUMNS \
+    KC_COL_STORE, KC_COL_CUSTOMER_STORE, KC_COL_VIN, KC_COL_CUSTOMER_CODE, KC_COL_CUSTOMER_NAME, KC_COL_PHONE, \
+    KC_COL_MODEL, KC_COL_SOLD_ON
+#define LAST_VISIT_COLUMNS \
+    FSP_COLUMN(.key = "last_visit_on", .name_zh = "最近进厂日期", .name_en = "Last visit", .type = FSP_COL_DATE), \
+    FSP_COLUMN(.key = "last_visit_store", .name_zh = "最近进厂门店", .name_en = "Last visit store", \
+               .type = FSP_COL_TEXT), \
+    FSP_COLUMN(.key = "last_ro_no", .name_zh = "最近工单号", .name_en = "Last RO", .type = FSP_COL_TEXT), \
+    FSP_COLUMN(.key = "months_since", .name_zh = "未进厂月数", .name_en = "Months since", .unit = "months", \
+               .type = FSP_COL_INT)
+static const fsp_list_column band_columns[] = { VEHICLE_COLUMNS, LAST_VISIT_COLUMNS };
+static const fsp_list_column maintenance_due_columns[] = {
+    VEHICLE_COLUMNS, LAST_VISIT_COLUMNS,
+    FSP_COLUMN(.key = "due_on", .name_zh = "保养到期日", .name_en = "Due on", .type = FSP_COL_DATE),
+};
+static const fsp_list_column first_service_pending_columns[] = {
+    VEHICLE_COLUMNS,
+    FSP_COLUMN(.key = "window_ends_on", .name_zh = "首保截止日", .name_en = "Window ends on", .type = FSP_COL_DATE),
+    FSP_COLUMN(.key = "days_left", .name_zh = "剩余天数", .name_en = "Days left", .unit = "days", .type = FSP_COL_INT),
+};
+/* One row per VIN: store, then the longest unseen first, then the VIN. */
+static const char *const band_sort[] = { "store", "-months_since", "vin" };
+static const char *const maintenance_due_sort[] = { "store", "due_on", "vin" };
+static const char *const first_service_pending_sort[] = { "store", "days_left", "vin" };
+
+static const fsp_list_def retention_lists[] = {
+    FSP_LIST(.id = "retention.at_risk", .name_zh = "拟流失车辆", .name_en = "At-risk vehicles", .as_of = 1,
+             .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.at_risk",
+             .columns = band_columns, .ncolumns = KC_COUNT(band_columns),
+             .default_sort = band_sort, .ndefault_sort = KC_COUNT(band_sort),
+             .sql = SQL_BAND_LIST, .bind = bind_band_list, .user = &band_at_risk),
+    FSP_LIST(.id = "retention.warning", .name_zh = "流失预警车辆", .name_en = "Churn warning vehicles", .as_of = 1,
+             .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.warning",
+             .columns = band_columns, .ncolumns = KC_COUNT(band_columns),
+             .default_sort = band_sort, .ndefault_sort = KC_COUNT(band_sort),
+             .sql = SQL_BAND_LIST, .bind = bind_band_list, .user = &band_warning),
+    FSP_LIST(.id = "retention.lost", .name_zh = "流失车辆", .name_en = "Lost vehicles", .as_of = 1,
+             .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.lost",
+             .columns = band_columns, .ncolumns = KC_COUNT(band_columns),
+             .default_sort = band_sort, .ndefault_sort = KC_COUNT(band_sort),
+             .sql = SQL_BAND_LIST, .bind = bind_band_list, .user = &band_lost),
+    FSP_LIST(.id = "retention.maintenance_due", .name_zh = "到期保养车辆", .name_en = "Vehicles due for maintenance",
+             .as_of = 1, .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.maintenance_due",
+             .columns = maintenance_due_columns, .ncolumns = KC_COUNT(maintenance_due_columns),
+             .default_sort = maintenance_due_sort, .ndefault_sort = KC_COUNT(maintenance_due_sort),
+             .sql = SQL_MAINTENANCE_DUE_LIST, .bind = bind_maintenance_due_list),
+    FSP_LIST(.id = "retention.first_service_pending", .name_zh = "待首保车辆", .name_en = "Vehicles awaiting first service",
+             .as_of = 1, .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.first_service_pending",
+             .columns = first_service_pending_columns, .ncolumns = KC_COUNT(first_service_pending_columns),
+             .default_sort = first_service_pending_sort, .ndefault_sort = KC_COUNT(first_service_pending_sort),
+             .sql = SQL_FIRST_SERVICE_PENDING_LIST, .bind = bind_first_service_pending_list),
+};
+
 /* --- the catalogue --- */
 
 static const fsp_kpi_def retention_kpis[] = {
@@ -308,80 +500,17 @@ static const fsp_kpi_def retention_kpis[] = {
                        "before the period end: the share with a non-internal RO at any group store within that "
                        "many months of the sale.",
             .compute = compute_first_service),
-};
-
-/* --- lists: the vehicles behind a band (actions.md "Lists") --- */
-
-/* The vehicles of a band as of `to`, from the same states as the band's
- * KPI (SQL_BAND_STATES), with their last visit (rollup_vehicle_visit of
- * the state's day: its latest RO by closed_at, a tie to the smaller
- * store_code, then the smaller ro_no), their latest sale (the smaller
- * store_code of its day, then the smaller deal_no) and the customer of the
- * last visit's RO, else of that sale. months_since is the greatest N with
- * the last visit (or the sale) on or before to - N months: the months
- * between the two dates, less one when the day of the month is not reached.
- * Placeholders: to, to, then BAND_PARAMS. */
-#define SQL_BAND_VEHICLES \
-    "SELECT b.store, IF(ro.ro_no IS NOT NULL, ro.store_code, sa.store_code) AS customer_store, b.vin," \
-    " IF(ro.ro_no IS NOT NULL, ro.customer_code, sa.customer_code) AS customer_code," \
-    " cu.name AS customer_name, cu.phone AS phone, sa.model AS model, b.sold_on," \
-    " vv.visit_on AS last_visit_on, vv.last_store_code AS last_visit_store, ro.ro_no AS last_ro_no," \
-    " b.n0 - (b.from_on > b.as_of - INTERVAL b.n0 MONTH) AS months_since" \
-    " FROM (SELECT v.vin, v.last_store_code AS store, v.from_on, v.sold_on, v.sale_store_code," \
-    "   CAST(? AS DATE) AS as_of," \
-    "   PERIOD_DIFF(EXTRACT(YEAR_MONTH FROM CAST(? AS DATE)), EXTRACT(YEAR_MONTH FROM v.from_on)) AS n0" \
-    SQL_BAND_STATES ") b" \
-    " LEFT JOIN rollup_vehicle_visit vv ON vv.vin = b.vin AND vv.visit_on = b.from_on" \
-    " LEFT JOIN repair_orders ro ON ro.store_code = vv.last_store_code AND ro.ro_no =" \
-    "   (SELECT MIN(r2.ro_no) FROM repair_orders r2 WHERE r2.vin = b.vin AND r2.closed_at = vv.last_closed_at" \
-    "    AND r2.store_code = vv.last_store_code AND r2.ro_type <> 'internal')" \
-    " LEFT JOIN vehicle_sales sa ON sa.store_code = b.sale_store_code AND sa.deal_no =" \
-    "   (SELECT MIN(s2.deal_no) FROM vehicle_sales s2 WHERE s2.vin = b.vin AND s2.sold_on = b.sold_on" \
-    "    AND s2.store_code = b.sale_store_code)" \
-    " LEFT JOIN customers cu ON cu.store_code = IF(ro.ro_no IS NOT NULL, ro.store_code, sa.store_code)" \
-    "   AND cu.customer_code = IF(ro.ro_no IS NOT NULL, ro.customer_code, sa.customer_code)"
-
-static int bind_band_vehicles(fsp_call *call, const fsp_list_args *args, fsp_param *params, int max)
-{
-    retention_months s;
-    if (read_settings(call, &s) != 0)
-        return -1;
-    int newer, older;
-    band_months(&s, *(const retention_band *)args->list->user, &newer, &older);
-    const char *to = args->to;
-    fsp_param p[] = { FSP_P_TEXT(to), FSP_P_TEXT(to), BAND_PARAMS(to, s.base_months, newer, older) };
-    if (KC_COUNT(p) > max) {
-        kc_api->fail(call, "internal error: too many parameters");
-        return -1;
-    }
-    memcpy(params, p, sizeof p);
-    return KC_COUNT(p);
-}
-
-/* The columns of a band's vehicles (actions.md: retention.at_risk). */
-static const fsp_list_column band_vehicle_columns[] = {
-    FSP_COLUMN(.key = "store", .name_zh = "门店", .name_en = "Store"),
-    FSP_COLUMN(.key = "customer_store", .name_zh = "客户所属门店", .name_en = "Customer's store"),
-    FSP_COLUMN(.key = "vin", .name_zh = "车架号", .name_en = "VIN"),
-    FSP_COLUMN(.key = "customer_code", .name_zh = "客户编号", .name_en = "Customer code"),
-    FSP_COLUMN(.key = "customer_name", .name_zh = "客户姓名", .name_en = "Customer name", .flags = FSP_COL_PERSONAL),
-    FSP_COLUMN(.key = "phone", .name_zh = "电话", .name_en = "Phone", .flags = FSP_COL_PHONE),
-    FSP_COLUMN(.key = "model", .name_zh = "车型", .name_en = "Model"),
-    FSP_COLUMN(.key = "sold_on", .name_zh = "销售日期", .name_en = "Sold on", .type = FSP_COL_DATE),
-    FSP_COLUMN(.key = "last_visit_on", .name_zh = "最近进厂日期", .name_en = "Last visit", .type = FSP_COL_DATE),
-    FSP_COLUMN(.key = "last_visit_store", .name_zh = "最近进厂门店", .name_en = "Last visit store"),
-    FSP_COLUMN(.key = "last_ro_no", .name_zh = "最近工单号", .name_en = "Last RO"),
-    FSP_COLUMN(.key = "months_since", .name_zh = "未进厂月数", .name_en = "Months since", .unit = "months",
-               .type = FSP_COL_INT),
-};
-static const char *const band_vehicle_sort[] = { "store", "-months_since", "vin" };
-
-static const fsp_list_def retention_lists[] = {
-    FSP_LIST(.id = "retention.at_risk", .name_zh = "拟流失车辆", .name_en = "At-risk vehicles", .as_of = 1,
-             .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.at_risk",
-             .columns = band_vehicle_columns, .ncolumns = KC_COUNT(band_vehicle_columns),
-             .default_sort = band_vehicle_sort, .ndefault_sort = KC_COUNT(band_vehicle_sort),
-             .sql = SQL_BAND_VEHICLES, .bind = bind_band_vehicles, .user = &band_at_risk),
+    FSP_KPI(.id = "retention.first_service_pending", .name_zh = "待首保", .name_en = "Awaiting first service",
+            .unit = "count", .direction = FSP_DIR_NONE, .fold = FSP_FOLD_SUM,
+            .formula = "Vehicles sold by the group in the retention.first_service_months (6) months up to the "
+                       "period end with no visit since the sale, credited to the selling store.",
+            .compute = compute_first_service_pending),
+    FSP_KPI(.id = "retention.maintenance_due", .name_zh = "到期保养", .name_en = "Maintenance due", .unit = "count",
+            .direction = FSP_DIR_NONE, .fold = FSP_FOLD_SUM,
+            .formula = "Base vehicles that have visited since their latest sale whose last visit + "
+                       "retention.maintenance_interval_months (6) months falls in the "
+                       "retention.maintenance_notice_days (30) days after the period end, credited like the base.",
+            .compute = compute_maintenance_due),
 };
 
 /* --- the plugin --- */
@@ -391,12 +520,9 @@ static int retention_init(fsp_host *host, const fsp_host_api *api)
     if (kc_register_all(host, api, retention_kpis, KC_COUNT(retention_kpis), retention_settings,
                         KC_COUNT(retention_settings), retention_validate) != 0)
         return -1;
-    for (int i = 0; i < KC_COUNT(retention_lists); i++)
-        if (api->register_list(host, &retention_lists[i]) != 0)
-            return -1;
-    return 0;
+    return kc_register_lists(host, retention_lists, KC_COUNT(retention_lists));
 }
 
 FSP_PLUGIN(.name = "retention", .version = "1.0.0", .init = retention_init,
            .description = "Customer retention as of the period end: base, at risk, warning, lost, churn by year, "
-                          "first service; the at-risk vehicles as a list");
+                          "first service, first services pending, maintenance due; the vehicles behind the counts as lists");

@@ -10,7 +10,9 @@
  * (appointment kept, follow-up call, complaint) included
  * (013_contact_rollups.sql); absorption and personnel cost from
  * store_financials; the time in the workshop from repair_orders itself
- * (opened_at is in no rollup). */
+ * (opened_at is in no rollup). The comebacks and complaints are also counts
+ * (service.comebacks, service.complaints) and lists of the ROs and calls, read
+ * from rollup_ro, the per-RO rows those sums add up. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -135,6 +137,90 @@ static int compute_complaint_rate(fsp_call *call, const fsp_kpi_args *args)
     return kc_query_days_emit(call, args, &SQL_COMPLAINT_RATE);
 }
 
+/* The numerators alone, as counts: comeback ROs, and reached calls with a
+ * complaint among the calls of the period's ROs. */
+#define COMEBACKS(FROM) "SELECT store_code, NULL, SUM(comeback_count), 1, 1" FROM " GROUP BY store_code"
+#define COMPLAINTS(FROM) "SELECT store_code, NULL, SUM(complaint_calls), 1, 1" FROM " GROUP BY store_code"
+static const kc_days_sql SQL_COMEBACKS = KC_RO_DAYS_SQL(COMEBACKS);
+static const kc_days_sql SQL_COMPLAINTS = KC_RO_DAYS_SQL(COMPLAINTS);
+
+/* --- lists: the ROs and calls behind the counts --- */
+
+/* The period's ROs one by one: rollup_ro `r`, the per-RO rows that the day
+ * and month sums above add up (closed non-internal ROs, `day` = the date of
+ * closed_at, is_comeback and the calls counted as there), read by its
+ * (store_code, day) key, with the RO itself `ro`. JOINS: more joins.
+ * Placeholders: from, to. */
+#define SQL_PERIOD_ROS(JOINS) \
+    " FROM rollup_ro r JOIN repair_orders ro ON ro.store_code = r.store_code AND ro.ro_no = r.ro_no" JOINS \
+    " WHERE r.day BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)"
+
+/* Comeback ROs (rollup_ro's is_comeback: comeback_of set) with the RO they
+ * come back to (its closing NULL when it is open). */
+static const char SQL_COMEBACKS_LIST[] =
+    "SELECT r.store_code AS store, r.ro_no, ro.comeback_of, r.vin, r.closed_at, o.closed_at AS original_closed_at,"
+    " DATEDIFF(DATE(r.closed_at), DATE(o.closed_at)) AS days_between, ro.advisor_code, r.ro_type, r.revenue"
+    SQL_PERIOD_ROS(" LEFT JOIN repair_orders o ON o.store_code = ro.store_code AND o.ro_no = ro.comeback_of")
+    " AND r.is_comeback = 1";
+
+/* The reached calls with a complaint of the period's ROs (as rollup_ro's
+ * complaint_calls counts them; at most one call per RO), whenever made,
+ * with the RO's customer (a customer of the RO's store). The calls are
+ * joined after the ROs (STRAIGHT_JOIN): read first, all of them were
+ * scanned for a month's few complaints. */
+static const char SQL_COMPLAINTS_LIST[] =
+    "SELECT r.store_code AS store, r.store_code AS customer_store, r.ro_no, f.called_at, r.vin, r.customer_code,"
+    " c.name AS customer_name, " KC_SQL_PHONE("c") " AS phone, ro.advisor_code"
+    SQL_PERIOD_ROS(" STRAIGHT_JOIN follow_up_calls f ON f.store_code = r.store_code AND f.ro_no = r.ro_no"
+                   " AND f.reached = 1 AND f.complaint = 1"
+                   " LEFT JOIN customers c ON c.store_code = r.store_code AND c.customer_code = r.customer_code")
+    " AND r.complaint_calls > 0";
+
+static int bind_period_list(fsp_call *call, const fsp_list_args *args, fsp_param *out, int max)
+{
+    fsp_param params[] = { FSP_P_TEXT(args->from), FSP_P_TEXT(args->to) };
+    return kc_bind_params(call, params, KC_COUNT(params), out, max);
+}
+
+static const fsp_list_column comebacks_columns[] = {
+    KC_COL_STORE,
+    FSP_COLUMN(.key = "ro_no", .name_zh = "工单号", .name_en = "RO", .type = FSP_COL_TEXT),
+    FSP_COLUMN(.key = "comeback_of", .name_zh = "原工单号", .name_en = "Comeback of", .type = FSP_COL_TEXT),
+    KC_COL_VIN,
+    FSP_COLUMN(.key = "closed_at", .name_zh = "结算时间", .name_en = "Closed at", .type = FSP_COL_DATETIME),
+    FSP_COLUMN(.key = "original_closed_at", .name_zh = "原工单结算时间", .name_en = "Original closed at",
+               .type = FSP_COL_DATETIME),
+    FSP_COLUMN(.key = "days_between", .name_zh = "间隔天数", .name_en = "Days between", .unit = "days",
+               .type = FSP_COL_INT),
+    FSP_COLUMN(.key = "advisor_code", .name_zh = "服务顾问", .name_en = "Advisor", .type = FSP_COL_TEXT),
+    FSP_COLUMN(.key = "ro_type", .name_zh = "工单类型", .name_en = "RO type", .type = FSP_COL_TEXT),
+    FSP_COLUMN(.key = "revenue", .name_zh = "产值", .name_en = "Revenue", .unit = "CNY", .type = FSP_COL_NUMBER,
+               .flags = FSP_COL_MONEY),
+};
+static const fsp_list_column complaints_columns[] = {
+    KC_COL_STORE, KC_COL_CUSTOMER_STORE,
+    FSP_COLUMN(.key = "ro_no", .name_zh = "工单号", .name_en = "RO", .type = FSP_COL_TEXT),
+    FSP_COLUMN(.key = "called_at", .name_zh = "回访时间", .name_en = "Called at", .type = FSP_COL_DATETIME),
+    KC_COL_VIN, KC_COL_CUSTOMER_CODE, KC_COL_CUSTOMER_NAME, KC_COL_PHONE,
+    FSP_COLUMN(.key = "advisor_code", .name_zh = "服务顾问", .name_en = "Advisor", .type = FSP_COL_TEXT),
+};
+/* (store, ro_no) is the RO's key. */
+static const char *const comebacks_sort[] = { "store", "closed_at", "ro_no" };
+static const char *const complaints_sort[] = { "store", "called_at", "ro_no" };
+
+static const fsp_list_def service_lists[] = {
+    FSP_LIST(.id = "service.comebacks", .name_zh = "返修工单", .name_en = "Comeback repair orders", .as_of = 0,
+             .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "service.comebacks",
+             .columns = comebacks_columns, .ncolumns = KC_COUNT(comebacks_columns),
+             .default_sort = comebacks_sort, .ndefault_sort = KC_COUNT(comebacks_sort),
+             .sql = SQL_COMEBACKS_LIST, .bind = bind_period_list),
+    FSP_LIST(.id = "service.complaints", .name_zh = "投诉回访", .name_en = "Complaints", .as_of = 0,
+             .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "service.complaints",
+             .columns = complaints_columns, .ncolumns = KC_COUNT(complaints_columns),
+             .default_sort = complaints_sort, .ndefault_sort = KC_COUNT(complaints_sort),
+             .sql = SQL_COMPLAINTS_LIST, .bind = bind_period_list),
+};
+
 /* --- against the store's monthly financials --- */
 
 /* Every store, with its figure and the financials of the calendar months that
@@ -244,14 +330,25 @@ static const fsp_kpi_def service_kpis[] = {
             .unit = "h", .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_RATIO,
             .formula = "Mean over the period's ROs of (closed_at - opened_at) in seconds / 3600, unrounded.",
             .compute = compute_turnaround_hours),
+    FSP_KPI(.id = "service.comebacks", .name_zh = "返修台次", .name_en = "Comebacks", .unit = "count",
+            .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_SUM,
+            .formula = "ROs of the period with comeback_of set (the numerator of service.comeback_rate).",
+            .compute = compute_period_query, .user = &SQL_COMEBACKS),
+    FSP_KPI(.id = "service.complaints", .name_zh = "投诉数", .name_en = "Complaints", .unit = "count",
+            .direction = FSP_DIR_LOWER, .fold = FSP_FOLD_SUM,
+            .formula = "Follow-up calls reached and with a complaint among the calls of the period's ROs (the "
+                       "numerator of service.complaint_rate).",
+            .compute = compute_period_query, .user = &SQL_COMPLAINTS),
 };
 
 /* --- the plugin --- */
 
 static int service_init(fsp_host *host, const fsp_host_api *api)
 {
-    return kc_register_all(host, api, service_kpis, KC_COUNT(service_kpis), service_settings,
-                           KC_COUNT(service_settings), NULL);
+    if (kc_register_all(host, api, service_kpis, KC_COUNT(service_kpis), service_settings,
+                        KC_COUNT(service_settings), NULL) != 0)
+        return -1;
+    return kc_register_lists(host, service_lists, KC_COUNT(service_lists));
 }
 
 FSP_PLUGIN(.name = "service", .version = "1.1.0", .init = service_init,

@@ -339,6 +339,9 @@ test('setting_defs: every setting with its range and owner; changes follow the p
     'parts.slow_moving_days': ['parts', 180, 0, 36500], 'parts.obsolete_days': ['parts', 365, 0, 36500],
     'service.followup_days': ['service', 3, 0, 3650],
     'insurance.renewal_window_days': ['insurance', 30, 0, 3650], 'insurance.new_window_days': ['insurance', 30, 0, 3650],
+    'retention.maintenance_interval_months': ['retention', 6, 1, 1200],
+    'retention.maintenance_notice_days': ['retention', 30, 0, 3650],
+    'insurance.renewal_notice_days': ['insurance', 60, 0, 3650],
     'benchmarks.shared': ['core', 1, 0, 1],
     'example.open_days_per_week': ['example', 7, 1, 7],
   };

@@ -131,6 +131,8 @@ const DEFAULT_SETTINGS = {
   'retention.base_months': 24, 'retention.first_service_months': 6, 'receivables.terms_days': 90,
   'receivables.government_terms_days': 180, 'parts.slow_moving_days': 180, 'parts.obsolete_days': 365,
   'service.followup_days': 3, 'insurance.renewal_window_days': 30, 'insurance.new_window_days': 30,
+  'retention.maintenance_interval_months': 6, 'retention.maintenance_notice_days': 30,
+  'insurance.renewal_notice_days': 60,
 };
 
 // --- the catalogue ---
@@ -155,7 +157,9 @@ test('catalogue: every KPI of the spec is registered with its settings in force'
     'retention.churn_y3', 'retention.first_service_rate', 'csi.score', 'csi.responses',
     'service.mech_ro_count', 'service.body_ro_count', 'service.turnaround_hours', 'parts.accessory_margin',
     'insurance.accident_share', 'sales.units', 'sales.revenue', 'sales.referral_share', 'staff.headcount',
-    'staff.turnover', 'csi.reliability', 'csi.responsiveness', 'csi.assurance', 'csi.empathy', 'csi.tangibles'];
+    'staff.turnover', 'csi.reliability', 'csi.responsiveness', 'csi.assurance', 'csi.empathy', 'csi.tangibles',
+    'service.comebacks', 'service.complaints', 'retention.first_service_pending', 'retention.maintenance_due',
+    'insurance.renewals_due'];
   for (const id of wanted) assert.ok(ids.has(id), `catalogue lacks ${id}`);
   const byId = Object.fromEntries(list.map((k) => [k.id, k]));
   assert.equal(byId['service.ro_count'].name.zh, '进厂台次');
@@ -173,6 +177,9 @@ test('catalogue: every KPI of the spec is registered with its settings in force'
     'csi.reliability': ['csi', 'score', 'higher'], 'csi.responsiveness': ['csi', 'score', 'higher'],
     'csi.assurance': ['csi', 'score', 'higher'], 'csi.empathy': ['csi', 'score', 'higher'],
     'csi.tangibles': ['csi', 'score', 'higher'],
+    'service.comebacks': ['service', 'count', 'lower'], 'service.complaints': ['service', 'count', 'lower'],
+    'retention.first_service_pending': ['retention', 'count', 'none'],
+    'retention.maintenance_due': ['retention', 'count', 'none'], 'insurance.renewals_due': ['insurance', 'count', 'none'],
   };
   for (const [id, [plugin, unit, direction]] of Object.entries(expect)) {
     const k = byId[id];
@@ -212,6 +219,20 @@ test('service: closed non-internal ROs of March per store, region and group', as
     // reached calls of the period's ROs: S1-R1, R2 (complaint), R4 -> 1/3; S1-R5's complaint is internal
     'service.complaint_rate': row(1 / 3, null, null, null, 1 / 3, null, 1 / 3),
   });
+});
+
+test('service: comebacks and complaints as counts (the numerators of the two rates)', async () => {
+  await checkAll({
+    // S1-R4 (comeback of S1-R2) is March's only comeback
+    'service.comebacks': row(1, 0, 0, 0, 1, 0, 1),
+    // the reached calls of March's ROs with a complaint: S1-R2's; S1-R5's complaint is of an internal RO
+    'service.complaints': row(1, 0, 0, 0, 1, 0, 1),
+  });
+  // February: S1-R7 has no comeback and no call
+  await checkAll({
+    'service.comebacks': row(0, 0, 0, 0, 0, 0, 0),
+    'service.complaints': row(0, 0, 0, 0, 0, 0, 0),
+  }, { from: '2024-02-01', to: '2024-02-29' });
 });
 
 test('service: by month, clipped to the period, with a month without data', async () => {
@@ -353,6 +374,28 @@ test('insurance: premium, penetration, renewals, accident repairs', async () => 
     'insurance.accident_revenue': row(2100, 1600, 0, 0, 3700, 0, 3700),
     'insurance.repair_to_premium': row(2100 / 7500, 1600 / 1000, 0, null, 3700 / 8500, 0, 3700 / 11500),
   });
+});
+
+test('insurance: renewals due in the notice window, as of `to`', async () => {
+  // As of 2024-02-29, policies sold on or before it ending in (02-29, 04-29] (60 days): S1 E1
+  // (03-04; S2 R1 starts 03-05, 1 day after its end: renewed), S1 E2 (03-09; S1 R2 starts 04-08,
+  // 30 days: renewed, although R2 is sold only on 03-25, as insurance.renewal_rate counts it),
+  // S2 E3 (03-14; R3 starts 04-14, 31 days: not renewed -> due), S2 E4 (03-19; R4 starts
+  // 2024-02-18, after E4's start and 30 days before its end: renewed), N1 E5 (03-24; R5 starts
+  // 02-22, 31 days: due). P1 ends in 2025. So S2 1, N1 1.
+  const feb = { from: '2024-02-01', to: '2024-02-29' };
+  await checkAll({ 'insurance.renewals_due': row(0, 1, 1, 0, 1, 1, 2) }, feb);
+  // a 31-day renewal window renews E3 and E5; a 20-day notice keeps E3 (03-14) and drops E5 (03-24)
+  await withSettings({ 'insurance.renewal_window_days': 31 }, () =>
+    checkAll({ 'insurance.renewals_due': row(0, 0, 0, 0, 0, 0, 0) }, feb));
+  await withSettings({ 'insurance.renewal_notice_days': 20 }, () =>
+    checkAll({ 'insurance.renewals_due': row(0, 1, 0, 0, 1, 0, 1) }, feb));
+  // As of 2025-02-28 (to + 60 days = 2025-04-29): every policy ending then is the VIN's latest,
+  // so none is renewed: S1 P1 (03-01), R2 (04-07); S2 P2 (04-08), P3 (04-04), R1 (03-04), R3
+  // (04-13), R6 (03-15); N1 P4 (03-20). R4 (02-17) and R5 (02-21) ended before `to`.
+  await checkAll({ 'insurance.renewals_due': row(2, 5, 1, 0, 7, 1, 8) }, { from: '2025-02-01', to: '2025-02-28' });
+  // As of 2024-03-31 nothing ends in (03-31, 05-30]
+  await checkAll({ 'insurance.renewals_due': row(0, 0, 0, 0, 0, 0, 0) });
 });
 
 test('insurance: by insurer', async () => {
@@ -511,6 +554,44 @@ test('retention: churn cohorts and first service by selling store', async () => 
     // + 1 day after: no); V23 sold on the boundary is out; N1 V24 (yes)
     'retention.first_service_rate': row(1 / 3, 0, 1, null, 1 / 5, 1, 2 / 6),
   });
+});
+
+test('retention: first services pending and maintenance due, as of `to`', async () => {
+  // Pending as of 2024-03-31: latest sale in (2023-09-30, 2024-03-31] and no visit since by `to`:
+  // S1 V1 (sold 03-02, R1 on 03-05) and V2 (sold 03-10, R2 closed that day: a visit on the sale day
+  // counts) have visited; S2 V3 (sold 03-05) and N1 V4 (sold 03-20) have not. N1 V24's sale on
+  // 2023-09-30 is on to - 6 months: out. Credited to the selling store.
+  // Maintenance due: base vehicles seen since their latest sale whose last visit + 6 months is in
+  // (03-31, 04-30], i.e. last visit in [2023-10-01, 2023-10-31]: S1 V11 (2023-10-01, due 04-01),
+  // N1 V24 (2023-10-20, due 04-20). Credited to the store of the last visit.
+  await checkAll({
+    'retention.first_service_pending': row(0, 1, 1, 0, 1, 1, 2),
+    'retention.maintenance_due': row(1, 0, 1, 0, 1, 1, 2),
+  });
+  // As of 2024-03-15 (not a month end): V4 is not sold yet, so only S2 V3 is pending; due means
+  // last visit in [2023-09-16, 2023-10-14]: S1 V11 alone (V24's 10-20 is after).
+  await checkAll({
+    'retention.first_service_pending': row(0, 1, 0, 0, 1, 0, 1),
+    'retention.maintenance_due': row(1, 0, 0, 0, 1, 0, 1),
+  }, { from: '2024-03-01', to: '2024-03-15' });
+  // As of 2024-01-31 S1 V13's sale (2023-08-15) + 6 months = 2024-02-15 is inside the notice
+  // window, but V13 has not visited since its sale (only an open RO): not due; no vehicle was last
+  // seen in [2023-08-01, 2023-09-01] (+ 6 months in (01-31, 03-01]). Pending (sold in
+  // (2023-07-31, 2024-01-31], unseen): S1 V13; N1 V24 was seen on 2023-10-20.
+  await checkAll({
+    'retention.first_service_pending': row(1, 0, 0, 0, 1, 0, 1),
+    'retention.maintenance_due': row(0, 0, 0, 0, 0, 0, 0),
+  }, { from: '2024-01-01', to: '2024-01-31' });
+  // a 5-month interval: last visit in [2023-11-01, 2023-11-30]: S1 V15 (11-15); a 60-day notice
+  // with 6 months: last visit in [2023-10-01, 2023-11-30]: S1 V11, V15; N1 V24.
+  await withSettings({ 'retention.maintenance_interval_months': 5 }, () =>
+    checkAll({ 'retention.maintenance_due': row(1, 0, 0, 0, 1, 0, 1) }));
+  await withSettings({ 'retention.maintenance_notice_days': 60 }, () =>
+    checkAll({ 'retention.maintenance_due': row(2, 0, 1, 0, 2, 1, 3) }));
+  // first service within 7 months: sold in (2023-08-31, 2024-03-31]: the same two (V13's
+  // 2023-08-15 is still out)
+  await withSettings({ 'retention.first_service_months': 7 }, () =>
+    checkAll({ 'retention.first_service_pending': row(0, 1, 1, 0, 1, 1, 2) }));
 });
 
 test('retention: months follow the settings', async () => {
