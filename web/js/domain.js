@@ -12,10 +12,11 @@
 // may change it); every word comes from i18n.js. One POST /api/v1/kpi/batch
 // per view.
 import {
-  boot, batch, el, $, kpiName, table, panel, showError, link, heading, scopeName, storeName, currentRegion,
+  boot, batch, el, $, kpiName, table, panel, showError, link, heading, scopeName, storeName, currentRegion, fmtValue, targetStatus,
 } from './core.js';
 import { chart, chartBox, frame, kpiSeries, palette } from './charts.js';
 import { t, placeName } from './i18n.js';
+import { listsReady, listLink, listFor } from './lists-link.js';
 
 // What a domain's charts are drawn from: the by-store rows, the by-insurer
 // rows, the scope's values, and helpers over the catalogue and settings.
@@ -44,7 +45,8 @@ const PAGES = {
   service: {
     title: 'nav_service',
     ids: ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'service.gross_profit', 'service.comeback_rate',
-      'service.absorption', 'service.personnel_cost_ratio', 'service.appointment_rate', 'service.followup_rate', 'service.complaint_rate'],
+      'service.absorption', 'service.personnel_cost_ratio', 'service.appointment_rate', 'service.followup_rate', 'service.complaint_rate',
+      'service.comebacks', 'service.complaints'],
     charts: (k) => [
       [t('revenue_volume'), byStore(k, [k.kpi('service.revenue', 'bar'), k.kpi('service.ro_count', 'line')])],
       [k.n('service.revenue_per_ro'), byStore(k, [k.kpi('service.revenue_per_ro', 'bar')])],
@@ -73,7 +75,8 @@ const PAGES = {
   },
   insurance: {
     title: 'nav_insurance',
-    ids: ['insurance.premium', 'insurance.new_penetration', 'insurance.renewal_rate', 'insurance.accident_revenue', 'insurance.repair_to_premium'],
+    ids: ['insurance.premium', 'insurance.new_penetration', 'insurance.renewal_rate', 'insurance.accident_revenue', 'insurance.repair_to_premium',
+      'insurance.renewals_due'],
     insurerIds: ['insurance.premium', 'insurance.renewal_rate', 'insurance.accident_revenue', 'insurance.repair_to_premium', 'insurance.insurer_share'],
     charts: (k) => [
       [`${k.n('insurance.new_penetration')} / ${k.n('insurance.renewal_rate')}`,
@@ -118,7 +121,7 @@ const PAGES = {
   retention: {
     title: 'nav_retention',
     ids: ['retention.base', 'retention.at_risk', 'retention.warning', 'retention.lost', 'retention.churn_y1',
-      'retention.churn_y2', 'retention.churn_y3', 'retention.first_service_rate'],
+      'retention.churn_y2', 'retention.churn_y3', 'retention.first_service_rate', 'retention.first_service_pending', 'retention.maintenance_due'],
     charts: (k) => {
       const churn = ['retention.churn_y1', 'retention.churn_y2', 'retention.churn_y3'];
       const months = { at_risk: k.setting('retention.at_risk_months'), warning: k.setting('retention.warning_months'),
@@ -165,8 +168,8 @@ async function render(period) {
   const scope = currentRegion ? { regions: [currentRegion] } : {};
   const queries = [{ ids, ...period, by: 'store', ...scope }, { ids, ...period, by: 'group', ...scope }];
   if (spec.insurerIds) queries.push({ ids: insurerIds, ...period, by: 'insurer', ...scope });
-  let answers;
-  try { answers = await batch(queries); } catch (e) { showError(main, e); return; }
+  let answers, lists;
+  try { [answers, lists] = await Promise.all([batch(queries), listsReady]); } catch (e) { showError(main, e); return; }
   const [stores, group, insurers] = answers;
   const rows = stores.rows;
   const n = (id) => kpiName(ctx.catalogue[id]);
@@ -176,8 +179,14 @@ async function render(period) {
     .filter(([, option]) => option.series.length > 0);
   const boxes = defs.map(() => chartBox());
   const charts = el('div', { class: 'grid2' }, ...defs.map(([title], i) => panel(title, boxes[i])));
+  // a value a list explains opens that list: the store's, or (the total row) the scope's
+  const listCell = (id) => (listFor(lists, id) ? (r) => {
+    const d = ctx.catalogue[id];
+    return [el('span', { class: `light ${targetStatus(d, r[id])}` }),
+      listLink(lists, id, fmtValue(r[id], d.unit), period, r.code === 'group' ? (currentRegion ? { regions: [currentRegion] } : {}) : { stores: [r.code] })];
+  } : undefined);
   const columns = [{ key: 'label', title: t('store'), type: 'text' },
-    ...ids.map((id) => ({ key: id, title: n(id), type: 'kpi', def: ctx.catalogue[id] }))];
+    ...ids.map((id) => ({ key: id, title: n(id), type: 'kpi', def: ctx.catalogue[id], render: listCell(id) }))];
   const trows = rows.map((r) => ({ code: r.key, label: storeName({ name: r.label, code: r.key }), ...r.values }));
   const groupRow = group.rows[0] && rows.length > 1 ? [{ code: 'group', label: totalName, ...group.rows[0].values }] : [];
   const tbl = panel(t('league'), table(columns, [...groupRow, ...trows], {

@@ -13,20 +13,23 @@ import {
 } from './core.js';
 import { chart, chartBox, figure, frame, kpiSeries } from './charts.js';
 import { t, placeName } from './i18n.js';
+import { listsReady, listLink } from './lists-link.js';
 
 const PANELS = [
   ['panel_service', ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'service.gross_profit',
     'service.comeback_rate', 'service.absorption', 'service.personnel_cost_ratio', 'service.appointment_rate',
-    'service.followup_rate', 'service.complaint_rate']],
+    'service.followup_rate', 'service.complaint_rate', 'service.comebacks', 'service.complaints']],
   ['panel_labour', ['labour.revenue', 'labour.sold_hours', 'labour.effective_rate', 'labour.share', 'labour.tech_efficiency', 'labour.hours_per_ro']],
   ['panel_parts', ['parts.revenue', 'parts.gross_margin', 'parts.fill_rate', 'parts.stock_value', 'parts.turnover',
     'parts.slow_moving_share', 'parts.obsolete_share', 'parts.materials_cost_ratio', 'parts.accessory_revenue']],
-  ['panel_insurance', ['insurance.premium', 'insurance.new_penetration', 'insurance.renewal_rate', 'insurance.accident_revenue', 'insurance.repair_to_premium']],
+  ['panel_insurance', ['insurance.premium', 'insurance.new_penetration', 'insurance.renewal_rate', 'insurance.accident_revenue', 'insurance.repair_to_premium',
+    'insurance.renewals_due']],
   ['panel_receivables', ['receivables.open', 'receivables.age_0_30', 'receivables.age_31_60', 'receivables.age_61_90',
     'receivables.age_91_180', 'receivables.age_181_365', 'receivables.age_over_365', 'receivables.over_90_share',
     'receivables.overdue', 'receivables.dso', 'receivables.over_limit_accounts']],
   ['panel_retention', ['retention.base', 'retention.at_risk', 'retention.warning', 'retention.lost',
-    'retention.churn_y1', 'retention.churn_y2', 'retention.churn_y3', 'retention.first_service_rate']],
+    'retention.churn_y1', 'retention.churn_y2', 'retention.churn_y3', 'retention.first_service_rate',
+    'retention.first_service_pending', 'retention.maintenance_due']],
   ['panel_csi', ['csi.score', 'csi.responses']],
 ];
 // The 24-month trends: a title (a label key, or null for the KPIs' names)
@@ -45,13 +48,14 @@ const main = $('#main');
 const code = new URLSearchParams(location.search).get('code');
 let ctx;
 
-// One KPI's line in a panel: name (with its target), the value with its light, the change on last year.
-function kpiRow(def, v, y) {
+// One KPI's line in a panel: name (with its target), the value with its light (a link to the
+// list behind it, when a list explains it: `link`), the change on last year.
+function kpiRow(def, v, y, link = (x) => x) {
   const yoy = change(def, v, y);
   return [
     el('span', { class: 'k', title: def.formula || '' }, kpiName(def),
       fmtTarget(def) ? el('small', { class: 'muted' }, `${t('target')} ${fmtTarget(def)}`) : null),
-    el('span', { class: 'v', dataset: { kpi: def.id } }, el('span', { class: `light ${targetStatus(def, v)}` }), fmtValue(v, def.unit)),
+    el('span', { class: 'v', dataset: { kpi: def.id } }, el('span', { class: `light ${targetStatus(def, v)}` }), link(fmtValue(v, def.unit))),
     el('span', { class: `d ${yoy.cls}`, dataset: { yoy: def.id } }, yoy.text),
   ];
 }
@@ -64,13 +68,13 @@ async function render(period) {
   const all = PANELS.flatMap(([, ids]) => ids).filter(def);
   const trends = TRENDS.map(([title, list]) => [title, list.filter(([id]) => def(id))]).filter(([, list]) => list.length);
   const trendIds = [...new Set(trends.flatMap(([, list]) => list.map(([id]) => id)))];
-  let now, yoy, trend;
+  let now, yoy, trend, lists;
   try {
-    [now, yoy, trend] = await batch([
+    [[now, yoy, trend], lists] = await Promise.all([batch([
       { ids: all, ...period, by: 'store', stores: [store.code] },
       { ids: all, ...lastYear(period), by: 'store', stores: [store.code] },
       { ids: trendIds, ...monthsEnding(period.to, 24), by: 'month', stores: [store.code] },
-    ]);
+    ]), listsReady]);
   } catch (e) { showError(main, e); return; }
   const v = now.rows[0]?.values || {}, y = yoy.rows[0]?.values || {};
   const regionName = placeName(store.region_name || store.region, store.region);
@@ -94,7 +98,7 @@ async function render(period) {
     const d = domainOf(shown[0] || '');
     const p = panel(t(key), el('div', { class: 'kv' },
       el('span', { class: 'kv-head' }), el('span', { class: 'kv-head' }, t('this_period')), el('span', { class: 'kv-head' }, t('vs_yoy')),
-      ...shown.flatMap((id) => kpiRow(def(id), v[id], y[id]))),
+      ...shown.flatMap((id) => kpiRow(def(id), v[id], y[id], (x) => listLink(lists, id, x, period, { stores: [store.code] })))),
     d ? el('a', { class: 'more', href: link(`domain.html?d=${d}`, { region: store.region }) }, t('open_domain', { name: t(`nav_${d}`) })) : null);
     p.dataset.panel = key;
     return p;
