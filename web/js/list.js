@@ -1,11 +1,11 @@
 // list: one list of the catalogue (the rows behind a number of the
-// dashboards: the at-risk vehicles behind 拟流失, the overdue invoices behind
-// 逾期金额, ...), list.html?id=<list>&from=&to=[&stores=|&regions=]. A
+// dashboards: the at-risk vehicles behind the at-risk count, the overdue
+// invoices behind the overdue amount, ...), list.html?id=<list>&from=&to=[&stores=|&regions=]. A
 // table of the list's columns (named by the catalogue, in the page's
 // language), sorted on the server by a click on a heading (again: the other
 // way), paged, filtered to one store of the caller's scope; above it the
-// total and the sums of the money columns over every row, and 导出 Excel /
-// 导出 CSV of the whole list (GET /api/v1/list/export, in the order shown).
+// total and the sums of the money columns over every row, and the Excel and
+// CSV exports of the whole list (GET /api/v1/list/export, in the order shown).
 // A period list (comebacks, complaints) is of from..to; an as-of list is as
 // of `to`. Phones come from the server whole or masked as the caller may see
 // them. The sort, the page and the store are kept in the address, so a list
