@@ -12,11 +12,11 @@
 // may change it); every word comes from i18n.js. One POST /api/v1/kpi/batch
 // per view.
 import {
-  boot, batch, el, $, kpiName, table, panel, showError, link, heading, scopeName, storeName, currentRegion, fmtValue, targetStatus,
+  boot, batch, el, $, kpiName, table, panel, showError, link, heading, scopeName, storeName, currentRegion,
 } from './core.js';
 import { chart, chartBox, frame, kpiSeries, palette } from './charts.js';
 import { t, placeName } from './i18n.js';
-import { listsReady, listLink, listFor } from './lists-link.js';
+import { listsReady, listCell } from './lists-link.js';
 
 // What a domain's charts are drawn from: the by-store rows, the by-insurer
 // rows, the scope's values, and helpers over the catalogue and settings.
@@ -168,9 +168,10 @@ async function render(period) {
   const scope = currentRegion ? { regions: [currentRegion] } : {};
   const queries = [{ ids, ...period, by: 'store', ...scope }, { ids, ...period, by: 'group', ...scope }];
   if (spec.insurerIds) queries.push({ ids: insurerIds, ...period, by: 'insurer', ...scope });
-  let answers, lists;
-  try { [answers, lists] = await Promise.all([batch(queries), listsReady]); } catch (e) { showError(main, e); return; }
+  let answers;
+  try { answers = await batch(queries); } catch (e) { showError(main, e); return; }
   const [stores, group, insurers] = answers;
+  const lists = await listsReady;
   const rows = stores.rows;
   const n = (id) => kpiName(ctx.catalogue[id]);
   const totalName = scopeName(ctx);
@@ -179,14 +180,10 @@ async function render(period) {
     .filter(([, option]) => option.series.length > 0);
   const boxes = defs.map(() => chartBox());
   const charts = el('div', { class: 'grid2' }, ...defs.map(([title], i) => panel(title, boxes[i])));
-  // a value a list explains opens that list: the store's, or (the total row) the scope's
-  const listCell = (id) => (listFor(lists, id) ? (r) => {
-    const d = ctx.catalogue[id];
-    return [el('span', { class: `light ${targetStatus(d, r[id])}` }),
-      listLink(lists, id, fmtValue(r[id], d.unit), period, r.code === 'group' ? (currentRegion ? { regions: [currentRegion] } : {}) : { stores: [r.code] })];
-  } : undefined);
   const columns = [{ key: 'label', title: t('store'), type: 'text' },
-    ...ids.map((id) => ({ key: id, title: n(id), type: 'kpi', def: ctx.catalogue[id], render: listCell(id) }))];
+    ...ids.map((id) => ({ key: id, title: n(id), type: 'kpi', def: ctx.catalogue[id] }))];
+  // a value a list explains opens the list of its row's store (the total row: the page's scope)
+  for (const c of columns) if (c.def) c.render = listCell(ctx, lists, c.key, period, currentRegion ? [currentRegion] : []);
   const trows = rows.map((r) => ({ code: r.key, label: storeName({ name: r.label, code: r.key }), ...r.values }));
   const groupRow = group.rows[0] && rows.length > 1 ? [{ code: 'group', label: totalName, ...group.rows[0].values }] : [];
   const tbl = panel(t('league'), table(columns, [...groupRow, ...trows], {

@@ -13,7 +13,7 @@ import {
 } from './core.js';
 import { chart, chartBox, figure, frame, kpiSeries } from './charts.js';
 import { t, placeName } from './i18n.js';
-import { LIST_KPIS, listsReady, listLink } from './lists-link.js';
+import { listCounts } from './lists-link.js';
 
 export const HEADLINE = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share',
   'parts.gross_margin', 'receivables.over_90_share', 'insurance.renewal_rate', 'retention.churn_y1', 'csi.score'];
@@ -27,7 +27,7 @@ let ctx;
 // The view's one batch: the period, the one before, the same one last year,
 // the 12 months to the period's end and the same months a year before,
 // the period by store and (over the whole scope) by region.
-function viewBatch(ids, period, counts = LIST_KPIS) {
+function viewBatch(ids, period) {
   const scope = currentRegion ? { regions: [currentRegion] } : {};
   const prev = previousPeriod(period), yoy = lastYear(period);
   const months = monthsEnding(period.to, 12);
@@ -39,7 +39,6 @@ function viewBatch(ids, period, counts = LIST_KPIS) {
     { ids: trendIds, ...months, by: 'month', ...scope },
     { ids: trendIds, ...lastYear(months), by: 'month', ...scope },
     { ids, ...period, by: 'store', ...scope },
-    { ids: counts, ...period, by: 'group', ...scope },
     ...(currentRegion ? [] : [{ ids, ...period, by: 'region' }]),
   ]);
 }
@@ -70,15 +69,13 @@ function card(id, g, p, y, period) {
 async function render(period) {
   main.replaceChildren(el('div', { class: 'loading' }, t('loading')));
   const ids = HEADLINE.filter((id) => ctx.catalogue[id]);
-  const countIds = LIST_KPIS.filter((id) => ctx.catalogue[id]);
-  let answers, lists;
+  let answers;
   try {
-    const whole = ids.length === HEADLINE.length && countIds.length === LIST_KPIS.length;
-    const first = early && early.period === period && whole ? early.answers : null;
+    const first = early && early.period === period && ids.length === HEADLINE.length ? early.answers : null;
     early = null;
-    [answers, lists] = await Promise.all([first ? first.catch(() => viewBatch(ids, period, countIds)) : viewBatch(ids, period, countIds), listsReady]);
+    answers = await (first ? first.catch(() => viewBatch(ids, period)) : viewBatch(ids, period));
   } catch (e) { showError(main, e); return; }
-  const [now, before, lastYr, months, monthsBefore, stores, counts, regionRows] = answers;
+  const [now, before, lastYr, months, monthsBefore, stores, regionRows] = answers;
   // regions are compared while the scope holds more than one; else its stores
   const by = regionRows && regionRows.rows.length > 1 ? 'region' : 'store';
   const compare = by === 'region' ? regionRows : stores;
@@ -90,14 +87,6 @@ async function render(period) {
   const crumbs = currentRegion && ctx.regions.length > 1
     ? el('div', { class: 'crumbs' }, el('a', { href: link('index.html', { region: null }), id: 'back-group' }, '← ' + t('back_group'))) : null;
   const cards = el('div', { class: 'cards', id: 'headline' }, ...ids.map((id) => card(id, g, p, y, period)));
-  // the counts to act on, each opening its list for the same scope and period
-  const cv = counts.rows[0]?.values || {};
-  const scopeArgs = currentRegion ? { regions: [currentRegion] } : {};
-  const toFollow = panel(t('lists_panel'), el('p', { class: 'muted' }, t('lists_panel_hint')),
-    el('div', { class: 'cards list-counts' }, ...countIds.map((id) => el('div', { class: 'card', dataset: { kpi: id } },
-      el('div', { class: 'name' }, kpiName(ctx.catalogue[id])),
-      el('div', { class: 'value' }, listLink(lists, id, fmtValue(cv[id], ctx.catalogue[id].unit), period, scopeArgs))))));
-  toFollow.id = 'list-counts';
 
   // the 12 months, each KPI its own chart: this year against the year before, with the target
   const trendIds = TREND.filter(([id]) => ctx.catalogue[id]);
@@ -146,8 +135,10 @@ async function render(period) {
     cmpPanel.append(regionTable);
   }
 
-  main.replaceChildren(...[crumbs, heading(title, period), bench, cards, toFollow, trend, cmpPanel, league].filter(Boolean));
+  main.replaceChildren(...[crumbs, heading(title, period), bench, cards, trend, cmpPanel, league].filter(Boolean));
 
+  // the counts to follow up, under the cards: each opens its list for the same scope and period
+  cards.after(listCounts(ctx, period, currentRegion ? [currentRegion] : []) || '');
   trendIds.forEach(([id, type], i) => {
     const def = ctx.catalogue[id];
     const values = (answer) => answer.rows.map((r) => r.values[id] ?? null);

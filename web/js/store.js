@@ -13,7 +13,7 @@ import {
 } from './core.js';
 import { chart, chartBox, figure, frame, kpiSeries } from './charts.js';
 import { t, placeName } from './i18n.js';
-import { listsReady, listLink } from './lists-link.js';
+import { listsReady, linkValues } from './lists-link.js';
 
 const PANELS = [
   ['panel_service', ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'service.gross_profit',
@@ -48,14 +48,13 @@ const main = $('#main');
 const code = new URLSearchParams(location.search).get('code');
 let ctx;
 
-// One KPI's line in a panel: name (with its target), the value with its light (a link to the
-// list behind it, when a list explains it: `link`), the change on last year.
-function kpiRow(def, v, y, link = (x) => x) {
+// One KPI's line in a panel: name (with its target), the value with its light, the change on last year.
+function kpiRow(def, v, y) {
   const yoy = change(def, v, y);
   return [
     el('span', { class: 'k', title: def.formula || '' }, kpiName(def),
       fmtTarget(def) ? el('small', { class: 'muted' }, `${t('target')} ${fmtTarget(def)}`) : null),
-    el('span', { class: 'v', dataset: { kpi: def.id } }, el('span', { class: `light ${targetStatus(def, v)}` }), link(fmtValue(v, def.unit))),
+    el('span', { class: 'v', dataset: { kpi: def.id } }, el('span', { class: `light ${targetStatus(def, v)}` }), fmtValue(v, def.unit)),
     el('span', { class: `d ${yoy.cls}`, dataset: { yoy: def.id } }, yoy.text),
   ];
 }
@@ -68,13 +67,13 @@ async function render(period) {
   const all = PANELS.flatMap(([, ids]) => ids).filter(def);
   const trends = TRENDS.map(([title, list]) => [title, list.filter(([id]) => def(id))]).filter(([, list]) => list.length);
   const trendIds = [...new Set(trends.flatMap(([, list]) => list.map(([id]) => id)))];
-  let now, yoy, trend, lists;
+  let now, yoy, trend;
   try {
-    [[now, yoy, trend], lists] = await Promise.all([batch([
+    [now, yoy, trend] = await batch([
       { ids: all, ...period, by: 'store', stores: [store.code] },
       { ids: all, ...lastYear(period), by: 'store', stores: [store.code] },
       { ids: trendIds, ...monthsEnding(period.to, 24), by: 'month', stores: [store.code] },
-    ]), listsReady]);
+    ]);
   } catch (e) { showError(main, e); return; }
   const v = now.rows[0]?.values || {}, y = yoy.rows[0]?.values || {};
   const regionName = placeName(store.region_name || store.region, store.region);
@@ -98,12 +97,14 @@ async function render(period) {
     const d = domainOf(shown[0] || '');
     const p = panel(t(key), el('div', { class: 'kv' },
       el('span', { class: 'kv-head' }), el('span', { class: 'kv-head' }, t('this_period')), el('span', { class: 'kv-head' }, t('vs_yoy')),
-      ...shown.flatMap((id) => kpiRow(def(id), v[id], y[id], (x) => listLink(lists, id, x, period, { stores: [store.code] })))),
+      ...shown.flatMap((id) => kpiRow(def(id), v[id], y[id]))),
     d ? el('a', { class: 'more', href: link(`domain.html?d=${d}`, { region: store.region }) }, t('open_domain', { name: t(`nav_${d}`) })) : null);
     p.dataset.panel = key;
     return p;
   }));
   main.replaceChildren(...[crumbs, title, identity, bench, trendPanel, panels].filter(Boolean));
+  // a value a list explains opens the store's list for the period
+  linkValues(panels, await listsReady, period, { stores: [store.code] });
 
   const months = trend.rows.map((r) => r.key);
   trends.forEach(([, list], i) => {
