@@ -104,13 +104,13 @@ async function render(period) {
   }));
   main.replaceChildren(...[crumbs, title, identity, bench, trendPanel, panels].filter(Boolean));
 
-  // a value a list explains opens the store's list for the period
-  linkValues(panels, await listsReady, period, { stores: [store.code] });
   const months = trend.rows.map((r) => r.key);
   trends.forEach(([, list], i) => {
     chart(trendBoxes[i], frame({ categories: months,
       series: list.map(([id, type]) => kpiSeries(def(id), type, trend.rows.map((r) => r.values[id] ?? null))) }));
   });
+  // a value a list explains opens the store's list for the period
+  linkValues(panels, await listsReady, period, { stores: [store.code] });
 }
 
 (async () => {
