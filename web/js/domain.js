@@ -171,7 +171,7 @@ async function render(period) {
   let answers;
   try { answers = await batch(queries); } catch (e) { showError(main, e); return; }
   const [stores, group, insurers] = answers;
-  const lists = await listsReady;
+  const lists = await listsReady();
   const rows = stores.rows;
   const n = (id) => kpiName(ctx.catalogue[id]);
   const totalName = scopeName(ctx);

@@ -180,11 +180,9 @@ async function load() {
 
 (async () => {
   try {
-    const [c, lists] = await Promise.all([
-      boot({ page: 'list.html', title: t('list_title'), regionPicker: false, onPeriod: (p) => { period = p; state.offset = 0; remember(); load(); } }),
-      listsReady,
-    ]);
-    ctx = c;
+    ctx = await boot({ page: 'list.html', title: t('list_title'), regionPicker: false,
+      onPeriod: (p) => { period = p; state.offset = 0; remember(); load(); } });
+    const lists = await listsReady();
     period = ctx.period;
     def = (lists || []).find((l) => l.id === id);
     if (!def) {

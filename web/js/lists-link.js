@@ -3,8 +3,9 @@
 // (`explains.kpi`); a value of such a KPI on the overview, a domain page or
 // the store page becomes a link to list.html for the same stores and the
 // same period (the card's period: an as-of list is as of its `to`). The
-// catalogue is asked for once per page, as the module loads, beside the
-// page's KPI batch. The pages call three hooks, so that they change little:
+// catalogue is asked for once per page, after the page has signed in (a
+// signed-out page sends one request only, the one that leads to the
+// sign-in). The pages call three hooks, so that they change little:
 // listCell (a KPI column of a table whose cells open the list of their
 // row's store), linkValues (the values of a drawn panel become links) and
 // listCounts (the overview's panel of the counts to follow up, which asks
@@ -17,8 +18,12 @@ export const LIST_KPIS = ['retention.at_risk', 'retention.warning', 'retention.l
   'retention.maintenance_due', 'insurance.renewals_due', 'receivables.over_limit_accounts', 'receivables.overdue',
   'parts.slow_moving_share', 'service.comebacks', 'service.complaints'];
 
-export const listsReady = fetch('/api/v1/lists', { credentials: 'same-origin' })
-  .then((r) => (r.ok ? r.json() : [])).catch(() => []);
+// The catalogue of lists (asked for once; a failure leaves the values without links).
+let catalogue = null;
+export function listsReady() {
+  catalogue ??= api('GET', '/api/v1/lists').catch(() => []);
+  return catalogue;
+}
 
 // The list that explains a KPI (the one of the KPI's own plugin first), or null.
 export function listFor(lists, kpiId) {
@@ -85,7 +90,7 @@ export function listCounts(ctx, period, regions = []) {
   if (!ids.length) return null;
   const q = new URLSearchParams({ ids: ids.join(','), from: period.from, to: period.to, by: 'group' });
   if (regions.length) q.set('regions', regions.join(','));
-  Promise.all([api('GET', `/api/v1/kpi?${q}`), listsReady]).then(([answer, lists]) => {
+  Promise.all([api('GET', `/api/v1/kpi?${q}`), listsReady()]).then(([answer, lists]) => {
     const values = answer.rows?.[0]?.values || {};
     const scope = regions.length ? { regions } : {};
     box.replaceChildren(...ids.map((id) => el('div', { class: 'card', dataset: { kpi: id } },

@@ -110,7 +110,7 @@ async function render(period) {
       series: list.map(([id, type]) => kpiSeries(def(id), type, trend.rows.map((r) => r.values[id] ?? null))) }));
   });
   // a value a list explains opens the store's list for the period
-  linkValues(panels, await listsReady, period, { stores: [store.code] });
+  linkValues(panels, await listsReady(), period, { stores: [store.code] });
 }
 
 (async () => {
