@@ -17,6 +17,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { root } from '../integration/lib.mjs';
 import { h, shots, PERIOD, DOMAINS, consoleErrors, login, chartsDrawn, newPage } from './harness.mjs';
+import './lists.cases.mjs';    // the list page and the counts that open it
 import './layout.cases.mjs';
 import './roles.cases.mjs';
 import './print.cases.mjs';

@@ -16,6 +16,7 @@ import {
 } from './core.js';
 import { chart, chartBox, frame, kpiSeries, palette } from './charts.js';
 import { t, placeName } from './i18n.js';
+import { listsReady, listCell } from './lists-link.js';
 
 // What a domain's charts are drawn from: the by-store rows, the by-insurer
 // rows, the scope's values, and helpers over the catalogue and settings.
@@ -44,7 +45,8 @@ const PAGES = {
   service: {
     title: 'nav_service',
     ids: ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'service.gross_profit', 'service.comeback_rate',
-      'service.absorption', 'service.personnel_cost_ratio', 'service.appointment_rate', 'service.followup_rate', 'service.complaint_rate'],
+      'service.absorption', 'service.personnel_cost_ratio', 'service.appointment_rate', 'service.followup_rate', 'service.complaint_rate',
+      'service.comebacks', 'service.complaints'],
     charts: (k) => [
       [t('revenue_volume'), byStore(k, [k.kpi('service.revenue', 'bar'), k.kpi('service.ro_count', 'line')])],
       [k.n('service.revenue_per_ro'), byStore(k, [k.kpi('service.revenue_per_ro', 'bar')])],
@@ -73,7 +75,8 @@ const PAGES = {
   },
   insurance: {
     title: 'nav_insurance',
-    ids: ['insurance.premium', 'insurance.new_penetration', 'insurance.renewal_rate', 'insurance.accident_revenue', 'insurance.repair_to_premium'],
+    ids: ['insurance.premium', 'insurance.new_penetration', 'insurance.renewal_rate', 'insurance.accident_revenue', 'insurance.repair_to_premium',
+      'insurance.renewals_due'],
     insurerIds: ['insurance.premium', 'insurance.renewal_rate', 'insurance.accident_revenue', 'insurance.repair_to_premium', 'insurance.insurer_share'],
     charts: (k) => [
       [`${k.n('insurance.new_penetration')} / ${k.n('insurance.renewal_rate')}`,
@@ -118,7 +121,7 @@ const PAGES = {
   retention: {
     title: 'nav_retention',
     ids: ['retention.base', 'retention.at_risk', 'retention.warning', 'retention.lost', 'retention.churn_y1',
-      'retention.churn_y2', 'retention.churn_y3', 'retention.first_service_rate'],
+      'retention.churn_y2', 'retention.churn_y3', 'retention.first_service_rate', 'retention.first_service_pending', 'retention.maintenance_due'],
     charts: (k) => {
       const churn = ['retention.churn_y1', 'retention.churn_y2', 'retention.churn_y3'];
       const months = { at_risk: k.setting('retention.at_risk_months'), warning: k.setting('retention.warning_months'),
@@ -168,6 +171,7 @@ async function render(period) {
   let answers;
   try { answers = await batch(queries); } catch (e) { showError(main, e); return; }
   const [stores, group, insurers] = answers;
+  const lists = await listsReady();
   const rows = stores.rows;
   const n = (id) => kpiName(ctx.catalogue[id]);
   const totalName = scopeName(ctx);
@@ -178,6 +182,8 @@ async function render(period) {
   const charts = el('div', { class: 'grid2' }, ...defs.map(([title], i) => panel(title, boxes[i])));
   const columns = [{ key: 'label', title: t('store'), type: 'text' },
     ...ids.map((id) => ({ key: id, title: n(id), type: 'kpi', def: ctx.catalogue[id] }))];
+  // a value a list explains opens the list of its row's store (the total row: the page's scope)
+  for (const c of columns) if (c.def) c.render = listCell(ctx, lists, c.key, period, currentRegion ? [currentRegion] : []);
   const trows = rows.map((r) => ({ code: r.key, label: storeName({ name: r.label, code: r.key }), ...r.values }));
   const groupRow = group.rows[0] && rows.length > 1 ? [{ code: 'group', label: totalName, ...group.rows[0].values }] : [];
   const tbl = panel(t('league'), table(columns, [...groupRow, ...trows], {

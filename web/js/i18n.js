@@ -53,6 +53,13 @@ export const dict = {
     benchmark_pending: '集团中位数与前四分位将在基准数据开通后显示在这里；在此之前不显示任何估算值。',
     receivables_trend: '应收账款', retention_trend: '客户流失', csi_dimensions: '满意度各维度',
     revenue_volume: '产值与台次', service_quality: '返修与投诉', service_contact: '预约与回访',
+    // lists (list.html, and the counts that open them)
+    list_title: '名单', all_stores: '全部门店', list_all_of: '{name}全部门店', list_selected_stores: '所选门店（{n}家）',
+    list_as_of: '截至 {d}', list_total: '共 {n} 条', list_sum: '{name}合计 {v}', list_phones_masked: '电话号码已部分隐藏',
+    list_first: '首页', list_prev: '上一页', list_next: '下一页', list_last: '末页', list_page: '第 {p} / {n} 页',
+    list_rows: '第 {a}–{b} 条', list_page_size: '每页', list_sort_hint: '点击表头排序，再次点击反向排序',
+    list_empty: '没有符合条件的记录', list_unknown: '没有这个名单：{id}', list_export_hint: '导出整份名单（{n} 条）',
+    yes: '是', no: '否', open_list: '查看名单：{name}', lists_panel: '待跟进名单', lists_panel_hint: '点击数字查看明细名单，可按门店筛选并导出',
     money_yi: '{v}亿', money_wan: '{v}万', money_yuan: '{v}元',
   },
   en: {
@@ -100,6 +107,12 @@ export const dict = {
     benchmark_pending: 'The group median and top quartile will show here once benchmarks are available; no estimate is shown meanwhile.',
     receivables_trend: 'Receivables', retention_trend: 'Customers lost', csi_dimensions: 'Satisfaction by dimension',
     revenue_volume: 'Revenue and volume', service_quality: 'Comebacks and complaints', service_contact: 'Appointments and follow-up',
+    list_title: 'List', all_stores: 'All stores', list_all_of: 'All stores of {name}', list_selected_stores: 'Selected stores ({n})',
+    list_as_of: 'As of {d}', list_total: '{n} rows', list_sum: 'Total {name}: {v}', list_phones_masked: 'Phone numbers partly hidden',
+    list_first: 'First', list_prev: 'Previous', list_next: 'Next', list_last: 'Last', list_page: 'Page {p} of {n}',
+    list_rows: 'Rows {a}–{b}', list_page_size: 'Per page', list_sort_hint: 'Click a heading to sort, again to reverse',
+    list_empty: 'No rows', list_unknown: 'No such list: {id}', list_export_hint: 'Export the whole list ({n} rows)',
+    yes: 'Yes', no: 'No', open_list: 'Open the list: {name}', lists_panel: 'Lists to follow up', lists_panel_hint: 'Click a number to open its list, filter it by store and export it',
     money_b: '¥{v}B', money_m: '¥{v}M', money_k: '¥{v}k', money_yuan: '¥{v}',
   },
 };

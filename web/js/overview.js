@@ -13,6 +13,7 @@ import {
 } from './core.js';
 import { chart, chartBox, figure, frame, kpiSeries } from './charts.js';
 import { t, placeName } from './i18n.js';
+import { listCounts } from './lists-link.js';
 
 export const HEADLINE = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share',
   'parts.gross_margin', 'receivables.over_90_share', 'insurance.renewal_rate', 'retention.churn_y1', 'csi.score'];
@@ -136,6 +137,8 @@ async function render(period) {
 
   main.replaceChildren(...[crumbs, heading(title, period), bench, cards, trend, cmpPanel, league].filter(Boolean));
 
+  // the counts to follow up, under the cards: each opens its list for the same scope and period
+  cards.after(listCounts(ctx, period, currentRegion ? [currentRegion] : []) || '');
   trendIds.forEach(([id, type], i) => {
     const def = ctx.catalogue[id];
     const values = (answer) => answer.rows.map((r) => r.values[id] ?? null);

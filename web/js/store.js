@@ -13,20 +13,23 @@ import {
 } from './core.js';
 import { chart, chartBox, figure, frame, kpiSeries } from './charts.js';
 import { t, placeName } from './i18n.js';
+import { listsReady, linkValues } from './lists-link.js';
 
 const PANELS = [
   ['panel_service', ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'service.gross_profit',
     'service.comeback_rate', 'service.absorption', 'service.personnel_cost_ratio', 'service.appointment_rate',
-    'service.followup_rate', 'service.complaint_rate']],
+    'service.followup_rate', 'service.complaint_rate', 'service.comebacks', 'service.complaints']],
   ['panel_labour', ['labour.revenue', 'labour.sold_hours', 'labour.effective_rate', 'labour.share', 'labour.tech_efficiency', 'labour.hours_per_ro']],
   ['panel_parts', ['parts.revenue', 'parts.gross_margin', 'parts.fill_rate', 'parts.stock_value', 'parts.turnover',
     'parts.slow_moving_share', 'parts.obsolete_share', 'parts.materials_cost_ratio', 'parts.accessory_revenue']],
-  ['panel_insurance', ['insurance.premium', 'insurance.new_penetration', 'insurance.renewal_rate', 'insurance.accident_revenue', 'insurance.repair_to_premium']],
+  ['panel_insurance', ['insurance.premium', 'insurance.new_penetration', 'insurance.renewal_rate', 'insurance.accident_revenue', 'insurance.repair_to_premium',
+    'insurance.renewals_due']],
   ['panel_receivables', ['receivables.open', 'receivables.age_0_30', 'receivables.age_31_60', 'receivables.age_61_90',
     'receivables.age_91_180', 'receivables.age_181_365', 'receivables.age_over_365', 'receivables.over_90_share',
     'receivables.overdue', 'receivables.dso', 'receivables.over_limit_accounts']],
   ['panel_retention', ['retention.base', 'retention.at_risk', 'retention.warning', 'retention.lost',
-    'retention.churn_y1', 'retention.churn_y2', 'retention.churn_y3', 'retention.first_service_rate']],
+    'retention.churn_y1', 'retention.churn_y2', 'retention.churn_y3', 'retention.first_service_rate',
+    'retention.first_service_pending', 'retention.maintenance_due']],
   ['panel_csi', ['csi.score', 'csi.responses']],
 ];
 // The 24-month trends: a title (a label key, or null for the KPIs' names)
@@ -106,6 +109,8 @@ async function render(period) {
     chart(trendBoxes[i], frame({ categories: months,
       series: list.map(([id, type]) => kpiSeries(def(id), type, trend.rows.map((r) => r.values[id] ?? null))) }));
   });
+  // a value a list explains opens the store's list for the period
+  linkValues(panels, await listsReady(), period, { stores: [store.code] });
 }
 
 (async () => {
