@@ -459,8 +459,9 @@ static int build_periods(const kpi_request *req, bool monthly, period **out, int
     return 0;
 }
 
-/* The budgets of every row of ans (kpi_targets.h): kpi_targets_sum for the
- * ids marked "budget": true, null for the others and for by=insurer. */
+/* The budgets of every row of ans (kpi_targets.h): kpi_targets_sum_ids for
+ * the ids marked "budget": true (one read for them all), null for the
+ * others and for by=insurer. */
 static int fill_targets(db_conn *c, const kpi_request *req, const plugin_kpi **pks, const kpi_snapshot *snap,
                         const int *scope_idx, int nscope, int byf, const int *row_ref, kpi_answer *ans,
                         char *err, size_t errlen)
@@ -472,9 +473,12 @@ static int fill_targets(db_conn *c, const kpi_request *req, const plugin_kpi **p
     }
     const char **codes = calloc((size_t)(nscope ? nscope : 1), sizeof *codes);
     int *row_of = calloc((size_t)(nscope ? nscope : 1), sizeof *row_of);
-    double *v = calloc((size_t)(ans->nrows ? ans->nrows : 1), sizeof *v);
-    bool *null = calloc((size_t)(ans->nrows ? ans->nrows : 1), sizeof *null);
-    int rc = codes && row_of && v && null ? 0 : -1;
+    size_t cells = (size_t)(ans->nrows ? ans->nrows : 1) * (size_t)(req->nids ? req->nids : 1);
+    double *v = calloc(cells, sizeof *v);
+    bool *null = calloc(cells, sizeof *null);
+    const char **ids = calloc((size_t)(req->nids ? req->nids : 1), sizeof *ids);
+    int *slot = calloc((size_t)(req->nids ? req->nids : 1), sizeof *slot);
+    int rc = codes && row_of && v && null && ids && slot ? 0 : -1;
     if (rc) snprintf(err, errlen, "out of memory");
     for (int i = 0; !rc && i < nscope; i++) {
         codes[i] = snap->stores[scope_idx[i]].code;
@@ -484,18 +488,27 @@ static int fill_targets(db_conn *c, const kpi_request *req, const plugin_kpi **p
     }
     q.stores = codes;
     q.row_of_store = byf == FSP_BY_STORE || byf == FSP_BY_REGION ? row_of : NULL;
+    /* the budgetable ids, read together; slot[k]: id k's place among them, -1 none */
+    int nb = 0;
     for (int k = 0; !rc && k < req->nids; k++) {
         bool none = !pks[k]->budget || byf == FSP_BY_INSURER;
-        if (!none) rc = kpi_targets_sum(c, pks[k]->def->id, &q, v, null, err, errlen);
-        for (int r = 0; !rc && r < ans->nrows; r++) {
-            ans->rows[r].targets[k] = none ? 0 : v[r];
-            ans->rows[r].targets_null[k] = none || null[r];
+        slot[k] = none ? -1 : nb;
+        if (!none) ids[nb++] = pks[k]->def->id;
+    }
+    if (!rc && nb > 0) rc = kpi_targets_sum_ids(c, ids, nb, &q, v, null, err, errlen);
+    for (int k = 0; !rc && k < req->nids; k++) {
+        for (int r = 0; r < ans->nrows; r++) {
+            size_t cell = (size_t)(slot[k] < 0 ? 0 : slot[k]) * (size_t)ans->nrows + (size_t)r;
+            ans->rows[r].targets[k] = slot[k] < 0 ? 0 : v[cell];
+            ans->rows[r].targets_null[k] = slot[k] < 0 || null[cell];
         }
     }
     free(codes);
     free(row_of);
     free(v);
     free(null);
+    free(ids);
+    free(slot);
     return rc;
 }
 
