@@ -327,13 +327,13 @@ static void job_key(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN])
 }
 
 static void compute_missing(app *a, db_pool *pool, kpi_snapshot *snap, const plugin_kpi **pks, int nids,
-                            const period *periods, int nperiods, bool per_insurer)
+                            const period *periods, int nperiods, bool per_insurer, void (*meanwhile)(void *), void *ud)
 {
     int total = nids * nperiods;
     compute_job job = { .a = a, .pool = pool, .snap = snap, .pks = pks, .periods = periods, .nperiods = nperiods,
                         .per_insurer = per_insurer };
     job.todo = malloc((size_t)total * sizeof *job.todo);
-    if (!job.todo) return;
+    if (!job.todo) { if (meanwhile) meanwhile(ud); return; }
     int found = 0;                 /* answered from the cache: the request's hits */
     job.ntodo = kpi_cache_missing(a->kpi, snap, total, job_key, &job, job.todo, &found);
     metrics_add(METRIC_KPI_CACHE_HITS, found);
@@ -343,9 +343,12 @@ static void compute_missing(app *a, db_pool *pool, kpi_snapshot *snap, const plu
         int started = 0;
         for (int t = 0; t < nthreads; t++)
             if (pthread_create(&tids[started], NULL, compute_worker, &job) == 0) started++;
+        if (meanwhile) meanwhile(ud);
+        meanwhile = NULL;
         for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
         pthread_mutex_destroy(&job.mu);
     }
+    if (meanwhile) meanwhile(ud);
     free(job.todo);
 }
 
@@ -461,55 +464,54 @@ static int build_periods(const kpi_request *req, bool monthly, period **out, int
 
 /* The budgets of every row of ans (kpi_targets.h): kpi_targets_sum_ids for
  * the ids marked "budget": true (one read for them all), null for the
- * others and for by=insurer. */
-static int fill_targets(db_conn *c, const kpi_request *req, const plugin_kpi **pks, const kpi_snapshot *snap,
-                        const int *scope_idx, int nscope, int byf, const int *row_ref, kpi_answer *ans,
-                        char *err, size_t errlen)
+ * others and for by=insurer. Run on the request's own connection while the
+ * workers compute the values (compute_missing's meanwhile): neither waits. */
+typedef struct targets_job {
+    db_conn *c; const kpi_request *req; const plugin_kpi **pks; const kpi_snapshot *snap;
+    const int *scope_idx; int nscope, byf; const int *row_ref; kpi_answer *ans; int rc; char err[512];
+} targets_job;
+static void fill_targets(void *arg)
 {
-    kpi_target_rows q = { .nstores = nscope, .nrows = ans->nrows, .monthly = byf == FSP_BY_MONTH };
+    targets_job *t = arg;
+    const kpi_request *req = t->req;
+    const int nscope = t->nscope, byf = t->byf, nrows = t->ans->nrows, nids = req->nids ? req->nids : 1;
+    kpi_target_rows q = { .nstores = nscope, .nrows = nrows, .monthly = byf == FSP_BY_MONTH };
     if (!date_parse(req->from, &q.fy, &q.fm, &q.fd) || !date_parse(req->to, &q.ty, &q.tm, &q.td)) {
-        snprintf(err, errlen, "from, to: not dates");   /* checked before the values were computed */
-        return -1;
+        snprintf(t->err, sizeof t->err, "from, to: not dates");   /* checked before the values were computed */
+        t->rc = -1;
+        return;
     }
-    const char **codes = calloc((size_t)(nscope ? nscope : 1), sizeof *codes);
-    int *row_of = calloc((size_t)(nscope ? nscope : 1), sizeof *row_of);
-    size_t cells = (size_t)(ans->nrows ? ans->nrows : 1) * (size_t)(req->nids ? req->nids : 1);
-    double *v = calloc(cells, sizeof *v);
-    bool *null = calloc(cells, sizeof *null);
-    const char **ids = calloc((size_t)(req->nids ? req->nids : 1), sizeof *ids);
-    int *slot = calloc((size_t)(req->nids ? req->nids : 1), sizeof *slot);
+    const char **codes = calloc((size_t)(nscope ? nscope : 1), sizeof *codes), **ids = calloc((size_t)nids, sizeof *ids);
+    int *row_of = calloc((size_t)(nscope ? nscope : 1), sizeof *row_of), *slot = calloc((size_t)nids, sizeof *slot);
+    double *v = calloc((size_t)(nrows ? nrows : 1) * (size_t)nids, sizeof *v);
+    bool *null = calloc((size_t)(nrows ? nrows : 1) * (size_t)nids, sizeof *null);
     int rc = codes && row_of && v && null && ids && slot ? 0 : -1;
-    if (rc) snprintf(err, errlen, "out of memory");
+    if (rc) snprintf(t->err, sizeof t->err, "out of memory");
     for (int i = 0; !rc && i < nscope; i++) {
-        codes[i] = snap->stores[scope_idx[i]].code;
+        codes[i] = t->snap->stores[t->scope_idx[i]].code;
         row_of[i] = byf == FSP_BY_STORE ? i : -1;
-        for (int r = 0; byf == FSP_BY_REGION && r < ans->nrows; r++)
-            if (snap->stores[scope_idx[i]].region == row_ref[r]) row_of[i] = r;
+        for (int r = 0; byf == FSP_BY_REGION && r < nrows; r++)
+            if (t->snap->stores[t->scope_idx[i]].region == t->row_ref[r]) row_of[i] = r;
     }
     q.stores = codes;
     q.row_of_store = byf == FSP_BY_STORE || byf == FSP_BY_REGION ? row_of : NULL;
     /* the budgetable ids, read together; slot[k]: id k's place among them, -1 none */
     int nb = 0;
     for (int k = 0; !rc && k < req->nids; k++) {
-        bool none = !pks[k]->budget || byf == FSP_BY_INSURER;
+        bool none = !t->pks[k]->budget || byf == FSP_BY_INSURER;
         slot[k] = none ? -1 : nb;
-        if (!none) ids[nb++] = pks[k]->def->id;
+        if (!none) ids[nb++] = t->pks[k]->def->id;
     }
-    if (!rc && nb > 0) rc = kpi_targets_sum_ids(c, ids, nb, &q, v, null, err, errlen);
+    if (!rc && nb > 0) rc = kpi_targets_sum_ids(t->c, ids, nb, &q, v, null, t->err, sizeof t->err);
     for (int k = 0; !rc && k < req->nids; k++) {
-        for (int r = 0; r < ans->nrows; r++) {
-            size_t cell = (size_t)(slot[k] < 0 ? 0 : slot[k]) * (size_t)ans->nrows + (size_t)r;
-            ans->rows[r].targets[k] = slot[k] < 0 ? 0 : v[cell];
-            ans->rows[r].targets_null[k] = slot[k] < 0 || null[cell];
+        for (int r = 0; r < nrows; r++) {
+            size_t cell = (size_t)(slot[k] < 0 ? 0 : slot[k]) * (size_t)nrows + (size_t)r;
+            t->ans->rows[r].targets[k] = slot[k] < 0 ? 0 : v[cell];
+            t->ans->rows[r].targets_null[k] = slot[k] < 0 || null[cell];
         }
     }
-    free(codes);
-    free(row_of);
-    free(v);
-    free(null);
-    free(ids);
-    free(slot);
-    return rc;
+    free(codes); free(row_of); free(v); free(null); free(ids); free(slot);
+    t->rc = rc;
 }
 
 int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, char *err, size_t errlen)
@@ -626,7 +628,9 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
 
     /* the values: per id and period, fold the components (computing the
      * missing ones in parallel first) */
-    compute_missing(a, from_pool, snap, pks, req->nids, periods, nperiods, byf == FSP_BY_INSURER);
+    targets_job tj = { c, req, pks, snap, scope_idx, nscope, byf, row_ref, ans, 0, "" };
+    compute_missing(a, from_pool, snap, pks, req->nids, periods, nperiods, byf == FSP_BY_INSURER,
+                    req->targets ? fill_targets : NULL, &tj);
     for (int k = 0; k < req->nids; k++) {
         const fsp_kpi_def *d = pks[k]->def;
         for (int p = 0; p < nperiods; p++) {
@@ -664,8 +668,9 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
             kpi_cache_release(a->kpi, e);
         }
     }
-    if (req->targets && fill_targets(c, req, pks, snap, scope_idx, nscope, byf, row_ref, ans, err, errlen) != 0) {
+    if (req->targets && tj.rc != 0) {
         free(row_ref);
+        snprintf(err, errlen, "%s", tj.err);
         *status = 503;
         goto done;
     }

@@ -3,7 +3,8 @@
 # On a demo group (`fourscore demo --stores 200 --years 3`; BENCH_STORES and
 # BENCH_YEARS, or --stores and --years, for a quick run on a small group),
 # served by the real `fourscore serve`, measures and prints a table, each
-# figure the median of several runs:
+# time the median of several runs, each ratio the median of the ratios of
+# runs taken side by side:
 #   1. GET /api/v1/freshness (every store, as the executive sees it), next to
 #      the same rows read by plain SQL in the mariadb client     target <= 20 ms
 #   2. a daily-report batch (month to date and the last full month by store,
@@ -14,7 +15,7 @@
 #      month, cold / GET /api/v1/kpi of the same KPIs by store, cold
 #                                                                target <= 1.5x
 #
-# usage: tests/bench/daily.sh [--bin build/fourscore] [--stores 200] [--years 3] [--runs 5] [--keep]
+# usage: tests/bench/daily.sh [--bin build/fourscore] [--stores 200] [--years 3] [--runs 15] [--keep]
 # FOURSCORE_BENCH_DATA=DIR reuses a data dir (the demo load is slow: minutes).
 set -euo pipefail
 
@@ -22,7 +23,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 bin="$here/build/fourscore"
 stores=${BENCH_STORES:-200}
 years=${BENCH_YEARS:-3}
-runs=5
+runs=15
 keep=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
         --years) years=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
         --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "daily.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -104,6 +105,10 @@ timed() {        # seconds of one request, failing on a non-200: timed URL [BODY
     echo "${out#* }"
 }
 median_ms() { python3 -c "import statistics, sys; print(round(statistics.median(float(x) for x in sys.argv[1:]) * 1000, 1))" "$@"; }
+# the median of the ratios of the runs taken side by side (a busy machine drifts less within a pair):
+# pair_ratio "A1 A2 ..." "B1 B2 ..."
+pair_ratio() { python3 -c "import statistics, sys; a, b = sys.argv[1].split(), sys.argv[2].split()
+print(round(statistics.median(float(x) / max(float(y), 1e-4) for x, y in zip(a, b)), 2))" "$1" "$2"; }
 
 # 1: freshness, the API and the same rows in the client
 timed "$url/api/v1/freshness" >/dev/null
@@ -150,10 +155,9 @@ for _ in $(seq 1 "$runs"); do
 done
 bench_ms=$(median_ms "${b[@]}"); by_store_ms=$(median_ms "${s[@]}")
 
-ratio() { python3 -c "print(round($1 / max($2, 0.1), 2))"; }
 verdict() { python3 -c "print('ok' if $1 else 'SLOW')"; }
-r_cold=$(ratio "$cold_with" "$cold_without"); r_warm=$(ratio "$warm_with" "$warm_without")
-r_bench=$(ratio "$bench_ms" "$by_store_ms"); r_fresh=$(ratio "$fresh_ms" "$fresh_sql_ms")
+r_cold=$(pair_ratio "${c_with[*]}" "${c_without[*]}"); r_warm=$(pair_ratio "${w_with[*]}" "${w_without[*]}")
+r_bench=$(pair_ratio "${b[*]}" "${s[*]}"); r_fresh=$(pair_ratio "${f_api[*]}" "${f_sql[*]}")
 
 printf '\ndaily report benchmark: %s stores, %s years, data to %s (month to date from %s, last full month %s..%s), median of %s runs\n\n' \
     "$stores" "$years" "$end" "$mtd_from" "$last_from" "$last_to" "$runs"
