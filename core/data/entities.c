@@ -47,7 +47,7 @@ static const col_def staff_cols[] = {
 static const parent_check store_parents[] = { STORE_EXISTS };
 static const col_def customers_cols[] = {
     REQ("store_code", T_CODE), REQ("customer_code", T_CODE), REQ_ENUM("type", customer_type_values), OPT_TEXT("name", 200),
-    { "phone", T_PHONE, false, 20, NULL, NULL } };     /* optional: files without the column still import */
+    OPT("phone", T_PHONE) };
 static const col_def sales_cols[] = {
     REQ("store_code", T_CODE), REQ("deal_no", T_CODE), REQ("vin", T_VIN), REQ("sold_on", T_DATE),
     REQ("customer_code", T_CODE), OPT_TEXT("model", 100), REQ("sale_amount", T_MONEY), OPT("referral", T_BOOL) };

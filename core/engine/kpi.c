@@ -230,6 +230,10 @@ typedef struct period {
     int days;
 } period;
 
+static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
+                                       const period *p, bool per_insurer, const char *key, int *status,
+                                       char *err, size_t errlen);
+
 /* The components of one KPI over one period (from the cache or computed);
  * a referenced entry the caller releases with kpi_cache_release. */
 static cache_entry *components_get(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
@@ -238,9 +242,24 @@ static cache_entry *components_get(app *a, db_conn *c, kpi_snapshot *snap, const
     kpi_engine *k = a->kpi;
     char key[KPI_CACHE_KEY_LEN];
     kpi_cache_key(key, pk->def->id, p->from, p->to, per_insurer);
-    cache_entry *e = kpi_cache_lookup(k, snap, key);
+    cache_entry *e = NULL;
+    int claim = 0;
+    /* identical concurrent misses are computed once: the others wait for it */
+    while (!(e = kpi_cache_lookup(k, snap, key)) && (claim = kpi_cache_claim(k, snap, key)) < 0) {}
     if (e) return e;
     metrics_add(METRIC_KPI_CACHE_MISSES, 1);     /* hits: counted once per request, in compute_missing */
+    e = compute_components(a, c, snap, pk, p, per_insurer, key, status, err, errlen);
+    kpi_cache_done(k, claim);
+    return e;
+}
+
+/* Compute the components of key and keep them; see components_get. */
+static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
+                                       const period *p, bool per_insurer, const char *key, int *status,
+                                       char *err, size_t errlen)
+{
+    kpi_engine *k = a->kpi;
+    cache_entry *e;
 
     fsp_call call = { .conn = c, .setting = kpi_settings_lookup, .setting_ctx = snap->settings,
                       .generation = snap->generation };
@@ -343,8 +362,7 @@ static void compute_missing(app *a, db_pool *pool, kpi_snapshot *snap, const plu
         int started = 0;
         for (int t = 0; t < nthreads; t++)
             if (pthread_create(&tids[started], NULL, compute_worker, &job) == 0) started++;
-        if (meanwhile) meanwhile(ud);
-        meanwhile = NULL;
+        if (meanwhile) { meanwhile(ud); meanwhile = NULL; }
         for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
         pthread_mutex_destroy(&job.mu);
     }
@@ -462,10 +480,8 @@ static int build_periods(const kpi_request *req, bool monthly, period **out, int
     return 0;
 }
 
-/* The budgets of every row of ans (kpi_targets.h): kpi_targets_sum_ids for
- * the ids marked "budget": true (one read for them all), null for the
- * others and for by=insurer. Run on the request's own connection while the
- * workers compute the values (compute_missing's meanwhile): neither waits. */
+/* The budgets of every row of ans (kpi_targets_fill; null for by=insurer), on the request's own
+ * connection while the workers compute the values (compute_missing's meanwhile). */
 typedef struct targets_job {
     db_conn *c; const kpi_request *req; const plugin_kpi **pks; const kpi_snapshot *snap;
     const int *scope_idx; int nscope, byf; const int *row_ref; kpi_answer *ans; int rc; char err[512];
@@ -473,45 +489,27 @@ typedef struct targets_job {
 static void fill_targets(void *arg)
 {
     targets_job *t = arg;
-    const kpi_request *req = t->req;
-    const int nscope = t->nscope, byf = t->byf, nrows = t->ans->nrows, nids = req->nids ? req->nids : 1;
-    kpi_target_rows q = { .nstores = nscope, .nrows = nrows, .monthly = byf == FSP_BY_MONTH };
-    if (!date_parse(req->from, &q.fy, &q.fm, &q.fd) || !date_parse(req->to, &q.ty, &q.tm, &q.td)) {
-        snprintf(t->err, sizeof t->err, "from, to: not dates");   /* checked before the values were computed */
-        t->rc = -1;
-        return;
-    }
-    const char **codes = calloc((size_t)(nscope ? nscope : 1), sizeof *codes), **ids = calloc((size_t)nids, sizeof *ids);
-    int *row_of = calloc((size_t)(nscope ? nscope : 1), sizeof *row_of), *slot = calloc((size_t)nids, sizeof *slot);
-    double *v = calloc((size_t)(nrows ? nrows : 1) * (size_t)nids, sizeof *v);
-    bool *null = calloc((size_t)(nrows ? nrows : 1) * (size_t)nids, sizeof *null);
-    int rc = codes && row_of && v && null && ids && slot ? 0 : -1;
-    if (rc) snprintf(t->err, sizeof t->err, "out of memory");
-    for (int i = 0; !rc && i < nscope; i++) {
+    const int nscope = t->nscope, byf = t->byf, nrows = t->ans->nrows, nids = t->req->nids;
+    size_t cells = (size_t)(nrows ? nrows : 1) * (size_t)(nids ? nids : 1);
+    const char **codes = calloc((size_t)(nscope ? nscope : 1), sizeof *codes), **ids = calloc((size_t)(nids ? nids : 1), sizeof *ids);
+    int *row_of = calloc((size_t)(nscope ? nscope : 1), sizeof *row_of);
+    bool *budget = calloc((size_t)(nids ? nids : 1), sizeof *budget), *null = calloc(cells, sizeof *null);
+    double *v = calloc(cells, sizeof *v);
+    t->rc = codes && ids && row_of && budget && null && v ? 0 : -1;
+    if (t->rc) snprintf(t->err, sizeof t->err, "out of memory");
+    for (int i = 0; !t->rc && i < nscope; i++) {
         codes[i] = t->snap->stores[t->scope_idx[i]].code;
         row_of[i] = byf == FSP_BY_STORE ? i : -1;
         for (int r = 0; byf == FSP_BY_REGION && r < nrows; r++)
             if (t->snap->stores[t->scope_idx[i]].region == t->row_ref[r]) row_of[i] = r;
     }
-    q.stores = codes;
-    q.row_of_store = byf == FSP_BY_STORE || byf == FSP_BY_REGION ? row_of : NULL;
-    /* the budgetable ids, read together; slot[k]: id k's place among them, -1 none */
-    int nb = 0;
-    for (int k = 0; !rc && k < req->nids; k++) {
-        bool none = !t->pks[k]->budget || byf == FSP_BY_INSURER;
-        slot[k] = none ? -1 : nb;
-        if (!none) ids[nb++] = t->pks[k]->def->id;
-    }
-    if (!rc && nb > 0) rc = kpi_targets_sum_ids(t->c, ids, nb, &q, v, null, t->err, sizeof t->err);
-    for (int k = 0; !rc && k < req->nids; k++) {
-        for (int r = 0; r < nrows; r++) {
-            size_t cell = (size_t)(slot[k] < 0 ? 0 : slot[k]) * (size_t)nrows + (size_t)r;
-            t->ans->rows[r].targets[k] = slot[k] < 0 ? 0 : v[cell];
-            t->ans->rows[r].targets_null[k] = slot[k] < 0 || null[cell];
-        }
-    }
-    free(codes); free(row_of); free(v); free(null); free(ids); free(slot);
-    t->rc = rc;
+    for (int k = 0; !t->rc && k < nids; k++) ids[k] = t->pks[k]->def->id, budget[k] = t->pks[k]->budget && byf != FSP_BY_INSURER;
+    kpi_target_rows q = { .stores = codes, .nstores = nscope, .nrows = nrows, .monthly = byf == FSP_BY_MONTH,
+                          .row_of_store = byf == FSP_BY_STORE || byf == FSP_BY_REGION ? row_of : NULL };
+    if (!t->rc) t->rc = kpi_targets_fill(t->c, t->req->from, t->req->to, ids, budget, nids, &q, v, null, t->err, sizeof t->err);
+    for (size_t k = 0, i = 0; !t->rc && k < (size_t)nids; k++)
+        for (int r = 0; r < nrows; r++, i++) t->ans->rows[r].targets[k] = v[i], t->ans->rows[r].targets_null[k] = null[i];
+    free(codes); free(ids); free(row_of); free(budget); free(null); free(v);
 }
 
 int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, char *err, size_t errlen)
@@ -753,11 +751,11 @@ static char *answer_key(const char *const *ids, int nids, const char *from, cons
 }
 
 
-char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, bool want_gz, size_t *len,
-                     bool *is_gz, int *status, char *err, size_t errlen)
+char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, int want, size_t *len, int *got,
+                     gzip_piece *piece, int *status, char *err, size_t errlen)
 {
     *status = 400;
-    *is_gz = false;
+    *got = KPI_FORM_TEXT;
     const char *from = q->from, *to = q->to;
     if (q->nids == 0) { snprintf(err, errlen, "ids: missing (a comma-separated list of KPI ids)"); return NULL; }
     if (!from || !*from) { snprintf(err, errlen, "from: missing (YYYY-MM-DD)"); return NULL; }
@@ -770,7 +768,7 @@ char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, bool
     unsigned long long gen = 0;
     if (resolve_scope(a, who, q, &set, &gen, status, err, errlen) != 0) return NULL;
     char *key = answer_key(q->ids, q->nids, from, to, by, q->targets, &set);
-    char *text = key ? kpi_answers_get(a->kpi, gen, key, want_gz, len, is_gz) : NULL;
+    char *text = key ? kpi_answers_get(a->kpi, gen, key, want, len, got, piece) : NULL;
     if (text) {
         free(key);
         store_set_free(&set);

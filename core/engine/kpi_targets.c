@@ -148,3 +148,34 @@ int kpi_targets_sum(db_conn *c, const char *id, const kpi_target_rows *q, double
     }
     return kpi_targets_sum_ids(c, &id, 1, q, out, is_null, err, errlen);
 }
+
+int kpi_targets_fill(db_conn *c, const char *from, const char *to, const char *const *ids, const bool *budget, int nids,
+                     kpi_target_rows *q, double *out, bool *is_null, char *err, size_t errlen)
+{
+    if (sscanf(from, "%4d-%2d-%2d", &q->fy, &q->fm, &q->fd) != 3 || sscanf(to, "%4d-%2d-%2d", &q->ty, &q->tm, &q->td) != 3) {
+        snprintf(err, errlen, "from, to: not dates");   /* checked before the values were computed */
+        return -1;
+    }
+    size_t nrows = (size_t)q->nrows;
+    for (size_t i = 0; i < (size_t)nids * nrows; i++) {
+        out[i] = 0;
+        is_null[i] = true;
+    }
+    const char **bids = calloc((size_t)(nids ? nids : 1), sizeof *bids);
+    double *v = calloc((size_t)(nids ? nids : 1) * (nrows ? nrows : 1), sizeof *v);
+    bool *null = calloc((size_t)(nids ? nids : 1) * (nrows ? nrows : 1), sizeof *null);
+    int rc = bids && v && null ? 0 : -1, nb = 0;
+    if (rc) snprintf(err, errlen, "out of memory");
+    for (int k = 0; !rc && k < nids; k++) if (budget[k]) bids[nb++] = ids[k];
+    if (!rc && nb > 0) rc = kpi_targets_sum_ids(c, bids, nb, q, v, null, err, errlen);
+    for (int k = 0, b = 0; !rc && k < nids; k++) {
+        if (!budget[k]) continue;
+        memcpy(out + (size_t)k * nrows, v + (size_t)b * nrows, nrows * sizeof *out);
+        memcpy(is_null + (size_t)k * nrows, null + (size_t)b * nrows, nrows * sizeof *is_null);
+        b++;
+    }
+    free(bids);
+    free(v);
+    free(null);
+    return rc;
+}

@@ -27,5 +27,11 @@ int kpi_targets_sum(db_conn *c, const char *id, const kpi_target_rows *rows, dou
  * is_null hold nids x nrows, id k's rows from k x nrows. */
 int kpi_targets_sum_ids(db_conn *c, const char *const *ids, int nids, const kpi_target_rows *rows, double *out,
                         bool *is_null, char *err, size_t errlen);
+/* The targets of a request's ids over [from, to] ("YYYY-MM-DD", valid,
+ * from <= to; rows' dates are filled from them): those with budget[k] read
+ * together as above, the others null in every row. out and is_null hold
+ * nids x nrows as above. 0, or -1 with err. */
+int kpi_targets_fill(db_conn *c, const char *from, const char *to, const char *const *ids, const bool *budget, int nids,
+                     kpi_target_rows *rows, double *out, bool *is_null, char *err, size_t errlen);
 
 #endif
