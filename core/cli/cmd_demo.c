@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "config.h"
 #include "demo.h"
+#include "kpi.h"
 
 static int parse_int_opt(const char *name, const char *v, long long lo, long long hi, long long *out)
 {
@@ -32,17 +33,24 @@ int cmd_demo(int argc, char **argv)
         { "--end", OPT_STR, "YYYY-MM", "last month generated (default: last month)", 0, 0, {0}, 0 },
         { "--seed", OPT_STR, "S", "random seed: the same seed and --end give the same data (default 1)", 0, 0, {0}, 0 },
         { "--out", OPT_STR, "DIR", "only write the CSV files (import format) to DIR, do not load them", 0, 0, {0}, 0 },
+        { "--through", OPT_STR, "DAY", "the last day of the --end month with data (1-31, or YYYY-MM-DD, which also sets --end); "
+          "nothing dated after it is generated (default: the whole month)", 0, 0, {0}, 0 },
+        { "--stale", OPT_STR, "N", "N stores whose data stops 2 to 4 days before the others (default 0)", 0, 0, {0}, 0 },
     };
     app a;
     char err[4096];
     const char *pos[1];
     int npos = 0;
     int rc = cli_open(&a, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
-                          "fourscore demo [--stores N] [--years Y] [--end YYYY-MM] [--seed S] [--out DIR] [options]",
+                          "fourscore demo [--stores N] [--years Y] [--end YYYY-MM] [--through DAY] [--stale N] [--seed S] [--out DIR] [options]",
                           "Generate the demo dealer group (4S stores in 华南, 华东, 华北, 西南 with three years of\n"
-                          "sales, after-sales, insurance, receivables and stock) and load it into the database\n"
-                          "through the importer, then create the demo users. With --out DIR, only write one CSV\n"
-                          "file per entity in the import format to DIR.",
+                          "sales, after-sales, insurance, receivables and stock, each store's monthly targets and\n"
+                          "its customers' made-up mobile numbers) and load it into the database through the\n"
+                          "importer, then create the demo users. With --out DIR, only write one CSV file per\n"
+                          "entity in the import format to DIR.\n"
+                          "A partial last month, for the daily report and the freshness warnings:\n"
+                          "  fourscore demo --end 2026-11 --through 20 --stale 3\n"
+                          "ends the data on 2026-11-20, and on 11-16 to 11-18 at three of the stores.",
                           pos, 0, &npos);
     if (rc != 0) return rc < 0 ? 0 : rc;
     demo_opts o;
@@ -61,6 +69,24 @@ int cmd_demo(int argc, char **argv)
         o.end_year = y;
         o.end_month = m;
     }
+    if (opts[5].set) {
+        int y, m, d;
+        char tail;
+        if (strlen(opts[5].value) == 10 && sscanf(opts[5].value, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 &&
+            y >= 2000 && y <= 2100 && m >= 1 && m <= 12) {
+            if (opts[2].set && (y != o.end_year || m != o.end_month)) {
+                fprintf(stderr, "fourscore demo: --through %s is not in the --end month %s\n", opts[5].value, opts[2].value);
+                return 2;
+            }
+            o.end_year = y;
+            o.end_month = m;
+            v = d;
+        } else if (parse_int_opt("--through", opts[5].value, 1, 31, &v) != 0) {
+            return 2;
+        }
+        o.through = (int)v;
+    }
+    if (opts[6].set) { if (parse_int_opt("--stale", opts[6].value, 0, 5000, &v) != 0) return 2; o.stale = (int)v; }
     if (opts[3].set) {
         char *end;
         errno = 0;
@@ -80,6 +106,7 @@ int cmd_demo(int argc, char **argv)
         long long rows[DEMO_ENTITIES_MAX];
         fprintf(stderr, "生成演示集团 / generating the demo group: %d 门店 stores, %d 年 years to %04d-%02d, seed %llu\n",
                 o.stores, o.years, o.end_year, o.end_month, (unsigned long long)o.seed);
+        if (o.through) fprintf(stderr, "  数据截至 data through %04d-%02d-%02d\n", o.end_year, o.end_month, o.through);
         if (demo_write_csv(&o, dir, rows, err, sizeof err) != 0) {
             fprintf(stderr, "fourscore demo: %s\n", err);
             return 1;
@@ -95,6 +122,7 @@ int cmd_demo(int argc, char **argv)
     }
     rc = demo_load(&a, &o, err, sizeof err);
     if (rc != 0) fprintf(stderr, "fourscore demo: %s\n", err);
+    kpi_close(&a);      /* the targets' check loaded the plugins */
     app_close(&a);
     return rc == 0 ? 0 : 1;
 }

@@ -4,7 +4,8 @@
  * everything hanging off them in two lanes on two connections, with their
  * derived tables built once for all as soon as their facts are in (the
  * vehicles' visits and states, the invoices' open days, the insurance
- * matches), and last the per-store rollups in two lanes. The demo loads
+ * matches), the targets (their KPI ids checked by the caller's check),
+ * and last the per-store rollups in two lanes. The demo loads
  * through it; so can an initial migration from a DMS. Part of core/data/. */
 #include <errno.h>
 #include <limits.h>
@@ -30,13 +31,20 @@ static const bulk_file *file_of(const bulk_file *files, int nfiles, const char *
     return NULL;
 }
 
+/* What every file of a load is checked with: the targets' KPI ids. */
+typedef struct bulk_check {
+    import_kpi_fn fn;
+    void *ud;
+} bulk_check;
+
 /* Import one file; on failure err gets the importer's message and its first problems. */
-static int import_one(app *a, const char *entity, const char *path, long long expect_rows, char *err, size_t errlen)
+static int import_one(app *a, const bulk_check *chk, const char *entity, const char *path, long long expect_rows,
+                      char *err, size_t errlen)
 {
     import_result res;
     memset(&res, 0, sizeof res);
     double t0 = clock_ms();
-    int rc = import_file_deferred(a, NULL, entity, path, &res);
+    int rc = import_file_deferred(a, NULL, entity, path, &res, chk->fn, chk->ud);
     double secs = clock_seconds_since(t0);
     if (rc == 0) {
         fprintf(stderr, "  导入 import %-20s %9lld 行 rows %7.1f s %9.0f 行/秒 rows/s\n",
@@ -64,8 +72,8 @@ static int import_one(app *a, const char *entity, const char *path, long long ex
 }
 
 /* Import <dir>/<entity>.csv when it is among the files, expecting its rows. */
-static int import_file_of(app *a, const char *dir, const bulk_file *files, int nfiles, const char *entity,
-                          char *err, size_t errlen)
+static int import_file_of(app *a, const bulk_check *chk, const char *dir, const bulk_file *files, int nfiles,
+                          const char *entity, char *err, size_t errlen)
 {
     const bulk_file *f = file_of(files, nfiles, entity);
     if (!f) return 0;
@@ -74,7 +82,7 @@ static int import_file_of(app *a, const char *dir, const bulk_file *files, int n
         snprintf(err, errlen, "bulk load: directory path too long: %s", dir);
         return -1;
     }
-    return import_one(a, f->entity, path, f->rows, err, errlen);
+    return import_one(a, chk, f->entity, path, f->rows, err, errlen);
 }
 
 /* Splits a repair_orders file (one line per RO, grouped by store,
@@ -135,6 +143,7 @@ typedef struct bulk_task {
 
 typedef struct bulk_lanes {
     app *a;
+    const bulk_check *chk;
     const char *dir;
     const bulk_file *files;
     int nfiles;
@@ -194,9 +203,9 @@ static void *lane_run(void *arg)
             char path[PATH_MAX];
             if (snprintf(path, sizeof path, "%s/repair_orders.%d.csv", l->dir, t->part) >= (int)sizeof path)
                 path[0] = 0;        /* never: import_in_lanes made these names */
-            rc = import_one(l->a, "repair_orders", path, l->ro_rows[t->part - 1], err, sizeof err);
+            rc = import_one(l->a, l->chk, "repair_orders", path, l->ro_rows[t->part - 1], err, sizeof err);
         } else {
-            rc = import_file_of(l->a, l->dir, l->files, l->nfiles, t->entity, err, sizeof err);
+            rc = import_file_of(l->a, l->chk, l->dir, l->files, l->nfiles, t->entity, err, sizeof err);
         }
         pthread_mutex_lock(&l->mu);
         t->state = 2;
@@ -212,7 +221,8 @@ static void *lane_run(void *arg)
 }
 
 /* Everything from repair_orders on, in two lanes. */
-static int import_in_lanes(app *a, const char *dir, const bulk_file *files, int nfiles, char *err, size_t errlen)
+static int import_in_lanes(app *a, const bulk_check *chk, const char *dir, const bulk_file *files, int nfiles,
+                           char *err, size_t errlen)
 {
     bulk_task tasks[] = {
         { "repair_orders", NULL, 1, false, NULL, 0 }, { "repair_orders", NULL, 2, false, NULL, 0 },
@@ -224,8 +234,9 @@ static int import_in_lanes(app *a, const char *dir, const bulk_file *files, int 
         { "payments", NULL, 0, true, "invoices", 0 }, { "appointments", NULL, 0, true, NULL, 0 },
         { "csi_surveys", NULL, 0, true, NULL, 0 }, { "发票 invoices", rollup_rebuild_invoices, 0, true, "payments", 0 },
         { "保险 insurance", rollup_rebuild_matches, 0, false, "insurance_policies", 0 },
+        { "targets", NULL, 0, false, NULL, 0 },
     };
-    bulk_lanes l = { .a = a, .dir = dir, .files = files, .nfiles = nfiles, .tasks = tasks, .ntasks = (int)(sizeof tasks / sizeof *tasks) };
+    bulk_lanes l = { .a = a, .chk = chk, .dir = dir, .files = files, .nfiles = nfiles, .tasks = tasks, .ntasks = (int)(sizeof tasks / sizeof *tasks) };
     char src[PATH_MAX], half1[PATH_MAX], half2[PATH_MAX];
     if (snprintf(src, sizeof src, "%s/repair_orders.csv", dir) >= (int)sizeof src ||
         snprintf(half1, sizeof half1, "%s/repair_orders.1.csv", dir) >= (int)sizeof half1 ||
@@ -264,19 +275,21 @@ static void rollup_progress(void *ud, int done, int total, const char *what)
     else fprintf(stderr, "\r  汇总 rollups [%d/%d] %-30s\n", done, total, "done");
 }
 
-int bulk_load_dir(app *a, const char *dir, const bulk_file *files, int nfiles, char *err, size_t errlen)
+int bulk_load_dir(app *a, const char *dir, const bulk_file *files, int nfiles, import_kpi_fn kpi_check, void *kpi_ud,
+                  char *err, size_t errlen)
 {
     double t0 = clock_ms();
+    const bulk_check chk = { kpi_check, kpi_ud };
     /* the parents of repair orders one after the other ... */
     for (int k = 0; import_entities[k] && strcmp(import_entities[k], "repair_orders") != 0; k++)
-        if (import_file_of(a, dir, files, nfiles, import_entities[k], err, errlen) != 0) return -1;
+        if (import_file_of(a, &chk, dir, files, nfiles, import_entities[k], err, errlen) != 0) return -1;
     /* ... then the rest in two lanes, with the derived tables of the
      * vehicles and invoices as soon as their facts are in (the files go in
      * with their rollups deferred: each is built once, for all) ... */
     db_conn *c = db_acquire(a->db, 5000, err, errlen);
     int rc = c ? rollup_clear(c, err, errlen) : -1;
     if (c) db_release(a->db, c);
-    if (rc == 0) rc = import_in_lanes(a, dir, files, nfiles, err, errlen);
+    if (rc == 0) rc = import_in_lanes(a, &chk, dir, files, nfiles, err, errlen);
     if (rc != 0) return -1;
     /* ... and last the per-store ones, in two lanes */
     fprintf(stderr, "汇总 / building the store rollups (%.1f s so far)\n", clock_seconds_since(t0));

@@ -60,9 +60,9 @@ int import_file_progress(struct app *a, const struct principal *who, const char 
 }
 
 int import_file_deferred(struct app *a, const struct principal *who, const char *entity, const char *path,
-                         import_result *res)
+                         import_result *res, import_kpi_fn kpi_check, void *kpi_ud)
 {
-    return import_file_run(a, who, entity, path, res, NULL, NULL, NULL, NULL, true);
+    return import_file_run(a, who, entity, path, res, NULL, NULL, kpi_check, kpi_ud, true);
 }
 
 int import_file(struct app *a, const struct principal *who, const char *entity, const char *path, import_result *res)

@@ -79,8 +79,9 @@ void import_result_fail(import_result *res, int status, enum api_error code, con
 int import_file_progress(struct app *a, const struct principal *who, const char *entity,
                          const char *path, import_result *res, import_progress_fn fn, void *ud,
                          import_kpi_fn kpi_check, void *kpi_ud);
-/* import_file for a bulk load whose rollups the caller rebuilds afterwards. */
+/* import_file for a bulk load whose rollups the caller rebuilds afterwards,
+ * with the KPI check (NULL: every T_KPI value refused). */
 int import_file_deferred(struct app *a, const struct principal *who, const char *entity,
-                         const char *path, import_result *res);
+                         const char *path, import_result *res, import_kpi_fn kpi_check, void *kpi_ud);
 
 #endif

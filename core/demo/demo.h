@@ -17,6 +17,9 @@ typedef struct demo_opts {
     int end_year, end_month; /* the last month generated (default: last month) */
     uint64_t seed;           /* 1 */
     double volume;           /* 1.0; tests use less: scales the ROs a store does a month */
+    int through;             /* 0: the whole end month; else its last day with data (1..31): nothing
+                              * dated after it (ROs closed, invoices, payments, calls, stock snapshots) */
+    int stale;               /* 0; else this many stores whose data stops 2 to 4 days earlier (demo_stale_days) */
     bool quiet;              /* no progress on stderr */
 } demo_opts;
 
@@ -34,6 +37,10 @@ extern const char *const demo_weakness_keys[DEMO_WEAK_COUNT];
 /* The index (0-based) of the store weak in w, or -1 when the group is too
  * small to have one (each weak store is weak in one domain only). */
 int demo_weak_store(int nstores, enum demo_weakness w);
+/* How many days before the others the data of store index i stops (0, or
+ * 2 to 4 for the o->stale stores: the last ones of the group that are
+ * neither store 0 nor a weak store). */
+int demo_stale_days(const demo_opts *o, int i);
 /* The store code of store index i (0-based) into buf. */
 void demo_store_code(int i, char *buf, size_t buflen);
 
@@ -46,8 +53,9 @@ void demo_opts_default(demo_opts *o);
 int demo_write_csv(const demo_opts *o, const char *dir, long long *rows, char *err, size_t errlen);
 
 /* Generate into a temporary directory and import every file in load order
- * through import_file(), showing progress; then create the demo users and
- * print their logins. Returns 0 or -1 with err. */
+ * through the bulk loader (core/data/bulk_load.c; the targets' KPIs checked
+ * against the loaded plugins' catalogue), showing progress; then create the
+ * demo users and print their logins. Returns 0 or -1 with err. */
 int demo_load(struct app *a, const demo_opts *o, char *err, size_t errlen);
 
 /* `serve --demo`: the default demo group loaded as above when the database

@@ -41,6 +41,7 @@
 #include "db.h"
 #include "demo_private.h"
 #include "clock.h"
+#include "kpi.h"
 
 /* --- weak stores: the story the dashboards tell --- */
 
@@ -55,6 +56,20 @@ int demo_weak_store(int nstores, enum demo_weakness w)
     if (nstores < 2 || (int)w < 0 || w >= DEMO_WEAK_COUNT) return -1;
     if (nstores <= DEMO_WEAK_COUNT) return (int)w + 1 < nstores ? (int)w + 1 : -1;
     return 1 + (int)w * (nstores - 1) / DEMO_WEAK_COUNT;
+}
+
+int demo_stale_days(const demo_opts *o, int i)
+{
+    /* the stale stores: from the last store down, skipping store 0 and the weak ones */
+    int k = 0;
+    for (int j = o->stores - 1; j > 0 && k < o->stale; j--) {
+        bool weak = false;
+        for (int w = 0; w < DEMO_WEAK_COUNT; w++) weak = weak || demo_weak_store(o->stores, (enum demo_weakness)w) == j;
+        if (weak) continue;
+        if (j == i) return 2 + k % 3;
+        k++;
+    }
+    return 0;
 }
 
 void demo_store_code(int i, char *buf, size_t buflen)
@@ -107,13 +122,19 @@ int demo_write_csv(const demo_opts *o, const char *dir, long long *rows, char *e
         snprintf(err, errlen, "--end must be a month YYYY-MM between 2000-01 and 2100-12");
         return -1;
     }
+    int dim = calendar_days_in_month(o->end_year, o->end_month);
+    if (o->through < 0 || o->through > dim) {
+        snprintf(err, errlen, "--through must be a day of %04d-%02d (1 to %d, got %d)", o->end_year, o->end_month, dim, o->through);
+        return -1;
+    }
+    if (o->stale < 0 || o->stale > o->stores) { snprintf(err, errlen, "--stale must be 0..%d (got %d)", o->stores, o->stale); return -1; }
     gen g;
     memset(&g, 0, sizeof g);
     g.o = o;
     int end_index = o->end_year * 12 + o->end_month - 1;
     g.start_month_index = end_index - o->years * 12 + 1;
     g.start_day = calendar_days_from_civil(g.start_month_index / 12, g.start_month_index % 12 + 1, 1);
-    g.end_day = calendar_days_from_civil(o->end_year, o->end_month, calendar_days_in_month(o->end_year, o->end_month));
+    g.end_day = calendar_days_from_civil(o->end_year, o->end_month, o->through ? o->through : dim);
 
     for (int e = 0; e < E_COUNT; e++) {
         char path[PATH_MAX];
@@ -204,13 +225,15 @@ int demo_load(app *a, const demo_opts *o, char *err, size_t errlen)
     }
     fprintf(stderr, "生成演示集团 / generating the demo group: %d 门店 stores, %d 年 years to %04d-%02d, seed %llu\n",
             o->stores, o->years, o->end_year, o->end_month, (unsigned long long)o->seed);
+    if (o->through) fprintf(stderr, "  数据截至 data through %04d-%02d-%02d\n", o->end_year, o->end_month, o->through);
     long long rows[E_COUNT];
     double t0 = clock_ms();
     if (demo_write_csv(o, dir, rows, err, errlen) != 0) { remove_files(dir); return -1; }
     fprintf(stderr, "导入演示数据 / importing (%.1f s so far)\n", clock_seconds_since(t0));
     bulk_file files[E_COUNT];
     for (int e = 0; e < E_COUNT; e++) files[e] = (bulk_file){ entity_files[e].name, rows[e] };
-    int rc = bulk_load_dir(a, dir, files, E_COUNT, err, errlen);
+    /* the targets name KPIs: checked against the catalogue of the loaded plugins */
+    int rc = bulk_load_dir(a, dir, files, E_COUNT, kpi_budget_check, a, err, errlen);
     remove_files(dir);
     if (rc != 0) return -1;
     db_conn *c = db_acquire(a->db, 5000, err, errlen);

@@ -187,7 +187,7 @@ enum entity {
     E_REGIONS, E_STORES, E_INSURERS, E_STAFF, E_CUSTOMERS, E_VEHICLE_SALES,
     E_REPAIR_ORDERS, E_RO_LABOUR, E_RO_PARTS, E_PARTS_STOCK, E_INSURANCE_POLICIES,
     E_INVOICES, E_PAYMENTS, E_STORE_FINANCIALS, E_FOLLOW_UP_CALLS, E_CSI_SURVEYS,
-    E_APPOINTMENTS, E_COUNT
+    E_APPOINTMENTS, E_TARGETS, E_COUNT
 };
 
 static const struct { const char *name, *header; } entity_files[E_COUNT] = {
@@ -195,7 +195,7 @@ static const struct { const char *name, *header; } entity_files[E_COUNT] = {
     {"stores", "store_code,name,brand,region_code,city,opened_on"},
     {"insurers", "insurer_code,name"},
     {"staff", "store_code,staff_code,name,role,hired_on,left_on"},
-    {"customers", "store_code,customer_code,type,name"},
+    {"customers", "store_code,customer_code,type,name,phone"},
     {"vehicle_sales", "store_code,deal_no,vin,sold_on,customer_code,model,sale_amount,referral"},
     {"repair_orders", "store_code,ro_no,vin,customer_code,advisor_code,ro_type,payer,insurer_code,"
                       "opened_at,closed_at,mileage_km,other_amount,discount_amount,comeback_of"},
@@ -209,6 +209,7 @@ static const struct { const char *name, *header; } entity_files[E_COUNT] = {
     {"follow_up_calls", "store_code,ro_no,called_at,reached,complaint"},
     {"csi_surveys", "store_code,ro_no,surveyed_on,reliability,responsiveness,assurance,empathy,tangibles"},
     {"appointments", "store_code,appt_no,vin,booked_at,appointment_at,showed,ro_no"},
+    {"targets", "store_code,month,kpi,value"},
 };
 
 typedef struct csv_out {
@@ -265,6 +266,24 @@ static inline void csv_ts(csv_out *w, long long minutes)
 }
 static inline void csv_row_start(csv_out *w) { w->first_field = true; }
 static inline void csv_row_end(csv_out *w) { putc_unlocked('\n', w->f); w->rows++; }
+
+/* --- a store's month figures: what its budgets (targets) are set from --- */
+
+/* The budget KPIs (the catalogue's "budget": true) by the catalogue's
+ * formulas over what the store generated: closed non-internal ROs by their
+ * closing month, policies and sales by their day of sale. Money in cents,
+ * hours in hundredths, counts whole. */
+enum fig { F_RO_COUNT, F_REVENUE, F_GROSS, F_MECH, F_BODY, F_LABOUR, F_HOURS, F_PARTS, F_ACCESSORY,
+           F_PREMIUM, F_ACCIDENT, F_UNITS, F_SALES, F_COUNT };
+enum fig_unit { FU_COUNT, FU_CENTS, FU_HUNDREDTHS };
+static const struct { const char *kpi; enum fig_unit unit; } fig_kpis[F_COUNT] = {
+    {"service.ro_count", FU_COUNT}, {"service.revenue", FU_CENTS}, {"service.gross_profit", FU_CENTS},
+    {"service.mech_ro_count", FU_COUNT}, {"service.body_ro_count", FU_COUNT}, {"labour.revenue", FU_CENTS},
+    {"labour.sold_hours", FU_HUNDREDTHS}, {"parts.revenue", FU_CENTS}, {"parts.accessory_revenue", FU_CENTS},
+    {"insurance.premium", FU_CENTS}, {"insurance.accident_revenue", FU_CENTS}, {"sales.units", FU_COUNT},
+    {"sales.revenue", FU_CENTS},
+};
+typedef long long month_figs[F_COUNT];
 
 /* --- per-store simulation state --- */
 
@@ -380,10 +399,17 @@ typedef struct store_sim {
     staff_slot clerks[2], manager[1];
 
     long long next_invoice, next_payment, next_policy, next_appt;
-    /* month figures for store_financials, by month offset from the start */
-    long long *month_revenue, *month_gross;
-    int nmonths;
+    /* month figures (store_financials, targets), by month offset from the start */
+    month_figs *figs;
+    int nmonths, start_month;   /* start_month: month_index() of the window's first month */
 } store_sim;
+
+/* Adds v to figure f of the month of day (days outside the window: nothing). */
+static inline void fig_add(store_sim *s, int day, enum fig f, long long v)
+{
+    int mo = month_index(day) - s->start_month;
+    if (s->figs && mo >= 0 && mo < s->nmonths) s->figs[mo][f] += v;
+}
 
 typedef struct gen {
     const demo_opts *o;
@@ -424,6 +450,11 @@ void write_invoice(gen *g, store_sim *s, int payer, int issued, long long amount
 int store_vehicles(gen *g, store_sim *s, int target_ros, char *err, size_t errlen);
 void write_legacy_debt(gen *g, store_sim *s);
 int add_comebacks(store_sim *s, char *err, size_t errlen);
+
+/* the store's monthly budgets, from last year's same month (demo_targets.c) */
+void write_targets(gen *g, const store_sim *s);
+/* a customer's mobile number, or "" for an account without one (demo_targets.c) */
+void customer_phone(rng *r, char *buf, size_t len);
 
 /* repair orders, stock, financials: one whole store (demo_ros.c) */
 long long generate_store(gen *g, int idx, char *err, size_t errlen);

@@ -40,7 +40,10 @@ static void write_snapshot(gen *g, store_sim *s, int day)
 
 /* --- repair orders and everything hanging off them --- */
 
-typedef struct ro_totals { long long labour, sale, cost; } ro_totals;
+/* An RO's sums as it is written: labour, parts sold (every category) and
+ * their cost, and for the budget figures the part and accessory sales and
+ * the sold hours. */
+typedef struct ro_totals { long long labour, sale, cost, part_sale, accessory_sale, hours; } ro_totals;
 
 static void labour_line(gen *g, store_sim *s, const char *ro_no, int *line, const char *op,
                         long long hours100, int rate, int day, ro_totals *t)
@@ -59,6 +62,7 @@ static void labour_line(gen *g, store_sim *s, const char *ro_no, int *line, cons
     csv_hundredths(w, amount);
     csv_row_end(w);
     t->labour += amount;
+    t->hours += hours100;
 }
 
 /* One parts line of pool p (index from the pool's skewed popularity unless
@@ -79,6 +83,8 @@ static void parts_line(gen *g, store_sim *s, const char *ro_no, int *line, enum 
     csv_row_end(w);
     t->sale += qty100 * pt->price / 100;
     t->cost += qty100 * pt->cost / 100;
+    if (p == P_ACCESSORY) t->accessory_sale += qty100 * pt->price / 100;
+    else if (p != P_MATERIAL) t->part_sale += qty100 * pt->price / 100;
     if (from_stock) {
         pt->last_issue = day;
         pt->issued_this_month += qty100;
@@ -267,7 +273,7 @@ static int store_repair_orders(gen *g, store_sim *s, char *err, size_t errlen)
         long long closed = opened + duration;
         int closed_day = (int)(closed / 1440);
         bool is_closed = closed_day <= s->end_day;
-        ro_totals t = {0, 0, 0};
+        ro_totals t = {0, 0, 0, 0, 0, 0};
         ro_lines(g, s, e, ro_no, &t);
         long long other = 0, discount = 0;
         if ((kind == K_REPAIR || kind == K_BODY) && rng_chance(r, 0.05)) other = rng_range(r, 100, 800) * 100;
@@ -292,11 +298,15 @@ static int store_repair_orders(gen *g, store_sim *s, char *err, size_t errlen)
         csv_row_end(w);
 
         if (!is_closed || kind == K_INTERNAL) continue;
-        int mo = month_index(closed_day) - g->start_month_index;
-        if (mo >= 0 && mo < s->nmonths) {
-            s->month_revenue[mo] += revenue;
-            s->month_gross[mo] += revenue - t.cost;
-        }
+        fig_add(s, closed_day, F_RO_COUNT, 1);
+        fig_add(s, closed_day, F_REVENUE, revenue);
+        fig_add(s, closed_day, F_GROSS, revenue - t.cost);
+        fig_add(s, closed_day, kind == K_BODY ? F_BODY : F_MECH, 1);
+        fig_add(s, closed_day, F_LABOUR, t.labour);
+        fig_add(s, closed_day, F_HOURS, t.hours);
+        fig_add(s, closed_day, F_PARTS, t.part_sale);
+        fig_add(s, closed_day, F_ACCESSORY, t.accessory_sale);
+        if (insurer >= 0) fig_add(s, closed_day, F_ACCIDENT, revenue);
         /* individuals pay their own bills at the till: no receivable; the
          * maker settles first services and warranty claims through its claim
          * system against the store's parts account: no invoice either */
@@ -314,7 +324,9 @@ static void write_financials(gen *g, store_sim *s)
     csv_out *w = &g->out[E_STORE_FINANCIALS];
     for (int mo = 0; mo < s->nmonths; mo++) {
         int mi = g->start_month_index + mo;
-        long long revenue = s->month_revenue[mo], gross = s->month_gross[mo];
+        /* a month's accounts are closed after it ends: none for a month the data stops inside */
+        if (calendar_days_from_civil(mi / 12, mi % 12 + 1, calendar_days_in_month(mi / 12, mi % 12 + 1)) > s->end_day) break;
+        long long revenue = s->figs[mo][F_REVENUE], gross = s->figs[mo][F_GROSS];
         long long personnel = (long long)(revenue * (s->personnel_ratio + 0.016 * (rng_unit(&s->r) - 0.5)));
         long long fixed = (long long)((gross > 0 ? gross : 1000000) / (0.85 + 0.35 * rng_unit(&s->r)));
         char month[16];
@@ -326,15 +338,22 @@ static void write_financials(gen *g, store_sim *s)
     }
 }
 
+/* The customers, each with a mobile number drawn from a stream of its own
+ * (the seed and the store), so the numbers change nothing else. */
 static void write_customers(gen *g, store_sim *s)
 {
     csv_out *w = &g->out[E_CUSTOMERS];
+    rng phones;
+    rng_seed(&phones, g->o->seed, 0x9A0E0000ull + (uint64_t)s->idx);
     for (int i = 0; i < s->ncust; i++) {
-        char cc[16];
+        char cc[16], phone[24] = "";
         customer_code(i, cc, sizeof cc);
+        if (i != s->cust_internal && i != s->cust_oem && s->cust[i].type != CT_INSURER)
+            customer_phone(&phones, phone, sizeof phone);
         csv_row_start(w);
         csv_str(w, s->code); csv_str(w, cc); csv_str(w, customer_type_names[s->cust[i].type]);
         csv_str(w, s->cust[i].name[0] ? s->cust[i].name : NULL);
+        csv_str(w, phone[0] ? phone : NULL);
         csv_row_end(w);
     }
 }
@@ -383,9 +402,8 @@ long long generate_store(gen *g, int idx, char *err, size_t errlen)
     int target_ros = (int)((300 + 600 * s.size) * g->o->volume);       /* ROs a month */
     if (target_ros < 20) target_ros = 20;
     s.nmonths = g->o->years * 12;
-    s.month_revenue = calloc((size_t)s.nmonths, sizeof *s.month_revenue);
-    s.month_gross = calloc((size_t)s.nmonths, sizeof *s.month_gross);
-    if (!s.month_revenue || !s.month_gross) { snprintf(err, errlen, "demo: out of memory"); goto done; }
+    s.figs = calloc((size_t)s.nmonths, sizeof *s.figs);
+    if (!s.figs) { snprintf(err, errlen, "demo: out of memory"); goto done; }
 
     char name[128];
     store_name(&s, name, sizeof name);
@@ -406,6 +424,7 @@ long long generate_store(gen *g, int idx, char *err, size_t errlen)
     if (store_repair_orders(g, &s, err, errlen) != 0) goto done;
     write_financials(g, &s);
     write_customers(g, &s);
+    write_targets(g, &s);
     result = s.nev;
 done:
     store_free(&s);

@@ -103,7 +103,8 @@ void store_init(store_sim *s, const gen *g, int idx)
     demo_store_code(idx, s->code, sizeof s->code);
     rng_seed(&s->r, g->o->seed, (uint64_t)idx + 1);
     s->start_day = g->start_day;
-    s->end_day = g->end_day;
+    s->end_day = g->end_day - demo_stale_days(g->o, idx);
+    s->start_month = g->start_month_index;
     s->size = rng_unit(&s->r);
     for (int w = 0; w < DEMO_WEAK_COUNT; w++)
         s->weak[w] = demo_weak_store(g->o->stores, (enum demo_weakness)w) == idx;
@@ -141,7 +142,7 @@ void store_init(store_sim *s, const gen *g, int idx)
 void store_free(store_sim *s)
 {
     free(s->veh); free(s->ev); free(s->cust); free(s->parts);
-    free(s->month_revenue); free(s->month_gross);
+    free(s->figs);
 }
 
 /* Staff: advisors and technicians in posts sized by the store's workload,
@@ -376,6 +377,7 @@ static int write_policy(gen *g, store_sim *s, const vehicle *v, int insurer, boo
     csv_date(w, sold_on); csv_date(w, starts_on); csv_date(w, ends_on);
     csv_hundredths(w, premium); csv_hundredths(w, commission);
     csv_row_end(w);
+    fig_add(s, sold_on, F_PREMIUM, premium);
     return ends_on;
 }
 
@@ -676,6 +678,8 @@ int store_vehicles(gen *g, store_sim *s, int target_ros, char *err, size_t errle
             csv_str(w, brands[s->brand].models[model].name); csv_hundredths(w, price * 100);
             csv_bool(w, rng_chance(&s->r, s->referral_p));
             csv_row_end(w);
+            fig_add(s, day, F_UNITS, 1);
+            fig_add(s, day, F_SALES, price * 100);
             write_invoice(g, s, owner, day, price * 100, NULL, dno);
         }
     }

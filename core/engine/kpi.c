@@ -344,13 +344,13 @@ static void job_key(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN])
 }
 
 static void compute_missing(app *a, db_pool *pool, kpi_snapshot *snap, const plugin_kpi **pks, int nids,
-                            const period *periods, int nperiods, bool per_insurer)
+                            const period *periods, int nperiods, bool per_insurer, void (*meanwhile)(void *), void *ud)
 {
     int total = nids * nperiods;
     compute_job job = { .a = a, .pool = pool, .snap = snap, .pks = pks, .periods = periods, .nperiods = nperiods,
                         .per_insurer = per_insurer };
     job.todo = malloc((size_t)total * sizeof *job.todo);
-    if (!job.todo) return;
+    if (!job.todo) { if (meanwhile) meanwhile(ud); return; }
     int found = 0;                 /* answered from the cache: the request's hits */
     job.ntodo = kpi_cache_missing(a->kpi, snap, total, job_key, &job, job.todo, &found);
     metrics_add(METRIC_KPI_CACHE_HITS, found);
@@ -360,9 +360,11 @@ static void compute_missing(app *a, db_pool *pool, kpi_snapshot *snap, const plu
         int started = 0;
         for (int t = 0; t < nthreads; t++)
             if (pthread_create(&tids[started], NULL, compute_worker, &job) == 0) started++;
+        if (meanwhile) { meanwhile(ud); meanwhile = NULL; }
         for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
         pthread_mutex_destroy(&job.mu);
     }
+    if (meanwhile) meanwhile(ud);
     free(job.todo);
 }
 
@@ -476,44 +478,36 @@ static int build_periods(const kpi_request *req, bool monthly, period **out, int
     return 0;
 }
 
-/* The budgets of every row of ans (kpi_targets.h): kpi_targets_sum for the
- * ids marked "budget": true, null for the others and for by=insurer. */
-static int fill_targets(db_conn *c, const kpi_request *req, const plugin_kpi **pks, const kpi_snapshot *snap,
-                        const int *scope_idx, int nscope, int byf, const int *row_ref, kpi_answer *ans,
-                        char *err, size_t errlen)
+/* The budgets of every row of ans (kpi_targets_fill; null for by=insurer), on the request's own
+ * connection while the workers compute the values (compute_missing's meanwhile). */
+typedef struct targets_job {
+    db_conn *c; const kpi_request *req; const plugin_kpi **pks; const kpi_snapshot *snap;
+    const int *scope_idx; int nscope, byf; const int *row_ref; kpi_answer *ans; int rc; char err[512];
+} targets_job;
+static void fill_targets(void *arg)
 {
-    kpi_target_rows q = { .nstores = nscope, .nrows = ans->nrows, .monthly = byf == FSP_BY_MONTH };
-    if (!date_parse(req->from, &q.fy, &q.fm, &q.fd) || !date_parse(req->to, &q.ty, &q.tm, &q.td)) {
-        snprintf(err, errlen, "from, to: not dates");   /* checked before the values were computed */
-        return -1;
-    }
-    const char **codes = calloc((size_t)(nscope ? nscope : 1), sizeof *codes);
+    targets_job *t = arg;
+    const int nscope = t->nscope, byf = t->byf, nrows = t->ans->nrows, nids = t->req->nids;
+    size_t cells = (size_t)(nrows ? nrows : 1) * (size_t)(nids ? nids : 1);
+    const char **codes = calloc((size_t)(nscope ? nscope : 1), sizeof *codes), **ids = calloc((size_t)(nids ? nids : 1), sizeof *ids);
     int *row_of = calloc((size_t)(nscope ? nscope : 1), sizeof *row_of);
-    double *v = calloc((size_t)(ans->nrows ? ans->nrows : 1), sizeof *v);
-    bool *null = calloc((size_t)(ans->nrows ? ans->nrows : 1), sizeof *null);
-    int rc = codes && row_of && v && null ? 0 : -1;
-    if (rc) snprintf(err, errlen, "out of memory");
-    for (int i = 0; !rc && i < nscope; i++) {
-        codes[i] = snap->stores[scope_idx[i]].code;
+    bool *budget = calloc((size_t)(nids ? nids : 1), sizeof *budget), *null = calloc(cells, sizeof *null);
+    double *v = calloc(cells, sizeof *v);
+    t->rc = codes && ids && row_of && budget && null && v ? 0 : -1;
+    if (t->rc) snprintf(t->err, sizeof t->err, "out of memory");
+    for (int i = 0; !t->rc && i < nscope; i++) {
+        codes[i] = t->snap->stores[t->scope_idx[i]].code;
         row_of[i] = byf == FSP_BY_STORE ? i : -1;
-        for (int r = 0; byf == FSP_BY_REGION && r < ans->nrows; r++)
-            if (snap->stores[scope_idx[i]].region == row_ref[r]) row_of[i] = r;
+        for (int r = 0; byf == FSP_BY_REGION && r < nrows; r++)
+            if (t->snap->stores[t->scope_idx[i]].region == t->row_ref[r]) row_of[i] = r;
     }
-    q.stores = codes;
-    q.row_of_store = byf == FSP_BY_STORE || byf == FSP_BY_REGION ? row_of : NULL;
-    for (int k = 0; !rc && k < req->nids; k++) {
-        bool none = !pks[k]->budget || byf == FSP_BY_INSURER;
-        if (!none) rc = kpi_targets_sum(c, pks[k]->def->id, &q, v, null, err, errlen);
-        for (int r = 0; !rc && r < ans->nrows; r++) {
-            ans->rows[r].targets[k] = none ? 0 : v[r];
-            ans->rows[r].targets_null[k] = none || null[r];
-        }
-    }
-    free(codes);
-    free(row_of);
-    free(v);
-    free(null);
-    return rc;
+    for (int k = 0; !t->rc && k < nids; k++) ids[k] = t->pks[k]->def->id, budget[k] = t->pks[k]->budget && byf != FSP_BY_INSURER;
+    kpi_target_rows q = { .stores = codes, .nstores = nscope, .nrows = nrows, .monthly = byf == FSP_BY_MONTH,
+                          .row_of_store = byf == FSP_BY_STORE || byf == FSP_BY_REGION ? row_of : NULL };
+    if (!t->rc) t->rc = kpi_targets_fill(t->c, t->req->from, t->req->to, ids, budget, nids, &q, v, null, t->err, sizeof t->err);
+    for (size_t k = 0, i = 0; !t->rc && k < (size_t)nids; k++)
+        for (int r = 0; r < nrows; r++, i++) t->ans->rows[r].targets[k] = v[i], t->ans->rows[r].targets_null[k] = null[i];
+    free(codes); free(ids); free(row_of); free(budget); free(null); free(v);
 }
 
 int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, char *err, size_t errlen)
@@ -630,7 +624,9 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
 
     /* the values: per id and period, fold the components (computing the
      * missing ones in parallel first) */
-    compute_missing(a, from_pool, snap, pks, req->nids, periods, nperiods, byf == FSP_BY_INSURER);
+    targets_job tj = { c, req, pks, snap, scope_idx, nscope, byf, row_ref, ans, 0, "" };
+    compute_missing(a, from_pool, snap, pks, req->nids, periods, nperiods, byf == FSP_BY_INSURER,
+                    req->targets ? fill_targets : NULL, &tj);
     for (int k = 0; k < req->nids; k++) {
         const fsp_kpi_def *d = pks[k]->def;
         for (int p = 0; p < nperiods; p++) {
@@ -668,8 +664,9 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
             kpi_cache_release(a->kpi, e);
         }
     }
-    if (req->targets && fill_targets(c, req, pks, snap, scope_idx, nscope, byf, row_ref, ans, err, errlen) != 0) {
+    if (req->targets && tj.rc != 0) {
         free(row_ref);
+        snprintf(err, errlen, "%s", tj.err);
         *status = 503;
         goto done;
     }

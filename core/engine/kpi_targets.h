@@ -3,7 +3,7 @@
  * over a row's stores and the calendar months meeting the row's period, of
  * each month's target x (days of that month inside the period / days of
  * that month); null when any (store, month) of the row has none. kpi.c
- * describes the rows of its answer and calls here once per budgetable id. */
+ * describes the rows of its answer and calls here once for its budgetable ids. */
 #ifndef FS_KPI_TARGETS_H
 #define FS_KPI_TARGETS_H
 #include <stdbool.h>
@@ -23,5 +23,15 @@ typedef struct kpi_target_rows {
  * (database failure, out of memory). */
 int kpi_targets_sum(db_conn *c, const char *id, const kpi_target_rows *rows, double *out, bool *is_null,
                     char *err, size_t errlen);
+/* The same for nids ids in one read (a statement per 16 ids): out and
+ * is_null hold nids x nrows, id k's rows from k x nrows. */
+int kpi_targets_sum_ids(db_conn *c, const char *const *ids, int nids, const kpi_target_rows *rows, double *out,
+                        bool *is_null, char *err, size_t errlen);
+/* The targets of a request's ids over [from, to] ("YYYY-MM-DD", valid,
+ * from <= to; rows' dates are filled from them): those with budget[k] read
+ * together as above, the others null in every row. out and is_null hold
+ * nids x nrows as above. 0, or -1 with err. */
+int kpi_targets_fill(db_conn *c, const char *from, const char *to, const char *const *ids, const bool *budget, int nids,
+                     kpi_target_rows *rows, double *out, bool *is_null, char *err, size_t errlen);
 
 #endif

@@ -19,7 +19,7 @@ const SPEC_COLUMNS = {
   stores: 'store_code,name,brand,region_code,city,opened_on',
   insurers: 'insurer_code,name',
   staff: 'store_code,staff_code,name,role,hired_on,left_on',
-  customers: 'store_code,customer_code,type,name',
+  customers: 'store_code,customer_code,type,name,phone',
   vehicle_sales: 'store_code,deal_no,vin,sold_on,customer_code,model,sale_amount,referral',
   repair_orders: 'store_code,ro_no,vin,customer_code,advisor_code,ro_type,payer,insurer_code,opened_at,closed_at,mileage_km,other_amount,discount_amount,comeback_of',
   ro_labour: 'store_code,ro_no,line_no,op_code,technician_code,sold_hours,clocked_hours,amount',
@@ -32,6 +32,7 @@ const SPEC_COLUMNS = {
   follow_up_calls: 'store_code,ro_no,called_at,reached,complaint',
   csi_surveys: 'store_code,ro_no,surveyed_on,reliability,responsiveness,assurance,empathy,tangibles',
   appointments: 'store_code,appt_no,vin,booked_at,appointment_at,showed,ro_no',
+  targets: 'store_code,month,kpi,value',
 };
 const ENTITIES = Object.keys(SPEC_COLUMNS);
 const SMALL = ['--stores', '3', '--years', '1', '--end', '2025-06'];

@@ -228,3 +228,26 @@ test('fourscore import: counts on success; FILE:LINE:COLUMN lines and exit 1 on 
   assert.equal(out.code, 0);
   assert.match(out.stdout, /fourscore import/);
 });
+
+test('customers.phone: optional; digits, +, - and spaces up to 20; a bad one is named by line and column', async () => {
+  // a file with the column: stored as written
+  let r = await upload('customers', 'store_code,customer_code,type,name,phone\n'
+    + 'GZ01,P001,individual,王先生,139-1234-5678\nGZ01,P002,individual,李女士,+86 139 1234 5678\nGZ01,P003,individual,张先生,\n');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, { entity: 'customers', rows: 3, inserted: 3, updated: 0, unchanged: 0 });
+  assert.equal(sql("SELECT GROUP_CONCAT(COALESCE(phone, 'NULL') ORDER BY customer_code SEPARATOR '|') FROM customers "
+    + "WHERE store_code = 'GZ01' AND customer_code LIKE 'P00%'"), '139-1234-5678|+86 139 1234 5678|NULL');
+  // an old file without the column still imports
+  r = await upload('customers', 'store_code,customer_code,type,name\nGZ01,P004,individual,赵先生\n');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(sql("SELECT COALESCE(phone, 'NULL') FROM customers WHERE store_code = 'GZ01' AND customer_code = 'P004'"), 'NULL');
+  // letters, a slash, 21 characters: refused at line and column 5 (phone), nothing written
+  const before = fingerprint();
+  r = await upload('customers', 'store_code,customer_code,type,name,phone\n'
+    + 'GZ01,P005,individual,钱先生,139-1234-5678\nGZ01,P006,individual,孙先生,139x12345678\n'
+    + 'GZ01,P007,individual,周先生,139/1234/5678\nGZ01,P008,individual,吴先生,+86 139 1234 5678 000\n');
+  assert.equal(r.status, 422, r.text);
+  assert.deepEqual(r.json.error.details.map((d) => [d.line, d.column]), [[3, 5], [4, 5], [5, 5]]);
+  assert.match(r.json.error.details[0].message, /^phone: '139x12345678' is not a phone number/);
+  assert.equal(fingerprint(), before);
+});

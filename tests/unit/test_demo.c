@@ -5,7 +5,10 @@
  * plain SQL over the loaded tables, the demo users exist; and the story: each
  * weak store really is the worst of the group on its measure, computed by
  * plain SQL, while the healthy stores bring 80-99 % of their new vehicles
- * back for the first service. */
+ * back for the first service; every individual customer has a mobile number
+ * of the 1xx-xxxx-xxxx form; and the targets: one per store, month and
+ * budget KPI of the catalogue, each last year's figure of the month (by
+ * plain SQL) times the store's growth, the pushed store asked for more. */
 #include <stdlib.h>
 #include <stdbool.h>
 #include <dirent.h>
@@ -14,8 +17,10 @@
 #include "check.h"
 #include "testdb.h"
 #include "app.h"
+#include "config.h"
 #include "demo.h"
 #include "import.h"
+#include "kpi.h"
 
 static testdb T;
 static app A;
@@ -180,7 +185,6 @@ static void test_determinism(void)
     CHECK(demo_write_csv(&o, d3, NULL, err, sizeof err) == 0, "write it with another seed");
     int same = 0, differ = 0, n = 0;
     for (int k = 0; import_entities[k]; k++) {
-        if (!strcmp(import_entities[k], "targets")) continue;   /* the demo writes no budgets */
         char a[PATH_MAX + 64], b[PATH_MAX + 64], c[PATH_MAX + 64];
         snprintf(a, sizeof a, "%s/%s.csv", d1, import_entities[k]);
         snprintf(b, sizeof b, "%s/%s.csv", d2, import_entities[k]);
@@ -189,7 +193,7 @@ static void test_determinism(void)
         same += files_equal(a, b);
         differ += !files_equal(a, c);
     }
-    CHECK_INT(n, 17, "the demo writes the 17 entities the importer knows but targets");
+    CHECK_INT(n, 18, "the demo writes the 18 entities the importer knows, targets too");
     CHECK_INT(same, n, "same seed and end month: every file identical byte for byte");
     /* regions and insurers are fixed lists; every other file depends on the seed */
     CHECK_INT(differ, n - 2, "another seed: every file but regions and insurers differs");
@@ -211,7 +215,7 @@ static const struct { const char *entity, *sql; } count_sql[] = {
     {"insurance_policies", "SELECT COUNT(*) FROM insurance_policies"}, {"invoices", "SELECT COUNT(*) FROM invoices"},
     {"payments", "SELECT COUNT(*) FROM payments"}, {"store_financials", "SELECT COUNT(*) FROM store_financials"},
     {"follow_up_calls", "SELECT COUNT(*) FROM follow_up_calls"}, {"csi_surveys", "SELECT COUNT(*) FROM csi_surveys"},
-    {"appointments", "SELECT COUNT(*) FROM appointments"},
+    {"appointments", "SELECT COUNT(*) FROM appointments"}, {"targets", "SELECT COUNT(*) FROM targets"},
 };
 
 static void test_round_trip(void)
@@ -234,7 +238,6 @@ static void test_round_trip(void)
 
     /* row counts: file lines (minus the header) = table rows */
     for (int k = 0; import_entities[k]; k++) {
-        if (!strcmp(import_entities[k], "targets")) continue;   /* the demo writes no budgets */
         char path[PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/%s.csv", dir, import_entities[k]);
         long long lines = 0;
@@ -298,6 +301,63 @@ static void test_round_trip(void)
     double ac_winter = q1d("SELECT COUNT(*) FROM ro_labour WHERE op_code = 'AC01' AND ro_no IN (SELECT ro_no FROM repair_orders r "
                            "WHERE r.store_code = ro_labour.store_code AND MONTH(opened_at) IN (12, 1, 2))");
     CHECK(ac_summer > 5 * ac_winter, "AC repairs peak in summer: %.0f in Jun-Aug, %.0f in Dec-Feb", ac_summer, ac_winter);
+}
+
+/* --- phones and targets --- */
+
+static void test_phones_and_targets(void)
+{
+    /* every individual, fleet, government office and the used-car dealer
+     * has a mobile number: a 1[3-9]x prefix and eight digits, dashed; the
+     * house, the maker's warranty desk and the insurers have none */
+    CHECK_NUM(q1d("SELECT COUNT(*) FROM customers WHERE type IN ('individual', 'fleet', 'government') AND "
+                  "(phone IS NULL OR phone NOT REGEXP '^1[3-9][0-9]-[0-9]{4}-[0-9]{4}$')"), 0,
+              "every individual, fleet and government customer has a 1xx-xxxx-xxxx mobile number");
+    CHECK_NUM(q1d("SELECT COUNT(*) FROM customers WHERE type = 'insurer' AND phone IS NOT NULL"), 0, "insurers have none");
+    CHECK(q1d("SELECT COUNT(DISTINCT phone) / COUNT(phone) FROM customers") > 0.99, "the numbers are (almost all) distinct");
+
+    /* one target per store, month and budget KPI: 6 stores x 24 months x 13 */
+    const int months = load_opts.years * 12;
+    CHECK_NUM(q1d("SELECT COUNT(*) FROM targets"), load_opts.stores * months * 13, "a target for every store, month and KPI");
+    CHECK_NUM(q1d("SELECT COUNT(DISTINCT kpi) FROM targets"), 13, "every budget KPI of the catalogue");
+    CHECK_NUM(q1d("SELECT COUNT(DISTINCT month) FROM targets"), months, "every month of the window");
+    for (const char *const *id = (const char *const[]){ "service.ro_count", "service.revenue", "sales.units", "insurance.premium", NULL }; *id; id++)
+        CHECK(kpi_budget_check(&A, *id) == 1, "%s takes budgets in the loaded catalogue", *id);
+
+    /* the last month's targets over the same month a year before, by plain
+     * SQL from the facts (closed non-internal ROs by closing month, RO
+     * revenue = labour + parts of every category + other - discount):
+     * ordinary stores 5-10 % more (within the 1 %% noise and the rounding to
+     * whole ROs and hundreds of yuan), the pushed store (index 3) 18-28 % */
+    static const char *const ratio_sql =
+        "SELECT t.store_code, t.value / a.n, t2.value / a.rev FROM targets t "
+        "JOIN targets t2 ON t2.store_code = t.store_code AND t2.month = t.month AND t2.kpi = 'service.revenue' "
+        "JOIN (SELECT r.store_code, COUNT(*) n, SUM(COALESCE(l.lab, 0) + COALESCE(p.sale, 0) + COALESCE(r.other_amount, 0) "
+        "      - COALESCE(r.discount_amount, 0)) rev FROM repair_orders r "
+        "  LEFT JOIN (SELECT store_code, ro_no, SUM(amount) lab FROM ro_labour GROUP BY store_code, ro_no) l USING (store_code, ro_no) "
+        "  LEFT JOIN (SELECT store_code, ro_no, SUM(qty * unit_price) sale FROM ro_parts GROUP BY store_code, ro_no) p USING (store_code, ro_no) "
+        "  WHERE r.ro_type <> 'internal' AND r.closed_at >= '2024-09-01' AND r.closed_at < '2024-10-01' GROUP BY r.store_code) a "
+        "  ON a.store_code = t.store_code "
+        "WHERE t.month = '2025-09' AND t.kpi = 'service.ro_count' ORDER BY t.store_code";
+    db_result *r = NULL;
+    char err[512], pushed[16];
+    demo_store_code(3, pushed, sizeof pushed);
+    int rows = 0, ok = 0;
+    if (db_query(T.conn, ratio_sql, NULL, 0, &r, err, sizeof err) == 0) {
+        for (int i = 0; i < r->nrows; i++, rows++) {
+            bool n1, n2;
+            double ros = db_cell_double(r, i, 1, &n1), rev = db_cell_double(r, i, 2, &n2);
+            bool is_pushed = strcmp(db_cell(r, i, 0), pushed) == 0;
+            double lo = is_pushed ? 1.17 : 1.035, hi = is_pushed ? 1.30 : 1.115;
+            bool good = !n1 && !n2 && ros >= lo && ros <= hi && rev >= lo && rev <= hi;
+            if (!good) printf("  %s: ROs x%.3f, revenue x%.3f (want %.3f-%.3f)\n", db_cell(r, i, 0), ros, rev, lo, hi);
+            ok += good;
+        }
+        db_result_free(r);
+    } else {
+        printf("query failed: %s\n", err);
+    }
+    CHECK(rows == load_opts.stores && ok == rows, "2025-09 targets over 2024-09 by SQL: %d of %d stores as planned", ok, rows);
 }
 
 /* --- the story: each weak store is the worst on its measure --- */
@@ -380,11 +440,16 @@ static void test_weak_stores(void)
 int main(void)
 {
     if (testdb_start(&T)) return 1;
+    char err[512];
+    /* the plugins (FOURSCORE_PLUGIN_DIR, else the built ones): the targets' KPI check */
+    CHECK(config_load_env(&A.cfg, err, sizeof err) == 0, "config (%s)", err);
     A.db = T.pool;
     snprintf(A.cfg.data_dir, sizeof A.cfg.data_dir, "%s", T.dir);
     test_determinism();
     test_round_trip();
+    test_phones_and_targets();
     test_weak_stores();
+    kpi_close(&A);
     testdb_stop(&T);
     return check_done();
 }
