@@ -332,12 +332,14 @@ export function cutTo(p, state) {
   const to = addDays(p.from, state.days - 1);
   return { from: p.from, to: to < p.to ? to : p.to };
 }
-// The note of a period the data does not cover (null when it does).
-export function periodNote(state) {
+// The note of a period the data does not cover (null when it does);
+// compared: the page compares periods (cut to the same days: cutTo).
+export function periodNote(state, compared = false) {
   if (!state.incomplete) return null;
   const text = state.empty ? (state.through ? t('period_no_data', { d: state.through }) : t('period_no_data_none'))
     : t('period_incomplete', { d: mmdd(state.through) });
-  return el('div', { class: 'period-note', id: 'period-note', role: 'note' }, el('span', { class: 'mark', 'aria-hidden': 'true' }, '◐ '), text);
+  return el('div', { class: 'period-note', id: 'period-note', role: 'note' }, el('span', { class: 'mark', 'aria-hidden': 'true' }, '◐ '), text,
+    compared && !state.empty ? el('span', { class: 'muted' }, ' · ', t('compare_days', { n: state.days })) : null);
 }
 // A store's own note in a table row: where its data stops, when that is inside the period.
 export function storeDataNote(code, period) {
