@@ -517,6 +517,29 @@ export async function batch(queries) {
     return o;
   }));
 }
+// The group's benchmarks of KPIs for a period (GET /api/v1/benchmarks, over
+// every store of the group): {values: {id: {stores, group, p25, median, p75}}},
+// or {off: true} when an admin has switched them off (403 benchmarks_off),
+// or {values: {}} when they cannot be had (the page then draws none).
+export async function benchmarks(ids, period) {
+  const list = ids.filter(Boolean);
+  if (!list.length) return { values: {} };
+  try {
+    return await api('GET', `/api/v1/benchmarks?ids=${list.map(encodeURIComponent).join(',')}&from=${period.from}&to=${period.to}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'benchmarks_off') return { off: true, values: {} };
+    console.warn(e);
+    return { values: {} };
+  }
+}
+// A KPI's benchmark pair: {median, top} (top: p75, or p25 where lower is
+// better; none for a band or a KPI without a direction), or null when the
+// group has too few stores with a value (the answer's nulls).
+export function benchmarkOf(def, b) {
+  if (!b || typeof b.median !== 'number') return null;
+  const top = def?.direction === 'higher' ? b.p75 : def?.direction === 'lower' ? b.p25 : null;
+  return { median: b.median, top: typeof top === 'number' ? top : null };
+}
 // rows of an answer keyed by key: {key: values}
 export const byKey = (answer) => Object.fromEntries((answer?.rows || []).map((r) => [r.key, r]));
 

@@ -57,7 +57,7 @@ export const dict = {
     // how far the data goes, a period past it, the daily report, benchmarks
     nav_daily: '日报表', data_through: '数据截至 {d}', data_none: '尚无数据', stores_behind: '{n} 家门店数据未更新到 {d}：',
     period_incomplete: '数据截至 {d}，本期未完', period_no_data: '本期尚无数据（数据截至 {d}）', period_no_data_none: '本期尚无数据',
-    store_through: '数据截至 {d}', store_no_data: '无数据', no_compare: '无可比数据', compare_days: '同比、环比均按相同的 {n} 天对比',
+    store_through: '数据截至 {d}', store_no_data: '无数据', no_compare: '无可比数据', compare_days: '对比期按相同的 {n} 天计算',
     card_achievement: '目标 {t} · 达成 {p}', daily_day: '报表日期', daily_hint: '本月已过 {e}/{n} 天（{p}）。月末预测 = 累计 ÷ {e} 天 × {n} 天；月末预测低于月目标的门店标为 ▼ 落后。',
     daily_total: '{name}合计', daily_status: '进度', daily_behind: '▼ 落后', daily_on_pace: '✓ 正常', daily_no_target: '未设目标',
     daily_through: '数据截至', daily_ro: '台次', daily_revenue: '产值', daily_to_date: '{m}累计', daily_target_to_date: '{m}目标（至今）',
@@ -117,7 +117,7 @@ export const dict = {
     money_b: '¥{v}B', money_m: '¥{v}M', money_k: '¥{v}k', money_yuan: '¥{v}',
     nav_daily: 'Daily report', data_through: 'Data to {d}', data_none: 'No data yet', stores_behind: '{n} stores have no data to {d}: ',
     period_incomplete: 'Data to {d}: the period is not complete', period_no_data: 'No data for this period yet (data to {d})', period_no_data_none: 'No data for this period yet',
-    store_through: 'data to {d}', store_no_data: 'no data', no_compare: 'nothing to compare', compare_days: 'both changes compare the same {n} days',
+    store_through: 'data to {d}', store_no_data: 'no data', no_compare: 'nothing to compare', compare_days: 'changes compare the same {n} days',
     card_achievement: 'Target {t} · {p} achieved', daily_day: 'Report day', daily_hint: '{e} of {n} days of the month gone ({p}). Month-end projection = to date ÷ {e} days × {n} days; a store projected below its month target is marked ▼ behind.',
     daily_total: '{name} total', daily_status: 'Pace', daily_behind: '▼ behind', daily_on_pace: '✓ on pace', daily_no_target: 'no target',
     daily_through: 'Data to', daily_ro: 'ROs', daily_revenue: 'Revenue', daily_to_date: '{m} to date', daily_target_to_date: '{m} target to date',
