@@ -349,7 +349,7 @@ export function storeDataNote(code, period) {
     st.through ? t('store_through', { d: mmdd(st.through) }) : t('store_no_data'));
 }
 // Where a store's freshness is listed: the freshness section of the daily report.
-export const freshLink = (code) => `${link('daily.html', { from: null, to: null, kind: null })}#fresh-${encodeURIComponent(code)}`;
+export const freshLink = (code) => `${link('daily.html', { from: null, to: null, kind: null }).replace(/\?$/, '')}#fresh-${encodeURIComponent(code)}`;
 // The note beside the period picker: how far the data goes, and the stores behind.
 function freshnessNote(reach) {
   if (!reach.known) return el('div', { class: 'freshness-note', id: 'freshness-note', hidden: true });
