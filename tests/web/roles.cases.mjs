@@ -103,7 +103,8 @@ test('a regional manager\'s overview is their region\'s: titled and totalled by 
   await pageDrawn(page);
   const first = await page.$eval('#domain-table tbody tr:first-child td', (td) => td.textContent);
   assert.equal(first, name, 'the total row is called by the region\'s name');
-  assert.doesNotMatch(await page.textContent('#domain-table'), /集团/);
+  // (the foot's benchmarks are the whole group's, and say so: daily.cases.mjs)
+  assert.doesNotMatch(await page.textContent('#domain-table tbody'), /集团/);
   const churn = await page.goto(`${h.server.url}/domain.html?d=retention&${PERIOD}`).then(() => pageDrawn(page)).then(() => chartsByTitle(page));
   assert.equal(churn['按车龄流失率'].series[0].name, name, 'the churn chart\'s totals are the region\'s');
   await page.close();
