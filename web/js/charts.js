@@ -173,7 +173,7 @@ export function frame({ categories, series, legend, horizontal = false, rotate =
     // the axis's top: its data and its targets, rounded up to a nice number (a share
     // that stays within 100% never runs past it); ticks a nice step apart
     // (an axis with nothing on it, a month without data, runs 0 to 1 of its unit; counts
-    // and money step by whole units, so no axis reads 0.2元 or 1元 1元 1元)
+    // and money step by whole units, so no money axis reads 0.2 yuan or one label thrice)
     const whole = a.unit === 'ratio' && a.top <= 1;
     const max = whole ? (Math.min(1, niceCeil(a.top * 1.05)) || 1) : (niceCeil(a.top * 1.05) || 1);
     const interval = a.unit === 'count' || a.unit === 'CNY' ? Math.max(1, niceStep(max)) : niceStep(max);

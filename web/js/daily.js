@@ -1,9 +1,9 @@
-// daily: the 日报表, where the month stands the morning after. It covers
+// daily: the daily report, where the month stands the morning after. It covers
 // [the 1st of the report day's month, the report day]; the report day is
 // yesterday in the server's time zone (GET /api/v1/freshness says today:
 // its as_of) unless ?day=YYYY-MM-DD names another. Per store in scope and
 // for the total: ROs and service revenue to date, their targets pro-rated
-// to date (targets=1), achievement (达成率), the month-end projection (to
+// to date (targets=1), achievement, the month-end projection (to
 // date ÷ days elapsed × days in the month) against the whole month's
 // target, the report day's own ROs and revenue, and how far each store's
 // data goes. A store behind pace (a projection below the month's target, or
