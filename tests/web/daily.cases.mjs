@@ -181,6 +181,32 @@ test('the 日报表: one store\'s figures and the total equal the KPI API\'s, wi
   }
 });
 
+test('the 日报表 for a store manager holds their store only; in English its frame has no Chinese', async () => {
+  const context = await newContext();
+  try {
+    await apiLogin(context, USERS.sm);
+    const page = await context.newPage();
+    page.setDefaultTimeout(120000);
+    await page.goto(`${h.server.url}/daily.html?day=${DAY}`);
+    await pageDrawn(page);
+    const rows = await page.$$eval('#daily tbody tr', (trs) => trs.map((tr) => tr.children[0].firstChild.textContent));
+    const store = (await page.evaluate(async () => (await fetch('/api/v1/stores')).json()))[0];
+    assert.equal(store.code, USERS.sm.store);
+    assert.deepEqual(rows, [`${store.name}合计`, store.name], 'the total (named for the store) and the store');
+    assert.equal(await page.$$eval('#freshness tbody tr', (trs) => trs.length), 1, 'and only its freshness');
+    await page.evaluate(() => localStorage.setItem('fourscore.lang', 'en'));
+    await page.reload();
+    await pageDrawn(page);
+    const cjk = /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]/u;
+    const frame = await page.evaluate(() => [...document.querySelectorAll('header nav a, #toolbar button, #toolbar .muted, h1, h2, th, #daily-hint')]
+      .map((e) => e.textContent));
+    for (const text of frame) assert.doesNotMatch(text, cjk, `"${text}"`);
+    assert.ok(frame.includes('Daily report'), 'the nav names it');
+  } finally {
+    await context.close();
+  }
+});
+
 test('a month without data is no collapse: no −100 %, no change at all, charts audited; a period past the data compares the same days', async () => {
   const context = await newContext();
   try {

@@ -421,8 +421,9 @@ export const documentReady = new Promise((resolve) => {
 
 export async function boot(opts) {
   document.documentElement.lang = htmlLang();
-  const freshAsk = freshness();
+  // (freshness is asked once the session is known good: signed out, only /me answers 401)
   const me = await api('GET', '/api/v1/me');
+  const freshAsk = freshness();
   const meKey = `${me.username}:${me.role}`;
   if (sessionStorage.getItem('fourscore.who') !== meKey) {
     for (const k of Object.keys(sessionStorage)) if (k.startsWith('fourscore.')) sessionStorage.removeItem(k);

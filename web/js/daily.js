@@ -14,7 +14,7 @@
 // per view.
 import {
   boot, batch, el, $, table, panel, showError, heading, storeName, scopeName, currentRegion, today, addDays,
-  daysBetween, parseYmd, ymd, endOfMonth, mmdd, fmtNum, fmtMoney, fmtPct, kpiName,
+  daysBetween, parseYmd, ymd, endOfMonth, mmdd, fmtNum, fmtMoney, fmtPct, kpiName, periodState, periodNote,
 } from './core.js';
 import { t } from './i18n.js';
 
@@ -157,7 +157,9 @@ async function render(day) {
     rowClass: (r) => [r.code ? '' : 'total', r.behind ? 'behind' : ''].filter(Boolean).join(' '),
   }));
   report.id = 'daily';
-  main.replaceChildren(heading(t('nav_daily'), { from: p.from, to: p.to }, names), report, freshnessPanel());
+  // a report day past the data: said above the table (each store's own date is in its row)
+  const note = periodNote(periodState({ from: p.from, to: p.to }, reach.through));
+  main.replaceChildren(...[heading(t('nav_daily'), { from: p.from, to: p.to }, names), note, report, freshnessPanel()].filter(Boolean));
   main.dataset.day = p.to;
   if (location.hash.startsWith('#fresh')) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
 }
