@@ -220,6 +220,7 @@ test('a month without data is no collapse: no −100 %, no change at all, charts
       await pageDrawn(page);
       const main = await page.textContent('main');
       assert.doesNotMatch(main, /-100\.0%|−100/, `${address}: no −100 %`);
+      assert.doesNotMatch(main, /null|undefined|NaN/, `${address}: nothing unset shows`);
       assert.match(await page.textContent('#period-note'), /本期尚无数据（数据截至 2026-09-30）/, `${address}: says the month has no data yet`);
       for (const c of await page.evaluate(auditCharts, SIMILAR_RANGE)) assert.deepEqual(c.problems, [], `${address}: chart "${c.title}"`);
       // no money axis with nothing on it reads 0.2元 (or 1元 1元 1元)
@@ -334,6 +335,7 @@ test('stores whose data stops earlier are named beside the period picker and lis
     // (the closed, non-internal repair orders of tests/fixtures/kpi/repair_orders.csv)
     await page.goto(`${s.url}/domain.html?d=service&from=2024-03-01&to=2024-03-31&kind=month`);
     await pageDrawn(page);
+    assert.doesNotMatch(await page.textContent('main'), /null|undefined|NaN/, 'nothing unset shows');
     assert.equal(await page.textContent('#fresh-through'), '数据截至 04-01');
     const stale = await page.textContent('#fresh-stale');
     assert.match(stale, /^⚠ 3 家门店数据未更新到 04-01：/, stale);

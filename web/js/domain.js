@@ -210,7 +210,7 @@ async function render(period) {
     parts.push(panel(t('by_insurer'), table(icols, insurers.rows.map((r) => ({ code: r.key, label: placeName(r.label, r.key), ...r.values })),
       { exportName: `insurers-${period.from}-${period.to}` })));
   }
-  main.replaceChildren(...parts);
+  main.replaceChildren(...parts.filter(Boolean));
   defs.forEach(([, option], i) => chart(boxes[i], option));
 }
 
