@@ -8,7 +8,9 @@
 //    values for September 1–15 and for the 15th, the targets pro-rated by
 //    hand (15/30 of the month's), achievement, and the projection to date ÷
 //    15 × 30 worked out here; its export parses; it fits a phone and A4.
-//  - The demo's data stops on 2026-09-30: October is a month without data (no
+//  - The demo's data stops on 2026-09-30: with no period in the address the
+//    pages open September 2026 (the last full month every store's data
+//    covers); October is a month without data (no
 //    −100 % on the cards, every chart audited), and a period running past
 //    the 30th compares like with like (the previous period cut to the same
 //    days, asked of the API by the test).
@@ -213,6 +215,14 @@ test('a month without data is no collapse: no −100 %, no change at all, charts
     await apiLogin(context, USERS.exec);
     const page = await context.newPage();
     page.setDefaultTimeout(120000);
+    // no period in the address: the last full month every store's data covers, September 2026
+    // (today is later: the calendar's last full month would be another, with no data)
+    await page.goto(`${h.server.url}/domain.html?d=labour`);
+    await pageDrawn(page);
+    assert.match(await page.textContent('h1 small'), /2026-09-01 ~ 2026-09-30/, 'the default period is the data\'s last full month');
+    assert.equal(await page.$eval('#period-month option:checked', (o) => o.textContent), '9月');
+    assert.equal(await page.textContent('#fresh-through'), '数据截至 09-30');
+    assert.equal(await page.$('#fresh-stale'), null, 'every store has data to 09-30: none named');
     // the demo's data stops on 2026-09-30: October has none
     const oct = 'from=2026-10-01&to=2026-10-31&kind=month';
     for (const address of [`index.html?${oct}`, `domain.html?d=service&${oct}`, `store.html?code=BJ003&${oct}`]) {
