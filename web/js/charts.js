@@ -172,9 +172,11 @@ export function frame({ categories, series, legend, horizontal = false, rotate =
   const valueAxes = axes.map((a, i) => {
     // the axis's top: its data and its targets, rounded up to a nice number (a share
     // that stays within 100% never runs past it); ticks a nice step apart
+    // (an axis with nothing on it, a month without data, runs 0 to 1 of its unit; counts
+    // and money step by whole units, so no money axis reads 0.2 yuan or one label thrice)
     const whole = a.unit === 'ratio' && a.top <= 1;
-    const max = whole ? Math.min(1, niceCeil(a.top * 1.05)) : (niceCeil(a.top * 1.05) || 1);
-    const interval = a.unit === 'count' ? Math.max(1, niceStep(max)) : niceStep(max);
+    const max = whole ? (Math.min(1, niceCeil(a.top * 1.05)) || 1) : (niceCeil(a.top * 1.05) || 1);
+    const interval = a.unit === 'count' || a.unit === 'CNY' ? Math.max(1, niceStep(max)) : niceStep(max);
     const top = whole ? Math.min(1, Math.ceil(max / interval - 1e-9) * interval) : Math.ceil(max / interval - 1e-9) * interval;
     return {
       type: 'value', unit: a.unit, min: 0, max: top, interval,

@@ -3,8 +3,11 @@
 // role-aware navigation (a menu on a phone) and the language switch, the
 // toolbar (period picker, region filter, the PDF button), the print header, number
 // formats (wan/yi in Chinese, one-decimal percentages), traffic lights
-// against targets, and sortable tables with CSV/Excel export. Charts are
-// framed by charts.js. Words and number formats by language come from i18n.js.
+// against targets, sortable tables with CSV/Excel export, and how far the
+// data goes (GET /api/v1/freshness: the note beside the period picker, the
+// default period, a period that runs past the data and the comparisons cut
+// to match it). Charts are framed by charts.js. Words and number formats by
+// language come from i18n.js.
 import { t, locale, htmlLang, moneySteps, localized, toggleLang, placeName } from './i18n.js';
 
 export function kpiName(def) { return def ? localized(def.name, def.id) : ''; }
@@ -165,13 +168,17 @@ export function monthsEnding(to, n) {
   const f = new Date(e.getFullYear(), e.getMonth() - n + 1, 1);
   return { from: ymd(f), to };
 }
-export function periodFromUrl() {
+function urlPeriod() {
   const q = new URLSearchParams(location.search);
   const from = q.get('from'), to = q.get('to');
   if (from && to && /^\d{4}-\d{2}-\d{2}$/.test(from) && /^\d{4}-\d{2}-\d{2}$/.test(to) && from <= to)
     return { from, to, kind: q.get('kind') || 'custom' };
-  return lastFullMonth();
+  return null;
 }
+export function periodFromUrl() { return urlPeriod() || lastFullMonth(); }
+// Whether the address names the period (else boot() picks the default from
+// how far the data goes: defaultPeriod below).
+export const periodGiven = urlPeriod() !== null;
 export let currentPeriod = periodFromUrl();
 // The region the page is filtered to (?region=CODE), or null: the whole scope.
 export let currentRegion = new URLSearchParams(location.search).get('region') || null;
@@ -266,6 +273,96 @@ function regionPicker(regions, onChange) {
   return el('label', { class: 'region-pick' }, el('span', { class: 'muted' }, t('region')), pick);
 }
 
+// --- how far the data goes (GET /api/v1/freshness) ---
+// Asked once per page, beside the session: {as_of (today in the server's
+// FOURSCORE_TZ), stores: [{store, name, through, entities}]}; null when it
+// could not be had (the pages then say nothing about it and keep the
+// browser's calendar).
+let freshnessAsk = null;
+export function freshness() {
+  freshnessAsk ??= api('GET', '/api/v1/freshness').catch((e) => { console.warn(e); return null; });
+  return freshnessAsk;
+}
+let fresh = null;                      // the answer, once boot() has it
+let scopeThrough = null;               // how far the data of the page's stores goes
+// Today as the server counts it (its as_of), else the browser's.
+export const today = () => fresh?.as_of || ymd(new Date());
+export const addDays = (s, n) => { const d = parseYmd(s); return ymd(new Date(d.getFullYear(), d.getMonth(), d.getDate() + n)); };
+// Days from a to b, both counted.
+export const daysBetween = (a, b) => Math.round((parseYmd(b) - parseYmd(a)) / 86400000) + 1;
+export const mmdd = (s) => (s ? s.slice(5) : '—');
+// How far the data of some stores goes (codes; null: every store of the
+// answer): {stores, through: the latest `through` among them (null when none
+// has data), every: the earliest when every one has data (else null),
+// stale: the stores whose data stops before `through` or that have none}.
+export function dataReach(codes = null, answer = fresh) {
+  const stores = (answer?.stores || []).filter((st) => !codes || codes.includes(st.store));
+  const through = stores.reduce((m, st) => (st.through && (!m || st.through > m) ? st.through : m), null);
+  const every = stores.length && stores.every((st) => st.through)
+    ? stores.reduce((m, st) => (!m || st.through < m ? st.through : m), null) : null;
+  return { stores, through, every, stale: stores.filter((st) => !st.through || st.through < through), known: !!answer };
+}
+// The default period: the last full month whose data every store of the
+// scope has; when there is none (a store without data), the last full month
+// before today (the note beside the picker names the stores behind).
+export function defaultPeriod(reach, asOf = today()) {
+  const last = lastFullMonth(parseYmd(asOf));
+  if (!reach.every) return last;
+  const d = parseYmd(reach.every);
+  const m = ymd(endOfMonth(d.getFullYear(), d.getMonth())) === reach.every ? d.getMonth() : d.getMonth() - 1;
+  const first = new Date(d.getFullYear(), m, 1);
+  const p = { from: ymd(first), to: ymd(endOfMonth(first.getFullYear(), first.getMonth())), kind: 'month' };
+  return p.to < last.to ? p : last;
+}
+// What the data holds of a period, for stores whose data goes to `through`:
+// {through, incomplete: the data stops inside it (or before it), empty: no
+// data in it at all, days: the period's days with data, query: the period
+// to ask the KPIs for (cut at the data's end, so that an as-of KPI is read
+// where the data stops)}. Unknown freshness: the period as it is.
+export function periodState(period, through = scopeThrough, known = !!fresh) {
+  const whole = { through, incomplete: false, empty: false, days: daysBetween(period.from, period.to), query: period };
+  if (!known || (through && through >= period.to)) return whole;
+  if (!through || through < period.from) return { ...whole, incomplete: true, empty: true, days: 0 };
+  return { ...whole, incomplete: true, days: daysBetween(period.from, through), query: { ...period, to: through } };
+}
+// A comparison period cut to as many days as the period compared has data
+// (like with like: November 1–15 against October 1–15).
+export function cutTo(p, state) {
+  if (!state.incomplete || state.empty) return p;
+  const to = addDays(p.from, state.days - 1);
+  return { from: p.from, to: to < p.to ? to : p.to };
+}
+// The note of a period the data does not cover (null when it does);
+// compared: the page compares periods (cut to the same days: cutTo).
+export function periodNote(state, compared = false) {
+  if (!state.incomplete) return null;
+  const text = state.empty ? (state.through ? t('period_no_data', { d: state.through }) : t('period_no_data_none'))
+    : t('period_incomplete', { d: mmdd(state.through) });
+  return el('div', { class: 'period-note', id: 'period-note', role: 'note' }, el('span', { class: 'mark', 'aria-hidden': 'true' }, '◐ '), text,
+    compared && !state.empty ? el('span', { class: 'muted' }, ' · ', t('compare_days', { n: state.days })) : null);
+}
+// A store's own note in a table row: where its data stops, when that is inside the period.
+export function storeDataNote(code, period) {
+  const st = fresh?.stores.find((x) => x.store === code);
+  if (!st || (st.through && st.through >= period.to)) return null;
+  return el('small', { class: 'store-note', dataset: { through: st.through || '' } },
+    st.through ? t('store_through', { d: mmdd(st.through) }) : t('store_no_data'));
+}
+// Where a store's freshness is listed: the freshness section of the daily report.
+export const freshLink = (code) => `${link('daily.html', { from: null, to: null, kind: null }).replace(/\?$/, '')}#fresh-${encodeURIComponent(code)}`;
+// The note beside the period picker: how far the data goes, and the stores behind.
+function freshnessNote(reach) {
+  if (!reach.known) return el('div', { class: 'freshness-note', id: 'freshness-note', hidden: true });
+  const parts = [el('span', { id: 'fresh-through' }, reach.through ? t('data_through', { d: mmdd(reach.through) }) : t('data_none'))];
+  if (reach.through && reach.stale.length) {
+    const named = reach.stale.slice(0, 5).flatMap((st, i) => [i ? t('list_sep') : '',
+      el('a', { href: freshLink(st.store), dataset: { store: st.store } }, storeName({ name: st.name, code: st.store }))]);
+    parts.push(el('span', { class: 'stale', id: 'fresh-stale' }, el('span', { 'aria-hidden': 'true' }, '⚠ '),
+      t('stores_behind', { n: reach.stale.length, d: mmdd(reach.through) }), ...named, reach.stale.length > 5 ? '…' : ''));
+  }
+  return el('div', { class: 'freshness-note', id: 'freshness-note' }, ...parts);
+}
+
 // --- the session, the catalogue and the page frame ---
 // The stores and regions in scope are kept for the tab's session (they change
 // with a load, rarely); the catalogue is asked for on every page, because an
@@ -294,7 +391,7 @@ function navLinks(ctx) {
   const home = role === 'store_manager' && ctx.stores.length === 1
     ? [`store.html?code=${encodeURIComponent(ctx.stores[0].code)}`, 'nav_my_store']
     : ['index.html', role === 'regional_manager' ? 'nav_region_overview' : 'nav_overview'];
-  return [home, ...DOMAINS.map((d) => [`domain.html?d=${d}`, `nav_${d}`]),
+  return [home, ['daily.html', 'nav_daily'], ...DOMAINS.map((d) => [`domain.html?d=${d}`, `nav_${d}`]),
     ...(role === 'store_manager' ? [] : [['scorecards.html', 'nav_scorecards']])];
 }
 // Whose figures a total is: the group's, the region's (by its name), or the store's.
@@ -324,17 +421,21 @@ export const documentReady = new Promise((resolve) => {
 
 export async function boot(opts) {
   document.documentElement.lang = htmlLang();
+  // (freshness is asked once the session is known good: signed out, only /me answers 401)
   const me = await api('GET', '/api/v1/me');
+  const freshAsk = freshness();
   const meKey = `${me.username}:${me.role}`;
   if (sessionStorage.getItem('fourscore.who') !== meKey) {
     for (const k of Object.keys(sessionStorage)) if (k.startsWith('fourscore.')) sessionStorage.removeItem(k);
     sessionStorage.setItem('fourscore.who', meKey);
   }
-  const [catResp, stores, regions] = await Promise.all([
+  const [catResp, stores, regions, freshAnswer] = await Promise.all([
     api('GET', '/api/v1/kpis'),
     cached('stores', () => api('GET', '/api/v1/stores')),
     cached('regions', () => api('GET', '/api/v1/regions')),
+    freshAsk,
   ]);
+  fresh = freshAnswer;
   const list = Array.isArray(catResp) ? catResp : (catResp.kpis || []);
   const catalogue = Object.fromEntries(list.map((d) => [d.id, d]));
   const ctx = { me, catalogue, settings: catResp.settings || {}, stores, regions, period: currentPeriod,
@@ -342,6 +443,14 @@ export async function boot(opts) {
     regionByCode: Object.fromEntries(regions.map((r) => [r.code, r])) };
   if (currentRegion && !ctx.regionByCode[currentRegion]) currentRegion = null;   // out of scope: the whole scope
   ctx.region = currentRegion;
+  // the page's stores (opts.scopeStores(ctx): codes; else the scope, or its region)
+  // and how far their data goes; no period in the address: the default one
+  ctx.fresh = fresh;
+  ctx.scopeCodes = () => opts.scopeStores?.(ctx)
+    || stores.filter((st) => !currentRegion || st.region === currentRegion).map((st) => st.code);
+  ctx.reach = () => dataReach(ctx.scopeCodes());
+  scopeThrough = ctx.reach().through;
+  if (!periodGiven && fresh) { currentPeriod = defaultPeriod(ctx.reach()); ctx.period = currentPeriod; }
 
   const links = navLinks(ctx);
   const nav = el('nav', { class: 'nav', id: 'nav' }, ...links
@@ -366,8 +475,16 @@ export async function boot(opts) {
   // the header's links follow the period and the region the view moves to
   const relink = () => { for (const a of header.querySelectorAll('a[data-page]')) a.href = link(a.dataset.page); };
   if (opts.periodPicker !== false) bar.append(periodPicker((p) => { ctx.period = p; relink(); opts.onPeriod?.(p); }));
+  let note = freshnessNote(ctx.reach());
+  bar.append(note);
   if (opts.regionPicker && regions.length > 1) {
-    bar.append(regionPicker(regions, (code) => { ctx.region = code; relink(); (opts.onRegion || opts.onPeriod)?.(ctx.period); }));
+    bar.append(regionPicker(regions, (code) => {
+      ctx.region = code; relink();
+      scopeThrough = ctx.reach().through;
+      const next = freshnessNote(ctx.reach());
+      note.replaceWith(next); note = next;
+      (opts.onRegion || opts.onPeriod)?.(ctx.period);
+    }));
   }
   bar.append(el('button', { class: 'btn secondary print-button', id: 'export-pdf', type: 'button', title: t('export_pdf_hint'),
     onclick: () => window.print() }, t('export_pdf')));
@@ -377,12 +494,11 @@ export async function boot(opts) {
 
 // The page's heading: its title and period on the screen, and the print
 // header above the printed page (title, period, the date the figures run
-// to: the period's end, or today while the period runs). Sets the window's
-// title too.
+// to: the period's end, or today while the period runs, or where the data
+// stops when that is earlier). Sets the window's title too.
 export function heading(title, period, ...more) {
   document.title = `${title} · ${t('brand')}`;
-  const today = ymd(new Date());
-  const asOf = period.to < today ? period.to : today;
+  const asOf = [period.to, today(), scopeThrough].filter(Boolean).sort()[0];
   $('#print-header')?.replaceChildren(
     el('b', {}, `${t('brand')} · ${title}`),
     el('span', {}, `${t('period')} ${period.from} ~ ${period.to}`),
@@ -392,14 +508,38 @@ export function heading(title, period, ...more) {
 // A store's name as the page shows it (with its code in a language the data has no name in).
 export const storeName = (s) => placeName(s?.name, s?.code);
 
-// One POST /api/v1/kpi/batch for a whole page: queries [{ids, from, to, by, stores, regions}].
+// One POST /api/v1/kpi/batch for a whole page: queries [{ids, from, to, by, stores, regions, targets}].
 export async function batch(queries) {
   return api('POST', '/api/v1/kpi/batch', queries.map((q) => {
     const o = { ids: q.ids, from: q.from, to: q.to, by: q.by || 'group' };
     if (q.stores?.length) o.stores = q.stores;
     if (q.regions?.length) o.regions = q.regions;
+    if (q.targets) o.targets = true;
     return o;
   }));
+}
+// The group's benchmarks of KPIs for a period (GET /api/v1/benchmarks, over
+// every store of the group): {values: {id: {stores, group, p25, median, p75}}},
+// or {off: true} when an admin has switched them off (403 benchmarks_off),
+// or {values: {}} when they cannot be had (the page then draws none).
+export async function benchmarks(ids, period) {
+  const list = ids.filter(Boolean);
+  if (!list.length) return { values: {} };
+  try {
+    return await api('GET', `/api/v1/benchmarks?ids=${list.map(encodeURIComponent).join(',')}&from=${period.from}&to=${period.to}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'benchmarks_off') return { off: true, values: {} };
+    console.warn(e);
+    return { values: {} };
+  }
+}
+// A KPI's benchmark pair: {median, top} (top: p75, or p25 where lower is
+// better; none for a band or a KPI without a direction), or null when the
+// group has too few stores with a value (the answer's nulls).
+export function benchmarkOf(def, b) {
+  if (!b || typeof b.median !== 'number') return null;
+  const top = def?.direction === 'higher' ? b.p75 : def?.direction === 'lower' ? b.p25 : null;
+  return { median: b.median, top: typeof top === 'number' ? top : null };
 }
 // rows of an answer keyed by key: {key: values}
 export const byKey = (answer) => Object.fromEntries((answer?.rows || []).map((r) => [r.key, r]));
@@ -413,7 +553,10 @@ export function showError(container, e) {
 
 // --- tables: sortable, traffic lights, export ---
 // columns: [{key, title, type: 'text'|'kpi', def (catalogue entry for kpi), render?(row)}]
-// rows: [{key values..., _link?}] ; opts: {exportName, onRowClick(row), sortKey, sortDesc}
+// rows: [{key values..., _link?}] ; opts: {exportName, onRowClick(row), sortKey, sortDesc,
+// pinned (rows kept first, unsorted: a total), foot (rows of the table's foot, e.g. the
+// group's benchmarks), rowClass(row) (a class for a row's <tr>)}. A column may carry
+// exportValue(row) (the cell in the export) and render(row) (its content on the page).
 export function table(columns, rows, opts = {}) {
   let sortKey = opts.sortKey || null, desc = opts.sortDesc ?? true;
   const wrap = el('div', { class: 'table-wrap' });
@@ -439,8 +582,9 @@ export function table(columns, rows, opts = {}) {
       dataset: { key: c.key },
       onclick: () => { if (sortKey === c.key) desc = !desc; else { sortKey = c.key; desc = c.type !== 'text'; } render(); },
     }, c.title))));
-    const tbody = el('tbody', {}, ...sorted.map((r) => el('tr', {
-      class: opts.onRowClick ? 'clickable' : '', onclick: opts.onRowClick ? () => opts.onRowClick(r) : undefined,
+    const line = (r, clickable = true) => el('tr', {
+      class: [clickable && opts.onRowClick ? 'clickable' : '', opts.rowClass?.(r) || ''].filter(Boolean).join(' ') || undefined,
+      onclick: clickable && opts.onRowClick ? () => opts.onRowClick(r) : undefined,
     }, ...columns.map((c) => {
       if (c.render) return el('td', { class: c.type === 'text' ? '' : 'num' }, c.render(r));
       const v = r[c.key];
@@ -450,15 +594,17 @@ export function table(columns, rows, opts = {}) {
       }
       if (c.type === 'number') return el('td', { class: 'num' }, fmtNum(v, c.digits || 0));
       return el('td', {}, v ?? '');
-    }))));
+    }));
+    const tbody = el('tbody', {}, ...(opts.pinned || []).map((r) => line(r)), ...sorted.map((r) => line(r)));
     tbl.replaceChildren(thead, tbody);
+    if (opts.foot?.length) tbl.append(el('tfoot', {}, ...opts.foot.map((r) => line(r, false))));
   };
   async function exportTable(format) {
     const body = {
       filename: opts.exportName || 'fourscore',
       title: opts.exportTitle || opts.exportName || t('brand'),
-      columns: columns.map((c) => ({ title: c.title, type: c.type === 'kpi' ? (c.def?.unit === 'ratio' ? 'percent' : 'number') : c.type === 'number' ? 'number' : 'text' })),
-      rows: rows.map((r) => columns.map((c) => (c.exportValue ? c.exportValue(r) : r[c.key] ?? null))),
+      columns: columns.map((c) => ({ title: c.title, type: c.exportType || (c.type === 'kpi' ? (c.def?.unit === 'ratio' ? 'percent' : 'number') : c.type === 'number' ? 'number' : 'text') })),
+      rows: [...(opts.pinned || []), ...rows, ...(opts.foot || [])].map((r) => columns.map((c) => (c.exportValue ? c.exportValue(r) : r[c.key] ?? null))),
     };
     const res = await api('POST', `/api/v1/export?format=${format}`, body, { raw: true });
     const blob = await res.blob();

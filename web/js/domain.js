@@ -9,10 +9,15 @@
 // filtered to one region of the caller's scope (?region=CODE, the toolbar's
 // region filter); its total row is named for the scope (the group, the region, the
 // store). Every target drawn is the catalogue's target in force (an admin
-// may change it); every word comes from i18n.js. One POST /api/v1/kpi/batch
-// per view.
+// may change it); every word comes from i18n.js. Under the store table, the
+// group's median and top quartile of each KPI (GET /api/v1/benchmarks, over
+// every store of the group; none below 5 stores, none when an admin has
+// switched them off). A period that runs past the data is asked for up to
+// where it stops and marked, and a store whose data stops earlier says so
+// in its row. One POST /api/v1/kpi/batch per view.
 import {
   boot, batch, el, $, kpiName, table, panel, showError, link, heading, scopeName, storeName, currentRegion,
+  periodState, periodNote, storeDataNote, benchmarks, benchmarkOf,
 } from './core.js';
 import { chart, chartBox, frame, kpiSeries, palette } from './charts.js';
 import { t, placeName } from './i18n.js';
@@ -166,10 +171,15 @@ async function render(period) {
   const ids = spec.ids.filter((id) => ctx.catalogue[id]);
   const insurerIds = (spec.insurerIds || []).filter((id) => ctx.catalogue[id]);
   const scope = currentRegion ? { regions: [currentRegion] } : {};
-  const queries = [{ ids, ...period, by: 'store', ...scope }, { ids, ...period, by: 'group', ...scope }];
-  if (spec.insurerIds) queries.push({ ids: insurerIds, ...period, by: 'insurer', ...scope });
-  let answers;
-  try { answers = await batch(queries); } catch (e) { showError(main, e); return; }
+  const state = periodState(period);
+  const q = { from: state.query.from, to: state.query.to };
+  const queries = [{ ids, ...q, by: 'store', ...scope }, { ids, ...q, by: 'group', ...scope }];
+  if (spec.insurerIds) queries.push({ ids: insurerIds, ...q, by: 'insurer', ...scope });
+  let answers, bench;
+  try {
+    [answers, bench] = await Promise.all([batch(queries),
+      benchmarks(ids.filter((id) => ctx.catalogue[id].by?.includes('store')), q)]);
+  } catch (e) { showError(main, e); return; }
   const [stores, group, insurers] = answers;
   const lists = await listsReady();
   const rows = stores.rows;
@@ -180,24 +190,33 @@ async function render(period) {
     .filter(([, option]) => option.series.length > 0);
   const boxes = defs.map(() => chartBox());
   const charts = el('div', { class: 'grid2' }, ...defs.map(([title], i) => panel(title, boxes[i])));
-  const columns = [{ key: 'label', title: t('store'), type: 'text' },
+  const columns = [{ key: 'label', title: t('store'), type: 'text', render: (r) => [r.label, r.code !== 'group' && !r.bench ? storeDataNote(r.code, period) : null] },
     ...ids.map((id) => ({ key: id, title: n(id), type: 'kpi', def: ctx.catalogue[id] }))];
   // a value a list explains opens the list of its row's store (the total row: the page's scope)
   for (const c of columns) if (c.def) c.render = listCell(ctx, lists, c.key, period, currentRegion ? [currentRegion] : []);
   const trows = rows.map((r) => ({ code: r.key, label: storeName({ name: r.label, code: r.key }), ...r.values }));
   const groupRow = group.rows[0] && rows.length > 1 ? [{ code: 'group', label: totalName, ...group.rows[0].values }] : [];
+  // the group's median and top quartile of each KPI, in the table's foot
+  const benchRow = (key, label, pick) => {
+    const row = { code: key, label, bench: true };
+    for (const id of ids) row[id] = pick(benchmarkOf(ctx.catalogue[id], bench.values?.[id]));
+    return ids.some((id) => row[id] !== null && row[id] !== undefined) ? row : null;
+  };
+  const foot = [benchRow('bench-median', t('bench_median'), (b) => b?.median ?? null),
+    benchRow('bench-top', t('bench_top'), (b) => b?.top ?? null)].filter(Boolean);
   const tbl = panel(t('league'), table(columns, [...groupRow, ...trows], {
+    foot, rowClass: (r) => (r.bench ? `bench-row ${r.code}` : ''),
     exportName: `${domain}-${period.from}-${period.to}`, exportTitle: t(spec.title),
     onRowClick: (r) => { if (r.code !== 'group') location.href = link('store.html', { code: r.code }); } }));
   tbl.id = 'domain-table';
-  const parts = [heading(t(spec.title), period, currentRegion ? totalName : null), charts, tbl];
+  const parts = [heading(t(spec.title), period, currentRegion ? totalName : null), periodNote(state), charts, tbl];
   if (insurers) {
     const icols = [{ key: 'label', title: t('by_insurer'), type: 'text' },
       ...insurerIds.map((id) => ({ key: id, title: n(id), type: 'kpi', def: ctx.catalogue[id] }))];
     parts.push(panel(t('by_insurer'), table(icols, insurers.rows.map((r) => ({ code: r.key, label: placeName(r.label, r.key), ...r.values })),
       { exportName: `insurers-${period.from}-${period.to}` })));
   }
-  main.replaceChildren(...parts);
+  main.replaceChildren(...parts.filter(Boolean));
   defs.forEach(([, option], i) => chart(boxes[i], option));
 }
 

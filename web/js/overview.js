@@ -1,15 +1,21 @@
 // overview: the overview of the caller's scope: the group for an executive,
 // their region for a regional manager (titled and totalled by its name);
 // ?region=CODE (a row of the region table, or the region filter) narrows it
-// to one region. Headline cards (the change against the previous period and
+// to one region. A period that runs past the data (GET /api/v1/freshness)
+// is asked for up to where the data stops, marked as incomplete, and
+// compared like with like (the previous period and last year cut to the
+// same number of days); a period with no data at all is said so, with no
+// change against any other. Headline cards (the change against the previous period and
 // the same period last year, coloured against the target; each opens its
-// domain page for the same period), the 12 months to the period's end
-// against the year before, the regions (or the stores of one region)
+// domain page for the same period; service revenue and RO count against
+// their budgets when the stores have targets for the period), the 12 months
+// to the period's end against the year before, the regions (or the stores of one region)
 // compared, and the store league table. A store manager has no overview:
 // their page is their store. One POST /api/v1/kpi/batch per view.
 import {
   boot, batch, el, $, kpiName, fmtValue, fmtTarget, targetStatus, change, previousPeriod, lastYear, monthsEnding,
   table, panel, showError, link, currentPeriod, currentRegion, heading, scopeName, storeName, domainOf, lastRole,
+  periodGiven, freshness, dataReach, periodState, cutTo, periodNote, storeDataNote, fmtPct, mmdd,
 } from './core.js';
 import { chart, chartBox, figure, frame, kpiSeries } from './charts.js';
 import { t, placeName } from './i18n.js';
@@ -24,56 +30,79 @@ const TREND_COLOUR = '#1f6feb';
 const main = $('#main');
 let ctx;
 
-// The view's one batch: the period, the one before, the same one last year,
-// the 12 months to the period's end and the same months a year before,
-// the period by store and (over the whole scope) by region.
-function viewBatch(ids, period) {
+// The view's one batch: the period (up to where the data stops, with its
+// targets), the one before and the same one last year (cut to as many days
+// as the period has data), the 12 months to the period's end and the same
+// months a year before, the period by store and (over the whole scope) by region.
+function viewBatch(ids, period, state) {
   const scope = currentRegion ? { regions: [currentRegion] } : {};
-  const prev = previousPeriod(period), yoy = lastYear(period);
+  const q = state.query;
+  const prev = cutTo(previousPeriod(period), state), yoy = cutTo(lastYear(period), state);
   const months = monthsEnding(period.to, 12);
   const trendIds = TREND.map(([id]) => id).filter((id) => ids.includes(id));
   return batch([
-    { ids, ...period, by: 'group', ...scope },
+    { ids, from: q.from, to: q.to, by: 'group', ...scope, targets: true },
     { ids, ...prev, by: 'group', ...scope },
     { ids, ...yoy, by: 'group', ...scope },
     { ids: trendIds, ...months, by: 'month', ...scope },
     { ids: trendIds, ...lastYear(months), by: 'month', ...scope },
-    { ids, ...period, by: 'store', ...scope },
-    ...(currentRegion ? [] : [{ ids, ...period, by: 'region' }]),
+    { ids, from: q.from, to: q.to, by: 'store', ...scope },
+    ...(currentRegion ? [] : [{ ids, from: q.from, to: q.to, by: 'region' }]),
   ]);
 }
 
 // The first view's batch goes out at once, beside the session and catalogue
 // requests and the chart library, rather than after them (the overview is
-// the page opened every morning). If a headline KPI is missing from the
-// catalogue it fails, and render asks again with the ids that exist. A
-// store manager's tab asks nothing: the page sends them to their store.
-let early = lastRole() === 'store_manager' ? null : { period: currentPeriod, answers: viewBatch(HEADLINE, currentPeriod) };
-early?.answers.catch(() => {});        // handled (or replaced) by the first render
+// the page opened every morning), as soon as the freshness answer says how
+// far the data goes. If a headline KPI is missing from the catalogue it
+// fails, and render asks again with the ids that exist. A store manager's
+// tab asks nothing: the page sends them to their store; nor does an address
+// without a period (the default one depends on the data) or with a region.
+let early = lastRole() === 'store_manager' || !periodGiven || currentRegion ? null : (() => {
+  const period = currentPeriod;
+  const state = freshness().then((f) => periodState(period, dataReach(null, f).through, !!f));
+  const answers = state.then((st) => viewBatch(HEADLINE, period, st));
+  answers.catch(() => {});             // handled (or replaced) by the first render
+  return { period, state, answers };
+})();
 
-function card(id, g, p, y, period) {
+// The cards that show achievement against the stores' targets (budgets).
+const BUDGETED = ['service.revenue', 'service.ro_count'];
+
+// A headline card; budgets: the row's targets; state: what the data holds of the period.
+function card(id, g, p, y, period, budgets, state) {
   const def = ctx.catalogue[id];
-  const v = g[id];
-  const cp = change(def, v, p[id]), cy = change(def, v, y[id]);
+  const v = state.empty ? null : g[id];
+  const none = { text: t('no_compare'), cls: '' };
+  const cp = state.empty ? none : change(def, v, p[id]), cy = state.empty ? none : change(def, v, y[id]);
   const d = domainOf(id);
-  return el(d ? 'a' : 'div', { class: `card ${targetStatus(def, v)}`, dataset: { kpi: id },
+  const target = BUDGETED.includes(id) ? budgets?.[id] : null;
+  const ach = typeof target === 'number' && target > 0 && typeof v === 'number' ? v / target : null;
+  return el(d ? 'a' : 'div', { class: `card ${state.empty ? 'none' : targetStatus(def, v)}`, dataset: { kpi: id },
     href: d ? link(`domain.html?d=${d}`, {}, period) : undefined, title: d ? t('open_domain', { name: t(`nav_${d}`) }) : undefined },
   el('div', { class: 'name' }, kpiName(def)),
   el('div', { class: 'value' }, fmtValue(v, def.unit)),
   el('div', { class: 'deltas' },
-    el('span', { class: cp.cls }, `${t('vs_prev')} ${cp.text}`),
-    el('span', { class: cy.cls }, `${t('vs_yoy')} ${cy.text}`)),
+    el('span', { class: cp.cls, dataset: { prev: id } }, `${t('vs_prev')} ${cp.text}`),
+    el('span', { class: cy.cls, dataset: { yoy: id } }, `${t('vs_yoy')} ${cy.text}`)),
+  state.incomplete ? el('div', { class: 'note' }, el('span', { 'aria-hidden': 'true' }, '◐ '),
+    state.empty ? t('period_no_data_none') : t('period_incomplete', { d: mmdd(state.through) })) : null,
+  ach !== null ? el('div', { class: `achievement ${ach < 1 ? 'short' : 'met'}`, dataset: { target: String(target), achievement: String(ach) } },
+    t('card_achievement', { t: fmtValue(target, def.unit), p: fmtPct(ach) })) : null,
   el('div', { class: 'target' }, fmtTarget(def) ? `${t('target')} ${fmtTarget(def)}` : ''));
 }
 
 async function render(period) {
   main.replaceChildren(el('div', { class: 'loading' }, t('loading')));
   const ids = HEADLINE.filter((id) => ctx.catalogue[id]);
+  const state = periodState(period);
   let answers;
   try {
-    const first = early && early.period === period && ids.length === HEADLINE.length ? early.answers : null;
+    const same = early && early.period === period && ids.length === HEADLINE.length
+      && JSON.stringify(await early.state) === JSON.stringify(state);
+    const first = same ? early.answers : null;
     early = null;
-    answers = await (first ? first.catch(() => viewBatch(ids, period)) : viewBatch(ids, period));
+    answers = await (first ? first.catch(() => viewBatch(ids, period, state)) : viewBatch(ids, period, state));
   } catch (e) { showError(main, e); return; }
   const [now, before, lastYr, months, monthsBefore, stores, regionRows] = answers;
   // regions are compared while the scope holds more than one; else its stores
@@ -86,12 +115,15 @@ async function render(period) {
   const title = regional ? t('region_overview', { name: scopeName(ctx) }) : t('nav_overview');
   const crumbs = currentRegion && ctx.regions.length > 1
     ? el('div', { class: 'crumbs' }, el('a', { href: link('index.html', { region: null }), id: 'back-group' }, '← ' + t('back_group'))) : null;
-  const cards = el('div', { class: 'cards', id: 'headline' }, ...ids.map((id) => card(id, g, p, y, period)));
+  const budgets = now.rows[0]?.targets || {};
+  const cards = el('div', { class: 'cards', id: 'headline' }, ...ids.map((id) => card(id, g, p, y, period, budgets, state)));
 
   // the 12 months, each KPI its own chart: this year against the year before, with the target
   const trendIds = TREND.filter(([id]) => ctx.catalogue[id]);
   const monthLabels = months.rows.map((r) => r.key);
   const trendBoxes = trendIds.map(() => chartBox('short'));
+  // a month the data has not reached has no value (not a zero)
+  const reached = (key) => !state.incomplete || (state.through && key <= state.through.slice(0, 7));
   const trend = panel(t('trend_12'), el('div', { class: 'grid2' },
     ...trendIds.map(([id], i) => figure(kpiName(ctx.catalogue[id]), trendBoxes[i]))));
   trend.id = 'trend';
@@ -109,7 +141,7 @@ async function render(period) {
 
   // the league table: a column per headline KPI
   const columns = [
-    { key: 'label', title: t('store'), type: 'text' },
+    { key: 'label', title: t('store'), type: 'text', render: (r) => [r.label, storeDataNote(r.code, period)] },
     { key: 'region_name', title: t('region'), type: 'text' },
     { key: 'brand', title: t('brand_col'), type: 'text' },
     ...ids.map((id) => ({ key: id, title: kpiName(ctx.catalogue[id]), type: 'kpi', def: ctx.catalogue[id] })),
@@ -135,16 +167,16 @@ async function render(period) {
     cmpPanel.append(regionTable);
   }
 
-  main.replaceChildren(...[crumbs, heading(title, period), bench, cards, trend, cmpPanel, league].filter(Boolean));
+  main.replaceChildren(...[crumbs, heading(title, period), periodNote(state, true), bench, cards, trend, cmpPanel, league].filter(Boolean));
 
   // the counts to follow up, under the cards: each opens its list for the same scope and period
   cards.after(listCounts(ctx, period, currentRegion ? [currentRegion] : []) || '');
   trendIds.forEach(([id, type], i) => {
     const def = ctx.catalogue[id];
-    const values = (answer) => answer.rows.map((r) => r.values[id] ?? null);
+    const values = (answer, mine = true) => answer.rows.map((r) => (mine && !reached(r.key) ? null : r.values[id] ?? null));
     chart(trendBoxes[i], frame({ categories: monthLabels, series: [
       // last year first: its bar stands left of this year's, faint
-      { name: t('last_year_series', { name: kpiName(def) }), type, unit: def.unit, data: values(monthsBefore), faint: true, color: TREND_COLOUR },
+      { name: t('last_year_series', { name: kpiName(def) }), type, unit: def.unit, data: values(monthsBefore, false), faint: true, color: TREND_COLOUR },
       kpiSeries(def, type, values(months), { color: TREND_COLOUR }),
     ] }));
   });

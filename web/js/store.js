@@ -4,12 +4,15 @@
 // volume, rates, receivables and customers lost, as-of KPIs at each month's
 // end); and a panel per domain (service, labour, parts, insurance,
 // receivables, retention, CSI) with each value, its light against the
-// target and its change on the same period last year. The group median and
-// top quartile beside each value come from the benchmarks route: their place
-// is kept, empty, until it exists. One POST /api/v1/kpi/batch per view.
+// target and its change on the same period last year. Beside each value,
+// the group median and top quartile (GET /api/v1/benchmarks: over every
+// store of the group; none below 5 stores with a value, none when an admin
+// has switched them off). A period that runs past the store's data is asked
+// for up to where it stops, marked, and compared with last year over the
+// same days. One POST /api/v1/kpi/batch per view.
 import {
   boot, batch, el, $, kpiName, fmtValue, fmtTarget, targetStatus, change, lastYear, monthsEnding, panel,
-  showError, link, heading, storeName, domainOf,
+  showError, link, heading, storeName, domainOf, periodState, cutTo, periodNote, benchmarks, benchmarkOf,
 } from './core.js';
 import { chart, chartBox, figure, frame, kpiSeries } from './charts.js';
 import { t, placeName } from './i18n.js';
@@ -48,14 +51,20 @@ const main = $('#main');
 const code = new URLSearchParams(location.search).get('code');
 let ctx;
 
-// One KPI's line in a panel: name (with its target), the value with its light, the change on last year.
-function kpiRow(def, v, y) {
-  const yoy = change(def, v, y);
+// One KPI's line in a panel: name (with its target), the value with its
+// light, the change on last year; under it, the group's median and top
+// quartile (bench: benchmarkOf, or null).
+function kpiRow(def, v, y, bench, empty) {
+  const yoy = empty ? { text: t('no_compare'), cls: '' } : change(def, v, y);
   return [
     el('span', { class: 'k', title: def.formula || '' }, kpiName(def),
       fmtTarget(def) ? el('small', { class: 'muted' }, `${t('target')} ${fmtTarget(def)}`) : null),
     el('span', { class: 'v', dataset: { kpi: def.id } }, el('span', { class: `light ${targetStatus(def, v)}` }), fmtValue(v, def.unit)),
     el('span', { class: `d ${yoy.cls}`, dataset: { yoy: def.id } }, yoy.text),
+    bench ? el('span', { class: 'b', dataset: { bench: def.id, median: String(bench.median), top: bench.top === null ? '' : String(bench.top) },
+      title: `${t('bench_median')} ${fmtValue(bench.median, def.unit)}${bench.top === null ? '' : ` · ${t('bench_top')} ${fmtValue(bench.top, def.unit)}`}` },
+    t('bench_short_median', { v: fmtValue(bench.median, def.unit) }),
+    bench.top === null ? null : ['  ', t('bench_short_top', { v: fmtValue(bench.top, def.unit) })]) : null,
   ];
 }
 
@@ -67,13 +76,16 @@ async function render(period) {
   const all = PANELS.flatMap(([, ids]) => ids).filter(def);
   const trends = TRENDS.map(([title, list]) => [title, list.filter(([id]) => def(id))]).filter(([, list]) => list.length);
   const trendIds = [...new Set(trends.flatMap(([, list]) => list.map(([id]) => id)))];
-  let now, yoy, trend;
+  const state = periodState(period);
+  const q = state.query;
+  const benchIds = all.filter((id) => def(id).by?.includes('store'));
+  let now, yoy, trend, bench;
   try {
-    [now, yoy, trend] = await batch([
-      { ids: all, ...period, by: 'store', stores: [store.code] },
-      { ids: all, ...lastYear(period), by: 'store', stores: [store.code] },
+    [[now, yoy, trend], bench] = await Promise.all([batch([
+      { ids: all, from: q.from, to: q.to, by: 'store', stores: [store.code] },
+      { ids: all, ...cutTo(lastYear(period), state), by: 'store', stores: [store.code] },
       { ids: trendIds, ...monthsEnding(period.to, 24), by: 'month', stores: [store.code] },
-    ]);
+    ]), benchmarks(benchIds, q)]);
   } catch (e) { showError(main, e); return; }
   const v = now.rows[0]?.values || {}, y = yoy.rows[0]?.values || {};
   const regionName = placeName(store.region_name || store.region, store.region);
@@ -85,8 +97,10 @@ async function render(period) {
     el('span', {}, kpiName(def('service.revenue'))), el('b', {}, fmtValue(v['service.revenue'], 'CNY')), '=',
     el('span', {}, kpiName(def('service.ro_count'))), el('b', {}, fmtValue(v['service.ro_count'], 'count')), '×',
     el('span', {}, kpiName(def('service.revenue_per_ro'))), el('b', {}, fmtValue(v['service.revenue_per_ro'], 'CNY')));
-  const bench = el('div', { class: 'benchmark-slot muted', id: 'benchmark-slot', dataset: { pending: 'benchmarks' } },
-    el('b', {}, t('benchmark_title')), ' ', t('benchmark_pending'));
+  // the benchmarks' legend (or why there are none)
+  const benchNote = el('div', { class: 'benchmark-slot muted', id: 'benchmark-slot', dataset: { state: bench.off ? 'off' : 'on' } },
+    el('b', {}, t('benchmark_title')), ' ', bench.off ? t('bench_off') : t('bench_legend'));
+  const benchOf = (id) => benchmarkOf(def(id), bench.values?.[id]);
 
   const trendBoxes = trends.map(() => chartBox('short'));
   const trendTitle = ([key, list]) => (key ? t(key) : list.map(([id]) => kpiName(def(id))).join(' / '));
@@ -97,17 +111,19 @@ async function render(period) {
     const d = domainOf(shown[0] || '');
     const p = panel(t(key), el('div', { class: 'kv' },
       el('span', { class: 'kv-head' }), el('span', { class: 'kv-head' }, t('this_period')), el('span', { class: 'kv-head' }, t('vs_yoy')),
-      ...shown.flatMap((id) => kpiRow(def(id), v[id], y[id]))),
+      ...shown.flatMap((id) => kpiRow(def(id), state.empty ? null : v[id], y[id], benchOf(id), state.empty))),
     d ? el('a', { class: 'more', href: link(`domain.html?d=${d}`, { region: store.region }) }, t('open_domain', { name: t(`nav_${d}`) })) : null);
     p.dataset.panel = key;
     return p;
   }));
-  main.replaceChildren(...[crumbs, title, identity, bench, trendPanel, panels].filter(Boolean));
+  main.replaceChildren(...[crumbs, title, periodNote(state, true), identity, benchNote, trendPanel, panels].filter(Boolean));
 
+  // a month the store's data has not reached has no value (not a zero)
+  const reached = (key) => !state.incomplete || (state.through && key <= state.through.slice(0, 7));
   const months = trend.rows.map((r) => r.key);
   trends.forEach(([, list], i) => {
     chart(trendBoxes[i], frame({ categories: months,
-      series: list.map(([id, type]) => kpiSeries(def(id), type, trend.rows.map((r) => r.values[id] ?? null))) }));
+      series: list.map(([id, type]) => kpiSeries(def(id), type, trend.rows.map((r) => (reached(r.key) ? r.values[id] ?? null : null)))) }));
   });
   // a value a list explains opens the store's list for the period
   linkValues(panels, await listsReady(), period, { stores: [store.code] });
@@ -115,7 +131,8 @@ async function render(period) {
 
 (async () => {
   try {
-    ctx = await boot({ page: 'store.html', title: t('nav_store'), onPeriod: render });
+    ctx = await boot({ page: 'store.html', title: t('nav_store'), onPeriod: render,
+      scopeStores: (c) => (c.storeByCode[code] ? [code] : c.stores.length === 1 ? [c.stores[0].code] : []) });
     await render(ctx.period);
   } catch (e) { showError(main, e); }
 })();
