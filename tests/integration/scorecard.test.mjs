@@ -520,6 +520,36 @@ test('the example of docs/scorecards.md runs as written', async () => {
   for (const row of r.json.rows) assert.ok(['达标', '未达标'].includes(row.grade));
 });
 
+test('the walk-through of docs/scorecards.md works as written: copy, change a weight, add an item, save', async () => {
+  const doc = readFileSync(join(root, 'docs', 'scorecards.md'), 'utf8');
+  const weightLine = /```lua\n\s*(\{ id = "labour\.share", weight = 14, score = "at_least",)\n\s*```/.exec(doc);
+  const newItem = /```lua\n\s*(\{ id = "service\.comeback_rate"[^\n]*)\n\s*```/.exec(doc);
+  assert.ok(weightLine && newItem, 'the guide shows the line to change and the item to add');
+  const shipped = (await s.request('GET', '/api/v1/scorecards/aftersales_balanced', { cookie: rm })).json.source;
+  assert.ok(shipped.includes(weightLine[1]), 'the line the guide shows is in the shipped card');
+  let mine = shipped.replace(weightLine[1], weightLine[1].replace('weight = 14', 'weight = 20'));
+  const csi = mine.indexOf('{ id = "csi.score"');
+  const eol = mine.indexOf('\n', csi);
+  mine = `${mine.slice(0, eol + 1)}  ${newItem[1]}\n${mine.slice(eol + 1)}`;
+  const r = await tryLua(rm, mine);
+  assert.equal(r.status, 200, r.text);
+  for (const row of r.json.rows) {
+    assert.equal(row.items.length, 13);
+    assert.equal(row.items.find((i) => i.kpi === 'labour.share').max, 20);
+    const cb = row.items.find((i) => i.kpi === 'service.comeback_rate');
+    assert.equal(cb.max, 6);
+    // hand-worked from the item: full at 0.5 %, none at 2 %, linear between
+    if (cb.value !== undefined) {
+      const want = cb.value <= 0.005 ? 6 : cb.value >= 0.02 ? 0 : 6 * (0.02 - cb.value) / 0.015;
+      assert.equal(cb.points, Math.round(want * 10) / 10);
+    }
+  }
+  const saved = await put(rm, 'rm_south_aftersales_balanced', mine);
+  assert.equal(saved.status, 201, saved.text);
+  assert.equal(saved.json.owner, 'rm_south');
+  assert.equal((await s.request('DELETE', '/api/v1/scorecards/rm_south_aftersales_balanced', { cookie: rm })).status, 200);
+});
+
 // --- the command line ---
 
 test('fourscore scorecard run prints the ranked table, with --as scoping', async () => {
