@@ -83,10 +83,10 @@ static const route routes[] = {
     { "GET", "/api/v1/freshness", WHO_USERS, freshness_route, NULL, NULL },
     /* benchmarks (routes_benchmarks.c): group value and store quartiles over the whole group, no store named */
     { "GET", "/api/v1/benchmarks", WHO_USERS, benchmarks_route, NULL, NULL },
-    /* scorecards (routes_scorecard.c): Lua scorecards; source, save and delete for the owner and admins (checked inside) */
+    /* scorecards (routes_scorecard.c): Lua scorecards; the source for whoever may run it; save and delete for the owner and admins (checked inside) */
     { "POST", "/api/v1/scorecards/run", WHO_ADMIN | WHO_RM, scorecard_route_try, NULL, NULL },
     { "GET", "/api/v1/scorecards", WHO_USERS, scorecard_route_list, NULL, NULL },
-    { "GET", "/api/v1/scorecards/{name}", WHO_ADMIN | WHO_RM, scorecard_route_get, NULL, NULL },
+    { "GET", "/api/v1/scorecards/{name}", WHO_ADMIN | WHO_EXEC | WHO_RM, scorecard_route_get, NULL, NULL },
     { "PUT", "/api/v1/scorecards/{name}", WHO_ADMIN | WHO_RM, scorecard_route_put, NULL, NULL },
     { "DELETE", "/api/v1/scorecards/{name}", WHO_ADMIN | WHO_RM, scorecard_route_delete, NULL, NULL },
     { "POST", "/api/v1/scorecards/{name}/restore", WHO_ADMIN | WHO_RM, scorecard_route_restore, NULL, NULL },

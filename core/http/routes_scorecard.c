@@ -3,7 +3,7 @@
  * period, the body's Lua text), calls the scorecard domain (scorecard.h:
  * stored scorecards, compile, run) and writes the answer: the outcome of a
  * run or a compile as it is, a 400 bad_parameter naming the parameter, 403
- * for another's scorecard, 404, 409, 503 db_unavailable. Who may call each
+ * for changing another's scorecard, 404, 409, 503 db_unavailable. Who may call each
  * route is router.c's table; who owns a scorecard is checked here. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -85,7 +85,7 @@ static bool route_meta(http_req *r, db_conn *c, const char *name, scorecard_meta
 
 static void reply_forbidden(http_req *r, const scorecard_meta *m)
 {
-    http_reply_errorf(r, 403, API_FORBIDDEN, "scorecard \"%s\" belongs to %s: only its owner and admins may read or change it",
+    http_reply_errorf(r, 403, API_FORBIDDEN, "scorecard \"%s\" belongs to %s: only its owner and admins may change it (copy it into one of your own)",
                       m->name, m->owner);
 }
 
@@ -106,7 +106,8 @@ void scorecard_route_get(http_req *r)
     if (!c) return;
     scorecard_meta m;
     char err[256] = "";
-    if (!route_editable(r, c, name, &m)) return;
+    /* whoever may run it may read it (to copy it into their own): the router lets only them in */
+    if (!route_meta(r, c, name, &m)) { route_release(r, c); return; }
     size_t len = 0;
     int found;
     char *src = scorecard_source_load(c, m.id, m.version, &len, &found, err, sizeof err);

@@ -21,6 +21,8 @@
 #include "kpi.h"
 #include "lists.h"
 #include "scorecard_private.h"
+#include "scorecard_lookup.h"
+#include "scorecard_scale.h"
 
 /* --- dates and the caller's stores --- */
 
@@ -452,4 +454,6 @@ void sc_api_install(lua_State *L, int env, sc_run *run)
     lua_pushvalue(L, env);
     luaL_setfuncs(L, api, 0);
     lua_pop(L, 1);
+    sc_scale_install(L, env);          /* at_least, at_most, band, ratio (scorecard_scale.c) */
+    sc_lookup_install(L, env);         /* benchmark, budget (scorecard_lookup.c) */
 }

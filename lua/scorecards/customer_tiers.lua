@@ -1,24 +1,27 @@
 -- 客户价值分层 / Customer value tiers
 --
--- 中文：把本期有进厂（已结算工单）的客户按售后产值从高到低排队，分为四层：
--- 铂金（前 1 %）、黄金（其后 4 %）、铁牌（其后 15 %）、铅牌（其余 80 %）。
--- 分层在你能看到的全部门店中统一排名，再按门店汇总：每层的客户数和产值。
--- 得分 = 客户平均层级（铂金 4、黄金 3、铁牌 2、铅牌 1）换算到 0–100，
--- 高价值客户越多得分越高。等级：A ≥ 40，B ≥ 25，C ≥ 10，其余 D。
+-- 中文：来源资料把客户分为四层：铂金（最好的 1 %）、黄金（其后 4 %）、铁牌（其后 15 %）、
+-- 铅牌（其余 80 %），并指出"企业利润 80 % 由 20 % 的客户创造"。本评分卡把本期有进厂
+-- （已结算工单）的客户按售后产值在你能看到的全部门店中统一排队分层，再看每家门店的
+-- 产值有多少来自铂金、黄金、铁牌这前 20 % 的高价值客户：得分 = 这三层客户的产值 ÷
+-- 门店售后产值 × 100。高价值客户多、留得住的门店得分高；产值主要来自一次性小额
+-- 客户的门店得分低。等级按资料的 80/20 结构：A ≥ 70（接近资料的 80 %），B ≥ 60，C ≥ 50，其余 D。
 --
--- English: ranks the customers with closed ROs in the period by their
--- after-sales revenue and cuts four tiers: platinum (top 1 %), gold (next
--- 4 %), iron (next 15 %) and lead (the remaining 80 %). The ranking spans
--- every store you can see; each store then gets its count and revenue per
--- tier. Score = the average tier (platinum 4, gold 3, iron 2, lead 1) scaled
--- to 0-100: the more high-value customers, the higher. Grades: A ≥ 40,
--- B ≥ 25, C ≥ 10, D.
+-- English: the source documents cut customers into four tiers, platinum
+-- (the best 1 %), gold (the next 4 %), iron (the next 15 %) and lead (the
+-- remaining 80 %), and say 20 % of customers make 80 % of the profit. This
+-- card ranks the customers with closed ROs in the period by after-sales
+-- revenue across every store you can see, and scores each store by the
+-- share of its revenue that comes from the top 20 % (platinum, gold and
+-- iron): score = their revenue / the store's revenue × 100. Stores that
+-- win and keep high-value customers score high. Grades along the 80/20
+-- structure: A ≥ 70 (near the documents' 80 %), B ≥ 60, C ≥ 50, D.
 
 local tiers = {
-  { id = "platinum", zh = "铂金", share = 0.01, weight = 4 },
-  { id = "gold",     zh = "黄金", share = 0.04, weight = 3 },
-  { id = "iron",     zh = "铁牌", share = 0.15, weight = 2 },
-  { id = "lead",     zh = "铅牌", share = 0.80, weight = 1 },
+  { id = "platinum", zh = "铂金", en = "Platinum", share = 0.01 },
+  { id = "gold",     zh = "黄金", en = "Gold", share = 0.04 },
+  { id = "iron",     zh = "铁牌", en = "Iron", share = 0.15 },
+  { id = "lead",     zh = "铅牌", en = "Lead", share = 0.80 },
 }
 
 local list = customers()
@@ -45,30 +48,32 @@ for position, c in ipairs(list) do
   while position > cut[tier_index] do tier_index = tier_index + 1 end
   local s = per_store[c.store]
   if not s then
-    s = { customers = 0, revenue = 0, points = 0, count = {}, amount = {} }
+    s = { customers = 0, revenue = 0, count = {}, amount = {} }
     for i = 1, #tiers do s.count[i], s.amount[i] = 0, 0 end
     per_store[c.store] = s
   end
   s.customers = s.customers + 1
   s.revenue = s.revenue + c.revenue
-  s.points = s.points + tiers[tier_index].weight
   s.count[tier_index] = s.count[tier_index] + 1
   s.amount[tier_index] = s.amount[tier_index] + c.revenue
 end
 
+local top_tiers = 3   -- platinum, gold and iron: the top 20 %
 local rows = {}
 for _, store in ipairs(stores()) do
   local s = per_store[store.code]
-  if s then
-    local score = 100 * (s.points / s.customers - 1) / 3
-    score = math.floor(score * 10 + 0.5) / 10
+  if s and s.revenue > 0 then
+    local top = 0
+    for i = 1, top_tiers do top = top + s.amount[i] end
+    local score = math.floor(1000 * top / s.revenue + 0.5) / 10
     local items = {}
     for i, t in ipairs(tiers) do
-      items[i] = { kpi = t.id, label = t.zh, value = s.count[i], revenue = s.amount[i] }
+      items[i] = { kpi = "tier." .. t.id, label = { zh = t.zh .. "客户产值占比", en = t.en .. " share of revenue" },
+                   unit = "ratio", value = s.amount[i] / s.revenue, customers = s.count[i], revenue = s.amount[i] }
     end
     rows[#rows + 1] = {
       store = store.code, name = store.name, score = score,
-      grade = score >= 40 and "A" or score >= 25 and "B" or score >= 10 and "C" or "D",
+      grade = score >= 70 and "A" or score >= 60 and "B" or score >= 50 and "C" or "D",
       customers = s.customers, revenue = s.revenue, items = items,
     }
   else

@@ -130,7 +130,7 @@ const MATRIX = [
     expect: only('admin', 'up_all'), name: 'POST /api/v1/import/insurers' },
   { method: 'GET', path: '/api/v1/scorecards', expect: only(...USERS) },
   { method: 'PUT', path: '/api/v1/scorecards/matrix_new_{role}', ...lua, expect: only('admin', 'rm'), name: 'PUT /api/v1/scorecards/{new name}' },
-  { method: 'GET', path: '/api/v1/scorecards/rm_card', expect: only('admin', 'rm'), needs: 'rm_card' },
+  { method: 'GET', path: '/api/v1/scorecards/rm_card', expect: only('admin', 'exec', 'rm'), needs: 'rm_card' },
   { method: 'PUT', path: '/api/v1/scorecards/rm_card', ...lua, expect: only('admin', 'rm'), needs: 'rm_card' },
   { method: 'POST', path: '/api/v1/scorecards/rm_card/run?from=2025-01-01&to=2025-01-31', expect: only('admin', 'exec', 'rm'), needs: 'rm_card' },
   { method: 'POST', path: '/api/v1/scorecards/rm_card/restore?version=1', expect: only('admin', 'rm'), needs: 'rm_card' },

@@ -291,12 +291,13 @@ test('save, read, list, run, restore, delete; rights per role; audited', async (
   assert.deepEqual(r.json.versions.map((v) => [v.version, v.saved_by]), [[2, 'rm_south'], [1, 'rm_south']]);
   assert.match(r.json.updated_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
-  // another user's scorecard: not readable, not writable, not deletable; runnable with own scope
+  // another user's scorecard: readable (to copy it) by whoever may run it; not writable, not deletable; runnable with own scope
   for (const [who, cookie] of [['rm_north', rm2], ['exec', exec]]) {
     r = await s.request('GET', '/api/v1/scorecards/my_card', { cookie });
-    assert.equal(r.status, 403, `${who} reads another's source`);
-    assert.doesNotMatch(r.text, /score = 2/);
+    assert.equal(r.status, 200, `${who} reads another's source: ${r.text}`);
+    assert.match(r.json.source, /score = 2/);
   }
+  assert.equal((await s.request('GET', '/api/v1/scorecards/my_card', { cookie: sm })).status, 403, 'a store manager runs none, reads none');
   assert.equal((await put(rm2, 'my_card', 'return {}')).status, 403);
   assert.equal((await s.request('DELETE', '/api/v1/scorecards/my_card', { cookie: rm2 })).status, 403);
   assert.equal((await s.request('POST', '/api/v1/scorecards/my_card/restore?version=1', { cookie: rm2 })).status, 403);
@@ -384,30 +385,53 @@ test('the shipped scorecards are installed, owned by admin', async () => {
   assert.match(byName.aftersales_balanced.title, /售后综合评分/);
   assert.match(byName.customer_tiers.title, /客户价值分层/);
   assert.match(byName.yoy_growth.title, /同比增长/);
-  assert.equal((await s.request('GET', '/api/v1/scorecards/customer_tiers', { cookie: rm })).status, 403,
-    'a regional manager does not read the admin\'s source');
+  const src = await s.request('GET', '/api/v1/scorecards/customer_tiers', { cookie: rm });
+  assert.equal(src.status, 200, 'a regional manager reads the admin\'s source, to copy it into their own');
+  assert.match(src.json.source, /^-- 客户价值分层/);
+  const copy = await put(rm, 'my_tiers', src.json.source);
+  assert.equal(copy.status, 201, copy.text);
+  assert.equal(copy.json.owner, 'rm_south');
+  assert.equal((await put(rm, 'customer_tiers', src.json.source)).status, 403, 'but not change the shipped one');
+  assert.equal((await s.request('DELETE', '/api/v1/scorecards/my_tiers', { cookie: rm })).status, 200);
 });
 
 test('customer_tiers on the fixture', async () => {
   // March 2024 customers, all stores (admin), by revenue: S1/INS 2100, S2/INS 1600,
   // S1/C3 1450, N1/C1 650, S1/C1 600, S2/C3 400, S2/C1 300 (n = 7). Cut-offs:
-  // platinum ceil(0.07) = 1, gold ceil(0.35) = 1, iron ceil(1.4) = 2, lead the rest.
-  // S1: platinum + 2 lead -> mean tier 2 -> 100 * (2 - 1) / 3 = 33.3 (B)
-  // S2: iron + 2 lead -> 4/3 -> 11.1 (C); N1: lead -> 0 (D); N2: no customers, no row.
+  // platinum ceil(0.07) = 1, gold ceil(0.35) = 1 (none), iron ceil(1.4) = 2, lead the rest.
+  // Score = revenue of the platinum, gold and iron customers / the store's revenue x 100:
+  // S2: 1600 / (1600 + 400 + 300) = 69.565 -> 69.6 (B, >= 60); S1: 2100 / 4150 = 50.60 -> 50.6 (C);
+  // N1: 0 / 650 -> 0 (D); N2: no customers, no row.
   let r = await s.request('POST', `/api/v1/scorecards/customer_tiers/run?${MARCH}`, { cookie: admin });
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.json.rows.map((x) => [x.store, x.score, x.grade, x.rank]),
-    [['S1', 33.3, 'B', 1], ['S2', 11.1, 'C', 2], ['N1', 0, 'D', 3]]);
-  assert.deepEqual(r.json.rows[0].items.map((i) => i.value), [1, 0, 0, 2]);
-  assert.equal(r.json.rows[0].revenue, 4150);
+    [['S2', 69.6, 'B', 1], ['S1', 50.6, 'C', 2], ['N1', 0, 'D', 3]]);
+  const s1 = r.json.rows[1];
+  assert.deepEqual(s1.items.map((i) => i.customers), [1, 0, 0, 2]);
+  assert.deepEqual(s1.items.map((i) => Math.round(i.value * 1e6) / 1e6), [0.506024, 0, 0, 0.493976]);
+  assert.deepEqual(s1.items.map((i) => i.label.zh), ['铂金客户产值占比', '黄金客户产值占比', '铁牌客户产值占比', '铅牌客户产值占比']);
+  assert.equal(s1.revenue, 4150);
   assert.ok(r.json.log.some((l) => l.startsWith('N2 ')), 'N2 is named in the log');
-  // SOUTH's manager: n = 6, same cut-offs; the same two stores, nothing of NORTH
+  // SOUTH's manager: n = 6, the same cut-offs (1, 1, 2); the same two stores, nothing of NORTH
   r = await s.request('POST', `/api/v1/scorecards/customer_tiers/run?${MARCH}`, { cookie: rm });
-  assert.deepEqual(r.json.rows.map((x) => [x.store, x.score, x.rank]), [['S1', 33.3, 1], ['S2', 11.1, 2]]);
+  assert.deepEqual(r.json.rows.map((x) => [x.store, x.score, x.rank]), [['S2', 69.6, 1], ['S1', 50.6, 2]]);
 });
 
-test('yoy_growth on the fixture', async () => {
-  // 2024-03-01..2024-12-31 against 2023-03-01..2023-12-31 (hand-worked):
+test('yoy_growth on the fixture: the minimum-volume rule, then the growth', async () => {
+  // 2024-03-01..2024-12-31 (306 days = 10.05 months) against 2023-03-01..2023-12-31.
+  // The fixture's stores are tiny: S1 and S2 had 4 ROs a year earlier, N1 2, N2 none;
+  // the shipped minimum of 100 ROs a month (1006 here, rounded up) ranks none of them.
+  const period = 'from=2024-03-01&to=2024-12-31';
+  let r = await s.request('POST', `/api/v1/scorecards/yoy_growth/run?${period}`, { cookie: admin });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.rows, []);
+  assert.equal(r.json.log[0], '对比期间 / compared with: 2023-03-01 .. 2023-12-31');
+  for (const [store, n] of [['S1', 4], ['S2', 4], ['N1', 2], ['N2', 0]]) {
+    assert.ok(r.json.log.some((l) => l.startsWith(`${store} `) && l.includes(`只有 ${n} 台次`) && l.includes('1006')), `${store}: ${r.json.log.join('\n')}`);
+  }
+  const source = (await s.request('GET', '/api/v1/scorecards/yoy_growth', { cookie: admin })).json.source;
+  assert.match(source, /^local min_ros_per_month = 100$/m);
+  // Without the rule (a copy with min_ros_per_month = 0), hand-worked:
   // S1 now: R1 600, R2 1250, R3 2100, R4 200, R8 150 -> revenue 4300, 5 ROs, labour 2350;
   //    before: R9 1000, R10 200, R11 0, R12 0 -> 1200, 4 ROs, labour 1200.
   //    0.5 * 3100/1200 + 0.3 * 1/4 + 0.2 * 1150/1200 = 1.558333 -> 155.8 (A)
@@ -415,44 +439,62 @@ test('yoy_growth on the fixture', async () => {
   //    -> only the RO count: 0 -> 0 (B)
   // N1 now: R1 650, 1 RO; before: R3, R5 (no lines) -> RO count -50 % -> -50 (D)
   // N2: no ROs either year -> no row, named in the log.
-  const r = await s.request('POST', '/api/v1/scorecards/yoy_growth/run?from=2024-03-01&to=2024-12-31', { cookie: admin });
+  const tryIt = (min) => s.request('POST', `/api/v1/scorecards/run?${period}`, { cookie: admin,
+    body: source.replace(/^local min_ros_per_month = 100$/m, `local min_ros_per_month = ${min}`), contentType: 'text/x-lua' });
+  r = await tryIt(0);
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.json.rows.map((x) => [x.store, x.score, x.grade, x.rank]),
     [['S1', 155.8, 'A', 1], ['S2', 0, 'B', 2], ['N1', -50, 'D', 3]]);
-  assert.equal(r.json.log[0], '对比期间 / compared with: 2023-03-01 .. 2023-12-31');
+  assert.deepEqual(r.json.rows[0].items.map((i) => [i.kpi, Math.round(i.value * 1e4) / 1e4, i.now, i.last_year]),
+    [['service.revenue', 2.5833, 4300, 1200], ['service.ro_count', 0.25, 5, 4], ['labour.revenue', 0.9583, 2350, 1200]]);
   assert.ok(r.json.log.some((l) => l.startsWith('N2 ')));
+  // a minimum of 0.3 a month (3.02 here): S1 and S2 (4 a year earlier) stay, N1 (2) is left out
+  r = await tryIt(0.3);
+  assert.deepEqual(r.json.rows.map((x) => x.store), ['S1', 'S2']);
+  assert.ok(r.json.log.some((l) => l.startsWith('N1 ') && l.includes('只有 2 台次')));
 });
 
 test('aftersales_balanced on the fixture matches its documented scoring', async () => {
   // The scoring of lua/scorecards/aftersales_balanced.lua, written again here from
-  // its header and docs/scorecards.md, applied to the engine's figures.
-  const ids = ['labour.share', 'retention.churn_y1', 'retention.churn_y2', 'retention.churn_y3',
-    'retention.first_service_rate', 'service.personnel_cost_ratio', 'parts.materials_cost_ratio',
-    'receivables.open', 'receivables.age_181_365', 'receivables.age_over_365', 'insurance.renewal_rate', 'csi.score'];
+  // its header and docs/scorecards.md (levels: good -> full points, bad -> none,
+  // linear between; each item rounded to 0.1), applied to the engine's figures.
+  const ids = ['service.ro_count', 'retention.base', 'service.absorption', 'labour.share', 'service.personnel_cost_ratio',
+    'parts.slow_moving_share', 'insurance.renewal_rate', 'receivables.open', 'receivables.age_181_365',
+    'receivables.age_over_365', 'retention.churn_y1', 'retention.churn_y2', 'retention.churn_y3',
+    'retention.first_service_rate', 'csi.score'];
   const rows = await kpiRows(admin, ids.join(','), 'store');
   const v = Object.fromEntries(rows.map((x) => [x.key, x.values]));
-  const atLeast = (x, goal, max) => (x >= goal ? max : max * Math.max(x, 0) / goal);
-  const atMost = (x, limit, max) => (x <= limit ? max : limit === 0 ? 0 : max * Math.max(0, 1 - (x - limit) / limit));
-  const within = (x, lo, hi, max) => (x >= lo && x <= hi ? max : max * Math.max(0, 1 - (x < lo ? lo - x : x - hi) / (hi - lo)));
-  const near = (x, goal, tol, max) => { const off = Math.abs(x - goal); return off <= 0.02 ? max : max * Math.max(0, 1 - (off - 0.02) / tol); };
+  // between the levels only (good !== bad there): max * (x - bad) / (good - bad)
+  const lin = (x, good, bad, max) => max * Math.min(1, Math.max(0, (x - bad) / (good - bad)));
+  const up = (x, good, bad, max) => (x >= good ? max : x <= bad ? 0 : lin(x, good, bad, max));
+  const down = (x, good, bad, max) => (x <= good ? max : x >= bad ? 0 : lin(x, good, bad, max));
+  const band = (x, lo, hi, blo, bhi, max) => (x >= lo && x <= hi ? max : x < lo ? up(x, lo, blo, max) : down(x, hi, bhi, max));
+  const years = 31 / 365;
   const expected = [];
   for (const store of ['N1', 'N2', 'S1', 'S2']) {
     const k = v[store];
     let earned = 0, possible = 0;
-    const add = (x, max, f) => { if (x !== null && x !== undefined) { earned += f(x); possible += max; } };
-    add(k['labour.share'], 15, (x) => atLeast(x, 0.30, 15));
-    [0.05, 0.08, 0.12].forEach((lim, i) => add(k[`retention.churn_y${i + 1}`], 5, (x) => atMost(x, lim, 5)));
-    add(k['retention.first_service_rate'], 15, (x) => atLeast(x, 0.95, 15));
-    add(k['service.personnel_cost_ratio'], 10, (x) => within(x, 0.10, 0.12, 10));
-    add(k['parts.materials_cost_ratio'], 10, (x) => near(x, 0.18, 0.08, 10));
+    const add = (x, max, f) => {
+      if (x === null || x === undefined) return;
+      earned += Math.round(f(x) * 10) / 10;
+      possible += max;
+    };
+    const visits = k['service.ro_count'] !== null && k['retention.base'] ? k['service.ro_count'] / years / k['retention.base'] : null;
+    add(visits, 8, (x) => up(x, 3, 1, 8));
+    add(k['service.absorption'], 6, (x) => up(x, 1.0, 0.7, 6));
+    add(k['labour.share'], 14, (x) => up(x, 0.30, 0.20, 14));
+    add(k['service.personnel_cost_ratio'], 6, (x) => band(x, 0.10, 0.12, 0.07, 0.15, 6));
+    add(k['parts.slow_moving_share'], 14, (x) => down(x, 0.05, 0.15, 14));
+    add(k['insurance.renewal_rate'], 14, (x) => up(x, 0.65, 0.40, 14));
     const open = k['receivables.open'];
     if (open !== null) {
       const aged = (k['receivables.age_181_365'] ?? 0) + (k['receivables.age_over_365'] ?? 0);
-      add(open > 0 ? aged / open : 0, 10, (x) => atMost(x, 0, 10));
+      add(open > 0 ? aged / open : 0, 14, (x) => down(x, 0, 0.20, 14));
     }
-    add(k['insurance.renewal_rate'], 10, (x) => atLeast(x, 0.65, 10));
-    add(k['csi.score'], 10, (x) => atLeast(x, 8.5, 10));
-    const score = Math.floor((possible > 0 ? 100 * earned / possible : 0) * 10 + 0.5) / 10;
+    [0.05, 0.08, 0.12].forEach((lim, i) => add(k[`retention.churn_y${i + 1}`], 4, (x) => down(x, lim, 2 * lim, 4)));
+    add(k['retention.first_service_rate'], 6, (x) => up(x, 0.95, 0.70, 6));
+    add(k['csi.score'], 6, (x) => up(x, 9.0, 7.0, 6));
+    const score = possible > 0 ? Math.round(1000 * earned / possible) / 10 : 0;
     expected.push([store, score]);
   }
   expected.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
@@ -460,7 +502,10 @@ test('aftersales_balanced on the fixture matches its documented scoring', async 
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.json.rows.map((x) => [x.store, x.score]), expected);
   assert.equal(r.json.rows[0].rank, 1);
-  for (const row of r.json.rows) assert.equal(row.items.length, 10, 'ten items a store');
+  for (const row of r.json.rows) {
+    assert.equal(row.items.length, 12, 'twelve items a store');
+    assert.equal(row.items.reduce((t, i) => t + i.max, 0), 100, 'the weights add up to 100');
+  }
   const mine = await s.request('POST', `/api/v1/scorecards/aftersales_balanced/run?${MARCH}`, { cookie: rm });
   assert.deepEqual(mine.json.rows.map((x) => x.store).sort(), ['S1', 'S2']);
 });
@@ -475,6 +520,36 @@ test('the example of docs/scorecards.md runs as written', async () => {
   for (const row of r.json.rows) assert.ok(['达标', '未达标'].includes(row.grade));
 });
 
+test('the walk-through of docs/scorecards.md works as written: copy, change a weight, add an item, save', async () => {
+  const doc = readFileSync(join(root, 'docs', 'scorecards.md'), 'utf8');
+  const weightLine = /```lua\n\s*(\{ id = "labour\.share", weight = 14, score = "at_least",)\n\s*```/.exec(doc);
+  const newItem = /```lua\n\s*(\{ id = "service\.comeback_rate"[^\n]*)\n\s*```/.exec(doc);
+  assert.ok(weightLine && newItem, 'the guide shows the line to change and the item to add');
+  const shipped = (await s.request('GET', '/api/v1/scorecards/aftersales_balanced', { cookie: rm })).json.source;
+  assert.ok(shipped.includes(weightLine[1]), 'the line the guide shows is in the shipped card');
+  let mine = shipped.replace(weightLine[1], weightLine[1].replace('weight = 14', 'weight = 20'));
+  const csi = mine.indexOf('{ id = "csi.score"');
+  const eol = mine.indexOf('\n', csi);
+  mine = `${mine.slice(0, eol + 1)}  ${newItem[1]}\n${mine.slice(eol + 1)}`;
+  const r = await tryLua(rm, mine);
+  assert.equal(r.status, 200, r.text);
+  for (const row of r.json.rows) {
+    assert.equal(row.items.length, 13);
+    assert.equal(row.items.find((i) => i.kpi === 'labour.share').max, 20);
+    const cb = row.items.find((i) => i.kpi === 'service.comeback_rate');
+    assert.equal(cb.max, 6);
+    // hand-worked from the item: full at 0.5 %, none at 2 %, linear between
+    if (cb.value !== undefined) {
+      const want = cb.value <= 0.005 ? 6 : cb.value >= 0.02 ? 0 : 6 * (0.02 - cb.value) / 0.015;
+      assert.equal(cb.points, Math.round(want * 10) / 10);
+    }
+  }
+  const saved = await put(rm, 'rm_south_aftersales_balanced', mine);
+  assert.equal(saved.status, 201, saved.text);
+  assert.equal(saved.json.owner, 'rm_south');
+  assert.equal((await s.request('DELETE', '/api/v1/scorecards/rm_south_aftersales_balanced', { cookie: rm })).status, 200);
+});
+
 // --- the command line ---
 
 test('fourscore scorecard run prints the ranked table, with --as scoping', async () => {
@@ -483,7 +558,7 @@ test('fourscore scorecard run prints the ranked table, with --as scoping', async
   assert.equal(out.code, 0, out.stderr);
   const lines = out.stdout.trim().split('\n').filter((l) => /^\d/.test(l));
   assert.deepEqual(lines.map((l) => l.split(/\s+/).slice(0, 4)),
-    [['1', 'S1', '33.30', 'B'], ['2', 'S2', '11.10', 'C'], ['3', 'N1', '0.00', 'D']]);
+    [['1', 'S2', '69.60', 'B'], ['2', 'S1', '50.60', 'C'], ['3', 'N1', '0.00', 'D']]);
   assert.match(out.stdout, /广州天河丰田/);
   out = await s.cli(['scorecard', 'run', file, '--from', '2024-03-01', '--to', '2024-03-31', '--as', 'rm_north', '--format', 'json']);
   assert.equal(out.code, 0, out.stderr);

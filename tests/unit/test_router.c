@@ -53,7 +53,7 @@ static const want_route want_routes[] = {
     { "GET", "/api/v1/plugins", "/api/v1/plugins", NULL, "A" },
     { "GET", "/api/v1/scorecards", "/api/v1/scorecards", NULL, USERS },
     /* "owner, admin": only regional managers own scorecards; ownership is checked inside */
-    { "GET", "/api/v1/scorecards/{name}", "/api/v1/scorecards/north_rank", "north_rank", "AR" },
+    { "GET", "/api/v1/scorecards/{name}", "/api/v1/scorecards/north_rank", "north_rank", "AXR" },
     { "PUT", "/api/v1/scorecards/{name}", "/api/v1/scorecards/north_rank", "north_rank", "AR" },
     { "DELETE", "/api/v1/scorecards/{name}", "/api/v1/scorecards/north_rank", "north_rank", "AR" },
     { "POST", "/api/v1/scorecards/{name}/restore", "/api/v1/scorecards/north_rank/restore", "north_rank", "AR" },
