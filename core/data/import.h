@@ -58,6 +58,11 @@ void import_job_set_progress(import_job *j, import_progress_fn fn, void *ud);
  * catalogue does not have. A job without a check refuses every T_KPI value. */
 typedef int (*import_kpi_fn)(void *ud, const char *id);
 void import_job_set_kpi_check(import_job *j, import_kpi_fn fn, void *ud);
+/* Told, after a file has committed, its entity and the stores it had rows
+ * of (the caller above this layer queues what follows from new data, such
+ * as the alert rules' evaluation; it must not block). */
+typedef void (*import_commit_fn)(void *ud, const char *entity, const char *const *stores, int nstores);
+void import_job_set_commit_hook(import_job *j, import_commit_fn fn, void *ud);
 /* Feed the next chunk of the file; -1 once the file is known to fail
  * (further chunks are ignored; finish then reports why). */
 int import_job_feed(import_job *j, const char *data, size_t len);
