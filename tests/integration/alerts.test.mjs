@@ -1,0 +1,323 @@
+// alerts: alert rules, the alerts they open and close, and their
+// notifications, through the real server and real receivers on loopback: a
+// node http webhook receiver and an SMTP server (aiosmtpd), both started
+// here (receivers.mjs). The data is a tiny group written below: regions
+// SOUTH (S1, S2) and NORTH (S3), and repair orders closed today (in
+// Asia/Shanghai, the server's FOURSCORE_TZ), so the rule "service.ro_count
+// below 3, month to date" has values counted by hand: S1 has 1 RO (fires),
+// S2 has 3 (does not: 3 is not below 3), S3 has 1 but lies outside the
+// regional manager's region. Then S1 gets 2 more ROs (3: the alert closes).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from './lib.mjs';
+import { startWebhooks, startSmtp, waitFor } from './receivers.mjs';
+
+const PASSWORD = 'alerts-user-pass-1';
+let s, admin, rm, sm1, sm3, hooks, smtp;
+
+// Today in Asia/Shanghai (UTC+8, no daylight saving time).
+const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+const monthStart = today.slice(0, 8) + '01';
+
+const csvOf = (head, rows) => [head, ...rows.map((r) => r.join(','))].join('\n') + '\n';
+let roSeq = 0;
+// n repair orders of store, closed today (00:01.. so never in the future here)
+const ros = (store, n) => Array.from({ length: n }, () => {
+  roSeq += 1;
+  return [store, `R${roSeq}`, `LFVKP0000000${String(roSeq).padStart(5, '0')}`, `C${store}`, '', 'maintenance', 'customer', '',
+    `${today} 00:00`, `${today} 00:01`, '1000', '', '', ''];
+});
+const RO_HEAD = 'store_code,ro_no,vin,customer_code,advisor_code,ro_type,payer,insurer_code,opened_at,closed_at,mileage_km,other_amount,discount_amount,comeback_of';
+
+async function importCsv(entity, text, cookie = admin) {
+  const t0 = Date.now();
+  const r = await s.request('POST', `/api/v1/import/${entity}`, { cookie, body: text, contentType: 'text/csv' });
+  assert.equal(r.status, 200, `import ${entity}: ${r.text}`);
+  return Date.now() - t0;
+}
+
+const put = (name, body, cookie = admin) => s.request('PUT', `/api/v1/alert-rules/${name}`, { cookie, body });
+const alerts = async (cookie, q = '') => {
+  const r = await s.request('GET', `/api/v1/alerts${q}`, { cookie });
+  assert.equal(r.status, 200, r.text);
+  return r.json;
+};
+
+before(async () => {
+  hooks = await startWebhooks();
+  smtp = await startSmtp();
+  s = await startServer({
+    env: {
+      FOURSCORE_TZ: 'Asia/Shanghai',
+      FOURSCORE_WEBHOOK_HOSTS: '127.0.0.1',
+      FOURSCORE_MAIL_DOMAINS: 'example.com',
+      FOURSCORE_SMTP_URL: smtp.url,
+      FOURSCORE_SMTP_FROM: 'fourscore@example.com',
+      // the daily evaluation is not this file's subject: keep it for the end of the day
+      FOURSCORE_ALERT_TIME: '23:59',
+    },
+  });
+  admin = await s.adminCookie();
+  await importCsv('regions', csvOf('region_code,name', [['SOUTH', '华南区'], ['NORTH', '华北区']]));
+  await importCsv('stores', csvOf('store_code,name,brand,region_code,city,opened_on', [
+    ['S1', '广州天河丰田', '丰田', 'SOUTH', '广州', '2015-06-01'],
+    ['S2', '深圳福田丰田', '丰田', 'SOUTH', '深圳', '2016-03-01'],
+    ['S3', '北京朝阳大众', '大众', 'NORTH', '北京', '2017-01-01']]));
+  await importCsv('customers', csvOf('store_code,customer_code,type,name', [
+    ['S1', 'CS1', 'individual', '黄先生'], ['S2', 'CS2', 'individual', '李女士'], ['S3', 'CS3', 'individual', '王先生']]));
+  const mk = async (body) => {
+    const r = await s.request('POST', '/api/v1/users', { cookie: admin, body: { password: PASSWORD, ...body } });
+    assert.equal(r.status, 201, r.text);
+  };
+  await mk({ username: 'rm_south', role: 'regional_manager', regions: ['SOUTH'] });
+  await mk({ username: 'sm_s1', role: 'store_manager', store: 'S1' });
+  await mk({ username: 'sm_s3', role: 'store_manager', store: 'S3' });
+  rm = await s.login('rm_south', PASSWORD);
+  sm1 = await s.login('sm_s1', PASSWORD);
+  sm3 = await s.login('sm_s3', PASSWORD);
+  // S2 starts with 3 ROs (not below 3), S1 and S3 with none yet
+  await importCsv('repair_orders', csvOf(RO_HEAD, ros('S2', 3)));
+});
+
+after(async () => {
+  if (s) {
+    const res = await s.stop();
+    assert.equal(res.code, 0, `the server exits cleanly (no leak, no error): ${s.stderr().slice(-3000)}`);
+  }
+  if (hooks) await hooks.close();
+  if (smtp) await smtp.close();
+});
+
+const good = () => ({
+  kpi: 'service.ro_count', when: 'below', threshold: 3, window: 'month_to_date',
+  notify: [{ webhook: hooks.url('/json'), format: 'json' }],
+});
+
+test('a rule is validated on save: 400 naming the field, 403 outside the owner scope', async () => {
+  const cases = [
+    [{ ...good(), kpi: 'service.nope' }, 'kpi'],
+    [{ ...good(), kpi: 'insurance.insurer_share' }, 'kpi'],          // answered by insurer only, not by store
+    [{ ...good(), threshold: undefined }, 'threshold'],
+    [{ ...good(), when: 'above', threshold: 'x' }, 'threshold'],
+    [{ ...good(), when: 'outside_target', threshold: 1 }, 'threshold'],
+    [{ ...good(), when: 'outside_target', threshold: undefined }, 'when'],   // service.ro_count has no numeric target
+    [{ ...good(), when: 'sideways' }, 'when'],
+    [{ ...good(), window: 'last_week' }, 'window'],
+    [{ ...good(), notify: [] }, 'notify'],
+    [{ ...good(), notify: [{ webhook: 'https://evil.example.net/hook', format: 'json' }] }, 'notify[0].webhook'],
+    [{ ...good(), notify: [{ webhook: hooks.url('/x'), format: 'slack' }] }, 'notify[0].format'],
+    [{ ...good(), notify: [{ webhook: hooks.url('/x') }, { email: 'boss@elsewhere.org' }] }, 'notify[1].email'],
+    [{ ...good(), kpi: undefined, data_missing: { entity: 'nope', days: 2 }, when: undefined, threshold: undefined, window: undefined }, 'data_missing.entity'],
+  ];
+  for (const [body, field] of cases) {
+    const r = await put('bad-rule', body);
+    assert.equal(r.status, 400, `${JSON.stringify(body)} -> ${r.status} ${r.text}`);
+    assert.equal(r.json.error.code ?? r.json.code ?? 'bad_parameter', 'bad_parameter');
+    assert.equal(r.text.includes(`"parameter":"${field}"`), true, `names ${field}: ${r.text}`);
+  }
+  // a regional manager's rule on a store or region outside their region
+  let r = await put('rm-north', { ...good(), stores: ['S3'] }, rm);
+  assert.equal(r.status, 403, r.text);
+  assert.match(r.text, /store_out_of_scope/);
+  r = await put('rm-north', { ...good(), regions: ['NORTH'] }, rm);
+  assert.equal(r.status, 403, r.text);
+  // a store manager manages no rules
+  r = await put('sm-rule', good(), sm1);
+  assert.equal(r.status, 403, r.text);
+  // nothing was stored
+  r = await s.request('GET', '/api/v1/alert-rules', { cookie: admin });
+  assert.deepEqual(r.json, []);
+});
+
+test('alerts open after an import, without delaying it, and notify every target once', async () => {
+  let r = await put('ro-low', {
+    kpi: 'service.ro_count', when: 'below', threshold: 3, window: 'month_to_date', regions: ['SOUTH'],
+    notify: [{ webhook: hooks.url('/json'), format: 'json' }, { webhook: hooks.url('/wecom'), format: 'wecom' },
+      { webhook: hooks.url('/ding'), format: 'dingtalk' }, { email: 'boss@example.com' }],
+  }, rm);
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.json.owner, 'rm_south');
+  // the admin sees every rule, the regional manager their own
+  assert.deepEqual((await s.request('GET', '/api/v1/alert-rules', { cookie: admin })).json.map((x) => x.name), ['ro-low']);
+  assert.deepEqual((await s.request('GET', '/api/v1/alert-rules', { cookie: rm })).json.map((x) => x.name), ['ro-low']);
+
+  // one RO for S1 (1 < 3: fires) and one for S3 (outside SOUTH: never)
+  await importCsv('repair_orders', csvOf(RO_HEAD, [...ros('S1', 1), ...ros('S3', 1)]));
+  await waitFor(() => hooks.received('/json').length >= 1 && hooks.received('/wecom').length >= 1 &&
+    hooks.received('/ding').length >= 1 && smtp.messages().length >= 1, () => JSON.stringify(hooks.all()));
+  await new Promise((res) => setTimeout(res, 1500));   // nothing more arrives
+  assert.equal(hooks.received('/json').length, 1);
+  assert.equal(hooks.received('/wecom').length, 1);
+  assert.equal(hooks.received('/ding').length, 1);
+  assert.equal(smtp.messages().length, 1);
+
+  const j = hooks.received('/json')[0].json;
+  assert.equal(j.rule, 'ro-low');
+  assert.equal(j.kpi, 'service.ro_count');
+  assert.equal(j.store, 'S1');
+  assert.equal(j.store_name, '广州天河丰田');
+  assert.equal(j.value, 1);
+  assert.equal(j.threshold, 3);
+  assert.equal(j.window, 'month_to_date');
+  assert.equal(j.from, monthStart);
+  assert.equal(j.to, today);
+  assert.equal(j.closed_at, null);
+  assert.equal(j.event, 'open');
+  assert.match(j.opened_at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+
+  const w = hooks.received('/wecom')[0].json;
+  assert.equal(w.msgtype, 'markdown');
+  for (const word of ['广州天河丰田', 'S1', '进厂台次', 'service.ro_count', '当前值', '1', '阈值', '3', '本月至今', monthStart, today])
+    assert.ok(w.markdown.content.includes(word), `WeCom text names ${word}: ${w.markdown.content}`);
+  const d = hooks.received('/ding')[0].json;
+  assert.equal(d.msgtype, 'markdown');
+  assert.match(d.markdown.title, /广州天河丰田/);
+  for (const word of ['广州天河丰田', '进厂台次', '当前值', '阈值', '本月至今'])
+    assert.ok(d.markdown.text.includes(word), `DingTalk text names ${word}: ${d.markdown.text}`);
+
+  const m = smtp.messages()[0];
+  assert.deepEqual(m.to, ['boss@example.com']);
+  assert.equal(m.from, 'fourscore@example.com');
+  assert.match(m.subject, /经营预警/);
+  assert.match(m.subject, /广州天河丰田/);
+  assert.match(m.subject, /进厂台次/);
+  for (const word of ['广州天河丰田', '进厂台次', '当前值：1', '阈值：3', '本月至今']) assert.ok(m.text.includes(word), `email names ${word}: ${m.text}`);
+
+  // the alert, with its deliveries
+  const list = await alerts(admin, '?state=open');
+  assert.equal(list.length, 1);
+  assert.equal(list[0].store, 'S1');
+  assert.equal(list[0].deliveries.length, 4);
+  for (const dl of list[0].deliveries) {
+    assert.equal(dl.status, 'sent', JSON.stringify(dl));
+    assert.equal(dl.event, 'open');
+    assert.equal(dl.attempts, 1);
+  }
+});
+
+test('a store manager sees only their store alerts', async () => {
+  // an admin's rule on S3 alone, evaluated by `fourscore alerts check`
+  let r = await put('north-low', { ...good(), stores: ['S3'], notify: [{ webhook: hooks.url('/north'), format: 'json' }] });
+  assert.equal(r.status, 201, r.text);
+  const out = await s.cli(['alerts', 'check']);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /alerts opened: 1/, out.stdout);     // S3 under north-low; S1 is open already
+  assert.equal(hooks.received('/north').length, 1);
+  assert.equal(hooks.received('/north')[0].json.store, 'S3');
+  const all = await alerts(admin);
+  assert.deepEqual(all.map((a) => `${a.rule}/${a.store}`).sort(), ['north-low/S3', 'ro-low/S1']);
+  assert.deepEqual((await alerts(sm1)).map((a) => a.store), ['S1']);
+  assert.deepEqual((await alerts(sm3)).map((a) => a.store), ['S3']);
+  assert.deepEqual((await alerts(rm)).map((a) => a.store), ['S1']);     // SOUTH only
+  r = await s.request('GET', '/api/v1/alerts?store=S3', { cookie: sm1 });
+  assert.equal(r.status, 403);
+  r = await s.request('GET', '/api/v1/alerts?state=maybe', { cookie: sm1 });
+  assert.equal(r.status, 400);
+  // a second check opens nothing more and sends nothing more
+  const again = await s.cli(['alerts', 'check']);
+  assert.match(again.stdout, /alerts opened: 0, closed: 0; notifications sent: 0/, again.stdout);
+  assert.equal(hooks.received('/north').length, 1);
+});
+
+test('the alert closes when the data no longer meets the condition', async () => {
+  // S1 gets 2 more ROs: 3, not below 3
+  await importCsv('repair_orders', csvOf(RO_HEAD, ros('S1', 2)));
+  await waitFor(() => hooks.received('/json').length >= 2 && hooks.received('/wecom').length >= 2 &&
+    hooks.received('/ding').length >= 2, () => JSON.stringify(hooks.all().map((x) => x.path)));
+  const closing = hooks.received('/json')[1].json;
+  assert.equal(closing.event, 'close');
+  assert.equal(closing.store, 'S1');
+  assert.match(closing.closed_at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  assert.match(hooks.received('/wecom')[1].json.markdown.content, /预警解除/);
+  assert.equal(smtp.messages().length, 1, 'email goes out when an alert opens only');
+  const s1 = (await alerts(admin, '?rule=ro-low')).filter((a) => a.store === 'S1');
+  assert.equal(s1.length, 1);
+  assert.notEqual(s1[0].closed_at, null);
+  assert.deepEqual((await alerts(admin, '?state=open')).map((a) => a.store), ['S3']);
+  // falls again (a correction is not possible by import here, so a new rule with a higher bar): a new alert opens
+  const r = await put('ro-low', {
+    kpi: 'service.ro_count', when: 'below', threshold: 4, window: 'month_to_date', regions: ['SOUTH'],
+    notify: [{ webhook: hooks.url('/json'), format: 'json' }],
+  }, rm);
+  assert.equal(r.status, 200, r.text);
+  const out = await s.cli(['alerts', 'check']);
+  assert.equal(out.code, 0, out.stderr);
+  // S1 has 3 and S2 has 3 ROs: both below 4
+  const open = (await alerts(admin, '?state=open&rule=ro-low')).map((a) => a.store).sort();
+  assert.deepEqual(open, ['S1', 'S2']);
+});
+
+test('a receiver that answers 500 then 200 gets the message once, on the retry', async () => {
+  const r = await put('retry-rule', { ...good(), stores: ['S3'], notify: [{ webhook: hooks.url('/fail-once-a'), format: 'json' }] });
+  assert.equal(r.status, 201, r.text);
+  const out = await s.cli(['alerts', 'check']);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(hooks.received('/fail-once-a', true).length, 2, 'two requests: the 500 and the retry');
+  assert.equal(hooks.received('/fail-once-a').length, 1, 'delivered once');
+  const al = (await alerts(admin, '?rule=retry-rule'))[0];
+  assert.equal(al.deliveries[0].status, 'sent');
+  assert.equal(al.deliveries[0].attempts, 2);
+});
+
+test('a dead webhook delays no import, is tried 3 times and is counted in /metrics', async () => {
+  const r = await put('dead-rule', { ...good(), stores: ['S3'], notify: [{ webhook: hooks.url('/dead'), format: 'wecom' }] });
+  assert.equal(r.status, 201, r.text);
+  // the import that fires it answers at once though the delivery takes 1 + 3 s of backoff
+  // (S3 gets a second RO: 2, still below 3, so the alert of dead-rule opens)
+  const t = await importCsv('repair_orders', csvOf(RO_HEAD, ros('S3', 1)));
+  assert.ok(t < 3000, `the import answered in ${t} ms`);
+  await waitFor(() => hooks.received('/dead', true).length >= 3, 'three attempts', 30000);
+  await waitFor(async () => {
+    const al = (await alerts(admin, '?rule=dead-rule'))[0];
+    return al && al.deliveries[0].status === 'failed';
+  }, 'the delivery marked failed');
+  const al = (await alerts(admin, '?rule=dead-rule'))[0];
+  assert.equal(al.deliveries[0].attempts, 3);
+  assert.match(al.deliveries[0].last_error, /500/);
+  const m = await s.request('GET', '/metrics', { cookie: admin });
+  const failed = /fourscore_notifications_failed_total (\d+)/.exec(m.text);
+  assert.ok(failed && Number(failed[1]) >= 1, m.text.slice(0, 2000));
+  // and the requests of the API stay quick meanwhile
+  const t0 = Date.now();
+  assert.equal((await s.request('GET', '/api/v1/alerts', { cookie: admin })).status, 200);
+  assert.ok(Date.now() - t0 < 2000);
+});
+
+test('replacing, disabling and deleting rules close their alerts; owners and admins only', async () => {
+  // another regional manager may not touch rm_south's rule
+  const mk = await s.request('POST', '/api/v1/users', { cookie: admin, body: { username: 'rm_north', role: 'regional_manager', regions: ['NORTH'], password: PASSWORD } });
+  assert.equal(mk.status, 201, mk.text);
+  const rmn = await s.login('rm_north', PASSWORD);
+  assert.equal((await put('ro-low', good(), rmn)).status, 403);
+  assert.equal((await s.request('DELETE', '/api/v1/alert-rules/ro-low', { cookie: rmn })).status, 403);
+  assert.deepEqual((await s.request('GET', '/api/v1/alert-rules', { cookie: rmn })).json, []);
+  // disabling closes its open alerts
+  let r = await put('ro-low', { ...good(), regions: ['SOUTH'], enabled: false }, rm);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.enabled, false);
+  assert.deepEqual((await alerts(admin, '?state=open&rule=ro-low')), []);
+  // deleting (by an admin) closes the rest
+  r = await s.request('DELETE', '/api/v1/alert-rules/north-low', { cookie: admin });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual((await alerts(admin, '?state=open&rule=north-low')), []);
+  assert.equal((await s.request('DELETE', '/api/v1/alert-rules/north-low', { cookie: admin })).status, 404);
+});
+
+test('a data_missing rule fires for a store whose data is older than its days', async () => {
+  // S1 has repair orders of today, S2 too; S3's freshness of appointments is null (none imported)
+  const r = await put('appt-missing', {
+    data_missing: { entity: 'appointments', days: 2 }, stores: ['S3'],
+    notify: [{ webhook: hooks.url('/missing'), format: 'dingtalk' }],
+  });
+  assert.equal(r.status, 201, r.text);
+  const out = await s.cli(['alerts', 'check']);
+  assert.equal(out.code, 0, out.stderr);
+  const al = (await alerts(admin, '?rule=appt-missing'))[0];
+  assert.equal(al.store, 'S3');
+  assert.equal(al.kpi, null);
+  assert.equal(al.value, null);
+  assert.equal(al.threshold, 2);
+  assert.equal(al.window, null);
+  await waitFor(() => hooks.received('/missing').length === 1, 'the missing-data message');
+  assert.match(hooks.received('/missing')[0].json.markdown.text, /预约数据未更新/);
+});
