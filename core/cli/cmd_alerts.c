@@ -54,8 +54,38 @@ int cmd_alerts(int argc, char **argv)
 
 int cmd_report(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "fourscore report: not available in this build\n");
-    return 1;
+    opt opts[] = {
+        { "--owner", OPT_STR, "USER", "the subscription's owner (needed when several users have one of that name)", 0, 0, {0}, 0 },
+    };
+    app a;
+    const char *pos[2];
+    int npos = 0;
+    int rc = cli_open(&a, argc, argv, opts, 1, "fourscore report send NAME [--owner USER] [options]",
+                      "Build the report of the subscription NAME now, with its owner's scope as it\n"
+                      "is now (daily: the 日报表 for the 1st of yesterday's month to yesterday;\n"
+                      "monthly: the last full month), and email it to its recipients with the\n"
+                      "summary in the body and the workbook (.xlsx) attached, through\n"
+                      "FOURSCORE_SMTP_URL. Exit 1 when it cannot be built or sent.",
+                      pos, 2, &npos);
+    if (rc != 0) return rc < 0 ? 0 : rc;
+    if (npos != 2 || strcmp(pos[0], "send") != 0) {
+        fprintf(stderr, "fourscore report: expected 'send NAME' (see --help)\n");
+        return 2;
+    }
+    log_set_level(LOG_WARN);
+    char err[1024];
+    if (app_open(&a, true, err, sizeof err) != 0) {
+        fprintf(stderr, "fourscore report: %s\n", err);
+        return 1;
+    }
+    int exit_code = 0;
+    if (report_send_now(&a, pos[1], opts[0].set ? opts[0].value : NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "fourscore report: %s\n", err);
+        exit_code = 1;
+    } else {
+        printf("sent the report %s\n", pos[1]);
+    }
+    kpi_close(&a);
+    app_close(&a);
+    return exit_code;
 }

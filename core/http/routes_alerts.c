@@ -8,6 +8,7 @@
 #include "alerts.h"
 #include "app.h"
 #include "auth.h"
+#include "reports.h"
 #include "route_util.h"
 
 /* The {name} of the path: NULL after answering 400. */
@@ -118,4 +119,53 @@ void alerts_route_list(http_req *r)
     route_release(r, c);
     if (!arr) route_reply_db_unavailable(r, "alerts", err);
     else http_reply_json(r, 200, arr);
+}
+
+/* --- subscriptions --- */
+
+void subscriptions_route_list(http_req *r)
+{
+    db_conn *c = route_db(r);
+    if (!c) return;
+    char err[512];
+    cJSON *arr = subscriptions_json(c, r->who, err, sizeof err);
+    route_release(r, c);
+    if (!arr) route_reply_db_unavailable(r, "subscriptions", err);
+    else http_reply_json(r, 200, arr);
+}
+
+void subscriptions_route_put(http_req *r)
+{
+    const char *name = rule_name(r);
+    if (!name) return;
+    cJSON *body = route_body_object(r);
+    if (!body) return;
+    db_conn *c = route_db(r);
+    if (!c) { cJSON_Delete(body); return; }
+    cJSON *saved = NULL;
+    char field[64], err[1024];
+    int rc = subscription_put(c, r->who, name, body, &saved, field, sizeof field, err, sizeof err);
+    route_release(r, c);
+    cJSON_Delete(body);
+    if (rc == 200 || rc == 201) http_reply_json(r, rc, saved);
+    else if (rc == 503) route_reply_db_unavailable(r, "subscriptions", err);
+    else route_reply_status(r, rc, field, err);
+}
+
+void subscriptions_route_delete(http_req *r)
+{
+    const char *name = rule_name(r);
+    if (!name) return;
+    db_conn *c = route_db(r);
+    if (!c) return;
+    char err[512];
+    int rc = subscription_delete(c, r->who, name, http_query(r, "owner"), err, sizeof err);
+    route_release(r, c);
+    if (rc == 0) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "deleted", name);
+        http_reply_json(r, 200, o);
+    } else if (rc == 403) http_reply_error(r, 403, API_FORBIDDEN, err, NULL);
+    else if (rc == 503) route_reply_db_unavailable(r, "subscriptions", err);
+    else route_reply_status(r, rc, "name", err);
 }

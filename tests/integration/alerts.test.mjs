@@ -321,3 +321,100 @@ test('a data_missing rule fires for a store whose data is older than its days', 
   await waitFor(() => hooks.received('/missing').length === 1, 'the missing-data message');
   assert.match(hooks.received('/missing')[0].json.markdown.text, /预约数据未更新/);
 });
+
+// --- scheduled reports ---
+
+// Yesterday in Asia/Shanghai, and its month's size: the daily report covers [its 1st, it].
+const yday = new Date(Date.now() + 8 * 3600e3 - 86400e3).toISOString().slice(0, 10);
+const [yY, yM, yD] = yday.split('-').map(Number);
+const yDays = new Date(Date.UTC(yY, yM, 0)).getUTCDate();
+const yFirst = yday.slice(0, 8) + '01';
+
+test('subscriptions are validated and kept per owner', async () => {
+  const cases = [
+    [{ report: 'weekly', to: ['a@example.com'] }, 'report'],
+    [{ report: 'daily', to: [] }, 'to'],
+    [{ report: 'daily', to: ['a@elsewhere.org'] }, 'to[0]'],
+    [{ report: 'daily', to: ['a@example.com'], time: '25:00' }, 'time'],
+  ];
+  for (const [body, field] of cases) {
+    const r = await s.request('PUT', '/api/v1/subscriptions/bad', { cookie: rm, body });
+    assert.equal(r.status, 400, r.text);
+    assert.ok(r.text.includes(`"parameter":"${field}"`), r.text);
+  }
+  let r = await s.request('PUT', '/api/v1/subscriptions/daily-rm', { cookie: rm, body: { report: 'daily', to: ['rm@example.com'], time: '23:59' } });
+  assert.equal(r.status, 201, r.text);
+  r = await s.request('PUT', '/api/v1/subscriptions/daily-rm', { cookie: sm1, body: { report: 'monthly', to: ['sm@example.com'] } });
+  assert.equal(r.status, 201, 'names are per owner');
+  assert.equal(r.json.time, '08:00');
+  assert.deepEqual((await s.request('GET', '/api/v1/subscriptions', { cookie: rm })).json,
+    [{ name: 'daily-rm', report: 'daily', to: ['rm@example.com'], time: '23:59' }]);
+  const all = (await s.request('GET', '/api/v1/subscriptions', { cookie: admin })).json;
+  assert.deepEqual(all.map((x) => `${x.owner}/${x.name}`), ['rm_south/daily-rm', 'sm_s1/daily-rm']);
+  assert.equal((await s.request('DELETE', '/api/v1/subscriptions/daily-rm?owner=rm_south', { cookie: sm1 })).status, 403);
+  assert.equal((await s.request('DELETE', '/api/v1/subscriptions/daily-rm?owner=sm_s1', { cookie: admin })).status, 200);
+  assert.equal((await s.request('DELETE', '/api/v1/subscriptions/daily-rm', { cookie: sm1 })).status, 404);
+});
+
+test('fourscore report send: the 日报表 by email, Chinese summary and the .xlsx, in the owner scope', async () => {
+  // yesterday: S1 gets 2 ROs, S2 4, S3 5 (outside rm_south's region); monthly budgets of yesterday's month
+  const at = (n, store) => Array.from({ length: n }, () => {
+    roSeq += 1;
+    return [store, `Y${roSeq}`, `LFVKP0000001${String(roSeq).padStart(5, '0')}`, `C${store}`, '', 'maintenance', 'customer', '',
+      `${yday} 09:00`, `${yday} 10:00`, '1000', '', '', ''];
+  });
+  await importCsv('repair_orders', csvOf(RO_HEAD, [...at(2, 'S1'), ...at(4, 'S2'), ...at(5, 'S3')]));
+  const month = yday.slice(0, 7);
+  await importCsv('targets', csvOf('store_code,month,kpi,value', [
+    ['S1', month, 'service.ro_count', '60'], ['S2', month, 'service.ro_count', '90'], ['S3', month, 'service.ro_count', '30'],
+    ['S1', month, 'service.revenue', '100000'], ['S2', month, 'service.revenue', '200000'], ['S3', month, 'service.revenue', '50000']]));
+  const before = smtp.messages().length;
+  const out = await s.cli(['report', 'send', 'daily-rm']);
+  assert.equal(out.code, 0, out.stderr);
+  await waitFor(() => smtp.messages().length > before, 'the report email');
+  const m = smtp.messages()[before];
+  assert.deepEqual(m.to, ['rm@example.com']);
+  assert.match(m.subject, /日报表/);
+  assert.ok(m.subject.includes(`${yFirst} 至 ${yday}`), m.subject);
+  // by hand: S1 2 + S2 4 = 6 ROs; budget (60 + 90) x days elapsed / days of the month, projection 6 / elapsed x days
+  const budget = (150 * yD) / yDays;
+  assert.ok(m.text.includes('合计：进厂台次 6（'), m.text);
+  assert.ok(m.text.includes(`目标 ${budget.toFixed(0)}`), m.text);
+  assert.ok(m.text.includes(`达成 ${(100 * 6 / budget).toFixed(1)}%`), m.text);
+  assert.ok(m.text.includes(`月末预测 ${(6 / yD * yDays).toFixed(0)}`), m.text);
+  assert.ok(m.text.includes('广州天河丰田') && m.text.includes('深圳福田丰田'), m.text);
+  assert.ok(!m.text.includes('北京朝阳大众'), 'S3 is outside the owner scope');
+  assert.equal(m.attachments.length, 1);
+  const x = m.attachments[0];
+  assert.match(x.filename, /\.xlsx$/);
+  const [head, ...rows] = x.rows;
+  assert.deepEqual(head, ['门店', '进厂台次', '台次目标', '台次达成', '台次月末预测', '维修产值', '产值目标', '产值达成', '产值月末预测']);
+  assert.deepEqual(rows.map((r) => r[0]), ['合计', 'S1 广州天河丰田', 'S2 深圳福田丰田']);
+  const close = (a, b) => Math.abs(a - b) < 1e-6 * Math.max(1, Math.abs(b));
+  const want = { 合计: [6, 150], 'S1 广州天河丰田': [2, 60], 'S2 深圳福田丰田': [4, 90] };
+  for (const r of rows) {
+    const [n, t] = want[r[0]];
+    assert.equal(r[1], n, r[0]);
+    assert.ok(close(r[2], (t * yD) / yDays), `${r[0]} budget ${r[2]}`);
+    assert.ok(close(r[3], n / ((t * yD) / yDays)), `${r[0]} achievement ${r[3]}`);
+    assert.ok(close(r[4], (n / yD) * yDays), `${r[0]} projection ${r[4]}`);
+  }
+  // the revenue columns: the KPI answer for the same stores and period (its budget: 300000 pro-rated)
+  const k = await s.request('GET', `/api/v1/kpi?ids=service.revenue&from=${yFirst}&to=${yday}&stores=S1,S2&targets=1`, { cookie: admin });
+  assert.equal(k.status, 200, k.text);
+  assert.ok(close(rows[0][5], k.json.rows[0].values['service.revenue']), `${rows[0][5]} vs ${k.text}`);
+  assert.ok(close(rows[0][6], (300000 * yD) / yDays), `${rows[0][6]}`);
+});
+
+test('a subscription is sent by the scheduler at its time, once', async () => {
+  // the next minute in Asia/Shanghai
+  const next = new Date(Date.now() + 8 * 3600e3 + 60e3).toISOString().slice(11, 16);
+  const r = await s.request('PUT', '/api/v1/subscriptions/morning', { cookie: rm, body: { report: 'daily', to: ['morning@example.com'], time: next } });
+  assert.equal(r.status, 201, r.text);
+  const mine = () => smtp.messages().filter((m) => m.to[0] === 'morning@example.com');
+  await waitFor(() => mine().length >= 1, 'the scheduled report', 100000);
+  await new Promise((res) => setTimeout(res, 17000));    // the scheduler's next look sends nothing more
+  assert.equal(mine().length, 1);
+  assert.match(mine()[0].subject, /日报表/);
+  assert.match(mine()[0].attachments[0].filename, /\.xlsx$/);
+});
