@@ -84,6 +84,11 @@ void import_result_fail(import_result *res, int status, enum api_error code, con
 int import_file_progress(struct app *a, const struct principal *who, const char *entity,
                          const char *path, import_result *res, import_progress_fn fn, void *ud,
                          import_kpi_fn kpi_check, void *kpi_ud);
+/* import_file_progress that also tells on_commit the stores of the file
+ * once it has committed (import_job_set_commit_hook). */
+int import_file_hooked(struct app *a, const struct principal *who, const char *entity, const char *path,
+                       import_result *res, import_progress_fn fn, void *ud, import_kpi_fn kpi_check, void *kpi_ud,
+                       import_commit_fn on_commit, void *commit_ud);
 /* import_file for a bulk load whose rollups the caller rebuilds afterwards. */
 int import_file_deferred(struct app *a, const struct principal *who, const char *entity,
                          const char *path, import_result *res);

@@ -420,7 +420,7 @@ static const char SQL_ALERTS_PAGE[] =
     "AND (? IS NULL OR a.store_code = ?) AND (? IS NULL OR a.kpi = ?) AND (? IS NULL OR a.rule_name = ?) "
     "ORDER BY a.id DESC LIMIT 1000";
 static const char SQL_DELIVERIES_RANGE[] =
-    "SELECT alert_id, target, event, status, attempts, last_error FROM alert_deliveries "
+    "SELECT alert_id, target, event, status, attempts, last_error, kind FROM alert_deliveries "
     "WHERE alert_id BETWEEN ? AND ? ORDER BY id";
 
 static cJSON *num_or_null(const db_result *r, int row, int col)
@@ -431,6 +431,18 @@ static cJSON *num_or_null(const db_result *r, int row, int col)
 }
 
 static cJSON *str_or_null(const char *s) { return s ? cJSON_CreateString(s) : cJSON_CreateNull(); }
+
+/* A webhook's query (the robot's key or access token) is a secret that lets
+ * anyone post to the group: the list shows the first 4 characters of its
+ * value only (key=k123…). */
+static void target_shown(const char *target, bool webhook, char *out, size_t cap)
+{
+    const char *q = webhook ? strchr(target, '?') : NULL;
+    const char *eq = q ? strchr(q, '=') : NULL;
+    const char *secret = eq ? eq + 1 : q ? q + 1 : NULL;
+    if (!secret || strlen(secret) <= 4) { snprintf(out, cap, "%s", target); return; }
+    snprintf(out, cap, "%.*s%.4s…", (int)(secret - target), target, secret);
+}
 
 static int add_deliveries_json(db_conn *c, cJSON *arr, long long lo, long long hi, char *err, size_t errlen)
 {
@@ -444,7 +456,9 @@ static int add_deliveries_json(db_conn *c, cJSON *arr, long long lo, long long h
         for (int i = 0; d && i < res->nrows; i++) {
             if (db_cell_int(res, i, 0) != id) continue;
             cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "target", db_cell(res, i, 1));
+            char shown[720];
+            target_shown(db_cell(res, i, 1), strcmp(db_cell(res, i, 6), "webhook") == 0, shown, sizeof shown);
+            cJSON_AddStringToObject(o, "target", shown);
             cJSON_AddStringToObject(o, "event", db_cell(res, i, 2));
             cJSON_AddStringToObject(o, "status", db_cell(res, i, 3));
             cJSON_AddNumberToObject(o, "attempts", (double)db_cell_int(res, i, 4));

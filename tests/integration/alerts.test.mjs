@@ -9,7 +9,9 @@
 // regional manager's region. Then S1 gets 2 more ROs (3: the alert closes).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './lib.mjs';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { startServer, tempDir } from './lib.mjs';
 import { startWebhooks, startSmtp, waitFor } from './receivers.mjs';
 
 const PASSWORD = 'alerts-user-pass-1';
@@ -307,7 +309,7 @@ test('a data_missing rule fires for a store whose data is older than its days', 
   // S1 has repair orders of today, S2 too; S3's freshness of appointments is null (none imported)
   const r = await put('appt-missing', {
     data_missing: { entity: 'appointments', days: 2 }, stores: ['S3'],
-    notify: [{ webhook: hooks.url('/missing'), format: 'dingtalk' }],
+    notify: [{ webhook: hooks.url('/missing?key=k1234567890'), format: 'dingtalk' }],
   });
   assert.equal(r.status, 201, r.text);
   const out = await s.cli(['alerts', 'check']);
@@ -318,8 +320,23 @@ test('a data_missing rule fires for a store whose data is older than its days', 
   assert.equal(al.value, null);
   assert.equal(al.threshold, 2);
   assert.equal(al.window, null);
-  await waitFor(() => hooks.received('/missing').length === 1, 'the missing-data message');
-  assert.match(hooks.received('/missing')[0].json.markdown.text, /预约数据未更新/);
+  await waitFor(() => hooks.received('/missing?key=k1234567890').length === 1, 'the missing-data message');
+  assert.match(hooks.received('/missing?key=k1234567890')[0].json.markdown.text, /预约数据未更新/);
+  // the robot's key is a secret: the list shows its first 4 characters
+  const again = (await alerts(sm3, '?rule=appt-missing'))[0];
+  assert.equal(again.deliveries[0].target, hooks.url('/missing?key=k123…'));
+});
+
+test('an import on the command line evaluates the rules for the stores it touched', async () => {
+  const r = await put('cli-import', { ...good(), threshold: 100, stores: ['S2'], notify: [{ webhook: hooks.url('/cli'), format: 'json' }] });
+  assert.equal(r.status, 201, r.text);
+  const file = join(tempDir('fs-alerts-csv-'), 'ro.csv');
+  writeFileSync(file, csvOf(RO_HEAD, ros('S2', 1)));
+  const out = await s.cli(['import', 'repair_orders', file]);
+  assert.equal(out.code, 0, out.stderr);
+  // delivered before the command exits
+  assert.equal(hooks.received('/cli').length, 1);
+  assert.equal(hooks.received('/cli')[0].json.store, 'S2');
 });
 
 // --- scheduled reports ---
