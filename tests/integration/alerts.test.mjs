@@ -11,6 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { startServer, tempDir } from './lib.mjs';
 import { startWebhooks, startSmtp, waitFor } from './receivers.mjs';
 
@@ -423,15 +424,44 @@ test('fourscore report send: the 日报表 by email, Chinese summary and the .xl
   assert.ok(close(rows[0][6], (300000 * yD) / yDays), `${rows[0][6]}`);
 });
 
-test('a subscription is sent by the scheduler at its time, once', async () => {
-  // the next minute in Asia/Shanghai
-  const next = new Date(Date.now() + 8 * 3600e3 + 60e3).toISOString().slice(11, 16);
-  const r = await s.request('PUT', '/api/v1/subscriptions/morning', { cookie: rm, body: { report: 'daily', to: ['morning@example.com'], time: next } });
+test('a subscription is sent by the scheduler at its time, once; one saved after its time waits for tomorrow', async () => {
+  // "late": saved through the API with a time already past today, so its first report is tomorrow's.
+  // "direct": the same row written straight into the table (as if saved yesterday), so it is due now.
+  let r = await s.request('PUT', '/api/v1/subscriptions/late', { cookie: rm, body: { report: 'daily', to: ['late@example.com'], time: '00:00' } });
   assert.equal(r.status, 201, r.text);
-  const mine = () => smtp.messages().filter((m) => m.to[0] === 'morning@example.com');
-  await waitFor(() => mine().length >= 1, 'the scheduled report', 100000);
-  await new Promise((res) => setTimeout(res, 17000));    // the scheduler's next look sends nothing more
-  assert.equal(mine().length, 1);
-  assert.match(mine()[0].subject, /日报表/);
-  assert.match(mine()[0].attachments[0].filename, /\.xlsx$/);
+  execFileSync('mariadb', ['--no-defaults', `--socket=${s.dataDir}/mysqld.sock`, '-uroot', 'fourscore', '-e',
+    `INSERT INTO subscriptions (owner, name, report, recipients, send_time, created_at, updated_at)
+     VALUES ('rm_south', 'direct', 'daily', '["direct@example.com"]', '00:00', NOW(), NOW())`]);
+  const to = (addr) => smtp.messages().filter((m) => m.to[0] === addr);
+  await waitFor(() => to('direct@example.com').length >= 1, 'the scheduled report', 40000);   // the scheduler looks every 15 s
+  await new Promise((res) => setTimeout(res, 17000));    // its next look sends nothing more
+  assert.equal(to('direct@example.com').length, 1);
+  assert.equal(to('late@example.com').length, 0);
+  const m = to('direct@example.com')[0];
+  assert.match(m.subject, /日报表/);
+  assert.match(m.attachments[0].filename, /\.xlsx$/);
+});
+
+test('fourscore report send: the monthly report, the headline KPIs against the month before and a year before', async () => {
+  let r = await s.request('PUT', '/api/v1/subscriptions/monthly', { cookie: rm, body: { report: 'monthly', to: ['month@example.com'] } });
+  assert.equal(r.status, 201, r.text);
+  const out = await s.cli(['report', 'send', 'monthly']);
+  assert.equal(out.code, 0, out.stderr);
+  const m = smtp.messages().filter((x) => x.to[0] === 'month@example.com')[0];
+  assert.ok(m, 'the monthly email');
+  assert.match(m.subject, /月报/);
+  const [head, ...rows] = m.attachments[0].rows;
+  assert.deepEqual(head, ['指标', '本月', '上月', '环比', '去年同月', '同比']);
+  assert.equal(rows.length, 9);
+  // the last full month of today, for rm_south's stores: the KPI answer for the same period and stores
+  const t = new Date(Date.now() + 8 * 3600e3);
+  const first = new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() - 1, 1)).toISOString().slice(0, 10);
+  const last = new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), 0)).toISOString().slice(0, 10);
+  const k = await s.request('GET', `/api/v1/kpi?ids=service.ro_count&from=${first}&to=${last}&stores=S1,S2`, { cookie: admin });
+  assert.equal(k.status, 200, k.text);
+  const want = k.json.rows[0]?.values['service.ro_count'] ?? null;
+  const ro = rows.find((x) => x[0] === '进厂台次');
+  assert.ok(ro, JSON.stringify(rows));
+  assert.equal(ro[1] ?? null, want, `${JSON.stringify(ro)} vs ${k.text}`);
+  assert.ok(m.text.includes('进厂台次'), m.text);
 });
