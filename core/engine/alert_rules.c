@@ -389,6 +389,14 @@ int alert_rule_put(struct app *a, const principal *who, const char *name, const 
     if (!spec) { snprintf(err, errlen, "out of memory"); rc = 500; }
     else if (db_begin(c, err, errlen) == 0) {
         int again = rule_owner(c, SQL_RULE_OWNER_LOCK, name, dummy, sizeof dummy, err, errlen);
+        if (again > 0 && strcmp(dummy, owner->name) != 0) {
+            /* another user made a rule of this name meanwhile */
+            db_rollback(c);
+            free(spec);
+            snprintf(err, errlen, "the rule %s was just made by %s; choose another name", name, dummy);
+            rc = 409;
+            goto done;
+        }
         if (again >= 0 && db_exec(c, SQL_RULE_UPSERT, v, 6, NULL, err, errlen) == 0 &&
             (again == 0 || alerts_close_rule(c, name, err, errlen) == 0) &&
             audit_log(c, who, "alert_rule.save", name, spec, err, errlen) == 0 && db_commit(c, err, errlen) == 0)

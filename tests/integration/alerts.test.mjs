@@ -205,6 +205,8 @@ test('a store manager sees only their store alerts', async () => {
   const out = await s.cli(['alerts', 'check']);
   assert.equal(out.code, 0, out.stderr);
   assert.match(out.stdout, /alerts opened: 1/, out.stdout);     // S3 under north-low; S1 is open already
+  // sent by the command, or by the server's sender if its sweep claimed it first
+  await waitFor(() => hooks.received('/north').length >= 1, 'the north-low message');
   assert.equal(hooks.received('/north').length, 1);
   assert.equal(hooks.received('/north')[0].json.store, 'S3');
   const all = await alerts(admin);
@@ -255,6 +257,8 @@ test('a receiver that answers 500 then 200 gets the message once, on the retry',
   assert.equal(r.status, 201, r.text);
   const out = await s.cli(['alerts', 'check']);
   assert.equal(out.code, 0, out.stderr);
+  await waitFor(() => hooks.received('/fail-once-a').length >= 1, 'the retried message');
+  await new Promise((res) => setTimeout(res, 1500));
   assert.equal(hooks.received('/fail-once-a', true).length, 2, 'two requests: the 500 and the retry');
   assert.equal(hooks.received('/fail-once-a').length, 1, 'delivered once');
   const al = (await alerts(admin, '?rule=retry-rule'))[0];
@@ -335,7 +339,9 @@ test('an import on the command line evaluates the rules for the stores it touche
   writeFileSync(file, csvOf(RO_HEAD, ros('S2', 1)));
   const out = await s.cli(['import', 'repair_orders', file]);
   assert.equal(out.code, 0, out.stderr);
-  // delivered before the command exits
+  // delivered by the command (or by the server's sender, had its sweep claimed it first)
+  await waitFor(() => hooks.received('/cli').length >= 1, 'the message of the command-line import');
+  await new Promise((res) => setTimeout(res, 1000));
   assert.equal(hooks.received('/cli').length, 1);
   assert.equal(hooks.received('/cli')[0].json.store, 'S2');
 });
