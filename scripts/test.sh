@@ -71,8 +71,10 @@ count $((t - f)) "$f"
 run_node() {   # run_node LABEL BIN LIMIT_SECONDS FILES...
   local label=$1 binary=$2 limit=$3; shift 3
   local log="build-asan/$label.log"
-  # each file's result is printed as it comes (tee), so a log shows how far a run got
-  FOURSCORE_BIN="$binary" timeout -k 30 "$limit" node --test --test-concurrency=2 --test-timeout=900000 "$@" 2>&1 |
+  # each file's result is printed as it comes (tee), so a log shows how far a run got;
+  # a test may take 5 min at most, and a file whose tests are done exits even if
+  # something it started (a server left by a failed test) still holds it open
+  FOURSCORE_BIN="$binary" timeout -k 30 "$limit" node --test --test-concurrency=2 --test-timeout=300000 --test-force-exit "$@" 2>&1 |
     tee "$log" | grep --line-buffered -E "^(not )?ok [0-9]+ "
   local rc=${PIPESTATUS[0]}
   grep -E "^# (tests|pass|fail)" "$log" || true

@@ -86,6 +86,10 @@ void auth_sessions_forget(void);
  * connection (the unit tests use them). session_secret / token_secret are
  * what the client sends; both return 1 with *out filled, -1 when unknown,
  * revoked or expired, -2 on a database failure (err filled). */
+/* 1 with *out filled when the session of session_secret was seen within
+ * the last seconds (the session cache), else 0: then ask the database with
+ * auth_session_principal. No database is touched. */
+int auth_session_cached(const char *session_secret, principal *out);
 int auth_session_principal(db_conn *c, const struct config *cfg, const char *session_secret,
                            principal *out, char *err, size_t errlen);
 int auth_token_principal(db_conn *c, const char *token_secret, principal *out, char *err, size_t errlen);

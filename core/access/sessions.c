@@ -119,6 +119,17 @@ void session_limits(const config *cfg, long long *idle, long long *max)
     *max = cfg && cfg->session_max_s ? cfg->session_max_s : 7 * 86400;
 }
 
+int auth_session_cached(const char *session_secret, principal *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!session_secret || strlen(session_secret) != 2 * SECRET_BYTES || !is_hex(session_secret, 2 * SECRET_BYTES) ||
+        crypto_ready() != 0)
+        return 0;
+    char hash[HASH_HEX_LEN + 1];
+    secret_hash_hex(session_secret, hash);
+    return session_cache_get(hash, out);
+}
+
 int auth_session_principal(db_conn *c, const config *cfg, const char *session_secret,
                            principal *out, char *err, size_t errlen)
 {

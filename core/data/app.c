@@ -18,6 +18,7 @@
 #define APP_REPLICA_WAIT_MS     200    /* a replica busy longer than this: use another */
 #define APP_REPLICA_BACKOFF_MS  10000  /* a replica that failed is left alone this long */
 #define APP_DEFAULT_POOL        16
+#define APP_AUTH_POOL           4      /* connections for identifying callers */
 #define APP_DEFAULT_DB_TIMEOUT_S 5     /* when the config says 0 */
 
 /* The URL without its password, for messages. */
@@ -99,6 +100,7 @@ int app_open(app *a, bool migrate, char *err, size_t errlen)
     char uerr[1024];
     int pool_size = a->cfg.db_pool_size ? (int)a->cfg.db_pool_size : APP_DEFAULT_POOL;
     a->db = NULL;
+    a->db_auth = NULL;
     a->local = NULL;
     a->n_db_read = 0;
     a->db_read_next = 0;
@@ -121,6 +123,14 @@ int app_open(app *a, bool migrate, char *err, size_t errlen)
      * long; a long import or rebuild on a database that answers goes on */
     int silent_ms = (int)(a->cfg.db_timeout_s ? a->cfg.db_timeout_s : APP_DEFAULT_DB_TIMEOUT_S) * 1000;
     if (db_pool_watch(a->db, silent_ms, uerr, sizeof uerr)) {
+        snprintf(err, errlen, "%s", uerr);
+        goto fail;
+    }
+    if (!(a->db_auth = db_pool_new(&a->url, APP_AUTH_POOL))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (db_pool_watch(a->db_auth, silent_ms, uerr, sizeof uerr)) {
         snprintf(err, errlen, "%s", uerr);
         goto fail;
     }
@@ -159,6 +169,8 @@ void app_close(app *a)
         a->db_read[i] = NULL;
     }
     a->n_db_read = 0;
+    db_pool_free(a->db_auth);
+    a->db_auth = NULL;
     db_pool_free(a->db);
     a->db = NULL;
     localdb_close(a->local);       /* stops the local server if this process is the last one */

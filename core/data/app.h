@@ -15,6 +15,9 @@ typedef struct app {
     config cfg;
     db_url url;                      /* the primary */
     db_pool *db;                     /* writes and everything by default */
+    db_pool *db_auth;                /* identifying callers (sessions, tokens): a small pool of
+                                        its own on the primary, so a sign-in check never waits
+                                        behind KPI work */
     db_pool *db_read[CONFIG_MAX_READ_URLS];  /* KPI / scorecard reads */
     int n_db_read;
     long long db_read_down_until[CONFIG_MAX_READ_URLS];  /* a replica that failed is skipped until then (monotonic ms) */

@@ -46,7 +46,8 @@ static const col_def staff_cols[] = {
     OPT("hired_on", T_DATE), OPT("left_on", T_DATE) };
 static const parent_check store_parents[] = { STORE_EXISTS };
 static const col_def customers_cols[] = {
-    REQ("store_code", T_CODE), REQ("customer_code", T_CODE), REQ_ENUM("type", customer_type_values), OPT_TEXT("name", 200) };
+    REQ("store_code", T_CODE), REQ("customer_code", T_CODE), REQ_ENUM("type", customer_type_values), OPT_TEXT("name", 200),
+    OPT("phone", T_PHONE) };
 static const col_def sales_cols[] = {
     REQ("store_code", T_CODE), REQ("deal_no", T_CODE), REQ("vin", T_VIN), REQ("sold_on", T_DATE),
     REQ("customer_code", T_CODE), OPT_TEXT("model", 100), REQ("sale_amount", T_MONEY), OPT("referral", T_BOOL) };

@@ -19,7 +19,9 @@
 /* T_KPI: a KPI id of the loaded catalogue that takes budgets ("budget":
  * true), checked through the caller's import_kpi_fn (import.h): the
  * catalogue lives in the engine, above this layer. */
-enum col_type { T_CODE, T_TEXT, T_DATE, T_TS, T_MONEY, T_QTY, T_UINT, T_BOOL, T_ENUM, T_VIN, T_SCORE, T_MONTH, T_KPI };
+/* T_PHONE: digits, '+', '-' and spaces, at most 20 (customers.phone). */
+enum col_type { T_CODE, T_TEXT, T_DATE, T_TS, T_MONEY, T_QTY, T_UINT, T_BOOL, T_ENUM, T_VIN, T_SCORE, T_MONTH, T_KPI,
+                T_PHONE };
 
 typedef struct col_def {
     const char *name;

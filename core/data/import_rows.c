@@ -354,6 +354,16 @@ static bool check_value(import_job *j, long line, int fcol, const col_def *cd, c
             }
             break;
         }
+        case T_PHONE: {
+            bool ok = n <= 20;
+            for (size_t i = 0; ok && i < n; i++) ok = (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' || s[i] == ' ';
+            if (!ok) {
+                problem_add(&j->problems, line, fcol, "%s: '%s' is not a phone number (at most 20 of 0-9 + - and spaces)",
+                            cd->name, value_shown(s, v, sizeof v));
+                return false;
+            }
+            break;
+        }
         case T_VIN:
             if (!is_vin(s, n)) {
                 problem_add(&j->problems, line, fcol,

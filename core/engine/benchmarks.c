@@ -54,8 +54,8 @@ static cJSON *query_all(app *a, const char *const *ids, int nids, const char *fr
     principal_cli(&all);                 /* every store of the group, whoever asks */
     kpi_text_query q = { .ids = ids, .nids = nids, .from = from, .to = to, .by = by };
     size_t len = 0;
-    bool gz = false;
-    char *text = kpi_query_text(a, &all, &q, false, &len, &gz, status, err, errlen);
+    int got;
+    char *text = kpi_query_text(a, &all, &q, KPI_FORM_TEXT, &len, &got, NULL, status, err, errlen);
     if (!text) return NULL;
     cJSON *o = cJSON_ParseWithLength(text, len);
     free(text);

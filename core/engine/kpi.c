@@ -230,6 +230,10 @@ typedef struct period {
     int days;
 } period;
 
+static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
+                                       const period *p, bool per_insurer, const char *key, int *status,
+                                       char *err, size_t errlen);
+
 /* The components of one KPI over one period (from the cache or computed);
  * a referenced entry the caller releases with kpi_cache_release. */
 static cache_entry *components_get(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
@@ -238,9 +242,24 @@ static cache_entry *components_get(app *a, db_conn *c, kpi_snapshot *snap, const
     kpi_engine *k = a->kpi;
     char key[KPI_CACHE_KEY_LEN];
     kpi_cache_key(key, pk->def->id, p->from, p->to, per_insurer);
-    cache_entry *e = kpi_cache_lookup(k, snap, key);
+    cache_entry *e = NULL;
+    int claim = 0;
+    /* identical concurrent misses are computed once: the others wait for it */
+    while (!(e = kpi_cache_lookup(k, snap, key)) && (claim = kpi_cache_claim(k, snap, key)) < 0) {}
     if (e) return e;
     metrics_add(METRIC_KPI_CACHE_MISSES, 1);     /* hits: counted once per request, in compute_missing */
+    e = compute_components(a, c, snap, pk, p, per_insurer, key, status, err, errlen);
+    kpi_cache_done(k, claim);
+    return e;
+}
+
+/* Compute the components of key and keep them; see components_get. */
+static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
+                                       const period *p, bool per_insurer, const char *key, int *status,
+                                       char *err, size_t errlen)
+{
+    kpi_engine *k = a->kpi;
+    cache_entry *e;
 
     fsp_call call = { .conn = c, .setting = kpi_settings_lookup, .setting_ctx = snap->settings,
                       .generation = snap->generation };
@@ -735,11 +754,11 @@ static char *answer_key(const char *const *ids, int nids, const char *from, cons
 }
 
 
-char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, bool want_gz, size_t *len,
-                     bool *is_gz, int *status, char *err, size_t errlen)
+char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, int want, size_t *len, int *got,
+                     gzip_piece *piece, int *status, char *err, size_t errlen)
 {
     *status = 400;
-    *is_gz = false;
+    *got = KPI_FORM_TEXT;
     const char *from = q->from, *to = q->to;
     if (q->nids == 0) { snprintf(err, errlen, "ids: missing (a comma-separated list of KPI ids)"); return NULL; }
     if (!from || !*from) { snprintf(err, errlen, "from: missing (YYYY-MM-DD)"); return NULL; }
@@ -752,7 +771,7 @@ char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, bool
     unsigned long long gen = 0;
     if (resolve_scope(a, who, q, &set, &gen, status, err, errlen) != 0) return NULL;
     char *key = answer_key(q->ids, q->nids, from, to, by, q->targets, &set);
-    char *text = key ? kpi_answers_get(a->kpi, gen, key, want_gz, len, is_gz) : NULL;
+    char *text = key ? kpi_answers_get(a->kpi, gen, key, want, len, got, piece) : NULL;
     if (text) {
         free(key);
         store_set_free(&set);

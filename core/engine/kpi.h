@@ -10,6 +10,7 @@
 #include <cJSON.h>
 #include <stddef.h>
 #include "auth.h"
+#include "gzip_join.h"
 #include "settings.h"
 
 struct app;
@@ -86,15 +87,21 @@ typedef struct kpi_text_query {
     int nregions;
     bool targets;                   /* targets=1: each row's budgets too */
 } kpi_text_query;
-/* Run q for who (its scope decides the stores) and return the answer as
- * kpi_answer_json text (malloc'd, *len bytes). Whole answers are kept per
- * data generation and scope; when want_gz and the kept answer has a gzip
- * copy, that is returned instead (*is_gz). NULL with *status and err: 400
+/* The forms an answer is handed out in: the JSON text, a whole gzip
+ * stream, or a compressed piece to join with others (gzip_join.h). */
+enum kpi_form { KPI_FORM_TEXT = 0, KPI_FORM_GZIP, KPI_FORM_PIECE };
+
+/* Run q for who (its scope decides the stores) and return the answer
+ * (malloc'd, *len bytes). Whole answers are kept per data generation and
+ * scope; a kept answer long enough to be worth it has a compressed copy,
+ * and then comes in the form want (GZIP: a gzip stream; PIECE: a deflate
+ * piece described by *piece, whose data is the returned bytes), else as
+ * kpi_answer_json text: *got says which. NULL with *status and err: 400
  * naming the parameter (ids, from, to, by), 403 naming a store or region
  * outside the scope, 503 when the database fails or a statement runs past
  * the KPI time limit, 500 otherwise. */
-char *kpi_query_text(struct app *a, const struct principal *who, const kpi_text_query *q, bool want_gz,
-                     size_t *len, bool *is_gz, int *status, char *err, size_t errlen);
+char *kpi_query_text(struct app *a, const struct principal *who, const kpi_text_query *q, int want,
+                     size_t *len, int *got, gzip_piece *piece, int *status, char *err, size_t errlen);
 
 /* --- KPI settings: settings.h (settings.c) --- */
 #endif

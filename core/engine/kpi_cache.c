@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zlib.h>
 #include "kpi_cache.h"
 #include "clock.h"
@@ -34,6 +35,8 @@
 #define KPI_ANSWER_BUCKETS     1024
 #define KPI_ANSWER_MAX         2048           /* answers kept */
 #define KPI_ANSWER_MAX_BYTES   (64u << 20)    /* and their text at most */
+#define KPI_FLIGHTS            64             /* computations tracked at once for sharing */
+#define KPI_FLIGHT_WAIT_MS     30000          /* longest wait for another request's computation */
 #define KPI_ANSWER_GZIP_MIN    1024           /* answers this long are also kept gzip-compressed */
 
 /* A whole answer (JSON text) for one request and scope. */
@@ -42,13 +45,22 @@ typedef struct answer_entry {
     unsigned hash;
     char *text;
     size_t len;
-    char *gz;                    /* the same text gzip-compressed (NULL: none), for clients that take it */
-    size_t gz_len;
+    gzip_piece piece;            /* the same text compressed (data NULL: none), for clients that take gzip */
     struct answer_entry *hnext, *prev, *next;
 } answer_entry;
 
+/* A computation of components in progress (single flight: one request
+ * computes a key, the others asking for it at the same time wait for it). */
+typedef struct flight {
+    char key[KPI_CACHE_KEY_LEN];
+    unsigned long long generation;
+    bool busy;
+} flight;
+
 struct kpi_engine {
     pthread_mutex_t mu;
+    pthread_cond_t flight_done;  /* broadcast when a flight ends */
+    flight flights[KPI_FLIGHTS];
     const plugin_registry *plugins;   /* the app's, which define the settings */
     kpi_snapshot *snap;          /* current generation's directory and settings */
     cache_entry *buckets[KPI_CACHE_BUCKETS];
@@ -256,10 +268,10 @@ static void answer_unlink_locked(kpi_engine *k, answer_entry *e)
     if (e->next) e->next->prev = e->prev;
     else k->answers_tail = e->prev;
     k->nanswers--;
-    k->answer_bytes -= e->len + e->gz_len;
+    k->answer_bytes -= e->len + e->piece.len;
     free(e->key);
     free(e->text);
-    free(e->gz);
+    gzip_piece_free(&e->piece);
     free(e);
 }
 
@@ -268,34 +280,38 @@ static void answers_clear_locked(kpi_engine *k)
     while (k->answers_head) answer_unlink_locked(k, k->answers_head);
 }
 
-/* text gzip-compressed into a new buffer (*out_len bytes), or NULL. */
-static char *gzip_text(const char *text, size_t len, size_t *out_len)
+/* A copy of e in the form asked (see kpi_answers_get), under k->mu. */
+static char *answer_copy_locked(const answer_entry *e, int want, size_t *len, int *got, gzip_piece *piece)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
-    uLong cap = deflateBound(&z, (uLong)len);
-    char *out = malloc(cap);
-    if (out) {
-        z.next_in = (Bytef *)(uintptr_t)text;
-        z.avail_in = (uInt)len;
-        z.next_out = (Bytef *)out;
-        z.avail_out = (uInt)cap;
-        if (deflate(&z, Z_FINISH) == Z_STREAM_END) {
-            *out_len = z.total_out;
-        } else {
-            free(out);
-            out = NULL;
+    char *copy = NULL;
+    if (want == KPI_FORM_PIECE && e->piece.data) {
+        if ((copy = malloc(e->piece.len))) {
+            memcpy(copy, e->piece.data, e->piece.len);
+            *len = e->piece.len;
+            *got = KPI_FORM_PIECE;
+            *piece = e->piece;
+            piece->data = (unsigned char *)copy;
         }
+    } else if (want == KPI_FORM_GZIP && e->piece.data) {
+        gzip_join j;
+        gzip_join_begin(&j);
+        gzip_join_piece(&j, &e->piece);
+        unsigned char *gz = NULL;
+        if (gzip_join_finish(&j, &gz, len) == 0) {
+            copy = (char *)gz;
+            *got = KPI_FORM_GZIP;
+        }
+    } else if ((copy = malloc(e->len + 1))) {
+        memcpy(copy, e->text, e->len + 1);
+        *len = e->len;
     }
-    deflateEnd(&z);
-    return out;
+    return copy;
 }
 
-char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, bool want_gz, size_t *len,
-                      bool *is_gz)
+char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, int want, size_t *len, int *got,
+                      gzip_piece *piece)
 {
-    *is_gz = false;
+    *got = KPI_FORM_TEXT;
     unsigned h = hash_str(key);
     char *copy = NULL;
     pthread_mutex_lock(&k->mu);
@@ -311,16 +327,7 @@ char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, bo
                 k->answers_head->prev = e;
                 k->answers_head = e;
             }
-            if (want_gz && e->gz) {
-                if ((copy = malloc(e->gz_len))) {
-                    memcpy(copy, e->gz, e->gz_len);
-                    *len = e->gz_len;
-                    *is_gz = true;
-                }
-            } else if ((copy = malloc(e->len + 1))) {
-                memcpy(copy, e->text, e->len + 1);
-                *len = e->len;
-            }
+            copy = answer_copy_locked(e, want, len, got, piece);
             break;
         }
     pthread_mutex_unlock(&k->mu);
@@ -343,7 +350,7 @@ void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, con
     memcpy(e->text, text, len + 1);
     e->len = len;
     /* answers worth compressing are compressed once, here, not per request */
-    if (len >= KPI_ANSWER_GZIP_MIN) e->gz = gzip_text(text, len, &e->gz_len);
+    if (len >= KPI_ANSWER_GZIP_MIN && gzip_piece_make(text, len, &e->piece) != 0) memset(&e->piece, 0, sizeof e->piece);
     e->hash = hash_str(key);
     pthread_mutex_lock(&k->mu);
     if (gen > k->answers_generation) {
@@ -357,7 +364,7 @@ void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, con
         pthread_mutex_unlock(&k->mu);
         free(e->key);
         free(e->text);
-        free(e->gz);
+        gzip_piece_free(&e->piece);
         free(e);
         return;
     }
@@ -368,7 +375,7 @@ void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, con
     k->answers_head = e;
     if (!k->answers_tail) k->answers_tail = e;
     k->nanswers++;
-    k->answer_bytes += len + e->gz_len;
+    k->answer_bytes += len + e->piece.len;
     while ((k->nanswers > KPI_ANSWER_MAX || k->answer_bytes > KPI_ANSWER_MAX_BYTES) && k->answers_tail != e)
         answer_unlink_locked(k, k->answers_tail);
     pthread_mutex_unlock(&k->mu);
@@ -513,6 +520,17 @@ kpi_engine *kpi_cache_new(const plugin_registry *plugins)
         free(k);
         return NULL;
     }
+    pthread_condattr_t ca;
+    bool cv = pthread_condattr_init(&ca) == 0;
+    if (cv) {
+        cv = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(&k->flight_done, &ca) == 0;
+        pthread_condattr_destroy(&ca);
+    }
+    if (!cv) {
+        pthread_mutex_destroy(&k->mu);
+        free(k);
+        return NULL;
+    }
     k->plugins = plugins;
     return k;
 }
@@ -523,6 +541,51 @@ void kpi_cache_free(kpi_engine *k)
     cache_clear_locked(k);
     answers_clear_locked(k);
     if (k->snap && --k->snap->refs == 0) snapshot_free(k->snap);
+    pthread_cond_destroy(&k->flight_done);
     pthread_mutex_destroy(&k->mu);
     free(k);
+}
+
+/* --- single flight --- */
+
+int kpi_cache_claim(kpi_engine *k, const kpi_snapshot *snap, const char *key)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += KPI_FLIGHT_WAIT_MS / 1000;
+    pthread_mutex_lock(&k->mu);
+    int slot = -1;
+    bool other = false;
+    for (int i = 0; i < KPI_FLIGHTS; i++) {
+        flight *f = &k->flights[i];
+        if (f->busy && f->generation == snap->generation && strcmp(f->key, key) == 0) other = true;
+        else if (!f->busy && slot < 0) slot = i;
+    }
+    int rc;
+    if (!other) {
+        /* no one computes it: the caller does (tracked, when a slot is free) */
+        if (slot >= 0) {
+            flight *f = &k->flights[slot];
+            snprintf(f->key, sizeof f->key, "%s", key);
+            f->generation = snap->generation;
+            f->busy = true;
+        }
+        rc = slot + 1;
+    } else {
+        /* wait for the one computing it; a flight that ends (or a wait past
+         * the bound) sends the caller back to the cache */
+        bool waited_out = pthread_cond_timedwait(&k->flight_done, &k->mu, &until) != 0;
+        rc = waited_out ? 0 : -1;
+    }
+    pthread_mutex_unlock(&k->mu);
+    return rc;
+}
+
+void kpi_cache_done(kpi_engine *k, int claim)
+{
+    if (claim <= 0 || claim > KPI_FLIGHTS) return;
+    pthread_mutex_lock(&k->mu);
+    k->flights[claim - 1].busy = false;
+    pthread_cond_broadcast(&k->flight_done);
+    pthread_mutex_unlock(&k->mu);
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include "auth.h"
 #include "db.h"
+#include "gzip_join.h"
+#include "kpi.h"
 #include "plugins.h"
 #include "settings.h"
 
@@ -90,12 +92,23 @@ int kpi_cache_missing(kpi_engine *k, const kpi_snapshot *snap, int total,
                       void (*key_of)(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN]), const void *ctx,
                       int *todo, int *found);
 
+/* Single flight, for a key the cache lacks: > 0 when the caller now
+ * computes it (a claim to end with kpi_cache_done, whatever the outcome);
+ * 0 when it should compute it untracked (nothing to end); -1 after waiting
+ * for another request that was computing it: look it up again (and claim
+ * again if it is still missing: that one failed). Never waits while the
+ * caller holds a claim of its own, so waits cannot form a cycle. */
+int kpi_cache_claim(kpi_engine *k, const kpi_snapshot *snap, const char *key);
+void kpi_cache_done(kpi_engine *k, int claim);
+
 /* --- answers --- */
 
-/* A copy of the answer kept for key at generation gen (the gzip copy when
- * want_gz and there is one: *is_gz), *len bytes; NULL when none. */
-char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, bool want_gz, size_t *len,
-                      bool *is_gz);
+/* A copy of the answer kept for key at generation gen, *len bytes, NULL when
+ * none: in the form want when the answer has a compressed copy (GZIP, or
+ * PIECE: then *piece describes it and piece->data is the returned copy),
+ * else the text; *got says which. */
+char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, int want, size_t *len, int *got,
+                      gzip_piece *piece);
 /* Keep a copy of text (len bytes, NUL-terminated) as the answer for key at
  * generation gen; an older generation's answers are dropped. */
 void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, const char *text, size_t len);

@@ -2,8 +2,9 @@
  * fourscore/plugin.h (see plugins.h). The descriptor is checked field by
  * field before init is called; a mismatch refuses the plugin with a message
  * naming the field, dlcloses it, and the next plugin loads as usual. Inside
- * init a plugin registers its KPIs, its settings and its check of them; a
- * plugin built for an earlier minor (no settings) loads the same way. The
+ * init a plugin registers its KPIs, its settings and its check of them, and
+ * its lists (ABI 1.4: checked here, answered by core/engine/lists_page.c); a
+ * plugin built for an earlier minor (no settings, no lists) loads the same way. The
  * list of plugins (loaded or refused, with the reason) for GET
  * /api/v1/plugins is built here; `fourscore plugins` is core/cli/cmd_engine.c. */
 #include <dirent.h>
@@ -182,6 +183,22 @@ static int host_register_validate(fsp_host *host, fsp_validate_fn validate)
     return 0;
 }
 
+/* --- lists (ABI 1.4) --- */
+
+static int host_register_list(fsp_host *host, const fsp_list_def *def)
+{
+    if (!host || outside_init(host, "register_list")) return -1;
+    plugin_registry *reg = host->reg;
+    char why[400];
+    plugins_list_check(reg, def, why, sizeof why);
+    if (why[0]) return registration_refused(host, why);
+    if (grow((void **)&reg->lists, reg->nlists, &reg->lists_cap, sizeof *reg->lists) != 0)
+        return registration_refused(host, "out of memory");
+    reg->lists[reg->nlists++] = (plugin_list){ .def = def, .plugin = host->plugin };
+    reg->plugins[host->plugin].nlists++;
+    return 0;
+}
+
 static double host_setting_value(const fsp_setting_values *values, const char *name, double dflt)
 {
     if (!values || !name) return dflt;
@@ -255,6 +272,11 @@ static void trace_statement(const char *kpi_id, const char *sql, const fsp_param
         fflush(trace_file);
     }
     pthread_mutex_unlock(&trace_mu);
+}
+
+void plugins_trace(const char *id, const char *sql, const fsp_param *params, int nparams)
+{
+    trace_statement(id, sql, params, nparams);
 }
 
 static int host_query(fsp_call *call, const char *sql, const fsp_param *params, int nparams,
@@ -349,6 +371,22 @@ static int host_emit(fsp_call *call, const char *store_code, const char *insurer
     return 0;
 }
 
+static const char *host_call_text(fsp_call *call, const char *text)
+{
+    if (!call || !text) return NULL;
+    if (call->ntexts == call->texts_cap) {
+        int cap = call->texts_cap ? call->texts_cap * 2 : 8;
+        char **g = realloc(call->texts, (size_t)cap * sizeof *g);
+        if (!g) return NULL;
+        call->texts = g;
+        call->texts_cap = cap;
+    }
+    char *copy = strdup(text);
+    if (!copy) return NULL;
+    call->texts[call->ntexts++] = copy;
+    return copy;
+}
+
 static unsigned long long host_data_generation(fsp_call *call) { return call ? call->generation : 0; }
 
 static const fsp_host_api host_api = {
@@ -369,6 +407,8 @@ static const fsp_host_api host_api = {
     .setting = host_setting,
     .emit = host_emit,
     .fail = call_fail,
+    .register_list = host_register_list,
+    .call_text = host_call_text,
 };
 
 int plugin_compute(const fsp_kpi_def *def, fsp_call *call, const fsp_kpi_args *args)
@@ -386,6 +426,10 @@ void plugin_call_reset(fsp_call *call)
     free(call->comps);
     call->comps = NULL;
     call->ncomps = call->comps_cap = 0;
+    for (int i = 0; i < call->ntexts; i++) free(call->texts[i]);
+    free(call->texts);
+    call->texts = NULL;
+    call->ntexts = call->texts_cap = 0;
 }
 
 /* --- loading --- */
@@ -451,7 +495,11 @@ static void drop_registrations_of(plugin_registry *reg, int p)
     for (int i = 0; i < reg->nsettings; i++)
         if (reg->settings[i].plugin != p) reg->settings[w++] = reg->settings[i];
     reg->nsettings = w;
-    reg->plugins[p].nkpis = reg->plugins[p].nsettings = 0;
+    w = 0;
+    for (int i = 0; i < reg->nlists; i++)
+        if (reg->lists[i].plugin != p) reg->lists[w++] = reg->lists[i];
+    reg->nlists = w;
+    reg->plugins[p].nkpis = reg->plugins[p].nsettings = reg->plugins[p].nlists = 0;
     reg->plugins[p].validate = NULL;
 }
 
@@ -516,8 +564,8 @@ void plugins_load_file(plugin_registry *reg, const char *path)
         goto refused;
     }
     lp->loaded = true;
-    log_info("plugin", "%s %s loaded from %s: %d KPIs, %d settings", lp->name, lp->version, path, lp->nkpis,
-             lp->nsettings);
+    log_info("plugin", "%s %s loaded from %s: %d KPIs, %d settings, %d lists", lp->name, lp->version, path,
+             lp->nkpis, lp->nsettings, lp->nlists);
     return;
 refused:
     metrics_add(METRIC_PLUGIN_LOAD_FAILURES, 1);
@@ -588,6 +636,7 @@ void plugins_free(plugin_registry *reg)
     free(reg->plugins);
     free(reg->kpis);
     free(reg->settings);
+    free(reg->lists);
     free(reg);
 }
 
@@ -629,6 +678,9 @@ cJSON *plugins_json(const plugin_registry *reg)
             cJSON *ids = cJSON_AddArrayToObject(o, "kpis");
             for (int k = 0; ids && k < reg->nkpis; k++)
                 if (reg->kpis[k].plugin == i) cJSON_AddItemToArray(ids, cJSON_CreateString(reg->kpis[k].def->id));
+            cJSON *lists = cJSON_AddArrayToObject(o, "lists");
+            for (int k = 0; lists && k < reg->nlists; k++)
+                if (reg->lists[k].plugin == i) cJSON_AddItemToArray(lists, cJSON_CreateString(reg->lists[k].def->id));
         } else {
             cJSON_AddStringToObject(o, "reason", lp->reason);
         }

@@ -33,6 +33,7 @@ typedef struct loaded_plugin {
     fsp_host *host;
     int nkpis;                      /* KPIs it registered */
     int nsettings;                  /* settings it registered */
+    int nlists;                     /* lists it registered (ABI 1.4) */
     fsp_validate_fn validate;       /* its check of the settings together, or NULL */
 } loaded_plugin;
 
@@ -42,6 +43,13 @@ typedef struct plugin_kpi {
     int plugin;                     /* index into registry->plugins */
     bool budget;                    /* def->budget where the definition has it (ABI 1.3), else false */
 } plugin_kpi;
+
+/* One registered list (ABI 1.4): its definition, checked by register_list
+ * (the engine's core/engine/lists_page.c answers it). */
+typedef struct plugin_list {
+    const fsp_list_def *def;
+    int plugin;                     /* index into registry->plugins */
+} plugin_list;
 
 /* One registered setting. */
 typedef struct plugin_setting {
@@ -56,6 +64,8 @@ typedef struct plugin_registry {
     int nkpis, kpis_cap;
     plugin_setting *settings;       /* in registration order, like kpis */
     int nsettings, settings_cap;
+    plugin_list *lists;             /* in registration order, like kpis */
+    int nlists, lists_cap;
 } plugin_registry;
 
 /* Load every *.so in dir. Never fails for a bad plugin (it is listed as
@@ -68,10 +78,17 @@ plugin_registry *plugins_new(void);
 void plugins_free(plugin_registry *reg);
 const plugin_kpi *plugins_find_kpi(const plugin_registry *reg, const char *id);
 const loaded_plugin *plugins_of_kpi(const plugin_registry *reg, const plugin_kpi *k);
+/* The list registered under id, or NULL (reg may be NULL). */
+const plugin_list *plugins_find_list(const plugin_registry *reg, const char *id);
+/* Why def may not be registered into reg, in why ("" when it may): the
+ * checks of register_list (plugin_lists.c). */
+void plugins_list_check(const plugin_registry *reg, const fsp_list_def *def, char *why, size_t len);
+/* The index of the column key (keylen bytes) in def (-1 when none). */
+int plugins_list_column(const fsp_list_def *def, const char *key, size_t keylen);
 /* The setting a loaded plugin registered under name, or NULL (reg may be NULL). */
 const plugin_setting *plugins_find_setting(const plugin_registry *reg, const char *name);
 /* [{"name","file","status":"loaded"|"refused", then "version","description",
- * "kpis":[ids] or "reason"}] in load order; NULL when out of memory. */
+ * "kpis":[ids],"lists":[ids] or "reason"}] in load order; NULL when out of memory. */
 cJSON *plugins_json(const plugin_registry *reg);
 
 /* --- one compute call (the engine fills it, the host API works on it) --- */
@@ -99,7 +116,9 @@ struct fsp_call {
     const void *setting_ctx;
     kpi_component *comps;
     int ncomps, comps_cap;
-    const char *kpi_id;             /* the KPI being computed (for the statement trace) */
+    const char *kpi_id;             /* the KPI (or list) being computed (for the statement trace) */
+    char **texts;                   /* call_text copies, freed by plugin_call_reset */
+    int ntexts, texts_cap;
     unsigned long long generation;  /* the data generation computed for */
     bool failed;
     char error[512];
@@ -107,7 +126,15 @@ struct fsp_call {
 
 /* Run def->compute for args on call; returns 0, or -1 with call->error set. */
 int plugin_compute(const fsp_kpi_def *def, fsp_call *call, const fsp_kpi_args *args);
-void plugin_call_reset(fsp_call *call);     /* free the components */
+void plugin_call_reset(fsp_call *call);     /* free the components and the call_text copies */
+/* Run def->bind for args on call into params (at most max): the number
+ * bound, or -1 with call->error set. A list without bind binds nothing. */
+int plugin_list_bind(const fsp_list_def *def, fsp_call *call, const fsp_list_args *args, fsp_param *params,
+                     int max);
+
+/* Append sql with its parameters to the statement trace (FOURSCORE_KPI_TRACE,
+ * off unless set) under id: what the list engine runs besides the plugins' queries. */
+void plugins_trace(const char *id, const char *sql, const fsp_param *params, int nparams);
 
 /* The direction, fold and by names of the spec. */
 const char *plugin_direction_name(int direction);

@@ -56,6 +56,8 @@ bool http_accepts_gzip(http_req *r);
 /* http_reply_buffer of a body already gzip-compressed (Content-Encoding: gzip). */
 void http_reply_gzip(http_req *r, int status, const char *content_type, void *gz, size_t len);
 void http_reply_buffer(http_req *r, int status, const char *content_type, void *buf, size_t len); /* takes malloc'd buf (NULL: a 500 out of memory) */
+/* A file's size bytes from an open fd (takes it: closed when sent). */
+void http_reply_fd(http_req *r, int status, const char *content_type, int fd, size_t size);
 /* {"error":{"code","message","details"}}; details may be NULL; takes ownership of details. */
 void http_reply_error(http_req *r, int status, enum api_error code, const char *message, cJSON *details);
 void http_reply_errorf(http_req *r, int status, enum api_error code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <microhttpd.h>
 #include "log.h"
@@ -43,6 +44,18 @@ void http_reply_buffer(http_req *r, int status, const char *content_type, void *
             http_reply_response(r, 500, NULL);
             return;
         }
+    }
+    if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
+    http_reply_response(r, status, resp);
+}
+
+void http_reply_fd(http_req *r, int status, const char *content_type, int fd, size_t size)
+{
+    struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)size, fd);
+    if (!resp) {
+        close(fd);
+        http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
+        return;
     }
     if (content_type) MHD_add_response_header(resp, "Content-Type", content_type);
     http_reply_response(r, status, resp);

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "log.h"
 #include "routes_kpi.h"
+#include "routes_lists.h"
 #include "routes_scorecard.h"
 #include "routes_import.h"
 #include "routes_export.h"
@@ -75,6 +76,10 @@ static const route routes[] = {
     { "GET", "/api/v1/settings", WHO_USERS, kpi_route_settings_get, NULL, NULL },
     { "PUT", "/api/v1/settings", WHO_ADMIN, kpi_route_settings_put, NULL, NULL },
     { "GET", "/api/v1/plugins", WHO_ADMIN, kpi_route_plugins, NULL, NULL },
+    /* lists (lists_page.c): the catalogue, a page, the whole list as a file */
+    { "GET", "/api/v1/lists", WHO_USERS, lists_route_catalogue, NULL, NULL },
+    { "GET", "/api/v1/list", WHO_USERS, lists_route_page, NULL, NULL },
+    { "GET", "/api/v1/list/export", WHO_USERS, lists_route_export, NULL, NULL },
     /* freshness (routes_freshness.c): how far each store's data goes, for the stores in scope */
     { "GET", "/api/v1/freshness", WHO_USERS, freshness_route, NULL, NULL },
     /* benchmarks (routes_benchmarks.c): group value and store quartiles over the whole group, no store named */

@@ -61,6 +61,20 @@ static bool csrf_ok(http_req *r, const char **why)
     return source_matches_host(r, source, why);
 }
 
+/* A connection for identifying a caller: from the small pool of its own,
+ * so it never waits behind KPI work; from the main pool when that one has
+ * none to give (all four busy, or its monitor has not yet seen a database
+ * that came back). *from is the pool to release it to. */
+static db_conn *identify_conn(app *a, db_pool **from, char *err, size_t errlen)
+{
+    if (a->db_auth) {
+        db_conn *c = db_acquire(a->db_auth, ROUTE_DB_WAIT_MS / 4, err, errlen);
+        if (c) { *from = a->db_auth; return c; }
+    }
+    *from = a->db;
+    return db_acquire(a->db, ROUTE_DB_WAIT_MS, err, errlen);
+}
+
 /* "Bearer SECRET" -> SECRET (trailing blanks cut into buf), or NULL. */
 static const char *bearer_secret(const char *header, char *buf, size_t cap)
 {
@@ -96,15 +110,17 @@ int auth_identify(http_req *r, principal *out)
         }
     }
     app *a = r->app;
+    if (!token && auth_session_cached(cookie, out)) return 1;
     char err[512];
-    db_conn *c = db_acquire(a->db, ROUTE_DB_WAIT_MS, err, sizeof err);
+    db_pool *pool = NULL;
+    db_conn *c = identify_conn(a, &pool, err, sizeof err);
     if (!c) {
         log_error("auth", "database: %s", err);
         return -2;
     }
     int rc = token ? auth_token_principal(c, token, out, err, sizeof err)
                    : auth_session_principal(c, &a->cfg, cookie, out, err, sizeof err);
-    db_release(a->db, c);
+    db_release(pool, c);
     sodium_memzero(secret, sizeof secret);
     if (rc == -2) log_error("auth", "identifying the caller: %s", err);
     return rc;
@@ -203,11 +219,13 @@ void auth_route_session_delete(http_req *r)
 
 void auth_route_me(http_req *r)
 {
-    db_conn *c = route_db(r);
-    if (!c) return;
+    /* who the caller is: on the identifying pool, never behind KPI work */
     char err[512];
+    db_pool *pool = NULL;
+    db_conn *c = identify_conn(r->app, &pool, err, sizeof err);
+    if (!c) { route_reply_db_unavailable(r, r->path, err); return; }
     cJSON *me = scope_json(c, r->who, err, sizeof err);
-    route_release(r, c);
+    db_release(pool, c);
     if (!me) { route_reply_internal(r, "me", err); return; }
     http_reply_json(r, 200, me);
 }

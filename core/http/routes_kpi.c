@@ -2,7 +2,9 @@
  * the request (query parameters, the batch's JSON array, the settings'
  * object), calls core/engine/ (kpi.h, settings.h, plugins.h) and writes the
  * answer. A query's answer is the engine's JSON text as it is, gzip-
- * compressed when the engine kept a compressed copy and the client takes it. */
+ * compressed when the engine kept a compressed copy and the client takes it;
+ * a batch taken as gzip is one stream joined from its answers' compressed
+ * pieces (gzip_join.h). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,10 +82,11 @@ void kpi_route_query(http_req *r)
                          .nregions = nregions, .targets = targets && strcmp(targets, "1") == 0 };
     int status;
     size_t len = 0;
-    bool gz = false;
-    char *text = kpi_query_text(r->app, r->who, &q, http_accepts_gzip(r), &len, &gz, &status, err, sizeof err);
+    int got;
+    char *text = kpi_query_text(r->app, r->who, &q, http_accepts_gzip(r) ? KPI_FORM_GZIP : KPI_FORM_TEXT, &len, &got,
+                                NULL, &status, err, sizeof err);
     if (!text) reply_kpi_error(r, status, err);
-    else if (gz) http_reply_gzip(r, 200, "application/json; charset=utf-8", text, len);
+    else if (got == KPI_FORM_GZIP) http_reply_gzip(r, 200, "application/json; charset=utf-8", text, len);
     else http_reply_buffer(r, 200, "application/json; charset=utf-8", text, len);
 }
 
@@ -110,8 +113,10 @@ static const char *json_string(const cJSON *o, const char *field)
     return json_member_string(o, field, &other);
 }
 
-/* One query of a batch: its answer text (*len bytes), or NULL with status and err. */
-static char *batch_query(http_req *r, const cJSON *q, size_t *len, int *status, char *err, size_t errlen)
+/* One query of a batch: its answer (*len bytes) in the form want when it
+ * has one (*got, *piece: see kpi_query_text), or NULL with status and err. */
+static char *batch_query(http_req *r, const cJSON *q, int want, size_t *len, int *got, gzip_piece *piece,
+                         int *status, char *err, size_t errlen)
 {
     const char *ids[KPI_MAX_IDS], *stores[KPI_MAX_STORES], *regions[KPI_MAX_REGIONS];
     *status = 400;
@@ -132,10 +137,54 @@ static char *batch_query(http_req *r, const cJSON *q, size_t *len, int *status, 
         kpi_text_query kq = { .ids = ids, .nids = nids, .from = json_string(q, "from"), .to = json_string(q, "to"),
                               .by = json_string(q, "by"), .stores = stores, .nstores = nstores,
                               .regions = regions, .nregions = nregions, .targets = cJSON_IsTrue(targets) };
-        bool gz = false;             /* never asked for: the answers are joined as text */
-        return kpi_query_text(r->app, r->who, &kq, false, len, &gz, status, err, errlen);
+        return kpi_query_text(r->app, r->who, &kq, want, len, got, piece, status, err, errlen);
     }
     return NULL;
+}
+
+/* The batch's answers joined into one array "[a,b,...]": as plain text, or
+ * as one gzip stream when the client takes gzip. */
+typedef struct batch_out {
+    bool gz;                     /* one gzip stream of the answers' kept compressed pieces */
+    gzip_join join;
+    char *text;                  /* else the plain text */
+    size_t used, cap;
+    bool oom;
+} batch_out;
+
+static void out_text(batch_out *o, const char *t, size_t n)
+{
+    if (o->gz) { gzip_join_text(&o->join, t, n); return; }
+    if (o->oom) return;
+    if (o->used + n > o->cap) {
+        size_t cap = o->cap ? o->cap : 4096;
+        while (o->used + n > cap) cap *= 2;
+        char *g = realloc(o->text, cap);
+        if (!g) { o->oom = true; return; }
+        o->text = g;
+        o->cap = cap;
+    }
+    memcpy(o->text + o->used, t, n);
+    o->used += n;
+}
+
+/* Add one answer: a kept piece is copied as it is; a long text (a fresh
+ * answer) is compressed here, a short one stored. */
+static void out_answer(batch_out *o, const char *bytes, size_t len, int got, const gzip_piece *piece)
+{
+    if (got == KPI_FORM_PIECE) {
+        gzip_join_piece(&o->join, piece);
+    } else if (o->gz && len >= 1024) {
+        gzip_piece p;
+        if (gzip_piece_make(bytes, len, &p) == 0) {
+            gzip_join_piece(&o->join, &p);
+            gzip_piece_free(&p);
+        } else {
+            o->join.failed = 1;
+        }
+    } else {
+        out_text(o, bytes, len);
+    }
 }
 
 void kpi_route_batch(http_req *r)
@@ -149,41 +198,42 @@ void kpi_route_batch(http_req *r)
         http_reply_errorf(r, 400, API_BAD_PARAMETER, "a batch holds at most %d queries (got %d)", KPI_MAX_BATCH, n);
         return;
     }
-    /* the answers' texts joined into one array */
-    size_t cap = 4096, used = 0;
-    char *out = malloc(cap);
+    batch_out o = { .gz = http_accepts_gzip(r) };
+    if (o.gz) gzip_join_begin(&o.join);
+    out_text(&o, "[", 1);
     int i = 0;
-    for (const cJSON *q = body->child; q && out; q = q->next, i++) {
+    for (const cJSON *q = body->child; q; q = q->next, i++) {
         char err[512], msg[600];
-        int status;
+        int status, got = KPI_FORM_TEXT;
         size_t len = 0;
-        char *text = batch_query(r, q, &len, &status, err, sizeof err);
-        if (!text) {
+        gzip_piece piece = { 0 };
+        char *bytes = batch_query(r, q, o.gz ? KPI_FORM_PIECE : KPI_FORM_TEXT, &len, &got, &piece, &status, err,
+                                  sizeof err);
+        if (!bytes) {
             snprintf(msg, sizeof msg, "query %d: %s", i, err);
-            free(out);
+            if (o.gz) gzip_join_abandon(&o.join);
+            free(o.text);
             cJSON_Delete(body);
             reply_kpi_error(r, status, msg);
             return;
         }
-        if (used + len + 3 > cap) {
-            while (used + len + 3 > cap) cap *= 2;
-            char *g = realloc(out, cap);
-            if (!g) { free(out); out = NULL; free(text); break; }
-            out = g;
-        }
-        out[used++] = i ? ',' : '[';
-        memcpy(out + used, text, len);
-        used += len;
-        free(text);
+        if (i) out_text(&o, ",", 1);
+        out_answer(&o, bytes, len, got, &piece);
+        free(bytes);
     }
+    out_text(&o, "]", 1);
     cJSON_Delete(body);
-    if (!out) {
+    if (o.gz) {
+        unsigned char *gz = NULL;
+        size_t gz_len = 0;
+        if (gzip_join_finish(&o.join, &gz, &gz_len) != 0) http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
+        else http_reply_gzip(r, 200, "application/json; charset=utf-8", gz, gz_len);
+    } else if (o.oom) {
+        free(o.text);
         http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
-        return;
+    } else {
+        http_reply_buffer(r, 200, "application/json; charset=utf-8", o.text, o.used);
     }
-    if (i == 0) out[used++] = '[';
-    out[used++] = ']';
-    http_reply_buffer(r, 200, "application/json; charset=utf-8", out, used);
 }
 
 /* --- settings and plugins --- */

@@ -19,6 +19,7 @@
 #include "calendar.h"
 #include "clock.h"
 #include "kpi.h"
+#include "lists.h"
 #include "scorecard_private.h"
 
 /* --- dates and the caller's stores --- */
@@ -260,6 +261,93 @@ static int api_customers(lua_State *L)
     return 1;
 }
 
+/* list(id [, opts]): the rows of a list (core/engine/lists_page.c) for the
+ * caller's stores, or opts.stores, as tables with the list's column keys;
+ * opts.from / opts.to as for kpi(), opts.limit rows (default 1000, at
+ * most 10000); phones masked as for the caller. */
+#define SC_LIST_LIMIT_DEFAULT 1000
+#define SC_LIST_LIMIT_MAX     10000
+#define SC_LIST_MAX_STORES    KPI_MAX_STORES
+
+static void push_json_value(lua_State *L, const cJSON *v)
+{
+    if (cJSON_IsString(v)) lua_pushstring(L, v->valuestring);
+    else if (cJSON_IsBool(v)) lua_pushboolean(L, cJSON_IsTrue(v));
+    else if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 9e15)
+        lua_pushinteger(L, (lua_Integer)v->valuedouble);
+    else if (cJSON_IsNumber(v)) lua_pushnumber(L, v->valuedouble);
+    else lua_pushnil(L);
+}
+
+static int api_list(lua_State *L)
+{
+    sc_run *run = run_of(L);
+    size_t idlen;
+    const char *id = luaL_checklstring(L, 1, &idlen);
+    need_data(L, run, "list");
+    if (idlen == 0 || idlen > 64) return luaL_error(L, "list(): '%s' is not a list id", id);
+    char from[11], to[11];
+    read_period_opts(L, 2, "list", from, to);
+    long long limit = SC_LIST_LIMIT_DEFAULT;
+    const char **picked = NULL;
+    int nstores = 0;
+    if (lua_istable(L, 2)) {
+        if (lua_getfield(L, 2, "limit") != LUA_TNIL) {
+            int isnum = 0;
+            lua_Integer v = lua_tointegerx(L, -1, &isnum);
+            if (!isnum || v < 1 || v > SC_LIST_LIMIT_MAX)
+                return luaL_error(L, "list('%s'): opts.limit must be a whole number from 1 to %d", id, SC_LIST_LIMIT_MAX);
+            limit = v;
+        }
+        lua_pop(L, 1);
+        if (lua_getfield(L, 2, "stores") != LUA_TNIL) {
+            if (!lua_istable(L, -1)) return luaL_error(L, "list('%s'): opts.stores must be an array of store codes", id);
+            nstores = (int)luaL_len(L, -1);
+            if (nstores > SC_LIST_MAX_STORES) return luaL_error(L, "list('%s'): opts.stores: too many stores", id);
+            picked = lua_newuserdatauv(L, (size_t)(nstores ? nstores : 1) * sizeof *picked, 0);
+            for (int i = 0; i < nstores; i++) {
+                lua_rawgeti(L, -2, i + 1);
+                if (lua_type(L, -1) != LUA_TSTRING)
+                    return luaL_error(L, "list('%s'): opts.stores[%d] must be a store code", id, i + 1);
+                picked[i] = lua_tostring(L, -1);      /* kept alive by the opts table */
+                lua_pop(L, 1);
+            }
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    list_request q = { .id = id, .from = from, .to = to, .stores = picked, .nstores = nstores, .limit = limit };
+    list_error e = { 0 };
+    run->lookups++;
+    double t0 = clock_ms(), c0 = sc_cpu_ms();
+    cJSON *o = lists_page_json(run->app, run->who, &q, &e);
+    run->lookup_ms += clock_ms() - t0;
+    run->lookup_cpu_ms += sc_cpu_ms() - c0;
+    if (!o) {
+        if (e.status == 400) return luaL_error(L, "list('%s'): %s", id, e.message);
+        if (e.status == 403) return sc_raise_fatal(L, run, 403, API_FORBIDDEN, e.message);
+        return sc_raise_fatal(L, run, e.status >= 500 ? e.status : 503, e.code, e.message);
+    }
+    run->pending_json = o;
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(o, "rows");
+    lua_createtable(L, cJSON_GetArraySize(rows), 0);
+    int n = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rows) {
+        if ((n & 63) == 0) sc_check_budget(L, run);
+        lua_createtable(L, 0, 12);
+        const cJSON *cell;
+        cJSON_ArrayForEach(cell, row) {
+            push_json_value(L, cell);
+            lua_setfield(L, -2, cell->string);
+        }
+        lua_rawseti(L, -2, ++n);
+    }
+    run->pending_json = NULL;
+    cJSON_Delete(o);
+    return 1;
+}
+
 /* target(id): the catalogue target, a number or {low, high}, or nil. */
 static int api_target(lua_State *L)
 {
@@ -359,7 +447,7 @@ void sc_api_install(lua_State *L, int env, sc_run *run)
 
     static const luaL_Reg api[] = {
         { "stores", api_stores }, { "kpi", api_kpi }, { "customers", api_customers },
-        { "target", api_target }, { "log", api_log }, { NULL, NULL },
+        { "target", api_target }, { "list", api_list }, { "log", api_log }, { NULL, NULL },
     };
     lua_pushvalue(L, env);
     luaL_setfuncs(L, api, 0);

@@ -71,6 +71,7 @@ typedef struct sc_run {
     /* resources held while Lua may raise (freed at the end if still set) */
     kpi_answer *pending_answer;
     db_result *pending_result;
+    cJSON *pending_json;         /* a list() answer being copied */
 } sc_run;
 
 /* The run a state belongs to (its extra space holds the pointer). */

@@ -629,6 +629,7 @@ int scorecard_run(struct app *a, const principal *who, const char *name,
 
     if (run.pending_answer) kpi_answer_free(run.pending_answer);
     if (run.pending_result) db_result_free(run.pending_result);
+    if (run.pending_json) cJSON_Delete(run.pending_json);
     char msg[sizeof out->message];
     if (!made) {
         set_error(out, 503, API_BUSY, "cannot start Lua", NULL);

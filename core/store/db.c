@@ -554,6 +554,111 @@ int db_query(db_conn *c, const char *sql, const db_val *params, int n,
     return rc;
 }
 
+/* --- streamed results --- */
+
+/* Fetch the rows of st one at a time, straight from the server (no
+ * mysql_stmt_store_result): fn sees each row as it arrives, so memory stays
+ * that of one row whatever the count. */
+static int stream_rows(db_conn *c, MYSQL_STMT *st, db_row_fn fn, void *ctx, char *err, size_t errlen)
+{
+    MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+    if (!meta) {
+        if (mysql_stmt_errno(st)) db_conn_fail(c, st, err, errlen);
+        else set_err(err, errlen, "the statement returns no rows");
+        return -1;
+    }
+    int ncols = (int)mysql_num_fields(meta), rc = -1;
+    MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+    size_t nc = ncols ? (size_t)ncols : 1;
+    MYSQL_BIND *binds = calloc(nc, sizeof *binds);
+    col_buf *cols = calloc(nc, sizeof *cols);
+    const char **names = calloc(nc, sizeof *names), **cells = calloc(nc, sizeof *cells);
+    unsigned long *lens = calloc(nc, sizeof *lens);
+    if (!binds || !cols || !names || !cells || !lens) goto oom;
+    for (int j = 0; j < ncols; j++) {
+        names[j] = fields[j].name;
+        cols[j].cap = DB_CELL_INITIAL;
+        if (!(cols[j].buf = malloc(cols[j].cap))) goto oom;
+        binds[j].buffer_type = MYSQL_TYPE_STRING;
+        binds[j].buffer = cols[j].buf;
+        binds[j].buffer_length = cols[j].cap - 1;
+        binds[j].length = &cols[j].len;
+        binds[j].is_null = &cols[j].is_null;
+        binds[j].error = &cols[j].error;
+    }
+    if (ncols && mysql_stmt_bind_result(st, binds)) {
+        db_conn_fail(c, st, err, errlen);
+        goto done;
+    }
+    db_stream_row row = { .ncols = ncols, .names = names, .cells = cells, .lens = lens };
+    for (;;) {
+        int f = mysql_stmt_fetch(st);
+        if (f == MYSQL_NO_DATA) break;
+        if (f == 1) {
+            db_conn_fail(c, st, err, errlen);
+            goto done;
+        }
+        bool rebind = false;
+        for (int j = 0; j < ncols; j++) {
+            col_buf *cb = &cols[j];
+            if (cb->is_null) { cells[j] = NULL; lens[j] = 0; continue; }
+            if (cb->len + 1 > cb->cap) {           /* truncated: fetch it whole */
+                unsigned long cap = cb->len + 1;
+                char *grown = realloc(cb->buf, cap);
+                if (!grown) goto oom;
+                cb->buf = grown;
+                cb->cap = cap;
+                binds[j].buffer = grown;
+                binds[j].buffer_length = cap - 1;
+                if (mysql_stmt_fetch_column(st, &binds[j], (unsigned)j, 0)) {
+                    db_conn_fail(c, st, err, errlen);
+                    goto done;
+                }
+                rebind = true;
+            }
+            cb->buf[cb->len] = '\0';
+            cells[j] = cb->buf;
+            lens[j] = cb->len;
+        }
+        int stop = fn(ctx, &row);
+        row.index++;
+        if (stop) {
+            set_err(err, errlen, "stopped by the reader");
+            rc = stop;
+            goto done;
+        }
+        if (rebind && mysql_stmt_bind_result(st, binds)) {
+            db_conn_fail(c, st, err, errlen);
+            goto done;
+        }
+    }
+    rc = 0;
+    goto done;
+oom:
+    set_err(err, errlen, "out of memory reading a result");
+done:
+    mysql_free_result(meta);
+    mysql_stmt_free_result(st);          /* reads and drops what the server still sends */
+    if (rc != 0 && !c->lost) mysql_stmt_reset(st);
+    for (int j = 0; cols && j < ncols; j++) free(cols[j].buf);
+    free(cols);
+    free(binds);
+    free(names);
+    free(cells);
+    free(lens);
+    return rc;
+}
+
+int db_query_each(db_conn *c, const char *sql, const db_val *params, int n, db_row_fn fn, void *ctx,
+                  char *err, size_t errlen)
+{
+    db_call_begin(c, db_stmt_limit_ms(c));
+    MYSQL_STMT *st = stmt_run(c, sql, params, n, err, errlen);
+    int rc = st ? stream_rows(c, st, fn, ctx, err, errlen) : -1;
+    db_call_end(c);
+    return rc;
+}
+
 double db_cell_double(const db_result *r, int row, int col, bool *is_null)
 {
     const char *s = db_cell(r, row, col);

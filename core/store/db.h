@@ -93,6 +93,24 @@ bool db_conn_lost(const db_conn *c);
 /* True for the MariaDB error numbers that mean the connection is gone. */
 bool db_errno_is_lost(int err);
 
+/* A row of a streamed result: ncols cells as text (NULL for SQL NULL,
+ * NUL-terminated, lens[j] bytes), valid only during the callback. */
+typedef struct db_stream_row {
+    int ncols;
+    const char *const *names;      /* the column names */
+    const char *const *cells;
+    const unsigned long *lens;
+    long long index;               /* 0 for the first row */
+} db_stream_row;
+/* Return 0 to go on, non-zero to stop (db_query_each then returns it). */
+typedef int (*db_row_fn)(void *ctx, const db_stream_row *row);
+/* Run a SELECT and hand each row to fn as it comes from the server, never
+ * storing the result (memory flat whatever the row count; the connection
+ * is busy until it returns). 0 when every row was read, -1 with err, or
+ * fn's non-zero answer when it stopped. */
+int db_query_each(db_conn *c, const char *sql, const db_val *params, int n, db_row_fn fn, void *ctx,
+                  char *err, size_t errlen);
+
 void db_result_free(db_result *r);
 static inline const char *db_cell(const db_result *r, int row, int col) { return r->cells[row * r->ncols + col]; }
 double db_cell_double(const db_result *r, int row, int col, bool *is_null);

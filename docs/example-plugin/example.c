@@ -9,7 +9,14 @@
  * it). Its numerator is the ROs of a store in the period, its denominator
  * the open days of the period (days x open days per week / 7), so the
  * engine's folding gives a store its own daily average and a region or the
- * group the average per store and day. */
+ * group the average per store and day.
+ *
+ * And one list (ABI 1.4), example.ro_customers (工单车辆客户): the period's
+ * closed repair orders with the customer who bought the vehicle, whose
+ * record may be at another store than the RO (customer_store), the phone
+ * from it, and the sale amount as a money column. The plugin gives only
+ * the SELECT and its parameters; the engine adds the scope, the order,
+ * paging, the total and sums, masking and export. */
 #include <fourscore/plugin.h>
 
 static const fsp_host_api *api;     /* kept from init; lives until fini */
@@ -62,6 +69,52 @@ static const fsp_kpi_def ro_per_day_kpi = FSP_KPI(
     .fold = FSP_FOLD_RATIO,
     .compute = ro_per_day);
 
+/* The list: one SELECT whose columns are the list's keys, in order; "store"
+ * first, "customer_store" second (it has customer columns). Placeholders:
+ * from, to (bound by ro_customers_bind). */
+static const char SQL_RO_CUSTOMERS[] =
+    "SELECT r.store_code AS store, sa.store_code AS customer_store, r.ro_no, r.vin,"
+    " sa.customer_code, cu.name AS customer_name, cu.phone, DATE(r.closed_at) AS closed_on, sa.sale_amount"
+    " FROM repair_orders r"
+    " JOIN vehicle_sales sa ON sa.vin = r.vin"
+    " LEFT JOIN customers cu ON cu.store_code = sa.store_code AND cu.customer_code = sa.customer_code"
+    " WHERE r.closed_at >= ? AND r.closed_at < CAST(? AS DATE) + INTERVAL 1 DAY AND r.ro_type <> 'internal'";
+
+static int ro_customers_bind(fsp_call *call, const fsp_list_args *args, fsp_param *params, int max)
+{
+    (void)call;
+    if (max < 2) return -1;
+    params[0] = FSP_P_TEXT(args->from);
+    params[1] = FSP_P_TEXT(args->to);
+    return 2;
+}
+
+static const fsp_list_column ro_customer_columns[] = {
+    FSP_COLUMN(.key = "store", .name_zh = "门店", .name_en = "Store"),
+    FSP_COLUMN(.key = "customer_store", .name_zh = "客户所属门店", .name_en = "Customer's store"),
+    FSP_COLUMN(.key = "ro_no", .name_zh = "工单号", .name_en = "RO"),
+    FSP_COLUMN(.key = "vin", .name_zh = "车架号", .name_en = "VIN"),
+    FSP_COLUMN(.key = "customer_code", .name_zh = "客户编号", .name_en = "Customer code"),
+    FSP_COLUMN(.key = "customer_name", .name_zh = "客户姓名", .name_en = "Customer name", .flags = FSP_COL_PERSONAL),
+    FSP_COLUMN(.key = "phone", .name_zh = "电话", .name_en = "Phone", .flags = FSP_COL_PHONE),
+    FSP_COLUMN(.key = "closed_on", .name_zh = "结算日期", .name_en = "Closed on", .type = FSP_COL_DATE),
+    FSP_COLUMN(.key = "sale_amount", .name_zh = "购车金额", .name_en = "Sale amount", .unit = "CNY",
+               .type = FSP_COL_NUMBER, .flags = FSP_COL_MONEY),
+};
+/* store and ro_no identify a row: together they order the rows totally */
+static const char *const ro_customer_sort[] = { "store", "-closed_on", "ro_no" };
+
+static const fsp_list_def ro_customers_list = FSP_LIST(
+    .id = "example.ro_customers",
+    .name_zh = "工单车辆客户",
+    .name_en = "Repair-order customers",
+    .as_of = 0,                                  /* of a period: from and to */
+    .explains_as = FSP_EXPLAINS_NONE,
+    .columns = ro_customer_columns, .ncolumns = sizeof ro_customer_columns / sizeof ro_customer_columns[0],
+    .default_sort = ro_customer_sort, .ndefault_sort = sizeof ro_customer_sort / sizeof ro_customer_sort[0],
+    .sql = SQL_RO_CUSTOMERS,
+    .bind = ro_customers_bind);
+
 static int example_init(fsp_host *h, const fsp_host_api *a)
 {
     if (a->version < 3 || a->struct_size < sizeof(fsp_host_api)) return 1;   /* needs host API 3 (settings) */
@@ -69,7 +122,10 @@ static int example_init(fsp_host *h, const fsp_host_api *a)
     api = a;
     api->log(host, FSP_LOG_INFO, "example plugin ready");
     if (api->register_setting(host, &open_days_per_week) != 0) return 1;
-    return api->register_kpi(host, &ro_per_day_kpi);
+    if (api->register_kpi(host, &ro_per_day_kpi) != 0) return 1;
+    /* lists came with host API 4 (ABI 1.4): an older host has none */
+    if (a->version >= 4 && api->register_list(host, &ro_customers_list) != 0) return 1;
+    return 0;
 }
 
 static void example_fini(void)
@@ -78,6 +134,6 @@ static void example_fini(void)
     host = NULL;
 }
 
-FSP_PLUGIN(.name = "example", .version = "1.1.0",
-           .description = "an out-of-tree example: repair orders per store and open day",
+FSP_PLUGIN(.name = "example", .version = "1.2.0",
+           .description = "an out-of-tree example: repair orders per store and open day, and their customers",
            .init = example_init, .fini = example_fini);

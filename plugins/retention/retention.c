@@ -23,7 +23,12 @@
  * trend) up to the horizon reads the month-end counts of
  * schemas/017_retention_month_ends.sql instead: vehicles per store by how
  * many months before `to` their last visit and latest sale fall
- * (months_ago >= N is "on or before to - N months"). */
+ * (months_ago >= N is "on or before to - N months").
+ *
+ * The list retention.at_risk (ABI 1.4) shows the vehicles the at-risk band
+ * counts, selected from the same states by the same fragment
+ * (SQL_BAND_STATES), so that its total is the KPI's; at a month end the KPI
+ * reads the month-end counts, which the list tests compare. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -116,15 +121,22 @@ static const char SQL_FIRST_SERVICE_MONTH_END[] =
     " WHERE day = CAST(? AS DATE) AND sold_ago >= ? AND sold_ago < ? GROUP BY store_code";
 /* --- base and ageing bands --- */
 
-/* Base vehicles (last visit in (to - base, to]) whose last visit is on or
- * before to - newer and after to - older months, by store of last visit.
- * Placeholders: state; to, base months; to, newer; to, older. */
+/* The states (alias v) of the base vehicles (last visit in (to - base, to])
+ * whose last visit is on or before to - newer and after to - older months:
+ * the rows a band KPI counts and its list shows, from this one fragment.
+ * Placeholders: BAND_PARAMS(to, base, newer, older). */
+#define SQL_BAND_STATES \
+    SQL_STATE_AS_OF \
+    " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH" \
+    " AND v.from_on <= CAST(? AS DATE) - INTERVAL ? MONTH" \
+    " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH"
+#define BAND_PARAMS(to, base, newer, older) \
+    STATE_PARAMS(to), FSP_P_TEXT(to), FSP_P_INT(base), FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_TEXT(to), \
+    FSP_P_INT(older)
+
+/* Base vehicles of a band by store of last visit. Placeholders: BAND_PARAMS. */
 static const char SQL_BAND[] =
-    "SELECT v.last_store_code, NULL, COUNT(*), 1, 1" SQL_STATE_AS_OF
-    " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH"
-    " AND v.from_on <= CAST(? AS DATE) - INTERVAL ? MONTH"
-    " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH"
-    " GROUP BY v.last_store_code";
+    "SELECT v.last_store_code, NULL, COUNT(*), 1, 1" SQL_BAND_STATES " GROUP BY v.last_store_code";
 
 typedef enum retention_band { BAND_BASE, BAND_AT_RISK, BAND_WARNING, BAND_LOST } retention_band;
 
@@ -143,6 +155,19 @@ static int read_settings(fsp_call *call, retention_months *s)
     return 0;
 }
 
+/* The months before `to` of a band: last seen in (to - older, to - newer]. */
+static void band_months(const retention_months *s, retention_band band, int *newer, int *older)
+{
+    *newer = 0;
+    *older = s->base_months;
+    switch (band) {
+    case BAND_BASE:     *newer = 0;                    *older = s->base_months;       break;
+    case BAND_AT_RISK:  *newer = s->at_risk_months;    *older = s->warning_months;    break;
+    case BAND_WARNING:  *newer = s->warning_months;    *older = s->lost_after_months; break;
+    case BAND_LOST:     *newer = s->lost_after_months; *older = s->base_months;       break;
+    }
+}
+
 static const retention_band band_base = BAND_BASE, band_at_risk = BAND_AT_RISK,
                             band_warning = BAND_WARNING, band_lost = BAND_LOST;
 
@@ -151,13 +176,8 @@ static int compute_band(fsp_call *call, const fsp_kpi_args *args)
     retention_months s;
     if (read_settings(call, &s) != 0)
         return -1;
-    int newer = 0, older = s.base_months;    /* months before `to`: (to - older, to - newer] */
-    switch (*(const retention_band *)args->kpi->user) {
-    case BAND_BASE:     newer = 0;                   older = s.base_months;       break;
-    case BAND_AT_RISK:  newer = s.at_risk_months;    older = s.warning_months;    break;
-    case BAND_WARNING:  newer = s.warning_months;    older = s.lost_after_months; break;
-    case BAND_LOST:     newer = s.lost_after_months; older = s.base_months;       break;
-    }
+    int newer, older;
+    band_months(&s, *(const retention_band *)args->kpi->user, &newer, &older);
     const char *to = args->to;
     int held;
     if (month_end_held(call, to, &held) != 0)
@@ -166,8 +186,7 @@ static int compute_band(fsp_call *call, const fsp_kpi_args *args)
         fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_INT(older), FSP_P_INT(s.base_months) };
         return kc_query_emit(call, args, SQL_BAND_MONTH_END, params, KC_COUNT(params));
     }
-    fsp_param params[] = { STATE_PARAMS(to), FSP_P_TEXT(to), FSP_P_INT(s.base_months),
-                           FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_TEXT(to), FSP_P_INT(older) };
+    fsp_param params[] = { BAND_PARAMS(to, s.base_months, newer, older) };
     return kc_query_emit(call, args, SQL_BAND, params, KC_COUNT(params));
 }
 
@@ -291,14 +310,93 @@ static const fsp_kpi_def retention_kpis[] = {
             .compute = compute_first_service),
 };
 
+/* --- lists: the vehicles behind a band (actions.md "Lists") --- */
+
+/* The vehicles of a band as of `to`, from the same states as the band's
+ * KPI (SQL_BAND_STATES), with their last visit (rollup_vehicle_visit of
+ * the state's day: its latest RO by closed_at, a tie to the smaller
+ * store_code, then the smaller ro_no), their latest sale (the smaller
+ * store_code of its day, then the smaller deal_no) and the customer of the
+ * last visit's RO, else of that sale. months_since is the greatest N with
+ * the last visit (or the sale) on or before to - N months: the months
+ * between the two dates, less one when the day of the month is not reached.
+ * Placeholders: to, to, then BAND_PARAMS. */
+#define SQL_BAND_VEHICLES \
+    "SELECT b.store, IF(ro.ro_no IS NOT NULL, ro.store_code, sa.store_code) AS customer_store, b.vin," \
+    " IF(ro.ro_no IS NOT NULL, ro.customer_code, sa.customer_code) AS customer_code," \
+    " cu.name AS customer_name, cu.phone AS phone, sa.model AS model, b.sold_on," \
+    " vv.visit_on AS last_visit_on, vv.last_store_code AS last_visit_store, ro.ro_no AS last_ro_no," \
+    " b.n0 - (b.from_on > b.as_of - INTERVAL b.n0 MONTH) AS months_since" \
+    " FROM (SELECT v.vin, v.last_store_code AS store, v.from_on, v.sold_on, v.sale_store_code," \
+    "   CAST(? AS DATE) AS as_of," \
+    "   PERIOD_DIFF(EXTRACT(YEAR_MONTH FROM CAST(? AS DATE)), EXTRACT(YEAR_MONTH FROM v.from_on)) AS n0" \
+    SQL_BAND_STATES ") b" \
+    " LEFT JOIN rollup_vehicle_visit vv ON vv.vin = b.vin AND vv.visit_on = b.from_on" \
+    " LEFT JOIN repair_orders ro ON ro.store_code = vv.last_store_code AND ro.ro_no =" \
+    "   (SELECT MIN(r2.ro_no) FROM repair_orders r2 WHERE r2.vin = b.vin AND r2.closed_at = vv.last_closed_at" \
+    "    AND r2.store_code = vv.last_store_code AND r2.ro_type <> 'internal')" \
+    " LEFT JOIN vehicle_sales sa ON sa.store_code = b.sale_store_code AND sa.deal_no =" \
+    "   (SELECT MIN(s2.deal_no) FROM vehicle_sales s2 WHERE s2.vin = b.vin AND s2.sold_on = b.sold_on" \
+    "    AND s2.store_code = b.sale_store_code)" \
+    " LEFT JOIN customers cu ON cu.store_code = IF(ro.ro_no IS NOT NULL, ro.store_code, sa.store_code)" \
+    "   AND cu.customer_code = IF(ro.ro_no IS NOT NULL, ro.customer_code, sa.customer_code)"
+
+static int bind_band_vehicles(fsp_call *call, const fsp_list_args *args, fsp_param *params, int max)
+{
+    retention_months s;
+    if (read_settings(call, &s) != 0)
+        return -1;
+    int newer, older;
+    band_months(&s, *(const retention_band *)args->list->user, &newer, &older);
+    const char *to = args->to;
+    fsp_param p[] = { FSP_P_TEXT(to), FSP_P_TEXT(to), BAND_PARAMS(to, s.base_months, newer, older) };
+    if (KC_COUNT(p) > max) {
+        kc_api->fail(call, "internal error: too many parameters");
+        return -1;
+    }
+    memcpy(params, p, sizeof p);
+    return KC_COUNT(p);
+}
+
+/* The columns of a band's vehicles (actions.md: retention.at_risk). */
+static const fsp_list_column band_vehicle_columns[] = {
+    FSP_COLUMN(.key = "store", .name_zh = "门店", .name_en = "Store"),
+    FSP_COLUMN(.key = "customer_store", .name_zh = "客户所属门店", .name_en = "Customer's store"),
+    FSP_COLUMN(.key = "vin", .name_zh = "车架号", .name_en = "VIN"),
+    FSP_COLUMN(.key = "customer_code", .name_zh = "客户编号", .name_en = "Customer code"),
+    FSP_COLUMN(.key = "customer_name", .name_zh = "客户姓名", .name_en = "Customer name", .flags = FSP_COL_PERSONAL),
+    FSP_COLUMN(.key = "phone", .name_zh = "电话", .name_en = "Phone", .flags = FSP_COL_PHONE),
+    FSP_COLUMN(.key = "model", .name_zh = "车型", .name_en = "Model"),
+    FSP_COLUMN(.key = "sold_on", .name_zh = "销售日期", .name_en = "Sold on", .type = FSP_COL_DATE),
+    FSP_COLUMN(.key = "last_visit_on", .name_zh = "最近进厂日期", .name_en = "Last visit", .type = FSP_COL_DATE),
+    FSP_COLUMN(.key = "last_visit_store", .name_zh = "最近进厂门店", .name_en = "Last visit store"),
+    FSP_COLUMN(.key = "last_ro_no", .name_zh = "最近工单号", .name_en = "Last RO"),
+    FSP_COLUMN(.key = "months_since", .name_zh = "未进厂月数", .name_en = "Months since", .unit = "months",
+               .type = FSP_COL_INT),
+};
+static const char *const band_vehicle_sort[] = { "store", "-months_since", "vin" };
+
+static const fsp_list_def retention_lists[] = {
+    FSP_LIST(.id = "retention.at_risk", .name_zh = "拟流失车辆", .name_en = "At-risk vehicles", .as_of = 1,
+             .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.at_risk",
+             .columns = band_vehicle_columns, .ncolumns = KC_COUNT(band_vehicle_columns),
+             .default_sort = band_vehicle_sort, .ndefault_sort = KC_COUNT(band_vehicle_sort),
+             .sql = SQL_BAND_VEHICLES, .bind = bind_band_vehicles, .user = &band_at_risk),
+};
+
 /* --- the plugin --- */
 
 static int retention_init(fsp_host *host, const fsp_host_api *api)
 {
-    return kc_register_all(host, api, retention_kpis, KC_COUNT(retention_kpis), retention_settings,
-                           KC_COUNT(retention_settings), retention_validate);
+    if (kc_register_all(host, api, retention_kpis, KC_COUNT(retention_kpis), retention_settings,
+                        KC_COUNT(retention_settings), retention_validate) != 0)
+        return -1;
+    for (int i = 0; i < KC_COUNT(retention_lists); i++)
+        if (api->register_list(host, &retention_lists[i]) != 0)
+            return -1;
+    return 0;
 }
 
 FSP_PLUGIN(.name = "retention", .version = "1.0.0", .init = retention_init,
            .description = "Customer retention as of the period end: base, at risk, warning, lost, churn by year, "
-                          "first service");
+                          "first service; the at-risk vehicles as a list");

@@ -196,6 +196,45 @@ test('a cached answer goes gzip-compressed to a client that takes gzip, plain to
   assert.equal(refused.body.toString(), plain.body.toString());
 });
 
+// One POST with raw bytes and headers (no transparent decompression).
+function rawPost(path, body, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(s.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('a batch goes gzip-compressed to a client that takes gzip, cold and warm alike, and inflates to the plain answer', async () => {
+  // three queries: two long answers (kept compressed once computed) and a short one (stored as it is)
+  const batch = JSON.stringify([
+    { ids: ['service.revenue', 'service.ro_count', 'labour.share'], from: '2023-01-01', to: '2024-12-31', by: 'month' },
+    { ids: ['parts.revenue'], from: '2024-01-01', to: '2024-03-31', by: 'store' },
+    { ids: ['service.ro_count'], from: MARCH.from, to: MARCH.to },
+  ]);
+  const headers = { cookie: admin, origin: s.url };   // a browser sends Origin on writes (the CSRF check)
+  const coldGz = await rawPost('/api/v1/kpi/batch', batch, { ...headers, 'accept-encoding': 'gzip' });
+  assert.equal(coldGz.status, 200, coldGz.body.toString());
+  assert.equal(coldGz.headers['content-encoding'], 'gzip', 'compressed on a cold batch too');
+  const plain = await rawPost('/api/v1/kpi/batch', batch, headers);
+  assert.equal(plain.status, 200);
+  assert.equal(plain.headers['content-encoding'], undefined, 'plain to a client that does not take gzip');
+  const answers = JSON.parse(plain.body.toString());
+  assert.equal(answers.length, 3);
+  assert.equal(gunzipSync(coldGz.body).toString(), plain.body.toString(), 'the cold gzip answer inflates to the plain one');
+  const warmGz = await rawPost('/api/v1/kpi/batch', batch, { ...headers, 'accept-encoding': 'gzip, deflate' });
+  assert.equal(warmGz.headers['content-encoding'], 'gzip');
+  assert.equal(gunzipSync(warmGz.body).toString(), plain.body.toString(), 'the warm one (joined from kept pieces) too');
+  assert.ok(warmGz.body.length < plain.body.length / 2, `much smaller: ${warmGz.body.length} vs ${plain.body.length}`);
+  const refused = await rawPost('/api/v1/kpi/batch', batch, { ...headers, 'accept-encoding': 'gzip;q=0' });
+  assert.equal(refused.headers['content-encoding'], undefined, 'q=0 refuses gzip');
+  assert.equal(refused.body.toString(), plain.body.toString());
+});
+
 test('400 names the unknown id, the unsupported by, the missing or bad parameter', async () => {
   const base = `from=${MARCH.from}&to=${MARCH.to}`;
   let r = await s.request('GET', `/api/v1/kpi?ids=example.ro_per_day,no.such_kpi&${base}`, { cookie: admin });

@@ -66,6 +66,34 @@ test('a batch holding both fails as a whole with the same error; the server serv
   assert.equal(ok.json.rows.length, 1);
 });
 
+// --- identifying callers never waits behind KPI work ---
+// A server with a main pool of 2 connections: four three-second KPI
+// statements of different periods hold both for about 6 s. Meanwhile a
+// session never seen before (so it must be looked up in the database) asks
+// for /api/v1/me, and health is asked: both answer at once, on the small
+// pool of their own, instead of waiting for a KPI connection.
+test('with every KPI connection busy, a new session is identified and /me answers at once', async () => {
+  const small = await startServer({ args: ['--plugin-dir', pluginDir],
+    env: { FOURSCORE_DB_POOL: '2', FOURSCORE_KPI_STATEMENT_TIMEOUT: '10' } });
+  try {
+    const admin = await small.adminCookie();
+    const fresh = await small.login('admin', small.adminPassword);   // a second session, not yet cached
+    const months = ['2024-01', '2024-02', '2024-04', '2024-05'];
+    const busy = months.map((m) => small.request('GET', `/api/v1/kpi?ids=slow.three_seconds&from=${m}-01&to=${m}-28&by=group`, { cookie: admin }));
+    await sleep(500);     // the first two statements run, the other two wait for a connection
+    const t0 = performance.now();
+    const me = await small.request('GET', '/api/v1/me', { cookie: fresh });
+    const meSeconds = (performance.now() - t0) / 1000;
+    assert.equal(me.status, 200, me.text);
+    assert.equal(me.json.role, 'admin');
+    assert.ok(meSeconds < 1, `/api/v1/me answered in ${meSeconds.toFixed(2)} s while the KPI pool was busy`);
+    const done = await Promise.all(busy);
+    for (const r of done) assert.equal(r.status, 200, r.text);
+  } finally {
+    await small.stop();
+  }
+});
+
 // --- a silent database (FOURSCORE_DB_TIMEOUT) ---
 // A second server with a short bound on a silent database and a long KPI
 // statement limit: a statement longer than the bound on a database that
@@ -104,6 +132,30 @@ async function whileFrozen(s, fn) {
     for (const pid of pids) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
   }
 }
+
+// --- single flight ---
+// Three identical requests of a three-second KPI, sent together on a cold
+// cache (a period no test asked before, in three spellings of the same
+// answer so that the whole-answer cache cannot serve them: by group, by
+// store, by region). The component is computed once (one miss in /metrics),
+// the other two wait for it: all three answer after about 3 s, not 9 s of
+// database work.
+const counter = (text, name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+test('identical concurrent misses are computed once and shared', async () => {
+  await startStallServer();     // its KPI statement limit (10 s) lets a 3 s statement finish
+  const before = await st.request('GET', '/metrics', { cookie: stCookie });
+  const misses0 = counter(before.text, 'fourscore_kpi_cache_misses_total');
+  assert.ok(Number.isFinite(misses0), 'the miss counter is exposed');
+  const q = 'ids=slow.three_seconds&from=2023-06-01&to=2023-06-30';
+  const t0 = performance.now();
+  const answers = await Promise.all(['group', 'store', 'region'].map((by) =>
+    st.request('GET', `/api/v1/kpi?${q}&by=${by}`, { cookie: stCookie })));
+  const seconds = (performance.now() - t0) / 1000;
+  for (const r of answers) assert.equal(r.status, 200, r.text);
+  const later = await st.request('GET', '/metrics', { cookie: stCookie });
+  assert.equal(counter(later.text, 'fourscore_kpi_cache_misses_total') - misses0, 1, 'one computation for three requests');
+  assert.ok(seconds < 6, `all three answered in ${seconds.toFixed(2)} s (one 3 s statement, shared)`);
+});
 
 test('a statement longer than FOURSCORE_DB_TIMEOUT on a database that answers is not cut', async () => {
   await startStallServer();

@@ -18,6 +18,12 @@
  *   -DBROKEN_SETTING_CORE      benchmarks.shared, which the server owns
  *   -DBROKEN_SETTING_THEN_FAIL a good setting (broken.kept_days), then init returns 1
  *   -DBROKEN_VALIDATE_TWICE    register_validate called twice
+ * and in registering a list (ABI 1.4; also tests/unit/test_plugin.c):
+ *   -DBROKEN_LIST_STORE        the first column is not "store"
+ *   -DBROKEN_LIST_SORT         a default_sort key that is not a column
+ *   -DBROKEN_LIST_MONEY        explains_column names a column that is not money
+ *   -DBROKEN_LIST_CUSTOMER     a phone column without "customer_store" second
+ *   -DBROKEN_LIST_DUPLICATE    example.ro_customers, which the example plugin owns
  * Built by the test with: cc -shared -fPIC -I core/include -DBROKEN_X broken.c */
 #include <fourscore/plugin.h>
 
@@ -72,6 +78,40 @@ static int validate_nothing(const fsp_setting_values *values, char *message, siz
 }
 #endif
 
+#if defined(BROKEN_LIST_STORE) || defined(BROKEN_LIST_SORT) || defined(BROKEN_LIST_MONEY) || \
+    defined(BROKEN_LIST_CUSTOMER) || defined(BROKEN_LIST_DUPLICATE)
+#define BROKEN_LIST 1
+static const fsp_list_column broken_columns[] = {
+#ifdef BROKEN_LIST_STORE
+    FSP_COLUMN(.key = "shop", .name_zh = "门店", .name_en = "Store"),
+#else
+    FSP_COLUMN(.key = "store", .name_zh = "门店", .name_en = "Store"),
+#endif
+    FSP_COLUMN(.key = "amount", .name_zh = "金额", .name_en = "Amount", .type = FSP_COL_NUMBER),
+#ifdef BROKEN_LIST_CUSTOMER
+    FSP_COLUMN(.key = "phone", .name_zh = "电话", .name_en = "Phone", .flags = FSP_COL_PHONE),
+#endif
+};
+#ifdef BROKEN_LIST_SORT
+static const char *const broken_sort[] = { "store", "-when" };
+#else
+static const char *const broken_sort[] = { "store" };
+#endif
+#ifdef BROKEN_LIST_DUPLICATE
+#define LIST_ID "example.ro_customers"
+#else
+#define LIST_ID "broken.rows"
+#endif
+static const fsp_list_def broken_list = FSP_LIST(
+    .id = LIST_ID, .name_zh = "坏", .name_en = "Broken", .as_of = 1,
+#ifdef BROKEN_LIST_MONEY
+    .explains_as = FSP_EXPLAINS_SUM, .explains_kpi = "broken.value", .explains_column = "amount",
+#endif
+    .columns = broken_columns, .ncolumns = sizeof broken_columns / sizeof broken_columns[0],
+    .default_sort = broken_sort, .ndefault_sort = sizeof broken_sort / sizeof broken_sort[0],
+    .sql = "SELECT store_code AS store, 1 AS amount FROM stores");
+#endif
+
 static int broken_init(fsp_host *host, const fsp_host_api *api)
 {
 #ifdef BROKEN_UNDEFINED
@@ -81,6 +121,9 @@ static int broken_init(fsp_host *host, const fsp_host_api *api)
 #if defined(BROKEN_SETTING_RANGE) || defined(BROKEN_SETTING_FRACTION) || defined(BROKEN_SETTING_OWNED) || \
     defined(BROKEN_SETTING_CORE) || defined(BROKEN_SETTING_THEN_FAIL)
     if (rc == 0) rc = api->register_setting(host, &broken_setting);
+#endif
+#ifdef BROKEN_LIST
+    if (rc == 0) rc = api->register_list(host, &broken_list);
 #endif
 #ifdef BROKEN_VALIDATE_TWICE
     if (rc == 0) rc = api->register_validate(host, validate_nothing);

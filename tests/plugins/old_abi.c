@@ -3,6 +3,7 @@
  * fourscore/plugin.h as released:
  *     cc -shared -fPIC -I tests/plugins/abi-1.0 old_abi.c     ABI 1.0, host API 1
  *     cc -shared -fPIC -I tests/plugins/abi-1.1 old_abi.c     ABI 1.1, host API 2
+ *     cc -shared -fPIC -I tests/plugins/abi-1.3 old_abi.c     ABI 1.3, host API 3 (before lists)
  * It registers no setting (the call did not exist then) and reads one that a
  * plugin of this server registers, service.followup_days, giving -1 as its
  * own default: the host must load it and hand compute the value in force.
@@ -15,8 +16,10 @@
 #define OLD_NAME "old_abi_1_0"
 #elif FSP_ABI_MINOR == 1
 #define OLD_NAME "old_abi_1_1"
+#elif FSP_ABI_MINOR == 3
+#define OLD_NAME "old_abi_1_3"
 #else
-#error "build old_abi.c against tests/plugins/abi-1.0 or abi-1.1"
+#error "build old_abi.c against tests/plugins/abi-1.0, abi-1.1 or abi-1.3"
 #endif
 
 static const fsp_host_api *api;
@@ -47,6 +50,9 @@ static const fsp_kpi_def kpi = {
     sizeof(fsp_kpi_def), OLD_NAME ".followup_days", "回访天数", "Follow-up days", "days",
     FSP_DIR_NONE, FSP_TARGET_NONE, 0, 0, "service.followup_days in force, per store",
     FSP_BY_DEFAULT, FSP_FOLD_SUM, followup_days, 0,
+#if FSP_ABI_MINOR >= 3
+    0,                                                  /* budget (ABI 1.3) */
+#endif
 };
 
 static int old_init(fsp_host *host, const fsp_host_api *a)

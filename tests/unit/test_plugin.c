@@ -67,6 +67,11 @@ static const struct broken_case {
     { "BROKEN_INIT", "x_init.so", "init failed (returned 1)" },
     { "BROKEN_DUPLICATE", "x_duplicate.so", "example.ro_per_day is already registered by plugin example" },
     { "BROKEN_KPI_SIZE", "x_kpi_size.so", "KPI definition struct_size is" },
+    { "BROKEN_LIST_STORE", "x_list_store.so", "the first column must be the text column \"store\"" },
+    { "BROKEN_LIST_SORT", "x_list_sort.so", "default_sort key '-when' is not one of its columns" },
+    { "BROKEN_LIST_MONEY", "x_list_money.so", "explains_column 'amount' is not one of its money columns" },
+    { "BROKEN_LIST_CUSTOMER", "x_list_customer.so", "has the text column \"customer_store\" second" },
+    { "BROKEN_LIST_DUPLICATE", "x_list_duplicate.so", "list id example.ro_customers is already registered by plugin example" },
 };
 #define NBROKEN (int)(sizeof broken_cases / sizeof broken_cases[0])
 
@@ -94,6 +99,12 @@ static void test_loader(void)
     }
     const loaded_plugin *ex = find_file(reg, "example.so"), *fold = find_file(reg, "fold.so");
     CHECK(ex && ex->loaded && ex->nkpis == 1, "the out-of-tree example loads with its KPI");
+    CHECK(ex && ex->nlists == 1 && reg->nlists == 1, "the example registers its one list; the refused plugins none");
+    const plugin_list *pl = plugins_find_list(reg, "example.ro_customers");
+    CHECK(pl && strcmp(reg->plugins[pl->plugin].name, "example") == 0 && pl->def->ncolumns == 9,
+          "example.ro_customers is found, the example's (the duplicate did not take it over)");
+    CHECK(pl && plugins_list_column(pl->def, "sale_amount", 11) == 8 && plugins_list_column(pl->def, "nope", 4) == -1,
+          "a list's columns are found by key");
     CHECK(fold && fold->loaded && fold->nkpis == 4, "the fold plugin loads with its 4 KPIs");
     CHECK_INT(reg->nkpis, 5, "only the good plugins' KPIs are registered");
     CHECK(plugins_find_kpi(reg, "example.ro_per_day") != NULL, "example.ro_per_day is found");

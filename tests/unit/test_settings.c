@@ -2,8 +2,8 @@
  * of the plugin ABI (register_setting, register_validate, setting_value).
  *
  * The plugin directory holds the seven shipped plugins of the build, the
- * out-of-tree example (docs/example-plugin/), two plugins built against the
- * frozen headers of ABI 1.0 and 1.1 (tests/plugins/old_abi.c, without
+ * out-of-tree example (docs/example-plugin/), three plugins built against the
+ * frozen headers of ABI 1.0, 1.1 and 1.3 (tests/plugins/old_abi.c, without
  * settings), and variants of tests/plugins/broken.c that register a setting
  * wrongly. Checked: each setting's range and owner come from the plugin that
  * reads it (where the core's old table disagreed, the plugin's range: e.g.
@@ -79,6 +79,7 @@ static int make_plugin_dir(void)
     rc |= build("core/include", NULL, "docs/example-plugin/example.c", "example.so");
     rc |= build("tests/plugins/abi-1.0", NULL, "tests/plugins/old_abi.c", "old_abi_1_0.so");
     rc |= build("tests/plugins/abi-1.1", NULL, "tests/plugins/old_abi.c", "old_abi_1_1.so");
+    rc |= build("tests/plugins/abi-1.3", NULL, "tests/plugins/old_abi.c", "old_abi_1_3.so");
     for (int i = 0; i < NBROKEN; i++) rc |= build("core/include", BROKEN[i].define, "tests/plugins/broken.c", BROKEN[i].file);
     return rc;
 }
@@ -96,20 +97,22 @@ static const loaded_plugin *find_file(const plugin_registry *reg, const char *fi
 
 static void test_loading(const plugin_registry *reg)
 {
-    CHECK_INT(reg->nplugins, NSHIPPED + 3 + NBROKEN, "every .so is listed");
+    CHECK_INT(reg->nplugins, NSHIPPED + 4 + NBROKEN, "every .so is listed");
     for (int i = 0; i < NSHIPPED; i++) {
         char file[64];
         snprintf(file, sizeof file, "%s.so", SHIPPED[i]);
         const loaded_plugin *lp = find_file(reg, file);
         CHECK(lp && lp->loaded, "the shipped plugin %s loads (%s)", SHIPPED[i], lp ? lp->reason : "missing");
     }
-    static const struct { const char *file; unsigned minor; } OLD[] = { { "old_abi_1_0.so", 0 }, { "old_abi_1_1.so", 1 } };
-    for (int i = 0; i < 2; i++) {
+    static const struct { const char *file; unsigned minor; } OLD[] = {
+        { "old_abi_1_0.so", 0 }, { "old_abi_1_1.so", 1 }, { "old_abi_1_3.so", 3 } };
+    for (int i = 0; i < 3; i++) {
         const loaded_plugin *lp = find_file(reg, OLD[i].file);
         CHECK(lp && lp->loaded, "%s, built against the frozen ABI 1.%u header, loads (%s)", OLD[i].file, OLD[i].minor,
               lp ? lp->reason : "missing");
         CHECK(lp && lp->desc && lp->desc->abi_minor == OLD[i].minor && lp->nkpis == 1 && lp->nsettings == 0 &&
-              !lp->validate, "%s declares ABI 1.%u and registers its KPI and no setting", OLD[i].file, OLD[i].minor);
+              !lp->validate && lp->nlists == 0, "%s declares ABI 1.%u and registers its KPI, no setting and no list",
+              OLD[i].file, OLD[i].minor);
     }
     CHECK(plugins_find_kpi(reg, "old_abi_1_0.followup_days") && plugins_find_kpi(reg, "old_abi_1_1.followup_days"),
           "the old plugins' KPIs are registered");

@@ -33,8 +33,8 @@ extern "C" {
 
 #define FSP_MAGIC        0x46534b50u     /* "FSKP" */
 #define FSP_ABI_MAJOR    1
-#define FSP_ABI_MINOR    3
-#define FSP_HOST_API_VERSION 3           /* of fsp_host_api; see its members */
+#define FSP_ABI_MINOR    4
+#define FSP_HOST_API_VERSION 4           /* of fsp_host_api; see its members */
 
 /* The sizes of the C types the two sides must agree on. A plugin built with
  * another data model (e.g. 32-bit, or a 32-bit time_t) is refused with the
@@ -204,6 +204,95 @@ typedef struct fsp_setting_def {
  * (message_len bytes): the change is refused with it (HTTP 400). */
 typedef int (*fsp_validate_fn)(const fsp_setting_values *values, char *message, size_t message_len);
 
+/* --- lists: the rows behind a number (ABI 1.4) ---
+ * A list is the set of rows a KPI counts or sums (the at-risk vehicles, the
+ * overdue invoices), for the people who act on them. The plugin gives one
+ * SELECT whose result columns are the list's columns, named by their keys
+ * and in their order, and a function that binds its '?' placeholders for a
+ * request. The engine runs that statement as a derived table and does the
+ * rest once for every list: the scope (only rows whose `store` is in the
+ * caller's scope), sorting by any column then by default_sort, paging,
+ * `total` and `sums`, phone masking, CSV and xlsx export, the audit of
+ * exports. The statement must read the same derived state, or share the
+ * same SQL fragments, as the KPI it explains, so that the two cannot drift:
+ * `total` (or the sum of a column) equals the KPI (docs/plugins.md). */
+
+enum fsp_list_explains {
+    FSP_EXPLAINS_NONE = 0,          /* explains no KPI ("explains": null) */
+    FSP_EXPLAINS_COUNT,             /* total == explains_kpi */
+    FSP_EXPLAINS_SUM,               /* sums[explains_column] == explains_kpi */
+    FSP_EXPLAINS_SHARE              /* sums[explains_column] / explains_of == explains_kpi */
+};
+
+enum fsp_column_type {              /* how a cell is answered, compared and exported */
+    FSP_COL_TEXT = 0,               /* a JSON string */
+    FSP_COL_INT,                    /* a JSON integer */
+    FSP_COL_NUMBER,                 /* a JSON number */
+    FSP_COL_DATE,                   /* 'YYYY-MM-DD' */
+    FSP_COL_DATETIME,               /* 'YYYY-MM-DD HH:MM:SS' */
+    FSP_COL_BOOL                    /* 0/1 in SQL, false/true in JSON */
+};
+
+/* Column flags (bit mask). */
+#define FSP_COL_MONEY     (1u << 0) /* a money column: summed into "sums" over every row */
+#define FSP_COL_PHONE     (1u << 1) /* a phone number: whole only to admins and to the store
+                                       manager of the row's customer_store, masked for others */
+#define FSP_COL_PERSONAL  (1u << 2) /* other personal data (a customer's name) */
+
+typedef struct fsp_list_column {
+    uint32_t struct_size;             /* sizeof(fsp_list_column) */
+    const char *key;                  /* "vin": [a-z0-9_]+, the SELECT's column name */
+    const char *name_zh;              /* "车架号" */
+    const char *name_en;              /* "VIN" */
+    const char *unit;                 /* "CNY", "days", "months", ...; NULL for none */
+    int type;                         /* enum fsp_column_type */
+    unsigned flags;                   /* FSP_COL_* */
+} fsp_list_column;
+#define FSP_COLUMN(...)  { .struct_size = sizeof(fsp_list_column), __VA_ARGS__ }
+
+struct fsp_list_def;
+
+/* What one request of a list is for. */
+typedef struct fsp_list_args {
+    uint32_t struct_size;             /* sizeof(fsp_list_args) of the host */
+    const struct fsp_list_def *list;
+    const char *from, *to;            /* 'YYYY-MM-DD'; from == to for as-of lists */
+    const char *const *stores;        /* the stores the request covers (never NULL
+                                         here; the plugin MAY narrow by them, the
+                                         engine filters by them in any case) */
+    int nstores;
+} fsp_list_args;
+
+/* Binds the statement's placeholders for args into params (at most
+ * max_params), reading settings with api->setting(call, ...). Returns the
+ * number of parameters bound, or -1 after host->fail(call, "message"). Text
+ * parameters must stay valid until the call returns (args' strings, string
+ * literals, or buffers of the call kept with api->call_text). */
+typedef int (*fsp_list_bind_fn)(fsp_call *call, const fsp_list_args *args,
+                                fsp_param *params, int max_params);
+
+typedef struct fsp_list_def {
+    uint32_t struct_size;             /* sizeof(fsp_list_def) */
+    const char *id;                   /* "retention.at_risk" */
+    const char *name_zh, *name_en;    /* "拟流失车辆", "At-risk vehicles" */
+    int as_of;                        /* 1: rows as of `to` (from is ignored); 0: of [from, to] */
+    int explains_as;                  /* enum fsp_list_explains */
+    const char *explains_kpi;         /* the KPI explained, or NULL */
+    const char *explains_column;      /* SUM and SHARE: the money column summed */
+    const char *explains_of;          /* SHARE: the KPI the sum is divided by */
+    const fsp_list_column *columns;   /* in answer order; the first is "store", and a
+                                         list with customer columns has "customer_store"
+                                         second */
+    int ncolumns;
+    const char *const *default_sort;  /* column keys, each optionally prefixed with '-'
+                                         for descending; together they order rows totally */
+    int ndefault_sort;
+    const char *sql;                  /* one SELECT (static text) producing the columns */
+    fsp_list_bind_fn bind;
+    const void *user;                 /* back to the plugin via args->list->user */
+} fsp_list_def;
+#define FSP_LIST(...)  { .struct_size = sizeof(fsp_list_def), __VA_ARGS__ }
+
 /* --- the host API table --- */
 
 enum fsp_log_level { FSP_LOG_DEBUG = 0, FSP_LOG_INFO, FSP_LOG_WARN, FSP_LOG_ERROR };
@@ -280,6 +369,18 @@ typedef struct fsp_host_api {
     /* Inside a validate callback: the value name would have after the change
      * (its default when not set); dflt for a name no one registered. */
     double (*setting_value)(const fsp_setting_values *values, const char *name, double dflt);
+
+    /* -- version 4 (ABI 1.4) -- */
+
+    /* Register a list (see fsp_list_def). Only valid inside init; def, its
+     * columns and strings must live until fini. Returns -1 (and the plugin
+     * should fail init) on an invalid definition (no store column first, an
+     * unknown default_sort key, an explains_column that is not a money column)
+     * or an id already registered; the reason is logged. */
+    int (*register_list)(fsp_host *host, const fsp_list_def *def);
+    /* A copy of text kept until the call returns (for bound parameters built
+     * in a bind function); NULL when out of memory. */
+    const char *(*call_text)(fsp_call *call, const char *text);
 
     /* -- later versions: appended below, never reordered -- */
 } fsp_host_api;
