@@ -8,7 +8,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config libmicrohttpd-dev libmariadb-dev liblua5.4-dev \
-      libcjson-dev libsodium-dev libxlsxwriter-dev zlib1g-dev \
+      libcjson-dev libsodium-dev libxlsxwriter-dev zlib1g-dev libcurl4-openssl-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -23,7 +23,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DCMAKE_I
 
 FROM debian:bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libmariadb3 liblua5.4-0 libcjson1 libsodium23 libxlsxwriter4 zlib1g \
+      libmicrohttpd12 libmariadb3 liblua5.4-0 libcjson1 libsodium23 libxlsxwriter4 zlib1g libcurl4 \
       mariadb-client curl ca-certificates tini \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /srv/fourscore --shell /usr/sbin/nologin fourscore

@@ -2,15 +2,15 @@
 # Installs what Fourscore needs on Debian 12 with apt-get: the build tools and
 # libraries, MariaDB (the local-mode server), and what the tests use (Chromium,
 # CJK fonts, poppler-utils to read printed PDFs, wrk, nginx, clang for the
-# fuzzer, node for the browser tests).
+# fuzzer, node for the browser tests, aiosmtpd for the tests' SMTP receiver).
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 need=(build-essential cmake pkg-config clang libclang-rt-14-dev
-      libmicrohttpd-dev libmariadb-dev liblua5.4-dev libcjson-dev libsodium-dev libxlsxwriter-dev zlib1g-dev
-      mariadb-server mariadb-client mariadb-plugin-spider
+      libmicrohttpd-dev libmariadb-dev liblua5.4-dev libcjson-dev libsodium-dev libxlsxwriter-dev zlib1g-dev libcurl4-openssl-dev
+      mariadb-server mariadb-client mariadb-plugin-spider python3-aiosmtpd
       nodejs npm chromium fonts-noto-cjk poppler-utils wrk nginx-light docker-compose curl ca-certificates)
 [ "${1:-}" = "--runtime-only" ] && need=(build-essential cmake pkg-config libmicrohttpd-dev libmariadb-dev
-      liblua5.4-dev libcjson-dev libsodium-dev libxlsxwriter-dev zlib1g-dev mariadb-server mariadb-client)
+      liblua5.4-dev libcjson-dev libsodium-dev libxlsxwriter-dev zlib1g-dev libcurl4-openssl-dev mariadb-server mariadb-client)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

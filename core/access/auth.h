@@ -110,6 +110,10 @@ int auth_token_create(db_conn *c, const principal *who, const char *name, const 
 int auth_token_revoke(db_conn *c, const principal *who, const char *name, char *err, size_t errlen);
 
 bool principal_sees_region(const principal *p, const char *region_code);
+/* The principal of the user named username with the scope in force now, as
+ * if they had signed in (scheduled work runs as its owner: alert rules,
+ * reports). 1 found, 0 no such user, -2 database failure (err filled). */
+int auth_user_principal(db_conn *c, const char *username, principal *out, char *err, size_t errlen);
 /* {"username","role","regions":[codes],"stores":[codes]}: the scope in force. */
 cJSON *scope_json(db_conn *c, const principal *p, char *err, size_t errlen);
 /* The regions / stores p sees, as the /regions and /stores routes answer them. */

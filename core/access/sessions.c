@@ -354,3 +354,24 @@ int auth_sessions_end_user(db_conn *c, long long user_id, char *err, size_t errl
     db_val uid = DB_INT(user_id);
     return db_exec(c, SQL_SESSIONS_OF_USER_DELETE, &uid, 1, NULL, err, errlen);
 }
+
+/* --- a user's principal without a session (scheduled work as its owner) --- */
+
+static const char SQL_USER_PRINCIPAL[] =
+    "SELECT id, role, store_code FROM users WHERE username = ?";
+
+int auth_user_principal(db_conn *c, const char *username, principal *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    db_val v = DB_STR(username);
+    db_result *res = NULL;
+    if (db_query(c, SQL_USER_PRINCIPAL, &v, 1, &res, err, errlen) != 0) return -2;
+    if (res->nrows != 1) { db_result_free(res); return 0; }
+    out->user_id = db_cell_int(res, 0, 0);
+    copy_bounded(out->name, sizeof out->name, username);
+    out->role = role_parse(db_cell(res, 0, 1));
+    int rc = principal_load_scope(c, out, db_cell(res, 0, 2), err, errlen);
+    db_result_free(res);
+    if (rc != 0) { principal_free(out); return -2; }
+    return 1;
+}

@@ -14,6 +14,11 @@ static const struct { const char *name, *help, *type; } counter_info[METRIC__COU
     [METRIC_KPI_CACHE_HITS] = { "fourscore_kpi_cache_hits_total", "KPI computations answered from the cache.", "counter" },
     [METRIC_KPI_CACHE_MISSES] = { "fourscore_kpi_cache_misses_total", "KPI computations that asked the database.", "counter" },
     [METRIC_LOGIN_FAILURES] = { "fourscore_login_failures_total", "Failed logins.", "counter" },
+    [METRIC_NOTIFY_SENT] = { "fourscore_notifications_sent_total", "Alert and report notifications delivered (webhook or email).", "counter" },
+    [METRIC_NOTIFY_FAILED] = { "fourscore_notifications_failed_total", "Notifications given up after every attempt failed.", "counter" },
+    [METRIC_NOTIFY_ATTEMPT_FAILURES] = { "fourscore_notification_attempt_failures_total", "Single delivery attempts that failed (retried or given up).", "counter" },
+    [METRIC_ALERTS_OPENED] = { "fourscore_alerts_opened_total", "Alerts opened by this process.", "counter" },
+    [METRIC_ALERTS_CLOSED] = { "fourscore_alerts_closed_total", "Alerts closed by this process.", "counter" },
 };
 
 void metrics_add(enum metric m, long long n)

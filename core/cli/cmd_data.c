@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdlib.h>
 #include <cJSON.h>
+#include "alerts.h"
 #include "app.h"
 #include "cli.h"
 #include "clock.h"
@@ -52,6 +54,44 @@ static void print_import_failure(const char *path, const import_result *res)
     fprintf(stderr, "%s: %s\n", path, res->message);
 }
 
+/* The stores the committed files had rows of, for the alert rules after the import. */
+typedef struct touched { char **stores; int n, cap; bool oom; } touched;
+
+static void note_touched(void *ud, const char *entity, const char *const *stores, int n)
+{
+    (void)entity;
+    touched *t = ud;
+    for (int i = 0; i < n && !t->oom; i++) {
+        bool seen = false;
+        for (int k = 0; k < t->n && !seen; k++) seen = strcmp(t->stores[k], stores[i]) == 0;
+        if (seen) continue;
+        if (t->n == t->cap) {
+            int cap = t->cap ? t->cap * 2 : 16;
+            char **grown = realloc(t->stores, (size_t)cap * sizeof *grown);
+            if (!grown) { t->oom = true; return; }
+            t->stores = grown;
+            t->cap = cap;
+        }
+        if (!(t->stores[t->n] = strdup(stores[i]))) { t->oom = true; return; }
+        t->n++;
+    }
+}
+
+/* After the files: the alert rules for the stores they touched, and the
+ * notifications of what opened or closed (the files' lines are printed). */
+static void alerts_after_files(app *a, const char *entity, touched *t)
+{
+    char err[512];
+    alerts_stats st = { 0 };
+    deliver_stats ds = { 0 };
+    if (t->n > 0 && (alerts_evaluate(a, t->oom ? NULL : entity, t->oom ? NULL : (const char *const *)t->stores, t->n, &st,
+                                     err, sizeof err) != 0 ||
+                     ((st.opened || st.closed) && alerts_deliver_pending(a, NULL, &ds, err, sizeof err) != 0)))
+        fprintf(stderr, "fourscore import: evaluating the alert rules: %s\n", err);
+    for (int i = 0; i < t->n; i++) free(t->stores[i]);
+    free(t->stores);
+}
+
 int cmd_import(int argc, char **argv)
 {
     char entity_help[600];
@@ -88,6 +128,7 @@ int cmd_import(int argc, char **argv)
         return 1;
     }
     int exit_code = 0;
+    touched t = { 0 };
     for (int i = 1; i < npos; i++) {
         const char *path = pos_args[i];
         struct stat st;
@@ -96,7 +137,8 @@ int cmd_import(int argc, char **argv)
         import_result res;
         double t0 = clock_ms();
         /* targets.kpi is checked against the engine's catalogue (loaded on first use) */
-        if (import_file_progress(&a, NULL, entity, path, &res, show_import_progress, &prog, kpi_budget_check, &a) == 0) {
+        if (import_file_hooked(&a, NULL, entity, path, &res, show_import_progress, &prog, kpi_budget_check, &a,
+                               note_touched, &t) == 0) {
             printf("%s: %lld rows: %lld inserted, %lld updated, %lld unchanged (%.1f s)\n", path, res.rows,
                    res.inserted, res.updated, res.unchanged, clock_seconds_since(t0));
             fflush(stdout);
@@ -109,6 +151,7 @@ int cmd_import(int argc, char **argv)
         exit_code = 1;
         break;
     }
+    alerts_after_files(&a, entity, &t);
     kpi_close(&a);
     app_close(&a);
     return exit_code;

@@ -19,4 +19,6 @@ int cmd_kpi(int argc, char **argv);        /* cmd_engine.c */
 int cmd_scorecard(int argc, char **argv);  /* cmd_script.c: scorecard run */
 int cmd_rollup(int argc, char **argv);     /* cmd_data.c: rollup --rebuild */
 int cmd_settings(int argc, char **argv);   /* cmd_engine.c: settings [set NAME VALUE | reset NAME] */
+int cmd_alerts(int argc, char **argv);    /* cmd_alerts.c: alerts check */
+int cmd_report(int argc, char **argv);    /* cmd_alerts.c: report send NAME */
 #endif

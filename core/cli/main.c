@@ -26,6 +26,8 @@ static const command commands[] = {
     { "rollup", cmd_rollup, "rebuild the derived tables from the facts (--rebuild)" },
     { "user", cmd_user, "add, list or delete users (user add NAME --role ROLE ...)" },
     { "token", cmd_token, "create, list or revoke API tokens (uploader, metrics)" },
+    { "alerts", cmd_alerts, "evaluate the alert rules now and send their notifications (alerts check)" },
+    { "report", cmd_report, "send a subscription's scheduled report now (report send NAME --owner USER)" },
     { NULL, NULL, NULL }
 };
 

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include "alerts.h"
 #include "app.h"
 #include "auth.h"
 #include "cli.h"
@@ -132,6 +133,7 @@ int cmd_serve(int argc, char **argv)
         .timeout_s = a.cfg.request_timeout_s,
         .threads = a.cfg.threads,
     };
+    if (alerts_start(&a, err, sizeof err) != 0) goto fail;
     if (http_start(&a, a.cfg.listen, &lim, err, sizeof err) != 0) goto fail;
 
     char host[256];
@@ -144,6 +146,7 @@ int cmd_serve(int argc, char **argv)
     int sig = wait_for_stop(&stop_signals, a.local);
     log_info("serve", "received %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop();
+    alerts_stop(&a);
     kpi_close(&a);
     app_close(&a);
     log_info("serve", "stopped");
@@ -152,6 +155,7 @@ int cmd_serve(int argc, char **argv)
 fail:
     fprintf(stderr, "fourscore: %s\n", err);
     log_error("serve", "%s", err);
+    alerts_stop(&a);
     kpi_close(&a);
     app_close(&a);
     return 1;

@@ -9,6 +9,7 @@
 struct plugin_registry;
 struct kpi_engine;
 struct localdb;
+struct alerts_rt;
 
 typedef struct app {
     config cfg;
@@ -24,6 +25,7 @@ typedef struct app {
     struct localdb *local;           /* non-NULL in local mode */
     struct plugin_registry *plugins;
     struct kpi_engine *kpi;
+    struct alerts_rt *alerts;        /* serve's alert workers (core/engine/alerts_run.c), else NULL */
 } app;
 
 /* Open the database side of the app: local mode (start or attach to the

@@ -11,12 +11,13 @@
 
 static int import_file_run(struct app *a, const struct principal *who, const char *entity, const char *path,
                            import_result *res, import_progress_fn fn, void *ud, import_kpi_fn kpi_check,
-                           void *kpi_ud, bool defer_rollups)
+                           void *kpi_ud, bool defer_rollups, import_commit_fn on_commit, void *commit_ud)
 {
     import_job *j = import_job_new(a, who, entity, path, res);
     if (!j) return -1;
     import_job_set_progress(j, fn, ud);
     import_job_set_kpi_check(j, kpi_check, kpi_ud);
+    import_job_set_commit_hook(j, on_commit, commit_ud);
     if (defer_rollups) import_job_defer_rollups(j);
     if (import_job_replay_from(j, path) < 0) {
         import_job_abort(j);
@@ -56,17 +57,24 @@ static int import_file_run(struct app *a, const struct principal *who, const cha
 int import_file_progress(struct app *a, const struct principal *who, const char *entity, const char *path,
                          import_result *res, import_progress_fn fn, void *ud, import_kpi_fn kpi_check, void *kpi_ud)
 {
-    return import_file_run(a, who, entity, path, res, fn, ud, kpi_check, kpi_ud, false);
+    return import_file_run(a, who, entity, path, res, fn, ud, kpi_check, kpi_ud, false, NULL, NULL);
 }
 
 int import_file_deferred(struct app *a, const struct principal *who, const char *entity, const char *path,
                          import_result *res, import_kpi_fn kpi_check, void *kpi_ud)
 {
-    return import_file_run(a, who, entity, path, res, NULL, NULL, kpi_check, kpi_ud, true);
+    return import_file_run(a, who, entity, path, res, NULL, NULL, kpi_check, kpi_ud, true, NULL, NULL);
 }
 
 int import_file(struct app *a, const struct principal *who, const char *entity, const char *path, import_result *res)
 {
-    return import_file_run(a, who, entity, path, res, NULL, NULL, NULL, NULL, false);
+    return import_file_run(a, who, entity, path, res, NULL, NULL, NULL, NULL, false, NULL, NULL);
 }
 
+
+int import_file_hooked(struct app *a, const struct principal *who, const char *entity, const char *path,
+                       import_result *res, import_progress_fn fn, void *ud, import_kpi_fn kpi_check, void *kpi_ud,
+                       import_commit_fn on_commit, void *commit_ud)
+{
+    return import_file_run(a, who, entity, path, res, fn, ud, kpi_check, kpi_ud, false, on_commit, commit_ud);
+}

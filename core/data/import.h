@@ -58,6 +58,11 @@ void import_job_set_progress(import_job *j, import_progress_fn fn, void *ud);
  * catalogue does not have. A job without a check refuses every T_KPI value. */
 typedef int (*import_kpi_fn)(void *ud, const char *id);
 void import_job_set_kpi_check(import_job *j, import_kpi_fn fn, void *ud);
+/* Told, after a file has committed, its entity and the stores it had rows
+ * of (the caller above this layer queues what follows from new data, such
+ * as the alert rules' evaluation; it must not block). */
+typedef void (*import_commit_fn)(void *ud, const char *entity, const char *const *stores, int nstores);
+void import_job_set_commit_hook(import_job *j, import_commit_fn fn, void *ud);
 /* Feed the next chunk of the file; -1 once the file is known to fail
  * (further chunks are ignored; finish then reports why). */
 int import_job_feed(import_job *j, const char *data, size_t len);
@@ -79,6 +84,11 @@ void import_result_fail(import_result *res, int status, enum api_error code, con
 int import_file_progress(struct app *a, const struct principal *who, const char *entity,
                          const char *path, import_result *res, import_progress_fn fn, void *ud,
                          import_kpi_fn kpi_check, void *kpi_ud);
+/* import_file_progress that also tells on_commit the stores of the file
+ * once it has committed (import_job_set_commit_hook). */
+int import_file_hooked(struct app *a, const struct principal *who, const char *entity, const char *path,
+                       import_result *res, import_progress_fn fn, void *ud, import_kpi_fn kpi_check, void *kpi_ud,
+                       import_commit_fn on_commit, void *commit_ud);
 /* import_file for a bulk load whose rollups the caller rebuilds afterwards,
  * with the KPI check (NULL: every T_KPI value refused). */
 int import_file_deferred(struct app *a, const struct principal *who, const char *entity,

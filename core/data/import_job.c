@@ -284,6 +284,25 @@ void import_job_set_progress(import_job *j, import_progress_fn fn, void *ud)
     j->progress_ud = ud;
 }
 
+void import_job_set_commit_hook(import_job *j, import_commit_fn fn, void *ud)
+{
+    j->on_commit = fn;
+    j->commit_ud = ud;
+}
+
+/* The stores the committed file held (had rows of), to the commit hook. */
+static void tell_commit(import_job *j)
+{
+    if (!j->on_commit) return;
+    const char **stores = malloc((j->locked.n ? j->locked.n : 1) * sizeof *stores);
+    if (!stores) { log_warn("import", "%s: out of memory telling the stores of the file", j->e->name); return; }
+    int n = 0;
+    for (size_t i = 0; i < j->locked.cap; i++)
+        if (j->locked.slots[i].hash) stores[n++] = j->locked.slots[i].key;
+    if (n > 0) j->on_commit(j->commit_ud, j->e->name, stores, n);
+    free(stores);
+}
+
 void import_job_set_kpi_check(import_job *j, import_kpi_fn fn, void *ud)
 {
     j->kpi_check = fn;
@@ -442,6 +461,7 @@ int import_job_finish(import_job *j, import_result *res)
     }
     metrics_add(rc == 0 ? METRIC_IMPORT_FILES : METRIC_IMPORT_REJECTED, 1);
     if (rc == 0) metrics_add(METRIC_IMPORT_ROWS, res->rows);
+    if (rc == 0) tell_commit(j);
     job_free(j);
     return rc;
 }

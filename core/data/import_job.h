@@ -109,6 +109,8 @@ typedef struct import_job {
     void *progress_ud;
     import_kpi_fn kpi_check;         /* T_KPI columns (import_job_set_kpi_check) */
     void *kpi_ud;
+    import_commit_fn on_commit;      /* told the stores of a committed file (import_job_set_commit_hook) */
+    void *commit_ud;
 } import_job;
 
 /* import_job.c: the job's failures. A failure that is not a statement's

@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "routes_access.h"
 #include "routes_freshness.h"
+#include "routes_alerts.h"
 #include "routes_benchmarks.h"
 
 /* --- the health route --- */
@@ -91,6 +92,15 @@ static const route routes[] = {
     { "DELETE", "/api/v1/scorecards/{name}", WHO_ADMIN | WHO_RM, scorecard_route_delete, NULL, NULL },
     { "POST", "/api/v1/scorecards/{name}/restore", WHO_ADMIN | WHO_RM, scorecard_route_restore, NULL, NULL },
     { "POST", "/api/v1/scorecards/{name}/run", WHO_ADMIN | WHO_EXEC | WHO_RM, scorecard_route_run, NULL, NULL },
+    /* alerts (routes_alerts.c): rules for admins and regional managers (owner checked inside), alerts in scope,
+     * every user's own report subscriptions */
+    { "GET", "/api/v1/alert-rules", WHO_ADMIN | WHO_RM, alert_rules_route_list, NULL, NULL },
+    { "PUT", "/api/v1/alert-rules/{name}", WHO_ADMIN | WHO_RM, alert_rules_route_put, NULL, NULL },
+    { "DELETE", "/api/v1/alert-rules/{name}", WHO_ADMIN | WHO_RM, alert_rules_route_delete, NULL, NULL },
+    { "GET", "/api/v1/alerts", WHO_USERS, alerts_route_list, NULL, NULL },
+    { "GET", "/api/v1/subscriptions", WHO_USERS, subscriptions_route_list, NULL, NULL },
+    { "PUT", "/api/v1/subscriptions/{name}", WHO_USERS, subscriptions_route_put, NULL, NULL },
+    { "DELETE", "/api/v1/subscriptions/{name}", WHO_USERS, subscriptions_route_delete, NULL, NULL },
     /* export (export.c): a table the caller was shown, as CSV or .xlsx */
     { "POST", "/api/v1/export", WHO_USERS, export_handle, NULL, NULL },
     /* metrics (metrics.c): Prometheus text for admins and metrics tokens */

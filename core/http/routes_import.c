@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <cJSON.h>
 #include "routes_import.h"
+#include "alerts.h"
 #include "app.h"
 #include "http.h"
 #include "import.h"
@@ -72,6 +73,7 @@ static bool import_route_start(http_req *r)
         return false;
     }
     import_job_set_kpi_check(j, kpi_budget_check, r->app);   /* targets.kpi: the engine's catalogue */
+    import_job_set_commit_hook(j, alerts_after_import, r->app); /* the alert rules, on their own thread */
     r->stream = j;
     return true;
 }
