@@ -47,7 +47,7 @@ bool sc_in_scope(const sc_run *run, const char *code)
     return bsearch(&code, run->scope.codes, (size_t)run->scope.n, sizeof(char *), sc_cmp_codes) != NULL;
 }
 
-static void need_data(lua_State *L, sc_run *run, const char *fn)
+void sc_need_data(lua_State *L, sc_run *run, const char *fn)
 {
     luaL_checkstack(L, 8, fn);
     sc_check_budget(L, run);
@@ -55,7 +55,7 @@ static void need_data(lua_State *L, sc_run *run, const char *fn)
 }
 
 /* Read opts.from / opts.to (validated dates) over the run's period. */
-static void read_period_opts(lua_State *L, int opts, const char *fn, char from[11], char to[11])
+void sc_period_opts(lua_State *L, int opts, const char *fn, char from[11], char to[11])
 {
     sc_run *run = run_of(L);
     memcpy(from, run->from, 11);
@@ -93,7 +93,7 @@ static const char SQL_STORES[] =
 static int api_stores(lua_State *L)
 {
     sc_run *run = run_of(L);
-    need_data(L, run, "stores");
+    sc_need_data(L, run, "stores");
     double t0 = clock_ms(), c0 = sc_cpu_ms();
     db_pool *pool;
     db_conn *c = acquire_read(L, run, &pool);
@@ -144,10 +144,10 @@ static int api_kpi(lua_State *L)
     sc_run *run = run_of(L);
     size_t idlen;
     const char *id = luaL_checklstring(L, 1, &idlen);
-    need_data(L, run, "kpi");
+    sc_need_data(L, run, "kpi");
     if (idlen == 0 || idlen > 64) return luaL_error(L, "kpi(): '%s' is not a KPI id", id);
     char from[11], to[11];
-    read_period_opts(L, 2, "kpi", from, to);
+    sc_period_opts(L, 2, "kpi", from, to);
     const char *by = "store";
     if (lua_istable(L, 2)) {
         if (lua_getfield(L, 2, "by") != LUA_TNIL) {
@@ -222,9 +222,9 @@ static const char SQL_CUSTOMERS[] =
 static int api_customers(lua_State *L)
 {
     sc_run *run = run_of(L);
-    need_data(L, run, "customers");
+    sc_need_data(L, run, "customers");
     char from[11], to[11];
-    read_period_opts(L, 1, "customers", from, to);
+    sc_period_opts(L, 1, "customers", from, to);
     lua_newtable(L);
     int n = 0;
     for (int s = 0; s < run->scope.n; s++) {
@@ -286,10 +286,10 @@ static int api_list(lua_State *L)
     sc_run *run = run_of(L);
     size_t idlen;
     const char *id = luaL_checklstring(L, 1, &idlen);
-    need_data(L, run, "list");
+    sc_need_data(L, run, "list");
     if (idlen == 0 || idlen > 64) return luaL_error(L, "list(): '%s' is not a list id", id);
     char from[11], to[11];
-    read_period_opts(L, 2, "list", from, to);
+    sc_period_opts(L, 2, "list", from, to);
     long long limit = SC_LIST_LIMIT_DEFAULT;
     const char **picked = NULL;
     int nstores = 0;
@@ -355,7 +355,7 @@ static int api_target(lua_State *L)
 {
     sc_run *run = run_of(L);
     const char *id = luaL_checkstring(L, 1);
-    need_data(L, run, "target");
+    sc_need_data(L, run, "target");
     cJSON *t = kpi_target_json(run->app, id);
     if (!t) { lua_pushnil(L); return 1; }
     double v = 0, lo = 0, hi = 0;

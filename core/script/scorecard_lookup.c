@@ -24,34 +24,6 @@
 static const char BENCH_CACHE_KEY[] = "fourscore.benchmark_cache";
 static const char BUDGET_CACHE_KEY[] = "fourscore.budget_cache";
 
-static void need(lua_State *L, sc_run *run, const char *fn)
-{
-    luaL_checkstack(L, 8, fn);
-    sc_check_budget(L, run);
-    if (!run->app || !run->has_scope) luaL_error(L, "%s(): no data source in this run", fn);
-}
-
-/* opts.from / opts.to over the run's period (as kpi() reads them). */
-static void period_opts(lua_State *L, int opts, const char *fn, char from[11], char to[11])
-{
-    sc_run *run = run_of(L);
-    memcpy(from, run->from, 11);
-    memcpy(to, run->to, 11);
-    if (lua_isnoneornil(L, opts)) return;
-    luaL_checktype(L, opts, LUA_TTABLE);
-    const char *keys[2] = { "from", "to" };
-    char *dst[2] = { from, to };
-    for (int i = 0; i < 2; i++) {
-        if (lua_getfield(L, opts, keys[i]) != LUA_TNIL) {
-            const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-            if (!scorecard_date_valid(v)) luaL_error(L, "%s(): opts.%s must be a date \"YYYY-MM-DD\"", fn, keys[i]);
-            memcpy(dst[i], v, 11);
-        }
-        lua_pop(L, 1);
-    }
-    if (strcmp(from, to) > 0) luaL_error(L, "%s(): opts.from (%s) is after opts.to (%s)", fn, from, to);
-}
-
 static const char *check_id(lua_State *L, const char *fn)
 {
     size_t len;
@@ -89,9 +61,9 @@ static int api_benchmark(lua_State *L)
 {
     sc_run *run = run_of(L);
     const char *id = check_id(L, "benchmark");
-    need(L, run, "benchmark");
+    sc_need_data(L, run, "benchmark");
     char from[11], to[11];
-    period_opts(L, 2, "benchmark", from, to);
+    sc_period_opts(L, 2, "benchmark", from, to);
     char key[128];
     snprintf(key, sizeof key, "%s|%s|%s", id, from, to);
     int cache = cache_lookup(L, BENCH_CACHE_KEY, key);
@@ -158,9 +130,9 @@ static int api_budget(lua_State *L)
     sc_run *run = run_of(L);
     const char *id = check_id(L, "budget");
     const char *store = luaL_checkstring(L, 2);
-    need(L, run, "budget");
+    sc_need_data(L, run, "budget");
     char from[11], to[11];
-    period_opts(L, 3, "budget", from, to);
+    sc_period_opts(L, 3, "budget", from, to);
     if (!sc_in_scope(run, store)) return luaL_error(L, "budget('%s', '%s'): '%s' is not one of your stores", id, store, store);
     int takes = kpi_budget_check(run->app, id);
     if (takes < 0) return luaL_error(L, "budget('%s'): unknown KPI", id);

@@ -120,6 +120,12 @@ void sc_api_install(lua_State *L, int env, sc_run *run);
 /* Whether code is one of the run's stores (run->scope, sorted by sc_cmp_codes). */
 bool sc_in_scope(const sc_run *run, const char *code);
 int sc_cmp_codes(const void *a, const void *b);
+/* The start of every data function of the Lua API: stack room, the budget
+ * check, and an error naming fn when the run has no data source. */
+void sc_need_data(lua_State *L, sc_run *run, const char *fn);
+/* opts.from / opts.to (at index opts; validated dates, from <= to) over the
+ * run's period; a bad one is a Lua error naming fn. */
+void sc_period_opts(lua_State *L, int opts, const char *fn, char from[11], char to[11]);
 /* The length of s as a JSON string, quotes included, as cJSON prints it. */
 size_t sc_json_text_len(const char *s, size_t len);
 #endif

@@ -174,10 +174,19 @@ test('the 日报表: one store\'s figures and the total equal the KPI API\'s, wi
     close(Number(ros.achievement), gm['service.ro_count'] / (BEHIND_RO + 7 * TARGET_RO), 'RO achievement');
     assert.match(rev.text, /^目标 744\.0万 · 达成 \d+\.\d%$/, rev.text);
     assert.equal(await page.$('#headline .card[data-kpi="labour.share"] .achievement'), null, 'a KPI without budgets has no achievement');
-    // a month without targets shows none
+    // August keeps the demo's own budgets (the demo imports one per store, month and budget KPI):
+    // the card's target is the group's sum of them, as the KPI route answers it with targets=1
     await page.goto(`${h.server.url}/index.html?from=2026-08-01&to=2026-08-31&kind=month`);
     await pageDrawn(page);
-    assert.equal(await page.$('#headline .achievement'), null, 'August has no targets');
+    const aug = (await kpi(page, `ids=${ids}&from=2026-08-01&to=2026-08-31&by=group&targets=1`)).rows[0];
+    const augRev = await card('service.revenue');
+    assert.ok(aug.targets['service.revenue'] > 0, 'the demo budgeted August');
+    close(Number(augRev.target), aug.targets['service.revenue'], 'August\'s revenue card: the demo\'s budgets, not September\'s');
+    assert.notEqual(Number(augRev.target), 8 * TARGET_REVENUE, 'the September import did not touch August');
+    // a month before the demo's data has no budgets and shows none
+    await page.goto(`${h.server.url}/index.html?from=2024-08-01&to=2024-08-31&kind=month`);
+    await pageDrawn(page);
+    assert.equal(await page.$('#headline .achievement'), null, 'a month with no budgets shows no achievement');
   } finally {
     await context.close();
   }
