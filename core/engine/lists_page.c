@@ -4,7 +4,12 @@
  *   SELECT l.*, COUNT(*) OVER (), SUM(l.money) OVER () ... FROM (<sql>) AS l
  *   WHERE l.store IN (?, ...) ORDER BY l.<sort>, l.<default_sort...> LIMIT ? OFFSET ?
  * so that one pass gives the page, the total and the sums; only a page past
- * the end asks again for the count and sums alone. Sort keys come from the
+ * the end asks again for the count and sums alone. A list that gives a
+ * keys_sql (its few sortable columns, without the per-row joins), sorted by
+ * one of its keys, is paged in two statements: the page, total and sums from
+ * keys_sql, then the whole rows of that page alone through sql
+ *   SELECT l.* FROM (<sql>) AS l WHERE l.store IN (...) AND l.<row key> IN (...)
+ * which MariaDB merges into one index lookup per row. Sort keys come from the
  * definition's column keys (never the caller's text), every value is a bound
  * parameter, and the store list is padded to a power of two so that a few
  * statement texts serve every request (they are interned: the statement
@@ -185,10 +190,11 @@ static int store_slots(int n)
 const char *list_run_sql(const list_run *run, enum list_sql_mode mode)
 {
     const fsp_list_def *d = run->def;
+    bool keys = run->by_keys && (mode == LIST_SQL_PAGE || mode == LIST_SQL_COUNT);
     sbuf b = { 0 };
     put(&b, mode == LIST_SQL_COUNT ? "SELECT COUNT(*)" : mode == LIST_SQL_PAGE ? "SELECT l.*, COUNT(*) OVER ()"
                                                                                : "SELECT l.*");
-    if (mode != LIST_SQL_ALL)
+    if (mode == LIST_SQL_PAGE || mode == LIST_SQL_COUNT)
         for (int i = 0; i < d->ncolumns; i++)
             if (d->columns[i].flags & FSP_COL_MONEY) {
                 put(&b, ", SUM(");
@@ -196,11 +202,18 @@ const char *list_run_sql(const list_run *run, enum list_sql_mode mode)
                 put(&b, mode == LIST_SQL_PAGE ? ") OVER ()" : ")");
             }
     put(&b, " FROM (");
-    put(&b, d->sql);
+    put(&b, keys ? plugins_list_keys_sql(d) : d->sql);
     put(&b, ") AS l WHERE l.`store` IN (");
     for (int i = 0, n = store_slots(run->set.n); i < n; i++) put(&b, i ? ", ?" : "?");
     put(&b, ")");
-    if (mode != LIST_SQL_COUNT) {
+    if (mode == LIST_SQL_ROWS) {
+        put(&b, " AND ");
+        put_col(&b, d->keys[1]);
+        put(&b, " IN (");
+        for (int i = 0, n = store_slots(run->npage_keys); i < n; i++) put(&b, i ? ", ?" : "?");
+        put(&b, ")");
+    }
+    if (mode == LIST_SQL_PAGE || mode == LIST_SQL_ALL) {
         put(&b, " ORDER BY ");
         if (run->sort_col >= 0) {
             put_col(&b, d->columns[run->sort_col].key);
@@ -233,6 +246,11 @@ int list_run_vals(const list_run *run, enum list_sql_mode mode, long long limit,
                   : p->type == FSP_TEXT ? DB_STR(p->s) : DB_NULL;
     }
     for (int i = 0; i < slots; i++) vals[n++] = DB_STR(run->set.codes[i < run->set.n ? i : run->set.n - 1]);
+    if (mode == LIST_SQL_ROWS) {
+        int kslots = store_slots(run->npage_keys);
+        if (n + kslots > max) return -1;
+        for (int i = 0; i < kslots; i++) vals[n++] = DB_STR(run->page_keys[i < run->npage_keys ? i : run->npage_keys - 1]);
+    }
     if (mode == LIST_SQL_PAGE) {
         vals[n++] = DB_INT(limit);
         vals[n++] = DB_INT(offset);
@@ -255,11 +273,19 @@ void list_trace(const list_run *run, const char *sql, const db_val *vals, int n)
 
 bool list_columns_match(const list_run *run, const char *const *names, int ncols, list_error *e)
 {
+    return list_names_match(run, names, ncols, false, e);
+}
+
+bool list_names_match(const list_run *run, const char *const *names, int ncols, bool keys, list_error *e)
+{
     const fsp_list_def *d = run->def;
-    bool ok = ncols >= d->ncolumns;
-    for (int i = 0; ok && i < d->ncolumns; i++) ok = names[i] && strcmp(names[i], d->columns[i].key) == 0;
+    int want = keys ? d->nkeys : d->ncolumns;
+    bool ok = ncols >= want;
+    for (int i = 0; ok && i < want; i++)
+        ok = names[i] && strcmp(names[i], keys ? d->keys[i] : d->columns[i].key) == 0;
     if (!ok) {
-        log_error("lists", "list %s: the statement's columns are not the list's keys in order", d->id);
+        log_error("lists", "list %s: the columns of its %s are not its %s in order", d->id, keys ? "keys_sql" : "sql",
+                  keys ? "keys" : "column keys");
         list_error_set(e, 500, API_INTERNAL, NULL, "list %s is defined wrongly (see the server log)", d->id);
     }
     return ok;
@@ -332,6 +358,8 @@ static int check_request(app *a, const list_request *q, list_run *run, list_erro
         run->desc = strcmp(q->order, "desc") == 0;
     }
     run->customer_store_col = plugins_list_column(d, "customer_store", strlen("customer_store"));
+    run->by_keys = plugins_list_keys_sql(d) &&
+                   (run->sort_col < 0 || plugins_list_key(d, d->columns[run->sort_col].key) >= 0);
     return 0;
 }
 
@@ -417,7 +445,7 @@ static cJSON *cell_json(const fsp_list_column *col, const char *v)
 static int run_query(list_run *run, enum list_sql_mode mode, long long limit, long long offset, db_result **res,
                      list_error *e)
 {
-    int max = run->nparams + 2 * run->set.n + 2;
+    int max = run->nparams + 2 * run->set.n + 2 * run->npage_keys + 2;
     db_val *vals = malloc((size_t)max * sizeof *vals);
     const char *sql = list_run_sql(run, mode);
     int n = vals ? list_run_vals(run, mode, limit, offset, vals, max) : -1;
@@ -438,6 +466,41 @@ static int run_query(list_run *run, enum list_sql_mode mode, long long limit, lo
     return 0;
 }
 
+/* The rows (sql) of the page cut from keys_sql (kres), by their row keys:
+ * into *rows, or -1 with e. */
+static int page_rows(list_run *run, const db_result *kres, db_result **rows, list_error *e)
+{
+    run->page_keys = malloc((size_t)kres->nrows * sizeof *run->page_keys);
+    if (!run->page_keys) {
+        list_error_set(e, 500, API_INTERNAL, NULL, "out of memory reading list %s", run->def->id);
+        return -1;
+    }
+    for (int r = 0; r < kres->nrows; r++) run->page_keys[r] = db_cell(kres, r, 1);
+    run->npage_keys = kres->nrows;
+    int rc = run_query(run, LIST_SQL_ROWS, 0, 0, rows, e);
+    if (rc == 0 && !list_columns_match(run, (const char *const *)(*rows)->names, (*rows)->ncols, e)) rc = -1;
+    free(run->page_keys);
+    run->page_keys = NULL;
+    run->npage_keys = 0;
+    return rc;
+}
+
+/* The cells of row r of the page: res's own, or (by keys) the row of rows
+ * with the store and row key of res's row r; NULL when it is gone (changed
+ * between the two reads). */
+static const char *const *page_cells(const list_run *run, const db_result *res, const db_result *rows, int r)
+{
+    if (!run->by_keys) return (const char *const *)&res->cells[r * res->ncols];
+    const char *store = db_cell(res, r, 0), *key = db_cell(res, r, 1);
+    int kcol = plugins_list_column(run->def, run->def->keys[1], strlen(run->def->keys[1]));
+    for (int i = 0; rows && store && key && i < rows->nrows; i++) {
+        const char *s = db_cell(rows, i, 0), *k = db_cell(rows, i, kcol);
+        if (s && k && strcmp(s, store) == 0 && strcmp(k, key) == 0)
+            return (const char *const *)&rows->cells[i * rows->ncols];
+    }
+    return NULL;
+}
+
 cJSON *lists_page_json(app *a, const principal *who, const list_request *q, list_error *e)
 {
     list_run run;
@@ -445,17 +508,20 @@ cJSON *lists_page_json(app *a, const principal *who, const list_request *q, list
     const fsp_list_def *d = run.def;
     int nmoney = 0;
     for (int i = 0; i < d->ncolumns; i++) nmoney += (d->columns[i].flags & FSP_COL_MONEY) != 0;
-    db_result *res = NULL, *count = NULL;
+    /* by keys, the page's money sums are its keys' columns: their place there */
+    int width = run.by_keys ? d->nkeys : d->ncolumns;
+    db_result *res = NULL, *count = NULL, *rows = NULL;
     cJSON *o = NULL;
     if (run.set.n > 0 && run_query(&run, LIST_SQL_PAGE, q->limit, q->offset, &res, e) != 0) goto done;
-    if (res && !list_columns_match(&run, (const char *const *)res->names, res->ncols, e)) goto done;
-    if (res && res->ncols != d->ncolumns + 1 + nmoney) {
-        list_columns_match(&run, NULL, 0, e);
+    if (res && !list_names_match(&run, (const char *const *)res->names, res->ncols, run.by_keys, e)) goto done;
+    if (res && res->ncols != width + 1 + nmoney) {
+        list_names_match(&run, NULL, 0, run.by_keys, e);
         goto done;
     }
+    if (run.by_keys && res && res->nrows > 0 && page_rows(&run, res, &rows, e) != 0) goto done;
     /* total and sums: the window columns of the first row, or (a page past the end) their own query */
     const db_result *tot = res && res->nrows > 0 ? res : NULL;
-    int tcol = d->ncolumns;
+    int tcol = width;
     if (res && !tot && (q->offset > 0 || q->limit <= 0)) {
         if (run_query(&run, LIST_SQL_COUNT, 0, 0, &count, e) != 0) goto done;
         tot = count;
@@ -474,12 +540,13 @@ cJSON *lists_page_json(app *a, const principal *who, const list_request *q, list
         cJSON_AddNumberToObject(sums, d->columns[i].key, isnull ? 0 : v);
         m++;
     }
-    cJSON *rows = cJSON_AddArrayToObject(o, "rows");
-    for (int r = 0; res && rows && r < res->nrows; r++) {
+    cJSON *out = cJSON_AddArrayToObject(o, "rows");
+    for (int r = 0; res && out && r < res->nrows; r++) {
+        const char *const *cells = page_cells(&run, res, rows, r);
+        if (!cells) continue;
         cJSON *row = cJSON_CreateObject();
         if (!row) break;
-        cJSON_AddItemToArray(rows, row);
-        const char *const *cells = (const char *const *)&res->cells[r * res->ncols];
+        cJSON_AddItemToArray(out, row);
         for (int j = 0; j < d->ncolumns; j++) {
             char masked[64];
             cJSON_AddItemToObject(row, d->columns[j].key,
@@ -489,6 +556,7 @@ cJSON *lists_page_json(app *a, const principal *who, const list_request *q, list
 done:
     db_result_free(res);
     db_result_free(count);
+    db_result_free(rows);
     list_run_close(&run);
     return o;
 }

@@ -15,7 +15,8 @@
 enum list_sql_mode {
     LIST_SQL_PAGE,                    /* rows, COUNT(*) OVER () and each money column's SUM OVER (), LIMIT, OFFSET */
     LIST_SQL_ALL,                     /* every row, no window columns (export) */
-    LIST_SQL_COUNT                    /* COUNT(*) and each money column's SUM only */
+    LIST_SQL_COUNT,                   /* COUNT(*) and each money column's SUM only */
+    LIST_SQL_ROWS                     /* the rows of the page's keys (run->page_keys), unordered */
 };
 
 typedef struct list_run {
@@ -34,6 +35,11 @@ typedef struct list_run {
     fsp_call call;
     fsp_param params[LIST_MAX_PARAMS];
     int nparams;
+    /* a list with keys_sql sorted by one of its keys: PAGE and COUNT read
+     * keys_sql, then ROWS reads the page's rows through sql by their row key */
+    bool by_keys;
+    const char **page_keys;           /* LIST_SQL_ROWS: the page's row keys */
+    int npage_keys;
 } list_run;
 
 /* Check q, resolve the stores, take a read connection and bind the
@@ -49,6 +55,8 @@ int list_run_vals(const list_run *run, enum list_sql_mode mode, long long limit,
 void list_trace(const list_run *run, const char *sql, const db_val *vals, int n);
 /* Whether the result's first columns are the list's keys, in order; else e filled (500). */
 bool list_columns_match(const list_run *run, const char *const *names, int ncols, list_error *e);
+/* The same for the columns of keys_sql (keys true: the list's keys in order). */
+bool list_names_match(const list_run *run, const char *const *names, int ncols, bool keys, list_error *e);
 /* The text shown of cell col of a row (cells: the row's first ncolumns
  * cells): the phone masked for the caller into buf; NULL for SQL NULL. */
 const char *list_cell_shown(const list_run *run, int col, const char *const *cells, char *buf, size_t buflen);

@@ -1,4 +1,4 @@
-/* plugin_lists: the host side of the lists of fourscore/plugin.h (ABI 1.4)
+/* plugin_lists: the host side of the lists of fourscore/plugin.h (ABI 1.4, page keys 1.5)
  * that needs no loader state: the check of a list definition that
  * register_list (plugins.c) runs before keeping it, finding a list and a
  * column, and running a list's bind function. What a list answers is
@@ -13,6 +13,18 @@ int plugins_list_column(const fsp_list_def *def, const char *key, size_t keylen)
 {
     for (int i = 0; def && key && i < def->ncolumns; i++)
         if (strlen(def->columns[i].key) == keylen && strncmp(def->columns[i].key, key, keylen) == 0) return i;
+    return -1;
+}
+
+const char *plugins_list_keys_sql(const fsp_list_def *def)
+{
+    return def && def->struct_size >= sizeof(fsp_list_def) ? def->keys_sql : NULL;
+}
+
+int plugins_list_key(const fsp_list_def *def, const char *key)
+{
+    for (int i = 0; key && plugins_list_keys_sql(def) && i < def->nkeys; i++)
+        if (def->keys[i] && strcmp(def->keys[i], key) == 0) return i;
     return -1;
 }
 
@@ -68,14 +80,47 @@ static void check_list_columns(const fsp_list_def *def, char *why, size_t len)
                  def->id);
 }
 
+/* Why the page keys of def (ABI 1.5) are not acceptable, into why ("" when they are). */
+static void check_list_keys(const fsp_list_def *def, char *why, size_t len)
+{
+    if (!*def->keys_sql || !def->keys || def->nkeys < 2 || def->nkeys > def->ncolumns) {
+        snprintf(why, len, "list %s: keys_sql needs from 2 to %d keys", def->id, def->ncolumns);
+        return;
+    }
+    for (int i = 0; i < def->nkeys; i++) {
+        const char *k = def->keys[i];
+        if (!k || plugins_list_column(def, k, strlen(k)) < 0) {
+            snprintf(why, len, "list %s: key '%.64s' is not one of its columns", def->id, k ? k : "(null)");
+            return;
+        }
+    }
+    if (strcmp(def->keys[0], "store") != 0) {
+        snprintf(why, len, "list %s: the first key must be \"store\"", def->id);
+        return;
+    }
+    for (int i = 0; i < def->ndefault_sort; i++) {
+        const char *k = def->default_sort[i];
+        if (*k == '-') k++;
+        if (plugins_list_key(def, k) < 0) {
+            snprintf(why, len, "list %s: default_sort key %s is not among its keys", def->id, k);
+            return;
+        }
+    }
+    for (int i = 0; i < def->ncolumns; i++)
+        if ((def->columns[i].flags & FSP_COL_MONEY) && plugins_list_key(def, def->columns[i].key) < 0) {
+            snprintf(why, len, "list %s: money column %s is not among its keys", def->id, def->columns[i].key);
+            return;
+        }
+}
+
 /* Why the definition def is not acceptable, into why ("" when it is). */
 void plugins_list_check(const plugin_registry *reg, const fsp_list_def *def, char *why, size_t len)
 {
     why[0] = '\0';
     if (!def) { snprintf(why, len, "register_list was given no definition"); return; }
-    if (def->struct_size != sizeof(fsp_list_def)) {
-        snprintf(why, len, "list definition struct_size is %u, this server expects %zu", (unsigned)def->struct_size,
-                 sizeof(fsp_list_def));
+    if (def->struct_size != sizeof(fsp_list_def) && def->struct_size != FSP_LIST_DEF_SIZE_1_4) {
+        snprintf(why, len, "list definition struct_size is %u, this server expects %zu (or %zu of ABI 1.4)",
+                 (unsigned)def->struct_size, sizeof(fsp_list_def), (size_t)FSP_LIST_DEF_SIZE_1_4);
         return;
     }
     if (!plugin_name_valid(def->id, 64, true)) {
@@ -130,6 +175,10 @@ void plugins_list_check(const plugin_registry *reg, const fsp_list_def *def, cha
         snprintf(why, len, "list %s: explains_of '%.64s' is not a KPI id", def->id,
                  def->explains_of ? def->explains_of : "(null)");
         return;
+    }
+    if (plugins_list_keys_sql(def)) {
+        check_list_keys(def, why, len);
+        if (why[0]) return;
     }
     const plugin_list *dup = plugins_find_list(reg, def->id);
     if (dup) snprintf(why, len, "list id %s is already registered by plugin %s", def->id, reg->plugins[dup->plugin].name);

@@ -85,6 +85,10 @@ const plugin_list *plugins_find_list(const plugin_registry *reg, const char *id)
 void plugins_list_check(const plugin_registry *reg, const fsp_list_def *def, char *why, size_t len);
 /* The index of the column key (keylen bytes) in def (-1 when none). */
 int plugins_list_column(const fsp_list_def *def, const char *key, size_t keylen);
+/* def's keys_sql, or NULL when it has none (or is of ABI 1.4, which ends before it). */
+const char *plugins_list_keys_sql(const fsp_list_def *def);
+/* The index of key among def's page keys, or -1 (no keys_sql, or not a key). */
+int plugins_list_key(const fsp_list_def *def, const char *key);
 /* The setting a loaded plugin registered under name, or NULL (reg may be NULL). */
 const plugin_setting *plugins_find_setting(const plugin_registry *reg, const char *name);
 /* [{"name","file","status":"loaded"|"refused", then "version","description",

@@ -352,23 +352,40 @@ static int compute_maintenance_due(fsp_call *call, const fsp_kpi_args *args)
     "   CAST(? AS DATE) AS as_of" X_COLS ", " KC_SQL_LAST_RO_NO("v") " AS last_ro_no, " \
     KC_SQL_SALE_DEAL_NO("v") " AS sale_deal_no" FROM_WHERE ") x" \
     KC_SQL_VEHICLE_CUSTOMER_JOINS("x")
+#define SQL_MONTHS_SINCE \
+    " " SQL_MONTHS_DIFF " - (x.from_on > x.as_of - INTERVAL " SQL_MONTHS_DIFF " MONTH) AS months_since"
 /* last_visit_on, last_visit_store, last_ro_no, months_since */
 #define SQL_LAST_VISIT_COLS \
     ", IF(x.last_ro_no IS NULL, NULL, x.from_on) AS last_visit_on," \
-    " IF(x.last_ro_no IS NULL, NULL, x.last_store_code) AS last_visit_store, x.last_ro_no," \
-    " " SQL_MONTHS_DIFF " - (x.from_on > x.as_of - INTERVAL " SQL_MONTHS_DIFF " MONTH) AS months_since"
+    " IF(x.last_ro_no IS NULL, NULL, x.last_store_code) AS last_visit_store, x.last_ro_no," SQL_MONTHS_SINCE
+/* The page keys of the same rows (fsp_list_def.keys_sql): store, vin,
+ * sold_on and KCOLS, from the same states, conditions and placeholders,
+ * without the customer joins and the last RO's lookup that the engine then
+ * makes for the page's rows alone. */
+#define SQL_VEHICLE_KEYS(KCOLS, STORE, X_COLS, FROM_WHERE) \
+    "SELECT x.store, x.vin, x.sold_on" KCOLS \
+    " FROM (SELECT " STORE " AS store, v.vin, v.from_on, v.sold_on, CAST(? AS DATE) AS as_of" X_COLS FROM_WHERE ") x"
 
 /* The vehicles of a band (retention.at_risk, retention.warning,
  * retention.lost; .user: the band), from the band KPI's own states. */
 static const char SQL_BAND_LIST[] =
     SQL_VEHICLE_ROWS(SQL_LAST_VISIT_COLS, "v.last_store_code", "", SQL_BAND_STATES);
+static const char SQL_BAND_KEYS[] =
+    SQL_VEHICLE_KEYS("," SQL_MONTHS_SINCE, "v.last_store_code", "", SQL_BAND_STATES);
 /* The vehicles due for maintenance, with the day it is due. */
 static const char SQL_MAINTENANCE_DUE_LIST[] =
     SQL_VEHICLE_ROWS(SQL_LAST_VISIT_COLS ", x.due_on", "v.last_store_code", ", v.from_on + INTERVAL ? MONTH AS due_on",
                      SQL_STATE_AS_OF SQL_MAINTENANCE_DUE_WHERE);
+static const char SQL_MAINTENANCE_DUE_KEYS[] =
+    SQL_VEHICLE_KEYS("," SQL_MONTHS_SINCE ", x.due_on", "v.last_store_code", ", v.from_on + INTERVAL ? MONTH AS due_on",
+                     SQL_STATE_AS_OF SQL_MAINTENANCE_DUE_WHERE);
 /* The vehicles waiting for their first service, with the end of its window. */
 static const char SQL_FIRST_SERVICE_PENDING_LIST[] =
     SQL_VEHICLE_ROWS(", x.window_ends_on, DATEDIFF(x.window_ends_on, x.as_of) AS days_left", "v.sale_store_code",
+                     ", v.sold_on + INTERVAL ? MONTH AS window_ends_on",
+                     SQL_COHORT_AS_OF SQL_FIRST_SERVICE_PENDING_WHERE);
+static const char SQL_FIRST_SERVICE_PENDING_KEYS[] =
+    SQL_VEHICLE_KEYS(", x.window_ends_on, DATEDIFF(x.window_ends_on, x.as_of) AS days_left", "v.sale_store_code",
                      ", v.sold_on + INTERVAL ? MONTH AS window_ends_on",
                      SQL_COHORT_AS_OF SQL_FIRST_SERVICE_PENDING_WHERE);
 
@@ -431,33 +448,41 @@ static const fsp_list_column first_service_pending_columns[] = {
 static const char *const band_sort[] = { "store", "-months_since", "vin" };
 static const char *const maintenance_due_sort[] = { "store", "due_on", "vin" };
 static const char *const first_service_pending_sort[] = { "store", "days_left", "vin" };
+/* The page keys (the columns of the *_KEYS statements): store, the row key vin, then the sortable rest. */
+static const char *const band_keys[] = { "store", "vin", "sold_on", "months_since" };
+static const char *const maintenance_due_keys[] = { "store", "vin", "sold_on", "months_since", "due_on" };
+static const char *const first_service_pending_keys[] = { "store", "vin", "sold_on", "window_ends_on", "days_left" };
+#define BAND_KEYS .keys_sql = SQL_BAND_KEYS, .keys = band_keys, .nkeys = KC_COUNT(band_keys)
 
 static const fsp_list_def retention_lists[] = {
     FSP_LIST(.id = "retention.at_risk", .name_zh = "拟流失车辆", .name_en = "At-risk vehicles", .as_of = 1,
              .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.at_risk",
              .columns = band_columns, .ncolumns = KC_COUNT(band_columns),
              .default_sort = band_sort, .ndefault_sort = KC_COUNT(band_sort),
-             .sql = SQL_BAND_LIST, .bind = bind_band_list, .user = &band_at_risk),
+             .sql = SQL_BAND_LIST, .bind = bind_band_list, .user = &band_at_risk, BAND_KEYS),
     FSP_LIST(.id = "retention.warning", .name_zh = "流失预警车辆", .name_en = "Churn warning vehicles", .as_of = 1,
              .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.warning",
              .columns = band_columns, .ncolumns = KC_COUNT(band_columns),
              .default_sort = band_sort, .ndefault_sort = KC_COUNT(band_sort),
-             .sql = SQL_BAND_LIST, .bind = bind_band_list, .user = &band_warning),
+             .sql = SQL_BAND_LIST, .bind = bind_band_list, .user = &band_warning, BAND_KEYS),
     FSP_LIST(.id = "retention.lost", .name_zh = "流失车辆", .name_en = "Lost vehicles", .as_of = 1,
              .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.lost",
              .columns = band_columns, .ncolumns = KC_COUNT(band_columns),
              .default_sort = band_sort, .ndefault_sort = KC_COUNT(band_sort),
-             .sql = SQL_BAND_LIST, .bind = bind_band_list, .user = &band_lost),
+             .sql = SQL_BAND_LIST, .bind = bind_band_list, .user = &band_lost, BAND_KEYS),
     FSP_LIST(.id = "retention.maintenance_due", .name_zh = "到期保养车辆", .name_en = "Vehicles due for maintenance",
              .as_of = 1, .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.maintenance_due",
              .columns = maintenance_due_columns, .ncolumns = KC_COUNT(maintenance_due_columns),
              .default_sort = maintenance_due_sort, .ndefault_sort = KC_COUNT(maintenance_due_sort),
-             .sql = SQL_MAINTENANCE_DUE_LIST, .bind = bind_maintenance_due_list),
+             .sql = SQL_MAINTENANCE_DUE_LIST, .bind = bind_maintenance_due_list,
+             .keys_sql = SQL_MAINTENANCE_DUE_KEYS, .keys = maintenance_due_keys, .nkeys = KC_COUNT(maintenance_due_keys)),
     FSP_LIST(.id = "retention.first_service_pending", .name_zh = "待首保车辆", .name_en = "Vehicles awaiting first service",
              .as_of = 1, .explains_as = FSP_EXPLAINS_COUNT, .explains_kpi = "retention.first_service_pending",
              .columns = first_service_pending_columns, .ncolumns = KC_COUNT(first_service_pending_columns),
              .default_sort = first_service_pending_sort, .ndefault_sort = KC_COUNT(first_service_pending_sort),
-             .sql = SQL_FIRST_SERVICE_PENDING_LIST, .bind = bind_first_service_pending_list),
+             .sql = SQL_FIRST_SERVICE_PENDING_LIST, .bind = bind_first_service_pending_list,
+             .keys_sql = SQL_FIRST_SERVICE_PENDING_KEYS, .keys = first_service_pending_keys,
+             .nkeys = KC_COUNT(first_service_pending_keys)),
 };
 
 /* --- the catalogue --- */

@@ -166,10 +166,16 @@ test('total equals the KPI retention.at_risk by group, by region and for a store
     assert.ok(kpiRead.length > 0, 'the KPI was computed');
     const table = to === END ? 'rollup_retention_last' : 'rollup_vehicle_state';
     assert.ok(kpiRead.every((l) => l.includes(table)), `as of ${to} the KPI reads ${table}:\n${kpiRead.join('\n')}`);
-    // the list's own statement is traced as the engine ran it, ready to replay
+    // the list's own statements are traced as the engine ran them, ready to replay: per page, the
+    // page, total and sums cut from the list's keys (keys_sql), then the whole rows of that page alone
     const listRead = readFileSync(trace, 'utf8').split('\n').filter((l) => l.startsWith('/* list retention.at_risk */'));
-    assert.equal(listRead.length, 4, 'one statement per page');
-    assert.ok(listRead.every((l) => l.includes('COUNT(*) OVER ()') && l.includes(`'${to}'`) && !l.includes('?')));
+    assert.equal(listRead.length, 8, 'two statements per page');
+    for (let i = 0; i < listRead.length; i += 2) {
+      assert.ok(listRead[i].includes('COUNT(*) OVER ()') && !listRead[i].includes('customers'), 'the keys first');
+      assert.ok(!listRead[i + 1].includes('COUNT(*) OVER ()') && listRead[i + 1].includes('customers') &&
+        /l\.`vin` IN \(/.test(listRead[i + 1]), 'then the rows of the page by their VINs');
+    }
+    assert.ok(listRead.every((l) => l.includes(`'${to}'`) && !l.includes('?')));
   }
 });
 
@@ -193,6 +199,17 @@ test('sorted by every column both ways; pages put together are the one big page'
       }
       assert.deepEqual(pages, all.rows, `${col} ${order}: stable paging`);
     }
+  }
+  // pages cut from the keys (the default order, a key column) hold the very rows, in the very order,
+  // that the whole statement gives (the export reads it in one pass, without keys)
+  for (const sort of ['', '&sort=months_since&order=asc', '&sort=sold_on&order=desc']) {
+    const paged = [];
+    for (let off = 0; off < 6; off += 4) paged.push(...(await list(`id=retention.at_risk&to=${END}${sort}&limit=4&offset=${off}`)).rows);
+    const csv = await get(`/api/v1/list/export?format=csv&id=retention.at_risk&to=${END}${sort}`);
+    assert.equal(csv.status, 200, csv.text);
+    const vins = csvRows(csv.text).slice(1).map((row) => row[2]);
+    assert.equal(vins.length, 6);
+    assert.deepEqual(paged.map((r) => r.vin), vins, `${sort || 'default order'}: pages by keys = the whole statement`);
   }
   const past = await list(`id=retention.at_risk&to=${END}&offset=10`);
   assert.equal(past.total, 6, 'a page past the end still has the total');

@@ -24,6 +24,7 @@
  *   -DBROKEN_LIST_MONEY        explains_column names a column that is not money
  *   -DBROKEN_LIST_CUSTOMER     a phone column without "customer_store" second
  *   -DBROKEN_LIST_DUPLICATE    example.ro_customers, which the example plugin owns
+ *   -DBROKEN_LIST_KEYS         page keys (ABI 1.5) without a default_sort key
  * Built by the test with: cc -shared -fPIC -I core/include -DBROKEN_X broken.c */
 #include <fourscore/plugin.h>
 
@@ -79,7 +80,7 @@ static int validate_nothing(const fsp_setting_values *values, char *message, siz
 #endif
 
 #if defined(BROKEN_LIST_STORE) || defined(BROKEN_LIST_SORT) || defined(BROKEN_LIST_MONEY) || \
-    defined(BROKEN_LIST_CUSTOMER) || defined(BROKEN_LIST_DUPLICATE)
+    defined(BROKEN_LIST_CUSTOMER) || defined(BROKEN_LIST_DUPLICATE) || defined(BROKEN_LIST_KEYS)
 #define BROKEN_LIST 1
 static const fsp_list_column broken_columns[] = {
 #ifdef BROKEN_LIST_STORE
@@ -88,12 +89,18 @@ static const fsp_list_column broken_columns[] = {
     FSP_COLUMN(.key = "store", .name_zh = "门店", .name_en = "Store"),
 #endif
     FSP_COLUMN(.key = "amount", .name_zh = "金额", .name_en = "Amount", .type = FSP_COL_NUMBER),
+#ifdef BROKEN_LIST_KEYS
+    FSP_COLUMN(.key = "row", .name_zh = "行", .name_en = "Row"),
+#endif
 #ifdef BROKEN_LIST_CUSTOMER
     FSP_COLUMN(.key = "phone", .name_zh = "电话", .name_en = "Phone", .flags = FSP_COL_PHONE),
 #endif
 };
 #ifdef BROKEN_LIST_SORT
 static const char *const broken_sort[] = { "store", "-when" };
+#elif defined(BROKEN_LIST_KEYS)
+static const char *const broken_sort[] = { "store", "-amount" };
+static const char *const broken_keys[] = { "store", "row" };
 #else
 static const char *const broken_sort[] = { "store" };
 #endif
@@ -109,6 +116,9 @@ static const fsp_list_def broken_list = FSP_LIST(
 #endif
     .columns = broken_columns, .ncolumns = sizeof broken_columns / sizeof broken_columns[0],
     .default_sort = broken_sort, .ndefault_sort = sizeof broken_sort / sizeof broken_sort[0],
+#ifdef BROKEN_LIST_KEYS
+    .keys_sql = "SELECT store_code AS store, store_code AS row FROM stores", .keys = broken_keys, .nkeys = 2,
+#endif
     .sql = "SELECT store_code AS store, 1 AS amount FROM stores");
 #endif
 

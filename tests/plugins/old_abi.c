@@ -4,12 +4,16 @@
  *     cc -shared -fPIC -I tests/plugins/abi-1.0 old_abi.c     ABI 1.0, host API 1
  *     cc -shared -fPIC -I tests/plugins/abi-1.1 old_abi.c     ABI 1.1, host API 2
  *     cc -shared -fPIC -I tests/plugins/abi-1.3 old_abi.c     ABI 1.3, host API 3 (before lists)
+ *     cc -shared -fPIC -I tests/plugins/abi-1.4 old_abi.c     ABI 1.4, host API 4 (lists before page keys)
  * It registers no setting (the call did not exist then) and reads one that a
  * plugin of this server registers, service.followup_days, giving -1 as its
  * own default: the host must load it and hand compute the value in force.
  * Its one KPI, old_abi_1_<minor>.followup_days, emits that value for every
  * store (a sum, so each store's value is the setting). The 1.1 build also
- * calls data_generation (host API 2), and fails the call when it says 0. */
+ * calls data_generation (host API 2), and fails the call when it says 0.
+ * The 1.4 build also registers a list, old_abi_1_4.stores, whose definition
+ * ends before the page keys of ABI 1.5: the host must take it and page it
+ * through its sql alone. */
 #include <fourscore/plugin.h>
 
 #if FSP_ABI_MINOR == 0
@@ -18,8 +22,10 @@
 #define OLD_NAME "old_abi_1_1"
 #elif FSP_ABI_MINOR == 3
 #define OLD_NAME "old_abi_1_3"
+#elif FSP_ABI_MINOR == 4
+#define OLD_NAME "old_abi_1_4"
 #else
-#error "build old_abi.c against tests/plugins/abi-1.0, abi-1.1 or abi-1.3"
+#error "build old_abi.c against tests/plugins/abi-1.0, abi-1.1, abi-1.3 or abi-1.4"
 #endif
 
 static const fsp_host_api *api;
@@ -55,11 +61,25 @@ static const fsp_kpi_def kpi = {
 #endif
 };
 
+#if FSP_ABI_MINOR >= 4
+static const fsp_list_column list_columns[] = {
+    FSP_COLUMN(.key = "store", .name_zh = "门店", .name_en = "Store", .type = FSP_COL_TEXT),
+};
+static const char *const list_sort[] = { "store" };
+static const fsp_list_def list = FSP_LIST(
+    .id = OLD_NAME ".stores", .name_zh = "门店", .name_en = "Stores", .as_of = 1, .columns = list_columns,
+    .ncolumns = 1, .default_sort = list_sort, .ndefault_sort = 1, .sql = "SELECT store_code AS store FROM stores");
+#endif
+
 static int old_init(fsp_host *host, const fsp_host_api *a)
 {
     if (a->version < FSP_HOST_API_VERSION || a->struct_size < sizeof(fsp_host_api)) return 1;
     api = a;
-    return api->register_kpi(host, &kpi);
+    int rc = api->register_kpi(host, &kpi);
+#if FSP_ABI_MINOR >= 4
+    if (rc == 0) rc = api->register_list(host, &list);
+#endif
+    return rc;
 }
 
 static const fsp_plugin_descriptor descriptor = {

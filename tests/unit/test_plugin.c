@@ -72,6 +72,7 @@ static const struct broken_case {
     { "BROKEN_LIST_MONEY", "x_list_money.so", "explains_column 'amount' is not one of its money columns" },
     { "BROKEN_LIST_CUSTOMER", "x_list_customer.so", "has the text column \"customer_store\" second" },
     { "BROKEN_LIST_DUPLICATE", "x_list_duplicate.so", "list id example.ro_customers is already registered by plugin example" },
+    { "BROKEN_LIST_KEYS", "x_list_keys.so", "default_sort key amount is not among its keys" },
 };
 #define NBROKEN (int)(sizeof broken_cases / sizeof broken_cases[0])
 

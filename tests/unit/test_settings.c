@@ -2,9 +2,9 @@
  * of the plugin ABI (register_setting, register_validate, setting_value).
  *
  * The plugin directory holds the seven shipped plugins of the build, the
- * out-of-tree example (docs/example-plugin/), three plugins built against the
- * frozen headers of ABI 1.0, 1.1 and 1.3 (tests/plugins/old_abi.c, without
- * settings), and variants of tests/plugins/broken.c that register a setting
+ * out-of-tree example (docs/example-plugin/), four plugins built against the
+ * frozen headers of ABI 1.0, 1.1, 1.3 and 1.4 (tests/plugins/old_abi.c,
+ * without settings; the 1.4 one with a list without page keys), and variants of tests/plugins/broken.c that register a setting
  * wrongly. Checked: each setting's range and owner come from the plugin that
  * reads it (where the core's old table disagreed, the plugin's range: e.g.
  * receivables.terms_days to 36500, retention months from 0 to 1200,
@@ -80,6 +80,7 @@ static int make_plugin_dir(void)
     rc |= build("tests/plugins/abi-1.0", NULL, "tests/plugins/old_abi.c", "old_abi_1_0.so");
     rc |= build("tests/plugins/abi-1.1", NULL, "tests/plugins/old_abi.c", "old_abi_1_1.so");
     rc |= build("tests/plugins/abi-1.3", NULL, "tests/plugins/old_abi.c", "old_abi_1_3.so");
+    rc |= build("tests/plugins/abi-1.4", NULL, "tests/plugins/old_abi.c", "old_abi_1_4.so");
     for (int i = 0; i < NBROKEN; i++) rc |= build("core/include", BROKEN[i].define, "tests/plugins/broken.c", BROKEN[i].file);
     return rc;
 }
@@ -97,7 +98,7 @@ static const loaded_plugin *find_file(const plugin_registry *reg, const char *fi
 
 static void test_loading(const plugin_registry *reg)
 {
-    CHECK_INT(reg->nplugins, NSHIPPED + 4 + NBROKEN, "every .so is listed");
+    CHECK_INT(reg->nplugins, NSHIPPED + 5 + NBROKEN, "every .so is listed");
     for (int i = 0; i < NSHIPPED; i++) {
         char file[64];
         snprintf(file, sizeof file, "%s.so", SHIPPED[i]);
@@ -105,15 +106,22 @@ static void test_loading(const plugin_registry *reg)
         CHECK(lp && lp->loaded, "the shipped plugin %s loads (%s)", SHIPPED[i], lp ? lp->reason : "missing");
     }
     static const struct { const char *file; unsigned minor; } OLD[] = {
-        { "old_abi_1_0.so", 0 }, { "old_abi_1_1.so", 1 }, { "old_abi_1_3.so", 3 } };
-    for (int i = 0; i < 3; i++) {
+        { "old_abi_1_0.so", 0 }, { "old_abi_1_1.so", 1 }, { "old_abi_1_3.so", 3 }, { "old_abi_1_4.so", 4 } };
+    for (int i = 0; i < 4; i++) {
         const loaded_plugin *lp = find_file(reg, OLD[i].file);
         CHECK(lp && lp->loaded, "%s, built against the frozen ABI 1.%u header, loads (%s)", OLD[i].file, OLD[i].minor,
               lp ? lp->reason : "missing");
         CHECK(lp && lp->desc && lp->desc->abi_minor == OLD[i].minor && lp->nkpis == 1 && lp->nsettings == 0 &&
-              !lp->validate && lp->nlists == 0, "%s declares ABI 1.%u and registers its KPI, no setting and no list",
-              OLD[i].file, OLD[i].minor);
+              !lp->validate && lp->nlists == (OLD[i].minor >= 4), "%s declares ABI 1.%u and registers its KPI, no "
+              "setting and %s", OLD[i].file, OLD[i].minor, OLD[i].minor >= 4 ? "its list" : "no list");
     }
+    const plugin_list *old_list = plugins_find_list(reg, "old_abi_1_4.stores");
+    CHECK(old_list && old_list->def->struct_size == FSP_LIST_DEF_SIZE_1_4 && !plugins_list_keys_sql(old_list->def) &&
+              plugins_list_key(old_list->def, "store") == -1,
+          "a list definition of ABI 1.4 (ending before the page keys) is taken, with no page keys read past its end");
+    const plugin_list *at_risk = plugins_find_list(reg, "retention.at_risk");
+    CHECK(at_risk && plugins_list_keys_sql(at_risk->def) && plugins_list_key(at_risk->def, "vin") == 1,
+          "the shipped retention.at_risk pages by its keys, vin the row key");
     CHECK(plugins_find_kpi(reg, "old_abi_1_0.followup_days") && plugins_find_kpi(reg, "old_abi_1_1.followup_days"),
           "the old plugins' KPIs are registered");
     const plugin_kpi *old10 = plugins_find_kpi(reg, "old_abi_1_0.followup_days");

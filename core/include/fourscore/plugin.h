@@ -33,7 +33,7 @@ extern "C" {
 
 #define FSP_MAGIC        0x46534b50u     /* "FSKP" */
 #define FSP_ABI_MAJOR    1
-#define FSP_ABI_MINOR    4
+#define FSP_ABI_MINOR    5
 #define FSP_HOST_API_VERSION 4           /* of fsp_host_api; see its members */
 
 /* The sizes of the C types the two sides must agree on. A plugin built with
@@ -290,8 +290,22 @@ typedef struct fsp_list_def {
     const char *sql;                  /* one SELECT (static text) producing the columns */
     fsp_list_bind_fn bind;
     const void *user;                 /* back to the plugin via args->list->user */
+    /* -- ABI 1.5 -- (optional; a definition of ABI 1.4 ends before here) */
+    const char *keys_sql;             /* NULL, or a cheaper SELECT of the same rows, with the same
+                                         placeholders in the same order, giving only the columns named
+                                         by keys: the engine orders and cuts a page from it, then reads
+                                         the whole rows of that page alone through sql (a list of many
+                                         rows whose sql joins per row answers its first page fast) */
+    const char *const *keys;          /* the columns of keys_sql, in order: "store" first, then a
+                                         column unique among the rows of one store (the row's key),
+                                         then any others; every default_sort key and every money
+                                         column must be among them. A sort on another column reads
+                                         through sql alone. */
+    int nkeys;
 } fsp_list_def;
 #define FSP_LIST(...)  { .struct_size = sizeof(fsp_list_def), __VA_ARGS__ }
+/* The size of a list definition of ABI 1.4 (without keys_sql): accepted. */
+#define FSP_LIST_DEF_SIZE_1_4  offsetof(fsp_list_def, keys_sql)
 
 /* --- the host API table --- */
 
