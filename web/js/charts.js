@@ -214,3 +214,13 @@ export function frame({ categories, series, legend, horizontal = false, rotate =
 
 // A KPI's series: named by the catalogue, in its unit, with its target.
 export const kpiSeries = (def, type, data, extra = {}) => ({ name: kpiName(def), type, unit: def.unit, data, def, ...extra });
+
+// The five SERVQUAL dimensions of one store or scope (values by KPI id),
+// each bar beside the group's median (medians by KPI id; none when there
+// are no benchmarks): one axis of scores, the dimensions down the side so
+// that their names read on a phone.
+export function dimensionsChart(defs, name, values, medians = null) {
+  const series = [{ name, type: 'bar', unit: 'score', data: defs.map((d) => values[d.id] ?? null) }];
+  if (medians) series.push({ name: t('bench_median'), type: 'bar', unit: 'score', data: defs.map((d) => medians[d.id] ?? null), color: '#9aa3b2' });
+  return frame({ categories: defs.map(kpiName), series, horizontal: true, legend: true });
+}
