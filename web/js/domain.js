@@ -49,10 +49,10 @@ const byStore = (k, series) => frame({ categories: k.labels, series, rotate: 35 
 const PAGES = {
   service: {
     title: 'nav_service',
-    ids: ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'service.gross_profit', 'service.comeback_rate',
+    ids: ['service.revenue', 'service.ro_count', 'service.mech_ro_count', 'service.body_ro_count', 'service.revenue_per_ro',
+      'service.gross_profit', 'insurance.accident_share', 'service.turnaround_hours', 'service.comeback_rate',
       'service.absorption', 'service.personnel_cost_ratio', 'service.appointment_rate', 'service.followup_rate', 'service.complaint_rate',
-      'service.comebacks', 'service.complaints', 'service.mech_ro_count', 'service.body_ro_count', 'service.turnaround_hours',
-      'insurance.accident_share'],
+      'service.comebacks', 'service.complaints'],
     charts: (k) => [
       [t('revenue_volume'), byStore(k, [k.kpi('service.revenue', 'bar'), k.kpi('service.ro_count', 'line')])],
       [k.n('service.revenue_per_ro'), byStore(k, [k.kpi('service.revenue_per_ro', 'bar')])],
