@@ -71,8 +71,16 @@ export function figure(title, box, ...more) {
 }
 
 // --- axes and their labels ---
-// How many decimals a tick label needs for ticks `step` apart to read apart.
-const decimalsFor = (step) => (step > 0 ? Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9))) : 0);
+// How many decimals a tick label needs for ticks `step` apart to read as
+// they are (a step of 2.5 needs one: 2.5, 5.0, 7.5, never 3, 5, 8).
+function decimalsFor(step) {
+  if (!(step > 0)) return 0;
+  for (let d = Math.max(0, -Math.floor(Math.log10(step) + 1e-9)); d < 6; d++) {
+    const x = step * 10 ** d;
+    if (Math.abs(x - Math.round(x)) < 1e-6) return d;
+  }
+  return 6;
+}
 const num = (v, digits) => Number(v).toLocaleString(locale(), { minimumFractionDigits: digits, maximumFractionDigits: digits });
 // A value axis's tick label in its unit, for ticks `step` apart up to
 // `max`: the labels of one axis share their decimals and (money) their
