@@ -22,7 +22,7 @@ export const USERS = {
   sm: { user: 'sm_bj003', password: 'demo1234', role: 'store_manager', store: 'BJ003' },
 };
 // The domain pages the product ships (web/js/domain.js), in the nav's order.
-export const DOMAINS = ['service', 'parts', 'insurance', 'receivables', 'labour', 'retention', 'csi'];
+export const DOMAINS = ['service', 'parts', 'insurance', 'receivables', 'labour', 'retention', 'csi', 'sales'];
 
 export const h = { server: null, browser: null, context: null };
 export const consoleErrors = [];

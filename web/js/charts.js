@@ -71,8 +71,16 @@ export function figure(title, box, ...more) {
 }
 
 // --- axes and their labels ---
-// How many decimals a tick label needs for ticks `step` apart to read apart.
-const decimalsFor = (step) => (step > 0 ? Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9))) : 0);
+// How many decimals a tick label needs for ticks `step` apart to read as
+// they are (a step of 2.5 needs one: 2.5, 5.0, 7.5, never 3, 5, 8).
+function decimalsFor(step) {
+  if (!(step > 0)) return 0;
+  for (let d = Math.max(0, -Math.floor(Math.log10(step) + 1e-9)); d < 6; d++) {
+    const x = step * 10 ** d;
+    if (Math.abs(x - Math.round(x)) < 1e-6) return d;
+  }
+  return 6;
+}
 const num = (v, digits) => Number(v).toLocaleString(locale(), { minimumFractionDigits: digits, maximumFractionDigits: digits });
 // A value axis's tick label in its unit, for ticks `step` apart up to
 // `max`: the labels of one axis share their decimals and (money) their
@@ -214,3 +222,13 @@ export function frame({ categories, series, legend, horizontal = false, rotate =
 
 // A KPI's series: named by the catalogue, in its unit, with its target.
 export const kpiSeries = (def, type, data, extra = {}) => ({ name: kpiName(def), type, unit: def.unit, data, def, ...extra });
+
+// The five SERVQUAL dimensions of one store or scope (values by KPI id),
+// each bar beside the group's median (medians by KPI id; none when there
+// are no benchmarks): one axis of scores, the dimensions down the side so
+// that their names read on a phone.
+export function dimensionsChart(defs, name, values, medians = null) {
+  const series = [{ name, type: 'bar', unit: 'score', data: defs.map((d) => values[d.id] ?? null) }];
+  if (medians) series.push({ name: t('bench_median'), type: 'bar', unit: 'score', data: defs.map((d) => medians[d.id] ?? null), color: '#9aa3b2' });
+  return frame({ categories: defs.map(kpiName), series, horizontal: true, legend: true });
+}

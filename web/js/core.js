@@ -382,7 +382,9 @@ export function lastRole() { return (sessionStorage.getItem('fourscore.who') || 
 // The domain pages are one page, domain.html, told its domain by ?d= (the
 // domains themselves are described in domain.js); a KPI's domain is the
 // first part of its id.
-export const DOMAINS = ['service', 'parts', 'insurance', 'receivables', 'labour', 'retention', 'csi'];
+export const DOMAINS = ['service', 'parts', 'insurance', 'receivables', 'labour', 'retention', 'csi', 'sales'];
+// The five SERVQUAL dimensions behind csi.score, in the order of their weights.
+export const CSI_DIMENSIONS = ['csi.reliability', 'csi.responsiveness', 'csi.assurance', 'csi.empathy', 'csi.tangibles'];
 export const domainOf = (kpiId) => (DOMAINS.includes(kpiId.split('.')[0]) ? kpiId.split('.')[0] : null);
 // The header's links: [page, label key]. A store manager's first page is
 // their store; scorecards are for the others.

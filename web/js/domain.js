@@ -1,5 +1,5 @@
 // domain: the domain pages (service, parts, insurance, receivables, labour,
-// retention, csi) as one page, domain.html?d=<domain>. PAGES below describes
+// retention, csi, sales) as one page, domain.html?d=<domain>. PAGES below describes
 // each domain: its title, the KPIs it asks for, its charts and its tables;
 // the page is the same for all. The older addresses parts.html,
 // insurance.html, ... are links to this same file in the web root: opened
@@ -17,20 +17,23 @@
 // in its row. One POST /api/v1/kpi/batch per view.
 import {
   boot, batch, el, $, kpiName, table, panel, showError, link, heading, scopeName, storeName, currentRegion,
-  periodState, periodNote, storeDataNote, benchmarks, benchmarkOf,
+  periodState, periodNote, storeDataNote, benchmarks, benchmarkOf, CSI_DIMENSIONS,
 } from './core.js';
-import { chart, chartBox, frame, kpiSeries, palette } from './charts.js';
+import { chart, chartBox, frame, kpiSeries, palette, dimensionsChart } from './charts.js';
 import { t, placeName } from './i18n.js';
 import { listsReady, listCell } from './lists-link.js';
 
 // What a domain's charts are drawn from: the by-store rows, the by-insurer
-// rows, the scope's values, and helpers over the catalogue and settings.
-function chartKit(rows, insurers, total, totalName) {
+// rows, the scope's values, the group's benchmarks, and helpers over the
+// catalogue and settings.
+function chartKit(rows, insurers, total, totalName, bench) {
   const def = (id) => ctx.catalogue[id];
   const insurerNames = insurers.map((r) => placeName(r.label, r.key));
   const col = (id, list = rows) => list.map((r) => r.values[id] ?? null);
   return {
     rows, insurers, total, totalName, insurerNames,
+    // the group's medians of some KPIs (by id), or null when the benchmarks are off
+    medians: (ids) => (bench.off ? null : Object.fromEntries(ids.map((id) => [id, benchmarkOf(def(id), bench.values?.[id])?.median ?? null]))),
     labels: rows.map((r) => storeName({ name: r.label, code: r.key })),
     n: (id) => kpiName(def(id)),
     def,
@@ -43,13 +46,11 @@ function chartKit(rows, insurers, total, totalName) {
 // A chart of one value per store for each series.
 const byStore = (k, series) => frame({ categories: k.labels, series, rotate: 35 });
 
-// The five SERVQUAL dimensions behind csi.score (drawn when the catalogue has them).
-const CSI_DIMENSIONS = ['csi.reliability', 'csi.responsiveness', 'csi.assurance', 'csi.empathy', 'csi.tangibles'];
-
 const PAGES = {
   service: {
     title: 'nav_service',
-    ids: ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'service.gross_profit', 'service.comeback_rate',
+    ids: ['service.revenue', 'service.ro_count', 'service.mech_ro_count', 'service.body_ro_count', 'service.revenue_per_ro',
+      'service.gross_profit', 'insurance.accident_share', 'service.turnaround_hours', 'service.comeback_rate',
       'service.absorption', 'service.personnel_cost_ratio', 'service.appointment_rate', 'service.followup_rate', 'service.complaint_rate',
       'service.comebacks', 'service.complaints'],
     charts: (k) => [
@@ -57,12 +58,14 @@ const PAGES = {
       [k.n('service.revenue_per_ro'), byStore(k, [k.kpi('service.revenue_per_ro', 'bar')])],
       [t('service_quality'), byStore(k, [k.kpi('service.comeback_rate', 'bar'), k.kpi('service.complaint_rate', 'bar')])],
       [t('service_contact'), byStore(k, [k.kpi('service.appointment_rate', 'bar'), k.kpi('service.followup_rate', 'bar')])],
+      [t('ro_mix'), byStore(k, [k.kpi('service.mech_ro_count', 'bar', { stack: 'ro' }), k.kpi('service.body_ro_count', 'bar', { stack: 'ro' }),
+        k.kpi('service.turnaround_hours', 'line')])],
     ],
   },
   parts: {
     title: 'nav_parts',
     ids: ['parts.turnover', 'parts.fill_rate', 'parts.stock_value', 'parts.slow_moving_share', 'parts.obsolete_share',
-      'parts.revenue', 'parts.gross_margin', 'parts.materials_cost_ratio', 'parts.accessory_revenue'],
+      'parts.revenue', 'parts.gross_margin', 'parts.materials_cost_ratio', 'parts.accessory_revenue', 'parts.accessory_margin'],
     charts: (k) => [
       [t('turnover_fill'), byStore(k, [k.kpi('parts.turnover', 'bar'), k.kpi('parts.fill_rate', 'line')])],
       [t('stock_aging'), byStore(k, (() => {
@@ -149,6 +152,19 @@ const PAGES = {
     charts: (k) => [
       [k.n('csi.score'), byStore(k, [k.kpi('csi.score', 'bar')])],
       [t('csi_dimensions'), byStore(k, CSI_DIMENSIONS.filter((id) => k.def(id)).map((id) => k.kpi(id, 'bar')))],
+      // the scope's five dimensions, each beside the group's median (no chart without the dimensions)
+      [t('servqual_scope', { name: k.totalName }), (() => {
+        const dims = CSI_DIMENSIONS.map(k.def).filter(Boolean);
+        return dims.length ? dimensionsChart(dims, k.totalName, k.total, k.medians(dims.map((d) => d.id))) : { series: [] };
+      })()],
+    ],
+  },
+  sales: {
+    title: 'nav_sales',
+    ids: ['sales.units', 'sales.revenue', 'sales.referral_share', 'insurance.new_penetration'],
+    charts: (k) => [
+      [t('sales_volume'), byStore(k, [k.kpi('sales.units', 'bar'), k.kpi('sales.revenue', 'line')])],
+      [t('sales_conversion'), byStore(k, [k.kpi('sales.referral_share', 'bar'), k.kpi('insurance.new_penetration', 'bar')])],
     ],
   },
 };
@@ -186,7 +202,7 @@ async function render(period) {
   const n = (id) => kpiName(ctx.catalogue[id]);
   const totalName = scopeName(ctx);
   // a chart whose KPIs are all missing from the catalogue is left out
-  const defs = spec.charts(chartKit(rows, insurers?.rows || [], group.rows[0]?.values || {}, totalName))
+  const defs = spec.charts(chartKit(rows, insurers?.rows || [], group.rows[0]?.values || {}, totalName, bench))
     .filter(([, option]) => option.series.length > 0);
   const boxes = defs.map(() => chartBox());
   const charts = el('div', { class: 'grid2' }, ...defs.map(([title], i) => panel(title, boxes[i])));

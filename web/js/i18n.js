@@ -89,6 +89,11 @@ export const dict = {
     fresh_appointments: '预约', fresh_store_financials: '门店费用', fresh_imported: '导入于 {t}',
     bench_median: '集团中位数', bench_top: '集团前四分位', bench_legend: '中 = 集团中位数，优 = 集团前四分位（越低越好的指标取较低的四分位）',
     bench_off: '管理员已关闭集团对比', bench_short_median: '中 {v}', bench_short_top: '优 {v}',
+    // sales, staff, the RO split and the five SERVQUAL dimensions
+    nav_sales: '新车销售', panel_sales: '销售', panel_staff: '人员',
+    ro_split_mech: '机电', ro_split_body: '钣喷',
+    ro_mix: '机电与钣喷台次、平均在厂时长', sales_volume: '销量与销售额', sales_conversion: '转介绍与新保渗透',
+    servqual_store: '满意度五维：本店与集团中位数', servqual_scope: '满意度五维：{name}与集团中位数',
   },
   en: {
     html_lang: 'en', locale: 'en-US',
@@ -169,6 +174,10 @@ export const dict = {
     fresh_appointments: 'Appointments', fresh_store_financials: 'Store costs', fresh_imported: 'imported {t}',
     bench_median: 'Group median', bench_top: 'Group top quartile', bench_legend: 'med = group median, top = group top quartile (the lower quartile for KPIs where lower is better)',
     bench_off: 'An administrator has switched the group comparison off', bench_short_median: 'med {v}', bench_short_top: 'top {v}',
+    nav_sales: 'Car sales', panel_sales: 'Sales', panel_staff: 'Staff',
+    ro_split_mech: 'mechanical', ro_split_body: 'bodywork',
+    ro_mix: 'Mechanical and bodywork ROs, time in the workshop', sales_volume: 'Units and sales revenue', sales_conversion: 'Referrals and new-car insurance',
+    servqual_store: 'The five SERVQUAL dimensions: this store and the group median', servqual_scope: 'The five SERVQUAL dimensions: {name} and the group median',
   },
 };
 

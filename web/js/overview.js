@@ -8,7 +8,8 @@
 // change against any other. Headline cards (the change against the previous period and
 // the same period last year, coloured against the target; each opens its
 // domain page for the same period; service revenue and RO count against
-// their budgets when the stores have targets for the period), the 12 months
+// their budgets when the stores have targets for the period; the RO count
+// split into mechanical and bodywork ROs), the 12 months
 // to the period's end against the year before, the regions (or the stores of one region)
 // compared, and the store league table. A store manager has no overview:
 // their page is their store. One POST /api/v1/kpi/batch per view.
@@ -23,6 +24,9 @@ import { listCounts } from './lists-link.js';
 
 export const HEADLINE = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share',
   'parts.gross_margin', 'receivables.over_90_share', 'insurance.renewal_rate', 'retention.churn_y1', 'csi.score'];
+// The parts a card shows under its value (RO count = mechanical + bodywork ROs): asked for in the same batch, no card of their own.
+export const SPLIT = { 'service.ro_count': [['service.mech_ro_count', 'ro_split_mech'], ['service.body_ro_count', 'ro_split_body']] };
+const BATCH = [...HEADLINE, ...Object.values(SPLIT).flat().map(([id]) => id)];
 // The year's story, month by month: volume as bars, value per RO and labour share as lines.
 export const TREND = [['service.revenue', 'bar'], ['service.ro_count', 'bar'], ['service.revenue_per_ro', 'line'], ['labour.share', 'line']];
 const TREND_COLOUR = '#1f6feb';
@@ -61,7 +65,7 @@ function viewBatch(ids, period, state) {
 let early = lastRole() === 'store_manager' || !periodGiven || currentRegion ? null : (() => {
   const period = currentPeriod;
   const state = freshness().then((f) => periodState(period, dataReach(null, f).through, !!f));
-  const answers = state.then((st) => viewBatch(HEADLINE, period, st));
+  const answers = state.then((st) => viewBatch(BATCH, period, st));
   answers.catch(() => {});             // handled (or replaced) by the first render
   return { period, state, answers };
 })();
@@ -82,6 +86,7 @@ function card(id, g, p, y, period, budgets, state) {
     href: d ? link(`domain.html?d=${d}`, {}, period) : undefined, title: d ? t('open_domain', { name: t(`nav_${d}`) }) : undefined },
   el('div', { class: 'name' }, kpiName(def)),
   el('div', { class: 'value' }, fmtValue(v, def.unit)),
+  split(id, g, state),
   el('div', { class: 'deltas' },
     el('span', { class: cp.cls, dataset: { prev: id } }, `${t('vs_prev')} ${cp.text}`),
     el('span', { class: cy.cls, dataset: { yoy: id } }, `${t('vs_yoy')} ${cy.text}`)),
@@ -92,17 +97,27 @@ function card(id, g, p, y, period, budgets, state) {
   el('div', { class: 'target' }, fmtTarget(def) ? `${t('target')} ${fmtTarget(def)}` : ''));
 }
 
+// The parts of a card's value (mechanical + bodywork of the RO count), each named by the catalogue in its tooltip.
+function split(id, g, state) {
+  const parts = (SPLIT[id] || []).filter(([pid]) => ctx.catalogue[pid]);
+  if (!parts.length) return null;
+  return el('div', { class: 'split', dataset: { split: id } }, ...parts.flatMap(([pid, key], i) => [i ? ' + ' : null,
+    el('span', { title: kpiName(ctx.catalogue[pid]) }, t(key), ' ',
+      el('b', { dataset: { part: pid } }, fmtValue(state.empty ? null : g[pid], ctx.catalogue[pid].unit)))]));
+}
+
 async function render(period) {
   main.replaceChildren(el('div', { class: 'loading' }, t('loading')));
   const ids = HEADLINE.filter((id) => ctx.catalogue[id]);
+  const asked = BATCH.filter((id) => ctx.catalogue[id]);
   const state = periodState(period);
   let answers;
   try {
-    const same = early && early.period === period && ids.length === HEADLINE.length
+    const same = early && early.period === period && asked.length === BATCH.length
       && JSON.stringify(await early.state) === JSON.stringify(state);
     const first = same ? early.answers : null;
     early = null;
-    answers = await (first ? first.catch(() => viewBatch(ids, period, state)) : viewBatch(ids, period, state));
+    answers = await (first ? first.catch(() => viewBatch(asked, period, state)) : viewBatch(asked, period, state));
   } catch (e) { showError(main, e); return; }
   const [now, before, lastYr, months, monthsBefore, stores, regionRows] = answers;
   // regions are compared while the scope holds more than one; else its stores

@@ -1,10 +1,12 @@
-// store: one store's page (a store manager's first page). The identity
-// service revenue = RO count × revenue per RO with the period's figures;
-// monthly trends over the 24 months ending with the period (revenue and
-// volume, rates, receivables and customers lost, as-of KPIs at each month's
-// end); and a panel per domain (service, labour, parts, insurance,
-// receivables, retention, CSI) with each value, its light against the
-// target and its change on the same period last year. Beside each value,
+// store: one store's page (a store manager's first page). The identities
+// service revenue = RO count × revenue per RO and RO count = mechanical +
+// bodywork ROs with the period's figures; monthly trends over the 24 months
+// ending with the period (revenue and volume, rates, receivables and
+// customers lost, as-of KPIs at each month's end); a panel per domain
+// (service, labour, parts, insurance, receivables, retention, CSI, sales,
+// staff) with each value, its light against the target and its change on
+// the same period last year; the five SERVQUAL dimensions of the store's
+// surveys drawn beside the group's median of each. Beside each value,
 // the group median and top quartile (GET /api/v1/benchmarks: over every
 // store of the group; none below 5 stores with a value, none when an admin
 // has switched them off). A period that runs past the store's data is asked
@@ -12,19 +14,20 @@
 // same days. One POST /api/v1/kpi/batch per view.
 import {
   boot, batch, el, $, kpiName, fmtValue, fmtTarget, targetStatus, change, lastYear, monthsEnding, panel,
-  showError, link, heading, storeName, domainOf, periodState, cutTo, periodNote, benchmarks, benchmarkOf,
+  showError, link, heading, storeName, domainOf, periodState, cutTo, periodNote, benchmarks, benchmarkOf, CSI_DIMENSIONS,
 } from './core.js';
-import { chart, chartBox, figure, frame, kpiSeries } from './charts.js';
+import { chart, chartBox, figure, frame, kpiSeries, dimensionsChart } from './charts.js';
 import { t, placeName } from './i18n.js';
 import { listsReady, linkValues } from './lists-link.js';
 
 const PANELS = [
-  ['panel_service', ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'service.gross_profit',
+  ['panel_service', ['service.revenue', 'service.ro_count', 'service.mech_ro_count', 'service.body_ro_count',
+    'service.revenue_per_ro', 'service.gross_profit', 'insurance.accident_share', 'service.turnaround_hours',
     'service.comeback_rate', 'service.absorption', 'service.personnel_cost_ratio', 'service.appointment_rate',
     'service.followup_rate', 'service.complaint_rate', 'service.comebacks', 'service.complaints']],
   ['panel_labour', ['labour.revenue', 'labour.sold_hours', 'labour.effective_rate', 'labour.share', 'labour.tech_efficiency', 'labour.hours_per_ro']],
   ['panel_parts', ['parts.revenue', 'parts.gross_margin', 'parts.fill_rate', 'parts.stock_value', 'parts.turnover',
-    'parts.slow_moving_share', 'parts.obsolete_share', 'parts.materials_cost_ratio', 'parts.accessory_revenue']],
+    'parts.slow_moving_share', 'parts.obsolete_share', 'parts.materials_cost_ratio', 'parts.accessory_revenue', 'parts.accessory_margin']],
   ['panel_insurance', ['insurance.premium', 'insurance.new_penetration', 'insurance.renewal_rate', 'insurance.accident_revenue', 'insurance.repair_to_premium',
     'insurance.renewals_due']],
   ['panel_receivables', ['receivables.open', 'receivables.age_0_30', 'receivables.age_31_60', 'receivables.age_61_90',
@@ -33,7 +36,9 @@ const PANELS = [
   ['panel_retention', ['retention.base', 'retention.at_risk', 'retention.warning', 'retention.lost',
     'retention.churn_y1', 'retention.churn_y2', 'retention.churn_y3', 'retention.first_service_rate',
     'retention.first_service_pending', 'retention.maintenance_due']],
-  ['panel_csi', ['csi.score', 'csi.responses']],
+  ['panel_csi', ['csi.score', 'csi.responses', ...CSI_DIMENSIONS]],
+  ['panel_sales', ['sales.units', 'sales.revenue', 'sales.referral_share', 'insurance.new_penetration']],
+  ['panel_staff', ['staff.headcount', 'staff.turnover']],
 ];
 // The 24-month trends: a title (a label key, or null for the KPIs' names)
 // and the KPIs with how each is drawn. Receivables and retention are as of
@@ -93,10 +98,13 @@ async function render(period) {
     ctx.regions.length > 1 ? [el('a', { href: link('index.html', { region: null }) }, t('group')), ' / '] : null,
     el('a', { href: link('index.html', { region: store.region }) }, regionName), ' / ', storeName(store));
   const title = heading(storeName(store), period, store.brand, store.city);
+  const term = (id) => [el('span', {}, kpiName(def(id))),
+    el('b', { dataset: { identity: id } }, fmtValue(state.empty ? null : v[id], def(id).unit))];
   const identity = el('div', { class: 'identity panel', id: 'identity' },
-    el('span', {}, kpiName(def('service.revenue'))), el('b', {}, fmtValue(v['service.revenue'], 'CNY')), '=',
-    el('span', {}, kpiName(def('service.ro_count'))), el('b', {}, fmtValue(v['service.ro_count'], 'count')), '×',
-    el('span', {}, kpiName(def('service.revenue_per_ro'))), el('b', {}, fmtValue(v['service.revenue_per_ro'], 'CNY')));
+    el('div', { class: 'identity-line' }, term('service.revenue'), '=', term('service.ro_count'), '×', term('service.revenue_per_ro')),
+    def('service.mech_ro_count') && def('service.body_ro_count')
+      ? el('div', { class: 'identity-line', id: 'identity-split' },
+        term('service.ro_count'), '=', term('service.mech_ro_count'), '+', term('service.body_ro_count')) : null);
   // the benchmarks' legend (or why there are none)
   const benchNote = el('div', { class: 'benchmark-slot muted', id: 'benchmark-slot', dataset: { state: bench.off ? 'off' : 'on' } },
     el('b', {}, t('benchmark_title')), ' ', bench.off ? t('bench_off') : t('bench_legend'));
@@ -116,7 +124,16 @@ async function render(period) {
     p.dataset.panel = key;
     return p;
   }));
-  main.replaceChildren(...[crumbs, title, periodNote(state, true), identity, benchNote, trendPanel, panels].filter(Boolean));
+  // the five dimensions of the store's surveys, each beside the group's median
+  const dims = CSI_DIMENSIONS.map(def).filter(Boolean);
+  const dimsBox = dims.length ? chartBox() : null;
+  const dimsPanel = dimsBox ? panel(t('servqual_store'), dimsBox) : null;
+  if (dimsPanel) dimsPanel.id = 'servqual';
+  main.replaceChildren(...[crumbs, title, periodNote(state, true), identity, benchNote, trendPanel, panels, dimsPanel].filter(Boolean));
+  if (dimsBox) {
+    const medians = bench.off ? null : Object.fromEntries(dims.map((d) => [d.id, benchOf(d.id)?.median ?? null]));
+    chart(dimsBox, dimensionsChart(dims, storeName(store), state.empty ? {} : v, medians));
+  }
 
   // a month the store's data has not reached has no value (not a zero)
   const reached = (key) => !state.incomplete || (state.through && key <= state.through.slice(0, 7));
