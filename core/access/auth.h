@@ -38,6 +38,7 @@ bool principal_sees_store(const principal *p, const char *store_code);
 typedef struct store_set {
     char **codes;
     int n;
+    bool every;                       /* scope_resolve: codes are every store of the group */
 } store_set;
 void store_set_free(store_set *s);
 /* stores_csv / regions_csv as in ?stores=&regions= (either may be NULL or "").

@@ -164,6 +164,7 @@ void store_set_free(store_set *s)
     strv_free(s->codes, s->n);
     s->codes = NULL;
     s->n = 0;
+    s->every = false;
 }
 
 static const char SQL_ALL_STORES[] =
@@ -183,6 +184,7 @@ int scope_resolve_dir(const scope_dir *dir, const principal *p, const char *cons
 {
     out->codes = NULL;
     out->n = 0;
+    out->every = false;
     if (bad && badlen) bad[0] = '\0';
     bool *picked = dir->nstores ? calloc((size_t)dir->nstores, sizeof *picked) : NULL;
     if (dir->nstores && !picked) {
@@ -236,6 +238,7 @@ int scope_resolve_dir(const scope_dir *dir, const principal *p, const char *cons
         }
     }
     if (rc != 0) store_set_free(out);
+    out->every = rc == 0 && out->n == dir->nstores;
     free(picked);
     return rc;
 }

@@ -12,7 +12,8 @@
  * which MariaDB merges into one index lookup per row. Sort keys come from the
  * definition's column keys (never the caller's text), every value is a bound
  * parameter, and the store list is padded to a power of two so that a few
- * statement texts serve every request (they are interned: the statement
+ * statement texts serve every request (and left out when the request
+ * covers every store of the group) (they are interned: the statement
  * cache of core/store/db.c is keyed by the text's address). The files of an
  * export are lists_export.c's. */
 #include <pthread.h>
@@ -179,12 +180,19 @@ static void put_col(sbuf *b, const char *key)
     put(b, "`");
 }
 
-/* The stores bound: the request's, padded to a power of two (the last repeated). */
+/* The values bound of a list: the request's, padded to a power of two (the last repeated). */
 static int store_slots(int n)
 {
     int k = 1;
     while (k < n) k *= 2;
     return k;
+}
+
+/* The stores bound: none when the request covers every store of the group
+ * (the filter would keep every row: an all-store caller sees them all). */
+static int store_filter_slots(const list_run *run)
+{
+    return run->set.every ? 0 : store_slots(run->set.n);
 }
 
 const char *list_run_sql(const list_run *run, enum list_sql_mode mode)
@@ -203,9 +211,14 @@ const char *list_run_sql(const list_run *run, enum list_sql_mode mode)
             }
     put(&b, " FROM (");
     put(&b, keys ? plugins_list_keys_sql(d) : d->sql);
-    put(&b, ") AS l WHERE l.`store` IN (");
-    for (int i = 0, n = store_slots(run->set.n); i < n; i++) put(&b, i ? ", ?" : "?");
-    put(&b, ")");
+    put(&b, ") AS l WHERE ");
+    if (store_filter_slots(run) > 0) {
+        put(&b, "l.`store` IN (");
+        for (int i = 0, n = store_filter_slots(run); i < n; i++) put(&b, i ? ", ?" : "?");
+        put(&b, ")");
+    } else {
+        put(&b, "l.`store` IS NOT NULL");
+    }
     if (mode == LIST_SQL_ROWS) {
         put(&b, " AND ");
         put_col(&b, d->keys[1]);
@@ -238,7 +251,7 @@ const char *list_run_sql(const list_run *run, enum list_sql_mode mode)
 int list_run_vals(const list_run *run, enum list_sql_mode mode, long long limit, long long offset, db_val *vals,
                   int max)
 {
-    int slots = store_slots(run->set.n), n = 0;
+    int slots = store_filter_slots(run), n = 0;
     if (run->nparams + slots + 2 > max) return -1;
     for (int i = 0; i < run->nparams; i++) {
         const fsp_param *p = &run->params[i];

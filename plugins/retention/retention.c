@@ -89,19 +89,21 @@ static int retention_validate(const fsp_setting_values *values, char *message, s
 /* --- each vehicle's state as of `to` --- */
 
 /* The rows of the vehicles' states as of `to`: from_on is the day of the
- * last visit or sale. The primary key is named: right after a rebuild the
- * table's statistics may still say it is empty. Placeholders: STATE_PARAMS(to). */
+ * last visit or sale. The keys are named: right after a rebuild the table's
+ * statistics may still say it is empty. The primary key serves the ranges
+ * of from_on; the VIN key the rows of a list's page (l.vin IN (...)).
+ * Placeholders: STATE_PARAMS(to). */
 #define SQL_STATE_AS_OF \
-    " FROM rollup_vehicle_state v FORCE INDEX (PRIMARY) WHERE" KC_SQL_SPANS("v", "from_on") \
+    " FROM rollup_vehicle_state v FORCE INDEX (PRIMARY, k_vehicle_state_vin) WHERE" KC_SQL_SPANS("v", "from_on") \
     " AND v.until_on > CAST(? AS DATE) AND v.from_on <= CAST(? AS DATE)"
 #define STATE_PARAMS(to) KC_SPAN_PARAMS(to), FSP_P_TEXT(to), FSP_P_TEXT(to)
 
 /* The same rows for a cohort: the caller bounds v.sold_on (the latest sale),
  * and they are read through the (sold_on, until_on, from_on, ...) key
- * (schemas/010), which holds every column a cohort KPI needs. Placeholders:
- * COHORT_PARAMS(to). */
+ * (schemas/010), which holds every column a cohort KPI needs (and a list's
+ * page through the VIN key). Placeholders: COHORT_PARAMS(to). */
 #define SQL_COHORT_AS_OF \
-    " FROM rollup_vehicle_state v FORCE INDEX (k_vehicle_state_sold)" \
+    " FROM rollup_vehicle_state v FORCE INDEX (k_vehicle_state_sold, k_vehicle_state_vin)" \
     " WHERE v.until_on > CAST(? AS DATE) AND v.from_on <= CAST(? AS DATE)"
 #define COHORT_PARAMS(to) FSP_P_TEXT(to), FSP_P_TEXT(to)
 

@@ -378,13 +378,14 @@ test('names: [a-z0-9_-]{1,64}, "run" reserved; executives cannot save', async ()
 test('the shipped scorecards are installed, owned by admin', async () => {
   const r = await s.request('GET', '/api/v1/scorecards', { cookie: rm });
   const byName = Object.fromEntries(r.json.map((x) => [x.name, x]));
-  for (const name of ['aftersales_balanced', 'customer_tiers', 'yoy_growth']) {
+  for (const name of ['aftersales_balanced', 'customer_tiers', 'yoy_growth', 'first_service_lockin']) {
     assert.ok(byName[name], name);
     assert.equal(byName[name].owner, 'admin');
   }
   assert.match(byName.aftersales_balanced.title, /售后综合评分/);
   assert.match(byName.customer_tiers.title, /客户价值分层/);
   assert.match(byName.yoy_growth.title, /同比增长/);
+  assert.match(byName.first_service_lockin.title, /首保锁定/);
   const src = await s.request('GET', '/api/v1/scorecards/customer_tiers', { cookie: rm });
   assert.equal(src.status, 200, 'a regional manager reads the admin\'s source, to copy it into their own');
   assert.match(src.json.source, /^-- 客户价值分层/);

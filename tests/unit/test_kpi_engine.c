@@ -161,7 +161,7 @@ typedef struct query_result {
 } query_result;
 
 static char *every_code[] = { "S1", "S2", "S3", "S4", "S5" };
-static const store_set every_store = { every_code, 5 };
+static const store_set every_store = { .codes = every_code, .n = 5 };
 
 static query_result run(app *a, const char *ids_csv, const char *from, const char *to, const char *by,
                         const store_set *scope)
@@ -352,6 +352,7 @@ static void test_scope(app *a, db_conn *c)
     CHECK(scope_resolve(c, &sm, NULL, 0, NULL, 0, &s_sm, bad, sizeof bad) == 0 && s_sm.n == 1, "a store manager sees 1");
     CHECK(scope_resolve(c, &admin, NULL, 0, NULL, 0, &s_admin, bad, sizeof bad) == 0 && s_admin.n == 5,
           "an admin sees all 5");
+    CHECK(s_admin.every && !s_rm.every && !s_sm.every, "only the admin's set is every store of the group");
 
     /* Over 2024-01-01..2024-02-29 (see test_folding): the RM sees S1 and S2
      * only: group 21, 21/8; one region row, R1; store rows S1, S2. */

@@ -141,7 +141,7 @@ typedef struct query_result {
 } query_result;
 
 static char *all_codes[] = { "S1", "S2", "S3" };
-static store_set all_stores = { all_codes, 3 };
+static store_set all_stores = { .codes = all_codes, .n = 3 };
 
 static query_result run(app *a, const char *ids_csv, const char *from, const char *to, const char *by,
                         const store_set *scope)
@@ -238,7 +238,7 @@ static void test_engine(app *a, db_conn *c)
 
     /* scope: only S2 and S3; by insurer only their components (I2 = S2: 9, 9/5) */
     char *some_codes[] = { "S2", "S3" };
-    store_set some = { some_codes, 2 };
+    store_set some = { .codes = some_codes, .n = 2 };
     q = run(a, "fold.sum,fold.ratio", "2024-01-01", "2024-02-15", "insurer", &some);
     CHECK_NUM(cell(&q, "I2", 0), 9, "by=insurer over the scope's stores only");
     kpi_answer_free(q.ans);

@@ -725,8 +725,8 @@ static void test_install_shipped(void)
 
     /* the project's own shipped scorecards compile and install */
     CHECK(scorecard_install_shipped(c, err, sizeof err) == 0, "the project's shipped scorecards install (%s)", err);
-    const char *names[] = { "aftersales_balanced", "customer_tiers", "yoy_growth" };
-    for (int i = 0; i < 3; i++)
+    const char *names[] = { "aftersales_balanced", "customer_tiers", "yoy_growth", "first_service_lockin" };
+    for (int i = 0; i < 4; i++)
         CHECK_INT(current_version(c, names[i], &shipped, src, sizeof src), 1, "%s installed", names[i]);
     testdb_stop(&t);
 }

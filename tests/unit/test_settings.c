@@ -314,7 +314,7 @@ static void test_changes(const plugin_registry *reg)
 /* --- through the database and the engine --- */
 
 static char *codes[] = { "S1", "S2" };
-static store_set both_stores = { codes, 2 };
+static store_set both_stores = { .codes = codes, .n = 2 };
 
 /* Each old plugin's value for store S1 (their KPIs emit the setting in force). */
 static void old_values(app *a, double out[2])

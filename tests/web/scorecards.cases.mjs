@@ -24,7 +24,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { h, shots, PERIOD, USERS, consoleErrors, newContext, apiLogin, pageDrawn, chartsDrawn } from './harness.mjs';
 
-const SHIPPED = ['aftersales_balanced', 'customer_tiers', 'yoy_growth'];
+const SHIPPED = ['aftersales_balanced', 'customer_tiers', 'yoy_growth', 'first_service_lockin'];
 const RAW_ID = /^[a-z_]+\.[a-z0-9_]+/;
 const hex = (c) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
 const distance = (a, b) => Math.hypot(...hex(a).map((x, i) => x - hex(b)[i]));
