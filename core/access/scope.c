@@ -148,14 +148,12 @@ bool principal_sees_region(const principal *p, const char *region_code)
     return p->role == ROLE_RM && strv_has(p->regions, p->nregions, region_code);
 }
 
-bool auth_may_import(const principal *p, const char *entity)
+bool auth_may_import(const principal *p, bool group_wide)
 {
-    if (!p || !entity) return false;
-    bool shared = !strcmp(entity, "regions") || !strcmp(entity, "stores") || !strcmp(entity, "insurers") ||
-                  !strcmp(entity, "targets");
+    if (!p) return false;
     if (p->role == ROLE_ADMIN) return true;
     if (p->role != ROLE_UPLOADER) return false;
-    return shared ? p->all_stores : true;
+    return group_wide ? p->all_stores : true;
 }
 
 void store_set_free(store_set *s)
