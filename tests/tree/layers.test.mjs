@@ -4,6 +4,8 @@
 //  2. No include cycle among core's modules (a module is X.c with X.h, or a
 //     header alone); a cycle is named module by module.
 //  3. No source file over 800 lines (vendored and generated files aside).
+//  4. The environment is read in core/base/config.c only (config_env), so
+//     that every variable the program reads is known there.
 // Runs with node --test, no server; scripts/test.sh runs it with the rest.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -113,4 +115,16 @@ test(`no source file over ${MAX_LINES} lines`, () => {
     }
   }
   assert.deepEqual(long, []);
+});
+
+test('the environment is read in core/base/config.c only', () => {
+  const reads = [];
+  for (const f of [...sources(), ...walk(join(root, 'plugins')).filter((p) => /\.[ch]$/.test(p))]) {
+    const rel = relative(root, f);
+    if (rel === 'core/base/config.c') continue;
+    readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+      if (/\b(secure_)?getenv\s*\(/.test(line)) reads.push(`${rel}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(reads, [], 'read these through config_env (core/base/config.c)');
 });
