@@ -85,7 +85,7 @@ bool valid_name(const char *s)
     return true;
 }
 
-/* Store and region codes: [A-Za-z0-9_-]{1,32} (import-format.md). */
+/* Store and region codes: [A-Za-z0-9_-]{1,32} (docs/import.md). */
 bool valid_code(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
