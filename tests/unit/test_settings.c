@@ -298,7 +298,7 @@ static void test_changes(const plugin_registry *reg)
     REFUSED(reg, "{\"nope.kpi.target\": 5}", "nope.kpi.target: unknown setting");
     REFUSED(reg, "{\"service.personnel_cost_ratio.target_low\": 0.3, \"service.personnel_cost_ratio.target_high\": 0.2}",
             "service.personnel_cost_ratio.target_low (0.3) must not exceed");
-    REFUSED(reg, "{}", "must be a JSON object of settings");
+    REFUSED(reg, "{}", "must be a JSON object of settings, e.g. {\"benchmarks.shared\": 0}");
     /* without the plugins a plugin's setting is unknown: the core holds none */
     REFUSED(NULL, "{\"retention.lost_after_months\": 12}", "retention.lost_after_months: unknown setting");
 }
