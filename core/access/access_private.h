@@ -25,7 +25,6 @@
 #define DB_WAIT_MS          5000
 #define PWHASH_PARALLEL     4             /* Argon2id runs at once (memory bound) */
 #define AUDIT_DETAIL_MAX    8000
-#define DEMO_PASSWORD       "demo1234"
 #define TOUCH_EVERY_S       60            /* refresh a session's last_seen at most this often */
 
 /* string lists (scope.c) */

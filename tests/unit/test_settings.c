@@ -1,7 +1,7 @@
 /* test_settings: the KPI settings (core/engine/settings.c) and the settings part
  * of the plugin ABI (register_setting, register_validate, setting_value).
  *
- * The plugin directory holds the seven shipped plugins of the build, the
+ * The plugin directory holds the shipped plugins of the build, the
  * out-of-tree example (docs/example-plugin/), three plugins built against the
  * frozen headers of ABI 1.0, 1.1 and 1.3 (tests/plugins/old_abi.c, without
  * settings), and variants of tests/plugins/broken.c that register a setting
