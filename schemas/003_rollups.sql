@@ -6,8 +6,8 @@
 -- ro_type other than 'internal'; an RO's business date ("day") is the date
 -- part of its closed_at. Empty optional numbers count as 0.
 
--- Per closed non-internal RO: its derived amounts (import-format.md
--- "Derived amounts"), so per-customer and per-RO questions (credit limits,
+-- Per closed non-internal RO: its derived amounts (docs/kpis.md,
+-- service.revenue and its parts), so per-customer and per-RO questions (credit limits,
 -- follow-ups, appointments, surveys) need no scan of the lines.
 CREATE TABLE rollup_ro (
   store_code         VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,

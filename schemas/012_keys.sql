@@ -1,5 +1,5 @@
 -- 012_keys: every fact table is keyed by what names it in the import
--- format (import-format.md "keys") instead of a surrogate id, as 009 did for
+-- format (docs/import.md, the key column) instead of a surrogate id, as 009 did for
 -- the RO lines. A row is then written to one index fewer, with no
 -- AUTO_INCREMENT lock, so two imports of different stores write the same
 -- table side by side; and a store's rows sit together. The foreign keys that

@@ -1,4 +1,4 @@
--- 020_customers_phone: the customer's phone number (import-format.md,
+-- 020_customers_phone: the customer's phone number (docs/import.md,
 -- customers.phone: optional; digits, '+', '-' and spaces, at most 20). It
 -- is personal data: the lists show it whole only to admins and to the store
 -- manager of the customer's store, masked to everyone else (docs/security.md).

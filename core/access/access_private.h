@@ -21,11 +21,10 @@
 #define PASSWORD_MIN        8
 #define PASSWORD_MAX        AUTH_PASSWORD_MAX
 #define NAME_MAX_LEN        64            /* user and token names */
-#define CODE_MAX_LEN        32            /* store and region codes (import-format.md) */
+#define CODE_MAX_LEN        32            /* store and region codes (docs/import.md) */
 #define DB_WAIT_MS          5000
 #define PWHASH_PARALLEL     4             /* Argon2id runs at once (memory bound) */
 #define AUDIT_DETAIL_MAX    8000
-#define DEMO_PASSWORD       "demo1234"
 #define TOUCH_EVERY_S       60            /* refresh a session's last_seen at most this often */
 
 /* string lists (scope.c) */

@@ -74,10 +74,11 @@ int auth_ensure_admin(db_conn *c, const struct config *cfg, char *err, size_t er
 /* The principal of the command line: admin rights over every store, audited
  * as "cli" (audit_log with who NULL says the same). */
 void principal_cli(principal *p);
-/* Whether p may import rows of entity at all (before any row is read):
- * admins and uploader tokens; `regions`, `stores`, `insurers` and `targets` only admins
- * and all-store uploader tokens. Row by row, principal_sees_store decides. */
-bool auth_may_import(const principal *p, const char *entity);
+/* Whether p may import rows of an entity at all (before any row is read):
+ * admins and uploader tokens; a group-wide entity (entity_def.global of
+ * core/data/entities.c: regions, stores, insurers, targets) only admins and
+ * all-store uploader tokens. Row by row, principal_sees_store decides. */
+bool auth_may_import(const principal *p, bool group_wide);
 
 /* A session found in the database is remembered for 2 s by this process;
  * this forgets them all (each is looked up again). Sign-out and user changes

@@ -85,7 +85,7 @@ bool valid_name(const char *s)
     return true;
 }
 
-/* Store and region codes: [A-Za-z0-9_-]{1,32} (import-format.md). */
+/* Store and region codes: [A-Za-z0-9_-]{1,32} (docs/import.md). */
 bool valid_code(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -148,14 +148,12 @@ bool principal_sees_region(const principal *p, const char *region_code)
     return p->role == ROLE_RM && strv_has(p->regions, p->nregions, region_code);
 }
 
-bool auth_may_import(const principal *p, const char *entity)
+bool auth_may_import(const principal *p, bool group_wide)
 {
-    if (!p || !entity) return false;
-    bool shared = !strcmp(entity, "regions") || !strcmp(entity, "stores") || !strcmp(entity, "insurers") ||
-                  !strcmp(entity, "targets");
+    if (!p) return false;
     if (p->role == ROLE_ADMIN) return true;
     if (p->role != ROLE_UPLOADER) return false;
-    return shared ? p->all_stores : true;
+    return group_wide ? p->all_stores : true;
 }
 
 void store_set_free(store_set *s)

@@ -385,7 +385,7 @@ cJSON *tokens_json(db_conn *c, char *err, size_t errlen)
     return arr;
 }
 
-/* --- first start and demo users --- */
+/* --- first start (the demo users are core/demo/demo_users.c) --- */
 
 static void random_password(char *out, size_t len)
 {

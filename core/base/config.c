@@ -27,7 +27,7 @@
 #define FOURSCORE_INSTALL_DATADIR "share"
 #endif
 
-/* --- the environment: every FOURSCORE_* variable is read in this file --- */
+/* --- the environment: every variable the program reads is read in this file --- */
 
 /* The variables a subsystem reads for itself (the others fill struct
  * config below); docs/operations.md describes each. */
@@ -40,6 +40,8 @@ static const char *const env_known[] = {
     /* alerts and scheduled reports (core/base/notify.c, core/engine/alerts*.c) */
     "FOURSCORE_WEBHOOK_HOSTS", "FOURSCORE_MAIL_DOMAINS", "FOURSCORE_SMTP_URL", "FOURSCORE_SMTP_FROM",
     "FOURSCORE_SMTP_USER", "FOURSCORE_SMTP_PASSWORD", "FOURSCORE_ALERT_TIME",
+    /* the system's: temporary files (config_tmp_dir), finding mariadbd (core/store/localdb_server.c) */
+    "TMPDIR", "PATH",
 };
 
 const char *config_env(const char *name)
@@ -68,6 +70,12 @@ int config_env_number(const char *name, double lo, double hi, double *out, char 
     }
     *out = d;
     return 1;
+}
+
+const char *config_tmp_dir(void)
+{
+    const char *dir = config_env("TMPDIR");
+    return dir ? dir : "/tmp";
 }
 
 /* --- where the program's files are: the tree, or beside the installed binary --- */

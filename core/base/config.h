@@ -37,13 +37,15 @@ typedef struct config {
 } config;
 
 /* A variable a subsystem reads for itself (the rest fill struct config):
- * its value, or NULL when unset or empty. Every FOURSCORE_* variable is
- * read through config.c; a name it does not know is refused (NULL and a
- * message on stderr). */
+ * its value, or NULL when unset or empty. Every environment variable
+ * (FOURSCORE_*, and the system's TMPDIR and PATH) is read through config.c;
+ * a name it does not know is refused (NULL and a message on stderr). */
 const char *config_env(const char *name);
 /* A number from such a variable: 1 with *out set, 0 when unset (*out kept),
  * -1 with err naming the variable when it is not a number in [lo, hi]. */
 int config_env_number(const char *name, double lo, double hi, double *out, char *err, size_t errlen);
+/* Where temporary files go: $TMPDIR, else /tmp. */
+const char *config_tmp_dir(void);
 
 /* The program's own directories: in the source tree when it runs from its
  * build directory, else beside the installed binary (PREFIX/bin/fourscore:

@@ -18,13 +18,19 @@ int cli_open(app *a, int argc, char **argv, opt *opts, int nopts,
     return 0;
 }
 
+int cli_app_open(app *a, const char *cmd)
+{
+    char err[1024];
+    if (app_open(a, true, err, sizeof err) == 0) return 0;
+    if (cmd) fprintf(stderr, "fourscore %s: %s\n", cmd, err);
+    else fprintf(stderr, "fourscore: %s\n", err);
+    return 1;
+}
+
 int cli_connect(app *a, db_conn **c)
 {
     char err[1024];
-    if (app_open(a, true, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore: %s\n", err);
-        return 1;
-    }
+    if (cli_app_open(a, NULL) != 0) return 1;
     *c = db_acquire(a->db, CLI_DB_WAIT_MS, err, sizeof err);
     if (!*c) {
         fprintf(stderr, "fourscore: %s\n", err);

@@ -10,8 +10,10 @@
  * (the command exits 0), or an exit code (2: bad usage). */
 int cli_open(app *a, int argc, char **argv, opt *opts, int nopts,
              const char *usage, const char *description, const char **pos, int maxpos, int *npos);
-/* Open the database (migrated) and take a connection: 0, or exit code 1
- * after printing why. */
+/* Open the app (local mode or --db, migrated): 0, or exit code 1 after
+ * printing why as "fourscore CMD: ..." ("fourscore: ..." when cmd is NULL). */
+int cli_app_open(app *a, const char *cmd);
+/* The same, then take a connection: 0, or exit code 1 after printing why. */
 int cli_connect(app *a, db_conn **c);
 void cli_close(app *a, db_conn *c);
 /* The wait for a pooled connection on the command line. */

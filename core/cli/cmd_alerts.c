@@ -32,10 +32,7 @@ int cmd_alerts(int argc, char **argv)
     }
     log_set_level(LOG_WARN);
     char err[1024];
-    if (app_open(&a, true, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore alerts: %s\n", err);
-        return 1;
-    }
+    if (cli_app_open(&a, "alerts") != 0) return 1;
     alerts_stats st;
     deliver_stats ds = { 0 };
     int exit_code = 0;
@@ -74,10 +71,7 @@ int cmd_report(int argc, char **argv)
     }
     log_set_level(LOG_WARN);
     char err[1024];
-    if (app_open(&a, true, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore report: %s\n", err);
-        return 1;
-    }
+    if (cli_app_open(&a, "report") != 0) return 1;
     int exit_code = 0;
     if (report_send_now(&a, pos[1], opts[0].set ? opts[0].value : NULL, err, sizeof err) != 0) {
         fprintf(stderr, "fourscore report: %s\n", err);

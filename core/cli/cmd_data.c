@@ -122,11 +122,7 @@ int cmd_import(int argc, char **argv)
         return 2;
     }
     log_set_level(opts[0].set ? LOG_INFO : LOG_WARN);  /* the command prints its own lines */
-    char err[512];
-    if (app_open(&a, true, err, sizeof err) < 0) {
-        fprintf(stderr, "fourscore import: %s\n", err);
-        return 1;
-    }
+    if (cli_app_open(&a, "import") != 0) return 1;
     int exit_code = 0;
     touched t = { 0 };
     for (int i = 1; i < npos; i++) {
@@ -186,10 +182,7 @@ int cmd_rollup(int argc, char **argv)
         fprintf(stderr, "fourscore rollup: nothing to do; use --rebuild (see fourscore rollup --help)\n");
         return 2;
     }
-    if (app_open(&a, true, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore: %s\n", err);
-        return 1;
-    }
+    if (cli_app_open(&a, NULL) != 0) return 1;
     db_conn *c = db_acquire(a.db, 5000, err, sizeof err);
     if (!c) {
         fprintf(stderr, "fourscore: %s\n", err);

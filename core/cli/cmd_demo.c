@@ -116,10 +116,7 @@ int cmd_demo(int argc, char **argv)
         demo_print_story(&o);
         return 0;
     }
-    if (app_open(&a, true, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore demo: %s\n", err);
-        return 1;
-    }
+    if (cli_app_open(&a, "demo") != 0) return 1;
     rc = demo_load(&a, &o, err, sizeof err);
     if (rc != 0) fprintf(stderr, "fourscore demo: %s\n", err);
     kpi_close(&a);      /* the targets' check loaded the plugins */

@@ -102,9 +102,8 @@ int cmd_settings(int argc, char **argv)
         }
     }
     log_set_level(LOG_QUIET);      /* stdout is the answer: no log lines in it */
-    if (app_open(&a, true, err, sizeof err) != 0) {
+    if (cli_app_open(&a, NULL) != 0) {
         cJSON_Delete(changes);
-        fprintf(stderr, "fourscore: %s\n", err);
         return 1;
     }
     rc = 0;
@@ -207,10 +206,7 @@ int cmd_kpi(int argc, char **argv)
     }
 
     log_set_level(LOG_QUIET);      /* stdout is the answer: no log lines in it */
-    if (app_open(&a, true, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore: %s\n", err);
-        return 1;
-    }
+    if (cli_app_open(&a, NULL) != 0) return 1;
     principal cli = { .role = ROLE_ADMIN, .all_stores = true };
     snprintf(cli.name, sizeof cli.name, "cli");
     store_set set = { 0 };

@@ -31,16 +31,11 @@
 static int open_from_args(app *a, int argc, char **argv, opt *opts, int nopts,
                           const char *usage, const char *description)
 {
-    char err[1024];
     const char *pos[1];
     int npos;
     int rc = cli_open(a, argc, argv, opts, nopts, usage, description, pos, 0, &npos);
     if (rc != 0) return rc;           /* -1: --help printed; 2: bad usage */
-    if (app_open(a, true, err, sizeof err) != 0) {
-        fprintf(stderr, "fourscore: %s\n", err);
-        return 1;
-    }
-    return 0;
+    return cli_app_open(a, NULL);
 }
 
 /* --- fourscore migrate --- */

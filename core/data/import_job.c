@@ -229,7 +229,7 @@ import_job *import_job_new(struct app *a, const struct principal *who, const cha
                            entity_names_list(list, sizeof list));
         return NULL;
     }
-    if (who && !auth_may_import(who, e->name)) {
+    if (who && !auth_may_import(who, e->global)) {
         if (e->global) import_result_fail(res, 403, API_FORBIDDEN, "only admins and all-store tokens may import %s", e->name);
         else import_result_fail(res, 403, API_FORBIDDEN, "only admins and uploader tokens may import");
         return NULL;

@@ -29,8 +29,7 @@ unsigned long long import_spool_size(const import_spool *s) { return s ? s->size
 
 static FILE *spool_file_open(void)
 {
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !*dir) dir = "/tmp";
+    const char *dir = config_tmp_dir();
     char path[4096];
     int n = snprintf(path, sizeof path, "%s/fourscore-import-XXXXXX", dir);
     if (n < 0 || (size_t)n >= sizeof path) return NULL;

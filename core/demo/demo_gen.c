@@ -217,7 +217,7 @@ int demo_load(app *a, const demo_opts *o, char *err, size_t errlen)
 {
     /* the files go next to the database (local mode), else to $TMPDIR */
     char dir[PATH_MAX];
-    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    const char *tmp = config_tmp_dir();
     const char *base = a->cfg.data_dir[0] ? a->cfg.data_dir : tmp;
     if (make_temp_dir(base, dir, sizeof dir) != 0 && (base == tmp || make_temp_dir(base = tmp, dir, sizeof dir) != 0)) {
         snprintf(err, errlen, "demo: cannot create a temporary directory in %s: %s", base, strerror(errno));

@@ -15,6 +15,7 @@
 #include <time.h>
 #include "alerts.h"
 #include "app.h"
+#include "clock.h"
 #include "config.h"
 #include "freshness.h"
 #include "log.h"
@@ -112,11 +113,11 @@ int schedule_run_once(struct app *a, const char *job, const char *today, int (*f
 
 /* --- the threads --- */
 
+/* Waits on the monotonic clock (the condition variables are set to it in
+ * alerts_start), so that a change of the wall clock neither cuts nor stretches a wait. */
 static void wait_s(alerts_rt *rt, pthread_cond_t *cv, int seconds)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += seconds;
+    struct timespec ts = clock_timespec_after(seconds * 1000LL);
     pthread_cond_timedwait(cv, &rt->mu, &ts);
 }
 
@@ -222,9 +223,13 @@ int alerts_start(struct app *a, char *err, size_t errlen)
     if (!rt) { snprintf(err, errlen, "out of memory"); return -1; }
     rt->a = a;
     pthread_mutex_init(&rt->mu, NULL);
-    pthread_cond_init(&rt->wake_eval, NULL);
-    pthread_cond_init(&rt->wake_send, NULL);
-    pthread_cond_init(&rt->wake_sched, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&rt->wake_eval, &ca);
+    pthread_cond_init(&rt->wake_send, &ca);
+    pthread_cond_init(&rt->wake_sched, &ca);
+    pthread_condattr_destroy(&ca);
     a->alerts = rt;
     rt->eval_started = pthread_create(&rt->eval_t, NULL, eval_main, rt) == 0;
     rt->send_started = rt->eval_started && pthread_create(&rt->send_t, NULL, send_main, rt) == 0;

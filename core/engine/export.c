@@ -119,8 +119,7 @@ static int buf_put(buf *b, const char *s, size_t n)
     return 0;
 }
 
-/* Whether a spreadsheet could take a text starting so for a formula. */
-static bool formula_lead(char c)
+bool export_formula_lead(char c)
 {
     return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
 }
@@ -136,7 +135,7 @@ static bool finite_number(const cJSON *cell)
 static int csv_text(buf *b, const char *s)
 {
     int rc = buf_put(b, "\"", 1);
-    if (formula_lead(*s)) rc |= buf_put(b, "'", 1);
+    if (export_formula_lead(*s)) rc |= buf_put(b, "'", 1);
     for (const char *p = s; *p; p++) rc |= *p == '"' ? buf_put(b, "\"\"", 2) : buf_put(b, p, 1);
     return rc | buf_put(b, "\"", 1);
 }

@@ -2,6 +2,7 @@
  * (.xlsx). Plain C in and out; the route is core/http/routes_export.c. */
 #ifndef FS_EXPORT_H
 #define FS_EXPORT_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <cJSON.h>
 
@@ -21,4 +22,9 @@ typedef struct export_file {
  * the field: a 400); -2 when the file could not be built (err says why,
  * for the log). */
 int export_build(const cJSON *table, export_format format, export_file *out, char *err, size_t errlen);
+
+/* Whether a spreadsheet could take a text starting with c for a formula
+ * (= + - @, and TAB or CR, which Excel skips before one): such a CSV cell
+ * gets a leading '. Every file Fourscore writes for a spreadsheet asks this. */
+bool export_formula_lead(char c);
 #endif

@@ -550,9 +550,7 @@ void kpi_cache_free(kpi_engine *k)
 
 int kpi_cache_claim(kpi_engine *k, const kpi_snapshot *snap, const char *key)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += KPI_FLIGHT_WAIT_MS / 1000;
+    struct timespec until = clock_timespec_after(KPI_FLIGHT_WAIT_MS);
     pthread_mutex_lock(&k->mu);
     int slot = -1;
     bool other = false;

@@ -63,7 +63,7 @@ typedef struct list_file {
 int lists_export(struct app *a, const principal *who, const list_request *q, list_format format,
                  const char *lang, list_file *out, list_error *e);
 
-/* The masked form of a phone number (actions.md): of its digits (other
+/* The masked form of a phone number (docs/api.md, GET /api/v1/list): of its digits (other
  * characters dropped), with 8 or more the first 3, "****" and the last 4;
  * with fewer one '*' per digit. Writes at most outlen - 1 bytes; returns out. */
 char *list_mask_phone(const char *phone, char *out, size_t outlen);

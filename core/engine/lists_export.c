@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <xlsxwriter.h>
 #include "app.h"
+#include "export.h"
 #include "lists_private.h"
 #include "log.h"
 
@@ -34,15 +35,10 @@ typedef struct export_ctx {
     list_error *e;
 } export_ctx;
 
-static bool formula_lead(char c)
-{
-    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
-}
-
 static void csv_text(FILE *f, const char *s)
 {
     fputc('"', f);
-    if (formula_lead(*s)) fputc('\'', f);
+    if (export_formula_lead(*s)) fputc('\'', f);
     for (const char *p = s; *p; p++) {
         if (*p == '"') fputc('"', f);
         fputc(*p, f);

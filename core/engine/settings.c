@@ -205,7 +205,7 @@ cJSON *kpi_settings_json(const kpi_settings *s)
 static int changes_check(const plugin_registry *defs, const cJSON *changes, char *err, size_t errlen)
 {
     if (!cJSON_IsObject(changes) || !changes->child) {
-        snprintf(err, errlen, "the body must be a JSON object of settings, e.g. {\"retention.lost_after_months\": 12}");
+        snprintf(err, errlen, "the body must be a JSON object of settings, e.g. {\"benchmarks.shared\": 0}");
         return -1;
     }
     for (const cJSON *ch = changes->child; ch; ch = ch->next) {

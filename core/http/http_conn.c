@@ -80,10 +80,7 @@ static void *sweep_main(void *arg)
     unsigned long evicted_logged = 0;
     pthread_mutex_lock(&guard.mu);
     while (!guard.stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += SWEEP_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+        struct timespec until = clock_timespec_after(SWEEP_MS);
         pthread_cond_timedwait(&guard.wake, &guard.mu, &until);
         if (guard.stopping) break;
         double now = clock_ms();

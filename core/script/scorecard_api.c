@@ -210,7 +210,7 @@ static int api_kpi(lua_State *L)
 
 /* customers([opts]): every customer of an in-scope store with ROs closed in
  * the period, with their RO revenue and RO count, from the per-RO rollup
- * (closed, non-internal ROs; revenue as import-format.md derives it). One
+ * (closed, non-internal ROs; revenue as docs/kpis.md defines service.revenue). One
  * indexed query per store in scope. */
 static const char SQL_CUSTOMERS[] =
     "SELECT r.customer_code, COALESCE(c.type, 'other'), SUM(r.revenue), COUNT(*)"

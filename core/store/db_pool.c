@@ -59,15 +59,6 @@ static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
 static bool watch_running;
 static long long watch_wake_ms;          /* when the watchdog next looks (monotonic) */
 
-static struct timespec ms_to_timespec(long long ms)
-{
-    struct timespec t = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
-    return t;
-}
-
-/* The monotonic clock ms milliseconds from now. */
-static struct timespec mono_after_ms(long long ms) { return ms_to_timespec(clock_ms_whole() + ms); }
-
 /* The pool's figures the watchdog reads (defined with the pool). */
 static long long pool_last_answer_ms(db_pool *p);
 static int pool_silent_bound_ms(db_pool *p);
@@ -123,7 +114,7 @@ static void *watch_thread(void *arg)
             }
         }
         watch_wake_ms = wake;
-        struct timespec until = ms_to_timespec(wake);
+        struct timespec until = clock_timespec_at(wake);
         pthread_cond_timedwait(&watch_cond, &watch_mu, &until);
     }
     return NULL;
@@ -393,7 +384,7 @@ static void *monitor_main(void *arg)
         pthread_mutex_unlock(&p->probe_mu);
         monitor_note_state(p);
         pthread_mutex_lock(&p->probe_mu);
-        struct timespec next = mono_after_ms(DB_PROBE_EVERY_MS);
+        struct timespec next = clock_timespec_after(DB_PROBE_EVERY_MS);
         while (!p->monitor_stop && !p->probe_wanted)
             if (pthread_cond_timedwait(&p->probe_wake, &p->probe_mu, &next) == ETIMEDOUT) break;
     }
@@ -427,7 +418,7 @@ bool db_pool_check(db_pool *p, int wait_ms, char *err, size_t errlen)
         unsigned long long want = p->probe_gen + (p->probe_running ? 2 : 1);
         p->probe_wanted = true;
         pthread_cond_signal(&p->probe_wake);
-        struct timespec until = mono_after_ms(wait_ms < 0 ? 0 : wait_ms);
+        struct timespec until = clock_timespec_after(wait_ms < 0 ? 0 : wait_ms);
         while (p->probe_gen < want)
             if (pthread_cond_timedwait(&p->probe_done, &p->probe_mu, &until) == ETIMEDOUT) break;
         if (p->probe_gen < want) {
@@ -468,7 +459,7 @@ db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen)
     int bound = pool_silent_bound_ms(p);
     if (timeout_ms < 0) timeout_ms = 0;
     if (bound > 0 && timeout_ms > bound) timeout_ms = bound;
-    struct timespec deadline = mono_after_ms(timeout_ms);
+    struct timespec deadline = clock_timespec_after(timeout_ms);
     bool waited = false;
     pthread_mutex_lock(&p->mu);
     for (;;) {

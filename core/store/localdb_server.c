@@ -155,7 +155,7 @@ static int find_program(const char *env, const char *name, char *out, size_t cap
     static const char *const fixed[] = { "/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin" };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (snprintf(out, cap, "%s/%s", fixed[i], name) < (int)cap && access(out, X_OK) == 0) return 0;
-    const char *path = getenv("PATH");
+    const char *path = config_env("PATH");
     while (path && *path) {
         size_t n = strcspn(path, ":");
         if (n && snprintf(out, cap, "%.*s/%s", (int)n, path, name) < (int)cap && access(out, X_OK) == 0) return 0;

@@ -7,6 +7,8 @@
 //   3. Every repository path a .md file names in backticks (`core/http/http.c`,
 //      `schemas/`), and every docs/... path any tracked file names (a comment,
 //      a --help text), exists.
+//   4. Every page a tracked file names by its bare file name (`api.md`,
+//      "as kpis.md says") is a page of the repository.
 // A failure lists each broken reference as FILE:LINE: what, and why.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -145,4 +147,21 @@ test('every repository path the docs name, and every docs/ path anywhere, exists
   }
   assert.ok(checked > 20, `only ${checked} paths found: the path pattern is wrong`);
   assert.ok(missing.length === 0, 'paths that do not exist:\n' + [...new Set(missing)].join('\n'));
+});
+
+test('every page named by its bare file name (api.md, kpis.md) is a page of the repository', () => {
+  const pages = new Set(tracked.filter((f) => f.endsWith('.md')).map((f) => posix.basename(f)));
+  const bare = /(?<![A-Za-z0-9_./-])([A-Za-z0-9_-]+\.md)(?![A-Za-z0-9_])/g;
+  const missing = [];
+  let checked = 0;
+  for (const file of tracked) {
+    const t = text(file);
+    if (t === null) continue;
+    for (const m of t.matchAll(bare)) {
+      checked++;
+      if (!pages.has(m[1])) missing.push(`${file}:${lineOf(t, m.index)}: ${m[1]} is no page of the repository`);
+    }
+  }
+  assert.ok(checked > 50, `only ${checked} page names found: the pattern is wrong`);
+  assert.ok(missing.length === 0, 'point these at a page of docs/:\n' + missing.join('\n'));
 });

@@ -389,6 +389,15 @@ test('setting_defs: every setting with its range and owner; changes follow the p
       [owner, dflt, min, max], name);
   }
   assert.equal(defs.length, Object.keys(expect).length, 'no other setting is defined');
+  // docs/api.md lists every setting of the shipped plugins and the core with
+  // the range the server answers (the out-of-tree example is not shipped)
+  const api = readFileSync(join(root, 'docs', 'api.md'), 'utf8');
+  const section = api.slice(api.indexOf('### GET /api/v1/settings'), api.indexOf('### PUT /api/v1/settings'));
+  const documented = {};
+  for (const m of section.matchAll(/^\| `([a-z_.]+)` \| ([a-z]+) \| (\d+) \| (\d+) \| (\d+) \|$/gm))
+    documented[m[1]] = [m[2], Number(m[3]), Number(m[4]), Number(m[5])];
+  const served = Object.fromEntries(defs.filter((d) => d.owner !== 'example').map((d) => [d.name, [d.owner, d.default, d.min, d.max]]));
+  assert.deepEqual(documented, served, 'docs/api.md "GET /api/v1/settings": owner, default, min, max of every setting');
   assert.deepEqual(byName['service.followup_days'].label, { zh: '回访时限（天）', en: 'Follow-up within (days)' });
 
   // the plugin's range decides: the top of it is taken, one past it is a 400 naming the setting

@@ -1,4 +1,4 @@
-// lists: the rows behind a number (actions.md "Lists"; docs/api.md "Lists")
+// lists: the rows behind a number (docs/kpis.md "Lists"; docs/api.md "Lists")
 // through the real server on the hand-made fixture of tests/fixtures/lists/
 // (its README says what it holds): the catalogue, retention.at_risk row by
 // row, its total against the KPI retention.at_risk for the group, each

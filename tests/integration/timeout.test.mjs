@@ -42,6 +42,7 @@ async function timed(method, path, body) {
 test('a KPI query MariaDB stops at the limit answers 503 naming the limit', async () => {
   const { r, seconds } = await timed('GET', `/api/v1/kpi?ids=slow.server_stops&${PERIOD}&by=group`);
   assert.equal(r.status, 503, r.text);
+  assert.equal(r.json.error.code, 'db_unavailable', 'the code docs/operations.md names');
   assert.match(r.json.error.message, /slow\.server_stops.*time limit \(0\.5 s\)/);
   assert.ok(seconds < LIMIT_S + 1.5, `ended near the limit (${seconds.toFixed(2)} s), not after the 20 s sleep`);
 });

@@ -4,6 +4,10 @@
 //  2. No include cycle among core's modules (a module is X.c with X.h, or a
 //     header alone); a cycle is named module by module.
 //  3. No source file over 800 lines (vendored and generated files aside).
+//  4. The environment is read in core/base/config.c only (config_env), so
+//     that every variable the program reads is known there.
+//  5. A plugin's settings are named in its plugin only: no source file of
+//     core/ (the public header's comments aside) names one.
 // Runs with node --test, no server; scripts/test.sh runs it with the rest.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +19,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // Lowest first: a layer may include its own headers and those of the layers
 // above it in this list, never one below it.
-export const LAYERS = ['include', 'base', 'store', 'access', 'data', 'engine', 'script', 'notify', 'demo', 'http', 'cli'];
+export const LAYERS = ['include', 'base', 'store', 'access', 'data', 'engine', 'script', 'demo', 'http', 'cli'];
 const MAX_LINES = 800;
 
 function walk(dir, out = []) {
@@ -113,4 +117,32 @@ test(`no source file over ${MAX_LINES} lines`, () => {
     }
   }
   assert.deepEqual(long, []);
+});
+
+test('the environment is read in core/base/config.c only', () => {
+  const reads = [];
+  for (const f of [...sources(), ...walk(join(root, 'plugins')).filter((p) => /\.[ch]$/.test(p))]) {
+    const rel = relative(root, f);
+    if (rel === 'core/base/config.c') continue;
+    readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+      if (/\b(secure_)?getenv\s*\(/.test(line)) reads.push(`${rel}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(reads, [], 'read these through config_env (core/base/config.c)');
+});
+
+test('a plugin\'s settings are named in its plugin only, never in core/', () => {
+  const names = new Set();
+  for (const f of walk(join(root, 'plugins')).filter((p) => p.endsWith('.c')))
+    for (const m of readFileSync(f, 'utf8').matchAll(/FSP_SETTING\(\s*\.name\s*=\s*"([^"]+)"/g)) names.add(m[1]);
+  assert.ok(names.size >= 10, `only ${names.size} plugin settings found: the pattern is wrong`);
+  const found = [];
+  for (const f of sources()) {
+    const rel = relative(root, f);
+    if (rel.startsWith('core/include/')) continue;
+    readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+      for (const n of names) if (line.includes(n)) found.push(`${rel}:${i + 1}: ${n}`);
+    });
+  }
+  assert.deepEqual(found, [], 'the owner of a setting is its plugin (register_setting), not core/');
 });

@@ -77,14 +77,15 @@ static void test_import_rights(void)
     principal admin, bound = { .role = ROLE_UPLOADER, .is_token = true }, all = bound, metrics = { .role = ROLE_METRICS };
     principal_cli(&admin);
     all.all_stores = true;
-    CHECK(auth_may_import(&admin, "stores"), "an admin imports stores");
-    CHECK(auth_may_import(&bound, "repair_orders"), "a store-bound token imports repair orders");
-    CHECK(!auth_may_import(&bound, "regions") && !auth_may_import(&bound, "stores") && !auth_may_import(&bound, "insurers"),
-          "a store-bound token does not import regions, stores or insurers");
-    CHECK(auth_may_import(&all, "insurers"), "an all-store token imports insurers");
-    CHECK(!auth_may_import(&metrics, "repair_orders"), "a metrics token imports nothing");
+    /* true: a group-wide entity (regions, stores, insurers, targets); false: a store's rows */
+    CHECK(auth_may_import(&admin, true), "an admin imports stores");
+    CHECK(auth_may_import(&bound, false), "a store-bound token imports repair orders");
+    CHECK(!auth_may_import(&bound, true), "a store-bound token does not import regions, stores, insurers or targets");
+    CHECK(auth_may_import(&all, true), "an all-store token imports insurers");
+    CHECK(!auth_may_import(&metrics, false) && !auth_may_import(&metrics, true), "a metrics token imports nothing");
     principal exec = { .role = ROLE_EXEC, .all_stores = true };
-    CHECK(!auth_may_import(&exec, "repair_orders"), "an executive imports nothing");
+    CHECK(!auth_may_import(&exec, false), "an executive imports nothing");
+    CHECK(!auth_may_import(NULL, false), "no principal imports nothing");
 }
 
 static void test_scope(db_conn *c, const config *cfg)
@@ -253,7 +254,7 @@ static void test_tokens(db_conn *c)
     char all_secret[80], metrics_secret[80];
     CHECK_INT(auth_token_create(c, &admin, "up-all", "uploader", NULL, true, all_secret, err, sizeof err), 0, "an all-store token");
     CHECK_INT(auth_token_principal(c, all_secret, &t, err, sizeof err), 1, "it identifies itself");
-    CHECK(t.all_stores && auth_may_import(&t, "regions"), "it sees every store and may import regions");
+    CHECK(t.all_stores && auth_may_import(&t, true), "it sees every store and may import regions");
     principal_free(&t);
     CHECK_INT(auth_token_create(c, &admin, "prom", "metrics", NULL, false, metrics_secret, err, sizeof err), 0, "a metrics token");
     CHECK_INT(auth_token_principal(c, metrics_secret, &t, err, sizeof err), 1, "it identifies itself");

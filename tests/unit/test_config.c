@@ -1,10 +1,31 @@
 /* test_config: settings precedence (flags over environment over defaults),
- * the option parser's answers to --help and to bad flags and values. */
+ * the option parser's answers to --help and to bad flags and values; the
+ * system variables read through config.c (TMPDIR) and the clock's
+ * deadlines (core/base/clock.h). */
 #include <stdlib.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include "check.h"
+#include "clock.h"
 #include "config.h"
+
+/* TMPDIR through config_tmp_dir; the monotonic deadlines of clock.h, worked
+ * out by hand: 1234567 ms is 1234 s and 567 000 000 ns. */
+static void test_tmp_and_clock(void)
+{
+    setenv("TMPDIR", "/var/tmp/x", 1);
+    CHECK_STR(config_tmp_dir(), "/var/tmp/x", "TMPDIR is where temporary files go");
+    setenv("TMPDIR", "", 1);
+    CHECK_STR(config_tmp_dir(), "/tmp", "an empty TMPDIR: /tmp");
+    unsetenv("TMPDIR");
+    CHECK_STR(config_tmp_dir(), "/tmp", "no TMPDIR: /tmp");
+    struct timespec t = clock_timespec_at(1234567);
+    CHECK(t.tv_sec == 1234 && t.tv_nsec == 567000000L, "1234567 ms: 1234 s 567000000 ns (%lld %ld)", (long long)t.tv_sec, t.tv_nsec);
+    long long now = clock_ms_whole();
+    t = clock_timespec_after(250);
+    long long at = (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+    CHECK(at >= now + 250 && at < now + 350, "250 ms from now: %lld ms after the reading before", at - now);
+}
 
 /* Run config_parse with stdout/stderr sent to /dev/null; returns its code. */
 static int parse_quiet(config *c, int argc, char **argv, opt *opts, int nopts,
@@ -26,6 +47,8 @@ int main(void)
     config c;
     const char *pos[4];
     int npos;
+
+    test_tmp_and_clock();
 
     /* --- defaults --- */
     unsetenv("FOURSCORE_LISTEN");

@@ -508,6 +508,23 @@ static void test_scope(void)
     rc = import_text(&token, "stores", "store_code,name,brand,region_code\nGZ01,x,y,SOUTH\n", &res);
     CHECK(rc == -1 && res.status == 403, "nor stores");
     import_result_free(&res);
+    /* the group-wide entities are those of the entity table marked global,
+     * and only those: the token is refused these, before any row is read */
+    int global = 0;
+    for (int k = 0; import_entities[k]; k++) {
+        const entity_def *e = entity_find(import_entities[k]);
+        bool want = !strcmp(import_entities[k], "regions") || !strcmp(import_entities[k], "stores") ||
+                    !strcmp(import_entities[k], "insurers") || !strcmp(import_entities[k], "targets");
+        CHECK(e && e->global == want, "%s: %s", import_entities[k], want ? "group-wide" : "a store's rows");
+        global += e && e->global;
+    }
+    CHECK_INT(global, 4, "four group-wide entities");
+    rc = import_text(&token, "insurers", "insurer_code,name\nPICC,x\n", &res);
+    CHECK(rc == -1 && res.status == 403 && strstr(res.message, "all-store tokens"), "nor insurers (%s)", res.message);
+    import_result_free(&res);
+    rc = import_text(&token, "targets", "store_code,month,kpi,value\nGZ01,2024-01,service.revenue,1\n", &res);
+    CHECK(rc == -1 && res.status == 403 && strstr(res.message, "all-store tokens"), "nor targets (%s)", res.message);
+    import_result_free(&res);
     fingerprint(after, sizeof after);
     CHECK_STR(after, before, "nothing written");
     principal all = { .role = ROLE_UPLOADER, .is_token = true, .all_stores = true };

@@ -1,5 +1,5 @@
 /* test_lists: the parts of the list engine (core/engine/lists_page.c) that need
- * no database: the phone mask of actions.md (digits only, other characters
+ * no database: the phone mask of docs/api.md (digits only, other characters
  * dropped; 8 digits or more: the first 3, "****", the last 4; fewer: one '*'
  * per digit; the output buffer never overrun) and who sees a phone whole
  * (admins; a store manager for a row whose customer record is at their
@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include "check.h"
+#include "export.h"
 #include "lists.h"
 
 static void test_mask(void)
@@ -53,8 +54,19 @@ static void test_whole(void)
     CHECK(!list_phone_whole(NULL, "S1"), "no principal: masked");
 }
 
+/* The cells a spreadsheet could run as a formula, for the lists' files and
+ * the dashboards' exports alike: = + - @, and TAB and CR, which Excel skips
+ * before a formula; nothing else. */
+static void test_formula_lead(void)
+{
+    for (const char *p = "=+-@\t\r"; *p; p++) CHECK(export_formula_lead(*p), "0x%02x leads a formula", *p);
+    for (const char *p = "0a '\"#%\n"; *p; p++) CHECK(!export_formula_lead(*p), "0x%02x does not", *p);
+    CHECK(!export_formula_lead('\0'), "an empty text does not");
+}
+
 int main(void)
 {
+    test_formula_lead();
     test_mask();
     test_whole();
     return check_done();

@@ -1,10 +1,11 @@
 /* test_settings: the KPI settings (core/engine/settings.c) and the settings part
  * of the plugin ABI (register_setting, register_validate, setting_value).
  *
- * The plugin directory holds the seven shipped plugins of the build, the
+ * The plugin directory holds the shipped plugins of the build, the
  * out-of-tree example (docs/example-plugin/), four plugins built against the
  * frozen headers of ABI 1.0, 1.1, 1.3 and 1.4 (tests/plugins/old_abi.c,
- * without settings; the 1.4 one with a list without page keys), and variants of tests/plugins/broken.c that register a setting
+ * without settings; the 1.4 one with a list without page keys), and
+ * variants of tests/plugins/broken.c that register a setting
  * wrongly. Checked: each setting's range and owner come from the plugin that
  * reads it (where the core's old table disagreed, the plugin's range: e.g.
  * receivables.terms_days to 36500, retention months from 0 to 1200,
@@ -306,7 +307,7 @@ static void test_changes(const plugin_registry *reg)
     REFUSED(reg, "{\"nope.kpi.target\": 5}", "nope.kpi.target: unknown setting");
     REFUSED(reg, "{\"service.personnel_cost_ratio.target_low\": 0.3, \"service.personnel_cost_ratio.target_high\": 0.2}",
             "service.personnel_cost_ratio.target_low (0.3) must not exceed");
-    REFUSED(reg, "{}", "must be a JSON object of settings");
+    REFUSED(reg, "{}", "must be a JSON object of settings, e.g. {\"benchmarks.shared\": 0}");
     /* without the plugins a plugin's setting is unknown: the core holds none */
     REFUSED(NULL, "{\"retention.lost_after_months\": 12}", "retention.lost_after_months: unknown setting");
 }
