@@ -75,6 +75,11 @@ for (const role of ['exec', 'rm']) {
         const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
         assert.ok(text.includes(title), `${address}: the PDF holds the title "${title}"`);
         assert.match(text, /打印于 \d{4}-\d\d-\d\d/, `${address}: and the day it was printed`);
+        // the alerts' filters are in the toolbar on the screen; on paper the state in force is said (state=all: 全部)
+        if (name === 'alerts') {
+          assert.equal(await page.textContent('#alerts-filters-said'), '全部', `${address}: the filters said`);
+          assert.ok(text.includes(`${title} 全部`) || text.includes(' 全部 '), `${address}: and printed: ${text.slice(0, 300)}`);
+        }
         for (const control of ['退出登录', '导出 PDF', '导出 CSV', '保存', '测试发送']) assert.ok(!text.includes(control), `${address}: no "${control}" on paper`);
         await page.setViewportSize({ width: PAPER_WIDTH, height: 700 });
         await page.emulateMedia({ media: 'print' });

@@ -136,7 +136,11 @@ async function render() {
     el('button', { class: 'btn small', type: 'button', id: 'alerts-next', disabled: list.length < PAGE,
       onclick: () => { view.pages.push(list[list.length - 1].id); render(); } }, t('list_next')),
     el('span', { class: 'muted', id: 'alerts-count' }, t('alerts_count', { n: list.length })));
-  box.replaceChildren(
+  // on paper the toolbar is gone: the filters in force are said above the table
+  const storeOf = ctx.storeByCode[view.store];
+  const said = [t(`alerts_${view.state}`), storeOf ? storeName(storeOf) : null,
+    view.kpi ? kpiName(ctx.catalogue[view.kpi]) || view.kpi : null, view.rule || null].filter(Boolean).join(' · ');
+  box.replaceChildren(el('p', { class: 'print-only', id: 'alerts-filters-said' }, said),
     list.length ? table(columns(), list, { exportName: `alerts-${view.state}`, exportTitle: t('nav_alerts'),
       rowClass: (a) => (a.closed_at ? 'alert-closed' : 'alert-open') })
       : el('p', { class: 'muted', id: 'alerts-empty' }, t('alerts_none')),
