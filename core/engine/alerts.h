@@ -85,6 +85,15 @@ char *alert_webhook_body(const cJSON *alert, const char *format, const char *kpi
 /* The email of an alert: subject and body (malloc'd), 0 or -1. */
 int alert_email_text(const cJSON *alert, const char *kpi_name, const char *unit, char **subject, char **body);
 
+/* A test delivery of the rule name (its owner or an admin): a sample alert
+ * of the rule, marked as a test, sent now to each of its notify targets
+ * through the same texts and notify.c calls (their time limits and
+ * attempts), blocking until all are done. 200 with *out
+ * {"rule","alert","results":[{"target","kind","status","attempts","last_error"}]},
+ * or 403 (another's rule), 404, 503, 500 with err. Nothing is recorded in
+ * the alerts or their deliveries. */
+int alert_rule_test(struct app *a, const principal *who, const char *name, cJSON **out, char *err, size_t errlen);
+
 /* Where notifications may go (FOURSCORE_WEBHOOK_HOSTS, FOURSCORE_MAIL_DOMAINS):
  * 0 allowed, -1 with err saying why not. admin: the rule's owner is an admin. */
 int alerts_webhook_allowed(const char *url, char *err, size_t errlen);

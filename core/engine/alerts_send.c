@@ -4,15 +4,19 @@
  * time limits and backoff), then marked sent or failed with the attempts and
  * the last error, which GET /api/v1/alerts shows as the alert's deliveries
  * and /metrics counts. The texts name the store, the KPI, the value, the
- * threshold and the window in Chinese. Part of core/engine/. */
+ * threshold and the window in Chinese. A test delivery of a rule sends a
+ * sample alert to each of its targets at once and answers how each went.
+ * Part of core/engine/. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "alerts.h"
 #include "app.h"
 #include "config.h"
 #include "counters.h"
+#include "freshness.h"
 #include "kpi.h"
 #include "log.h"
 #include "notify.h"
@@ -332,4 +336,181 @@ int alerts_deliver_pending(struct app *a, const volatile bool *stop, deliver_sta
     cJSON_Delete(cat);
     db_release(a->db, c);
     return rc;
+}
+
+/* --- a test delivery of a rule --- */
+
+static const char SQL_RULE_SPEC[] = "SELECT owner, spec FROM alert_rules WHERE name = ?";
+
+/* A sample alert of the rule (its first store, the threshold as the value,
+ * today's window), marked as a test in the store's name. */
+static cJSON *sample_alert(const char *name, const cJSON *spec, const cJSON *cat)
+{
+    char opened[20], from[16], to[16];
+    freshness_local_now(opened);
+    /* the window's days for today (calendar arithmetic through a normalized struct tm) */
+    const char *win = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(spec, "window"));
+    struct tm d = { 0 };
+    sscanf(opened, "%d-%d-%d", &d.tm_year, &d.tm_mon, &d.tm_mday);
+    d.tm_year -= 1900;
+    d.tm_mon -= 1;
+    d.tm_hour = 12;
+    struct tm f = d, l = d;
+    if (win && strcmp(win, "last_month") == 0) { f.tm_mon -= 1; f.tm_mday = 1; l.tm_mday = 0; }
+    else if (win && strcmp(win, "last_30_days") == 0) f.tm_mday -= 29;
+    else f.tm_mday = 1;
+    timegm(&f);
+    timegm(&l);
+    strftime(from, sizeof from, "%Y-%m-%d", &f);
+    strftime(to, sizeof to, "%Y-%m-%d", &l);
+    const char *store = cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(spec, "stores"), 0));
+    char store_name[120];
+    snprintf(store_name, sizeof store_name, "【测试】%s", store ? store : "示例门店");
+    cJSON *al = cJSON_CreateObject();
+    cJSON_AddNumberToObject(al, "id", 0);
+    cJSON_AddStringToObject(al, "rule", name);
+    cJSON_AddStringToObject(al, "store", store ? store : "TEST");
+    cJSON_AddStringToObject(al, "store_name", store_name);
+    const char *kpi = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(spec, "kpi"));
+    if (kpi) {
+        cJSON_AddStringToObject(al, "kpi", kpi);
+        const cJSON *thr = cJSON_GetObjectItemCaseSensitive(spec, "threshold");
+        double bound = cJSON_IsNumber(thr) ? thr->valuedouble : NAN;
+        if (!cJSON_IsNumber(thr)) {          /* outside_target: the catalogue's target (a band's low end) */
+            const cJSON *e;
+            cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(cat, "kpis")) {
+                if (strcmp(str_of(e, "id"), kpi) != 0) continue;
+                const cJSON *tg = cJSON_GetObjectItemCaseSensitive(e, "target");
+                if (cJSON_IsNumber(tg)) bound = tg->valuedouble;
+                else if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(tg, "low")))
+                    bound = cJSON_GetObjectItemCaseSensitive(tg, "low")->valuedouble;
+            }
+        }
+        if (isnan(bound)) {
+            cJSON_AddNullToObject(al, "value");
+            cJSON_AddNullToObject(al, "threshold");
+        } else {
+            cJSON_AddNumberToObject(al, "value", bound);
+            cJSON_AddNumberToObject(al, "threshold", bound);
+        }
+        cJSON_AddStringToObject(al, "window", win ? win : "month_to_date");
+        cJSON_AddStringToObject(al, "from", from);
+        cJSON_AddStringToObject(al, "to", to);
+    } else {
+        const cJSON *days = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "data_missing"), "days");
+        double nd = cJSON_IsNumber(days) ? days->valuedouble : 0;
+        cJSON_AddNullToObject(al, "kpi");
+        cJSON_AddNumberToObject(al, "value", nd + 1);
+        cJSON_AddNumberToObject(al, "threshold", nd);
+        cJSON_AddNullToObject(al, "window");
+        cJSON_AddNullToObject(al, "from");
+        cJSON_AddNullToObject(al, "to");
+    }
+    cJSON_AddStringToObject(al, "opened_at", opened);
+    cJSON_AddNullToObject(al, "closed_at");
+    cJSON_AddBoolToObject(al, "test", true);
+    return al;
+}
+
+/* One target of a test delivery: its outcome as {target, kind, status, attempts, http_status, last_error}. */
+static cJSON *test_target(const cJSON *t, const cJSON *al, bool owner_admin, const char *kname, const char *unit)
+{
+    notify_outcome out;
+    memset(&out, 0, sizeof out);
+    const char *hook = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "webhook"));
+    const char *mail = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "email"));
+    int rc = -1;
+    if (hook) {
+        const char *fmt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "format"));
+        if (alerts_webhook_allowed(hook, out.error, sizeof out.error) == 0) {
+            char *body = alert_webhook_body(al, fmt ? fmt : "json", kname, unit);
+            if (body) rc = notify_webhook(hook, body, &out);
+            else snprintf(out.error, sizeof out.error, "out of memory");
+            free(body);
+        }
+    } else if (mail) {
+        char *subject = NULL, *text = NULL;
+        if (alerts_email_allowed(mail, owner_admin, out.error, sizeof out.error) != 0) {
+            rc = -1;
+        } else if (!config_env("FOURSCORE_SMTP_URL")) {
+            snprintf(out.error, sizeof out.error, "no mail server: FOURSCORE_SMTP_URL is not set");
+        } else if (alert_email_text(al, kname, unit, &subject, &text) == 0) {
+            char *tagged = malloc(strlen(subject) + 16);
+            if (tagged) sprintf(tagged, "【测试】%s", subject);
+            const char *to[1] = { mail };
+            const char *from = config_env("FOURSCORE_SMTP_FROM");
+            notify_mail m = { .smtp_url = config_env("FOURSCORE_SMTP_URL"), .from = from ? from : "fourscore@localhost",
+                              .user = config_env("FOURSCORE_SMTP_USER"), .password = config_env("FOURSCORE_SMTP_PASSWORD"),
+                              .to = to, .nto = 1, .subject = tagged ? tagged : subject, .text = text };
+            rc = notify_email(&m, &out);
+            free(tagged);
+        }
+        free(subject);
+        free(text);
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "target", hook ? hook : mail ? mail : "");
+    cJSON_AddStringToObject(o, "kind", hook ? "webhook" : "email");
+    cJSON_AddStringToObject(o, "status", rc == 0 ? "sent" : "failed");
+    cJSON_AddNumberToObject(o, "attempts", out.attempts);
+    if (hook) cJSON_AddNumberToObject(o, "http_status", (double)out.http_status);
+    if (rc == 0) cJSON_AddNullToObject(o, "last_error");
+    else cJSON_AddStringToObject(o, "last_error", out.error[0] ? out.error : "not sent");
+    metrics_add(rc == 0 ? METRIC_NOTIFY_SENT : METRIC_NOTIFY_FAILED, 1);
+    return o;
+}
+
+int alert_rule_test(struct app *a, const principal *who, const char *name, cJSON **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    db_conn *c = db_acquire(a->db, 5000, err, errlen);
+    if (!c) return 503;
+    db_val v = dbs(name);
+    db_result *res = NULL;
+    if (db_query(c, SQL_RULE_SPEC, &v, 1, &res, err, errlen) != 0) { db_release(a->db, c); return 503; }
+    if (res->nrows == 0) {
+        db_result_free(res);
+        db_release(a->db, c);
+        snprintf(err, errlen, "no alert rule %.64s", name);
+        return 404;
+    }
+    char owner[72];
+    snprintf(owner, sizeof owner, "%s", db_cell(res, 0, 0));
+    cJSON *spec = cJSON_Parse(db_cell(res, 0, 1));
+    db_result_free(res);
+    if (strcmp(owner, who->name) != 0 && who->role != ROLE_ADMIN) {
+        db_release(a->db, c);
+        cJSON_Delete(spec);
+        snprintf(err, errlen, "the rule %s belongs to %s; only its owner or an admin may test it", name, owner);
+        return 403;
+    }
+    /* where mail may go is decided by the owner's role, as for the rule's real alerts */
+    bool owner_admin = who->role == ROLE_ADMIN && strcmp(owner, who->name) == 0;
+    if (!owner_admin && strcmp(owner, who->name) != 0) {
+        principal p;
+        memset(&p, 0, sizeof p);
+        if (auth_user_principal(c, owner, &p, err, errlen) == 1) owner_admin = p.role == ROLE_ADMIN;
+        principal_free(&p);
+    }
+    db_release(a->db, c);
+    if (!spec) { snprintf(err, errlen, "the stored rule %s does not parse", name); return 500; }
+    int status = 500;
+    char cerr[256];
+    cJSON *cat = kpi_catalogue_json(a, &status, cerr, sizeof cerr);   /* NULL: the texts name the KPI by id */
+    const char *kpi = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(spec, "kpi"));
+    const char *kname = NULL, *unit = NULL;
+    if (kpi) kpi_words(cat, kpi, &kname, &unit);
+    else kname = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "data_missing"), "entity"));
+    cJSON *al = sample_alert(name, spec, cat);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "rule", name);
+    cJSON_AddItemToObject(o, "alert", al);
+    cJSON *results = cJSON_AddArrayToObject(o, "results");
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(spec, "notify"))
+        cJSON_AddItemToArray(results, test_target(t, al, owner_admin, kname, unit));
+    cJSON_Delete(cat);
+    cJSON_Delete(spec);
+    *out = o;
+    return 200;
 }

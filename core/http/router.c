@@ -97,6 +97,7 @@ static const route routes[] = {
     { "GET", "/api/v1/alert-rules", WHO_ADMIN | WHO_RM, alert_rules_route_list, NULL, NULL },
     { "PUT", "/api/v1/alert-rules/{name}", WHO_ADMIN | WHO_RM, alert_rules_route_put, NULL, NULL },
     { "DELETE", "/api/v1/alert-rules/{name}", WHO_ADMIN | WHO_RM, alert_rules_route_delete, NULL, NULL },
+    { "POST", "/api/v1/alert-rules/{name}/test", WHO_ADMIN | WHO_RM, alert_rules_route_test, NULL, NULL },
     { "GET", "/api/v1/alerts", WHO_USERS, alerts_route_list, NULL, NULL },
     { "GET", "/api/v1/subscriptions", WHO_USERS, subscriptions_route_list, NULL, NULL },
     { "PUT", "/api/v1/subscriptions/{name}", WHO_USERS, subscriptions_route_put, NULL, NULL },

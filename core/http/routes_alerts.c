@@ -77,6 +77,19 @@ void alert_rules_route_delete(http_req *r)
     else route_reply_status(r, rc, "name", err);
 }
 
+void alert_rules_route_test(http_req *r)
+{
+    const char *name = rule_name(r);
+    if (!name) return;
+    cJSON *out = NULL;
+    char err[512];
+    int rc = alert_rule_test(r->app, r->who, name, &out, err, sizeof err);
+    if (rc == 200) http_reply_json(r, 200, out);
+    else if (rc == 403) http_reply_error(r, 403, API_FORBIDDEN, err, NULL);
+    else if (rc == 503) route_reply_db_unavailable(r, "alert rules", err);
+    else route_reply_status(r, rc, "name", err);
+}
+
 /* A whole number in [lo, hi] from the query: 1 set, 0 absent, -1 after answering 400. */
 static int query_int(http_req *r, const char *name, long long lo, long long hi, long long *out)
 {

@@ -8,6 +8,7 @@
 void alert_rules_route_list(http_req *r);     /* GET /api/v1/alert-rules          admin, regional_manager */
 void alert_rules_route_put(http_req *r);      /* PUT /api/v1/alert-rules/{name}   admin, regional_manager */
 void alert_rules_route_delete(http_req *r);   /* DELETE /api/v1/alert-rules/{name} owner, admin */
+void alert_rules_route_test(http_req *r);     /* POST /api/v1/alert-rules/{name}/test owner, admin */
 void alerts_route_list(http_req *r);          /* GET /api/v1/alerts               users */
 /* the scheduled reports' subscriptions (core/engine/reports.h) */
 void subscriptions_route_list(http_req *r);   /* GET /api/v1/subscriptions        users */

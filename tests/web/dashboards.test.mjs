@@ -1,7 +1,8 @@
 // dashboards: the pages in a real headless Chromium (Debian's, driven by
 // playwright-core) against a real server holding a small demo group (one
 // server for the whole run: harness.mjs; the cases of layout.cases.mjs,
-// roles.cases.mjs, print.cases.mjs, daily.cases.mjs, scorecards.cases.mjs and panels.cases.mjs run in it too). Logs in as an
+// roles.cases.mjs, print.cases.mjs, daily.cases.mjs, scorecards.cases.mjs, panels.cases.mjs and alerts.cases.mjs run in it
+// too). Logs in as an
 // executive and as a regional manager; checks that every page renders its
 // charts with data, the league table sorts, drill-down navigates, every
 // domain page of the nav renders (and the old per-domain addresses still
@@ -24,6 +25,7 @@ import './print.cases.mjs';
 import './daily.cases.mjs';
 import './scorecards.cases.mjs';
 import './panels.cases.mjs';   // the RO split, sales, staff and the SERVQUAL dimensions
+import './alerts.cases.mjs';   // the alerts page, the bell, the rules editor, subscriptions
 
 test('an executive sees the group overview with data, sorts the league table and drills down', async () => {
   const page = await newPage();

@@ -23,6 +23,12 @@ export const USERS = {
 };
 // The domain pages the product ships (web/js/domain.js), in the nav's order.
 export const DOMAINS = ['service', 'parts', 'insurance', 'receivables', 'labour', 'retention', 'csi', 'sales'];
+// The pages with neither a period nor charts: [name, address, the roles (USERS keys) that open them].
+export const PLAIN_PAGES = [
+  ['alerts', 'alerts.html?state=all', ['exec', 'rm', 'sm', 'admin']],
+  ['alert-rules', 'alert-rules.html', ['rm', 'admin']],
+  ['subscriptions', 'subscriptions.html', ['exec', 'rm', 'sm', 'admin']],
+];
 
 export const h = { server: null, browser: null, context: null };
 export const consoleErrors = [];
@@ -33,7 +39,8 @@ before(async () => {
   const demo = await run(['demo', '--stores', '8', '--years', '2', '--end', END, '--seed', '7'], { dataDir, timeoutMs: 600000 });
   assert.equal(demo.code, 0, `demo failed:\n${demo.stderr}`);
   for (const u of Object.values(USERS)) assert.match(demo.stdout, new RegExp(`\\b${u.user}\\b`), `the demo made the login ${u.user}`);
-  h.server = await startServer({ dataDir });
+  // notifications may go to receivers on loopback only (alerts.cases.mjs starts them), mail to example.com
+  h.server = await startServer({ dataDir, env: { FOURSCORE_WEBHOOK_HOSTS: '127.0.0.1', FOURSCORE_MAIL_DOMAINS: 'example.com' } });
   USERS.admin = { user: 'admin', password: h.server.adminPassword, role: 'admin' };
   h.browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

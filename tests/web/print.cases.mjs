@@ -5,13 +5,14 @@
 // its period and the date its figures run to, and none of the screen's
 // controls; laid out for paper (print media, the A4 landscape width) no
 // page, chart or table runs past the paper's edge; the 导出 PDF button asks
-// the browser to print.
+// the browser to print. The pages without a period (harness.mjs
+// PLAIN_PAGES) hold their title and the day they were printed instead.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { h, shots, PERIOD, USERS, DOMAINS, newContext, apiLogin, pageDrawn } from './harness.mjs';
+import { h, shots, PERIOD, USERS, DOMAINS, PLAIN_PAGES, newContext, apiLogin, pageDrawn } from './harness.mjs';
 
 // A4 landscape less the stylesheet's margins (10 mm each side): 277 mm at 96 px per inch.
 const PAPER_WIDTH = Math.floor(277 / 25.4 * 96);
@@ -56,6 +57,35 @@ for (const role of ['exec', 'rm']) {
           }
           return wide.filter(Boolean);
         }, PAPER_WIDTH);
+        assert.deepEqual(over, [], `${address}: fits the paper`);
+      }
+      // the pages without a period: their title and the day they were printed, no control, within the paper
+      for (const [name, address, who] of PLAIN_PAGES) {
+        if (!who.includes(role)) continue;
+        await page.setViewportSize({ width: 1440, height: 900 });
+        await page.emulateMedia({ media: null });
+        await page.goto(`${h.server.url}/${address}`);
+        await pageDrawn(page);
+        const title = await page.$eval('h1', (e) => e.firstChild.textContent);
+        const pdf = await page.pdf({ format: 'A4', landscape: true, printBackground: true, preferCSSPageSize: true });
+        const file = join(shots, `${role}-print-${name}.pdf`);
+        writeFileSync(file, pdf);
+        const count = Number(/^Pages:\s+(\d+)/m.exec(execFileSync('pdfinfo', [file], { encoding: 'utf8' }))[1]);
+        assert.ok(count >= 1 && count <= 12, `${address}: ${count} pages`);
+        const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+        assert.ok(text.includes(title), `${address}: the PDF holds the title "${title}"`);
+        assert.match(text, /打印于 \d{4}-\d\d-\d\d/, `${address}: and the day it was printed`);
+        // the alerts' filters are in the toolbar on the screen; on paper the state in force is said (state=all: 全部)
+        if (name === 'alerts') {
+          assert.equal(await page.textContent('#alerts-filters-said'), '全部', `${address}: the filters said`);
+          assert.ok(text.includes(`${title} 全部`) || text.includes(' 全部 '), `${address}: and printed: ${text.slice(0, 300)}`);
+        }
+        for (const control of ['退出登录', '导出 PDF', '导出 CSV', '保存', '测试发送']) assert.ok(!text.includes(control), `${address}: no "${control}" on paper`);
+        await page.setViewportSize({ width: PAPER_WIDTH, height: 700 });
+        await page.emulateMedia({ media: 'print' });
+        const over = await page.evaluate((w) => [...document.querySelectorAll('table.data, .panel, html')]
+          .filter((e) => (e.tagName === 'HTML' ? e.scrollWidth : e.getBoundingClientRect().right) > w + 1)
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className}`), PAPER_WIDTH);
         assert.deepEqual(over, [], `${address}: fits the paper`);
       }
       // the button prints: it calls the browser's print (a stand-in counts the calls)

@@ -1,6 +1,6 @@
 // core: what every dashboard page shares: the API client (JSON, errors,
 // the login redirect), the signed-in user and the catalogue, the header with
-// role-aware navigation (a menu on a phone) and the language switch, the
+// role-aware navigation (a menu on a phone), the bell of open alerts and the language switch, the
 // toolbar (period picker, region filter, the PDF button), the print header, number
 // formats (wan/yi in Chinese, one-decimal percentages), traffic lights
 // against targets, sortable tables with CSV/Excel export, and how far the
@@ -387,14 +387,42 @@ export const DOMAINS = ['service', 'parts', 'insurance', 'receivables', 'labour'
 export const CSI_DIMENSIONS = ['csi.reliability', 'csi.responsiveness', 'csi.assurance', 'csi.empathy', 'csi.tangibles'];
 export const domainOf = (kpiId) => (DOMAINS.includes(kpiId.split('.')[0]) ? kpiId.split('.')[0] : null);
 // The header's links: [page, label key]. A store manager's first page is
-// their store; scorecards are for the others.
+// their store; scorecards are for the others, the alert rules for admins and
+// regional managers; the alerts page is the bell's (below).
 function navLinks(ctx) {
   const role = ctx.me.role;
   const home = role === 'store_manager' && ctx.stores.length === 1
     ? [`store.html?code=${encodeURIComponent(ctx.stores[0].code)}`, 'nav_my_store']
     : ['index.html', role === 'regional_manager' ? 'nav_region_overview' : 'nav_overview'];
+  const manages = role === 'admin' || role === 'regional_manager';
   return [home, ['daily.html', 'nav_daily'], ...DOMAINS.map((d) => [`domain.html?d=${d}`, `nav_${d}`]),
-    ...(role === 'store_manager' ? [] : [['scorecards.html', 'nav_scorecards']])];
+    ...(role === 'store_manager' ? [] : [['scorecards.html', 'nav_scorecards']]),
+    ...(manages ? [['alert-rules.html', 'nav_alert_rules']] : []),
+    ['subscriptions.html', 'nav_subscriptions']];
+}
+// The bell beside the user's name: the count of open alerts in scope (one GET
+// /api/v1/alerts of its own, after the header is drawn; no count when it
+// fails), a link to the alerts page.
+const SVG = 'http://www.w3.org/2000/svg';
+function bell(active) {
+  const icon = document.createElementNS(SVG, 'svg');
+  icon.setAttribute('viewBox', '0 0 24 24');
+  icon.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(SVG, 'path');
+  path.setAttribute('d', 'M12 2a6 6 0 0 0-6 6v4.2L4 16v1h16v-1l-2-3.8V8a6 6 0 0 0-6-6zm-2.5 16a2.5 2.5 0 0 0 5 0z');
+  icon.append(path);
+  const count = el('span', { class: 'bell-count', id: 'bell-count', hidden: true });
+  const a = el('a', { class: `bell${active ? ' active' : ''}`, id: 'bell', href: 'alerts.html?state=open', title: t('nav_alerts'),
+    'aria-label': t('nav_alerts') }, icon, count);
+  api('GET', '/api/v1/alerts?state=open&limit=1000').then((list) => {
+    const n = list.length;
+    count.textContent = n >= 1000 ? '999+' : String(n);
+    count.hidden = n === 0;
+    a.dataset.count = String(n);
+    a.title = t('bell_label', { n });
+    a.setAttribute('aria-label', t('bell_label', { n }));
+  }).catch((e) => console.warn(e));
+  return a;
 }
 // Whose figures a total is: the group's, the region's (by its name), or the store's.
 export function scopeName(ctx) {
@@ -463,6 +491,7 @@ export async function boot(opts) {
   const header = el('header', { class: 'top' },
     el('a', { class: 'brand', href: link(links[0][0]), dataset: { page: links[0][0] } }, t('brand')), menu, nav,
     el('div', { class: 'who' },
+      bell(opts.page === 'alerts.html'),
       el('span', { class: 'muted', id: 'who' }, `${me.username} · ${t('role_' + me.role)}`),
       el('button', { class: 'link', id: 'lang', type: 'button', onclick: toggleLang }, t('lang_switch')),
       el('button', { class: 'link', id: 'logout', type: 'button', onclick: async () => {
@@ -506,6 +535,13 @@ export function heading(title, period, ...more) {
     el('span', {}, `${t('period')} ${period.from} ~ ${period.to}`),
     el('span', {}, t('data_as_of', { d: asOf })));
   return el('h1', {}, title, el('small', {}, [...more, `${period.from} ~ ${period.to}`].filter(Boolean).join(' · ')));
+}
+// The heading of a page that shows no period (alerts, rules, subscriptions):
+// its title and, on paper, the date it was printed.
+export function plainHeading(title, ...more) {
+  document.title = `${title} · ${t('brand')}`;
+  $('#print-header')?.replaceChildren(el('b', {}, `${t('brand')} · ${title}`), el('span', {}, t('printed_on', { d: today() })));
+  return el('h1', {}, title, more.length ? el('small', {}, more.filter(Boolean).join(' · ')) : null);
 }
 // A store's name as the page shows it (with its code in a language the data has no name in).
 export const storeName = (s) => placeName(s?.name, s?.code);
