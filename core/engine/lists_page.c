@@ -24,6 +24,7 @@
 #include "app.h"
 #include "calendar.h"
 #include "kpi.h"
+#include "kpi_cache.h"
 #include "lists_private.h"
 #include "log.h"
 
@@ -379,8 +380,8 @@ static int check_request(app *a, const list_request *q, list_run *run, list_erro
 void list_run_close(list_run *run)
 {
     plugin_call_reset(&run->call);
-    kpi_settings_free(run->settings);
-    run->settings = NULL;
+    if (run->snap) kpi_snapshot_release(run->a->kpi, run->snap);
+    run->snap = NULL;
     if (run->c) db_release(run->pool, run->c);
     run->c = NULL;
     store_set_free(&run->set);
@@ -402,10 +403,19 @@ int list_run_open(app *a, const principal *who, const list_request *q, list_run 
         list_error_set(e, 503, API_DB_UNAVAILABLE, NULL, "%s", err);
         return -1;
     }
+    /* the stores and settings of the generation in force, as the KPI engine holds them */
+    run->snap = kpi_snapshot_fresh(a->kpi);
+    if (!run->snap) run->snap = kpi_snapshot_get(a->kpi, run->c, err, sizeof err);
+    if (!run->snap) {
+        list_error_set(e, 503, API_DB_UNAVAILABLE, NULL, "%s", err);
+        list_run_close(run);
+        return -1;
+    }
     char bad[200];
-    int rc = scope_resolve(run->c, who, q->stores, q->nstores, q->regions, q->nregions, &run->set, bad, sizeof bad);
+    int rc = scope_resolve_dir(&run->snap->scope, who, q->stores, q->nstores, q->regions, q->nregions, &run->set, bad,
+                               sizeof bad);
     if (rc == SCOPE_DB_ERROR) {
-        list_error_set(e, 503, API_DB_UNAVAILABLE, NULL, "%s", bad);
+        list_error_set(e, 500, API_INTERNAL, NULL, "%s", bad);
         list_run_close(run);
         return -1;
     }
@@ -417,13 +427,8 @@ int list_run_open(app *a, const principal *who, const list_request *q, list_run 
         list_run_close(run);
         return -1;
     }
-    if (kpi_settings_load(run->c, a->plugins, &run->settings, err, sizeof err) != 0) {
-        list_error_set(e, 503, API_DB_UNAVAILABLE, NULL, "%s", err);
-        list_run_close(run);
-        return -1;
-    }
     db_set_statement_timeout(run->c, a->cfg.kpi_statement_timeout_s);
-    run->call = (fsp_call){ .conn = run->c, .setting = kpi_settings_lookup, .setting_ctx = run->settings };
+    run->call = (fsp_call){ .conn = run->c, .setting = kpi_settings_lookup, .setting_ctx = run->snap->settings };
     fsp_list_args args = { .struct_size = sizeof args, .list = run->def, .from = run->from, .to = run->to,
                            .stores = (const char *const *)run->set.codes, .nstores = run->set.n };
     run->nparams = plugin_list_bind(run->def, &run->call, &args, run->params, LIST_MAX_PARAMS);

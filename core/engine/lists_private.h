@@ -31,7 +31,7 @@ typedef struct list_run {
     store_set set;                    /* the stores of the request, in scope */
     db_pool *pool;
     db_conn *c;
-    kpi_settings *settings;
+    struct kpi_snapshot *snap;        /* the engine's directory and settings of the generation in force */
     fsp_call call;
     fsp_param params[LIST_MAX_PARAMS];
     int nparams;
