@@ -141,7 +141,7 @@ export const dict = {
     region_overview: '{name} region overview', store_compare: 'Stores compared', trend_12: 'Last 12 months',
     last_year_series: '{name} (last year)', this_period: 'This period', open_domain: 'Open {name}',
     benchmark_title: 'Against the group (median, top quartile)',
-    bench_kpi: 'KPI', bench_standing: 'Standing', bench_per_store: '(per store {v})',
+    bench_kpi: 'KPI', bench_standing: 'Standing', bench_per_store: '({v}/store)',
     bench_standing_top: 'top quartile', bench_standing_above: 'at the median or better', bench_standing_below: 'short of the median',
     bench_too_few: 'under 5 stores, no benchmark',
     bench_none: 'Fewer than 5 stores have data: no group benchmarks for this period.',
