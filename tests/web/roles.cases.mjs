@@ -1,11 +1,12 @@
 // roles cases (run by dashboards.test.mjs, in its server): each role's page
 // and the overview's year. The executive's overview shows the 12 months to
 // the period against the year before, with the target where the catalogue
-// has one, its cards open their domain page for the same period, and the
-// regions compared; a regional manager's overview is titled and totalled by
-// their region, compares its stores, and sets every headline KPI of the
-// region beside the group median and top quartile (none, said so, when an
-// admin switches benchmarks off); a store manager lands on their store;
+// has one and each month's budget where the stores have one, its cards
+// open their domain page for the same period, and the regions compared;
+// a regional manager's overview is titled and totalled by their region,
+// compares its stores, and sets every headline KPI of the region beside
+// the group median and top quartile (none, said so, when an admin switches
+// benchmarks off); a store manager lands on their store;
 // the domain pages filter by region within the scope; the store page shows
 // the change on last year for every panel and 24-month trends of revenue,
 // receivables and retention. Expected figures come from the KPI API itself
@@ -45,13 +46,20 @@ test('the executive\'s overview tells the year: 12 months against the year befor
   const charts = await chartsByTitle(page);
   const ids = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share'];
   const names = await page.evaluate(async () => Object.fromEntries((await (await fetch('/api/v1/kpis')).json()).kpis.map((k) => [k.id, k])));
-  const thisYear = await kpiApi(page, `ids=${ids}&from=2025-10-01&to=2026-09-30&by=month`);
+  const thisYear = await kpiApi(page, `ids=${ids}&from=2025-10-01&to=2026-09-30&by=month&targets=1`);
   const lastYearRows = await kpiApi(page, `ids=${ids}&from=2024-10-01&to=2025-09-30&by=month`);
   for (const [id, type] of [['service.revenue', 'bar'], ['service.ro_count', 'bar'], ['service.revenue_per_ro', 'line'], ['labour.share', 'line']]) {
     const c = charts[names[id].name.zh];
     assert.ok(c, `a 12-month chart titled ${names[id].name.zh}`);
     assert.deepEqual(c.categories, monthsTo('2026-09', 12), `${id}: October 2025 to September 2026`);
-    assert.deepEqual(c.series.map((s) => s.type), [type, type], `${id}: drawn as ${type}s`);
+    // a budget KPI (revenue, RO count: the demo imports their monthly targets) has each month's budget as a third, dashed line
+    const budget = names[id].budget ? thisYear.rows.map((r) => r.targets[id]) : null;
+    assert.deepEqual(c.series.map((s) => s.type), budget ? [type, type, 'line'] : [type, type], `${id}: drawn as ${type}s`);
+    if (budget) {
+      assert.ok(budget.every((v) => typeof v === 'number' && v > 0), `${id}: the demo has a budget for every month`);
+      assert.equal(c.series[2].name, '月度目标');
+      assert.deepEqual(c.series[2].data, budget, `${id}: the stores' budgets of each month (GET /api/v1/kpi targets=1 by month)`);
+    }
     assert.equal(c.series[0].name, `${names[id].name.zh}（去年）`, `${id}: last year's series, named so`);
     assert.match(c.series[0].colour, /^#[0-9a-f]{6}[0-9a-f]{2}$/i, `${id}: last year is faint (a translucent colour)`);
     assert.deepEqual(c.series[1].data, thisYear.rows.map((r) => r.values[id]), `${id}: this year's months`);

@@ -10,7 +10,8 @@
 // domain page for the same period; service revenue and RO count against
 // their budgets when the stores have targets for the period; the RO count
 // split into mechanical and bodywork ROs), the 12 months
-// to the period's end against the year before, the regions (or the stores of one region)
+// to the period's end against the year before (with each month's budget
+// where the stores have one), the regions (or the stores of one region)
 // compared, and the store league table. A region's overview (a regional
 // manager's, or one region of the group) sets each headline KPI of the
 // region beside the group's median and top quartile of the store values
@@ -34,7 +35,14 @@ export const SPLIT = { 'service.ro_count': [['service.mech_ro_count', 'ro_split_
 const BATCH = [...HEADLINE, ...Object.values(SPLIT).flat().map(([id]) => id)];
 // The year's story, month by month: volume as bars, value per RO and labour share as lines.
 export const TREND = [['service.revenue', 'bar'], ['service.ro_count', 'bar'], ['service.revenue_per_ro', 'line'], ['labour.share', 'line']];
-const TREND_COLOUR = '#1f6feb';
+const TREND_COLOUR = '#1f6feb', BUDGET_COLOUR = '#6e7781';
+// A budget KPI's targets month by month (null where a store of the scope has
+// none), or null when no month of the answer has one.
+function budgetOf(def, answer) {
+  if (!def.budget) return null;
+  const data = answer.rows.map((r) => (typeof r.targets?.[def.id] === 'number' ? r.targets[def.id] : null));
+  return data.some((v) => v !== null) ? data : null;
+}
 
 const main = $('#main');
 let ctx;
@@ -53,7 +61,7 @@ function viewBatch(ids, period, state) {
     { ids, from: q.from, to: q.to, by: 'group', ...scope, targets: true },
     { ids, ...prev, by: 'group', ...scope },
     { ids, ...yoy, by: 'group', ...scope },
-    { ids: trendIds, ...months, by: 'month', ...scope },
+    { ids: trendIds, ...months, by: 'month', ...scope, targets: true },
     { ids: trendIds, ...lastYear(months), by: 'month', ...scope },
     { ids, from: q.from, to: q.to, by: 'store', ...scope },
     ...(currentRegion ? [] : [{ ids, from: q.from, to: q.to, by: 'region' }]),
@@ -247,6 +255,8 @@ async function render(period) {
       // last year first: its bar stands left of this year's, faint
       { name: t('last_year_series', { name: kpiName(def) }), type, unit: def.unit, data: values(monthsBefore, false), faint: true, color: TREND_COLOUR },
       kpiSeries(def, type, values(months), { color: TREND_COLOUR }),
+      // the stores' budgets of each month, where the KPI has them
+      ...(budgetOf(def, months) ? [{ name: t('budget_series'), type: 'line', unit: def.unit, data: budgetOf(def, months), color: BUDGET_COLOUR, dashed: true }] : []),
     ] }));
   });
   const rev = ctx.catalogue['service.revenue'], share = ctx.catalogue['labour.share'];
