@@ -300,6 +300,13 @@ test('the store page and a domain page draw the group median and top quartile as
       assert.equal(top === '' ? null : Number(top), want, `${id}: the top quartile (${catalogue[id].direction})`);
     }
     assert.ok(marks.some(([id]) => id === 'service.revenue') && marks.some(([id]) => catalogue[id].direction === 'lower'), 'both kinds drawn');
+    // beside every value the group has a benchmark of (every KPI of a panel that has values by store, with a median)
+    const values = await page.$$eval('#store-panels .v[data-kpi]', (vs) => vs.map((v) => v.dataset.kpi));
+    const byStore = values.filter((id) => catalogue[id].by.includes('store'));
+    const all = await page.evaluate(async (q) => (await fetch(`/api/v1/benchmarks?ids=${q}&from=2026-09-01&to=2026-09-30`)).json(), byStore.join(','));
+    const want = byStore.filter((id) => typeof all.values[id]?.median === 'number');
+    assert.ok(want.length >= values.length - 3, `nearly every value has a benchmark (${want.length} of ${values.length})`);
+    assert.deepEqual([...new Set(ids)].sort(), [...new Set(want)].sort(), 'a marker beside every value with a group median, none beside others');
     // the domain page: the median and the top quartile in the table's foot
     await page.goto(`${h.server.url}/domain.html?d=labour&from=2026-09-01&to=2026-09-30&kind=month`);
     await pageDrawn(page);
