@@ -126,7 +126,7 @@ function regionBench(ids, g, stores, bench, state, name) {
   const none = rows.every((r) => r.dataset.median === '');
   box.dataset.state = none ? 'none' : 'on';
   box.append(el('p', { class: 'muted', id: 'bench-note' }, none ? t('bench_none') : t('bench_region_legend')),
-    el('div', { class: 'table-wrap' }, el('table', { class: 'data compact', id: 'bench-table' },
+    el('div', { class: 'table-wrap' }, el('table', { class: 'data', id: 'bench-table' },
       el('thead', {}, el('tr', {}, el('th', {}, t('bench_kpi')), el('th', { class: 'num' }, name),
         el('th', { class: 'num' }, t('bench_median')), el('th', { class: 'num' }, t('bench_top')), el('th', {}, t('bench_standing')))),
       el('tbody', {}, ...rows))));
