@@ -19,7 +19,8 @@
 //    the note beside the period picker says 数据截至 04-01 and names the three
 //    stores behind, each linking to the freshness section of the daily page;
 //    with no period in the address the default is the last full month (a
-//    store has no data at all); with 4 stores no benchmark is drawn.
+//    store has no data at all); with 4 stores no benchmark is drawn (a
+//    region's overview says there are too few stores for one).
 //  - The store page's markers (and the domain page's foot rows) hold the
 //    values of GET /api/v1/benchmarks: the median and p75 (p25 where lower
 //    is better); switched off by the admin, none are drawn.
@@ -299,6 +300,13 @@ test('the store page and a domain page draw the group median and top quartile as
       assert.equal(top === '' ? null : Number(top), want, `${id}: the top quartile (${catalogue[id].direction})`);
     }
     assert.ok(marks.some(([id]) => id === 'service.revenue') && marks.some(([id]) => catalogue[id].direction === 'lower'), 'both kinds drawn');
+    // beside every value the group has a benchmark of (every KPI of a panel that has values by store, with a median)
+    const values = await page.$$eval('#store-panels .v[data-kpi]', (vs) => vs.map((v) => v.dataset.kpi));
+    const byStore = values.filter((id) => catalogue[id].by.includes('store'));
+    const all = await page.evaluate(async (q) => (await fetch(`/api/v1/benchmarks?ids=${q}&from=2026-09-01&to=2026-09-30`)).json(), byStore.join(','));
+    const want = byStore.filter((id) => typeof all.values[id]?.median === 'number');
+    assert.ok(want.length >= values.length - 3, `nearly every value has a benchmark (${want.length} of ${values.length})`);
+    assert.deepEqual([...new Set(ids)].sort(), [...new Set(want)].sort(), 'a marker beside every value with a group median, none beside others');
     // the domain page: the median and the top quartile in the table's foot
     await page.goto(`${h.server.url}/domain.html?d=labour&from=2026-09-01&to=2026-09-30&kind=month`);
     await pageDrawn(page);
@@ -370,6 +378,16 @@ test('stores whose data stops earlier are named beside the period picker and lis
     assert.equal(notes['广州天河丰田'], null, 'S1 has the whole month');
     // 4 stores: too few for benchmarks, none drawn
     assert.equal(await page.$$eval('#domain-table tfoot tr', (trs) => trs.length), 0, 'no benchmarks below 5 stores');
+    // nor on a region's overview: the region's values stand alone, and the page says why
+    await page.goto(`${s.url}/index.html?region=NORTH&from=2024-03-01&to=2024-03-31&kind=month`);
+    await pageDrawn(page);
+    assert.equal(await page.getAttribute('#region-bench', 'data-state'), 'none');
+    assert.equal(await page.textContent('#bench-note'), '有数据的门店不足 5 家，本期没有集团基准。');
+    const benchRows = await page.$$eval('#bench-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.median,
+      tr.querySelector('[data-cell="median"]').textContent, tr.querySelector('[data-cell="standing"]').textContent]));
+    assert.ok(benchRows.length >= 1 && benchRows.every((r) => r.join('|') === '|—|门店不足 5 家，无基准'), JSON.stringify(benchRows));
+    await page.goto(`${s.url}/domain.html?d=service&from=2024-03-01&to=2024-03-31&kind=month`);
+    await pageDrawn(page);
     await page.screenshot({ path: join(shots, 'stale-stores.png'), fullPage: true });
     // a store's link opens its freshness: every store with each entity's latest date and import
     await Promise.all([page.waitForURL(/daily\.html#fresh-S2$/), page.click('#fresh-stale a[data-store="S2"]')]);

@@ -1,6 +1,8 @@
-// layout cases (run by dashboards.test.mjs, in its server): every page at a
-// laptop's 1440 px and a phone's 390×844, in Chinese and in English, for an
-// executive, a regional manager, a store manager and the admin. On every
+// layout cases (run by dashboards.test.mjs, in its server): every page (the
+// overview, each domain page, the store page, the scorecards, the daily
+// report and a list) at a laptop's 1440 px and a phone's 390×844, in Chinese
+// and in English, for an executive, a regional manager, a store manager and
+// the admin. On every
 // view: the page draws without a console error and with at most one KPI
 // batch; every chart passes the audit of chart-audit.mjs (a title, a
 // legend that overlaps nothing, distinct tick labels, targets on scale,
@@ -27,10 +29,16 @@ function pagesOf(role) {
   for (const d of DOMAINS) list.push([d, `domain.html?d=${d}&${PERIOD}`, 1]);
   list.push(['store', `store.html?code=${store}&${PERIOD}`, 1]);
   if (role !== 'sm') list.push(['scorecards', `scorecards.html?${PERIOD}`, 0]);
+  // the daily report (its own day picker, no period) and a list (its rows from the list API, no KPI batch)
+  list.push(['daily', 'daily.html?day=2026-09-30', 1]);
+  list.push(['list', `list.html?id=retention.at_risk&${PERIOD}`, 0]);
   // the pages without a period or charts (PLAIN_PAGES): alerts, the rules editor, subscriptions
   for (const [name, address, who] of PLAIN_PAGES) if (who.includes(role)) list.push([name, address, 0]);
   return list;
 }
+// The pages that draw no chart (tables only), and the one without the period picker.
+const CHARTLESS = ['scorecards', 'daily', 'list'];
+const NO_PERIOD_PICKER = ['daily'];
 const WIDTHS = [[1440, 900], [390, 844]];
 
 for (const role of ['exec', 'rm', 'sm', 'admin']) {
@@ -53,14 +61,15 @@ for (const role of ['exec', 'rm', 'sm', 'admin']) {
             batches();
             await page.goto(`${h.server.url}/${address}`);
             await pageDrawn(page);
+            if (name === 'list') await page.waitForFunction(() => document.querySelector('main').dataset.listState === 'ready');
             assert.equal(await page.getAttribute('html', 'lang'), lang === 'zh' ? 'zh-CN' : 'en', `${what}: the page's language`);
             const charts = await page.evaluate(auditCharts, SIMILAR_RANGE);
             const plain = PLAIN_PAGES.some(([n]) => n === name);
-            if (name !== 'scorecards' && !plain) assert.ok(charts.length >= 1, `${what}: charts drawn`);
+            if (!CHARTLESS.includes(name) && !plain) assert.ok(charts.length >= 1, `${what}: charts drawn`);
             for (const c of charts) assert.deepEqual(c.problems, [], `${what}: chart "${c.title}"`);
             assert.ok(await page.$('#toolbar #export-pdf'), `${what}: a 导出 PDF button`);
             assert.equal(await page.$('input[type="month"], input[type="date"]'), null, `${what}: no native date picker (it speaks the browser's language)`);
-            if (!plain) {
+            if (!NO_PERIOD_PICKER.includes(name) && !plain) {
               const month = await page.$eval('#period-month option:checked', (o) => o.textContent);
               assert.equal(month, lang === 'zh' ? '9月' : 'Sep', `${what}: the month picker in the page's language`);
             }

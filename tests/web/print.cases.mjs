@@ -1,5 +1,6 @@
-// print cases (run by dashboards.test.mjs, in its server): every page
-// printed to PDF by headless Chromium (page.pdf, A4 landscape, as the
+// print cases (run by dashboards.test.mjs, in its server): every page (the
+// overview, each domain page, the store page, the scorecards, the daily
+// report, a list) printed to PDF by headless Chromium (page.pdf, A4 landscape, as the
 // browser's print to PDF does) holds a reasonable number of pages and, in
 // its text (read back with pdftotext from poppler-utils), the page's title,
 // its period and the date its figures run to, and none of the screen's
@@ -24,16 +25,22 @@ for (const role of ['exec', 'rm']) {
       await apiLogin(context, USERS[role]);
       const page = await context.newPage();
       page.setDefaultTimeout(120000);
-      const pages = [['index.html', null], ...DOMAINS.map((d) => [`domain.html?d=${d}`, null]), ['store.html?code=BJ003', null], ['scorecards.html', null]];
-      for (const [address] of pages) {
+      // [address, the period as the paper says it]: the daily report of the period's last day covers
+      // the same month; a list of vehicles as of a day (retention.at_risk) is dated by that day
+      const MONTH = '2026-09-01 ~ 2026-09-30';
+      const pages = [['index.html', MONTH], ...DOMAINS.map((d) => [`domain.html?d=${d}`, MONTH]), ['store.html?code=BJ003', MONTH],
+        ['scorecards.html', MONTH], ['daily.html?day=2026-09-30', MONTH], ['list.html?id=retention.at_risk', '截至 2026-09-30']];
+      for (const [address, period] of pages) {
         await page.setViewportSize({ width: 1440, height: 900 });
         await page.emulateMedia({ media: null });   // page.pdf prints with print media unless told otherwise
         await page.goto(`${h.server.url}/${address}${address.includes('?') ? '&' : '?'}${PERIOD}`);
         await pageDrawn(page);
+        if (address.startsWith('list')) await page.waitForFunction(() => document.querySelector('main').dataset.listState === 'ready');
         const title = await page.$eval('h1', (e) => e.firstChild.textContent);
         const pdf = await page.pdf({ format: 'A4', landscape: true, printBackground: true, preferCSSPageSize: true });
         // kept beside the screenshots, for a person to look at
-        const name = address.startsWith('domain') ? new URLSearchParams(address.split('?')[1]).get('d') : address.split('.')[0];
+        const name = address.startsWith('domain') ? new URLSearchParams(address.split('?')[1]).get('d')
+          : address.startsWith('list') ? new URLSearchParams(address.split('?')[1]).get('id') : address.split('.')[0];
         const file = join(shots, `${role}-print-${name}.pdf`);
         writeFileSync(file, pdf);
         const info = execFileSync('pdfinfo', [file], { encoding: 'utf8' });
@@ -43,7 +50,7 @@ for (const role of ['exec', 'rm']) {
         assert.ok(Math.abs(pw - 841.9) < 1 && Math.abs(ph - 595.3) < 1, `${address}: A4 landscape (${pw} x ${ph} pt)`);
         const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
         assert.ok(text.includes(title), `${address}: the PDF holds the title "${title}"`);
-        assert.ok(text.includes('2026-09-01 ~ 2026-09-30'), `${address}: and the period`);
+        assert.ok(text.includes(period), `${address}: and the period (${period})`);
         assert.ok(text.includes('数据截至 2026-09-30'), `${address}: and the date the figures run to: ${text.slice(0, 200)}`);
         for (const control of ['退出登录', '导出 PDF', '导出 CSV', '确定']) assert.ok(!text.includes(control), `${address}: no "${control}" on paper`);
         // laid out for paper: nothing wider than it

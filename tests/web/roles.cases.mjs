@@ -1,9 +1,12 @@
 // roles cases (run by dashboards.test.mjs, in its server): each role's page
 // and the overview's year. The executive's overview shows the 12 months to
 // the period against the year before, with the target where the catalogue
-// has one, its cards open their domain page for the same period, and the
-// regions compared; a regional manager's overview is titled and totalled by
-// their region and compares its stores; a store manager lands on their store;
+// has one and each month's budget where the stores have one, its cards
+// open their domain page for the same period, and the regions compared;
+// a regional manager's overview is titled and totalled by their region,
+// compares its stores, and sets every headline KPI of the region beside
+// the group median and top quartile (none, said so, when an admin switches
+// benchmarks off); a store manager lands on their store;
 // the domain pages filter by region within the scope; the store page shows
 // the change on last year for every panel and 24-month trends of revenue,
 // receivables and retention. Expected figures come from the KPI API itself
@@ -11,7 +14,7 @@
 // hand), so the pages are checked for showing the right months and rows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { h, PERIOD, USERS, login, newPage, pageDrawn, batchCounter, newContext, apiLogin } from './harness.mjs';
+import { h, PERIOD, USERS, consoleErrors, login, newPage, pageDrawn, batchCounter, newContext, apiLogin } from './harness.mjs';
 
 // The months of a trend: `n` months ending with `end` (YYYY-MM), worked out by counting.
 function monthsTo(end, n) {
@@ -43,13 +46,20 @@ test('the executive\'s overview tells the year: 12 months against the year befor
   const charts = await chartsByTitle(page);
   const ids = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share'];
   const names = await page.evaluate(async () => Object.fromEntries((await (await fetch('/api/v1/kpis')).json()).kpis.map((k) => [k.id, k])));
-  const thisYear = await kpiApi(page, `ids=${ids}&from=2025-10-01&to=2026-09-30&by=month`);
+  const thisYear = await kpiApi(page, `ids=${ids}&from=2025-10-01&to=2026-09-30&by=month&targets=1`);
   const lastYearRows = await kpiApi(page, `ids=${ids}&from=2024-10-01&to=2025-09-30&by=month`);
   for (const [id, type] of [['service.revenue', 'bar'], ['service.ro_count', 'bar'], ['service.revenue_per_ro', 'line'], ['labour.share', 'line']]) {
     const c = charts[names[id].name.zh];
     assert.ok(c, `a 12-month chart titled ${names[id].name.zh}`);
     assert.deepEqual(c.categories, monthsTo('2026-09', 12), `${id}: October 2025 to September 2026`);
-    assert.deepEqual(c.series.map((s) => s.type), [type, type], `${id}: drawn as ${type}s`);
+    // a budget KPI (revenue, RO count: the demo imports their monthly targets) has each month's budget as a third, dashed line
+    const budget = names[id].budget ? thisYear.rows.map((r) => r.targets[id]) : null;
+    assert.deepEqual(c.series.map((s) => s.type), budget ? [type, type, 'line'] : [type, type], `${id}: drawn as ${type}s`);
+    if (budget) {
+      assert.ok(budget.every((v) => typeof v === 'number' && v > 0), `${id}: the demo has a budget for every month`);
+      assert.equal(c.series[2].name, '月度目标');
+      assert.deepEqual(c.series[2].data, budget, `${id}: the stores' budgets of each month (GET /api/v1/kpi targets=1 by month)`);
+    }
     assert.equal(c.series[0].name, `${names[id].name.zh}（去年）`, `${id}: last year's series, named so`);
     assert.match(c.series[0].colour, /^#[0-9a-f]{6}[0-9a-f]{2}$/i, `${id}: last year is faint (a translucent colour)`);
     assert.deepEqual(c.series[1].data, thisYear.rows.map((r) => r.values[id]), `${id}: this year's months`);
@@ -79,6 +89,55 @@ test('the executive\'s overview tells the year: 12 months against the year befor
   await page.close();
 });
 
+// The headline KPIs of the overview (web/js/overview.js HEADLINE), and those
+// that add up over stores (a region's total is set against the store
+// quartiles divided by its stores with a value).
+const HEADLINE = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share',
+  'parts.gross_margin', 'receivables.over_90_share', 'insurance.renewal_rate', 'retention.churn_y1', 'csi.score'];
+const VOLUMES = ['service.revenue', 'service.ro_count'];
+// The region against the group on a region's overview of September 2026: a
+// row per headline KPI (none missing); its value is GET /api/v1/kpi by=region
+// for the region, the median and top quartile GET /api/v1/benchmarks' (p75
+// where higher is better, p25 where lower is), a volume per store is the
+// region's value over its stores with a value (by=store, counted here), and
+// the standing follows from those numbers by the KPI's direction. A ratio's
+// cells read as the page formats it: one decimal of a percent.
+async function checkRegionBench(page, region) {
+  const shown = await page.$$eval('#region-bench[data-state="on"] #bench-table tbody tr', (trs) => trs.map((tr) => ({ ...tr.dataset,
+    cells: Object.fromEntries([...tr.children].filter((td) => td.dataset.cell).map((td) => [td.dataset.cell, td.firstChild?.textContent ?? ''])) })));
+  assert.deepEqual(shown.map((r) => r.kpi), HEADLINE, 'the region beside the group median and top quartile, for every headline KPI');
+  const range = 'from=2026-09-01&to=2026-09-30';
+  const catalogue = await page.evaluate(async () => Object.fromEntries((await (await fetch('/api/v1/kpis')).json()).kpis.map((k) => [k.id, k])));
+  const bench = (await page.evaluate(async (q) => (await fetch(`/api/v1/benchmarks?${q}`)).json(), `ids=${HEADLINE}&${range}`)).values;
+  const byRegion = (await kpiApi(page, `ids=${HEADLINE}&${range}&by=region&regions=${region}`)).rows;
+  assert.deepEqual(byRegion.map((r) => r.key), [region]);
+  const byStore = (await kpiApi(page, `ids=${VOLUMES}&${range}&by=store&regions=${region}`)).rows;
+  const pct = (x) => `${(x * 100).toFixed(1)}%`;
+  for (const r of shown) {
+    const def = catalogue[r.kpi], b = bench[r.kpi], v = byRegion[0].values[r.kpi];
+    assert.ok(b.stores >= 5 && typeof b.median === 'number', `${r.kpi}: the demo's 8 stores give a benchmark`);
+    assert.equal(Number(r.value), v, `${r.kpi}: the region's value`);
+    assert.equal(Number(r.median), b.median, `${r.kpi}: the group median`);
+    const top = def.direction === 'higher' ? b.p75 : b.p25;
+    assert.equal(Number(r.top), top, `${r.kpi}: the top quartile (${def.direction})`);
+    let mine = v;
+    if (VOLUMES.includes(r.kpi)) {
+      const n = byStore.filter((s) => typeof s.values[r.kpi] === 'number').length;
+      assert.ok(n >= 1);
+      mine = v / n;
+      assert.equal(Number(r.perStore), mine, `${r.kpi}: per store of the region (${n} stores)`);
+    } else assert.equal(r.perStore, '', `${r.kpi}: not divided`);
+    const better = (a, c) => (def.direction === 'higher' ? a >= c : a <= c);
+    assert.equal(r.standing, better(mine, top) ? 'top' : better(mine, b.median) ? 'above' : 'below', `${r.kpi}: its standing`);
+    if (def.unit === 'ratio') {
+      assert.deepEqual([r.cells.value, r.cells.median, r.cells.top], [pct(v), pct(b.median), pct(top)], `${r.kpi}: the cells read`);
+    }
+  }
+  const head = await page.$$eval('#bench-table thead th', (ths) => ths.map((th) => th.textContent));
+  assert.deepEqual(head.slice(1, 4), [(await page.evaluate(async () => (await fetch('/api/v1/regions')).json())).find((x) => x.code === region).name,
+    '集团中位数', '集团前四分位'], 'the columns: the region by its name, the median, the top quartile');
+}
+
 test('a regional manager\'s overview is their region\'s: titled and totalled by its name, its stores compared', async () => {
   const page = await newPage('zh');
   await login(page, USERS.rm.user, USERS.rm.password);
@@ -93,7 +152,7 @@ test('a regional manager\'s overview is their region\'s: titled and totalled by 
   assert.equal(await page.title(), `${name}区域总览 · Fourscore`);
   assert.equal(await page.textContent('header nav a.active'), '区域总览', 'the nav names it a region overview');
   assert.doesNotMatch(await page.textContent('main'), /集团总览/, 'nothing calls it the group\'s');
-  assert.ok(await page.$('#benchmark-slot[data-pending="benchmarks"]'), 'the place of the group median and top quartile is kept');
+  await checkRegionBench(page, regions[0].code);
   const stores = await page.evaluate(async () => (await fetch('/api/v1/stores')).json());
   const charts = await chartsByTitle(page);
   assert.ok(charts['门店对比'], 'with one region, its stores are compared');
@@ -107,6 +166,23 @@ test('a regional manager\'s overview is their region\'s: titled and totalled by 
   assert.doesNotMatch(await page.textContent('#domain-table tbody'), /集团/);
   const churn = await page.goto(`${h.server.url}/domain.html?d=retention&${PERIOD}`).then(() => pageDrawn(page)).then(() => chartsByTitle(page));
   assert.equal(churn['按车龄流失率'].series[0].name, name, 'the churn chart\'s totals are the region\'s');
+  // switched off by the admin: no comparison, and the page says why
+  const admin = await h.server.adminCookie();
+  const put = (v) => h.server.request('PUT', '/api/v1/settings', { cookie: admin, body: { 'benchmarks.shared': v } });
+  assert.equal((await put(0)).status, 200);
+  const errorsBefore = consoleErrors.length;
+  try {
+    await page.goto(`${h.server.url}/index.html?${PERIOD}`);
+    await pageDrawn(page);
+    assert.equal(await page.getAttribute('#region-bench', 'data-state'), 'off');
+    assert.equal(await page.textContent('#bench-note'), '管理员已关闭集团对比');
+    assert.equal(await page.$('#bench-table'), null, 'no figures to compare with');
+  } finally {
+    assert.equal((await put(1)).status, 200);
+  }
+  // the browser logs the 403 answer: that is expected, and only it
+  const logged = consoleErrors.splice(errorsBefore);
+  assert.ok(logged.length <= 1 && logged.every((e) => /status of 403/.test(e)), logged.join('\n'));
   await page.close();
 });
 

@@ -136,7 +136,8 @@ export function targetLine(def) {
 }
 
 // A series of a framed chart: {name, type: 'bar'|'line', unit, data, def?
-// (its KPI: its target is drawn), stack?, faint? (last year's), color?}.
+// (its KPI: its target is drawn), stack?, faint? (last year's), dashed? (a
+// line without points: a budget), color?}.
 // The options ECharts gets are made by frame().
 const maxAbs = (data) => data.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 0);
 // Two ranges are similar when the larger top is at most this many times the smaller.
@@ -210,7 +211,8 @@ export function frame({ categories, series, legend, horizontal = false, rotate =
       if (s.type === 'bar') o.barMaxWidth = 36;
       if (s.type === 'line') {
         o.connectNulls = false; o.symbolSize = 5;
-        o.lineStyle = s.faint ? { color: faint(s.color), type: 'dashed' } : { color: s.color };
+        o.lineStyle = s.faint ? { color: faint(s.color), type: 'dashed' } : { color: s.color, type: s.dashed ? 'dashed' : 'solid' };
+        if (s.dashed) o.symbol = 'none';
       }
       if (s.faint) o.z = 1;
       const m = targetLine(s.def);

@@ -10,13 +10,19 @@
 // domain page for the same period; service revenue and RO count against
 // their budgets when the stores have targets for the period; the RO count
 // split into mechanical and bodywork ROs), the 12 months
-// to the period's end against the year before, the regions (or the stores of one region)
-// compared, and the store league table. A store manager has no overview:
-// their page is their store. One POST /api/v1/kpi/batch per view.
+// to the period's end against the year before (with each month's budget
+// where the stores have one), the regions (or the stores of one region)
+// compared, and the store league table. A region's overview (a regional
+// manager's, or one region of the group) sets each headline KPI of the
+// region beside the group's median and top quartile of the store values
+// (GET /api/v1/benchmarks, asked beside the batch); a volume (revenue, RO
+// count) is compared per store of the region, not as the region's total.
+// A store manager has no overview: their page is their store. One POST
+// /api/v1/kpi/batch per view.
 import {
   boot, batch, el, $, kpiName, fmtValue, fmtTarget, targetStatus, change, previousPeriod, lastYear, monthsEnding,
   table, panel, showError, link, currentPeriod, currentRegion, heading, scopeName, storeName, domainOf, lastRole,
-  periodGiven, freshness, dataReach, periodState, cutTo, periodNote, storeDataNote, fmtPct, mmdd,
+  periodGiven, freshness, dataReach, periodState, cutTo, periodNote, storeDataNote, fmtPct, mmdd, benchmarks, benchmarkOf,
 } from './core.js';
 import { chart, chartBox, figure, frame, kpiSeries } from './charts.js';
 import { t, placeName } from './i18n.js';
@@ -29,7 +35,14 @@ export const SPLIT = { 'service.ro_count': [['service.mech_ro_count', 'ro_split_
 const BATCH = [...HEADLINE, ...Object.values(SPLIT).flat().map(([id]) => id)];
 // The year's story, month by month: volume as bars, value per RO and labour share as lines.
 export const TREND = [['service.revenue', 'bar'], ['service.ro_count', 'bar'], ['service.revenue_per_ro', 'line'], ['labour.share', 'line']];
-const TREND_COLOUR = '#1f6feb';
+const TREND_COLOUR = '#1f6feb', BUDGET_COLOUR = '#6e7781';
+// A budget KPI's targets month by month (null where a store of the scope has
+// none), or null when no month of the answer has one.
+function budgetOf(def, answer) {
+  if (!def.budget) return null;
+  const data = answer.rows.map((r) => (typeof r.targets?.[def.id] === 'number' ? r.targets[def.id] : null));
+  return data.some((v) => v !== null) ? data : null;
+}
 
 const main = $('#main');
 let ctx;
@@ -48,7 +61,7 @@ function viewBatch(ids, period, state) {
     { ids, from: q.from, to: q.to, by: 'group', ...scope, targets: true },
     { ids, ...prev, by: 'group', ...scope },
     { ids, ...yoy, by: 'group', ...scope },
-    { ids: trendIds, ...months, by: 'month', ...scope },
+    { ids: trendIds, ...months, by: 'month', ...scope, targets: true },
     { ids: trendIds, ...lastYear(months), by: 'month', ...scope },
     { ids, from: q.from, to: q.to, by: 'store', ...scope },
     ...(currentRegion ? [] : [{ ids, from: q.from, to: q.to, by: 'region' }]),
@@ -72,6 +85,53 @@ let early = lastRole() === 'store_manager' || !periodGiven || currentRegion ? nu
 
 // The cards that show achievement against the stores' targets (budgets).
 const BUDGETED = ['service.revenue', 'service.ro_count'];
+// The headline KPIs that add up over stores: a region's total is set against
+// the group's store quartiles as the average of its stores.
+export const VOLUMES = ['service.revenue', 'service.ro_count'];
+
+// Where a value stands against the group: 'top' (at the top quartile or
+// beyond), 'above' (at the median or better), 'below' (worse), or null.
+function standing(def, v, b) {
+  if (typeof v !== 'number' || !b || (def.direction !== 'higher' && def.direction !== 'lower')) return null;
+  const better = (a, c) => (def.direction === 'higher' ? a >= c : a <= c);
+  if (b.top !== null && better(v, b.top)) return 'top';
+  return better(v, b.median) ? 'above' : 'below';
+}
+
+// The region against the group: a row per headline KPI with the region's
+// value (a volume also per store), the group median and top quartile, and
+// where the region stands; or why there is nothing to set it against.
+// stores: the period's answer by store (the stores with a value divide a volume).
+function regionBench(ids, g, stores, bench, state, name) {
+  const box = el('section', { class: 'panel', id: 'region-bench', dataset: { state: bench.off ? 'off' : 'on' } },
+    el('h2', {}, t('benchmark_title')));
+  if (bench.off) { box.append(el('p', { class: 'muted', id: 'bench-note' }, t('bench_off'))); return box; }
+  const rows = ids.map((id) => {
+    const def = ctx.catalogue[id];
+    const v = state.empty ? null : g[id] ?? null;
+    const b = benchmarkOf(def, bench.values?.[id]);
+    const n = stores.rows.filter((r) => typeof r.values[id] === 'number').length;
+    const each = VOLUMES.includes(id) && typeof v === 'number' && n ? v / n : null;
+    const st = standing(def, each ?? v, b);
+    return el('tr', { dataset: { kpi: id, value: v === null ? '' : String(v), perStore: each === null ? '' : String(each),
+      median: b ? String(b.median) : '', top: b?.top == null ? '' : String(b.top), standing: st || '' } },
+    el('td', {}, kpiName(def)),
+    el('td', { class: 'num', dataset: { cell: 'value' } }, fmtValue(v, def.unit),
+      each === null ? null : el('small', { class: 'muted per-store' }, ' ', t('bench_per_store', { v: fmtValue(each, def.unit) }))),
+    el('td', { class: 'num', dataset: { cell: 'median' } }, b ? fmtValue(b.median, def.unit) : '—'),
+    el('td', { class: 'num', dataset: { cell: 'top' } }, b?.top == null ? '—' : fmtValue(b.top, def.unit)),
+    el('td', { class: st === 'below' ? 'worse' : st ? 'better' : 'muted', dataset: { cell: 'standing' } },
+      b ? (st ? t(`bench_standing_${st}`) : '—') : t('bench_too_few')));
+  });
+  const none = rows.every((r) => r.dataset.median === '');
+  box.dataset.state = none ? 'none' : 'on';
+  box.append(el('p', { class: 'muted', id: 'bench-note' }, none ? t('bench_none') : t('bench_region_legend')),
+    el('div', { class: 'table-wrap' }, el('table', { class: 'data', id: 'bench-table' },
+      el('thead', {}, el('tr', {}, el('th', {}, t('bench_kpi')), el('th', { class: 'num' }, name),
+        el('th', { class: 'num' }, t('bench_median')), el('th', { class: 'num' }, t('bench_top')), el('th', {}, t('bench_standing')))),
+      el('tbody', {}, ...rows))));
+  return box;
+}
 
 // A headline card; budgets: the row's targets; state: what the data holds of the period.
 function card(id, g, p, y, period, budgets, state) {
@@ -111,13 +171,17 @@ async function render(period) {
   const ids = HEADLINE.filter((id) => ctx.catalogue[id]);
   const asked = BATCH.filter((id) => ctx.catalogue[id]);
   const state = periodState(period);
-  let answers;
+  const regional = currentRegion || ctx.me.role === 'regional_manager';
+  // the group's benchmarks, asked beside the batch (not in it)
+  const benchAsked = regional ? benchmarks(ids.filter((id) => ctx.catalogue[id].by?.includes('store')), state.query) : null;
+  let answers, bench;
   try {
     const same = early && early.period === period && asked.length === BATCH.length
       && JSON.stringify(await early.state) === JSON.stringify(state);
     const first = same ? early.answers : null;
     early = null;
     answers = await (first ? first.catch(() => viewBatch(asked, period, state)) : viewBatch(asked, period, state));
+    bench = await benchAsked;
   } catch (e) { showError(main, e); return; }
   const [now, before, lastYr, months, monthsBefore, stores, regionRows] = answers;
   // regions are compared while the scope holds more than one; else its stores
@@ -126,7 +190,6 @@ async function render(period) {
   const g = now.rows[0]?.values || {}, p = before.rows[0]?.values || {}, y = lastYr.rows[0]?.values || {};
 
   // the group's overview, or a region's (by its name)
-  const regional = currentRegion || ctx.me.role === 'regional_manager';
   const title = regional ? t('region_overview', { name: scopeName(ctx) }) : t('nav_overview');
   const crumbs = currentRegion && ctx.regions.length > 1
     ? el('div', { class: 'crumbs' }, el('a', { href: link('index.html', { region: null }), id: 'back-group' }, '← ' + t('back_group'))) : null;
@@ -143,9 +206,8 @@ async function render(period) {
     ...trendIds.map(([id], i) => figure(kpiName(ctx.catalogue[id]), trendBoxes[i]))));
   trend.id = 'trend';
 
-  // the benchmarks (group median, top quartile) of a region: their place, until the route exists
-  const bench = regional ? el('div', { class: 'benchmark-slot muted', id: 'benchmark-slot', dataset: { pending: 'benchmarks' } },
-    el('b', {}, t('benchmark_title')), ' ', t('benchmark_pending')) : null;
+  // a region against the group's median and top quartile
+  const benchPanel = regional ? regionBench(ids, g, stores, bench, state, scopeName(ctx)) : null;
 
   // regions (or one region's stores) compared on revenue and labour share
   const cmpBox = chartBox();
@@ -182,7 +244,7 @@ async function render(period) {
     cmpPanel.append(regionTable);
   }
 
-  main.replaceChildren(...[crumbs, heading(title, period), periodNote(state, true), bench, cards, trend, cmpPanel, league].filter(Boolean));
+  main.replaceChildren(...[crumbs, heading(title, period), periodNote(state, true), cards, benchPanel, trend, cmpPanel, league].filter(Boolean));
 
   // the counts to follow up, under the cards: each opens its list for the same scope and period
   cards.after(listCounts(ctx, period, currentRegion ? [currentRegion] : []) || '');
@@ -193,6 +255,8 @@ async function render(period) {
       // last year first: its bar stands left of this year's, faint
       { name: t('last_year_series', { name: kpiName(def) }), type, unit: def.unit, data: values(monthsBefore, false), faint: true, color: TREND_COLOUR },
       kpiSeries(def, type, values(months), { color: TREND_COLOUR }),
+      // the stores' budgets of each month, where the KPI has them
+      ...(budgetOf(def, months) ? [{ name: t('budget_series'), type: 'line', unit: def.unit, data: budgetOf(def, months), color: BUDGET_COLOUR, dashed: true }] : []),
     ] }));
   });
   const rev = ctx.catalogue['service.revenue'], share = ctx.catalogue['labour.share'];
