@@ -8,7 +8,7 @@
  * keys_sql (its few sortable columns, without the per-row joins), sorted by
  * one of its keys, is paged in two statements: the page, total and sums from
  * keys_sql, then the whole rows of that page alone through sql
- *   SELECT l.* FROM (<sql>) AS l WHERE l.store IN (...) AND l.<row key> IN (...)
+ *   SELECT l.* FROM (<sql>) AS l WHERE l.store IN (...) AND l.<row key> IN (...) ORDER BY ...
  * which MariaDB merges into one index lookup per row. Sort keys come from the
  * definition's column keys (never the caller's text), every value is a bound
  * parameter, and the store list is padded to a power of two so that a few
@@ -227,7 +227,7 @@ const char *list_run_sql(const list_run *run, enum list_sql_mode mode)
         for (int i = 0, n = store_slots(run->npage_keys); i < n; i++) put(&b, i ? ", ?" : "?");
         put(&b, ")");
     }
-    if (mode == LIST_SQL_PAGE || mode == LIST_SQL_ALL) {
+    if (mode != LIST_SQL_COUNT) {
         put(&b, " ORDER BY ");
         if (run->sort_col >= 0) {
             put_col(&b, d->columns[run->sort_col].key);
@@ -372,7 +372,8 @@ static int check_request(app *a, const list_request *q, list_run *run, list_erro
         run->desc = strcmp(q->order, "desc") == 0;
     }
     run->customer_store_col = plugins_list_column(d, "customer_store", strlen("customer_store"));
-    run->by_keys = plugins_list_keys_sql(d) &&
+    /* by keys: a page of the API's size (a larger one, as a scorecard may ask, reads its rows in one pass) */
+    run->by_keys = plugins_list_keys_sql(d) && q->limit <= LIST_LIMIT_MAX &&
                    (run->sort_col < 0 || plugins_list_key(d, d->columns[run->sort_col].key) >= 0);
     return 0;
 }
@@ -484,37 +485,71 @@ static int run_query(list_run *run, enum list_sql_mode mode, long long limit, lo
     return 0;
 }
 
-/* The rows (sql) of the page cut from keys_sql (kres), by their row keys:
- * into *rows, or -1 with e. */
-static int page_rows(list_run *run, const db_result *kres, db_result **rows, list_error *e)
+/* The whole rows of a page cut from keys_sql, read through sql by their row
+ * keys LIST_KEYS_CHUNK at a time (past about 200 values of an IN list
+ * MariaDB stops probing the index for each and guesses from statistics,
+ * which after a bulk load can send it to a scan), in the page's order. */
+#define LIST_KEYS_CHUNK 128
+#define LIST_KEYS_PARTS ((LIST_LIMIT_MAX + LIST_KEYS_CHUNK - 1) / LIST_KEYS_CHUNK)
+typedef struct page_rowset {
+    db_result *parts[LIST_KEYS_PARTS];
+    int nparts;
+    const char *const **row;          /* every part's rows, in order: their cells */
+    int n;
+} page_rowset;
+
+static void page_rowset_free(page_rowset *rs)
 {
-    run->page_keys = malloc((size_t)kres->nrows * sizeof *run->page_keys);
-    if (!run->page_keys) {
+    for (int i = 0; i < rs->nparts; i++) db_result_free(rs->parts[i]);
+    free(rs->row);
+    memset(rs, 0, sizeof *rs);
+}
+
+/* The rows of the page kres (keys_sql's) into rs: 0, or -1 with e. */
+static int page_rows(list_run *run, const db_result *kres, page_rowset *rs, list_error *e)
+{
+    const char **keys = malloc((size_t)kres->nrows * sizeof *keys);
+    rs->row = malloc((size_t)kres->nrows * sizeof *rs->row);
+    if (!keys || !rs->row || kres->nrows > LIST_KEYS_PARTS * LIST_KEYS_CHUNK) {
+        free(keys);
         list_error_set(e, 500, API_INTERNAL, NULL, "out of memory reading list %s", run->def->id);
         return -1;
     }
-    for (int r = 0; r < kres->nrows; r++) run->page_keys[r] = db_cell(kres, r, 1);
-    run->npage_keys = kres->nrows;
-    int rc = run_query(run, LIST_SQL_ROWS, 0, 0, rows, e);
-    if (rc == 0 && !list_columns_match(run, (const char *const *)(*rows)->names, (*rows)->ncols, e)) rc = -1;
-    free(run->page_keys);
+    for (int r = 0; r < kres->nrows; r++) keys[r] = db_cell(kres, r, 1);
+    int rc = 0;
+    for (int k0 = 0; rc == 0 && k0 < kres->nrows; k0 += LIST_KEYS_CHUNK) {
+        run->page_keys = keys + k0;
+        run->npage_keys = kres->nrows - k0 < LIST_KEYS_CHUNK ? kres->nrows - k0 : LIST_KEYS_CHUNK;
+        db_result *part = NULL;
+        rc = run_query(run, LIST_SQL_ROWS, 0, 0, &part, e);
+        if (rc == 0 && !list_columns_match(run, (const char *const *)part->names, part->ncols, e)) rc = -1;
+        if (part) rs->parts[rs->nparts++] = part;
+        for (int i = 0; rc == 0 && i < part->nrows && rs->n < kres->nrows; i++)
+            rs->row[rs->n++] = (const char *const *)&part->cells[i * part->ncols];
+    }
+    free(keys);
     run->page_keys = NULL;
     run->npage_keys = 0;
     return rc;
 }
 
-/* The cells of row r of the page: res's own, or (by keys) the row of rows
+/* The cells of row r of the page: res's own, or (by keys) the row of rs
  * with the store and row key of res's row r; NULL when it is gone (changed
- * between the two reads). */
-static const char *const *page_cells(const list_run *run, const db_result *res, const db_result *rows, int r)
+ * between the reads). rs is in the page's order, so the search starts where
+ * the last one ended (*next) and is one step when nothing changed; kcol:
+ * the row key's column. */
+static const char *const *page_cells(const list_run *run, const db_result *res, const page_rowset *rs, int r,
+                                     int kcol, int *next)
 {
     if (!run->by_keys) return (const char *const *)&res->cells[r * res->ncols];
     const char *store = db_cell(res, r, 0), *key = db_cell(res, r, 1);
-    int kcol = plugins_list_column(run->def, run->def->keys[1], strlen(run->def->keys[1]));
-    for (int i = 0; rows && store && key && i < rows->nrows; i++) {
-        const char *s = db_cell(rows, i, 0), *k = db_cell(rows, i, kcol);
-        if (s && k && strcmp(s, store) == 0 && strcmp(k, key) == 0)
-            return (const char *const *)&rows->cells[i * rows->ncols];
+    for (int n = 0; store && key && n < rs->n; n++) {
+        int i = (*next + n) % rs->n;
+        const char *s = rs->row[i][0], *k = rs->row[i][kcol];
+        if (s && k && strcmp(k, key) == 0 && strcmp(s, store) == 0) {
+            *next = i + 1;
+            return rs->row[i];
+        }
     }
     return NULL;
 }
@@ -528,7 +563,8 @@ cJSON *lists_page_json(app *a, const principal *who, const list_request *q, list
     for (int i = 0; i < d->ncolumns; i++) nmoney += (d->columns[i].flags & FSP_COL_MONEY) != 0;
     /* by keys, the page's money sums are its keys' columns: their place there */
     int width = run.by_keys ? d->nkeys : d->ncolumns;
-    db_result *res = NULL, *count = NULL, *rows = NULL;
+    db_result *res = NULL, *count = NULL;
+    page_rowset rows = { 0 };
     cJSON *o = NULL;
     if (run.set.n > 0 && run_query(&run, LIST_SQL_PAGE, q->limit, q->offset, &res, e) != 0) goto done;
     if (res && !list_names_match(&run, (const char *const *)res->names, res->ncols, run.by_keys, e)) goto done;
@@ -559,8 +595,9 @@ cJSON *lists_page_json(app *a, const principal *who, const list_request *q, list
         m++;
     }
     cJSON *out = cJSON_AddArrayToObject(o, "rows");
+    int kcol = run.by_keys ? plugins_list_column(d, d->keys[1], strlen(d->keys[1])) : -1, next = 0;
     for (int r = 0; res && out && r < res->nrows; r++) {
-        const char *const *cells = page_cells(&run, res, rows, r);
+        const char *const *cells = page_cells(&run, res, &rows, r, kcol, &next);
         if (!cells) continue;
         cJSON *row = cJSON_CreateObject();
         if (!row) break;
@@ -574,7 +611,7 @@ cJSON *lists_page_json(app *a, const principal *who, const list_request *q, list
 done:
     db_result_free(res);
     db_result_free(count);
-    db_result_free(rows);
+    page_rowset_free(&rows);
     list_run_close(&run);
     return o;
 }

@@ -8,7 +8,8 @@
 --      的比例。首保一般在第 3 个月前后，所以近 3 个月卖的车还没到时候，约一半待首保是
 --      正常的；不超过 50 % 得满分，达到 80 % 得 0 分（首保在流失）。
 --   3. 拟流失挽回（25 分）：期初的拟流失车辆（3–6 个月没进厂）里，到期末已经回厂的
---      比例——客服回访有没有把人叫回来。达到 30 % 得满分，5 % 及以下 0 分。
+--      比例——客服回访有没有把人叫回来。按一个月的期间定：一个月里叫回 45 % 得满分，
+--      15 % 及以下 0 分（期间越长，回厂的自然越多）。
 -- 没有数据的项目不计分，也不计入满分。等级：A ≥ 85，B ≥ 70，C ≥ 55，其余 D。
 --
 -- English: a new car's first service is the first chance to keep its customer
@@ -18,8 +19,9 @@
 -- the cars sold in the last 6 months (25 points: about half is normal since
 -- cars sold in the last 3 months are not due yet; full up to 50 %, none at
 -- 80 %); and the share of the vehicles at risk at the start of the period
--- (3-6 months without a visit) that came back by its end (25 points: full at
--- 30 %, none at 5 %). An item without data is left out of the maximum.
+-- (3-6 months without a visit) that came back by its end (25 points, set for
+-- a month: full at 45 %, none at 15 %; a longer period brings more back).
+-- An item without data is left out of the maximum.
 -- Grades: A ≥ 85, B ≥ 70, C ≥ 55, D.
 
 local window_months = 6       -- the first-service window (the setting retention.first_service_months)
@@ -28,6 +30,14 @@ local function number_target(id, default)
   local t = target(id)
   if type(t) == "number" then return t end
   return default
+end
+
+-- A civil-calendar day count, for the period's length.
+local function day_number(date)
+  local y, m, d = date:match("^(%d%d%d%d)-(%d%d)-(%d%d)$")
+  y, m, d = tonumber(y), tonumber(m), tonumber(d)
+  if m <= 2 then y, m = y - 1, m + 12 end
+  return 365 * y + y // 4 - y // 100 + y // 400 + (153 * (m - 3) + 2) // 5 + d
 end
 
 -- The day after the date `months` months before `date` (the window's first day).
@@ -48,7 +58,10 @@ local pending = kpi("retention.first_service_pending")
 local sold = kpi("sales.units", { from = window_start(period.to, window_months), to = period.to })
 
 -- The vehicles at risk as the period starts, and those of them still out of
--- the workshop at its end (at risk, in the warning band, or lost by then).
+-- the workshop at its end: at risk or in the warning band then, or (after
+-- more than the 3 months from the warning band to lost) lost.
+local still_out = { "retention.at_risk", "retention.warning" }
+if day_number(period.to) - day_number(period.from) >= 90 then still_out[#still_out + 1] = "retention.lost" end
 local came_back = {}
 for _, s in ipairs(stores()) do
   local start = {}
@@ -59,7 +72,7 @@ for _, s in ipairs(stores()) do
   end
   if n > 0 then
     local still = 0
-    for _, id in ipairs({ "retention.at_risk", "retention.warning", "retention.lost" }) do
+    for _, id in ipairs(still_out) do
       for _, v in ipairs(list(id, { stores = { s.code }, limit = 10000 })) do
         if start[v.vin] then
           still = still + 1
@@ -77,7 +90,7 @@ local items = {
     label = { zh = "首保进站率", en = "First service rate" } },
   { id = "lockin.pending_share", weight = 25, score = "at_most", good = 0.50, bad = 0.80, unit = "ratio",
     label = { zh = "待首保占近6月新车", en = "Pending first services / cars sold in 6 months" } },
-  { id = "lockin.came_back", weight = 25, score = "at_least", good = 0.30, bad = 0.05, unit = "ratio",
+  { id = "lockin.came_back", weight = 25, score = "at_least", good = 0.45, bad = 0.15, unit = "ratio",
     label = { zh = "期初拟流失回厂率", en = "At-risk vehicles that came back" } },
 }
 
