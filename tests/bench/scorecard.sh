@@ -80,8 +80,9 @@ LUA
 
 # --- the C reference ---
 cc_flags=$(pkg-config --cflags lua5.4 libcjson libmariadb libmicrohttpd)
-cc_libs=$(pkg-config --libs lua5.4 libcjson libmariadb libmicrohttpd libsodium xlsxwriter)
-cc -std=c11 -O2 -D_GNU_SOURCE -I"$root/core" -I"$root/core/include" $cc_flags \
+cc_libs=$(pkg-config --libs lua5.4 libcjson libmariadb libmicrohttpd libsodium xlsxwriter libcurl zlib)
+core_dirs=$(for d in "$root"/core/*/; do printf -- '-I%s ' "${d%/}"; done)   # the layers share one include namespace
+cc -std=c11 -O2 -D_GNU_SOURCE $core_dirs -I"$root/core/include" $cc_flags \
    "$root/tests/bench/scorecard_ref.c" "$build/libfourscore_core.a" $cc_libs -ldl -lm -lpthread -o "$work/scorecard_ref"
 
 # --- run and compare ---
@@ -102,7 +103,7 @@ for i in $(seq 1 "$runs"); do
   echo "Lua run $i: $total ms in all, $lookups ms in $n lookups; beyond them: $extra ms CPU ($wall ms wall)"
   worst=$(awk -v a="$worst" -v b="$extra" 'BEGIN { print (b > a) ? b : a }')
 done
-"$work/scorecard_ref" --from 2025-03-01 --to 2025-03-31 --data-dir "$data" >"$work/ref.out" 2>"$work/ref.err" ||
+FOURSCORE_SCHEMA_DIR="$root/schemas" FOURSCORE_PLUGIN_DIR="${FOURSCORE_PLUGIN_DIR:-$build/plugins}" "$work/scorecard_ref" --from 2025-03-01 --to 2025-03-31 --data-dir "$data" >"$work/ref.out" 2>"$work/ref.err" ||
   { cat "$work/ref.err" >&2; exit 1; }
 grep -E '^C reference' "$work/ref.out"
 echo "top 5, Lua | C:"
