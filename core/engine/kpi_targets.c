@@ -2,7 +2,11 @@
  * the targets table for the answer's ids together (up to TARGETS_IDS_MAX a
  * statement), over the months of the period, into a (KPI, store, month)
  * matrix; then each row sums its stores and months pro rata by the days of
- * each month inside the row's period. */
+ * each month inside the row's period. A read is kept for the data generation
+ * it is of (a few of them, the last used), so that the other answers of that
+ * generation asking the same months and ids (a batch's queries by store, by
+ * region, for the group) do not read it again; a newer generation (any
+ * import, any setting) is a miss. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +29,113 @@ static void sql_targets_build(void)
         for (int k = 1; k < n; k++) off += snprintf(sql_targets[n] + off, sizeof sql_targets[n] - (size_t)off, ", ?");
         snprintf(sql_targets[n] + off, sizeof sql_targets[n] - (size_t)off, ")");
     }
+}
+
+/* --- the reads kept --- */
+
+typedef struct target_cell {
+    int k;                           /* the id's index in the read's ids */
+    char store[33], month[8];
+    double value;
+} target_cell;
+
+#define TARGETS_MEMO_SLOTS 8
+#define TARGETS_MEMO_CELLS 65536     /* a larger read is not kept */
+#define TARGETS_KEY_MAX (16 + TARGETS_IDS_MAX * 65)
+static struct {
+    unsigned long long generation, used;
+    char key[TARGETS_KEY_MAX];       /* "m0 m1 id,id,..." */
+    target_cell *cells;
+    int n;
+} memo[TARGETS_MEMO_SLOTS];
+static unsigned long long memo_clock;
+static pthread_mutex_t memo_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void memo_key(char *key, const char *m0, const char *m1, const char *const *ids, int n)
+{
+    int off = snprintf(key, TARGETS_KEY_MAX, "%s %s ", m0, m1);
+    for (int k = 0; k < n && off > 0 && off < TARGETS_KEY_MAX; k++)
+        off += snprintf(key + off, TARGETS_KEY_MAX - (size_t)off, "%s%s", k ? "," : "", ids[k]);
+}
+
+/* A copy of the read kept for (generation, key) into *cells (*n of them; free
+ * it), or false when none is kept. */
+static bool memo_get(unsigned long long generation, const char *key, target_cell **cells, int *n)
+{
+    bool hit = false;
+    pthread_mutex_lock(&memo_mu);
+    for (int i = 0; i < TARGETS_MEMO_SLOTS && !hit; i++) {
+        if (!memo[i].cells || memo[i].generation != generation || strcmp(memo[i].key, key) != 0) continue;
+        *cells = malloc((size_t)(memo[i].n ? memo[i].n : 1) * sizeof **cells);
+        if (*cells) {
+            memcpy(*cells, memo[i].cells, (size_t)memo[i].n * sizeof **cells);
+            *n = memo[i].n;
+            memo[i].used = ++memo_clock;
+            hit = true;
+        }
+    }
+    pthread_mutex_unlock(&memo_mu);
+    return hit;
+}
+
+/* Keep a copy of a read (in the least recently used slot). */
+static void memo_put(unsigned long long generation, const char *key, const target_cell *cells, int n)
+{
+    if (n > TARGETS_MEMO_CELLS) return;
+    target_cell *copy = malloc((size_t)(n ? n : 1) * sizeof *copy);
+    if (!copy) return;
+    memcpy(copy, cells, (size_t)n * sizeof *copy);
+    pthread_mutex_lock(&memo_mu);
+    int slot = 0;
+    for (int i = 1; i < TARGETS_MEMO_SLOTS; i++)
+        if (memo[i].used < memo[slot].used) slot = i;
+    free(memo[slot].cells);
+    memo[slot].cells = copy;
+    memo[slot].n = n;
+    memo[slot].generation = generation;
+    memo[slot].used = ++memo_clock;
+    snprintf(memo[slot].key, sizeof memo[slot].key, "%s", key);
+    pthread_mutex_unlock(&memo_mu);
+}
+
+/* The targets of ids (n of them) in months [m0, m1]: kept, or read on c
+ * (and kept when generation > 0). 0 with *cells (free it), or -1 with err. */
+static int targets_read(db_conn *c, unsigned long long generation, const char *m0, const char *m1,
+                        const char *const *ids, int n, target_cell **cells, int *ncells, char *err, size_t errlen)
+{
+    char key[TARGETS_KEY_MAX];
+    memo_key(key, m0, m1, ids, n);
+    if (generation > 0 && memo_get(generation, key, cells, ncells)) return 0;
+    db_val params[2 + TARGETS_IDS_MAX];
+    params[0] = DB_STRN(m0, strlen(m0));
+    params[1] = DB_STRN(m1, strlen(m1));
+    for (int k = 0; k < n; k++) params[2 + k] = DB_STR(ids[k]);
+    db_result *res = NULL;
+    if (db_query(c, sql_targets[n], params, 2 + n, &res, err, errlen) != 0) return -1;
+    *cells = malloc((size_t)(res->nrows ? res->nrows : 1) * sizeof **cells);
+    if (!*cells) {
+        db_result_free(res);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int m = 0;
+    for (int i = 0; i < res->nrows; i++) {
+        int k = -1;
+        for (int j = 0; j < n && k < 0; j++) if (strcmp(ids[j], db_cell(res, i, 0)) == 0) k = j;
+        bool null = false;
+        double v = db_cell_double(res, i, 3, &null);
+        const char *store = db_cell(res, i, 1), *month = db_cell(res, i, 2);
+        if (k < 0 || null || !store || !month) continue;
+        target_cell *t = &(*cells)[m++];
+        t->k = k;
+        t->value = v;
+        snprintf(t->store, sizeof t->store, "%s", store);
+        snprintf(t->month, sizeof t->month, "%s", month);
+    }
+    db_result_free(res);
+    *ncells = m;
+    if (generation > 0) memo_put(generation, key, *cells, m);
+    return 0;
 }
 
 /* The position of code in the sorted stores, or -1. */
@@ -106,30 +217,23 @@ int kpi_targets_sum_ids(db_conn *c, const char *const *ids, int nids, const kpi_
     int rc = 0;
     for (int k0 = 0; k0 < nids && rc == 0; k0 += TARGETS_IDS_MAX) {
         int n = nids - k0 < TARGETS_IDS_MAX ? nids - k0 : TARGETS_IDS_MAX;
-        db_val params[2 + TARGETS_IDS_MAX];
-        params[0] = DB_STRN(m0, strlen(m0));
-        params[1] = DB_STRN(m1, strlen(m1));
-        for (int k = 0; k < n; k++) params[2 + k] = DB_STR(ids[k0 + k]);
         memset(value, 0, cells * (size_t)n * sizeof *value);
         memset(have, 0, cells * (size_t)n * sizeof *have);
-        db_result *res = NULL;
-        if (db_query(c, sql_targets[n], params, 2 + n, &res, err, errlen) != 0) {
+        target_cell *read = NULL;
+        int nread = 0;
+        if (targets_read(c, q->generation, m0, m1, ids + k0, n, &read, &nread, err, errlen) != 0) {
             rc = -1;
             break;
         }
-        for (int i = 0; i < res->nrows; i++) {
-            int k = -1;
-            for (int j = 0; j < n && k < 0; j++) if (strcmp(ids[k0 + j], db_cell(res, i, 0)) == 0) k = j;
-            int s = store_pos(q->stores, q->nstores, db_cell(res, i, 1));
-            int m = month_pos(q, db_cell(res, i, 2), nmonths);
-            bool null = false;
-            double v = db_cell_double(res, i, 3, &null);
-            if (k < 0 || s < 0 || m < 0 || null) continue;
-            size_t cell = (size_t)k * cells + (size_t)s * (size_t)nmonths + (size_t)m;
-            value[cell] = v;
+        for (int i = 0; i < nread; i++) {
+            int s = store_pos(q->stores, q->nstores, read[i].store);
+            int m = month_pos(q, read[i].month, nmonths);
+            if (s < 0 || m < 0) continue;
+            size_t cell = (size_t)read[i].k * cells + (size_t)s * (size_t)nmonths + (size_t)m;
+            value[cell] = read[i].value;
             have[cell] = true;
         }
-        db_result_free(res);
+        free(read);
         for (int k = 0; k < n; k++)
             sum_rows(q, nmonths, value + (size_t)k * cells, have + (size_t)k * cells,
                      out + (size_t)(k0 + k) * (size_t)q->nrows, is_null + (size_t)(k0 + k) * (size_t)q->nrows);

@@ -244,7 +244,10 @@ test('only admins and all-store tokens import targets', async () => {
   assert.deepEqual(byAll.json, { entity: 'targets', rows: 1, inserted: 1, updated: 0, unchanged: 0 });
   close((await kpi('ids=service.ro_count&from=2024-05-01&to=2024-05-31&stores=S1&targets=1')).rows[0]
     .targets['service.ro_count'], 300, 'S1 May after the all-store token');
-  // a correction replaces it and the answer follows (no stale cache): 310 -> 341 for S1 March
+  // a correction replaces it and the answer follows (no stale cache, no read of the budgets kept from
+  // before it: the same months and ids asked just before): 310 -> 341 for S1 March
+  close((await kpi('ids=service.ro_count&from=2024-03-01&to=2024-03-31&stores=S1&targets=1')).rows[0]
+    .targets['service.ro_count'], 310, 'S1 March before the correction');
   const fix = await s.request('POST', '/api/v1/import/targets', { cookie: admin, contentType: 'text/csv',
     body: 'store_code,month,kpi,value\nS1,2024-05,service.ro_count,300\nS1,2024-03,service.ro_count,341\n' });
   assert.equal(fix.status, 200, fix.text);
