@@ -109,8 +109,9 @@ int kpi_dir_find(const dir_entry *v, int n, const char *code)
     return -1;
 }
 
-/* Fill *out with the rows of sql: code, name[, region code] (sorted by code, binary). */
-static int dir_load(db_conn *c, const char *sql, dir_entry **out, int *n, char *err, size_t errlen)
+/* Fill *out with the rows of sql: code, name[, region code] (sorted by code,
+ * binary); keep: NULL, or where the result goes (then the caller frees it). */
+static int dir_load(db_conn *c, const char *sql, dir_entry **out, int *n, db_result **keep, char *err, size_t errlen)
 {
     db_result *res = NULL;
     *out = NULL;
@@ -130,7 +131,8 @@ static int dir_load(db_conn *c, const char *sql, dir_entry **out, int *n, char *
     }
     *out = v;
     *n = res->nrows;
-    db_result_free(res);
+    if (keep) *keep = res;
+    else db_result_free(res);
     return 0;
 oom:
     db_result_free(res);
@@ -152,10 +154,9 @@ static kpi_snapshot *snapshot_load(db_conn *c, const plugin_registry *plugins, u
     }
     s->generation = generation;
     db_result *st = NULL;
-    if (dir_load(c, SQL_DIR_STORES, &s->stores, &s->nstores, err, errlen) != 0 ||
-        dir_load(c, SQL_DIR_REGIONS, &s->regions, &s->nregions, err, errlen) != 0 ||
-        dir_load(c, SQL_DIR_INSURERS, &s->insurers, &s->ninsurers, err, errlen) != 0 ||
-        db_query(c, SQL_DIR_STORES, NULL, 0, &st, err, errlen) != 0 ||
+    if (dir_load(c, SQL_DIR_STORES, &s->stores, &s->nstores, &st, err, errlen) != 0 ||
+        dir_load(c, SQL_DIR_REGIONS, &s->regions, &s->nregions, NULL, err, errlen) != 0 ||
+        dir_load(c, SQL_DIR_INSURERS, &s->insurers, &s->ninsurers, NULL, err, errlen) != 0 ||
         kpi_settings_load(c, plugins, &s->settings, err, errlen) != 0) {
         db_result_free(st);
         snapshot_free(s);
