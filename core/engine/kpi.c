@@ -779,15 +779,12 @@ char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, int 
     memcpy(req.to, to, 11);
     kpi_answer *ans = NULL;
     if (kpi_query(a, &req, &ans, status, err, errlen) == 0) {
-        cJSON *j = kpi_answer_json(&req, ans);
-        text = j ? cJSON_PrintUnformatted(j) : NULL;
-        cJSON_Delete(j);
+        text = kpi_answer_text(&req, ans, len);
         if (!text) {
             *status = 500;
             snprintf(err, errlen, "out of memory");
-        } else {
-            *len = strlen(text);
-            if (key) kpi_answers_put(a->kpi, gen, key, text, *len);
+        } else if (key) {
+            kpi_answers_put(a->kpi, gen, key, text, *len);
         }
     }
     free(key);

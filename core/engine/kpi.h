@@ -54,6 +54,9 @@ kpi_answer *kpi_answer_new(int nrows, int nids, bool targets);
 /* {"from","to","by","rows":[{"key","label","values":{id: number|null}}]},
  * with "targets":{id: number|null} in each row when req->targets. */
 cJSON *kpi_answer_json(const kpi_request *req, const kpi_answer *ans);
+/* The same answer as the text cJSON_PrintUnformatted would make of it, written
+ * straight (malloc'd, *len its length); NULL when out of memory. */
+char *kpi_answer_text(const kpi_request *req, const kpi_answer *ans, size_t *len);
 /* The catalogue target of a KPI as JSON (number, {"low","high"}) or NULL. */
 cJSON *kpi_target_json(struct app *a, const char *id);
 bool kpi_exists(struct app *a, const char *id);

@@ -502,8 +502,62 @@ static void test_refusals(app *a)
     kpi_answer_free(q.ans);
 }
 
+/* The answer's text is the text cJSON prints of its tree: the same bytes,
+ * over numbers of every form cJSON distinguishes (whole numbers in and out
+ * of int range, 15 and 17 significant digits, tiny and huge, negative zero,
+ * non-finite as null) and strings needing every escape, with and without
+ * budgets. */
+static void test_answer_text(void)
+{
+    static const double vals[] = { 0, -0.0, 1, -7, 2147483647.0, 2147483648.0, -2147483649.0, 1e15, 123456789012.0,
+                                   0.1, 1.0 / 3, 2.0 / 3 * 1e-300, 6.02214076e23, -12345.678, 1e300 * 10, 0.0 / 0.0,
+                                   3100.62, 1023.0 * 15 / 31 };
+    const int nids = (int)(sizeof vals / sizeof vals[0]);
+    const char *ids[sizeof vals / sizeof vals[0]];
+    char names[sizeof vals / sizeof vals[0]][16];
+    for (int k = 0; k < nids; k++) {
+        snprintf(names[k], sizeof names[k], "t.v%d", k);
+        ids[k] = names[k];
+    }
+    for (int with_targets = 0; with_targets <= 1; with_targets++) {
+        kpi_answer *ans = kpi_answer_new(3, nids, with_targets);
+        CHECK(ans != NULL, "an answer is made");
+        if (!ans) return;
+        snprintf(ans->rows[0].key, sizeof ans->rows[0].key, "S1");
+        snprintf(ans->rows[0].label, sizeof ans->rows[0].label, "广州天河丰田 \"总店\" \\ a\tb\nc\x01\x1f");
+        snprintf(ans->rows[1].key, sizeof ans->rows[1].key, "2024-03");
+        snprintf(ans->rows[2].key, sizeof ans->rows[2].key, "group");
+        for (int r = 0; r < 3; r++)
+            for (int k = 0; k < nids; k++) {
+                ans->rows[r].values[k] = vals[(k + r) % nids] * (r == 2 ? -1 : 1);
+                ans->rows[r].is_null[k] = r == 1 && k % 5 == 0;
+                if (with_targets) {
+                    ans->rows[r].targets[k] = vals[(k + 3 * r + 1) % nids];
+                    ans->rows[r].targets_null[k] = k % 4 == 1;
+                }
+            }
+        kpi_request req = { .ids = ids, .nids = nids, .by = "store", .targets = with_targets };
+        memcpy(req.from, "2024-03-01", 11);
+        memcpy(req.to, "2024-03-31", 11);
+        cJSON *tree = kpi_answer_json(&req, ans);
+        char *printed = tree ? cJSON_PrintUnformatted(tree) : NULL;
+        size_t len = 0;
+        char *text = kpi_answer_text(&req, ans, &len);
+        size_t at = 0;
+        while (printed && text && printed[at] && printed[at] == text[at]) at++;
+        CHECK(printed && text && strcmp(printed, text) == 0 && len == strlen(printed),
+              "the text %s budgets is cJSON's, byte for byte (first difference at %zu: cJSON \"%.40s\", text \"%.40s\")",
+              with_targets ? "with" : "without", at, printed ? printed + at : "(null)", text ? text + at : "(null)");
+        free(printed);
+        free(text);
+        cJSON_Delete(tree);
+        kpi_answer_free(ans);
+    }
+}
+
 int main(void)
 {
+    test_answer_text();
     testdb t;
     if (testdb_start(&t) != 0) {
         CHECK(0, "the test database starts");
