@@ -75,6 +75,8 @@ export async function login(page, user, password) {
   await page.fill('#username', user);
   await page.fill('#password', password);
   await Promise.all([page.waitForURL(/index\.html|store\.html|\/$/), page.click('#submit')]);
+  // the landing page's own requests (its KPI batch) are done before the caller counts or navigates
+  await page.waitForLoadState('networkidle');
 }
 // Signs a context in through the API (its pages share the cookie).
 export async function apiLogin(context, { user, password }) {
