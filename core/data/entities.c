@@ -196,7 +196,7 @@ static const entity_def entities[] = {
     { .name = "appointments", COLS(appt_cols), .nkey = 2, .has_store = true, .dates = DATES_ROS_NAMED,
       PARENTS(appt_parents), .feeds = FEED_RO_DAYS, .latest = "booked_at" },
     /* per-store monthly budgets, read by the KPI engine directly (kpi_targets.c) */
-    { .name = "targets", COLS(target_cols), .nkey = 3, .has_store = true, .global = true,
+    { .name = "targets", COLS(target_cols), .nkey = 3, .has_store = true, .global = true, .budgets = true,
       OWN_DATES("CAST(CONCAT(@.month, '-01') AS DATE)", "LAST_DAY(CONCAT(@.month, '-01'))"), PARENTS(store_parents) },
 };
 #define NENTITIES ((int)(sizeof entities / sizeof entities[0]))

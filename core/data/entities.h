@@ -101,6 +101,7 @@ typedef struct entity_def {
     int nkey;                      /* the first nkey columns are the natural key */
     bool has_store;                /* column 0 is store_code */
     bool global;                   /* regions, stores, insurers, targets: admins and all-store tokens only */
+    bool budgets;                  /* targets: a write moves the budgets generation too (generation.h) */
     enum entity_dates dates;
     const char *date_lo, *date_hi; /* DATES_OWN: business date range of a row; '@' stands for the table alias */
     const parent_check *parents;

@@ -408,7 +408,11 @@ void finish_writes(import_job *j)
     free(vins);
     if (rc < 0) { job_db_fail(j, err, "refreshing rollups"); return; }
     if (note_freshness(j) < 0) return;
-    if (data_generation_bump(j->conn, err, sizeof err) < 0) { job_db_fail(j, err, "invalidating KPI caches"); return; }
+    if (data_generation_bump(j->conn, err, sizeof err) < 0 ||
+        (e->budgets && budgets_generation_bump(j->conn, err, sizeof err) < 0)) {
+        job_db_fail(j, err, "invalidating KPI caches");
+        return;
+    }
     char detail[400];
     snprintf(detail, sizeof detail, "{\"file\":\"%.200s\",\"rows\":%lld,\"inserted\":%lld,\"updated\":%lld,\"unchanged\":%lld}",
              j->label, j->rows, j->inserted, j->updated, j->unchanged);

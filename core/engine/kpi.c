@@ -504,7 +504,7 @@ static void fill_targets(void *arg)
     for (int k = 0; !t->rc && k < nids; k++) ids[k] = t->pks[k]->def->id, budget[k] = t->pks[k]->budget && byf != FSP_BY_INSURER;
     kpi_target_rows q = { .stores = codes, .nstores = nscope, .nrows = nrows, .monthly = byf == FSP_BY_MONTH,
                           .row_of_store = byf == FSP_BY_STORE || byf == FSP_BY_REGION ? row_of : NULL,
-                          .generation = t->snap->generation };
+                          .generation = t->snap->budgets_generation };
     if (!t->rc) t->rc = kpi_targets_fill(t->c, t->req->from, t->req->to, ids, budget, nids, &q, v, null, t->err, sizeof t->err);
     for (size_t k = 0, i = 0; !t->rc && k < (size_t)nids; k++)
         for (int r = 0; r < nrows; r++, i++) t->ans->rows[r].targets[k] = v[i], t->ans->rows[r].targets_null[k] = null[i];

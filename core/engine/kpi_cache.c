@@ -402,8 +402,8 @@ kpi_snapshot *kpi_snapshot_get(kpi_engine *k, db_conn *c, char *err, size_t errl
 {
     unsigned long long changes = data_changes_here();
     long long read_ms = clock_ms_whole();
-    unsigned long long gen;
-    if (data_generation_read(c, &gen, err, errlen) != 0) return NULL;
+    unsigned long long gen, budgets;
+    if (data_generations_read(c, &gen, &budgets, err, errlen) != 0) return NULL;
     pthread_mutex_lock(&k->mu);
     if (k->snap && k->snap->generation == gen) {
         kpi_snapshot *s = k->snap;
@@ -418,6 +418,7 @@ kpi_snapshot *kpi_snapshot_get(kpi_engine *k, db_conn *c, char *err, size_t errl
     pthread_mutex_unlock(&k->mu);
     kpi_snapshot *fresh = snapshot_load(c, k->plugins, gen, err, errlen);
     if (!fresh) return NULL;
+    fresh->budgets_generation = budgets;
     pthread_mutex_lock(&k->mu);
     if (!k->snap || k->snap->generation < gen) {
         if (k->snap && --k->snap->refs == 0) snapshot_free(k->snap);

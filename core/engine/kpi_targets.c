@@ -2,11 +2,12 @@
  * the targets table for the answer's ids together (up to TARGETS_IDS_MAX a
  * statement), over the months of the period, into a (KPI, store, month)
  * matrix; then each row sums its stores and months pro rata by the days of
- * each month inside the row's period. A read is kept for the data generation
- * it is of (a few of them, the last used), so that the other answers of that
- * generation asking the same months and ids (a batch's queries by store, by
- * region, for the group) do not read it again; a newer generation (any
- * import, any setting) is a miss. */
+ * each month inside the row's period. A read is kept for the budgets
+ * generation it is of (a few of them, the last used: generation.h), so that
+ * the other answers asking the same months and ids (a batch's queries by
+ * store, by region, for the group; the pages after an import of repair
+ * orders or a setting change) do not read it again; an import of targets
+ * moves the budgets generation and makes every kept read a miss. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

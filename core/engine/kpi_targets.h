@@ -16,10 +16,10 @@ typedef struct kpi_target_rows {
     int nrows;
     const int *row_of_store;        /* per store its row (by=store, by=region); NULL: every row covers every store */
     bool monthly;                   /* by=month: row r is the r-th month of the period, clipped to it */
-    unsigned long long generation;  /* > 0: the data generation the answer is of; reads of the same
-                                       months and ids are then shared with the other answers of it
-                                       (the queries of one batch ask the same budgets by store, by
-                                       region and for the group) */
+    unsigned long long generation;  /* > 0: the budgets generation in force (generation.h, moved by
+                                       imports of targets alone); a read of the same months and ids
+                                       is then shared by every answer while it holds (the queries of
+                                       a batch, the pages after an import of repair orders) */
 } kpi_target_rows;
 
 /* The targets of KPI id for each row: out[r], is_null[r] (nrows each). Reads

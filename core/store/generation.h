@@ -3,7 +3,8 @@
  * inside its transaction and says so again once it has committed; the KPI
  * engine reads the generation and drops what it cached for an older one.
  * So the data layer tells the engine that something changed without
- * calling into it (the data_generation row of schemas/001_core.sql). */
+ * calling into it (the data_generation row of schemas/001_core.sql). The
+ * budgets generation (row 2) moves with imports of the targets alone. */
 #ifndef FS_GENERATION_H
 #define FS_GENERATION_H
 #include <stddef.h>
@@ -19,4 +20,11 @@ void data_changed_here(void);
 unsigned long long data_changes_here(void);
 /* The generation in force: 0, or -1 with err. */
 int data_generation_read(db_conn *c, unsigned long long *out, char *err, size_t errlen);
+/* The budgets generation (row 2, schemas/023): bumped, inside the caller's
+ * transaction, by a write of the targets entity only. */
+int budgets_generation_bump(db_conn *c, char *err, size_t errlen);
+/* Both in one read: *data as data_generation_read, *budgets the budgets
+ * generation (0 when the row is missing). 0, or -1 with err. */
+int data_generations_read(db_conn *c, unsigned long long *data, unsigned long long *budgets, char *err,
+                          size_t errlen);
 #endif
