@@ -237,11 +237,14 @@ int cmd_kpi(int argc, char **argv)
         goto done;
     }
     if (!strcmp(format, "json")) {
-        cJSON *j = kpi_answer_json(&req, ans);
+        /* the server's own text of the answer, laid out for a person to read */
+        char *compact = kpi_answer_text(&req, ans, NULL);
+        cJSON *j = compact ? cJSON_Parse(compact) : NULL;
         char *text = j ? cJSON_Print(j) : NULL;
         if (text) printf("%s\n", text);
         free(text);
         cJSON_Delete(j);
+        free(compact);
     } else if (!strcmp(format, "csv")) {
         printf("key,label");
         for (int k = 0; k < nids; k++) { putchar(','); print_csv_field(stdout, ids[k]); }

@@ -52,10 +52,9 @@ void kpi_answer_free(kpi_answer *ans);
  * (kpi_answer.c; the engine fills them). NULL when out of memory. */
 kpi_answer *kpi_answer_new(int nrows, int nids, bool targets);
 /* {"from","to","by","rows":[{"key","label","values":{id: number|null}}]},
- * with "targets":{id: number|null} in each row when req->targets. */
-cJSON *kpi_answer_json(const kpi_request *req, const kpi_answer *ans);
-/* The same answer as the text cJSON_PrintUnformatted would make of it, written
- * straight (malloc'd, *len its length); NULL when out of memory. */
+ * with "targets":{id: number|null} in each row when req->targets, as the
+ * text cJSON_PrintUnformatted would make of that tree (malloc'd, *len its
+ * length when len is not NULL); NULL when out of memory. */
 char *kpi_answer_text(const kpi_request *req, const kpi_answer *ans, size_t *len);
 /* The catalogue target of a KPI as JSON (number, {"low","high"}) or NULL. */
 cJSON *kpi_target_json(struct app *a, const char *id);
@@ -96,7 +95,7 @@ typedef struct kpi_text_query {
  * scope; a kept answer long enough to be worth it has a compressed copy,
  * and then comes in the form want (GZIP: a gzip stream; PIECE: a deflate
  * piece described by *piece, whose data is the returned bytes), else as
- * kpi_answer_json text: *got says which. NULL with *status and err: 400
+ * kpi_answer_text text: *got says which. NULL with *status and err: 400
  * naming the parameter (ids, from, to, by), 403 naming a store or region
  * outside the scope, 503 when the database fails or a statement runs past
  * the KPI time limit, 500 otherwise. */

@@ -1,8 +1,8 @@
 /* kpi_answer: the rows of a KPI answer (kpi.h's kpi_answer): made, freed,
- * and written as the JSON of docs/api.md: as a cJSON tree (for the command
- * line), or straight as the text the server sends and caches, which is the
- * same text cJSON would print (its number and string forms) without a tree
- * of thousands of nodes in between. The engine (kpi.c) fills them. */
+ * and written as the JSON of docs/api.md, straight as the text the server
+ * sends and caches (the command line lays the same text out): the text
+ * cJSON would print (its number and string forms) without a tree of
+ * thousands of nodes in between. The engine (kpi.c) fills them. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -48,35 +48,6 @@ kpi_answer *kpi_answer_new(int nrows, int nids, bool targets)
         }
     }
     return ans;
-}
-
-cJSON *kpi_answer_json(const kpi_request *req, const kpi_answer *ans)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddStringToObject(o, "from", req->from);
-    cJSON_AddStringToObject(o, "to", req->to);
-    cJSON_AddStringToObject(o, "by", req->by && *req->by ? req->by : "group");
-    cJSON *rows = cJSON_AddArrayToObject(o, "rows");
-    for (int i = 0; rows && i < ans->nrows; i++) {
-        const kpi_row *r = &ans->rows[i];
-        cJSON *row = cJSON_CreateObject();
-        if (!row) break;
-        cJSON_AddItemToArray(rows, row);
-        cJSON_AddStringToObject(row, "key", r->key);
-        cJSON_AddStringToObject(row, "label", r->label);
-        cJSON *vals = cJSON_AddObjectToObject(row, "values");
-        for (int k = 0; vals && k < ans->nids && k < req->nids; k++) {
-            if (r->is_null[k] || !isfinite(r->values[k])) cJSON_AddNullToObject(vals, req->ids[k]);
-            else cJSON_AddNumberToObject(vals, req->ids[k], r->values[k]);
-        }
-        cJSON *tg = req->targets && r->targets ? cJSON_AddObjectToObject(row, "targets") : NULL;
-        for (int k = 0; tg && k < ans->nids && k < req->nids; k++) {
-            if (r->targets_null[k] || !isfinite(r->targets[k])) cJSON_AddNullToObject(tg, req->ids[k]);
-            else cJSON_AddNumberToObject(tg, req->ids[k], r->targets[k]);
-        }
-    }
-    return o;
 }
 
 /* --- the text --- */
