@@ -2,7 +2,6 @@
 #include <stdatomic.h>
 #include "generation.h"
 
-static const char SQL_GENERATION[] = "SELECT generation FROM data_generation WHERE id = 1";
 static const char SQL_GENERATION_BUMP[] = "UPDATE data_generation SET generation = generation + 1 WHERE id = 1";
 static const char SQL_BUDGETS_BUMP[] = "UPDATE data_generation SET generation = generation + 1 WHERE id = 2";
 static const char SQL_GENERATIONS[] = "SELECT id, generation FROM data_generation WHERE id IN (1, 2)";
@@ -23,15 +22,6 @@ int data_generation_bump(db_conn *c, char *err, size_t errlen)
 {
     data_changed_here();
     return db_exec(c, SQL_GENERATION_BUMP, NULL, 0, NULL, err, errlen);
-}
-
-int data_generation_read(db_conn *c, unsigned long long *out, char *err, size_t errlen)
-{
-    db_result *res = NULL;
-    if (db_query(c, SQL_GENERATION, NULL, 0, &res, err, errlen) != 0) return -1;
-    *out = res->nrows ? (unsigned long long)db_cell_int(res, 0, 0) : 0;
-    db_result_free(res);
-    return 0;
 }
 
 int budgets_generation_bump(db_conn *c, char *err, size_t errlen)

@@ -18,13 +18,11 @@ int data_generation_bump(db_conn *c, char *err, size_t errlen);
 void data_changed_here(void);
 /* How many changes this process has made so far (the engine compares it). */
 unsigned long long data_changes_here(void);
-/* The generation in force: 0, or -1 with err. */
-int data_generation_read(db_conn *c, unsigned long long *out, char *err, size_t errlen);
 /* The budgets generation (row 2, schemas/023): bumped, inside the caller's
  * transaction, by a write of the targets entity only. */
 int budgets_generation_bump(db_conn *c, char *err, size_t errlen);
-/* Both in one read: *data as data_generation_read, *budgets the budgets
- * generation (0 when the row is missing). 0, or -1 with err. */
+/* The generations in force, in one read: *data the data generation, *budgets
+ * the budgets generation (0 when its row is missing). 0, or -1 with err. */
 int data_generations_read(db_conn *c, unsigned long long *data, unsigned long long *budgets, char *err,
                           size_t errlen);
 #endif
