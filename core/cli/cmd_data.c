@@ -190,7 +190,10 @@ int cmd_rollup(int argc, char **argv)
         return 1;
     }
     rc = rollup_rebuild_progress(c, print_progress, NULL, err, sizeof err);
+    /* facts changed by hand may be any of them: every generation moves */
     if (rc == 0) rc = data_generation_bump(c, err, sizeof err);
+    if (rc == 0) rc = budgets_generation_bump(c, err, sizeof err);
+    if (rc == 0) rc = directory_generation_bump(c, err, sizeof err);
     db_release(a.db, c);
     app_close(&a);
     if (rc != 0) {

@@ -155,9 +155,10 @@ static const col_def target_cols[] = {
 #define FEEDS_RO_FIGURES (FEED_RO_DAYS | FEED_RO_RECEIVABLES)
 
 static const entity_def entities[] = {
-    { .name = "regions", COLS(regions_cols), .nkey = 1, .global = true },
-    { .name = "stores", COLS(stores_cols), .nkey = 1, .has_store = true, .global = true, PARENTS(stores_parents) },
-    { .name = "insurers", COLS(insurers_cols), .nkey = 1, .global = true },
+    { .name = "regions", COLS(regions_cols), .nkey = 1, .global = true, .directory = true },
+    { .name = "stores", COLS(stores_cols), .nkey = 1, .has_store = true, .global = true, .directory = true,
+      PARENTS(stores_parents) },
+    { .name = "insurers", COLS(insurers_cols), .nkey = 1, .global = true, .directory = true },
     { .name = "staff", COLS(staff_cols), .nkey = 2, .has_store = true, PARENTS(store_parents) },
     /* a customer's type decides which receivables count */
     { .name = "customers", COLS(customers_cols), .nkey = 2, .has_store = true, PARENTS(store_parents),

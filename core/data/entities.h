@@ -102,6 +102,7 @@ typedef struct entity_def {
     bool has_store;                /* column 0 is store_code */
     bool global;                   /* regions, stores, insurers, targets: admins and all-store tokens only */
     bool budgets;                  /* targets: a write moves the budgets generation too (generation.h) */
+    bool directory;                /* regions, stores, insurers: a write moves the directory generation too */
     enum entity_dates dates;
     const char *date_lo, *date_hi; /* DATES_OWN: business date range of a row; '@' stands for the table alias */
     const parent_check *parents;

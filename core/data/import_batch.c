@@ -409,7 +409,8 @@ void finish_writes(import_job *j)
     if (rc < 0) { job_db_fail(j, err, "refreshing rollups"); return; }
     if (note_freshness(j) < 0) return;
     if (data_generation_bump(j->conn, err, sizeof err) < 0 ||
-        (e->budgets && budgets_generation_bump(j->conn, err, sizeof err) < 0)) {
+        (e->budgets && budgets_generation_bump(j->conn, err, sizeof err) < 0) ||
+        (e->directory && directory_generation_bump(j->conn, err, sizeof err) < 0)) {
         job_db_fail(j, err, "invalidating KPI caches");
         return;
     }

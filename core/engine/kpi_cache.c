@@ -10,8 +10,10 @@
  * than KPI_GENERATION_FRESH_MS ago is taken as it is, unless this process
  * has committed a change since (data_changed_here): under load, one read
  * serves many requests; another instance's change is seen within that
- * time. The store directory (names, regions) and the settings are reloaded
- * with it (the snapshot).
+ * time. The settings are reloaded with it, and the directory (stores'
+ * names and regions, regions, insurers) when the directory generation moved
+ * too (only imports of those entities move it), else kept from the previous
+ * snapshot: together, the snapshot.
  *
  * Whole answers (the JSON text of one request and scope) are kept too, for
  * one generation, so that a dashboard reloaded by many people costs a
@@ -144,29 +146,80 @@ static const char SQL_DIR_STORES[] = "SELECT store_code, name, region_code FROM 
 static const char SQL_DIR_REGIONS[] = "SELECT region_code, name FROM regions ORDER BY region_code";
 static const char SQL_DIR_INSURERS[] = "SELECT insurer_code, name FROM insurers ORDER BY insurer_code";
 
-static kpi_snapshot *snapshot_load(db_conn *c, const plugin_registry *plugins, unsigned long long generation,
-                                   char *err, size_t errlen)
+/* A copy of v[0..n) (names duplicated); NULL (and *ok false) when out of memory. */
+static dir_entry *dir_copy(const dir_entry *v, int n, bool *ok)
+{
+    if (n == 0) return NULL;
+    dir_entry *w = calloc((size_t)n, sizeof *w);
+    if (!w) {
+        *ok = false;
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        w[i] = v[i];
+        if (!(w[i].name = strdup(v[i].name))) {
+            for (int k = 0; k < i; k++) free(w[k].name);
+            free(w);
+            *ok = false;
+            return NULL;
+        }
+    }
+    return w;
+}
+
+/* s's directory read from the database (4 statements' worth, with the settings). */
+static int directory_read(db_conn *c, kpi_snapshot *s, char *err, size_t errlen)
+{
+    db_result *st = NULL;
+    if (dir_load(c, SQL_DIR_STORES, &s->stores, &s->nstores, &st, err, errlen) != 0 ||
+        dir_load(c, SQL_DIR_REGIONS, &s->regions, &s->nregions, NULL, err, errlen) != 0 ||
+        dir_load(c, SQL_DIR_INSURERS, &s->insurers, &s->ninsurers, NULL, err, errlen) != 0) {
+        db_result_free(st);
+        return -1;
+    }
+    for (int i = 0; i < st->nrows && i < s->nstores; i++) {
+        int k = kpi_dir_find(s->stores, s->nstores, db_cell(st, i, 0));
+        if (k >= 0)
+            s->stores[k].region = kpi_dir_find(s->regions, s->nregions, db_cell(st, i, 2) ? db_cell(st, i, 2) : "");
+    }
+    db_result_free(st);
+    return 0;
+}
+
+/* s's directory copied from prev's (the same directory generation). */
+static int directory_copy(kpi_snapshot *s, const kpi_snapshot *prev, char *err, size_t errlen)
+{
+    bool ok = true;
+    s->stores = dir_copy(prev->stores, prev->nstores, &ok);
+    s->nstores = ok ? prev->nstores : 0;
+    s->regions = dir_copy(prev->regions, prev->nregions, &ok);
+    s->nregions = ok ? prev->nregions : 0;
+    s->insurers = dir_copy(prev->insurers, prev->ninsurers, &ok);
+    s->ninsurers = ok ? prev->ninsurers : 0;
+    if (!ok) snprintf(err, errlen, "out of memory");
+    return ok ? 0 : -1;
+}
+
+/* The snapshot of generations g: its directory copied from prev when prev
+ * (NULL: none) holds the same directory generation, else read; its
+ * settings read. */
+static kpi_snapshot *snapshot_load(db_conn *c, const plugin_registry *plugins, const data_generations *g,
+                                   const kpi_snapshot *prev, char *err, size_t errlen)
 {
     kpi_snapshot *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    s->generation = generation;
-    db_result *st = NULL;
-    if (dir_load(c, SQL_DIR_STORES, &s->stores, &s->nstores, &st, err, errlen) != 0 ||
-        dir_load(c, SQL_DIR_REGIONS, &s->regions, &s->nregions, NULL, err, errlen) != 0 ||
-        dir_load(c, SQL_DIR_INSURERS, &s->insurers, &s->ninsurers, NULL, err, errlen) != 0 ||
+    s->generation = g->data;
+    s->budgets_generation = g->budgets;
+    s->directory_generation = g->directory;
+    bool same_directory = prev && g->directory > 0 && prev->directory_generation == g->directory;
+    if ((same_directory ? directory_copy(s, prev, err, errlen) : directory_read(c, s, err, errlen)) != 0 ||
         kpi_settings_load(c, plugins, &s->settings, err, errlen) != 0) {
-        db_result_free(st);
         snapshot_free(s);
         return NULL;
     }
-    for (int i = 0; i < st->nrows && i < s->nstores; i++) {
-        int k = kpi_dir_find(s->stores, s->nstores, db_cell(st, i, 0));
-        if (k >= 0) s->stores[k].region = kpi_dir_find(s->regions, s->nregions, db_cell(st, i, 2) ? db_cell(st, i, 2) : "");
-    }
-    db_result_free(st);
     s->scope_codes = calloc((size_t)(2 * s->nstores + s->nregions + 1), sizeof *s->scope_codes);
     if (!s->scope_codes) {
         snprintf(err, errlen, "out of memory");
@@ -402,8 +455,9 @@ kpi_snapshot *kpi_snapshot_get(kpi_engine *k, db_conn *c, char *err, size_t errl
 {
     unsigned long long changes = data_changes_here();
     long long read_ms = clock_ms_whole();
-    unsigned long long gen, budgets;
-    if (data_generations_read(c, &gen, &budgets, err, errlen) != 0) return NULL;
+    data_generations g;
+    if (data_generations_read(c, &g, err, errlen) != 0) return NULL;
+    unsigned long long gen = g.data;
     pthread_mutex_lock(&k->mu);
     if (k->snap && k->snap->generation == gen) {
         kpi_snapshot *s = k->snap;
@@ -415,10 +469,12 @@ kpi_snapshot *kpi_snapshot_get(kpi_engine *k, db_conn *c, char *err, size_t errl
         pthread_mutex_unlock(&k->mu);
         return s;
     }
+    kpi_snapshot *prev = k->snap;   /* its directory may serve again */
+    if (prev) prev->refs++;
     pthread_mutex_unlock(&k->mu);
-    kpi_snapshot *fresh = snapshot_load(c, k->plugins, gen, err, errlen);
+    kpi_snapshot *fresh = snapshot_load(c, k->plugins, &g, prev, err, errlen);
+    if (prev) kpi_snapshot_release(k, prev);
     if (!fresh) return NULL;
-    fresh->budgets_generation = budgets;
     pthread_mutex_lock(&k->mu);
     if (!k->snap || k->snap->generation < gen) {
         if (k->snap && --k->snap->refs == 0) snapshot_free(k->snap);

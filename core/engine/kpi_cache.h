@@ -29,6 +29,7 @@ typedef struct dir_entry {
 typedef struct kpi_snapshot {
     unsigned long long generation;
     unsigned long long budgets_generation;   /* read with it: what the targets read is kept for */
+    unsigned long long directory_generation; /* read with it: the directory below is of this one */
     int refs;
     dir_entry *stores, *regions, *insurers;     /* each sorted by code (binary) */
     int nstores, nregions, ninsurers;

@@ -4,7 +4,8 @@
 
 static const char SQL_GENERATION_BUMP[] = "UPDATE data_generation SET generation = generation + 1 WHERE id = 1";
 static const char SQL_BUDGETS_BUMP[] = "UPDATE data_generation SET generation = generation + 1 WHERE id = 2";
-static const char SQL_GENERATIONS[] = "SELECT id, generation FROM data_generation WHERE id IN (1, 2)";
+static const char SQL_DIRECTORY_BUMP[] = "UPDATE data_generation SET generation = generation + 1 WHERE id = 3";
+static const char SQL_GENERATIONS[] = "SELECT id, generation FROM data_generation WHERE id IN (1, 2, 3)";
 
 static atomic_ullong local_changes;
 
@@ -29,16 +30,23 @@ int budgets_generation_bump(db_conn *c, char *err, size_t errlen)
     return db_exec(c, SQL_BUDGETS_BUMP, NULL, 0, NULL, err, errlen);
 }
 
-int data_generations_read(db_conn *c, unsigned long long *data, unsigned long long *budgets, char *err,
-                          size_t errlen)
+int directory_generation_bump(db_conn *c, char *err, size_t errlen)
+{
+    return db_exec(c, SQL_DIRECTORY_BUMP, NULL, 0, NULL, err, errlen);
+}
+
+int data_generations_read(db_conn *c, data_generations *g, char *err, size_t errlen)
 {
     db_result *res = NULL;
     if (db_query(c, SQL_GENERATIONS, NULL, 0, &res, err, errlen) != 0) return -1;
-    *data = *budgets = 0;
+    *g = (data_generations){ 0, 0, 0 };
     for (int i = 0; i < res->nrows; i++) {
-        unsigned long long g = (unsigned long long)db_cell_int(res, i, 1);
-        if (db_cell_int(res, i, 0) == 1) *data = g;
-        else *budgets = g;
+        unsigned long long v = (unsigned long long)db_cell_int(res, i, 1);
+        switch (db_cell_int(res, i, 0)) {
+        case 1: g->data = v; break;
+        case 2: g->budgets = v; break;
+        default: g->directory = v; break;
+        }
     }
     db_result_free(res);
     return 0;

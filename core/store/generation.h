@@ -4,7 +4,8 @@
  * engine reads the generation and drops what it cached for an older one.
  * So the data layer tells the engine that something changed without
  * calling into it (the data_generation row of schemas/001_core.sql). The
- * budgets generation (row 2) moves with imports of the targets alone. */
+ * budgets generation (row 2) moves with imports of the targets alone, the
+ * directory generation (row 3) with imports of regions, stores, insurers. */
 #ifndef FS_GENERATION_H
 #define FS_GENERATION_H
 #include <stddef.h>
@@ -21,8 +22,16 @@ unsigned long long data_changes_here(void);
 /* The budgets generation (row 2, schemas/023): bumped, inside the caller's
  * transaction, by a write of the targets entity only. */
 int budgets_generation_bump(db_conn *c, char *err, size_t errlen);
-/* The generations in force, in one read: *data the data generation, *budgets
- * the budgets generation (0 when its row is missing). 0, or -1 with err. */
-int data_generations_read(db_conn *c, unsigned long long *data, unsigned long long *budgets, char *err,
-                          size_t errlen);
+/* The directory generation (row 3, schemas/024): bumped, inside the
+ * caller's transaction, by a write of the regions, stores or insurers. */
+int directory_generation_bump(db_conn *c, char *err, size_t errlen);
+
+/* The generations in force (0 where a row is missing). */
+typedef struct data_generations {
+    unsigned long long data;        /* row 1: every change of facts or settings */
+    unsigned long long budgets;     /* row 2: the targets */
+    unsigned long long directory;   /* row 3: regions, stores, insurers */
+} data_generations;
+/* Read them, in one statement. 0, or -1 with err. */
+int data_generations_read(db_conn *c, data_generations *g, char *err, size_t errlen);
 #endif

@@ -314,6 +314,37 @@ test('an import drops cached answers at once', async () => {
   assert.ok(Math.abs(after - (before + 1 / days(MARCH))) < 1e-9, `one more RO: ${before} -> ${after}`);
 });
 
+test('an import of stores renames a store in the answers at once, an import of facts keeps the directory', async () => {
+  // the engine keeps its directory (names, regions) while the directory
+  // generation stays (moved only by imports of regions, stores, insurers):
+  // the label must follow a stores import, and survive an RO import
+  const q = `/api/v1/kpi?ids=example.ro_per_day&from=${MARCH.from}&to=${MARCH.to}&by=store&stores=S1`;
+  const label = async () => (await s.request('GET', q, { cookie: admin })).json.rows[0].label;
+  const s1 = stores.find((x) => x.store_code === 'S1');
+  assert.equal(await label(), s1.name);
+  const head = readFileSync(join(FIXTURE, 'stores.csv'), 'utf8').split(/\r?\n/)[0].replace(/^\uFEFF/, '').split(',');
+  const line = (name) => head.map((h) => {
+    const v = h === 'name' ? name : s1[h];
+    return /[",]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  }).join(',');
+  const file = join(tempDir('fs-kpi-stores-'), 'stores.csv');
+  writeFileSync(file, `${head.join(',')}\n${line('广州旗舰店')}\n`);
+  let out = await s.cli(['import', 'stores', file]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(await label(), '广州旗舰店', 'the new name at once');
+  const ro = csv('repair_orders').find((r) => r.store_code === 'S1' && r.closed_at);
+  const roFile = join(tempDir('fs-kpi-import-'), 'repair_orders.csv');
+  writeFileSync(roFile, 'store_code,ro_no,vin,customer_code,ro_type,payer,opened_at,closed_at\n'
+    + `S1,RX901,${ro.vin},${ro.customer_code},maintenance,customer,2024-03-21 09:00,2024-03-21 10:00\n`);
+  out = await s.cli(['import', 'repair_orders', roFile]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(await label(), '广州旗舰店', 'still the new name after an RO import');
+  writeFileSync(file, `${head.join(',')}\n${line(s1.name)}\n`);
+  out = await s.cli(['import', 'stores', file]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(await label(), s1.name, 'the old name back');
+});
+
 // --- settings ---
 
 test('settings: anyone reads, admins change (validated, audited), the catalogue follows', async () => {
