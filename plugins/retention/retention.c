@@ -132,6 +132,19 @@ static const char SQL_CHURN_MONTH_END[] =
 static const char SQL_FIRST_SERVICE_MONTH_END[] =
     "SELECT store_code, NULL, SUM(IF(served_after <= ?, vehicles, 0)), SUM(vehicles), 1 FROM rollup_retention_first"
     " WHERE day = CAST(? AS DATE) AND sold_ago >= ? AND sold_ago < ? GROUP BY store_code";
+/* The same, in a month whose cohort start falls a day short of what the
+ * month-end counts know (to - F months lands in a 28-day February while
+ * to - (F + 12) months is a 29th): the counts cover sales after
+ * to - (F + 12) months, and the vehicles sold in (cohort start, that day]
+ * (one day) are added from their states. Placeholders: F, to, F, F + 12;
+ * F; COHORT_PARAMS(to); cohort start, to - (F + 12) months. */
+static const char SQL_FIRST_SERVICE_MONTH_END_LEAP[] =
+    "SELECT store_code, NULL, SUM(n), SUM(d), 1 FROM ("
+    "SELECT store_code, SUM(IF(served_after <= ?, vehicles, 0)) AS n, SUM(vehicles) AS d FROM rollup_retention_first"
+    " WHERE day = CAST(? AS DATE) AND sold_ago >= ? AND sold_ago < ? GROUP BY store_code"
+    " UNION ALL SELECT v.sale_store_code, SUM(v.first_visit_on <= v.sold_on + INTERVAL ? MONTH), COUNT(*)"
+    SQL_COHORT_AS_OF " AND v.sold_on > CAST(? AS DATE) AND v.sold_on <= CAST(? AS DATE) GROUP BY v.sale_store_code"
+    ") x GROUP BY store_code";
 /* --- base and ageing bands --- */
 
 /* The states (alias v) of the base vehicles (last visit in (to - base, to])
@@ -264,16 +277,22 @@ static int compute_first_service(fsp_call *call, const fsp_kpi_args *args)
         return -1;
     if (held) {
         /* the cohort starts after (to - F months) - 12 months; the month-end
-         * counts know to - (F + 12) months: the same day but in rare leap years */
+         * counts know to - (F + 12) months: the same day, or (a 28-day
+         * February against a 29th) the day after it */
         char end[11], start[11], direct[11];
         kc_months_before(to, months, end);
         kc_months_before(end, 12, start);
         kc_months_before(to, months + 12, direct);
-        held = strcmp(start, direct) == 0;
-    }
-    if (held) {
-        fsp_param params[] = { FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_INT(months + 12) };
-        return kc_query_emit(call, args, SQL_FIRST_SERVICE_MONTH_END, params, KC_COUNT(params));
+        if (strcmp(start, direct) == 0) {
+            fsp_param params[] = { FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_INT(months + 12) };
+            return kc_query_emit(call, args, SQL_FIRST_SERVICE_MONTH_END, params, KC_COUNT(params));
+        }
+        if (strcmp(start, direct) < 0) {
+            const char *after = start, *until = direct;
+            fsp_param params[] = { FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_INT(months + 12),
+                                   FSP_P_INT(months), COHORT_PARAMS(to), FSP_P_TEXT(after), FSP_P_TEXT(until) };
+            return kc_query_emit(call, args, SQL_FIRST_SERVICE_MONTH_END_LEAP, params, KC_COUNT(params));
+        }
     }
     fsp_param params[] = { FSP_P_INT(months), COHORT_PARAMS(to),
                            FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months) };
