@@ -397,7 +397,9 @@ static int refresh_visits(db_conn *c, const refresh_ctx *x, char *err, size_t er
 
 static int refresh_states(db_conn *c, const refresh_ctx *x, char *err, size_t errlen)
 {
-    return rollup_asof_refresh_states(c, x->scope->vins, x->scope->nvins, err, errlen);
+    /* the states change from the earliest touched date on: no retention
+     * month end before it moves ("" when no store was touched: all) */
+    return rollup_asof_refresh_states(c, x->scope->vins, x->scope->nvins, x->min_from, err, errlen);
 }
 
 static int refresh_invoice_open(db_conn *c, const refresh_ctx *x, char *err, size_t errlen)

@@ -171,12 +171,13 @@ static int invoice_refresh_stores(db_conn *c, const rollup_touch *touched, int n
 
 /* --- entry points --- */
 
-int rollup_asof_refresh_states(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen)
+int rollup_asof_refresh_states(db_conn *c, const char *const *vins, int nvins, const char *since, char *err,
+                               size_t errlen)
 {
     if (!vins || nvins <= 0 || nvins > ASOF_VINS_ONE_BY_ONE) return rollup_asof_rebuild_states(c, err, errlen);
     /* the retention month ends follow the VINs' states: old out, new in */
     month_end_retention r;
-    return month_end_retention_begin(c, vins, nvins, &r, err, errlen) != 0 ||
+    return month_end_retention_begin(c, vins, nvins, since, &r, err, errlen) != 0 ||
            state_refresh_vins(c, vins, nvins, err, errlen) != 0 ||
            month_end_retention_end(c, &r, err, errlen) != 0 ? -1 : 0;
 }

@@ -11,11 +11,13 @@
 /* Refresh steps of rollup.c's table, inside the caller's transaction.
  * After vehicles changed (repair orders, once rollup_vehicle_visit is
  * current; sales): the states of vins and their retention month ends (all
- * of them when vins names none or very many). After invoices or payments:
+ * of them when vins names none or very many) from the month end of `since`,
+ * the earliest fact date the change touched ("": all). After invoices or payments:
  * the touched stores' invoices, then their receivables at month ends from
  * the first the dates touch (every store when none is named). Each returns
  * 0, or -1 with err. */
-int rollup_asof_refresh_states(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen);
+int rollup_asof_refresh_states(db_conn *c, const char *const *vins, int nvins, const char *since, char *err,
+                               size_t errlen);
 int rollup_asof_refresh_invoices(db_conn *c, const rollup_touch *touched, int ntouched, char *err, size_t errlen);
 /* Rebuild every vehicle's states from the visits and the sales (and the
  * retention month ends that read them), and every invoice's settled day

@@ -269,9 +269,11 @@ int month_end_rebuild_receivables(db_conn *c, rollup_progress_fn progress, void 
 #define CHURN_ROWS(JOIN, COUNT) \
     "SELECT m.day, " MONTHS_AGO("m.day", "v.sold_on") ", v.sale_store_code, " MONTHS_AGO("m.day", "v.from_on") \
     ", " COUNT STATES_AT_MONTH_ENDS(JOIN) " AND v.sold_on IS NOT NULL GROUP BY 1, 2, 3, 4"
+/* a first visit after the month end is not yet one there: the month end's
+ * rows stay those of the facts up to it */
 #define FIRST_ROWS(JOIN, COUNT) \
     "SELECT m.day, " MONTHS_AGO("m.day", "v.sold_on") ", v.sale_store_code, " \
-    SERVED_AFTER("v.sold_on", "v.first_visit_on") ", " COUNT \
+    SERVED_AFTER("v.sold_on", "IF(v.first_visit_on <= m.day, v.first_visit_on, NULL)") ", " COUNT \
     STATES_AT_MONTH_ENDS(JOIN) " AND v.sold_on IS NOT NULL GROUP BY 1, 2, 3, 4"
 #define VIN_JOIN " JOIN touched_vins t ON t.vin = v.vin"
 
@@ -372,10 +374,11 @@ static int ret_bounds(db_conn *c, char first[11], char last[11], char *err, size
     return 0;
 }
 
-int month_end_retention_begin(db_conn *c, const char *const *vins, int nvins, month_end_retention *r,
-                              char *err, size_t errlen)
+int month_end_retention_begin(db_conn *c, const char *const *vins, int nvins, const char *since,
+                              month_end_retention *r, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
+    if (since && since[0]) month_end_after(since, 0, r->since);
     if (ret_bounds(c, r->first, r->last, err, errlen) != 0 ||
         horizon_get(c, RETENTION, false, r->horizon, err, errlen) != 0)
         return -1;
@@ -384,7 +387,9 @@ int month_end_retention_begin(db_conn *c, const char *const *vins, int nvins, mo
         exec_plain(c, SQL_RET_TEMP, NSQL(SQL_RET_TEMP), err, errlen) != 0)
         return -1;
     r->taken_out = true;
-    return exec_range(c, SQL_RET_TAKE_OUT, NSQL(SQL_RET_TAKE_OUT), 3, r->first, r->horizon, err, errlen);
+    const char *from = later_of(r->first, r->since);
+    if (strcmp(from, r->horizon) > 0) return 0;              /* the change is past every held month end */
+    return exec_range(c, SQL_RET_TAKE_OUT, NSQL(SQL_RET_TAKE_OUT), 3, from, r->horizon, err, errlen);
 }
 
 int month_end_retention_end(db_conn *c, const month_end_retention *r, char *err, size_t errlen)
@@ -397,11 +402,13 @@ int month_end_retention_end(db_conn *c, const month_end_retention *r, char *err,
         return horizon_set(c, RETENTION, last, err, errlen);
     }
     /* the VINs' new states, from the earlier first month end (their old
-     * states held nothing before the old one) to the old horizon */
-    if (exec_range(c, SQL_RET_PUT_IN, NSQL(SQL_RET_PUT_IN), 3, earlier_of(first, r->first), r->horizon,
-                   err, errlen) != 0 ||
-        exec_plain(c, SQL_RET_MERGE, NSQL(SQL_RET_MERGE), err, errlen) != 0)
+     * states held nothing before the old one), or from the change's, to
+     * the old horizon */
+    const char *put_from = later_of(earlier_of(first, r->first), r->since);
+    if (strcmp(put_from, r->horizon) <= 0 &&
+        exec_range(c, SQL_RET_PUT_IN, NSQL(SQL_RET_PUT_IN), 3, put_from, r->horizon, err, errlen) != 0)
         return -1;
+    if (exec_plain(c, SQL_RET_MERGE, NSQL(SQL_RET_MERGE), err, errlen) != 0) return -1;
     if (strcmp(last, r->horizon) <= 0) return 0;
     /* past the horizon: every vehicle at the new month ends */
     char from[11], locked[11];

@@ -25,13 +25,18 @@ int month_end_rebuild_receivables(db_conn *c, rollup_progress_fn progress, void 
 /* Retention around a refresh of some VINs' states (caller's transaction):
  * _begin takes their old states out (before rollup_vehicle_state changes),
  * _end puts their new ones in, and builds the month ends past the horizon
- * for every vehicle. r carries what _begin saw to _end. */
+ * for every vehicle. A month end's rows depend on the facts up to it alone
+ * (a first service after it is not yet one), so a change of facts dated
+ * `since` or later (YYYY-MM-DD; "" = unknown: every month end) leaves the
+ * month ends before `since` as they are, and only the later ones are
+ * redone. r carries what _begin saw to _end. */
 typedef struct month_end_retention {
     char first[11], last[11], horizon[11];
+    char since[11];             /* the first month end the change can reach ("" = every one) */
     bool taken_out;
 } month_end_retention;
-int month_end_retention_begin(db_conn *c, const char *const *vins, int nvins, month_end_retention *r,
-                              char *err, size_t errlen);
+int month_end_retention_begin(db_conn *c, const char *const *vins, int nvins, const char *since,
+                              month_end_retention *r, char *err, size_t errlen);
 int month_end_retention_end(db_conn *c, const month_end_retention *r, char *err, size_t errlen);
 /* Every vehicle at every month end (caller's transaction), after
  * rollup_vehicle_state is complete. */
