@@ -417,28 +417,6 @@ static const char SQL_RET_DIGEST[] =
     " '/', (SELECT GROUP_CONCAT(CONCAT_WS(' ', day, sold_ago, store_code, served_after, vehicles) ORDER BY 1)"
     " FROM rollup_retention_first WHERE day <= '2024-07-31'))";
 
-static int run_statement(void *ctx, const char *stmt, int line)
-{
-    (void)ctx;
-    if (exec(stmt) == 0) return 0;
-    printf("# statement at line %d failed\n", line);
-    return -1;
-}
-
-/* Every statement of schemas/NAME run on the test database. */
-static int run_schema_file(const char *name)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", migrate_schema_dir(), name);
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    static char sql[16384];
-    size_t n = fread(sql, 1, sizeof sql - 1, f);
-    fclose(f);
-    sql[n] = 0;
-    return migrate_split(sql, run_statement, NULL);
-}
-
 /* The retention month ends (schemas/017): kept by the imports' refreshes
  * (old states out, new in), moved on with the horizon and back with the
  * first month; a rebuild builds the same. */
@@ -486,10 +464,6 @@ static void test_retention(testdb *t)
     check_retention_month_ends("after a first service inside the held months");
     char before[8192], err[512];
     snprintf(before, sizeof before, "%s", scalar(SQL_RET_DIGEST));
-    /* schemas/025 recomputes the first-service rows of a database held before
-     * them from the states: the same rows as the refreshes keep */
-    CHECK(run_schema_file("025_retention_first_known.sql") == 0, "schemas/025 runs again on held month ends");
-    CHECK_STR(scalar(SQL_RET_DIGEST), before, "schemas/025 recomputes the rows the refreshes hold");
     CHECK(rollup_rebuild(conn, err, sizeof err) == 0, "rebuild (%s)", err);
     CHECK_STR(scalar(SQL_RET_DIGEST), before, "the rebuild equals the refreshes");
     CHECK(rollup_rebuild_fresh(t->pool, NULL, NULL, err, sizeof err) == 0, "two-lane rebuild (%s)", err);
