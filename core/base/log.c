@@ -151,20 +151,22 @@ void log_access(const char *method, const char *path, int status, double ms, con
     pos = PUT_LIT(line, cap, pos, "\",\"level\":\"info\",\"sub\":\"access\",\"req\":\"");
     pos = put(line, cap, pos, request_id, strlen(request_id));
     pos = PUT_LIT(line, cap, pos, "\",\"method\":\"");
-    pos = json_escape(line, cap, pos, method);
+    pos = json_escape(line, 256, pos, method);
     pos = PUT_LIT(line, cap, pos, "\",\"path\":\"");
     pos = json_escape(line, cap - 200, pos, path);
     pos = PUT_LIT(line, cap, pos, "\",\"status\":");
-    if (status < 0) { pos = PUT_LIT(line, cap, pos, "-"); status = -status; }
-    pos = put_ull(line, cap, pos, (unsigned long long)status);
+    long long st = status;
+    if (st < 0) { pos = PUT_LIT(line, cap, pos, "-"); st = -st; }
+    pos = put_ull(line, cap, pos, (unsigned long long)st);
     /* ms with two decimals, as %.2f would write it (a duration: never negative) */
-    unsigned long long hundredths = ms > 0 ? (unsigned long long)(ms * 100.0 + 0.5) : 0;
+    unsigned long long hundredths = ms > 0 ? (unsigned long long)((ms < 1e15 ? ms : 1e15) * 100.0 + 0.5) : 0;
     pos = PUT_LIT(line, cap, pos, ",\"ms\":");
     pos = put_ull(line, cap, pos, hundredths / 100);
     char frac[3] = { '.', (char)('0' + hundredths / 10 % 10), (char)('0' + hundredths % 10) };
     pos = put(line, cap, pos, frac, sizeof frac);
     pos = PUT_LIT(line, cap, pos, ",\"who\":\"");
     pos = json_escape(line, cap - 4, pos, principal ? principal : "");
+    if (pos > cap - 4) pos = cap - 4;
     line[pos++] = '"';
     emit(line, pos, sizeof line);
 }

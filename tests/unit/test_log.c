@@ -112,6 +112,23 @@ int main(void)
     CHECK(strstr(text, "\"status\":200,\"ms\":0.00,") != NULL, "a sub-10 µs request is 0.00 ms");
     fseek(f, off, SEEK_SET);
 
+    /* a 10,000-byte path is cut; the line keeps its status, ms and who */
+    char *longpath = malloc(10001);
+    if (longpath) {
+        memset(longpath, 'p', 10000);
+        longpath[0] = '/';
+        longpath[10000] = '\0';
+        log_access("GET", longpath, 404, 3.25, "viewer");
+        free(longpath);
+    }
+    lines = read_lines(f, &off);
+    o = lines && cJSON_GetArraySize(lines) == 1 ? cJSON_GetArrayItem(lines, 0) : NULL;
+    CHECK(o != NULL, "an access line with a 10,000-byte path is one JSON line");
+    const cJSON *lst = o ? cJSON_GetObjectItemCaseSensitive(o, "status") : NULL;
+    CHECK(cJSON_IsNumber(lst) && lst->valueint == 404, "its status is kept");
+    CHECK_STR(o ? field(o, "who") : NULL, "viewer", "and its who");
+    cJSON_Delete(lines);
+
     /* a long message is cut, never past the line's buffer, and still parses */
     char *big = malloc(20000);
     memset(big, 'x', 19999);
