@@ -51,12 +51,16 @@
 
 #define DRAIN_MAX        (8ull << 20)      /* refused bodies read and dropped up to this */
 #define STOP_WAIT_MS     10000             /* graceful stop: longest wait for requests in flight */
-/* Per-connection memory (request head + upload chunk). libmicrohttpd needs
- * about twice a header's size (the line, and a copy when it parses cookies);
- * this much lets a head of up to HEAD_MAX reach the handler, which answers a
- * larger one 431 in JSON. Larger still, the library answers itself (see
- * docs/security.md, "HTTP errors the library answers"). */
-#define CONN_MEMORY      (192u * 1024u)
+/* Per-connection memory (request head + upload chunk + the answer's
+ * header text). libmicrohttpd needs about twice a header's size (the line,
+ * and a copy when it parses cookies); this much lets a head of up to
+ * HEAD_MAX, cookie and all, reach the handler, which answers a larger one
+ * 431 in JSON. Larger still, the library answers 431 itself (see
+ * docs/security.md, "HTTP errors the library answers"). No more than that:
+ * libmicrohttpd 0.9.75 zeroes the whole of it after every request of a
+ * kept-alive connection (MHD_pool_reset), which at 192 KiB was the largest
+ * single cost of a small static file. */
+#define CONN_MEMORY      (80u * 1024u)
 #define HEAD_MAX         (32u * 1024u)     /* request line + header lines, bytes (431 past it) */
 #define QUERY_ARGS_MAX   64                /* query parameters of one request (400 past it) */
 
@@ -114,7 +118,10 @@ static void make_request_id(char *out, size_t len)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     z ^= z >> 31;
-    snprintf(out, len, "%016llx", (unsigned long long)z);
+    static const char hex[] = "0123456789abcdef";
+    if (len < 17) { if (len) out[0] = '\0'; return; }
+    for (int i = 15; i >= 0; i--, z >>= 4) out[i] = hex[z & 15];
+    out[16] = '\0';
 }
 
 static bool starts_with(const char *s, const char *prefix)

@@ -3,6 +3,8 @@
  * identified (auth_identify) and checked against the route's roles before
  * any handler runs. Handlers live with their subsystem; each subsystem adds
  * its own lines to the table below. The health route lives here. */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,9 +142,45 @@ static bool pattern_match(const char *pattern, const char *path,
     return true;
 }
 
+/* The first segments of the table's patterns ("api", "metrics"), found once:
+ * a path whose first segment is none of them (a file of the web root) is no
+ * route without trying each pattern. any_first: a pattern starts with a
+ * {name} segment, or there are too many to list; every path is tried. */
+#define FIRST_SEGS_MAX 8
+static struct { const char *seg[FIRST_SEGS_MAX]; size_t len[FIRST_SEGS_MAX]; size_t n; bool any_first; } firsts;
+static pthread_once_t firsts_once = PTHREAD_ONCE_INIT;
+
+static void firsts_find(void)
+{
+    for (size_t i = 0; i < NROUTES && !firsts.any_first; i++) {
+        const char *seg = routes[i].pattern + 1;
+        size_t len = strcspn(seg, "/");
+        if (routes[i].pattern[0] != '/' || memchr(seg, '{', len)) { firsts.any_first = true; break; }
+        size_t k = 0;
+        while (k < firsts.n && !(firsts.len[k] == len && memcmp(firsts.seg[k], seg, len) == 0)) k++;
+        if (k < firsts.n) continue;
+        if (firsts.n == FIRST_SEGS_MAX) { firsts.any_first = true; break; }
+        firsts.seg[firsts.n] = seg;
+        firsts.len[firsts.n++] = len;
+    }
+}
+
+/* Could path match some pattern, by its first segment? */
+static bool first_segment_known(const char *path)
+{
+    pthread_once(&firsts_once, firsts_find);
+    if (firsts.any_first) return true;
+    if (path[0] != '/') return false;
+    size_t len = strcspn(path + 1, "/");
+    for (size_t k = 0; k < firsts.n; k++)
+        if (firsts.len[k] == len && memcmp(firsts.seg[k], path + 1, len) == 0) return true;
+    return false;
+}
+
 const route *router_match(http_req *r, const char *method, const char *path, bool *method_mismatch)
 {
     *method_mismatch = false;
+    if (!first_segment_known(path)) return NULL;
     /* HEAD is answered like GET (the library leaves the body out). */
     const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
     for (size_t i = 0; i < NROUTES; i++) {

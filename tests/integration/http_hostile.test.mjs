@@ -295,10 +295,10 @@ test('past the library\'s own limit (40 + 21): each new connection evicts the sl
 
 // --- malformed requests ---
 
-test('heads this front reads are answered in JSON: a 60 KB cookie, a 100 KB header, Transfer-Encoding it cannot frame', async () => {
-  const cookie = await exchange(s.port, `GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: fs_session=${'x'.repeat(60 * 1024)}\r\n\r\n`);
+test('heads this front reads are answered in JSON: a 36 KB cookie, a 70 KB header, Transfer-Encoding it cannot frame', async () => {
+  const cookie = await exchange(s.port, `GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: fs_session=${'x'.repeat(36 * 1024)}\r\n\r\n`);
   assertJsonError(cookie.res, 431, 'header_too_large');
-  const big = await exchange(s.port, `GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'y'.repeat(100 * 1024)}\r\n\r\n`);
+  const big = await exchange(s.port, `GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'y'.repeat(70 * 1024)}\r\n\r\n`);
   assertJsonError(big.res, 431, 'header_too_large');
   const gz = await exchange(s.port, 'POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip\r\n\r\nabc');
   assertJsonError(gz.res, 501, 'not_implemented');

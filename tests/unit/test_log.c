@@ -3,6 +3,7 @@
  * holds: quotes, backslashes, control characters, Chinese text, and bytes
  * that are not UTF-8 (a hostile path in the access log), which come back
  * as U+FFFD. Lines go to a temporary file through log_set_fd. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,65 @@ int main(void)
         CHECK(strstr(path, "/a\xEF\xBF\xBD" "b/") != NULL, "a stray byte becomes U+FFFD (%s)", path);
         CHECK(strncmp(path, "/a", 2) == 0 && strstr(path, "d/") != NULL, "the valid parts are kept");
     }
+    cJSON_Delete(lines);
+
+    /* the access line's fields, laid out by hand: the timestamp, the id of
+     * the request, the status and the duration with two decimals */
+    log_set_request_id("00ff00ff00ff00ff");
+    log_access("HEAD", "/index.html", 304, 12.006, "admin");
+    log_access("GET", "/", 200, 0.0004, NULL);
+    log_access("GET", "/slow", 503, 61234.5, "");
+    log_set_request_id("");
+    lines = read_lines(f, &off);
+    CHECK(lines && cJSON_GetArraySize(lines) == 3, "three access lines");
+    static const struct { const char *method, *path, *who; int status; double ms; } want[] = {
+        { "HEAD", "/index.html", "admin", 304, 12.01 },
+        { "GET", "/", "", 200, 0.0 },
+        { "GET", "/slow", "", 503, 61234.5 },
+    };
+    for (int i = 0; lines && i < 3 && i < cJSON_GetArraySize(lines); i++) {
+        o = cJSON_GetArrayItem(lines, i);
+        CHECK_STR(field(o, "method"), want[i].method, "access line %d: method", i);
+        CHECK_STR(field(o, "path"), want[i].path, "access line %d: path", i);
+        CHECK_STR(field(o, "who"), want[i].who, "access line %d: who", i);
+        CHECK_STR(field(o, "req"), "00ff00ff00ff00ff", "access line %d: request id", i);
+        CHECK_STR(field(o, "sub"), "access", "access line %d: sub", i);
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
+        const cJSON *ms = cJSON_GetObjectItemCaseSensitive(o, "ms");
+        CHECK(cJSON_IsNumber(st) && st->valueint == want[i].status, "access line %d: status", i);
+        CHECK(cJSON_IsNumber(ms) && ms->valuedouble > want[i].ms - 0.001 && ms->valuedouble < want[i].ms + 0.001,
+              "access line %d: ms %.3f", i, cJSON_IsNumber(ms) ? ms->valuedouble : -1.0);
+        const char *ts = field(o, "ts");
+        bool shape = ts && strlen(ts) == 24 && ts[4] == '-' && ts[7] == '-' && ts[10] == 'T' &&
+                     ts[13] == ':' && ts[16] == ':' && ts[19] == '.' && ts[23] == 'Z';
+        CHECK(shape, "access line %d: ts like 2026-01-31T12:00:00.123Z (%s)", i, ts ? ts : "none");
+    }
+    cJSON_Delete(lines);
+    /* the text itself: two decimals, as before */
+    fflush(f);
+    fseek(f, 0, SEEK_SET);
+    char text[8192];
+    size_t got = fread(text, 1, sizeof text - 1, f);
+    text[got] = '\0';
+    CHECK(strstr(text, "\"status\":304,\"ms\":12.01,\"who\":\"admin\"}") != NULL, "ms written with two decimals");
+    CHECK(strstr(text, "\"status\":200,\"ms\":0.00,") != NULL, "a sub-10 µs request is 0.00 ms");
+    fseek(f, off, SEEK_SET);
+
+    /* a 10,000-byte path is cut; the line keeps its status, ms and who */
+    char *longpath = malloc(10001);
+    if (longpath) {
+        memset(longpath, 'p', 10000);
+        longpath[0] = '/';
+        longpath[10000] = '\0';
+        log_access("GET", longpath, 404, 3.25, "viewer");
+        free(longpath);
+    }
+    lines = read_lines(f, &off);
+    o = lines && cJSON_GetArraySize(lines) == 1 ? cJSON_GetArrayItem(lines, 0) : NULL;
+    CHECK(o != NULL, "an access line with a 10,000-byte path is one JSON line");
+    const cJSON *lst = o ? cJSON_GetObjectItemCaseSensitive(o, "status") : NULL;
+    CHECK(cJSON_IsNumber(lst) && lst->valueint == 404, "its status is kept");
+    CHECK_STR(o ? field(o, "who") : NULL, "viewer", "and its who");
     cJSON_Delete(lines);
 
     /* a long message is cut, never past the line's buffer, and still parses */

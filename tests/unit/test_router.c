@@ -224,6 +224,20 @@ static void test_every_route(void)
     r.nparams = 3;
     snprintf(r.params[0], sizeof r.params[0], "stale");
     CHECK(router_match(&r, "GET", "/api/v1/me", &mismatch) && r.nparams == 0, "a route without {name} sets nparams 0");
+    /* files of the web root are no route, and no 405 (every method): the
+     * first segment alone tells; the table's own first segments still match */
+    static const char *const files[] = { "/", "/index.html", "/css/app.css", "/ap", "/apix/v1/me", "/metricsx", "/Api/v1/me" };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        for (int m = 0; m < NMETHODS; m++) {
+            mismatch = true;
+            CHECK(!match(&r, all_methods[m], files[i], &mismatch) && !mismatch, "%s %s: no route, no 405", all_methods[m], files[i]);
+        }
+    }
+    CHECK(match(&r, "GET", "/metrics", &mismatch) != NULL, "GET /metrics still matches");
+    mismatch = false;
+    CHECK(!match(&r, "POST", "/metrics", &mismatch) && mismatch, "POST /metrics is still a 405");
+    mismatch = false;
+    CHECK(!match(&r, "GET", "/api/v1/nothing", &mismatch) && !mismatch, "an unknown /api path: no route");
 }
 
 /* --- methods: 405 and Allow --- */
