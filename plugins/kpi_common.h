@@ -255,6 +255,39 @@ typedef struct kc_horizon_memo {
 } kc_horizon_memo;
 #define KC_HORIZON_MEMO_INIT { PTHREAD_MUTEX_INITIALIZER, 0, "" }
 
+/* The horizon of the month-end table `name` into day ("" when it holds
+ * none). Returns 0, or -1 when the lookup failed (the call has failed). */
+static inline int kc_horizon_get(fsp_call *call, kc_horizon_memo *memo, const char *name, char day[11])
+{
+    unsigned long long gen = kc_api->version >= 2 ? kc_api->data_generation(call) : 0;
+    day[0] = 0;
+    if (gen) {
+        int known = 0;
+        pthread_mutex_lock(&memo->mu);
+        if (memo->generation == gen) {
+            memcpy(day, memo->day, 11);
+            known = 1;
+        }
+        pthread_mutex_unlock(&memo->mu);
+        if (known) return 0;
+    }
+    static const char SQL_HORIZON[] = "SELECT day FROM rollup_horizon WHERE name = ?";
+    fsp_param params[] = { FSP_P_TEXT(name) };
+    fsp_result *res = NULL;
+    if (kc_api->query(call, SQL_HORIZON, params, KC_COUNT(params), &res) != 0)
+        return -1;
+    const char *v = kc_api->result_rows(res) > 0 ? kc_api->result_text(res, 0, 0) : NULL;
+    snprintf(day, 11, "%.10s", v ? v : "");
+    kc_api->result_free(res);
+    if (gen) {
+        pthread_mutex_lock(&memo->mu);
+        memo->generation = gen;
+        memcpy(memo->day, day, 11);
+        pthread_mutex_unlock(&memo->mu);
+    }
+    return 0;
+}
+
 /* *held = 1 when `to` is a month end the month-end table `name` holds (the
  * last day of its month, on or before the horizon). Returns 0, or -1 when
  * the lookup failed (the call has failed). */
@@ -265,34 +298,28 @@ static inline int kc_month_end_held(fsp_call *call, kc_horizon_memo *memo, const
     *held = 0;
     if (sscanf(to, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d != kc_month_days(y, m))
         return 0;
-    unsigned long long gen = kc_api->version >= 2 ? kc_api->data_generation(call) : 0;
-    char day[11] = "";
-    int known = 0;
-    if (gen) {
-        pthread_mutex_lock(&memo->mu);
-        if (memo->generation == gen) {
-            memcpy(day, memo->day, sizeof day);
-            known = 1;
-        }
-        pthread_mutex_unlock(&memo->mu);
-    }
-    if (!known) {
-        static const char SQL_HORIZON[] = "SELECT day FROM rollup_horizon WHERE name = ?";
-        fsp_param params[] = { FSP_P_TEXT(name) };
-        fsp_result *res = NULL;
-        if (kc_api->query(call, SQL_HORIZON, params, KC_COUNT(params), &res) != 0)
-            return -1;
-        const char *v = kc_api->result_rows(res) > 0 ? kc_api->result_text(res, 0, 0) : NULL;
-        snprintf(day, sizeof day, "%.10s", v ? v : "");
-        kc_api->result_free(res);
-        if (gen) {
-            pthread_mutex_lock(&memo->mu);
-            memo->generation = gen;
-            memcpy(memo->day, day, sizeof day);
-            pthread_mutex_unlock(&memo->mu);
-        }
-    }
+    char day[11];
+    if (kc_horizon_get(call, memo, name, day) != 0) return -1;
     *held = day[0] && strcmp(to, day) <= 0;
+    return 0;
+}
+
+/* The latest month end before `to` that the month-end table `name` holds
+ * into before[11] (the end of the month before `to`'s, or the horizon when
+ * that is earlier); "" when the table holds none. Returns 0, or -1 when the
+ * lookup failed (the call has failed). */
+static inline int kc_month_end_before(fsp_call *call, kc_horizon_memo *memo, const char *name, const char *to,
+                                      char before[11])
+{
+    char day[11];
+    before[0] = 0;
+    if (kc_horizon_get(call, memo, name, day) != 0) return -1;
+    if (!day[0]) return 0;
+    int y = 0, m = 0, d = 0;
+    if (sscanf(to, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || y < 1001) return 0;
+    int k = y * 12 + (m - 1) - 1;
+    kc_ymd(before, k / 12, k % 12 + 1, kc_month_days(k / 12, k % 12 + 1));
+    if (strcmp(day, before) < 0) memcpy(before, day, 11);
     return 0;
 }
 

@@ -1,0 +1,98 @@
+// receivables_anyday: the receivables KPIs as of a day that is not a held
+// month end are answered from the latest held month end's rows
+// (rollup_receivable_age) plus the invoices issued and paid since, and equal,
+// day by day, the open amounts worked out here by an independent query over
+// the facts alone (invoices, payments, customers): an invoice issued on or
+// before the day is open for its amount less its payments on or before the
+// day, aged from its issue day, past terms when older than 90 days (180 for
+// a government customer). Every day from 2024-02-25 to 2024-04-05 (month
+// ends held and not, before and after the data's last month end) and one
+// long after it; the statement trace shows which table was read.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { startServer, fixtures, tempDir } from './lib.mjs';
+
+const FIXTURE = join(fixtures, 'kpi');
+const ENTITIES = ['regions', 'stores', 'insurers', 'staff', 'customers', 'vehicle_sales', 'repair_orders',
+  'ro_labour', 'ro_parts', 'invoices', 'payments'];
+const IDS = ['receivables.open', 'receivables.age_0_30', 'receivables.age_31_60', 'receivables.age_61_90',
+  'receivables.age_91_180', 'receivables.age_181_365', 'receivables.age_over_365', 'receivables.over_90_share',
+  'receivables.overdue'];
+const BUCKETS = { 'receivables.age_0_30': [0, 30], 'receivables.age_31_60': [31, 60],
+  'receivables.age_61_90': [61, 90], 'receivables.age_91_180': [91, 180], 'receivables.age_181_365': [181, 365],
+  'receivables.age_over_365': [366, Infinity] };
+
+let s, admin, trace;
+
+before(async () => {
+  trace = join(tempDir('fs-recv-'), 'kpi-trace.sql');
+  s = await startServer({ env: { FOURSCORE_KPI_TRACE: trace } });
+  for (const entity of ENTITIES) {
+    const r = await s.cli(['import', entity, join(FIXTURE, `${entity}.csv`)]);
+    assert.equal(r.code, 0, `import ${entity}:\n${r.stdout}\n${r.stderr}`);
+  }
+  admin = await s.adminCookie();
+});
+
+after(async () => { if (s) await s.stop(); });
+
+const sql = (text) => execFileSync('mariadb', ['--no-defaults', `--socket=${s.dataDir}/mysqld.sock`, '-uroot', '-N', '-B',
+  'fourscore', '-e', text], { encoding: 'utf8' });
+
+// Per store, the expected figures as of day, from the facts alone.
+function expected(day) {
+  const rows = sql(`SELECT i.store_code, COALESCE(c.type = 'government', 0), DATEDIFF('${day}', i.issued_on),
+      i.amount - COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_code = i.store_code
+        AND p.invoice_no = i.invoice_no AND p.paid_on <= '${day}'), 0)
+    FROM invoices i LEFT JOIN customers c ON c.store_code = i.store_code AND c.customer_code = i.customer_code
+    WHERE i.issued_on <= '${day}'`).trim().split('\n').filter(Boolean).map((l) => l.split('\t'));
+  const by = {};
+  for (const [store, gov, age, open] of rows) {
+    const amount = Number(open), a = Number(age);
+    if (!(amount > 0)) continue;
+    const f = by[store] ??= Object.fromEntries(IDS.map((id) => [id, 0]));
+    f['receivables.open'] += amount;
+    for (const [id, [lo, hi]] of Object.entries(BUCKETS)) if (a >= lo && a <= hi) f[id] += amount;
+    if (a > 90) f['receivables.over_90_share'] += amount;
+    if (a > (gov === '1' ? 180 : 90)) f['receivables.overdue'] += amount;
+  }
+  for (const f of Object.values(by)) f['receivables.over_90_share'] /= f['receivables.open'];
+  return by;
+}
+
+const addDay = (d, n) => new Date(Date.parse(`${d}T00:00:00Z`) + n * 86400000).toISOString().slice(0, 10);
+
+test('as of any day: the month end before it and the changes since give the open amounts of the facts', async () => {
+  const days = [];
+  for (let d = '2024-02-25'; d <= '2024-04-05'; d = addDay(d, 1)) days.push(d);
+  days.push('2024-09-17');
+  let sinceRead = 0;
+  for (const day of days) {
+    writeFileSync(trace, '');
+    const r = await s.request('GET', `/api/v1/kpi?ids=${IDS.join(',')}&from=${day.slice(0, 8)}01&to=${day}&by=store`,
+      { cookie: admin });
+    assert.equal(r.status, 200, `${day}: ${r.text}`);
+    const want = expected(day);
+    for (const row of r.json.rows) {
+      const w = want[row.key];
+      for (const id of IDS) {
+        const got = row.values[id];
+        if (!w) {
+          assert.ok(got === null || got === 0, `${day} ${row.key} ${id}: owes nothing, got ${got}`);
+          continue;
+        }
+        assert.ok(typeof got === 'number' && Math.abs(got - w[id]) < 1e-6, `${day} ${row.key} ${id}: ${got}, want ${w[id]}`);
+      }
+    }
+    for (const store of Object.keys(want)) assert.ok(r.json.rows.some((x) => x.key === store), `${day}: ${store} owes`);
+    const statements = readFileSync(trace, 'utf8').split('\n').filter((l) => l.startsWith('/* receivables.open */'));
+    if (statements.some((l) => l.includes('rollup_receivable_age') && l.includes('changed AS'))) sinceRead++;
+    const monthEnd = addDay(day, 1).endsWith('-01');
+    if (!monthEnd || day > '2024-03-31')
+      assert.ok(statements.some((l) => l.includes('changed AS')), `${day}: read from a month end and the changes since`);
+  }
+  assert.ok(sinceRead >= 35, `most days from a month end and the changes since (${sinceRead})`);
+});
