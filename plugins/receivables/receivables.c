@@ -10,7 +10,7 @@
  * a held month end M (a day of a running month, a day past the horizon)
  * reads M's open amounts by customer type and age, aged on to `to`, with the
  * changes since M: the invoices issued or paid in (M, to] (SQL_AGES_SINCE),
- * so the aging KPIs but over_limit_accounts. Before the first horizon, and
+ * for every aging KPI but over_limit_accounts. Before the first horizon, and
  * for the customers over their limit, `to` reads
  * only the invoices that may be open as of `to`: those of
  * rollup_invoice_open (schemas/006_asof.sql) not settled by then, a few short
