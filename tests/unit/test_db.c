@@ -633,6 +633,28 @@ static void test_pool(testdb *t)
     for (int k = 0; k < 3; k++) db_release(p, held[k]);
     db_pool_free(p);
 
+    /* a spare connection leaves the reserve free, and never waits */
+    p = db_pool_new(&t->url, 4);
+    held[0] = db_acquire(p, 1000, err, sizeof err);
+    held[1] = db_acquire_spare(p, 2, err, sizeof err);
+    CHECK(held[0] && held[1], "pool: a spare with 3 of 4 free and a reserve of 2 (%s)", err);
+    t0 = now_s();
+    extra = db_acquire_spare(p, 2, err, sizeof err);
+    took = now_s() - t0;
+    CHECK(extra == NULL && strstr(err, "stay for others"), "pool: no spare when it would leave 1 of a reserve of 2: %s", err);
+    CHECK(took < 0.1, "pool: a refused spare does not wait (%.3f s)", took);
+    held[2] = db_acquire_spare(p, 1, err, sizeof err);
+    CHECK(held[2] != NULL, "pool: a spare that leaves the reserve of 1 (%s)", err);
+    db_pool_stats(p, &size, &in_use, NULL, NULL);
+    CHECK_INT(in_use, 3, "pool: two spares and one waited for in use");
+    extra = db_acquire(p, 1000, err, sizeof err);
+    CHECK(extra != NULL, "pool: the reserve is there for a request that waits (%s)", err);
+    db_conn *none = db_acquire_spare(p, 0, err, sizeof err);
+    CHECK(none == NULL && strstr(err, "0 of the 4"), "pool: no spare from a pool with none free: %s", err);
+    db_release(p, extra);
+    for (int k = 0; k < 3; k++) db_release(p, held[k]);
+    db_pool_free(p);
+
     p = db_pool_new(&t->url, 4);
     worker w[8];
     pthread_t th[8];
