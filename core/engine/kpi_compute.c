@@ -6,9 +6,11 @@
  * cache lacks that no other request is computing (single flight); it
  * computes those on its own connection and on up to KPI_COMPUTE_THREADS - 1
  * more, each a spare (db_acquire_spare): taken only when that leaves a
- * reserve of the pool free (a quarter of it, at least two), so a cold query
- * takes more than one connection only while the pool has room, and the
- * reserve stays for other requests' own connections. Every claim ends
+ * reserve of the pool free (a quarter of it, at least two), and given back
+ * between two components as soon as another request waits for a
+ * connection or the reserve is gone: a cold query takes more than one
+ * connection only while the pool has room, and the reserve stays for other
+ * requests' own connections. Every claim ends
  * before the query waits for anything, so waits cannot form a cycle.
  * The components other requests are computing are then waited for by the
  * fold (kpi_components_get), holding no connection while it waits: a query
@@ -120,12 +122,14 @@ typedef struct compute_job {
     char err[512];
 } compute_job;
 
-/* Compute pairs of the job on c until none is left (or one failed). */
-static void run_pairs(compute_job *job, db_conn *c)
+/* Compute pairs of the job on c until none is left (or one failed); a
+ * helper (spare) also stops when the pool wants its connection back. */
+static void run_pairs(compute_job *job, db_conn *c, bool spare)
 {
     char err[512];
     int status;
     for (;;) {
+        if (spare && !db_pool_spare_keep(job->pool, job->reserve)) break;
         pthread_mutex_lock(&job->mu);
         int j = job->failed || job->next >= job->nmine ? -1 : job->next++;
         pthread_mutex_unlock(&job->mu);
@@ -161,7 +165,7 @@ static void *compute_helper(void *arg)
     db_conn *c = db_acquire_spare(job->pool, job->reserve, err, sizeof err);
     if (!c) return NULL;
     db_set_statement_timeout(c, job->a->cfg.kpi_statement_timeout_s);
-    run_pairs(job, c);
+    run_pairs(job, c, true);
     db_release(job->pool, c);
     return NULL;
 }
@@ -209,7 +213,7 @@ int kpi_compute_missing(app *a, kpi_conn *q, kpi_snapshot *snap, const plugin_kp
         for (int t = 0; t < helpers; t++)
             if (pthread_create(&tids[started], NULL, compute_helper, &job) == 0) started++;
         if (meanwhile) meanwhile(ud);
-        run_pairs(&job, c);
+        run_pairs(&job, c, false);
         for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
     }
     /* the claims never handed out (a failure, no connection): the fold computes or waits for them */

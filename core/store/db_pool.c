@@ -11,7 +11,9 @@
  *   from the pool (poll on its socket), so a restart of the server costs no
  *   failed request. db_acquire waits for a busy pool; db_acquire_spare never
  *   waits and takes a connection only when that leaves a given number free
- *   for others (extra hands a request can do without).
+ *   for others (extra hands a request can do without), and
+ *   db_pool_spare_keep tells its holder when to give it back (someone
+ *   waits, or the reserve is gone).
  * - A statement time limit (db_set_statement_timeout) is the server's
  *   max_statement_time, which a statement only notices where it checks for
  *   being killed, and some plans check rarely. So such statements are also
@@ -204,6 +206,7 @@ struct db_pool {
     db_conn *idle;          /* a stack of idle connections */
     int open;               /* connections that exist: idle + in use */
     int in_use;
+    int waiting;            /* threads waiting in db_acquire now */
     long long waits, errors;
     /* watching for a silent server (db_pool_watch); silent_ms is set before
      * the monitor starts and never changes after */
@@ -529,7 +532,9 @@ static db_conn *pool_get(db_pool *p, int timeout_ms, int reserve, char *err, siz
             p->waits++;
             waited = true;
         }
+        p->waiting++;
         int w = pthread_cond_timedwait(&p->freed, &p->mu, &deadline);
+        p->waiting--;
         if (w == ETIMEDOUT && !p->idle && p->open >= p->size) {
             p->errors++;
             pthread_mutex_unlock(&p->mu);
@@ -547,6 +552,14 @@ db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen)
 db_conn *db_acquire_spare(db_pool *p, int reserve, char *err, size_t errlen)
 {
     return pool_get(p, 0, reserve < 0 ? 0 : reserve, err, errlen);
+}
+
+bool db_pool_spare_keep(db_pool *p, int reserve)
+{
+    pthread_mutex_lock(&p->mu);
+    bool keep = p->waiting == 0 && p->size - p->in_use >= reserve;
+    pthread_mutex_unlock(&p->mu);
+    return keep;
 }
 
 void db_release(db_pool *p, db_conn *c)

@@ -612,6 +612,17 @@ static void *pool_worker(void *arg)
     return NULL;
 }
 
+/* Waits for a connection of the pool (a thread of test_pool). */
+static void *pool_waiter(void *arg)
+{
+    worker *w = arg;
+    char err[256];
+    db_conn *c = db_acquire(w->pool, 5000, err, sizeof err);
+    if (c) { w->ok++; db_release(w->pool, c); }
+    else w->failed++;
+    return NULL;
+}
+
 static void test_pool(testdb *t)
 {
     char err[256];
@@ -651,8 +662,21 @@ static void test_pool(testdb *t)
     CHECK(extra != NULL, "pool: the reserve is there for a request that waits (%s)", err);
     db_conn *none = db_acquire_spare(p, 0, err, sizeof err);
     CHECK(none == NULL && strstr(err, "0 of the 4"), "pool: no spare from a pool with none free: %s", err);
+    CHECK(!db_pool_spare_keep(p, 1), "pool: a spare is to be given back when the reserve is gone");
+    /* someone waiting for a connection: a spare is to be given back, whatever is free */
+    worker waiter = { .pool = p };
+    pthread_t wt;
+    pthread_create(&wt, NULL, pool_waiter, &waiter);
+    struct timespec pause = { 0, 200 * 1000 * 1000 };
+    nanosleep(&pause, NULL);
+    CHECK(!db_pool_spare_keep(p, 0), "pool: a spare is to be given back while a request waits");
+    db_release(p, held[2]);
+    pthread_join(wt, NULL);
+    CHECK(waiter.ok == 1, "pool: the waiter got the spare given back");
+    CHECK(db_pool_spare_keep(p, 1) && !db_pool_spare_keep(p, 2), "pool: with nobody waiting and 1 free, a spare may stay for a reserve of 1, not 2");
+    held[2] = NULL;
     db_release(p, extra);
-    for (int k = 0; k < 3; k++) db_release(p, held[k]);
+    for (int k = 0; k < 3; k++) if (held[k]) db_release(p, held[k]);
     db_pool_free(p);
 
     p = db_pool_new(&t->url, 4);
