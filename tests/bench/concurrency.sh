@@ -10,7 +10,8 @@
 # answered. The period is month to date where the data stops: from the 1st
 # of the month of the data's last day to that day. Meanwhile GET
 # /api/v1/health and a signed-in GET /api/v1/me are each asked every 10 ms
-# (one at a time each). Prints per N: the pages' 503s and other failures,
+# (one at a time each, on a connection kept open as a browser keeps it; a
+# page's requests each open their own). Prints per N: the pages' 503s and other failures,
 # median and max page time, max over the time of one page alone (N = 1),
 # and the max and p99 of health and /me. One page is sent first, uncounted
 # (the server's first connections); N = 1 is timed 3 times, its median the
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
         --years) years=$2; shift 2 ;;
         --data) data=$2; shift 2 ;;
         --bin) bin=$2; shift 2 ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "concurrency.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -74,13 +75,14 @@ import { readFileSync } from 'node:fs';
 const [url, cookie, last, storeJs, coreJs, nsArg, roundsArg, invalidateCmd] = process.argv.slice(2);
 const { execSync } = await import('node:child_process');
 const base = new URL(url);
-function request(method, path, body) {
+// agent: the pollers keep their connection open, as a signed-in browser does; a page's requests each open one
+function request(method, path, body, agent = false) {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
     const headers = { cookie, origin: url, 'accept-encoding': 'gzip' };
     if (data) { headers['content-type'] = 'application/json'; headers['content-length'] = data.length; }
-    const req = http.request({ host: base.hostname, port: base.port, method, path, headers, agent: false }, (res) => {
+    const req = http.request({ host: base.hostname, port: base.port, method, path, headers, agent }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - t0, body: Buffer.concat(chunks) }));
@@ -119,14 +121,16 @@ const page = (code) => Promise.all([
   why: b.status !== 200 ? String(b.body).slice(0, 200) : bm.status !== 200 ? String(bm.body).slice(0, 200) : '' }));
 // one poller: ask path every 10 ms, one at a time, until stop
 function poll(path, out, stop) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   return (async () => {
     while (!stop.done) {
       const t = performance.now();
-      const r = await request('GET', path);
+      const r = await request('GET', path, undefined, agent);
       out.push(r.status === 200 ? r.ms : Infinity);
       const wait = 10 - (performance.now() - t);
       if (wait > 0) await new Promise((res) => setTimeout(res, wait));
     }
+    agent.destroy();
   })();
 }
 const pct = (v, p) => { const s = [...v].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] : NaN; };
