@@ -8,7 +8,9 @@
  * the group, null for a ratio over nothing, 0 for a sum over nothing.
  *
  * What is kept between requests (the snapshot of the data generation, the
- * components, whole answers) is kpi_cache.c's. The HTTP routes over this
+ * components, whole answers) is kpi_cache.c's; computing the components a
+ * query lacks (once for every caller, in parallel within the query's share
+ * of the pool) is kpi_compute.c's. The HTTP routes over this
  * engine are core/http/routes_kpi.c; `fourscore kpi` is core/cli/cmd_engine.c. */
 #include <math.h>
 #include <pthread.h>
@@ -21,16 +23,14 @@
 #include "config.h"
 #include "kpi.h"
 #include "kpi_cache.h"
+#include "kpi_compute.h"
 #include "kpi_targets.h"
 #include "log.h"
 #include "counters.h"
 #include "plugins.h"
 
 #define KPI_MAX_MONTHS         600
-#define ER_STATEMENT_TIMEOUT   1969
 #define GROUP_LABEL            "集团"
-#define KPI_COMPUTE_THREADS    3              /* workers for a cold request */
-#define KPI_WORKER_ACQUIRE_MS  20             /* a worker waits this long for a connection */
 
 /* --- dates --- */
 
@@ -222,152 +222,6 @@ cJSON *kpi_catalogue_json(app *a, int *status, char *err, size_t errlen)
     return o;
 }
 
-/* --- computing components --- */
-
-typedef struct period {
-    char key[8];                 /* YYYY-MM for by=month */
-    char from[11], to[11];
-    int days;
-} period;
-
-static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
-                                       const period *p, bool per_insurer, const char *key, int *status,
-                                       char *err, size_t errlen);
-/* The components of one KPI over one period (from the cache or computed);
- * a referenced entry the caller releases with kpi_cache_release. */
-static cache_entry *components_get(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
-                                   const period *p, bool per_insurer, int *status, char *err, size_t errlen)
-{
-    kpi_engine *k = a->kpi;
-    char key[KPI_CACHE_KEY_LEN];
-    kpi_cache_key(key, pk->def->id, p->from, p->to, per_insurer);
-    cache_entry *e = NULL;
-    int claim = 0;
-    /* identical concurrent misses are computed once: the others wait for it */
-    while (!(e = kpi_cache_lookup(k, snap, key)) && (claim = kpi_cache_claim(k, snap, key)) < 0) {}
-    if (e) return e;
-    metrics_add(METRIC_KPI_CACHE_MISSES, 1);     /* hits: counted once per request, in compute_missing */
-    e = compute_components(a, c, snap, pk, p, per_insurer, key, status, err, errlen);
-    kpi_cache_done(k, claim);
-    return e;
-}
-
-/* Compute the components of key and keep them; see components_get. */
-static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
-                                       const period *p, bool per_insurer, const char *key, int *status,
-                                       char *err, size_t errlen)
-{
-    kpi_engine *k = a->kpi;
-    cache_entry *e;
-    fsp_call call = { .conn = c, .setting = kpi_settings_lookup, .setting_ctx = snap->settings,
-                      .generation = snap->generation };
-    fsp_kpi_args args = {
-        .struct_size = sizeof(fsp_kpi_args), .kpi = pk->def, .from = p->from, .to = p->to,
-        .days = p->days, .per_insurer = per_insurer ? 1 : 0, .stores = NULL, .nstores = 0,
-    };
-    if (plugin_compute(pk->def, &call, &args) != 0) {
-        *status = db_errno(c) == ER_STATEMENT_TIMEOUT ? 503 : 500;
-        if (*status == 503)
-            snprintf(err, errlen, "%s took longer than the KPI statement time limit (%g s)", pk->def->id,
-                     a->cfg.kpi_statement_timeout_s);
-        else if (db_errno(c) != 0) {
-            *status = 503;
-            snprintf(err, errlen, "%s: %s", pk->def->id, call.error);
-        } else snprintf(err, errlen, "%s", call.error);
-        log_error("kpi", "%s %s..%s: %s", pk->def->id, p->from, p->to, call.error);
-        plugin_call_reset(&call);
-        return NULL;
-    }
-    e = kpi_cache_put(k, snap, key, call.comps, call.ncomps);
-    if (!e) {
-        plugin_call_reset(&call);
-        *status = 500;
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    return e;
-}
-
-/* --- computing in parallel (a cold cache) --- */
-
-/* The (id, period) pairs of a request missing from the cache are computed
- * by up to KPI_COMPUTE_THREADS workers, each on its own read connection;
- * the fold then finds them all in the cache. A worker that gets no
- * connection just stops: whatever is left is computed by the fold itself. */
-typedef struct compute_job {
-    app *a;
-    db_pool *pool;               /* the pool of the request's own connection */
-    kpi_snapshot *snap;
-    const plugin_kpi **pks;
-    const period *periods;
-    int nperiods;
-    bool per_insurer;
-    int *todo, ntodo;            /* k * nperiods + p */
-    pthread_mutex_t mu;
-    int next;
-    bool failed;
-} compute_job;
-
-static void *compute_worker(void *arg)
-{
-    compute_job *job = arg;
-    char err[512];
-    int status;
-    db_conn *c = db_acquire(job->pool, KPI_WORKER_ACQUIRE_MS, err, sizeof err);
-    if (!c) return NULL;          /* a busy pool: the request computes alone */
-    db_set_statement_timeout(c, job->a->cfg.kpi_statement_timeout_s);
-    for (;;) {
-        pthread_mutex_lock(&job->mu);
-        int i = job->failed || job->next >= job->ntodo ? -1 : job->todo[job->next++];
-        pthread_mutex_unlock(&job->mu);
-        if (i < 0) break;
-        cache_entry *e = components_get(job->a, c, job->snap, job->pks[i / job->nperiods],
-                                        &job->periods[i % job->nperiods], job->per_insurer, &status, err, sizeof err);
-        if (!e) {                 /* the fold meets the same failure and reports it */
-            pthread_mutex_lock(&job->mu);
-            job->failed = true;
-            pthread_mutex_unlock(&job->mu);
-            break;
-        }
-        kpi_cache_release(job->a->kpi, e);
-    }
-    db_release(job->pool, c);
-    return NULL;
-}
-
-/* The component key of pair i of a compute_job. */
-static void job_key(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN])
-{
-    const compute_job *job = ctx;
-    const period *p = &job->periods[i % job->nperiods];
-    kpi_cache_key(key, job->pks[i / job->nperiods]->def->id, p->from, p->to, job->per_insurer);
-}
-
-static void compute_missing(app *a, db_pool *pool, kpi_snapshot *snap, const plugin_kpi **pks, int nids,
-                            const period *periods, int nperiods, bool per_insurer, void (*meanwhile)(void *), void *ud)
-{
-    int total = nids * nperiods;
-    compute_job job = { .a = a, .pool = pool, .snap = snap, .pks = pks, .periods = periods, .nperiods = nperiods,
-                        .per_insurer = per_insurer };
-    job.todo = malloc((size_t)total * sizeof *job.todo);
-    if (!job.todo) { if (meanwhile) meanwhile(ud); return; }
-    int found = 0;                 /* answered from the cache: the request's hits */
-    job.ntodo = kpi_cache_missing(a->kpi, snap, total, job_key, &job, job.todo, &found);
-    metrics_add(METRIC_KPI_CACHE_HITS, found);
-    int nthreads = job.ntodo < KPI_COMPUTE_THREADS ? job.ntodo : KPI_COMPUTE_THREADS;
-    if (nthreads >= 2 && pthread_mutex_init(&job.mu, NULL) == 0) {
-        pthread_t tids[KPI_COMPUTE_THREADS];
-        int started = 0;
-        for (int t = 0; t < nthreads; t++)
-            if (pthread_create(&tids[started], NULL, compute_worker, &job) == 0) started++;
-        if (meanwhile) { meanwhile(ud); meanwhile = NULL; }
-        for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
-        pthread_mutex_destroy(&job.mu);
-    }
-    if (meanwhile) meanwhile(ud);
-    free(job.todo);
-}
-
 /* --- folding --- */
 
 /* Per-store sums of one component list (indexed like snap->stores). */
@@ -479,7 +333,7 @@ static int build_periods(const kpi_request *req, bool monthly, period **out, int
 }
 
 /* The budgets of every row of ans (kpi_targets_fill; null for by=insurer), on the request's own
- * connection while the workers compute the values (compute_missing's meanwhile). */
+ * connection while the workers compute the values (kpi_compute_missing's meanwhile). */
 typedef struct targets_job {
     db_conn *c; const kpi_request *req; const plugin_kpi **pks; const kpi_snapshot *snap;
     const int *scope_idx; int nscope, byf; const int *row_ref; kpi_answer *ans; int rc; char err[512];
@@ -555,16 +409,20 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
         return -1;
     }
 
+    /* the query's connection is taken when it is needed: for the snapshot
+     * (unless one was just read), the targets, the components it computes */
     *status = 503;
-    db_pool *from_pool = NULL;
-    db_conn *c = app_acquire_read(a, &from_pool, err, errlen);
-    if (!c) {
-        free(pks);
-        free(periods);
-        return -1;
+    kpi_conn qc = { .a = a };
+    kpi_snapshot *snap = kpi_snapshot_fresh(a->kpi);
+    if (!snap) {
+        db_conn *c = kpi_conn_get(&qc, err, errlen);
+        if (!c) {
+            free(pks);
+            free(periods);
+            return -1;
+        }
+        snap = kpi_snapshot_get(a->kpi, c, err, errlen);
     }
-    db_set_statement_timeout(c, a->cfg.kpi_statement_timeout_s);
-    kpi_snapshot *snap = kpi_snapshot_get(a->kpi, c, err, errlen);
     kpi_answer *ans = NULL;
     store_acc *acc = NULL;
     int *scope_idx = NULL, nscope = 0;
@@ -625,13 +483,22 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
 
     /* the values: per id and period, fold the components (computing the
      * missing ones in parallel first) */
-    targets_job tj = { c, req, pks, snap, scope_idx, nscope, byf, row_ref, ans, 0, "" };
-    compute_missing(a, from_pool, snap, pks, req->nids, periods, nperiods, byf == FSP_BY_INSURER,
-                    req->targets ? fill_targets : NULL, &tj);
+    targets_job tj = { NULL, req, pks, snap, scope_idx, nscope, byf, row_ref, ans, 0, "" };
+    if (req->targets && !(tj.c = kpi_conn_get(&qc, err, errlen))) {
+        free(row_ref);
+        *status = 503;
+        goto done;
+    }
+    if (kpi_compute_missing(a, &qc, snap, pks, req->nids, periods, nperiods, byf == FSP_BY_INSURER,
+                            req->targets ? fill_targets : NULL, &tj, status, err, errlen) != 0) {
+        free(row_ref);
+        goto done;
+    }
     for (int k = 0; k < req->nids; k++) {
         const fsp_kpi_def *d = pks[k]->def;
         for (int p = 0; p < nperiods; p++) {
-            cache_entry *e = components_get(a, c, snap, pks[k], &periods[p], byf == FSP_BY_INSURER, status, err, errlen);
+            cache_entry *e = kpi_components_get(a, &qc, snap, pks[k], &periods[p], byf == FSP_BY_INSURER, status,
+                                                err, errlen);
             if (!e) { free(row_ref); goto done; }
             if (byf == FSP_BY_INSURER) {
                 for (int r = 0; r < nrows; r++) {
@@ -685,7 +552,7 @@ done:
     free(acc);
     free(scope_idx);
     if (snap) kpi_snapshot_release(a->kpi, snap);
-    db_release(from_pool, c);
+    kpi_conn_drop(&qc);
     free(pks);
     free(periods);
     return rc;

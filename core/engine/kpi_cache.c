@@ -37,7 +37,8 @@
 #define KPI_ANSWER_BUCKETS     1024
 #define KPI_ANSWER_MAX         2048           /* answers kept */
 #define KPI_ANSWER_MAX_BYTES   (64u << 20)    /* and their text at most */
-#define KPI_FLIGHTS            64             /* computations tracked at once for sharing */
+#define KPI_FLIGHTS            2048           /* computations tracked at once for sharing */
+#define KPI_FLIGHT_BUCKETS     512
 #define KPI_FLIGHT_WAIT_MS     30000          /* longest wait for another request's computation */
 #define KPI_ANSWER_GZIP_MIN    1024           /* answers this long are also kept gzip-compressed */
 
@@ -56,13 +57,16 @@ typedef struct answer_entry {
 typedef struct flight {
     char key[KPI_CACHE_KEY_LEN];
     unsigned long long generation;
-    bool busy;
+    unsigned hash;
+    int next;                    /* 1-based index: the next in its bucket, or in the free list; 0: none */
 } flight;
 
 struct kpi_engine {
     pthread_mutex_t mu;
     pthread_cond_t flight_done;  /* broadcast when a flight ends */
     flight flights[KPI_FLIGHTS];
+    int flight_bucket[KPI_FLIGHT_BUCKETS];   /* 1-based heads of the chains of flights in progress */
+    int flight_free;             /* 1-based head of the free ones */
     const plugin_registry *plugins;   /* the app's, which define the settings */
     kpi_snapshot *snap;          /* current generation's directory and settings */
     cache_entry *buckets[KPI_CACHE_BUCKETS];
@@ -551,24 +555,6 @@ void kpi_cache_release(kpi_engine *k, cache_entry *e)
     pthread_mutex_unlock(&k->mu);
 }
 
-int kpi_cache_missing(kpi_engine *k, const kpi_snapshot *snap, int total,
-                      void (*key_of)(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN]), const void *ctx,
-                      int *todo, int *found)
-{
-    int ntodo = 0;
-    *found = 0;
-    pthread_mutex_lock(&k->mu);
-    for (int i = 0; i < total && snap == k->snap; i++) {
-        char key[KPI_CACHE_KEY_LEN];
-        key_of(ctx, i, key);
-        cache_entry *e = cache_get_locked(k, key);
-        if (e) { entry_unref_locked(e); (*found)++; }
-        else todo[ntodo++] = i;
-    }
-    pthread_mutex_unlock(&k->mu);
-    return ntodo;
-}
-
 /* --- lifetime --- */
 
 kpi_engine *kpi_cache_new(const plugin_registry *plugins)
@@ -589,6 +575,8 @@ kpi_engine *kpi_cache_new(const plugin_registry *plugins)
         free(k);
         return NULL;
     }
+    for (int i = 0; i < KPI_FLIGHTS; i++) k->flights[i].next = i + 2 <= KPI_FLIGHTS ? i + 2 : 0;
+    k->flight_free = 1;
     k->plugins = plugins;
     return k;
 }
@@ -604,29 +592,43 @@ void kpi_cache_free(kpi_engine *k)
     free(k);
 }
 
-/* --- single flight --- */
+/* --- single flight ---
+ * The flights in progress are chained by the hash of their key; a claim is
+ * the 1-based index of its flight. */
+
+static int flight_find_locked(const kpi_engine *k, unsigned long long gen, const char *key, unsigned h)
+{
+    for (int i = k->flight_bucket[h % KPI_FLIGHT_BUCKETS]; i; i = k->flights[i - 1].next) {
+        const flight *f = &k->flights[i - 1];
+        if (f->hash == h && f->generation == gen && strcmp(f->key, key) == 0) return i;
+    }
+    return 0;
+}
+
+/* A new flight of key: its claim, or 0 when every one is taken. */
+static int flight_add_locked(kpi_engine *k, unsigned long long gen, const char *key, unsigned h)
+{
+    int i = k->flight_free;
+    if (!i) return 0;
+    flight *f = &k->flights[i - 1];
+    k->flight_free = f->next;
+    snprintf(f->key, sizeof f->key, "%s", key);
+    f->generation = gen;
+    f->hash = h;
+    f->next = k->flight_bucket[h % KPI_FLIGHT_BUCKETS];
+    k->flight_bucket[h % KPI_FLIGHT_BUCKETS] = i;
+    return i;
+}
 
 int kpi_cache_claim(kpi_engine *k, const kpi_snapshot *snap, const char *key)
 {
     struct timespec until = clock_timespec_after(KPI_FLIGHT_WAIT_MS);
+    unsigned h = hash_str(key);
     pthread_mutex_lock(&k->mu);
-    int slot = -1;
-    bool other = false;
-    for (int i = 0; i < KPI_FLIGHTS; i++) {
-        flight *f = &k->flights[i];
-        if (f->busy && f->generation == snap->generation && strcmp(f->key, key) == 0) other = true;
-        else if (!f->busy && slot < 0) slot = i;
-    }
     int rc;
-    if (!other) {
-        /* no one computes it: the caller does (tracked, when a slot is free) */
-        if (slot >= 0) {
-            flight *f = &k->flights[slot];
-            snprintf(f->key, sizeof f->key, "%s", key);
-            f->generation = snap->generation;
-            f->busy = true;
-        }
-        rc = slot + 1;
+    if (!flight_find_locked(k, snap->generation, key, h)) {
+        /* no one computes it: the caller does (tracked, when a flight is free) */
+        rc = flight_add_locked(k, snap->generation, key, h);
     } else {
         /* wait for the one computing it; a flight that ends (or a wait past
          * the bound) sends the caller back to the cache */
@@ -637,11 +639,47 @@ int kpi_cache_claim(kpi_engine *k, const kpi_snapshot *snap, const char *key)
     return rc;
 }
 
+int kpi_cache_claim_missing(kpi_engine *k, const kpi_snapshot *snap, int total,
+                            void (*key_of)(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN]), const void *ctx,
+                            int *mine, int *claims, int *found, int *theirs)
+{
+    int nmine = 0;
+    *found = *theirs = 0;
+    pthread_mutex_lock(&k->mu);
+    for (int i = 0; i < total && snap == k->snap; i++) {
+        char key[KPI_CACHE_KEY_LEN];
+        key_of(ctx, i, key);
+        cache_entry *e = cache_get_locked(k, key);
+        if (e) {
+            entry_unref_locked(e);
+            (*found)++;
+            continue;
+        }
+        unsigned h = hash_str(key);
+        if (flight_find_locked(k, snap->generation, key, h)) {
+            (*theirs)++;
+            continue;
+        }
+        mine[nmine] = i;
+        claims[nmine++] = flight_add_locked(k, snap->generation, key, h);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return nmine;
+}
+
 void kpi_cache_done(kpi_engine *k, int claim)
 {
     if (claim <= 0 || claim > KPI_FLIGHTS) return;
     pthread_mutex_lock(&k->mu);
-    k->flights[claim - 1].busy = false;
+    flight *f = &k->flights[claim - 1];
+    for (int *at = &k->flight_bucket[f->hash % KPI_FLIGHT_BUCKETS]; *at; at = &k->flights[*at - 1].next) {
+        if (*at == claim) {
+            *at = f->next;
+            f->next = k->flight_free;
+            k->flight_free = claim;
+            break;
+        }
+    }
     pthread_cond_broadcast(&k->flight_done);
     pthread_mutex_unlock(&k->mu);
 }

@@ -86,14 +86,6 @@ cache_entry *kpi_cache_lookup(kpi_engine *k, const kpi_snapshot *snap, const cha
 cache_entry *kpi_cache_put(kpi_engine *k, const kpi_snapshot *snap, const char *key, kpi_component *comps,
                            int ncomps);
 void kpi_cache_release(kpi_engine *k, cache_entry *e);
-/* Which of total keys (key_of(ctx, i, key) writes key i) the cache lacks
- * for snap: their indices into todo (total of them at most), the count
- * returned; *found the ones it holds. None is missing, and none found,
- * when snap is no longer current. */
-int kpi_cache_missing(kpi_engine *k, const kpi_snapshot *snap, int total,
-                      void (*key_of)(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN]), const void *ctx,
-                      int *todo, int *found);
-
 /* Single flight, for a key the cache lacks: > 0 when the caller now
  * computes it (a claim to end with kpi_cache_done, whatever the outcome);
  * 0 when it should compute it untracked (nothing to end); -1 after waiting
@@ -101,6 +93,16 @@ int kpi_cache_missing(kpi_engine *k, const kpi_snapshot *snap, int total,
  * again if it is still missing: that one failed). Never waits while the
  * caller holds a claim of its own, so waits cannot form a cycle. */
 int kpi_cache_claim(kpi_engine *k, const kpi_snapshot *snap, const char *key);
+/* The same for total keys at once (key_of(ctx, i, key) writes key i), never
+ * waiting: the indices of those the cache lacks and no one computes go to
+ * mine, each with its claim (as kpi_cache_claim's: > 0, or 0 untracked) in
+ * claims (total of each at most); their count is returned. *found: the keys
+ * the cache holds; *theirs: those another request computes now (look them
+ * up, with kpi_cache_claim, once the caller's own are done). None at all
+ * when snap is no longer current. */
+int kpi_cache_claim_missing(kpi_engine *k, const kpi_snapshot *snap, int total,
+                            void (*key_of)(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN]), const void *ctx,
+                            int *mine, int *claims, int *found, int *theirs);
 void kpi_cache_done(kpi_engine *k, int claim);
 
 /* --- answers --- */

@@ -5,7 +5,8 @@
  * request, once read, is suspended and answered by a pool of worker threads
  * (limits.threads), then resumed, so a request that computes for a while (a
  * cold KPI batch, a scorecard) never holds up the other connections an I/O
- * thread serves. Each request gets an http_req in *req_cls on the
+ * thread serves; health and who the caller is have two workers of their
+ * own (router_is_quick), so they never queue behind such requests. Each request gets an http_req in *req_cls on the
  * first call of the access handler (path decoded, route found, caller
  * authorized, so a refused upload is never streamed to its route; a request
  * without a body is authorized by its worker, as identifying the caller may
@@ -73,15 +74,25 @@ static http_limits limits;
 static static_root *web_root;
 static atomic_int requests_in_flight;
 
-/* The workers that answer API requests, and their queue (FIFO). */
-static struct {
+/* The workers that answer API requests, in two lanes, each with its queue
+ * (FIFO): the quick lane (QUICK_THREADS threads of its own) answers the
+ * routes router_is_quick names (health, who the caller is, signing out),
+ * so that they never queue behind KPI work; the other lane, everything
+ * else. */
+#define QUICK_THREADS    2
+typedef struct lane {
     pthread_mutex_t mu;
     pthread_cond_t wake;
     struct req_state *head, *tail;
     pthread_t *tids;
     unsigned n;
     bool stopping;
-} workers = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+} lane;
+enum { LANE_WORK, LANE_QUICK, NLANES };
+static lane lanes[NLANES] = {
+    { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER },
+    { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER },
+};
 
 /* Per request: the public http_req and what the front needs besides. */
 typedef struct req_state {
@@ -390,66 +401,82 @@ static void request_answer(req_state *rs)
 
 static void *worker_main(void *arg)
 {
-    (void)arg;
-    pthread_mutex_lock(&workers.mu);
+    lane *w = arg;
+    pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!workers.head && !workers.stopping) pthread_cond_wait(&workers.wake, &workers.mu);
-        req_state *rs = workers.head;
+        while (!w->head && !w->stopping) pthread_cond_wait(&w->wake, &w->mu);
+        req_state *rs = w->head;
         if (!rs) break;                  /* stopping, and the queue is empty */
-        workers.head = rs->next_job;
-        if (!workers.head) workers.tail = NULL;
-        pthread_mutex_unlock(&workers.mu);
+        w->head = rs->next_job;
+        if (!w->head) w->tail = NULL;
+        pthread_mutex_unlock(&w->mu);
         log_set_request_id(rs->r.request_id);
         request_answer(rs);
         log_set_request_id("");
         MHD_resume_connection(rs->r.mhd);   /* the I/O thread queues the answer */
-        pthread_mutex_lock(&workers.mu);
+        pthread_mutex_lock(&w->mu);
     }
-    pthread_mutex_unlock(&workers.mu);
+    pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-/* Hand a read request to the workers; false if there are none. */
+/* Hand a read request to the workers of its lane; false if there are none. */
 static bool offload(req_state *rs)
 {
-    pthread_mutex_lock(&workers.mu);
-    bool ok = workers.n > 0 && !workers.stopping;
+    lane *w = &lanes[rs->r.route && router_is_quick(rs->r.route) ? LANE_QUICK : LANE_WORK];
+    pthread_mutex_lock(&w->mu);
+    bool ok = w->n > 0 && !w->stopping;
     if (ok) {
         rs->offloaded = true;
         MHD_suspend_connection(rs->r.mhd);  /* before a worker can resume it */
         rs->next_job = NULL;
-        if (workers.tail) workers.tail->next_job = rs;
-        else workers.head = rs;
-        workers.tail = rs;
+        if (w->tail) w->tail->next_job = rs;
+        else w->head = rs;
+        w->tail = rs;
     }
-    pthread_mutex_unlock(&workers.mu);
+    pthread_mutex_unlock(&w->mu);
     /* after unlocking: a worker woken while the lock is still held only
      * sleeps again on it */
-    if (ok) pthread_cond_signal(&workers.wake);
+    if (ok) pthread_cond_signal(&w->wake);
     return ok;
 }
 
-static int workers_start(unsigned n)
+static int lane_start(lane *w, unsigned n)
 {
-    workers.tids = calloc(n, sizeof *workers.tids);
-    if (!workers.tids) return -1;
-    workers.stopping = false;
-    for (workers.n = 0; workers.n < n; workers.n++)
-        if (pthread_create(&workers.tids[workers.n], NULL, worker_main, NULL) != 0) break;
-    return workers.n > 0 ? 0 : -1;
+    w->tids = calloc(n, sizeof *w->tids);
+    if (!w->tids) return -1;
+    w->stopping = false;
+    for (w->n = 0; w->n < n; w->n++)
+        if (pthread_create(&w->tids[w->n], NULL, worker_main, w) != 0) break;
+    return w->n > 0 ? 0 : -1;
 }
 
-/* Let the workers finish the queue, then join them. */
+/* Let a lane's workers finish its queue, then join them. */
+static void lane_stop(lane *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_broadcast(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+    for (unsigned i = 0; i < w->n; i++) pthread_join(w->tids[i], NULL);
+    free(w->tids);
+    w->tids = NULL;
+    w->n = 0;
+}
+
 static void workers_stop(void)
 {
-    pthread_mutex_lock(&workers.mu);
-    workers.stopping = true;
-    pthread_cond_broadcast(&workers.wake);
-    pthread_mutex_unlock(&workers.mu);
-    for (unsigned i = 0; i < workers.n; i++) pthread_join(workers.tids[i], NULL);
-    free(workers.tids);
-    workers.tids = NULL;
-    workers.n = 0;
+    for (int i = 0; i < NLANES; i++) lane_stop(&lanes[i]);
+}
+
+/* n workers for the work lane, QUICK_THREADS for the quick one. */
+static int workers_start(unsigned n)
+{
+    if (lane_start(&lanes[LANE_WORK], n) != 0 || lane_start(&lanes[LANE_QUICK], QUICK_THREADS) != 0) {
+        workers_stop();
+        return -1;
+    }
+    return 0;
 }
 
 /* --- libmicrohttpd callbacks --- */

@@ -230,6 +230,11 @@ static unsigned who_bit(enum role role)
     }
 }
 
+bool router_is_quick(const route *rt)
+{
+    return rt->handler == route_health || rt->handler == auth_route_me || rt->handler == auth_route_session_delete;
+}
+
 bool router_role_allows(const route *rt, const principal *p)
 {
     return rt && ((rt->who & WHO_PUBLIC) || (p && (who_bit(p->role) & rt->who)));

@@ -39,6 +39,9 @@ size_t router_allowed_methods(const char *path, char *buf, size_t len);
 /* Whether a caller of principal p may call rt at all (its role against the
  * route's who; a public route admits anyone, p NULL included). */
 bool router_role_allows(const route *rt, const struct principal *p);
+/* Whether rt is answered by the quick lane of workers (http_server.c):
+ * health, GET /api/v1/me and signing out, which never wait behind KPI work. */
+bool router_is_quick(const route *rt);
 /* Authenticate and authorize r for its route; on refusal sets the 401/403 reply and returns false. */
 bool router_authorize(http_req *r);
 #endif

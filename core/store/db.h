@@ -54,6 +54,14 @@ void db_pool_free(db_pool *p);
 /* Waits up to timeout_ms for a free connection; NULL with err on failure
  * (database down: fails fast). */
 db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen);
+/* A connection now, never waiting, and only when taking it leaves at least
+ * reserve of the pool's connections free (idle, or not yet made) for
+ * others: for extra hands that a request can do without (the KPI engine's
+ * workers). NULL with err otherwise. */
+db_conn *db_acquire_spare(db_pool *p, int reserve, char *err, size_t errlen);
+/* Whether the holder of a spare may keep it for more work: nobody is waiting
+ * in db_acquire on the pool, and at least reserve connections are free. */
+bool db_pool_spare_keep(db_pool *p, int reserve);
 void db_release(db_pool *p, db_conn *c);
 /* Watch the pool's server: a monitor thread pings it on a connection of its
  * own every half second (each ping bounded by a second). While the server

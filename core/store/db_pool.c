@@ -9,7 +9,11 @@
  *   ones, which are likely dead too), and a later acquire connects afresh.
  *   An idle connection whose server closed it is noticed when it is taken
  *   from the pool (poll on its socket), so a restart of the server costs no
- *   failed request.
+ *   failed request. db_acquire waits for a busy pool; db_acquire_spare never
+ *   waits and takes a connection only when that leaves a given number free
+ *   for others (extra hands a request can do without), and
+ *   db_pool_spare_keep tells its holder when to give it back (someone
+ *   waits, or the reserve is gone).
  * - A statement time limit (db_set_statement_timeout) is the server's
  *   max_statement_time, which a statement only notices where it checks for
  *   being killed, and some plans check rarely. So such statements are also
@@ -202,6 +206,7 @@ struct db_pool {
     db_conn *idle;          /* a stack of idle connections */
     int open;               /* connections that exist: idle + in use */
     int in_use;
+    int waiting;            /* threads waiting in db_acquire now */
     long long waits, errors;
     /* watching for a silent server (db_pool_watch); silent_ms is set before
      * the monitor starts and never changes after */
@@ -453,7 +458,9 @@ static void close_list(db_conn *c)
     }
 }
 
-db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen)
+/* db_acquire (reserve < 0: waits up to timeout_ms) and db_acquire_spare
+ * (reserve >= 0: never waits, and leaves reserve connections free). */
+static db_conn *pool_get(db_pool *p, int timeout_ms, int reserve, char *err, size_t errlen)
 {
     /* a watched pool waits for a busy connection no longer than its bound */
     int bound = pool_silent_bound_ms(p);
@@ -469,6 +476,12 @@ db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen)
             pthread_mutex_unlock(&p->mu);
             set_err(err, errlen, "the database has given no answer for %lld s (stalled or unreachable); "
                     "try again shortly", (silent_for + 500) / 1000);
+            return NULL;
+        }
+        if (reserve >= 0 && p->size - p->in_use - 1 < reserve) {
+            pthread_mutex_unlock(&p->mu);
+            set_err(err, errlen, "%d of the %d database connections are free, and %d stay for others",
+                    p->size - p->in_use, p->size, reserve);
             return NULL;
         }
         if (p->idle) {
@@ -510,11 +523,18 @@ db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen)
             pthread_mutex_unlock(&p->mu);
             return NULL;
         }
+        if (reserve >= 0) {                  /* a spare never waits (the check above sees this first) */
+            pthread_mutex_unlock(&p->mu);
+            set_err(err, errlen, "all %d database connections are in use", p->size);
+            return NULL;
+        }
         if (!waited) {
             p->waits++;
             waited = true;
         }
+        p->waiting++;
         int w = pthread_cond_timedwait(&p->freed, &p->mu, &deadline);
+        p->waiting--;
         if (w == ETIMEDOUT && !p->idle && p->open >= p->size) {
             p->errors++;
             pthread_mutex_unlock(&p->mu);
@@ -522,6 +542,24 @@ db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen)
             return NULL;
         }
     }
+}
+
+db_conn *db_acquire(db_pool *p, int timeout_ms, char *err, size_t errlen)
+{
+    return pool_get(p, timeout_ms, -1, err, errlen);
+}
+
+db_conn *db_acquire_spare(db_pool *p, int reserve, char *err, size_t errlen)
+{
+    return pool_get(p, 0, reserve < 0 ? 0 : reserve, err, errlen);
+}
+
+bool db_pool_spare_keep(db_pool *p, int reserve)
+{
+    pthread_mutex_lock(&p->mu);
+    bool keep = p->waiting == 0 && p->size - p->in_use >= reserve;
+    pthread_mutex_unlock(&p->mu);
+    return keep;
 }
 
 void db_release(db_pool *p, db_conn *c)

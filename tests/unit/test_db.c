@@ -612,6 +612,17 @@ static void *pool_worker(void *arg)
     return NULL;
 }
 
+/* Waits for a connection of the pool (a thread of test_pool). */
+static void *pool_waiter(void *arg)
+{
+    worker *w = arg;
+    char err[256];
+    db_conn *c = db_acquire(w->pool, 5000, err, sizeof err);
+    if (c) { w->ok++; db_release(w->pool, c); }
+    else w->failed++;
+    return NULL;
+}
+
 static void test_pool(testdb *t)
 {
     char err[256];
@@ -631,6 +642,41 @@ static void test_pool(testdb *t)
     db_pool_stats(p, &size, &in_use, &waits, &errors);
     CHECK(waits >= 1 && errors >= 1, "pool: a wait and an error counted (%lld, %lld)", waits, errors);
     for (int k = 0; k < 3; k++) db_release(p, held[k]);
+    db_pool_free(p);
+
+    /* a spare connection leaves the reserve free, and never waits */
+    p = db_pool_new(&t->url, 4);
+    held[0] = db_acquire(p, 1000, err, sizeof err);
+    held[1] = db_acquire_spare(p, 2, err, sizeof err);
+    CHECK(held[0] && held[1], "pool: a spare with 3 of 4 free and a reserve of 2 (%s)", err);
+    t0 = now_s();
+    extra = db_acquire_spare(p, 2, err, sizeof err);
+    took = now_s() - t0;
+    CHECK(extra == NULL && strstr(err, "stay for others"), "pool: no spare when it would leave 1 of a reserve of 2: %s", err);
+    CHECK(took < 0.1, "pool: a refused spare does not wait (%.3f s)", took);
+    held[2] = db_acquire_spare(p, 1, err, sizeof err);
+    CHECK(held[2] != NULL, "pool: a spare that leaves the reserve of 1 (%s)", err);
+    db_pool_stats(p, &size, &in_use, NULL, NULL);
+    CHECK_INT(in_use, 3, "pool: two spares and one waited for in use");
+    extra = db_acquire(p, 1000, err, sizeof err);
+    CHECK(extra != NULL, "pool: the reserve is there for a request that waits (%s)", err);
+    db_conn *none = db_acquire_spare(p, 0, err, sizeof err);
+    CHECK(none == NULL && strstr(err, "0 of the 4"), "pool: no spare from a pool with none free: %s", err);
+    CHECK(!db_pool_spare_keep(p, 1), "pool: a spare is to be given back when the reserve is gone");
+    /* someone waiting for a connection: a spare is to be given back, whatever is free */
+    worker waiter = { .pool = p };
+    pthread_t wt;
+    pthread_create(&wt, NULL, pool_waiter, &waiter);
+    struct timespec pause = { 0, 200 * 1000 * 1000 };
+    nanosleep(&pause, NULL);
+    CHECK(!db_pool_spare_keep(p, 0), "pool: a spare is to be given back while a request waits");
+    db_release(p, held[2]);
+    pthread_join(wt, NULL);
+    CHECK(waiter.ok == 1, "pool: the waiter got the spare given back");
+    CHECK(db_pool_spare_keep(p, 1) && !db_pool_spare_keep(p, 2), "pool: with nobody waiting and 1 free, a spare may stay for a reserve of 1, not 2");
+    held[2] = NULL;
+    db_release(p, extra);
+    for (int k = 0; k < 3; k++) if (held[k]) db_release(p, held[k]);
     db_pool_free(p);
 
     p = db_pool_new(&t->url, 4);
