@@ -11,6 +11,8 @@
 #   4. cold API time of (1) / the same SQL statements the plugins ran for
 #      it (FOURSCORE_KPI_TRACE), replayed one after the other in the
 #      mariadb client                                            target <= 1.3x
+#   5. the group overview's one batch (its 7 queries for the last full
+#      month), warm, 50 clients POSTing it with gzip (wrk), p99  target <= 10 ms
 #
 # usage: tests/bench/kpi.sh [--bin build/fourscore] [--stores 200] [--years 3] [--keep] [--profile]
 # --profile also times each KPI's statements of (1) alone in the client, slowest first.
@@ -109,6 +111,56 @@ rps_plain=$(awk '/Requests\/sec/ { print $2 }' "$work/wrk-plain.txt")
 invalidate
 cold_month_ms=$(ms "$(timed "$q_month")")
 
+# 5: the group overview's one batch (web/js/overview.js: the last full month
+# with targets, the month before, the same month a year before, 12 months by
+# month and the same months a year before, by store, by region), warm, 50
+# clients POSTing it with Accept-Encoding: gzip as browsers do
+batch_body=$(python3 - "$end" <<'PY'
+import calendar, datetime, json, sys
+end = datetime.date.fromisoformat(sys.argv[1])
+if end.day != calendar.monthrange(end.year, end.month)[1]:
+    end = end.replace(day=1) - datetime.timedelta(days=1)
+def month(y, m): return (datetime.date(y, m, 1), datetime.date(y, m, calendar.monthrange(y, m)[1]))
+def shift(y, m, k): k += y * 12 + m - 1; return k // 12, k % 12 + 1
+f, t = month(end.year, end.month)
+pf, pt = month(*shift(end.year, end.month, -1))
+yf, yt = month(end.year - 1, end.month)
+mf, _ = month(*shift(end.year, end.month, -11))
+lf, lt = month(*shift(end.year - 1, end.month, -11))[0], yt
+ids = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share', 'parts.gross_margin',
+       'receivables.over_90_share', 'insurance.renewal_rate', 'retention.churn_y1', 'csi.score',
+       'service.mech_ro_count', 'service.body_ro_count']
+trend = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share']
+d = lambda x: x.isoformat()
+print(json.dumps({'queries': [
+    {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'group', 'targets': True},
+    {'ids': ids, 'from': d(pf), 'to': d(pt), 'by': 'group'},
+    {'ids': ids, 'from': d(yf), 'to': d(yt), 'by': 'group'},
+    {'ids': trend, 'from': d(mf), 'to': d(t), 'by': 'month', 'targets': True},
+    {'ids': trend, 'from': d(lf), 'to': d(lt), 'by': 'month'},
+    {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'store'},
+    {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'region'}]}))
+PY
+)
+printf '%s' "$batch_body" >"$work/batch.json"
+batch_status=$(curl -s -o "$work/batch.out" -w '%{http_code}' -b "$cookie" -H "origin: $url" \
+    -H 'content-type: application/json' --data-binary @"$work/batch.json" "$url/api/v1/kpi/batch")
+[ "$batch_status" = 200 ] || { echo "kpi.sh: the overview batch -> $batch_status: $(head -c 300 "$work/batch.out")" >&2; exit 1; }
+cat >"$work/batch.lua" <<LUA
+wrk.method = "POST"
+wrk.body = io.open("$work/batch.json"):read("a")
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Origin"] = "$url"
+LUA
+wrk -t2 -c50 -d10s --latency -s "$work/batch.lua" -H "Cookie: $cookie" -H "Accept-Encoding: gzip" \
+    "$url/api/v1/kpi/batch" >"$work/wrk-batch.txt"
+batch_p99=$(awk '$1 == "99%" { print $2 }' "$work/wrk-batch.txt")
+batch_rps=$(awk '/Requests\/sec/ { print $2 }' "$work/wrk-batch.txt")
+batch_non2xx=$(awk '/Non-2xx/ { n += $NF } END { print n + 0 }' "$work/wrk-batch.txt")
+batch_gz=$(curl -s -o /dev/null -w '%{size_download}' -b "$cookie" -H "origin: $url" -H 'Accept-Encoding: gzip' \
+    -H 'content-type: application/json' --data-binary @"$work/batch.json" "$url/api/v1/kpi/batch")
+batch_plain=$(wc -c <"$work/batch.out")
+
 verdict() { python3 -c "print('ok' if $1 else 'SLOW')"; }
 to_ms() { python3 -c "
 v='$1'; import re; m=re.match(r'([0-9.]+)(us|ms|s)', v)
@@ -125,6 +177,11 @@ printf '%-58s %12s %10s %6s\n' "  without Accept-Encoding: p99 (ms)" "$p99_plain
 printf '%-58s %12s %10s %6s\n' "  without Accept-Encoding: throughput (requests/s)" "$rps_plain" "" ""
 [ -n "$non2xx" ] && [ "$non2xx" != 0 ] && printf '%-58s %12s\n' "  non-2xx answers under load" "$non2xx"
 printf '%-58s %12s %10s %6s\n' "9 headline KPIs by month, 36 months, cold (ms)" "$cold_month_ms" "300" "$(verdict "$cold_month_ms <= 300")"
+batch_p99_ms=$(to_ms "$batch_p99")
+printf '%-58s %12s %10s %6s\n' "the overview's batch warm, 50 clients (gzip), p99 (ms)" "$batch_p99_ms" "10" "$(verdict "0 <= $batch_p99_ms <= 10")"
+printf '%-58s %12s %10s %6s\n' "  its throughput (requests/s)" "$batch_rps" "" ""
+printf '%-58s %12s %10s %6s\n' "  its answer: gzip / plain (bytes)" "$batch_gz / $batch_plain" "" ""
+[ "$batch_non2xx" != 0 ] && printf '%-58s %12s\n' "  non-2xx answers under load" "$batch_non2xx"
 printf '%-58s %12s %10s %6s\n' "the same $nq SQL statements in the mariadb client (ms)" "$direct_ms" "" ""
 printf '%-58s %12s %10s %6s\n' "cold API / direct SQL" "$ratio" "1.3" "$(verdict "$ratio <= 1.3")"
 
