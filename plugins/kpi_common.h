@@ -456,6 +456,9 @@ static inline int kc_bind_params(fsp_call *call, const fsp_param *params, int n,
     KC_SPAN_(T, START, 10, 1024) KC_SPAN_(T, START, 11, 2048) KC_SPAN_(T, START, 12, 4096) \
     KC_SPAN_(T, START, 13, 8192) KC_SPAN_(T, START, 14, 16384) KC_SPAN_(T, START, 15, 32768) \
     KC_SPAN_(T, START, 16, 65536) ")"
+/* Every span_class of those tables, for a range of the start column alone
+ * (start > a AND start <= b): one short key range per class. */
+#define KC_SPAN_CLASSES "(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 99)"
 #define KC_SPAN_PARAMS(to) \
     FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), \
     FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), \

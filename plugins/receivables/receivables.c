@@ -99,10 +99,9 @@ static int month_end_emit(fsp_call *call, const fsp_kpi_args *args, const char *
  * short range of rollup_invoice_open's key per span_class; the payments of
  * (M, to], one range per store of (store_code, paid_on).
  * Placeholders: SINCE_PARAMS(to, M). */
-#define SQL_SPAN_CLASSES "(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 99)"
 #define SQL_AGES_SINCE \
     "changed AS (SELECT a.store_code, a.invoice_no FROM rollup_invoice_open a FORCE INDEX (PRIMARY)" \
-    "   WHERE a.span_class IN " SQL_SPAN_CLASSES \
+    "   WHERE a.span_class IN " KC_SPAN_CLASSES \
     "   AND a.issued_on > CAST(? AS DATE) AND a.issued_on <= CAST(? AS DATE)" \
     " UNION SELECT p.store_code, p.invoice_no FROM stores s" \
     "   JOIN payments p FORCE INDEX (k_payment_store_paid) ON p.store_code = s.store_code" \

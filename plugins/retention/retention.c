@@ -23,7 +23,11 @@
  * trend) up to the horizon reads the month-end counts of
  * schemas/017_retention_month_ends.sql instead: vehicles per store by how
  * many months before `to` their last visit and latest sale fall
- * (months_ago >= N is "on or before to - N months").
+ * (months_ago >= N is "on or before to - N months"). Any other `to` after a
+ * held month end M (a day of a running month, a day past the horizon)
+ * answers the bands from M's counts moved on to `to` with the states that
+ * start at the band's edges and the changes since M (SQL_BAND_SINCE); the
+ * cohort KPIs read the states.
  *
  * The lists (ABI 1.4) show the vehicles each count is made of: the bands
  * (retention.at_risk, warning, lost) selected from the same states by the
@@ -160,6 +164,47 @@ static const char SQL_FIRST_SERVICE_MONTH_END_LEAP[] =
     STATE_PARAMS(to), FSP_P_TEXT(to), FSP_P_INT(base), FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_TEXT(to), \
     FSP_P_INT(older)
 
+/* A band as of a day `to` after the latest held month end M, per store of
+ * the last visit: M's month-end count of the band taken at M, (M - older,
+ * M - newer] months, moved to (to - older, to - newer] by the vehicles
+ * whose state at M starts in (M - older, to - older] (out) or in
+ * (M - newer, to - newer] (in; none when newer is 0), then the changes
+ * since M: the states at M in the band that ended by `to` (the vehicle came
+ * back or was sold again: out) and the states begun in (M, to] that hold
+ * at `to` in the band (in). Each part is one short range of the states'
+ * primary key per span_class (the states that end, through the VINs of
+ * those begun since M). HAVING keeps the stores the states' own count
+ * gives. Placeholders: BAND_SINCE_PARAMS. */
+#define STATES_FROM(T) \
+    " FROM rollup_vehicle_state " T " FORCE INDEX (PRIMARY) WHERE " T ".span_class IN " KC_SPAN_CLASSES
+#define STATES_AT_M_STARTING(EDGE) \
+    " SELECT v.last_store_code, " EDGE "COUNT(*)" STATES_FROM("v") \
+    " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH AND v.from_on <= CAST(? AS DATE) - INTERVAL ? MONTH" \
+    " AND v.from_on <= CAST(? AS DATE) AND v.until_on > CAST(? AS DATE) GROUP BY v.last_store_code"
+#define IN_BAND(T) \
+    " AND " T ".from_on > CAST(? AS DATE) - INTERVAL ? MONTH AND " T ".from_on <= CAST(? AS DATE) - INTERVAL ? MONTH"
+static const char SQL_BAND_SINCE[] =
+    "SELECT store_code, NULL, SUM(n), 1, 1 FROM ("
+    " SELECT store_code, SUM(vehicles) AS n FROM rollup_retention_last"
+    "   WHERE day = CAST(? AS DATE) AND months_ago >= ? AND months_ago < ? AND months_ago < ? GROUP BY store_code"
+    " UNION ALL" STATES_AT_M_STARTING("-")
+    " UNION ALL" STATES_AT_M_STARTING("")
+    " UNION ALL SELECT p.last_store_code, -COUNT(*) FROM rollup_vehicle_state s FORCE INDEX (PRIMARY)"
+    "   JOIN rollup_vehicle_state p FORCE INDEX (k_vehicle_state_vin) ON p.vin = s.vin"
+    "   AND p.from_on <= CAST(? AS DATE) AND p.until_on = s.from_on"
+    "   WHERE s.span_class IN " KC_SPAN_CLASSES " AND s.from_on > CAST(? AS DATE) AND s.from_on <= CAST(? AS DATE)"
+    IN_BAND("p") "   GROUP BY p.last_store_code"
+    " UNION ALL SELECT s.last_store_code, COUNT(*)" STATES_FROM("s")
+    "   AND s.from_on > CAST(? AS DATE) AND s.from_on <= CAST(? AS DATE) AND s.until_on > CAST(? AS DATE)" IN_BAND("s")
+    "   GROUP BY s.last_store_code"
+    ") x GROUP BY store_code HAVING SUM(n) > 0";
+#define BAND_SINCE_PARAMS(to, m, base, newer, older) \
+    FSP_P_TEXT(m), FSP_P_INT(newer), FSP_P_INT(older), FSP_P_INT(base), \
+    FSP_P_TEXT(m), FSP_P_INT(older), FSP_P_TEXT(to), FSP_P_INT(older), FSP_P_TEXT(m), FSP_P_TEXT(m), \
+    FSP_P_TEXT(m), FSP_P_INT(newer), FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_TEXT(m), FSP_P_TEXT(m), \
+    FSP_P_TEXT(m), FSP_P_TEXT(m), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_INT(older), FSP_P_TEXT(to), FSP_P_INT(newer), \
+    FSP_P_TEXT(m), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_INT(older), FSP_P_TEXT(to), FSP_P_INT(newer)
+
 /* Base vehicles of a band by store of last visit. Placeholders: BAND_PARAMS. */
 static const char SQL_BAND[] =
     "SELECT v.last_store_code, NULL, COUNT(*), 1, 1" SQL_BAND_STATES " GROUP BY v.last_store_code";
@@ -214,6 +259,14 @@ static int compute_band(fsp_call *call, const fsp_kpi_args *args)
     if (held) {
         fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_INT(older), FSP_P_INT(s.base_months) };
         return kc_query_emit(call, args, SQL_BAND_MONTH_END, params, KC_COUNT(params));
+    }
+    char m[11];
+    if (kc_month_end_before(call, &horizon, "retention", to, m) != 0)
+        return -1;
+    if (m[0]) {
+        const char *since = m;
+        fsp_param params[] = { BAND_SINCE_PARAMS(to, since, s.base_months, newer, older) };
+        return kc_query_emit(call, args, SQL_BAND_SINCE, params, KC_COUNT(params));
     }
     fsp_param params[] = { BAND_PARAMS(to, s.base_months, newer, older) };
     return kc_query_emit(call, args, SQL_BAND, params, KC_COUNT(params));

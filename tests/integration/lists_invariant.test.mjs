@@ -16,6 +16,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { startServer, fixtures, run, tempDir } from './lib.mjs';
 
 const ENTITIES = ['regions', 'stores', 'insurers', 'staff', 'customers', 'vehicle_sales', 'repair_orders',
@@ -245,9 +246,9 @@ describe('on the fixture', () => {
 });
 
 describe('on a small demo', () => {
-  let server, cookie, stores, regions;
+  let server, cookie, stores, regions, dataDir;
   before(async () => {
-    const dataDir = tempDir('fs-lists-demo-');
+    dataDir = tempDir('fs-lists-demo-');
     const load = await run(['demo', '--stores', '6', '--years', '2', '--end', '2026-09'], { dataDir, timeoutMs: 900000 });
     assert.equal(load.code, 0, load.stderr);
     server = await startServer({ dataDir });
@@ -274,5 +275,50 @@ describe('on a small demo', () => {
     monthEnd('2026-08-31'), {});
     for (const [id, v] of Object.entries(counts)) assert.ok(v > 0, `${id} is ${v} on the demo`);
     await checkInvariant(server, cookie, periods, scopes);
+  });
+
+  // A day that is not a held month end is answered from the month end before
+  // it and the changes since (plugins/retention, plugins/receivables): day by
+  // day over seven weeks (two month ends among them) and one day past the
+  // data's horizon, the bands equal the vehicles' states counted here with
+  // MariaDB's own date arithmetic, and the open and overdue amounts equal the
+  // invoices less their payments counted here from the facts.
+  test('any day: retention bands and receivables equal a count over the states and the facts', async () => {
+    const sql = (text) => execFileSync('mariadb', ['--no-defaults', `--socket=${dataDir}/mysqld.sock`, '-uroot', '-N', '-B',
+      'fourscore', '-e', text], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map((l) => l.split('\t'));
+    const ids = ['retention.base', 'retention.at_risk', 'retention.warning', 'retention.lost', 'receivables.open',
+      'receivables.overdue'];
+    const days = [];
+    for (let t = Date.parse('2026-07-20T00:00:00Z'); t <= Date.parse('2026-09-05T00:00:00Z'); t += 86400000)
+      days.push(new Date(t).toISOString().slice(0, 10));
+    days.push('2026-10-12');
+    for (const day of days) {
+      const want = {};
+      const blank = () => Object.fromEntries(ids.map((id) => [id, 0]));
+      for (const [st, base, risk, warn, lost] of sql(`SELECT v.last_store_code, COUNT(*),
+          SUM(v.from_on <= '${day}' - INTERVAL 3 MONTH AND v.from_on > '${day}' - INTERVAL 6 MONTH),
+          SUM(v.from_on <= '${day}' - INTERVAL 6 MONTH AND v.from_on > '${day}' - INTERVAL 9 MONTH),
+          SUM(v.from_on <= '${day}' - INTERVAL 9 MONTH)
+        FROM rollup_vehicle_state v WHERE v.from_on <= '${day}' AND v.until_on > '${day}'
+          AND v.from_on > '${day}' - INTERVAL 24 MONTH GROUP BY 1`))
+        Object.assign(want[st] ??= blank(), { 'retention.base': +base, 'retention.at_risk': +risk,
+          'retention.warning': +warn, 'retention.lost': +lost });
+      for (const [st, gov, age, open] of sql(`SELECT i.store_code, COALESCE(c.type = 'government', 0),
+          DATEDIFF('${day}', i.issued_on), i.amount - COALESCE((SELECT SUM(p.amount) FROM payments p
+            WHERE p.store_code = i.store_code AND p.invoice_no = i.invoice_no AND p.paid_on <= '${day}'), 0)
+        FROM invoices i LEFT JOIN customers c ON c.store_code = i.store_code AND c.customer_code = i.customer_code
+        WHERE i.issued_on <= '${day}'`)) {
+        if (!(Number(open) > 0)) continue;
+        const w = want[st] ??= blank();
+        w['receivables.open'] += Number(open);
+        if (Number(age) > (gov === '1' ? 180 : 90)) w['receivables.overdue'] += Number(open);
+      }
+      const answer = await get(server, cookie, `/api/v1/kpi?ids=${ids.join(',')}&from=${day.slice(0, 8)}01&to=${day}&by=store`);
+      for (const row of answer.rows)
+        for (const id of ids) {
+          const got = row.values[id] ?? 0, w = want[row.key]?.[id] ?? 0;
+          assert.ok(Math.abs(got - w) < 1e-6, `${day} ${row.key} ${id}: ${got}, counted ${w}`);
+        }
+    }
   });
 });
