@@ -132,14 +132,14 @@ ids = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.
        'service.mech_ro_count', 'service.body_ro_count']
 trend = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share']
 d = lambda x: x.isoformat()
-print(json.dumps({'queries': [
+print(json.dumps([
     {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'group', 'targets': True},
     {'ids': ids, 'from': d(pf), 'to': d(pt), 'by': 'group'},
     {'ids': ids, 'from': d(yf), 'to': d(yt), 'by': 'group'},
     {'ids': trend, 'from': d(mf), 'to': d(t), 'by': 'month', 'targets': True},
     {'ids': trend, 'from': d(lf), 'to': d(lt), 'by': 'month'},
     {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'store'},
-    {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'region'}]}))
+    {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'region'}]))
 PY
 )
 printf '%s' "$batch_body" >"$work/batch.json"
