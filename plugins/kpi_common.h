@@ -304,6 +304,33 @@ static inline int kc_month_end_held(fsp_call *call, kc_horizon_memo *memo, const
     return 0;
 }
 
+/* The held month end of the table `name` nearest `to` (not a held month
+ * end itself) into near[11]: the end of the month before `to`'s, or the end
+ * of `to`'s own month (*after = 1) when that is held and no farther; ""
+ * when the table holds none. Returns 0, or -1 when the lookup failed. */
+static inline int kc_month_end_nearest(fsp_call *call, kc_horizon_memo *memo, const char *name, const char *to,
+                                       char near[11], int *after)
+{
+    char day[11];
+    near[0] = 0;
+    *after = 0;
+    if (kc_horizon_get(call, memo, name, day) != 0) return -1;
+    int y = 0, m = 0, d = 0;
+    if (!day[0] || sscanf(to, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || y < 1001) return 0;
+    char end[11];
+    kc_ymd(end, y, m, kc_month_days(y, m));
+    int k = y * 12 + (m - 1) - 1;
+    kc_ymd(near, k / 12, k % 12 + 1, kc_month_days(k / 12, k % 12 + 1));
+    if (strcmp(day, near) < 0) {          /* the horizon is earlier still */
+        memcpy(near, day, 11);
+        return 0;
+    }
+    /* days from the month before's end to `to`, and from `to` to its month's end */
+    if (strcmp(end, day) <= 0 && kc_month_days(y, m) - d <= d) *after = 1;
+    if (*after) memcpy(near, end, 11);
+    return 0;
+}
+
 /* The latest month end before `to` that the month-end table `name` holds
  * into before[11] (the end of the month before `to`'s, or the horizon when
  * that is earlier); "" when the table holds none. Returns 0, or -1 when the

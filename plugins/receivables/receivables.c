@@ -6,10 +6,11 @@
  * A `to` that is a month end (the end of every whole-month period, and of
  * each month of a trend) up to the horizon is read from the month-end tables
  * of schemas/016_receivable_month_ends.sql: one row per store, or for
- * overdue the open amounts by customer type and age. Any other `to` after
- * a held month end M (a day of a running month, a day past the horizon)
- * reads M's open amounts by customer type and age, aged on to `to`, with the
- * changes since M: the invoices issued or paid in (M, to] (SQL_AGES_SINCE),
+ * overdue the open amounts by customer type and age. Any other `to` near a
+ * held month end (a day of a running month, a day past the horizon) reads
+ * the nearer one's open amounts by customer type and age, their ages moved
+ * to `to`, with the invoices issued or paid between the two days
+ * (SQL_AGES_NEAR),
  * for every aging KPI but over_limit_accounts. Before the first horizon, and
  * for the customers over their limit, `to` reads
  * only the invoices that may be open as of `to`: those of
@@ -85,21 +86,22 @@ static int month_end_emit(fsp_call *call, const fsp_kpi_args *args, const char *
     return kc_query_emit(call, args, sql, params, KC_COUNT(params));
 }
 
-/* --- a day after a held month end: its rows plus the changes since --- */
+/* --- a day near a held month end: its rows and the changes between --- */
 
 /* CTE `hist` (store_code, government, age, open_amount): the open amounts as
- * of `to` by store, customer type and age in days at `to`, from the
- * month-end rows of the latest held month end M before `to` (every open
- * invoice at M, aged on by to - M days) and the changes since M: each
- * invoice issued in (M, to] or paid in (M, to] adds its open amount at `to`
- * and takes out the one it had at M (both counted only when positive, as
- * the month-end rows and `inv` count them). Summed per store and age, the
- * rows are `inv`'s open amounts: a store owes anything at `to` exactly when
- * its rows add up to more than 0. The invoices issued in (M, to] are one
- * short range of rollup_invoice_open's key per span_class; the payments of
- * (M, to], one range per store of (store_code, paid_on).
- * Placeholders: SINCE_PARAMS(to, M). */
-#define SQL_AGES_SINCE \
+ * of `to` by store, customer type and age in days at `to`, from the rows of
+ * the nearer held month end R (the one before `to`, or the end of `to`'s
+ * month): every invoice open at R, its age moved to `to`, and the changes
+ * between: each invoice issued or paid in (lo, hi], the days between R and
+ * `to`, adds its open amount at `to` and takes out the one it had at R
+ * (both counted only when positive, as the month-end rows and `inv` count
+ * them; an invoice issued after `to` is open for 0 at `to`). Summed per
+ * store and age, the rows are `inv`'s open amounts: a store owes anything
+ * at `to` exactly when its rows add up to more than 0. The invoices issued
+ * in (lo, hi] are one short range of rollup_invoice_open's key per
+ * span_class; the payments of (lo, hi], one range per store of
+ * (store_code, paid_on). Placeholders: NEAR_PARAMS(to, R, lo, hi). */
+#define SQL_AGES_NEAR \
     "changed AS (SELECT a.store_code, a.invoice_no FROM rollup_invoice_open a FORCE INDEX (PRIMARY)" \
     "   WHERE a.span_class IN " KC_SPAN_CLASSES \
     "   AND a.issued_on > CAST(? AS DATE) AND a.issued_on <= CAST(? AS DATE)" \
@@ -110,7 +112,8 @@ static int month_end_emit(fsp_call *call, const fsp_kpi_args *args, const char *
     "   COALESCE((SELECT c.type = 'government' FROM customers c" \
     "     WHERE c.store_code = i.store_code AND c.customer_code = i.customer_code), 0) AS government," \
     "   DATEDIFF(CAST(? AS DATE), i.issued_on) AS age," \
-    "   GREATEST(i.amount - COALESCE(SUM(p.amount), 0), 0)" \
+    "   IF(i.issued_on <= CAST(? AS DATE)," \
+    "     GREATEST(i.amount - COALESCE(SUM(IF(p.paid_on <= CAST(? AS DATE), p.amount, 0)), 0), 0), 0)" \
     "   - IF(i.issued_on <= CAST(? AS DATE)," \
     "     GREATEST(i.amount - COALESCE(SUM(IF(p.paid_on <= CAST(? AS DATE), p.amount, 0)), 0), 0), 0) AS open_amount" \
     "   FROM changed ch JOIN invoices i FORCE INDEX (PRIMARY)" \
@@ -119,38 +122,47 @@ static int month_end_emit(fsp_call *call, const fsp_kpi_args *args, const char *
     "     AND p.invoice_no = i.invoice_no AND p.paid_on <= CAST(? AS DATE)" \
     "   WHERE i.issued_on <= CAST(? AS DATE)" \
     "   GROUP BY i.store_code, i.invoice_no, i.customer_code, i.issued_on, i.amount)," \
-    " hist AS (SELECT store_code, government, age_days + DATEDIFF(CAST(? AS DATE), CAST(? AS DATE)) AS age," \
+    " hist AS (SELECT store_code, government," \
+    "   CAST(age_days AS SIGNED) + DATEDIFF(CAST(? AS DATE), CAST(? AS DATE)) AS age," \
     "   open_amount FROM rollup_receivable_age WHERE day = CAST(? AS DATE)" \
     " UNION ALL SELECT store_code, government, age, open_amount FROM delta WHERE open_amount <> 0)"
-#define SINCE_PARAMS(to, m) \
-    FSP_P_TEXT(day_of(m)), FSP_P_TEXT(to), FSP_P_TEXT(day_of(m)), FSP_P_TEXT(to), FSP_P_TEXT(to), \
-    FSP_P_TEXT(day_of(m)), FSP_P_TEXT(day_of(m)), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), \
-    FSP_P_TEXT(day_of(m)), FSP_P_TEXT(day_of(m))
-/* A day's text as a parameter (m is an array, never NULL). */
-static inline const char *day_of(const char *m) { return m; }
+#define NEAR_PARAMS(to, r, lo, hi) \
+    FSP_P_TEXT(lo), FSP_P_TEXT(hi), FSP_P_TEXT(lo), FSP_P_TEXT(hi), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), \
+    FSP_P_TEXT(r), FSP_P_TEXT(r), FSP_P_TEXT(hi), FSP_P_TEXT(hi), FSP_P_TEXT(to), FSP_P_TEXT(r), FSP_P_TEXT(r)
+/* The held month end a `to` that is not one is answered from (r; "" when
+ * none is held: then read the invoices) and the days between them (lo <
+ * hi). */
+typedef struct near_day {
+    char r[11];
+    const char *lo, *hi;
+} near_day;
+/* 0, or -1 when the lookup failed. */
+static int month_end_near(fsp_call *call, const fsp_kpi_args *args, near_day *n)
+{
+    int after;
+    if (kc_month_end_nearest(call, &horizon, "receivables", args->to, n->r, &after) != 0) return -1;
+    n->lo = after ? args->to : n->r;
+    n->hi = after ? n->r : args->to;
+    return 0;
+}
+#define NEAR(args, n) NEAR_PARAMS((args)->to, (n).r, (n).lo, (n).hi)
+
 /* Per store owing anything at `to`: COLS, the figure's numerator and
  * denominator over hist's rows. */
 #define SQL_SINCE(COLS) \
-    "WITH " SQL_AGES_SINCE " SELECT store_code, NULL, " COLS ", 1 FROM hist GROUP BY store_code" \
+    "WITH " SQL_AGES_NEAR " SELECT store_code, NULL, " COLS ", 1 FROM hist GROUP BY store_code" \
     " HAVING SUM(open_amount) > 0"
 static const char SQL_OPEN_SINCE[] = SQL_SINCE("SUM(open_amount), 1");
-/* Placeholders: SINCE_PARAMS, lowest age, highest age. */
+/* Placeholders: NEAR_PARAMS, lowest age, highest age. */
 static const char SQL_AGE_BUCKET_SINCE[] = SQL_SINCE("SUM(IF(age BETWEEN ? AND ?, open_amount, 0)), 1");
-/* Placeholders: SINCE_PARAMS, age. */
+/* Placeholders: NEAR_PARAMS, age. */
 static const char SQL_OVER_SHARE_SINCE[] = SQL_SINCE("SUM(IF(age > ?, open_amount, 0)), SUM(open_amount)");
-/* Placeholders: SINCE_PARAMS, government terms, terms. */
+/* Placeholders: NEAR_PARAMS, government terms, terms. */
 static const char SQL_OVERDUE_SINCE[] = SQL_SINCE("SUM(IF(age > IF(government, ?, ?), open_amount, 0)), 1");
-/* Placeholders: SINCE_PARAMS, days, the period's six. */
+/* Placeholders: NEAR_PARAMS, days, the period's six. */
 #define DSO_SINCE(FROM) \
-    "WITH " SQL_AGES_SINCE " SELECT store_code, NULL, SUM(open_amount) * ?, 0, 1 FROM hist GROUP BY store_code" \
+    "WITH " SQL_AGES_NEAR " SELECT store_code, NULL, SUM(open_amount) * ?, 0, 1 FROM hist GROUP BY store_code" \
     " HAVING SUM(open_amount) > 0" INVOICED(FROM)
-
-/* Into m: the held month end a `to` that is not one is answered from ("":
- * none, read the invoices). 0, or -1 when the lookup failed. */
-static int month_end_before(fsp_call *call, const fsp_kpi_args *args, char m[11])
-{
-    return kc_month_end_before(call, &horizon, "receivables", args->to, m);
-}
 
 /* --- any other day --- */
 
@@ -237,10 +249,10 @@ static int compute_open(fsp_call *call, const fsp_kpi_args *args)
     int held;
     if (month_end_held(call, args, &held) != 0) return -1;
     if (held) return month_end_emit(call, args, SQL_OPEN_MONTH_END);
-    char m[11];
-    if (month_end_before(call, args, m) != 0) return -1;
-    if (m[0]) {
-        fsp_param params[] = { SINCE_PARAMS(args->to, m) };
+    near_day n;
+    if (month_end_near(call, args, &n) != 0) return -1;
+    if (n.r[0]) {
+        fsp_param params[] = { NEAR(args, n) };
         return kc_query_emit(call, args, SQL_OPEN_SINCE, params, KC_COUNT(params));
     }
     fsp_param params[] = { AS_OF_PARAMS(args) };
@@ -267,10 +279,10 @@ static int compute_age_bucket(fsp_call *call, const fsp_kpi_args *args)
     int held;
     if (month_end_held(call, args, &held) != 0) return -1;
     if (held) return month_end_emit(call, args, bucket->month_end_sql);
-    char m[11];
-    if (month_end_before(call, args, m) != 0) return -1;
-    if (m[0]) {
-        fsp_param params[] = { SINCE_PARAMS(args->to, m), FSP_P_INT(bucket->min_days), FSP_P_INT(bucket->max_days) };
+    near_day n;
+    if (month_end_near(call, args, &n) != 0) return -1;
+    if (n.r[0]) {
+        fsp_param params[] = { NEAR(args, n), FSP_P_INT(bucket->min_days), FSP_P_INT(bucket->max_days) };
         return kc_query_emit(call, args, SQL_AGE_BUCKET_SINCE, params, KC_COUNT(params));
     }
     fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(bucket->min_days), FSP_P_INT(bucket->max_days) };
@@ -282,10 +294,10 @@ static int compute_over_90_share(fsp_call *call, const fsp_kpi_args *args)
     int held;
     if (month_end_held(call, args, &held) != 0) return -1;
     if (held) return month_end_emit(call, args, SQL_OVER_90_MONTH_END);
-    char m[11];
-    if (month_end_before(call, args, m) != 0) return -1;
-    if (m[0]) {
-        fsp_param params[] = { SINCE_PARAMS(args->to, m), FSP_P_INT(90) };
+    near_day n;
+    if (month_end_near(call, args, &n) != 0) return -1;
+    if (n.r[0]) {
+        fsp_param params[] = { NEAR(args, n), FSP_P_INT(90) };
         return kc_query_emit(call, args, SQL_OVER_SHARE_SINCE, params, KC_COUNT(params));
     }
     fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(90) };
@@ -304,10 +316,10 @@ static int compute_overdue(fsp_call *call, const fsp_kpi_args *args)
                                FSP_P_INT(government_terms_days), FSP_P_INT(terms_days) };
         return kc_query_emit(call, args, SQL_OVERDUE_MONTH_END, params, KC_COUNT(params));
     }
-    char m[11];
-    if (month_end_before(call, args, m) != 0) return -1;
-    if (m[0]) {
-        fsp_param params[] = { SINCE_PARAMS(args->to, m), TERMS_PARAMS(government_terms_days, terms_days) };
+    near_day n;
+    if (month_end_near(call, args, &n) != 0) return -1;
+    if (n.r[0]) {
+        fsp_param params[] = { NEAR(args, n), TERMS_PARAMS(government_terms_days, terms_days) };
         return kc_query_emit(call, args, SQL_OVERDUE_SINCE, params, KC_COUNT(params));
     }
     fsp_param params[] = { AS_OF_PARAMS(args), TERMS_PARAMS(government_terms_days, terms_days) };
@@ -324,10 +336,10 @@ static int compute_dso(fsp_call *call, const fsp_kpi_args *args)
         fsp_param params[] = { FSP_P_INT(args->days), FSP_P_TEXT(args->to), KC_DAYS_PARAMS(d) };
         return kc_query_emit(call, args, kc_days_sql_of(&d, &SQL_DSO_MONTH_END), params, KC_COUNT(params));
     }
-    char m[11];
-    if (month_end_before(call, args, m) != 0) return -1;
-    if (m[0]) {
-        fsp_param params[] = { SINCE_PARAMS(args->to, m), FSP_P_INT(args->days), KC_DAYS_PARAMS(d) };
+    near_day n;
+    if (month_end_near(call, args, &n) != 0) return -1;
+    if (n.r[0]) {
+        fsp_param params[] = { NEAR(args, n), FSP_P_INT(args->days), KC_DAYS_PARAMS(d) };
         return kc_query_emit(call, args, kc_days_sql_of(&d, &SQL_DSO_SINCE), params, KC_COUNT(params));
     }
     fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_INT(args->days), KC_DAYS_PARAMS(d) };

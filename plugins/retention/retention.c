@@ -24,10 +24,11 @@
  * schemas/017_retention_month_ends.sql instead: vehicles per store by how
  * many months before `to` their last visit and latest sale fall
  * (months_ago >= N is "on or before to - N months"). Any other `to` after a
- * held month end M (a day of a running month, a day past the horizon)
- * answers the bands from M's counts moved on to `to` with the states that
- * start at the band's edges and the changes since M (SQL_BAND_SINCE); the
- * cohort KPIs read the states.
+ * held month end (a day of a running month, a day past the horizon)
+ * answers the bands from the nearer held month end's counts moved to `to`
+ * with the states that start at the band's edges and those that differ
+ * between the two days (SQL_BAND_BEFORE, SQL_BAND_AFTER); the cohort KPIs
+ * read the states.
  *
  * The lists (ABI 1.4) show the vehicles each count is made of: the bands
  * (retention.at_risk, warning, lost) selected from the same states by the
@@ -164,46 +165,59 @@ static const char SQL_FIRST_SERVICE_MONTH_END_LEAP[] =
     STATE_PARAMS(to), FSP_P_TEXT(to), FSP_P_INT(base), FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_TEXT(to), \
     FSP_P_INT(older)
 
-/* A band as of a day `to` after the latest held month end M, per store of
- * the last visit: M's month-end count of the band taken at M, (M - older,
- * M - newer] months, moved to (to - older, to - newer] by the vehicles
- * whose state at M starts in (M - older, to - older] (out) or in
- * (M - newer, to - newer] (in; none when newer is 0), then the changes
- * since M: the states at M in the band that ended by `to` (the vehicle came
- * back or was sold again: out) and the states begun in (M, to] that hold
- * at `to` in the band (in). Each part is one short range of the states'
- * primary key per span_class (the states that end, through the VINs of
- * those begun since M). HAVING keeps the stores the states' own count
- * gives. Placeholders: BAND_SINCE_PARAMS. */
-#define STATES_FROM(T) \
-    " FROM rollup_vehicle_state " T " FORCE INDEX (PRIMARY) WHERE " T ".span_class IN " KC_SPAN_CLASSES
-#define STATES_AT_M_STARTING(EDGE) \
-    " SELECT v.last_store_code, " EDGE "COUNT(*)" STATES_FROM("v") \
-    " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH AND v.from_on <= CAST(? AS DATE) - INTERVAL ? MONTH" \
-    " AND v.from_on <= CAST(? AS DATE) AND v.until_on > CAST(? AS DATE) GROUP BY v.last_store_code"
+/* A band as of a day `to` that is not a held month end, per store of the
+ * last visit, from the nearer held month end R (the one before `to`, or the
+ * end of `to`'s month): R's month-end count of the band taken at R,
+ * (R - older, R - newer] months, moved to (to - older, to - newer] by the
+ * vehicles whose state at R starts between the two lower edges and between
+ * the two upper ones, then the states that differ between R and `to`:
+ *   R before `to`: out, the states at R in the band that ended by `to`
+ *     (the vehicle came back, or was sold again); in, the states begun
+ *     after R that hold at `to` in the band;
+ *   R after `to`: in, the states in the band that ended after `to`, by R.
+ * Each part is a short range of a key of the states: the primary key's
+ * per span_class for the edges and the states begun, k_vehicle_state_until
+ * (schemas/026) for those ended. HAVING keeps the stores the states' own
+ * count gives. Placeholders: BAND_BEFORE_PARAMS, BAND_AFTER_PARAMS. */
+#define BAND_MONTH_END_PART \
+    " SELECT store_code, SUM(vehicles) AS n FROM rollup_retention_last" \
+    "   WHERE day = CAST(? AS DATE) AND months_ago >= ? AND months_ago < ? AND months_ago < ? GROUP BY store_code"
+/* The states at R starting in (X - k months, Y - k months]: X, k, Y, k, R, R. */
+#define BAND_EDGE_PART(SIGN) \
+    " UNION ALL SELECT v.last_store_code, " SIGN "COUNT(*) FROM rollup_vehicle_state v FORCE INDEX (PRIMARY)" \
+    "   WHERE v.span_class IN " KC_SPAN_CLASSES \
+    "   AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH AND v.from_on <= CAST(? AS DATE) - INTERVAL ? MONTH" \
+    "   AND v.from_on <= CAST(? AS DATE) AND v.until_on > CAST(? AS DATE) GROUP BY v.last_store_code"
 #define IN_BAND(T) \
     " AND " T ".from_on > CAST(? AS DATE) - INTERVAL ? MONTH AND " T ".from_on <= CAST(? AS DATE) - INTERVAL ? MONTH"
-static const char SQL_BAND_SINCE[] =
-    "SELECT store_code, NULL, SUM(n), 1, 1 FROM ("
-    " SELECT store_code, SUM(vehicles) AS n FROM rollup_retention_last"
-    "   WHERE day = CAST(? AS DATE) AND months_ago >= ? AND months_ago < ? AND months_ago < ? GROUP BY store_code"
-    " UNION ALL" STATES_AT_M_STARTING("-")
-    " UNION ALL" STATES_AT_M_STARTING("")
-    " UNION ALL SELECT p.last_store_code, -COUNT(*) FROM rollup_vehicle_state s FORCE INDEX (PRIMARY)"
-    "   JOIN rollup_vehicle_state p FORCE INDEX (k_vehicle_state_vin) ON p.vin = s.vin"
-    "   AND p.from_on <= CAST(? AS DATE) AND p.until_on = s.from_on"
-    "   WHERE s.span_class IN " KC_SPAN_CLASSES " AND s.from_on > CAST(? AS DATE) AND s.from_on <= CAST(? AS DATE)"
-    IN_BAND("p") "   GROUP BY p.last_store_code"
-    " UNION ALL SELECT s.last_store_code, COUNT(*)" STATES_FROM("s")
-    "   AND s.from_on > CAST(? AS DATE) AND s.from_on <= CAST(? AS DATE) AND s.until_on > CAST(? AS DATE)" IN_BAND("s")
-    "   GROUP BY s.last_store_code"
-    ") x GROUP BY store_code HAVING SUM(n) > 0";
-#define BAND_SINCE_PARAMS(to, m, base, newer, older) \
-    FSP_P_TEXT(m), FSP_P_INT(newer), FSP_P_INT(older), FSP_P_INT(base), \
-    FSP_P_TEXT(m), FSP_P_INT(older), FSP_P_TEXT(to), FSP_P_INT(older), FSP_P_TEXT(m), FSP_P_TEXT(m), \
-    FSP_P_TEXT(m), FSP_P_INT(newer), FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_TEXT(m), FSP_P_TEXT(m), \
-    FSP_P_TEXT(m), FSP_P_TEXT(m), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_INT(older), FSP_P_TEXT(to), FSP_P_INT(newer), \
+/* The states in the band that ended in (lo, hi], begun on or before a day:
+ * lo, hi, to, older, to, newer, day. */
+#define BAND_ENDED_PART(SIGN) \
+    " UNION ALL SELECT v.last_store_code, " SIGN "COUNT(*) FROM rollup_vehicle_state v FORCE INDEX (k_vehicle_state_until)" \
+    "   WHERE v.until_on > CAST(? AS DATE) AND v.until_on <= CAST(? AS DATE)" IN_BAND("v") \
+    "   AND v.from_on <= CAST(? AS DATE) GROUP BY v.last_store_code"
+/* The states begun in (M, to] that hold at `to` in the band: M, to, to, to, older, to, newer. */
+#define BAND_BEGUN_PART \
+    " UNION ALL SELECT v.last_store_code, COUNT(*) FROM rollup_vehicle_state v FORCE INDEX (PRIMARY)" \
+    "   WHERE v.span_class IN " KC_SPAN_CLASSES \
+    "   AND v.from_on > CAST(? AS DATE) AND v.from_on <= CAST(? AS DATE) AND v.until_on > CAST(? AS DATE)" IN_BAND("v") \
+    "   GROUP BY v.last_store_code"
+#define BAND_FROM(PARTS) "SELECT store_code, NULL, SUM(n), 1, 1 FROM (" PARTS ") x GROUP BY store_code HAVING SUM(n) > 0"
+static const char SQL_BAND_BEFORE[] =
+    BAND_FROM(BAND_MONTH_END_PART BAND_EDGE_PART("-") BAND_EDGE_PART("") BAND_ENDED_PART("-") BAND_BEGUN_PART);
+static const char SQL_BAND_AFTER[] =
+    BAND_FROM(BAND_MONTH_END_PART BAND_EDGE_PART("") BAND_EDGE_PART("-") BAND_ENDED_PART(""));
+#define BAND_ME_PARAMS(r, base, newer, older) FSP_P_TEXT(r), FSP_P_INT(newer), FSP_P_INT(older), FSP_P_INT(base)
+#define BAND_EDGE_PARAMS(x, k, y, r) FSP_P_TEXT(x), FSP_P_INT(k), FSP_P_TEXT(y), FSP_P_INT(k), FSP_P_TEXT(r), FSP_P_TEXT(r)
+#define BAND_ENDED_PARAMS(lo, hi, to, newer, older, day) \
+    FSP_P_TEXT(lo), FSP_P_TEXT(hi), FSP_P_TEXT(to), FSP_P_INT(older), FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_TEXT(day)
+#define BAND_BEFORE_PARAMS(to, m, base, newer, older) \
+    BAND_ME_PARAMS(m, base, newer, older), BAND_EDGE_PARAMS(m, older, to, m), BAND_EDGE_PARAMS(m, newer, to, m), \
+    BAND_ENDED_PARAMS(m, to, to, newer, older, m), \
     FSP_P_TEXT(m), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_INT(older), FSP_P_TEXT(to), FSP_P_INT(newer)
+#define BAND_AFTER_PARAMS(to, r, base, newer, older) \
+    BAND_ME_PARAMS(r, base, newer, older), BAND_EDGE_PARAMS(to, older, r, r), BAND_EDGE_PARAMS(to, newer, r, r), \
+    BAND_ENDED_PARAMS(to, r, to, newer, older, to)
 
 /* Base vehicles of a band by store of last visit. Placeholders: BAND_PARAMS. */
 static const char SQL_BAND[] =
@@ -260,13 +274,19 @@ static int compute_band(fsp_call *call, const fsp_kpi_args *args)
         fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(newer), FSP_P_INT(older), FSP_P_INT(s.base_months) };
         return kc_query_emit(call, args, SQL_BAND_MONTH_END, params, KC_COUNT(params));
     }
-    char m[11];
-    if (kc_month_end_before(call, &horizon, "retention", to, m) != 0)
+    char near[11];
+    int after;
+    if (kc_month_end_nearest(call, &horizon, "retention", to, near, &after) != 0)
         return -1;
-    if (m[0]) {
-        const char *since = m;
-        fsp_param params[] = { BAND_SINCE_PARAMS(to, since, s.base_months, newer, older) };
-        return kc_query_emit(call, args, SQL_BAND_SINCE, params, KC_COUNT(params));
+    if (near[0] && !after) {
+        const char *m = near;
+        fsp_param params[] = { BAND_BEFORE_PARAMS(to, m, s.base_months, newer, older) };
+        return kc_query_emit(call, args, SQL_BAND_BEFORE, params, KC_COUNT(params));
+    }
+    if (near[0]) {
+        const char *r = near;
+        fsp_param params[] = { BAND_AFTER_PARAMS(to, r, s.base_months, newer, older) };
+        return kc_query_emit(call, args, SQL_BAND_AFTER, params, KC_COUNT(params));
     }
     fsp_param params[] = { BAND_PARAMS(to, s.base_months, newer, older) };
     return kc_query_emit(call, args, SQL_BAND, params, KC_COUNT(params));
