@@ -12,21 +12,14 @@
 // (tests/bench/concurrency.sh measures the same on a 200-store group.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join, dirname } from 'node:path';
-import { readdirSync, symlinkSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { startServer, tempDir, root, bin } from './lib.mjs';
+import { startServer, pluginDirWith } from './lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const counter = (text, name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
 let pluginDir, s, cookie;
 
 before(async () => {
-  pluginDir = tempDir('fs-plugins-');
-  const built = join(dirname(bin), 'plugins');
-  for (const f of readdirSync(built).filter((f) => f.endsWith('.so'))) symlinkSync(join(built, f), join(pluginDir, f));
-  execFileSync('cc', ['-std=c11', '-shared', '-fPIC', '-I', join(root, 'core', 'include'),
-    '-o', join(pluginDir, 'slow.so'), join(root, 'tests', 'plugins', 'slow.c')]);
+  pluginDir = pluginDirWith([{ src: 'tests/plugins/slow.c', out: 'slow.so' }]);
   // a main pool of 4 connections: a spare must leave 2 of them free
   s = await startServer({ args: ['--plugin-dir', pluginDir],
     env: { FOURSCORE_DB_POOL: '4', FOURSCORE_KPI_STATEMENT_TIMEOUT: '10' } });

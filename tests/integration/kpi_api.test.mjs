@@ -12,12 +12,11 @@
 // read here independently of the program.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join, dirname } from 'node:path';
-import { readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { startServer, fixtures, tempDir, root, bin } from './lib.mjs';
+import { startServer, pluginDirWith, fixtures, tempDir, root } from './lib.mjs';
 
 const FIXTURE = join(fixtures, 'kpi');
 const ENTITIES = ['regions', 'stores', 'insurers', 'staff', 'customers', 'vehicle_sales', 'repair_orders',
@@ -65,13 +64,8 @@ const rowsByKey = (answer) => Object.fromEntries(answer.rows.map((r) => [r.key, 
 // --- the server ---
 
 before(async () => {
-  pluginDir = tempDir('fs-plugins-');
-  const built = join(dirname(bin), 'plugins');
-  for (const f of readdirSync(built).filter((f) => f.endsWith('.so'))) symlinkSync(join(built, f), join(pluginDir, f));
-  const cc = (src, out, extra = []) => execFileSync('cc', ['-std=c11', '-shared', '-fPIC', '-I', join(root, 'core', 'include'),
-    ...extra, '-o', join(pluginDir, out), join(root, src)]);
-  cc('docs/example-plugin/example.c', 'example.so');
-  cc('tests/plugins/broken.c', 'zz_bad_magic.so', ['-DBROKEN_MAGIC']);
+  pluginDir = pluginDirWith([{ src: 'docs/example-plugin/example.c', out: 'example.so' },
+    { src: 'tests/plugins/broken.c', out: 'zz_bad_magic.so', flags: ['-DBROKEN_MAGIC'] }]);
   s = await startServer({ args: ['--plugin-dir', pluginDir] });
   for (const entity of ENTITIES) {
     const r = await s.cli(['import', entity, join(FIXTURE, `${entity}.csv`)]);

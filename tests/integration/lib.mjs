@@ -11,8 +11,8 @@
 //
 // The binary is FOURSCORE_BIN (the test script points it at the sanitizer
 // build), else build/fourscore of this checkout.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, readdirSync, readFileSync, writeFileSync, existsSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,19 @@ process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL'); } ca
 
 export function tempDir(prefix = 'fs-') {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+// A plugin directory of the test's own: the built plugins, linked, and each
+// of extra ({src: a C file of the repository, out: the .so's name, flags:
+// more cc flags}) built against the public header alone. Returns its path.
+export function pluginDirWith(extra = [], prefix = 'fs-plugins-') {
+  const dir = tempDir(prefix);
+  const built = join(dirname(bin), 'plugins');
+  for (const f of readdirSync(built).filter((f) => f.endsWith('.so'))) symlinkSync(join(built, f), join(dir, f));
+  for (const { src, out, flags = [] } of extra)
+    execFileSync('cc', ['-std=c11', '-shared', '-fPIC', '-I', join(root, 'core', 'include'), ...flags,
+      '-o', join(dir, out), join(root, src)]);
+  return dir;
 }
 
 // Run `fourscore ARGS...` to completion. opts: {env, input, dataDir, timeoutMs}.

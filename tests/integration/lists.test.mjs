@@ -33,11 +33,10 @@
 // states; the statement trace (FOURSCORE_KPI_TRACE) shows which was read.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join, dirname } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { readdirSync, symlinkSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
-import { startServer, fixtures, tempDir, root, bin } from './lib.mjs';
+import { startServer, pluginDirWith, fixtures, root } from './lib.mjs';
 
 const FIXTURE = join(fixtures, 'lists');
 const ENTITIES = ['regions', 'stores', 'customers', 'vehicle_sales', 'repair_orders'];
@@ -79,11 +78,8 @@ async function list(query, as = 'admin') {
 }
 
 before(async () => {
-  pluginDir = tempDir('fs-list-plugins-');
-  const built = join(dirname(bin), 'plugins');
-  for (const f of readdirSync(built).filter((f) => f.endsWith('.so'))) symlinkSync(join(built, f), join(pluginDir, f));
-  execFileSync('cc', ['-std=c11', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-I', join(root, 'core', 'include'),
-    '-o', join(pluginDir, 'example.so'), join(root, 'docs', 'example-plugin', 'example.c')]);
+  pluginDir = pluginDirWith([{ src: 'docs/example-plugin/example.c', out: 'example.so', flags: ['-Wall', '-Wextra', '-Werror'] }],
+    'fs-list-plugins-');
   trace = join(pluginDir, 'kpi-trace.sql');
   s = await startServer({ args: ['--plugin-dir', pluginDir], env: { FOURSCORE_KPI_TRACE: trace } });
   for (const entity of ENTITIES) {

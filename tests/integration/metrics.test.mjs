@@ -11,10 +11,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { join, dirname } from 'node:path';
-import { readdirSync, symlinkSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { startServer, tempDir, root, bin, fixtures } from './lib.mjs';
+import { join } from 'node:path';
+import { startServer, pluginDirWith, fixtures } from './lib.mjs';
 
 let s, admin;
 
@@ -335,12 +333,8 @@ test('KPI cache: a component computed is a miss, one found in the cache a hit', 
 
 test('plugins refused at load are counted', async () => {
   assert.equal(await counter('fourscore_plugin_load_failures_total'), 0, 'the shipped plugins all load');
-  const pluginDir = tempDir('fs-metrics-plugins-');
-  const built = join(dirname(bin), 'plugins');
-  for (const f of readdirSync(built).filter((f) => f.endsWith('.so'))) symlinkSync(join(built, f), join(pluginDir, f));
-  for (const [flag, file] of [['BROKEN_MAGIC', 'zz_magic.so'], ['BROKEN_NO_SYMBOL', 'zz_nosym.so'], ['BROKEN_INIT', 'zz_init.so']])
-    execFileSync('cc', ['-std=c11', '-shared', '-fPIC', '-I', join(root, 'core', 'include'), `-D${flag}`, '-o', join(pluginDir, file),
-      join(root, 'tests', 'plugins', 'broken.c')]);
+  const pluginDir = pluginDirWith([['BROKEN_MAGIC', 'zz_magic.so'], ['BROKEN_NO_SYMBOL', 'zz_nosym.so'], ['BROKEN_INIT', 'zz_init.so']]
+    .map(([flag, out]) => ({ src: 'tests/plugins/broken.c', out, flags: [`-D${flag}`] })), 'fs-metrics-plugins-');
   const s2 = await startServer({ args: ['--plugin-dir', pluginDir] });
   try {
     const c2 = await s2.adminCookie();

@@ -9,10 +9,7 @@
 // The bound on a silent database (FOURSCORE_DB_TIMEOUT): see below.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join, dirname } from 'node:path';
-import { readdirSync, symlinkSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { startServer, tempDir, root, bin, mariadbPids } from './lib.mjs';
+import { startServer, pluginDirWith, mariadbPids } from './lib.mjs';
 
 const LIMIT_S = 0.5;
 const PERIOD = 'from=2024-03-01&to=2024-03-31';
@@ -20,11 +17,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let s, cookie, pluginDir;
 
 before(async () => {
-  pluginDir = tempDir('fs-plugins-');
-  const built = join(dirname(bin), 'plugins');
-  for (const f of readdirSync(built).filter((f) => f.endsWith('.so'))) symlinkSync(join(built, f), join(pluginDir, f));
-  execFileSync('cc', ['-std=c11', '-shared', '-fPIC', '-I', join(root, 'core', 'include'),
-    '-o', join(pluginDir, 'slow.so'), join(root, 'tests', 'plugins', 'slow.c')]);
+  pluginDir = pluginDirWith([{ src: 'tests/plugins/slow.c', out: 'slow.so' }]);
   s = await startServer({ args: ['--plugin-dir', pluginDir], env: { FOURSCORE_KPI_STATEMENT_TIMEOUT: String(LIMIT_S) } });
   cookie = await s.adminCookie();
 });
