@@ -106,7 +106,7 @@ static int month_end_emit(fsp_call *call, const fsp_kpi_args *args, const char *
     "   WHERE a.span_class IN " KC_SPAN_CLASSES \
     "   AND a.issued_on > CAST(? AS DATE) AND a.issued_on <= CAST(? AS DATE)" \
     " UNION SELECT p.store_code, p.invoice_no FROM stores s" \
-    "   JOIN payments p FORCE INDEX (k_payment_store_paid) ON p.store_code = s.store_code" \
+    "   JOIN payments p FORCE INDEX (k_payment_store_paid_invoice) ON p.store_code = s.store_code" \
     "   AND p.paid_on > CAST(? AS DATE) AND p.paid_on <= CAST(? AS DATE))," \
     " delta AS (SELECT i.store_code," \
     "   COALESCE((SELECT c.type = 'government' FROM customers c" \

@@ -177,7 +177,7 @@ static const char SQL_FIRST_SERVICE_MONTH_END_LEAP[] =
  *   R after `to`: in, the states in the band that ended after `to`, by R.
  * Each part is a short range of a key of the states: the primary key's
  * per span_class for the edges and the states begun, k_vehicle_state_until
- * (schemas/026) for those ended. HAVING keeps the stores the states' own
+ * (schemas/026_any_day_keys.sql) for those ended. HAVING keeps the stores the states' own
  * count gives. Placeholders: BAND_BEFORE_PARAMS, BAND_AFTER_PARAMS. */
 #define BAND_MONTH_END_PART \
     " SELECT store_code, SUM(vehicles) AS n FROM rollup_retention_last" \
