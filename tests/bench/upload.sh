@@ -111,9 +111,10 @@ for st in "${stores[@]}"; do
     lines=$(( $(wc -l <"$dir/ro_labour.csv") + $(wc -l <"$dir/ro_parts.csv") - 2 ))
     ref=$(load_data_ms "$dir")
     t0=$(now)
-    "$bin" import repair_orders "$dir/repair_orders.csv" --data-dir "$data" >"$work/imp.log" 2>&1 ||
+    "$bin" import --verbose repair_orders "$dir/repair_orders.csv" --data-dir "$data" >"$work/imp.log" 2>&1 ||
         { cat "$work/imp.log" >&2; exit 1; }
     t_ro=$(ms_since "$t0")
+    phases=$(grep -o '(seconds: [^)]*)' "$work/imp.log" | head -1)
     t1=$(now)
     for e in ro_labour ro_parts; do
         "$bin" import "$e" "$dir/$e.csv" --data-dir "$data" >"$work/imp.log" 2>&1 || { cat "$work/imp.log" >&2; exit 1; }
@@ -123,7 +124,7 @@ for st in "${stores[@]}"; do
     case $n in 1) what="first of the new month (month ends on)" ;; *) what="the usual case" ;; esac
     printf '%-8s %-34s %9s %9s %9s %9s %10s %7s\n' "$st" "$what" "$ros" "$lines" "$t_ro" "$t_lines" "$ref" \
         "$(python3 -c "print(f'{$total / max($ref, 1):.1f}x')")"
-    printf '%-8s %-34s %9s %9s %9s\n' "" "  total" "" "" "$total"
+    printf '%-8s %-34s %9s %9s %9s   repair orders %s\n' "" "  total" "" "" "$total" "$phases"
 done
 echo
 echo "target: <= 1500 ms end to end for the usual case"
