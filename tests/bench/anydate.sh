@@ -29,20 +29,10 @@ while [ $# -gt 0 ]; do
         *) echo "anydate.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
-for tool in curl mariadb python3; do
-    command -v $tool >/dev/null || { echo "anydate.sh: $tool is needed" >&2; exit 2; }
-done
-[ -x "$bin" ] || { echo "anydate.sh: $bin is not built (cmake --build build)" >&2; exit 2; }
 [ -n "$data" ] && [ -d "$data" ] || { echo "anydate.sh: --data DIR (a loaded demo data dir) is needed" >&2; exit 2; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench-anydate-XXXXXX")
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
 . "$here/tests/bench/lib.sh"
+bench_init anydate.sh curl mariadb python3
 bench_serve anydate.sh
 
 last=$(sql -e "SELECT MAX(day) FROM rollup_ro_day")

@@ -44,18 +44,9 @@ while [ $# -gt 0 ]; do
         *) echo "concurrency.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
-for tool in curl mariadb node; do
-    command -v $tool >/dev/null || { echo "concurrency.sh: $tool is needed" >&2; exit 2; }
-done
-[ -x "$bin" ] || { echo "concurrency.sh: $bin is not built (cmake --build build)" >&2; exit 2; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench-conc-XXXXXX")
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true; fi
-    [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/tests/bench/lib.sh"
+bench_init concurrency.sh curl mariadb node
 
 if [ -z "$data" ]; then
     data="$work/data"
@@ -65,7 +56,6 @@ if [ -z "$data" ]; then
 fi
 [ -d "$data" ] || { echo "concurrency.sh: no data dir $data" >&2; exit 2; }
 
-. "$here/tests/bench/lib.sh"
 bench_serve concurrency.sh
 last=$(sql -e "SELECT MAX(day) FROM rollup_ro_day")
 [ -n "$last" ] && [ "$last" != NULL ] || { echo "concurrency.sh: the group has no repair orders" >&2; exit 1; }

@@ -1,11 +1,31 @@
-# lib.sh: what the KPI benchmarks (kpi.sh, kpi_asof.sh) share. Source it
-# after setting $bin, $data and $work; it starts `fourscore serve` on the
-# data dir, signs in as an admin of its own, and gives sql() on the local
-# MariaDB. Sets $server_pid, $url, $cookie; exits with a message on failure.
+# lib.sh: what the benchmarks that serve a data dir share. Source it after
+# setting $bin; bench_init checks the tools and makes $work; bench_serve
+# (with $data and $work set) starts `fourscore serve` on the data dir, signs
+# in as an admin of its own, and gives sql() on the local MariaDB. Sets
+# $server_pid, $url, $cookie; exits with a message on failure.
+#   bench_init NAME TOOL...
 #   bench_serve NAME [ENV=VALUE...]   (NAME: the calling script, for messages)
 
 export FOURSCORE_ADMIN_PASSWORD=${FOURSCORE_ADMIN_PASSWORD:-bench-admin-pass-1}
 export FOURSCORE_PWHASH_OPSLIMIT=1 FOURSCORE_PWHASH_MEMLIMIT=8388608
+
+# bench_init NAME TOOL...: the tools and $bin there, then $work made and, at
+# exit, the server stopped and $work removed (kept with KEEP=1).
+bench_init() {
+    local name=$1 tool
+    shift
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "$name: $tool is needed" >&2; exit 2; }
+    done
+    [ -x "$bin" ] || { echo "$name: $bin is not built (cmake --build build)" >&2; exit 2; }
+    work=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench-${name%.sh}-XXXXXX")
+    server_pid=
+    trap bench_cleanup EXIT
+}
+bench_cleanup() {
+    if [ -n "${server_pid:-}" ]; then kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true; fi
+    [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
 
 bench_serve() {
     local name=$1

@@ -43,18 +43,9 @@ while [ $# -gt 0 ]; do
         *) echo "lists.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
-for tool in curl mariadb python3 cc pkg-config; do
-    command -v $tool >/dev/null || { echo "lists.sh: $tool is needed" >&2; exit 2; }
-done
-[ -x "$bin" ] || { echo "lists.sh: $bin is not built (cmake --build build)" >&2; exit 2; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench-lists-XXXXXX")
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true; fi
-    [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/tests/bench/lib.sh"
+bench_init lists.sh curl mariadb python3 cc pkg-config
 
 # --- the data ---
 if [ -z "$data" ]; then
@@ -67,7 +58,6 @@ fi
 
 # --- the server, with the statement trace ---
 trace="$work/trace.sql"
-. "$here/tests/bench/lib.sh"
 bench_serve lists.sh FOURSCORE_KPI_TRACE="$trace"
 touch "$trace"
 

@@ -27,24 +27,14 @@ while [ $# -gt 0 ]; do
         *) echo "upload.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
-for tool in curl mariadb python3; do
-    command -v $tool >/dev/null || { echo "upload.sh: $tool is needed" >&2; exit 2; }
-done
-[ -x "$bin" ] || { echo "upload.sh: $bin is not built (cmake --build build)" >&2; exit 2; }
 [ -n "$src" ] && [ -d "$src" ] || { echo "upload.sh: --data DIR (a loaded demo data dir) is needed" >&2; exit 2; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench-upload-XXXXXX")
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/tests/bench/lib.sh"
+bench_init upload.sh curl mariadb python3
 
 echo "copying $src (the uploads change the copy only) ..." >&2
 cp -a "$src" "$work/data"
 data="$work/data"
-. "$here/tests/bench/lib.sh"
 bench_serve upload.sh
 
 last=$(sql -e "SELECT MAX(day) FROM rollup_ro_day")
