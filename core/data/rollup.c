@@ -26,7 +26,6 @@
 
 #define ROLLUP_ALL_FROM "1000-01-01"
 #define ROLLUP_ALL_TO   "9999-12-30"
-#define ROLLUP_VIN_CHUNK 256
 #define ROLLUP_VINS_BY_LIST 20000    /* more VINs than this: refresh visits by date range */
 
 /* The rows of a store's days [from, to] in a per-day table, and of the
@@ -233,27 +232,15 @@ static const char SQL_VISIT_RANGE_INSERT[] =
     VISIT_INSERT VISIT_SELECT
     " AND closed_at >= ? AND closed_at < DATE_ADD(?, INTERVAL 1 DAY) GROUP BY vin, DATE(closed_at)";
 
-/* The by-VIN statements have ROLLUP_VIN_CHUNK placeholders; built once and
- * kept for the life of the process (db.h caches statements by text). */
+/* The by-VIN statements, built once and kept for the life of the process
+ * (db.h caches statements by text). */
 static char *sql_visit_vin_delete, *sql_visit_vin_insert;
 static pthread_once_t visit_sql_once = PTHREAD_ONCE_INIT;
 
-static char *build_in_list_sql(const char *head, const char *tail)
-{
-    size_t len = strlen(head) + strlen(tail) + ROLLUP_VIN_CHUNK * 2 + 8;
-    char *s = malloc(len);
-    if (!s) return NULL;
-    size_t o = (size_t)snprintf(s, len, "%s(", head);
-    for (int i = 0; i < ROLLUP_VIN_CHUNK; i++) { s[o++] = i ? ',' : '?'; if (i) s[o++] = '?'; }
-    snprintf(s + o, len - o, ")%s", tail);
-    return s;
-}
-
 static void build_visit_sql(void)
 {
-    sql_visit_vin_delete = build_in_list_sql("DELETE FROM rollup_vehicle_visit WHERE vin IN ", "");
-    sql_visit_vin_insert = build_in_list_sql(VISIT_INSERT VISIT_SELECT " AND vin IN ",
-                                             " GROUP BY vin, DATE(closed_at)");
+    sql_visit_vin_delete = rollup_sql_vin_lists("DELETE FROM rollup_vehicle_visit WHERE vin IN @");
+    sql_visit_vin_insert = rollup_sql_vin_lists(VISIT_INSERT VISIT_SELECT " AND vin IN @ GROUP BY vin, DATE(closed_at)");
 }
 
 /* --- refresh steps --- */
@@ -338,7 +325,6 @@ static int refresh_visits_vins(db_conn *c, const char *const *vins, int nvins, c
     db_val p[ROLLUP_VIN_CHUNK];
     for (int at = 0; at < nvins; at += ROLLUP_VIN_CHUNK) {
         int n = nvins - at < ROLLUP_VIN_CHUNK ? nvins - at : ROLLUP_VIN_CHUNK;
-        /* pad the list with its last VIN: a repeat in IN (...) changes nothing */
         for (int i = 0; i < ROLLUP_VIN_CHUNK; i++) p[i] = DB_STR(vins[at + (i < n ? i : n - 1)]);
         if (db_exec(c, sql_visit_vin_delete, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0) return -1;
         if (db_exec(c, sql_visit_vin_insert, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0) return -1;

@@ -9,6 +9,7 @@
  * The visits (core/data/rollup.c: a vehicle's closed non-internal ROs per day,
  * with that day's latest store) must be current first; nothing here reads
  * the per-store rollups, so they can be rebuilt beside them. */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +75,7 @@ void rollup_vin_ranges_free(rollup_vin_ranges *r)
  * store_code of the day). Every event day starts a state lasting until the
  * next one; the latest sale up to a day is carried forward as one sortable
  * text: sale day (10), first visit day on or after it (10, '0000-00-00' for
- * none), selling store. VIN_FILTER is "" or " AND vin = ?" (twice: visits,
+ * none), selling store. VIN_FILTER is "" or " AND vin IN (...)" (twice: visits,
  * sales). */
 #define STATE_INSERT(VIN_FILTER) \
     "INSERT INTO rollup_vehicle_state (vin, from_on, until_on, last_store_code, sold_on," \
@@ -99,8 +100,38 @@ void rollup_vin_ranges_free(rollup_vin_ranges *r)
 
 static const char SQL_STATE_DELETE_ALL[] = "DELETE FROM rollup_vehicle_state";
 static const char SQL_STATE_INSERT_RANGE[] = STATE_INSERT(" AND vin >= ? AND vin < ?");
-static const char SQL_STATE_DELETE_VIN[] = "DELETE FROM rollup_vehicle_state WHERE vin = ?";
-static const char SQL_STATE_INSERT_VIN[] = STATE_INSERT(" AND vin = ?");
+/* By VIN lists (rollup_sql_vin_lists), built once. */
+static char *sql_state_vin_delete, *sql_state_vin_insert;
+static pthread_once_t state_sql_once = PTHREAD_ONCE_INIT;
+
+static void build_state_sql(void)
+{
+    sql_state_vin_delete = rollup_sql_vin_lists("DELETE FROM rollup_vehicle_state WHERE vin IN @");
+    sql_state_vin_insert = rollup_sql_vin_lists(STATE_INSERT(" AND vin IN @"));
+}
+
+char *rollup_sql_vin_lists(const char *templ)
+{
+    int lists = 0;
+    for (const char *t = templ; *t; t++) lists += *t == '@';
+    size_t len = strlen(templ) + (size_t)lists * (ROLLUP_VIN_CHUNK * 2 + 2) + 1;
+    char *s = malloc(len), *o = s;
+    if (!s) return NULL;
+    for (const char *t = templ; *t; t++) {
+        if (*t != '@') {
+            *o++ = *t;
+            continue;
+        }
+        *o++ = '(';
+        for (int i = 0; i < ROLLUP_VIN_CHUNK; i++) {
+            if (i) *o++ = ',';
+            *o++ = '?';
+        }
+        *o++ = ')';
+    }
+    *o = 0;
+    return s;
+}
 
 /* Every state, a range of VINs at a time (rollup_vins_ranges): each
  * statement reads one key range of the visits and sales and sorts little,
@@ -120,12 +151,22 @@ static int state_rebuild(db_conn *c, char *err, size_t errlen)
     return rc;
 }
 
+/* The states of vins, ROLLUP_VIN_CHUNK VINs a statement (the insert names
+ * the list twice: visits, then sales). */
 static int state_refresh_vins(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen)
 {
-    for (int i = 0; i < nvins; i++) {
-        db_val vin[2] = { DB_STR(vins[i]), DB_STR(vins[i]) };
-        if (db_exec(c, SQL_STATE_DELETE_VIN, vin, 1, NULL, err, errlen) != 0) return -1;
-        if (db_exec(c, SQL_STATE_INSERT_VIN, vin, 2, NULL, err, errlen) != 0) return -1;
+    pthread_once(&state_sql_once, build_state_sql);
+    if (!sql_state_vin_delete || !sql_state_vin_insert) {
+        snprintf(err, errlen, "out of memory building the state refresh");
+        return -1;
+    }
+    db_val p[2 * ROLLUP_VIN_CHUNK];
+    for (int at = 0; at < nvins; at += ROLLUP_VIN_CHUNK) {
+        int n = nvins - at < ROLLUP_VIN_CHUNK ? nvins - at : ROLLUP_VIN_CHUNK;
+        for (int i = 0; i < ROLLUP_VIN_CHUNK; i++)
+            p[i] = p[ROLLUP_VIN_CHUNK + i] = DB_STR(vins[at + (i < n ? i : n - 1)]);
+        if (db_exec(c, sql_state_vin_delete, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0) return -1;
+        if (db_exec(c, sql_state_vin_insert, p, 2 * ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0) return -1;
     }
     return 0;
 }

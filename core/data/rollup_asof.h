@@ -38,4 +38,12 @@ int rollup_vin_ranges_get(db_conn *c, rollup_vin_ranges *r, char *err, size_t er
 void rollup_vin_ranges_free(rollup_vin_ranges *r);
 /* VINs per range (20000; tests cut smaller ranges to exercise the cuts). */
 void rollup_set_vin_range_size(int vins);
+
+/* The statements by a list of VINs take ROLLUP_VIN_CHUNK of them at a time
+ * (a shorter list is padded with its last VIN: a repeat in IN (...) changes
+ * nothing). */
+#define ROLLUP_VIN_CHUNK 128
+/* templ with each '@' made "(?,...,?)" of ROLLUP_VIN_CHUNK placeholders, in
+ * malloc'd memory (NULL when out of memory). */
+char *rollup_sql_vin_lists(const char *templ);
 #endif

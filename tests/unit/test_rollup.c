@@ -476,6 +476,22 @@ static void test_retention(testdb *t)
     rollup_set_vin_range_size(0);
     CHECK_STR(scalar(SQL_CHECKSUM), states, "the visits and states are the same");
     CHECK_STR(scalar(SQL_RET_DIGEST), before, "and so are the month ends");
+    /* a refresh naming more VINs than one statement takes (ROLLUP_VIN_CHUNK):
+     * the three real ones first, 128th and 130th, the rest VINs without facts */
+    static char names[130][18];
+    const char *many[130];
+    for (int i = 0; i < 130; i++) {
+        snprintf(names[i], sizeof names[i], "LVHRM0000000%05d", i);
+        many[i] = names[i];
+    }
+    many[0] = VIN_A;
+    many[127] = "LVHRM1234567890BB";
+    many[129] = "LVHRM1234567890CC";
+    CHECK(exec("DELETE FROM rollup_vehicle_state") == 0, "the states gone");
+    rollup_touch all = { .store_code = "S1", .from = "", .to = "" };
+    rollup_scope many_scope = { .entity = "vehicle_sales", .touched = &all, .ntouched = 1, .vins = many, .nvins = 130 };
+    CHECK(rollup_refresh(conn, &many_scope, err, sizeof err) == 0, "a refresh of 130 VINs (%s)", err);
+    CHECK_STR(scalar(SQL_CHECKSUM), states, "the states of the three, in two statements' lists, as rebuilt");
 }
 
 int main(void)
