@@ -72,15 +72,17 @@ run_node() {   # run_node LABEL BIN LIMIT_SECONDS FILES...
   local label=$1 binary=$2 limit=$3; shift 3
   local log="build-asan/$label.log"
   # each file's result is printed as it comes (tee), so a log shows how far a run got;
-  # a test may take 5 min at most, and a file whose tests are done exits even if
+  # a test may take 5 min at most (TEST_TIMEOUT_MS), and a file whose tests are done exits even if
   # something it started (a server left by a failed test) still holds it open
-  FOURSCORE_BIN="$binary" timeout -k 30 "$limit" node --test --test-concurrency=2 --test-timeout=300000 --test-force-exit "$@" 2>&1 |
+  FOURSCORE_BIN="$binary" timeout -k 30 "$limit" node --test --test-concurrency=2 --test-timeout="${TEST_TIMEOUT_MS:-300000}" --test-force-exit "$@" 2>&1 |
     tee "$log" | grep --line-buffered -E "^(not )?ok [0-9]+ "
   local rc=${PIPESTATUS[0]}
   grep -E "^# (tests|pass|fail)" "$log" || true
-  local p f
+  local p f c
   p=$(grep -E '^# pass ' "$log" | awk '{print $3}' | tail -1); f=$(grep -E '^# fail ' "$log" | awk '{print $3}' | tail -1)
   p=${p:-0}; f=${f:-1}
+  # a test or a whole file cut off by the time limit is "cancelled": a failure too
+  c=$(grep -E '^# cancelled ' "$log" | awk '{print $3}' | tail -1); f=$((f + ${c:-0}))
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
     echo "not ok - $label did not finish within $limit s (stopped; full log: $log)"; tail -60 "$log"; f=$((f + 1))
   fi
@@ -100,7 +102,8 @@ if [ $quick = 0 ]; then
   mapfile -t wtests < <(ls tests/web/*.test.mjs 2>/dev/null)
   if [ ${#wtests[@]} -gt 0 ]; then
     step "dashboards in headless Chromium"
-    FOURSCORE_PLUGIN_DIR="$top/build/plugins" run_node web "$top/build/fourscore" 600 "${wtests[@]}"
+    # one file holds every page case (one server, one browser): its time is the stage's
+    FOURSCORE_PLUGIN_DIR="$top/build/plugins" TEST_TIMEOUT_MS=1080000 run_node web "$top/build/fourscore" 1200 "${wtests[@]}"
   fi
 
   if command -v clang >/dev/null && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
