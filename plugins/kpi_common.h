@@ -331,25 +331,6 @@ static inline int kc_month_end_nearest(fsp_call *call, kc_horizon_memo *memo, co
     return 0;
 }
 
-/* The latest month end before `to` that the month-end table `name` holds
- * into before[11] (the end of the month before `to`'s, or the horizon when
- * that is earlier); "" when the table holds none. Returns 0, or -1 when the
- * lookup failed (the call has failed). */
-static inline int kc_month_end_before(fsp_call *call, kc_horizon_memo *memo, const char *name, const char *to,
-                                      char before[11])
-{
-    char day[11];
-    before[0] = 0;
-    if (kc_horizon_get(call, memo, name, day) != 0) return -1;
-    if (!day[0]) return 0;
-    int y = 0, m = 0, d = 0;
-    if (sscanf(to, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || y < 1001) return 0;
-    int k = y * 12 + (m - 1) - 1;
-    kc_ymd(before, k / 12, k % 12 + 1, kc_month_days(k / 12, k % 12 + 1));
-    if (strcmp(day, before) < 0) memcpy(before, day, 11);
-    return 0;
-}
-
 /* The form of sql for the period split as d. */
 static inline const char *kc_days_sql_of(const kc_days *d, const kc_days_sql *sql)
 {
