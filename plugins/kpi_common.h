@@ -61,12 +61,58 @@ static inline int kc_emit_result(fsp_call *call, const fsp_kpi_args *args, const
     return 0;
 }
 
+/* When the engine asks for some stores alone (args->stores: it recomputes
+ * the stores an import changed), kc_query_emit narrows the query to them:
+ * the statement becomes a CTE whose rows are kept by store, and MariaDB
+ * pushes that condition on the grouped store column down into the query's
+ * own derived tables (condition pushdown), so it reads those stores' rows
+ * only. A list that does not fit the host's parameters runs the query
+ * whole (the engine keeps only the stores it asked for). */
+#define KC_MAX_PARAMS 64
+#define KC_NARROW_HEAD "WITH kc_q (store_code, insurer_code, numerator, denominator, valid) AS ("
+#define KC_NARROW_TAIL ") SELECT * FROM kc_q WHERE store_code IN ("
+
+/* sql narrowed to the stores of args into *text (malloc'd) and params into
+ * *all (malloc'd): 1 when done, 0 when not asked or not fitting, -1 when out of memory. */
+static inline int kc_narrow(const fsp_kpi_args *args, const char *sql, const fsp_param *params, int nparams,
+                            char **text, fsp_param **all)
+{
+    *text = NULL;
+    *all = NULL;
+    if (!args->stores || args->nstores <= 0 || nparams + args->nstores > KC_MAX_PARAMS) return 0;
+    size_t len = strlen(KC_NARROW_HEAD) + strlen(sql) + strlen(KC_NARROW_TAIL) + 2 * (size_t)args->nstores + 2;
+    *text = malloc(len);
+    *all = malloc((size_t)(nparams + args->nstores) * sizeof **all);
+    if (!*text || !*all) {
+        free(*text);
+        free(*all);
+        return -1;
+    }
+    size_t o = (size_t)snprintf(*text, len, "%s%s%s", KC_NARROW_HEAD, sql, KC_NARROW_TAIL);
+    for (int i = 0; i < args->nstores; i++) o += (size_t)snprintf(*text + o, len - o, i ? ",?" : "?");
+    snprintf(*text + o, len - o, ")");
+    if (nparams > 0) memcpy(*all, params, (size_t)nparams * sizeof *params);
+    for (int i = 0; i < args->nstores; i++) (*all)[nparams + i] = FSP_P_TEXT(args->stores[i]);
+    return 1;
+}
+
 /* Runs sql (a string literal) with params and emits its rows. */
 static inline int kc_query_emit(fsp_call *call, const fsp_kpi_args *args, const char *sql,
                          const fsp_param *params, int nparams)
 {
+    char *narrowed = NULL;
+    fsp_param *all = NULL;
+    int narrow = kc_narrow(args, sql, params, nparams, &narrowed, &all);
+    if (narrow < 0) {
+        kc_api->fail(call, "out of memory while narrowing a KPI query");
+        return -1;
+    }
     fsp_result *res = NULL;
-    if (kc_api->query(call, sql, params, nparams, &res) != 0)
+    int qrc = narrow ? kc_api->query(call, narrowed, all, nparams + args->nstores, &res)
+                     : kc_api->query(call, sql, params, nparams, &res);
+    free(narrowed);
+    free(all);
+    if (qrc != 0)
         return -1;      /* the host kept the message and failed the call */
     int rc = kc_emit_result(call, args, res);
     kc_api->result_free(res);

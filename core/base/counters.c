@@ -13,6 +13,7 @@ static const struct { const char *name, *help, *type; } counter_info[METRIC__COU
     [METRIC_PLUGIN_LOAD_FAILURES] = { "fourscore_plugin_load_failures_total", "KPI plugins refused at load.", "counter" },
     [METRIC_KPI_CACHE_HITS] = { "fourscore_kpi_cache_hits_total", "KPI computations answered from the cache.", "counter" },
     [METRIC_KPI_CACHE_MISSES] = { "fourscore_kpi_cache_misses_total", "KPI computations that asked the database.", "counter" },
+    [METRIC_KPI_STORES_RECOMPUTED] = { "fourscore_kpi_stores_recomputed_total", "Stores' KPI components recomputed alone, after an import named the stores it changed.", "counter" },
     [METRIC_LOGIN_FAILURES] = { "fourscore_login_failures_total", "Failed logins.", "counter" },
     [METRIC_NOTIFY_SENT] = { "fourscore_notifications_sent_total", "Alert and report notifications delivered (webhook or email).", "counter" },
     [METRIC_NOTIFY_FAILED] = { "fourscore_notifications_failed_total", "Notifications given up after every attempt failed.", "counter" },

@@ -78,11 +78,12 @@ static int check_and_migrate(app *a, bool migrate, char *err, size_t errlen)
     const char *schema_dir = migrate_schema_dir();
     int rc = 0;
     if (migrate) {
-        int applied = 0;
-        rc = migrate_run(c, schema_dir, stderr, &applied, cerr, sizeof cerr);
+        int applied = 0, reshaped = 0;
+        rc = migrate_run(c, schema_dir, stderr, &applied, &reshaped, cerr, sizeof cerr);
         if (rc) snprintf(err, errlen, "migration failed: %s", cerr);
-        else if (applied) {
+        else if (applied)
             log_info("migrate", "applied %d migration(s) from %s", applied, schema_dir);
+        if (rc == 0 && reshaped) {
             unsigned pool_size = a->cfg.db_pool_size ? a->cfg.db_pool_size : APP_DEFAULT_POOL;
             rc = rebuild_after_upgrade(a->db, pool_size >= 3, c, err, errlen);
         }

@@ -11,7 +11,8 @@
  * the lines of named ROs that the file did not repeat are removed,
  * payments are checked against their invoices, rollups are refreshed
  * (rollup.c), the data freshness of the file's stores noted (freshness.c),
- * the KPI caches invalidated, the import audited, commit. */
+ * the KPI caches invalidated (for the stores it can change:
+ * import_changes.c), the import audited, commit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,15 +406,17 @@ void finish_writes(import_job *j)
     /* a file that changed nothing leaves the derived rows as they are */
     bool changed = j->inserted || j->updated || j->removed;
     int rc = changed && !j->defer_rollups ? rollup_refresh(j->conn, &scope, err, sizeof err) : 0;
-    free(vins);
-    if (rc < 0) { job_db_fail(j, err, "refreshing rollups"); return; }
-    if (note_freshness(j) < 0) return;
+    if (rc < 0) { free(vins); job_db_fail(j, err, "refreshing rollups"); return; }
+    if (note_freshness(j) < 0) { free(vins); return; }
     if (data_generation_bump(j->conn, err, sizeof err) < 0 ||
         (e->budgets && budgets_generation_bump(j->conn, err, sizeof err) < 0) ||
-        (e->directory && directory_generation_bump(j->conn, err, sizeof err) < 0)) {
+        (e->directory && directory_generation_bump(j->conn, err, sizeof err) < 0) ||
+        import_note_changes(j, vins, (int)j->vins.n, err, sizeof err) < 0) {
+        free(vins);
         job_db_fail(j, err, "invalidating KPI caches");
         return;
     }
+    free(vins);
     char detail[400];
     snprintf(detail, sizeof detail, "{\"file\":\"%.200s\",\"rows\":%lld,\"inserted\":%lld,\"updated\":%lld,\"unchanged\":%lld}",
              j->label, j->rows, j->inserted, j->updated, j->unchanged);

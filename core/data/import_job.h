@@ -128,6 +128,9 @@ int job_on_record(void *ud, const csv_record *rec);
 /* import_batch.c */
 void touch_store(import_job *j, const char *store, const char *from, const char *to);
 void touch_vin(import_job *j, const char *vin);
+/* import_changes.c: note the stores whose KPIs the file can move (the
+ * file's VINs: vins[0..nvins)), after the generation's bump. 0, or -1 with err. */
+int import_note_changes(import_job *j, const char *const *vins, int nvins, char *err, size_t errlen);
 /* The collected rows through the staging table (checked, then written
  * while nothing is wrong). */
 void flush_batch(import_job *j);

@@ -426,6 +426,7 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
     kpi_answer *ans = NULL;
     store_acc *acc = NULL;
     int *scope_idx = NULL, nscope = 0;
+    bool *in_scope = NULL;       /* per directory index: the stores the fold needs */
     int rc = -1;
     if (!snap) goto done;
 
@@ -433,9 +434,8 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
     *status = 500;
     scope_idx = calloc((size_t)(snap->nstores ? snap->nstores : 1), sizeof *scope_idx);
     acc = calloc((size_t)(snap->nstores ? snap->nstores : 1), sizeof *acc);
-    bool *in_scope = calloc((size_t)(snap->nstores ? snap->nstores : 1), sizeof *in_scope);
+    in_scope = calloc((size_t)(snap->nstores ? snap->nstores : 1), sizeof *in_scope);
     if (!scope_idx || !acc || !in_scope) {
-        free(in_scope);
         snprintf(err, errlen, "out of memory");
         goto done;
     }
@@ -445,7 +445,6 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
     }
     for (int s = 0; s < snap->nstores; s++)
         if (in_scope[s]) scope_idx[nscope++] = s;
-    free(in_scope);
 
     /* the rows */
     int nrows = 0;
@@ -489,7 +488,7 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
         *status = 503;
         goto done;
     }
-    if (kpi_compute_missing(a, &qc, snap, pks, req->nids, periods, nperiods, byf == FSP_BY_INSURER,
+    if (kpi_compute_missing(a, &qc, snap, pks, req->nids, periods, nperiods, byf == FSP_BY_INSURER, in_scope,
                             req->targets ? fill_targets : NULL, &tj, status, err, errlen) != 0) {
         free(row_ref);
         goto done;
@@ -497,8 +496,8 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
     for (int k = 0; k < req->nids; k++) {
         const fsp_kpi_def *d = pks[k]->def;
         for (int p = 0; p < nperiods; p++) {
-            cache_entry *e = kpi_components_get(a, &qc, snap, pks[k], &periods[p], byf == FSP_BY_INSURER, status,
-                                                err, errlen);
+            cache_entry *e = kpi_components_get(a, &qc, snap, pks[k], &periods[p], byf == FSP_BY_INSURER, in_scope,
+                                                status, err, errlen);
             if (!e) { free(row_ref); goto done; }
             if (byf == FSP_BY_INSURER) {
                 for (int r = 0; r < nrows; r++) {
@@ -551,6 +550,7 @@ done:
     kpi_answer_free(ans);
     free(acc);
     free(scope_idx);
+    free(in_scope);
     if (snap) kpi_snapshot_release(a->kpi, snap);
     kpi_conn_drop(&qc);
     free(pks);
@@ -651,7 +651,7 @@ char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, int 
             *status = 500;
             snprintf(err, errlen, "out of memory");
         } else if (key) {
-            kpi_answers_put(a->kpi, gen, key, text, *len);
+            kpi_answers_put(a->kpi, gen, key, (const char *const *)set.codes, set.n, text, *len);
         }
     }
     free(key);

@@ -3,10 +3,16 @@
  *
  * Components per (id, from, to, per insurer) do not depend on the caller's
  * scope, so one entry serves everyone. The cache is bounded (LRU by entries
- * and components) and belongs to one data generation (data_generation,
- * bumped by every import and setting change): a query reads the generation
- * (one primary-key lookup) and a new one clears the cache, so several
- * instances sharing the database stay consistent. A generation read less
+ * and components) and follows the data generation (data_generation, bumped
+ * by every import and setting change): a query reads the generation (one
+ * primary-key lookup), so several instances sharing the database stay
+ * consistent. A new generation that named the stores it changed (an
+ * import: data_change_stores, schemas/027) only adds those stores to the
+ * list of changes; any other (a setting, a rebuild, the directory) clears
+ * the cache. An entry remembers the generation it was computed at: it
+ * serves a query whose stores none of the later changes name, and a query
+ * that needs a changed store recomputes only the changed stores (the
+ * plugin asked for those alone, kpi_compute.c) into a new entry. A generation read less
  * than KPI_GENERATION_FRESH_MS ago is taken as it is, unless this process
  * has committed a change since (data_changed_here): under load, one read
  * serves many requests; another instance's change is seen within that
@@ -15,10 +21,11 @@
  * too (only imports of those entities move it), else kept from the previous
  * snapshot: together, the snapshot.
  *
- * Whole answers (the JSON text of one request and scope) are kept too, for
- * one generation, so that a dashboard reloaded by many people costs a
- * lookup and a copy; a long answer is also kept gzip-compressed, compressed
- * once here rather than per request. */
+ * Whole answers (the JSON text of one request and scope) are kept too, so
+ * that a dashboard reloaded by many people costs a lookup and a copy, and
+ * serve later generations as long as no change names a store of their
+ * scope; a long answer is also kept gzip-compressed, compressed once here
+ * rather than per request. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +48,19 @@
 #define KPI_FLIGHT_BUCKETS     512
 #define KPI_FLIGHT_WAIT_MS     30000          /* longest wait for another request's computation */
 #define KPI_ANSWER_GZIP_MIN    1024           /* answers this long are also kept gzip-compressed */
+#define KPI_CHANGES_MAX        4096           /* store changes remembered; more drop the oldest half */
+#define KPI_CHANGES_READ_MAX   1024           /* rows of data_change_stores read at one new generation */
+
+static const char SQL_CHANGES[] =
+    "SELECT generation, store_code FROM data_change_stores WHERE generation > ? AND generation <= ?"
+    " ORDER BY generation LIMIT 1025";
+
+/* A store a generation changed (a directory index of the snapshot, whose
+ * directory stays the same as long as changes are kept). */
+typedef struct store_change {
+    unsigned long long generation;
+    int store;
+} store_change;
 
 /* A whole answer (JSON text) for one request and scope. */
 typedef struct answer_entry {
@@ -49,6 +69,8 @@ typedef struct answer_entry {
     char *text;
     size_t len;
     gzip_piece piece;            /* the same text compressed (data NULL: none), for clients that take gzip */
+    unsigned long long generation;   /* computed at; serves later ones while no change names its stores */
+    int *scope, nscope;          /* the directory indices of its stores, ascending */
     struct answer_entry *hnext, *prev, *next;
 } answer_entry;
 
@@ -78,8 +100,11 @@ struct kpi_engine {
      * count of this process's changes then */
     long long snap_read_ms;
     unsigned long long snap_read_changes;
-    /* answers: valid for answers_generation only */
-    unsigned long long answers_generation;
+    /* the stores changed since the cache was last cleared, in generation
+     * order; nothing cached is older than cleared_generation */
+    store_change changes[KPI_CHANGES_MAX];
+    int nchanges;
+    unsigned long long cleared_generation;
     answer_entry *answer_buckets[KPI_ANSWER_BUCKETS];
     answer_entry *answers_head, *answers_tail;
     int nanswers;
@@ -278,6 +303,130 @@ static void cache_clear_locked(kpi_engine *k)
     while (k->lru_head) cache_unlink_locked(k, k->lru_head);
 }
 
+/* --- the store changes --- */
+
+/* The index of the first change after generation g. */
+static int changes_after_locked(const kpi_engine *k, unsigned long long g)
+{
+    int lo = 0, hi = k->nchanges;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (k->changes[mid].generation <= g) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Whether a change after generation g names a store of need (directory
+ * indices; NULL: any store). */
+static bool changed_since_locked(const kpi_engine *k, unsigned long long g, const bool *need)
+{
+    for (int i = changes_after_locked(k, g); i < k->nchanges; i++)
+        if (!need || need[k->changes[i].store]) return true;
+    return false;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether a change after the answer's generation names a store of its scope. */
+static bool answer_changed_locked(const kpi_engine *k, const answer_entry *e)
+{
+    for (int i = changes_after_locked(k, e->generation); i < k->nchanges; i++)
+        if (bsearch(&k->changes[i].store, e->scope, (size_t)e->nscope, sizeof *e->scope, cmp_int)) return true;
+    return false;
+}
+
+static void answer_unlink_locked(kpi_engine *k, answer_entry *e);
+static void answers_clear_locked(kpi_engine *k);
+static void answer_free(answer_entry *e);
+
+/* Everything changed at generation gen: nothing cached serves it. */
+static void clear_all_locked(kpi_engine *k, unsigned long long gen)
+{
+    cache_clear_locked(k);
+    answers_clear_locked(k);
+    k->nchanges = 0;
+    k->cleared_generation = gen;
+}
+
+/* Forget the older half of the changes, and what was cached before them. */
+static void changes_trim_locked(kpi_engine *k)
+{
+    unsigned long long floor = k->changes[k->nchanges / 2].generation;
+    for (cache_entry *e = k->lru_head, *next; e; e = next) {
+        next = e->next;
+        if (e->generation < floor) cache_unlink_locked(k, e);
+    }
+    for (answer_entry *e = k->answers_head, *next; e; e = next) {
+        next = e->next;
+        if (e->generation < floor) answer_unlink_locked(k, e);
+    }
+    int keep = changes_after_locked(k, floor);
+    memmove(k->changes, k->changes + keep, (size_t)(k->nchanges - keep) * sizeof *k->changes);
+    k->nchanges -= keep;
+    k->cleared_generation = floor;
+}
+
+/* Add the changes v[0..n) of generations after the cached snapshot's;
+ * clears everything when they do not fit even after a trim. */
+static void changes_add_locked(kpi_engine *k, const store_change *v, int n, unsigned long long gen)
+{
+    int first = 0;
+    while (first < n && v[first].generation <= k->snap->generation) first++;
+    n -= first;
+    if (k->nchanges + n > KPI_CHANGES_MAX && k->nchanges > 0) changes_trim_locked(k);
+    if (k->nchanges + n > KPI_CHANGES_MAX) {
+        clear_all_locked(k, gen);
+        return;
+    }
+    memcpy(k->changes + k->nchanges, v + first, (size_t)n * sizeof *v);
+    k->nchanges += n;
+}
+
+/* The changes of the generations (from, to] into *out (malloc'd, *n of
+ * them; store: the index in s's directory): 0 when every one of those
+ * generations named its stores, else -1 (also when they cannot be read, or
+ * are too many): then everything changed. */
+static int changes_read(db_conn *c, const kpi_snapshot *s, unsigned long long from, unsigned long long to,
+                        store_change **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (to <= from || to - from > KPI_CHANGES_READ_MAX) return -1;
+    db_val p[2] = { DB_INT(from), DB_INT(to) };
+    db_result *res = NULL;
+    char err[256];
+    if (db_query(c, SQL_CHANGES, p, 2, &res, err, sizeof err) != 0) return -1;
+    int nrows = res->nrows;
+    store_change *v = nrows > 0 && nrows <= KPI_CHANGES_READ_MAX ? malloc((size_t)nrows * sizeof *v) : NULL;
+    int rc = v ? 0 : -1;
+    unsigned long long generations = 0, last = 0;
+    for (int r = 0; rc == 0 && r < nrows; r++) {
+        unsigned long long g = (unsigned long long)db_cell_int(res, r, 0);
+        const char *code = db_cell(res, r, 1);
+        int st = code ? kpi_dir_find(s->stores, s->nstores, code) : -1;
+        if (st < 0) rc = -1;           /* a store the directory lacks: start over */
+        if (g != last) {
+            generations++;
+            last = g;
+        }
+        v[r] = (store_change){ g, st };
+    }
+    db_result_free(res);
+    if (rc == 0 && generations != to - from) rc = -1;
+    if (rc != 0) {
+        free(v);
+        return -1;
+    }
+    *out = v;
+    *n = nrows;
+    return 0;
+}
+
 static cache_entry *cache_get_locked(kpi_engine *k, const char *key)
 {
     unsigned h = hash_str(key);
@@ -327,10 +476,7 @@ static void answer_unlink_locked(kpi_engine *k, answer_entry *e)
     else k->answers_tail = e->prev;
     k->nanswers--;
     k->answer_bytes -= e->len + e->piece.len;
-    free(e->key);
-    free(e->text);
-    gzip_piece_free(&e->piece);
-    free(e);
+    answer_free(e);
 }
 
 static void answers_clear_locked(kpi_engine *k)
@@ -373,9 +519,14 @@ char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, in
     unsigned h = hash_str(key);
     char *copy = NULL;
     pthread_mutex_lock(&k->mu);
-    if (k->answers_generation == gen)
+    if (gen >= k->cleared_generation)
         for (answer_entry *e = k->answer_buckets[h % KPI_ANSWER_BUCKETS]; e; e = e->hnext) {
             if (e->hash != h || strcmp(e->key, key) != 0) continue;
+            /* an older answer serves while no later change names its stores */
+            bool serves = e->generation == gen ||
+                          (e->generation < gen && k->snap && k->snap->generation == gen && !answer_changed_locked(k, e));
+            if (!serves) break;
+            e->generation = gen;
             if (e != k->answers_head) {
                 e->prev->next = e->next;
                 if (e->next) e->next->prev = e->prev;
@@ -392,38 +543,51 @@ char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, in
     return copy;
 }
 
-void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, const char *text, size_t len)
+static void answer_free(answer_entry *e)
+{
+    free(e->key);
+    free(e->text);
+    free(e->scope);
+    gzip_piece_free(&e->piece);
+    free(e);
+}
+
+void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, const char *const *stores, int nstores,
+                     const char *text, size_t len)
 {
     if (len > KPI_ANSWER_MAX_BYTES / 4) return;
     answer_entry *e = calloc(1, sizeof *e);
     if (!e) return;
     e->key = strdup(key);
     e->text = malloc(len + 1);
-    if (!e->key || !e->text) {
-        free(e->key);
-        free(e->text);
-        free(e);
+    e->scope = malloc((size_t)(nstores > 0 ? nstores : 1) * sizeof *e->scope);
+    if (!e->key || !e->text || !e->scope) {
+        answer_free(e);
         return;
     }
+    e->generation = gen;
     memcpy(e->text, text, len + 1);
     e->len = len;
     /* answers worth compressing are compressed once, here, not per request */
     if (len >= KPI_ANSWER_GZIP_MIN && gzip_piece_make(text, len, &e->piece) != 0) memset(&e->piece, 0, sizeof e->piece);
     e->hash = hash_str(key);
     pthread_mutex_lock(&k->mu);
-    if (gen > k->answers_generation) {
-        answers_clear_locked(k);
-        k->answers_generation = gen;
+    /* its stores as indices of the directory in force since the last clear */
+    bool keep = k->snap && gen >= k->cleared_generation && gen <= k->snap->generation;
+    for (int i = 0; keep && i < nstores; i++) {
+        int st = kpi_dir_find(k->snap->stores, k->snap->nstores, stores[i]);
+        if (st >= 0) e->scope[e->nscope++] = st;
     }
-    bool dup = false;
-    for (answer_entry *o = k->answer_buckets[e->hash % KPI_ANSWER_BUCKETS]; o && !dup; o = o->hnext)
-        dup = o->hash == e->hash && strcmp(o->key, e->key) == 0;
-    if (gen != k->answers_generation || dup) {
+    if (keep) qsort(e->scope, (size_t)e->nscope, sizeof *e->scope, cmp_int);
+    for (answer_entry *o = k->answer_buckets[e->hash % KPI_ANSWER_BUCKETS]; o && keep; o = o->hnext) {
+        if (o->hash != e->hash || strcmp(o->key, e->key) != 0) continue;
+        if (o->generation >= gen) keep = false;     /* one as new is kept already */
+        else answer_unlink_locked(k, o);
+        break;
+    }
+    if (!keep) {
         pthread_mutex_unlock(&k->mu);
-        free(e->key);
-        free(e->text);
-        gzip_piece_free(&e->piece);
-        free(e);
+        answer_free(e);
         return;
     }
     e->hnext = k->answer_buckets[e->hash % KPI_ANSWER_BUCKETS];
@@ -477,16 +641,26 @@ kpi_snapshot *kpi_snapshot_get(kpi_engine *k, db_conn *c, char *err, size_t errl
     if (prev) prev->refs++;
     pthread_mutex_unlock(&k->mu);
     kpi_snapshot *fresh = snapshot_load(c, k->plugins, &g, prev, err, errlen);
+    /* the stores the generations since prev's changed, when each named them */
+    store_change *named = NULL;
+    int nnamed = 0;
+    unsigned long long since = prev ? prev->generation : 0;
+    bool partial = fresh && prev && prev->directory_generation == g.directory && g.directory > 0 &&
+                   changes_read(c, fresh, since, gen, &named, &nnamed) == 0;
     if (prev) kpi_snapshot_release(k, prev);
     if (!fresh) return NULL;
     pthread_mutex_lock(&k->mu);
     if (!k->snap || k->snap->generation < gen) {
+        if (partial && k->snap && k->snap->generation >= since &&
+            k->snap->directory_generation == g.directory)
+            changes_add_locked(k, named, nnamed, gen);
+        else
+            clear_all_locked(k, gen);
         if (k->snap && --k->snap->refs == 0) snapshot_free(k->snap);
         k->snap = fresh;
         fresh->refs = 1;
         k->snap_read_ms = read_ms;
         k->snap_read_changes = changes;
-        cache_clear_locked(k);
     } else if (k->snap->generation == gen) {
         snapshot_free(fresh);
         fresh = k->snap;
@@ -497,6 +671,7 @@ kpi_snapshot *kpi_snapshot_get(kpi_engine *k, db_conn *c, char *err, size_t errl
     }
     fresh->refs++;
     pthread_mutex_unlock(&k->mu);
+    free(named);
     return fresh;
 }
 
@@ -514,10 +689,14 @@ void kpi_cache_key(char key[KPI_CACHE_KEY_LEN], const char *id, const char *from
     snprintf(key, KPI_CACHE_KEY_LEN, "%s|%s|%s|%d", id, from, to, per_insurer ? 1 : 0);
 }
 
-cache_entry *kpi_cache_lookup(kpi_engine *k, const kpi_snapshot *snap, const char *key)
+cache_entry *kpi_cache_lookup(kpi_engine *k, const kpi_snapshot *snap, const char *key, const bool *need)
 {
     pthread_mutex_lock(&k->mu);
     cache_entry *e = snap == k->snap ? cache_get_locked(k, key) : NULL;
+    if (e && changed_since_locked(k, e->generation, need)) {
+        entry_unref_locked(e);
+        e = NULL;
+    }
     if (e) k->hits++;
     else k->misses++;
     pthread_mutex_unlock(&k->mu);
@@ -533,15 +712,37 @@ cache_entry *kpi_cache_put(kpi_engine *k, const kpi_snapshot *snap, const char *
     e->comps = comps;
     e->ncomps = ncomps;
     e->refs = 1;
+    e->generation = snap->generation;
     pthread_mutex_lock(&k->mu);
     if (snap == k->snap) {
         cache_entry *other = cache_get_locked(k, key);
-        if (other) {                  /* computed twice at once: keep the first */
+        if (other && other->generation >= e->generation) {   /* computed twice at once: keep the first */
             entry_unref_locked(e);
             e = other;
         } else {
+            if (other) {              /* an older one: this replaces it */
+                cache_unlink_locked(k, other);
+                entry_unref_locked(other);
+            }
             cache_put_locked(k, e);
         }
+    }
+    pthread_mutex_unlock(&k->mu);
+    return e;
+}
+
+cache_entry *kpi_cache_base(kpi_engine *k, const kpi_snapshot *snap, const char *key, bool *stale, int *nstale)
+{
+    *nstale = 0;
+    pthread_mutex_lock(&k->mu);
+    cache_entry *e = snap == k->snap ? cache_get_locked(k, key) : NULL;
+    if (e) {
+        memset(stale, 0, (size_t)snap->nstores * sizeof *stale);
+        for (int i = changes_after_locked(k, e->generation); i < k->nchanges; i++)
+            if (!stale[k->changes[i].store]) {
+                stale[k->changes[i].store] = true;
+                (*nstale)++;
+            }
     }
     pthread_mutex_unlock(&k->mu);
     return e;
@@ -641,7 +842,7 @@ int kpi_cache_claim(kpi_engine *k, const kpi_snapshot *snap, const char *key)
 
 int kpi_cache_claim_missing(kpi_engine *k, const kpi_snapshot *snap, int total,
                             void (*key_of)(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN]), const void *ctx,
-                            int *mine, int *claims, int *found, int *theirs)
+                            const bool *need, int *mine, int *claims, int *found, int *theirs)
 {
     int nmine = 0;
     *found = *theirs = 0;
@@ -650,8 +851,9 @@ int kpi_cache_claim_missing(kpi_engine *k, const kpi_snapshot *snap, int total,
         char key[KPI_CACHE_KEY_LEN];
         key_of(ctx, i, key);
         cache_entry *e = cache_get_locked(k, key);
-        if (e) {
-            entry_unref_locked(e);
+        bool fresh = e && !changed_since_locked(k, e->generation, need);
+        if (e) entry_unref_locked(e);
+        if (fresh) {
             (*found)++;
             continue;
         }

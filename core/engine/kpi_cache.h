@@ -2,8 +2,10 @@
  * kpi.c includes this: the snapshot of one data generation (the directory of
  * stores, regions and insurers, and the settings in force), the cache of
  * per-store components per (KPI, period), and the cache of whole answers
- * (JSON text, and its gzip copy for long ones). Everything here belongs to
- * one data generation; a new generation clears it (see kpi_cache.c). */
+ * (JSON text, and its gzip copy for long ones). A new generation clears it
+ * unless it named the stores it changed: then what is cached serves the
+ * queries none of those stores is in, and the rest recompute those stores
+ * alone (see kpi_cache.c). */
 #ifndef FS_KPI_CACHE_H
 #define FS_KPI_CACHE_H
 #include <stdbool.h>
@@ -67,6 +69,7 @@ typedef struct cache_entry {
     unsigned hash;
     int refs;                    /* users outside the lock + 1 while cached */
     bool cached;
+    unsigned long long generation;   /* the data generation it was computed at */
     kpi_component *comps;
     int ncomps;
     struct cache_entry *hnext;   /* bucket chain */
@@ -75,13 +78,20 @@ typedef struct cache_entry {
 
 /* The key of the components of id over from..to (per insurer or not). */
 void kpi_cache_key(char key[KPI_CACHE_KEY_LEN], const char *id, const char *from, const char *to, bool per_insurer);
-/* The cached components of key when snap is the current snapshot (a
- * reference to release with kpi_cache_release), else NULL. Counted as a hit
- * or a miss. */
-cache_entry *kpi_cache_lookup(kpi_engine *k, const kpi_snapshot *snap, const char *key);
+/* The cached components of key when snap is the current snapshot and no
+ * change since they were computed names a store of need (indexed like
+ * snap's stores; NULL: every store): a reference to release with
+ * kpi_cache_release, else NULL. Counted as a hit or a miss. */
+cache_entry *kpi_cache_lookup(kpi_engine *k, const kpi_snapshot *snap, const char *key, const bool *need);
+/* The cached components of key whatever changed since (a reference, or
+ * NULL), with the stores changed since they were computed marked in
+ * stale[0..snap->nstores) and counted in *nstale: the base a computation of
+ * those stores alone completes. */
+cache_entry *kpi_cache_base(kpi_engine *k, const kpi_snapshot *snap, const char *key, bool *stale, int *nstale);
 /* Keep comps (ncomps of them, malloc'd; the entry owns them from here) as
- * the components of key, when snap is still the current snapshot. Returns
- * a referenced entry: the new one, or the one another request put first
+ * the components of key at snap's generation, when snap is still the
+ * current snapshot (replacing an entry of an older generation). Returns a
+ * referenced entry: the new one, or the one another request put first
  * (comps are then freed). NULL when out of memory (comps untouched). */
 cache_entry *kpi_cache_put(kpi_engine *k, const kpi_snapshot *snap, const char *key, kpi_component *comps,
                            int ncomps);
@@ -99,21 +109,25 @@ int kpi_cache_claim(kpi_engine *k, const kpi_snapshot *snap, const char *key);
  * claims (total of each at most); their count is returned. *found: the keys
  * the cache holds; *theirs: those another request computes now (look them
  * up, with kpi_cache_claim, once the caller's own are done). None at all
- * when snap is no longer current. */
+ * when snap is no longer current. A key is held when it serves need (as
+ * for kpi_cache_lookup). */
 int kpi_cache_claim_missing(kpi_engine *k, const kpi_snapshot *snap, int total,
                             void (*key_of)(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN]), const void *ctx,
-                            int *mine, int *claims, int *found, int *theirs);
+                            const bool *need, int *mine, int *claims, int *found, int *theirs);
 void kpi_cache_done(kpi_engine *k, int claim);
 
 /* --- answers --- */
 
-/* A copy of the answer kept for key at generation gen, *len bytes, NULL when
- * none: in the form want when the answer has a compressed copy (GZIP, or
- * PIECE: then *piece describes it and piece->data is the returned copy),
- * else the text; *got says which. */
+/* A copy of the answer kept for key at generation gen (or at an earlier
+ * one, when no change since names a store of its scope), *len bytes, NULL
+ * when none: in the form want when the answer has a compressed copy (GZIP,
+ * or PIECE: then *piece describes it and piece->data is the returned
+ * copy), else the text; *got says which. */
 char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, int want, size_t *len, int *got,
                       gzip_piece *piece);
 /* Keep a copy of text (len bytes, NUL-terminated) as the answer for key at
- * generation gen; an older generation's answers are dropped. */
-void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, const char *text, size_t len);
+ * generation gen, over the stores stores[0..nstores) (its scope); it
+ * replaces an answer of an older generation. */
+void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, const char *const *stores, int nstores,
+                     const char *text, size_t len);
 #endif

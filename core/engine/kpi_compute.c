@@ -28,6 +28,7 @@
 #define ER_STATEMENT_TIMEOUT   1969
 #define KPI_COMPUTE_THREADS    3              /* connections a cold query computes on at most */
 #define KPI_RESERVE_MIN        2              /* a spare leaves at least this many free */
+#define KPI_NARROW_MAX         32             /* up to this many stores stale: recompute those alone */
 
 /* --- the query's connection --- */
 
@@ -48,19 +49,88 @@ void kpi_conn_drop(kpi_conn *q)
 
 /* --- one (KPI, period) --- */
 
-/* Compute the components of key on c and keep them. */
+/* The stores changed since an entry was computed: base (a reference) with
+ * the codes of the stale ones, when few enough to recompute alone. */
+typedef struct stale_part {
+    cache_entry *base;           /* NULL: compute every store */
+    bool *stale;                 /* per directory index of the snapshot */
+    const char **codes;
+    int n;
+} stale_part;
+
+/* What of key must be computed: every store, or only those changed since
+ * the cached entry (at most KPI_NARROW_MAX of them, and then the plugin is
+ * asked for those stores alone). *fresh: an entry that serves
+ * already (another request computed it). */
+static void stale_find(app *a, kpi_snapshot *snap, const char *key, stale_part *sp, cache_entry **fresh)
+{
+    *sp = (stale_part){ 0 };
+    *fresh = NULL;
+    if (snap->nstores == 0 || !(sp->stale = calloc((size_t)snap->nstores, sizeof *sp->stale))) return;
+    int nstale = 0;
+    cache_entry *base = kpi_cache_base(a->kpi, snap, key, sp->stale, &nstale);
+    if (base && nstale == 0) {
+        *fresh = base;
+    } else if (base && nstale <= KPI_NARROW_MAX && nstale < snap->nstores &&
+               (sp->codes = malloc((size_t)nstale * sizeof *sp->codes))) {
+        for (int i = 0; i < snap->nstores; i++)
+            if (sp->stale[i]) sp->codes[sp->n++] = snap->stores[i].code;
+        sp->base = base;
+        return;
+    } else if (base) {
+        kpi_cache_release(a->kpi, base);
+    }
+    free(sp->stale);
+    sp->stale = NULL;
+}
+
+static void stale_part_free(app *a, stale_part *sp)
+{
+    if (sp->base) kpi_cache_release(a->kpi, sp->base);
+    free(sp->stale);
+    free(sp->codes);
+}
+
+/* The base's components of the stores that did not change, then the new
+ * ones of those that did (comps, ncomps: freed); NULL when out of memory. */
+static kpi_component *stale_merge(const kpi_snapshot *snap, const stale_part *sp, kpi_component *comps, int ncomps,
+                                  int *nout)
+{
+    const cache_entry *b = sp->base;
+    kpi_component *out = malloc((size_t)(b->ncomps + ncomps > 0 ? b->ncomps + ncomps : 1) * sizeof *out);
+    int n = 0;
+    for (int i = 0; out && i < b->ncomps; i++) {
+        int st = kpi_dir_find(snap->stores, snap->nstores, b->comps[i].store_code);
+        if (st < 0 || !sp->stale[st]) out[n++] = b->comps[i];
+    }
+    for (int i = 0; out && i < ncomps; i++) {
+        int st = kpi_dir_find(snap->stores, snap->nstores, comps[i].store_code);
+        if (st >= 0 && sp->stale[st]) out[n++] = comps[i];
+    }
+    free(comps);
+    *nout = n;
+    return out;
+}
+
+/* Compute the components of key on c and keep them: only the stores that
+ * changed since the cached entry, when it is stale for a few. */
 static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
                                        const period *p, bool per_insurer, const char *key, int *status,
                                        char *err, size_t errlen)
 {
+    stale_part sp;
+    cache_entry *fresh = NULL;
+    stale_find(a, snap, key, &sp, &fresh);
+    if (fresh) return fresh;
     metrics_add(METRIC_KPI_CACHE_MISSES, 1);     /* hits: counted once per query, in kpi_compute_missing */
     fsp_call call = { .conn = c, .setting = kpi_settings_lookup, .setting_ctx = snap->settings,
                       .generation = snap->generation };
     fsp_kpi_args args = {
         .struct_size = sizeof(fsp_kpi_args), .kpi = pk->def, .from = p->from, .to = p->to,
-        .days = p->days, .per_insurer = per_insurer ? 1 : 0, .stores = NULL, .nstores = 0,
+        .days = p->days, .per_insurer = per_insurer ? 1 : 0, .stores = sp.codes, .nstores = sp.n,
     };
     if (plugin_compute(pk->def, &call, &args) != 0) {
+        stale_part_free(a, &sp);
         *status = db_errno(c) == ER_STATEMENT_TIMEOUT ? 503 : 500;
         if (*status == 503)
             snprintf(err, errlen, "%s took longer than the KPI statement time limit (%g s)", pk->def->id,
@@ -73,7 +143,15 @@ static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, c
         plugin_call_reset(&call);
         return NULL;
     }
-    cache_entry *e = kpi_cache_put(a->kpi, snap, key, call.comps, call.ncomps);
+    bool merged = true;
+    if (sp.base) {
+        call.comps = stale_merge(snap, &sp, call.comps, call.ncomps, &call.ncomps);
+        call.comps_cap = call.ncomps;
+        merged = call.comps != NULL;
+        metrics_add(METRIC_KPI_STORES_RECOMPUTED, sp.n);
+    }
+    stale_part_free(a, &sp);
+    cache_entry *e = merged ? kpi_cache_put(a->kpi, snap, key, call.comps, call.ncomps) : NULL;
     if (!e) {
         plugin_call_reset(&call);
         *status = 500;
@@ -83,7 +161,7 @@ static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, c
 }
 
 cache_entry *kpi_components_get(app *a, kpi_conn *q, kpi_snapshot *snap, const plugin_kpi *pk, const period *p,
-                                bool per_insurer, int *status, char *err, size_t errlen)
+                                bool per_insurer, const bool *need, int *status, char *err, size_t errlen)
 {
     kpi_engine *k = a->kpi;
     char key[KPI_CACHE_KEY_LEN];
@@ -91,7 +169,7 @@ cache_entry *kpi_components_get(app *a, kpi_conn *q, kpi_snapshot *snap, const p
     cache_entry *e = NULL;
     int claim = 0;
     /* identical concurrent misses are computed once: the others wait for it */
-    while (!(e = kpi_cache_lookup(k, snap, key)) && (claim = kpi_cache_claim(k, snap, key)) < 0) {}
+    while (!(e = kpi_cache_lookup(k, snap, key, need)) && (claim = kpi_cache_claim(k, snap, key)) < 0) {}
     if (e) return e;
     db_conn *c = kpi_conn_get(q, err, errlen);
     if (!c) *status = 503;
@@ -179,8 +257,8 @@ static void job_key(const void *ctx, int i, char key[KPI_CACHE_KEY_LEN])
 }
 
 int kpi_compute_missing(app *a, kpi_conn *q, kpi_snapshot *snap, const plugin_kpi **pks, int nids,
-                        const period *periods, int nperiods, bool per_insurer, void (*meanwhile)(void *), void *ud,
-                        int *status, char *err, size_t errlen)
+                        const period *periods, int nperiods, bool per_insurer, const bool *need,
+                        void (*meanwhile)(void *), void *ud, int *status, char *err, size_t errlen)
 {
     int total = nids * nperiods;
     compute_job job = { .a = a, .snap = snap, .pks = pks, .periods = periods, .nperiods = nperiods,
@@ -194,7 +272,8 @@ int kpi_compute_missing(app *a, kpi_conn *q, kpi_snapshot *snap, const plugin_kp
         return 0;                 /* the fold computes one at a time */
     }
     int found = 0, theirs = 0;          /* theirs: waited for by the fold */
-    job.nmine = kpi_cache_claim_missing(a->kpi, snap, total, job_key, &job, job.mine, job.claims, &found, &theirs);
+    job.nmine = kpi_cache_claim_missing(a->kpi, snap, total, job_key, &job, need, job.mine, job.claims, &found,
+                                        &theirs);
     metrics_add(METRIC_KPI_CACHE_HITS, found);
     db_conn *c = job.nmine > 0 || meanwhile ? kpi_conn_get(q, err, errlen) : NULL;
     if (!c && (job.nmine > 0 || meanwhile)) {

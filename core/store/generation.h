@@ -5,7 +5,9 @@
  * So the data layer tells the engine that something changed without
  * calling into it (the data_generation row of schemas/001_core.sql). The
  * budgets generation (row 2) moves with imports of the targets alone, the
- * directory generation (row 3) with imports of regions, stores, insurers. */
+ * directory generation (row 3) with imports of regions, stores, insurers.
+ * An import that can move only some stores' KPIs also names them
+ * (data_change_stores_note), so that the engine recomputes only theirs. */
 #ifndef FS_GENERATION_H
 #define FS_GENERATION_H
 #include <stddef.h>
@@ -25,6 +27,14 @@ int budgets_generation_bump(db_conn *c, char *err, size_t errlen);
 /* The directory generation (row 3, schemas/024): bumped, inside the
  * caller's transaction, by a write of the regions, stores or insurers. */
 int directory_generation_bump(db_conn *c, char *err, size_t errlen);
+
+/* The stores whose KPIs the change of the caller's transaction can move
+ * (schemas/027): one row each for the generation just bumped on c (call it
+ * after data_generation_bump, in the same transaction). A change that
+ * notes no store changed everything. Now and then also deletes the rows
+ * DATA_CHANGE_KEEP generations behind. 0, or -1 with err. */
+#define DATA_CHANGE_KEEP 20000
+int data_change_stores_note(db_conn *c, const char *const *stores, int n, char *err, size_t errlen);
 
 /* The generations in force (0 where a row is missing). */
 typedef struct data_generations {

@@ -303,9 +303,11 @@ static int apply_statement(void *vctx, const char *stmt, int line)
     return -1;
 }
 
-int migrate_run(db_conn *c, const char *schema_dir, FILE *progress, int *applied, char *err, size_t errlen)
+int migrate_run(db_conn *c, const char *schema_dir, FILE *progress, int *applied, int *reshaped, char *err,
+                size_t errlen)
 {
     if (applied) *applied = 0;
+    if (reshaped) *reshaped = 0;
     migration *list;
     int n;
     if (list_migrations(schema_dir, &list, &n, err, errlen)) return -1;
@@ -346,6 +348,7 @@ int migrate_run(db_conn *c, const char *schema_dir, FILE *progress, int *applied
             if (progress) fprintf(progress, "failed\n");
             goto done;
         }
+        bool derived_unchanged = strncmp(sql, MIGRATE_DERIVED_UNCHANGED, strlen(MIGRATE_DERIVED_UNCHANGED)) == 0;
         apply_ctx ctx = { .c = c, .file = list[i].name, .err = err, .errlen = errlen };
         if (err && errlen) err[0] = '\0';
         int failed = migrate_split(sql, apply_statement, &ctx);
@@ -363,6 +366,7 @@ int migrate_run(db_conn *c, const char *schema_dir, FILE *progress, int *applied
         }
         if (progress) fprintf(progress, "ok\n");
         if (applied) (*applied)++;
+        if (reshaped && !derived_unchanged) (*reshaped)++;
     }
     rc = 0;
 done:

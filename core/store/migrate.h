@@ -13,11 +13,16 @@ const char *migrate_schema_dir(void);
 
 /* Apply the pending migrations of schema_dir in order. progress (may be
  * NULL) gets a line a file: "applying 002_auth.sql ... ok". *applied (may be
- * NULL) counts the files applied. 0, or -1 with err naming the file, the
- * statement's line and MariaDB's message; the files before it stay applied
- * and the next run starts again at the failed file. */
-int migrate_run(db_conn *c, const char *schema_dir, FILE *progress, int *applied,
-                char *err, size_t errlen);
+ * NULL) counts the files applied, *reshaped (may be NULL) those of them
+ * that may change what the derived tables hold: every file but one whose
+ * first line is MIGRATE_DERIVED_UNCHANGED (a new empty table, say), so that
+ * the caller rebuilds the derived tables only when a file needs it. 0, or
+ * -1 with err naming the file, the statement's line and MariaDB's message;
+ * the files before it stay applied and the next run starts again at the
+ * failed file. */
+#define MIGRATE_DERIVED_UNCHANGED "-- derived tables: unchanged\n"
+int migrate_run(db_conn *c, const char *schema_dir, FILE *progress, int *applied, int *reshaped, char *err,
+                size_t errlen);
 
 /* How many migration files of schema_dir have not run yet (-1 on error). */
 int migrate_pending(db_conn *c, const char *schema_dir, char *err, size_t errlen);

@@ -120,7 +120,7 @@ static void test_project_schemas(testdb *t)
                           " AND TABLE_NAME IN ('regions', 'stores', 'schema_migrations')") == 3,
           "project: the core tables exist");
     int applied = -1;
-    CHECK_INT(migrate_run(t->conn, dir, NULL, &applied, err, sizeof err), 0, "project: a second run (%s)", err);
+    CHECK_INT(migrate_run(t->conn, dir, NULL, &applied, NULL, err, sizeof err), 0, "project: a second run (%s)", err);
     CHECK_INT(applied, 0, "project: a second run applies nothing");
 }
 
@@ -142,7 +142,7 @@ static void test_fixture_dirs(db_conn *c, const char *base)
     size_t progress_len = 0;
     FILE *progress = open_memstream(&progress_text, &progress_len);
     int applied = -1;
-    CHECK_INT(migrate_run(c, dir, progress, &applied, err, sizeof err), 0, "fixture: first run (%s)", err);
+    CHECK_INT(migrate_run(c, dir, progress, &applied, NULL, err, sizeof err), 0, "fixture: first run (%s)", err);
     fclose(progress);
     CHECK_INT(applied, 2, "fixture: two files applied");
     CHECK_STR(progress_text, "applying 9_first.sql ... ok\napplying 10_second.sql ... ok\n",
@@ -154,7 +154,7 @@ static void test_fixture_dirs(db_conn *c, const char *base)
     CHECK_INT(scalar(c, "SELECT COUNT(*) FROM schema_migrations WHERE name = '10_second.sql' AND applied_at IS NOT NULL"), 1,
               "fixture: name and time recorded");
 
-    CHECK_INT(migrate_run(c, dir, NULL, &applied, err, sizeof err), 0, "fixture: second run");
+    CHECK_INT(migrate_run(c, dir, NULL, &applied, NULL, err, sizeof err), 0, "fixture: second run");
     CHECK_INT(applied, 0, "fixture: only pending files run (none)");
 
     /* A failing file: its first statement runs, the second fails at line 5. */
@@ -164,10 +164,10 @@ static void test_fixture_dirs(db_conn *c, const char *base)
                "-- the next statement is wrong\n"
                "\n"
                "INSERT INTO half VALUES (1, 'too many');\n");
-    write_file(dir, "12_after.sql", "CREATE TABLE IF NOT EXISTS after_broken (id INT);\n");
+    write_file(dir, "12_after.sql", "-- derived tables: unchanged\nCREATE TABLE IF NOT EXISTS after_broken (id INT);\n");
     CHECK_INT(migrate_pending(c, dir, err, sizeof err), 2, "fixture: two pending");
     err[0] = '\0';
-    CHECK_INT(migrate_run(c, dir, NULL, &applied, err, sizeof err), -1, "fixture: a failing migration stops the run");
+    CHECK_INT(migrate_run(c, dir, NULL, &applied, NULL, err, sizeof err), -1, "fixture: a failing migration stops the run");
     CHECK(strstr(err, "11_broken.sql") && strstr(err, "line 5") && strstr(err, "(1136)"),
           "fixture: the error names the file, the line and MariaDB's message: %s", err);
     CHECK_INT(applied, 0, "fixture: nothing counted as applied");
@@ -181,20 +181,22 @@ static void test_fixture_dirs(db_conn *c, const char *base)
     write_file(dir, "11_broken.sql",
                "CREATE TABLE IF NOT EXISTS half (id INT);\n"
                "INSERT INTO half VALUES (1);\n");
-    CHECK_INT(migrate_run(c, dir, NULL, &applied, err, sizeof err), 0, "fixture: the next run (%s)", err);
+    int reshaped = -1;
+    CHECK_INT(migrate_run(c, dir, NULL, &applied, &reshaped, err, sizeof err), 0, "fixture: the next run (%s)", err);
     CHECK_INT(applied, 2, "fixture: it applies the fixed file and the one after");
+    CHECK_INT(reshaped, 1, "fixture: of which one may change the derived tables (12 says it does not)");
     CHECK_INT(scalar(c, "SELECT COUNT(*) FROM half"), 1, "fixture: the fixed file ran whole");
     CHECK_INT(scalar(c, "SELECT MAX(version) FROM schema_migrations"), 12, "fixture: recorded up to 12");
 
     /* Two files with one number. */
     write_file(dir, "012_again.sql", "SELECT 1;\n");
-    CHECK_INT(migrate_run(c, dir, NULL, &applied, err, sizeof err), -1, "fixture: a duplicate number is refused");
+    CHECK_INT(migrate_run(c, dir, NULL, &applied, NULL, err, sizeof err), -1, "fixture: a duplicate number is refused");
     CHECK(strstr(err, "12_after.sql") && strstr(err, "012_again.sql"), "fixture: naming both files: %s", err);
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/012_again.sql", dir);
     unlink(path);
 
-    CHECK_INT(migrate_run(c, "/nonexistent/schemas", NULL, &applied, err, sizeof err), -1, "fixture: a missing dir fails");
+    CHECK_INT(migrate_run(c, "/nonexistent/schemas", NULL, &applied, NULL, err, sizeof err), -1, "fixture: a missing dir fails");
     CHECK(strstr(err, "/nonexistent/schemas") && strstr(err, "FOURSCORE_SCHEMA_DIR"), "fixture: naming the dir: %s", err);
 
     setenv("FOURSCORE_SCHEMA_DIR", dir, 1);
@@ -219,7 +221,7 @@ static void *race_migrate(void *arg)
         r->rc = -1;
         return NULL;
     }
-    r->rc = migrate_run(c, r->dir, NULL, &r->applied, r->err, sizeof r->err);
+    r->rc = migrate_run(c, r->dir, NULL, &r->applied, NULL, r->err, sizeof r->err);
     db_close(c);
     return NULL;
 }

@@ -55,7 +55,7 @@ static inline int testdb_start_with(testdb *t, const char *schema_dir)
         goto fail;
     }
     if (!schema_dir) schema_dir = migrate_schema_dir();
-    if (*schema_dir && migrate_run(t->conn, schema_dir, NULL, NULL, err, sizeof err)) {
+    if (*schema_dir && migrate_run(t->conn, schema_dir, NULL, NULL, NULL, err, sizeof err)) {
         fprintf(stderr, "testdb: migrating with %s: %s\n", schema_dir, err);
         goto fail;
     }
