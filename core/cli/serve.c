@@ -20,6 +20,7 @@
 #include "demo.h"
 #include "http.h"
 #include "kpi.h"
+#include "kpi_refresh.h"
 #include "localdb.h"
 #include "log.h"
 #include "scorecard.h"
@@ -129,6 +130,7 @@ int cmd_serve(int argc, char **argv)
         .threads = a.cfg.threads,
     };
     if (alerts_start(&a, err, sizeof err) != 0) goto fail;
+    if (kpi_refresh_start(&a, err, sizeof err) != 0) goto fail;
     if (http_start(&a, a.cfg.listen, &lim, err, sizeof err) != 0) goto fail;
 
     char host[256];
@@ -141,6 +143,7 @@ int cmd_serve(int argc, char **argv)
     int sig = wait_for_stop(&stop_signals, a.local);
     log_info("serve", "received %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop();
+    kpi_refresh_stop(&a);
     alerts_stop(&a);
     kpi_close(&a);
     app_close(&a);
@@ -150,6 +153,7 @@ int cmd_serve(int argc, char **argv)
 fail:
     fprintf(stderr, "fourscore: %s\n", err);
     log_error("serve", "%s", err);
+    kpi_refresh_stop(&a);
     alerts_stop(&a);
     kpi_close(&a);
     app_close(&a);

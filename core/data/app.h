@@ -10,6 +10,7 @@ struct plugin_registry;
 struct kpi_engine;
 struct localdb;
 struct alerts_rt;
+struct kpi_refresher;
 
 typedef struct app {
     config cfg;
@@ -26,6 +27,7 @@ typedef struct app {
     struct plugin_registry *plugins;
     struct kpi_engine *kpi;
     struct alerts_rt *alerts;        /* serve's alert workers (core/engine/alerts_run.c), else NULL */
+    struct kpi_refresher *refresher; /* serve's refresh of answers after imports (core/engine/kpi_refresh.c) */
 } app;
 
 /* Open the database side of the app: local mode (start or attach to the

@@ -31,6 +31,7 @@
 
 #define KPI_MAX_MONTHS         600
 #define GROUP_LABEL            "集团"
+#define KPI_REFRESH_MAX_STORES 4096
 
 /* --- dates --- */
 
@@ -659,3 +660,66 @@ char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, int 
     store_set_free(&set);
     return text;
 }
+
+/* --- refreshing a kept answer --- */
+
+/* Split s in place at each sep into out (at most max pieces): their number. */
+static int split_in_place(char *s, char sep, char **out, int max)
+{
+    int n = 0;
+    while (s && n < max) {
+        out[n++] = s;
+        char *at = strchr(s, sep);
+        if (at) *at++ = '\0';
+        s = at;
+    }
+    return n;
+}
+
+/* The pieces of a list "a,b,c," into out (the text split in place): their number. */
+static int list_pieces(char *s, char **out, int max)
+{
+    int n = *s ? split_in_place(s, ',', out, max) : 0;
+    if (n > 0 && !*out[n - 1]) n--;        /* the trailing comma */
+    return n;
+}
+
+int kpi_answer_refresh(app *a, const char *key, int *status, char *err, size_t errlen)
+{
+    *status = 500;
+    char *text = strdup(key);
+    int nstores_max = KPI_REFRESH_MAX_STORES;
+    char **ids = calloc(KPI_MAX_IDS + 1, sizeof *ids), **stores = calloc((size_t)nstores_max + 1, sizeof *stores);
+    if (!text || !ids || !stores) {
+        free(text); free(ids); free(stores);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* answer_key: from|to|by|[t|]ids,|stores, */
+    char *f[6];
+    int nf = split_in_place(text, '|', f, 6);
+    bool targets = nf == 6;
+    int rc = -1;
+    if ((nf == 5 || (nf == 6 && strcmp(f[3], "t") == 0))) {
+        int nids = list_pieces(f[targets ? 4 : 3], ids, KPI_MAX_IDS);
+        int nstores = list_pieces(f[targets ? 5 : 4], stores, nstores_max);
+        principal who = { .role = ROLE_ADMIN, .all_stores = true };
+        snprintf(who.name, sizeof who.name, "kpi refresh");
+        kpi_text_query q = { .ids = (const char *const *)ids, .nids = nids, .from = f[0], .to = f[1], .by = f[2],
+                             .stores = (const char *const *)stores, .nstores = nstores, .targets = targets };
+        size_t len = 0;
+        int got = 0;
+        char *answer = nids > 0 && nstores > 0 ? kpi_query_text(a, &who, &q, KPI_FORM_TEXT, &len, &got, NULL, status,
+                                                                err, errlen) : NULL;
+        rc = answer ? 0 : -1;
+        if (nids == 0 || nstores == 0) snprintf(err, errlen, "an answer over nothing");
+        free(answer);
+    } else {
+        snprintf(err, errlen, "not an answer key");
+    }
+    free(text);
+    free(ids);
+    free(stores);
+    return rc;
+}
+

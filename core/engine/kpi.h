@@ -102,5 +102,10 @@ typedef struct kpi_text_query {
 char *kpi_query_text(struct app *a, const struct principal *who, const kpi_text_query *q, int want,
                      size_t *len, int *got, gzip_piece *piece, int *status, char *err, size_t errlen);
 
+/* Compute again the kept answer of key (kpi_answers_stale), as an admin
+ * asking for its stores, so that it is kept for the current generation.
+ * 0, or -1 with *status and err. */
+int kpi_answer_refresh(struct app *a, const char *key, int *status, char *err, size_t errlen);
+
 /* --- KPI settings: settings.h (settings.c) --- */
 #endif

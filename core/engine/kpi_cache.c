@@ -12,14 +12,14 @@
  * the cache. An entry remembers the generation it was computed at: it
  * serves a query whose stores none of the later changes name, and a query
  * that needs a changed store recomputes only the changed stores (the
- * plugin asked for those alone, kpi_compute.c) into a new entry. A generation read less
- * than KPI_GENERATION_FRESH_MS ago is taken as it is, unless this process
+ * plugin asked for those alone, kpi_compute.c) into a new entry. A
+ * generation read less than KPI_GENERATION_FRESH_MS ago is taken as it is, unless this process
  * has committed a change since (data_changed_here): under load, one read
  * serves many requests; another instance's change is seen within that
  * time. The settings are reloaded with it, and the directory (stores'
  * names and regions, regions, insurers) when the directory generation moved
  * too (only imports of those entities move it), else kept from the previous
- * snapshot: together, the snapshot.
+ * snapshot: together, the snapshot (read by kpi_snapshot.c).
  *
  * Whole answers (the JSON text of one request and scope) are kept too, so
  * that a dashboard reloaded by many people costs a lookup and a copy, and
@@ -49,18 +49,6 @@
 #define KPI_FLIGHT_WAIT_MS     30000          /* longest wait for another request's computation */
 #define KPI_ANSWER_GZIP_MIN    1024           /* answers this long are also kept gzip-compressed */
 #define KPI_CHANGES_MAX        4096           /* store changes remembered; more drop the oldest half */
-#define KPI_CHANGES_READ_MAX   1024           /* rows of data_change_stores read at one new generation */
-
-static const char SQL_CHANGES[] =
-    "SELECT generation, store_code FROM data_change_stores WHERE generation > ? AND generation <= ?"
-    " ORDER BY generation LIMIT 1025";
-
-/* A store a generation changed (a directory index of the snapshot, whose
- * directory stays the same as long as changes are kept). */
-typedef struct store_change {
-    unsigned long long generation;
-    int store;
-} store_change;
 
 /* A whole answer (JSON text) for one request and scope. */
 typedef struct answer_entry {
@@ -110,160 +98,6 @@ struct kpi_engine {
     int nanswers;
     size_t answer_bytes;
 };
-
-/* --- the directory of stores, regions, insurers (per generation) --- */
-
-static void snapshot_free(kpi_snapshot *s)
-{
-    if (!s) return;
-    for (int i = 0; i < s->nstores; i++) free(s->stores[i].name);
-    for (int i = 0; i < s->nregions; i++) free(s->regions[i].name);
-    for (int i = 0; i < s->ninsurers; i++) free(s->insurers[i].name);
-    free(s->stores);
-    free(s->regions);
-    free(s->insurers);
-    kpi_settings_free(s->settings);
-    free(s->scope_codes);
-    free(s);
-}
-
-int kpi_dir_find(const dir_entry *v, int n, const char *code)
-{
-    int lo = 0, hi = n - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        int c = strcmp(v[mid].code, code);
-        if (c == 0) return mid;
-        if (c < 0) lo = mid + 1;
-        else hi = mid - 1;
-    }
-    return -1;
-}
-
-/* Fill *out with the rows of sql: code, name[, region code] (sorted by code,
- * binary); keep: NULL, or where the result goes (then the caller frees it). */
-static int dir_load(db_conn *c, const char *sql, dir_entry **out, int *n, db_result **keep, char *err, size_t errlen)
-{
-    db_result *res = NULL;
-    *out = NULL;
-    *n = 0;
-    if (db_query(c, sql, NULL, 0, &res, err, errlen) != 0) return -1;
-    dir_entry *v = res->nrows ? calloc((size_t)res->nrows, sizeof *v) : NULL;
-    if (res->nrows && !v) goto oom;
-    for (int i = 0; i < res->nrows; i++) {
-        snprintf(v[i].code, sizeof v[i].code, "%s", db_cell(res, i, 0) ? db_cell(res, i, 0) : "");
-        v[i].name = strdup(db_cell(res, i, 1) ? db_cell(res, i, 1) : "");
-        v[i].region = -1;
-        if (!v[i].name) {
-            for (int k = 0; k < i; k++) free(v[k].name);
-            free(v);
-            goto oom;
-        }
-    }
-    *out = v;
-    *n = res->nrows;
-    if (keep) *keep = res;
-    else db_result_free(res);
-    return 0;
-oom:
-    db_result_free(res);
-    snprintf(err, errlen, "out of memory");
-    return -1;
-}
-
-static const char SQL_DIR_STORES[] = "SELECT store_code, name, region_code FROM stores ORDER BY store_code";
-static const char SQL_DIR_REGIONS[] = "SELECT region_code, name FROM regions ORDER BY region_code";
-static const char SQL_DIR_INSURERS[] = "SELECT insurer_code, name FROM insurers ORDER BY insurer_code";
-
-/* A copy of v[0..n) (names duplicated); NULL (and *ok false) when out of memory. */
-static dir_entry *dir_copy(const dir_entry *v, int n, bool *ok)
-{
-    if (n == 0) return NULL;
-    dir_entry *w = calloc((size_t)n, sizeof *w);
-    if (!w) {
-        *ok = false;
-        return NULL;
-    }
-    for (int i = 0; i < n; i++) {
-        w[i] = v[i];
-        if (!(w[i].name = strdup(v[i].name))) {
-            for (int k = 0; k < i; k++) free(w[k].name);
-            free(w);
-            *ok = false;
-            return NULL;
-        }
-    }
-    return w;
-}
-
-/* s's directory read from the database (4 statements' worth, with the settings). */
-static int directory_read(db_conn *c, kpi_snapshot *s, char *err, size_t errlen)
-{
-    db_result *st = NULL;
-    if (dir_load(c, SQL_DIR_STORES, &s->stores, &s->nstores, &st, err, errlen) != 0 ||
-        dir_load(c, SQL_DIR_REGIONS, &s->regions, &s->nregions, NULL, err, errlen) != 0 ||
-        dir_load(c, SQL_DIR_INSURERS, &s->insurers, &s->ninsurers, NULL, err, errlen) != 0) {
-        db_result_free(st);
-        return -1;
-    }
-    for (int i = 0; i < st->nrows && i < s->nstores; i++) {
-        int k = kpi_dir_find(s->stores, s->nstores, db_cell(st, i, 0));
-        if (k >= 0)
-            s->stores[k].region = kpi_dir_find(s->regions, s->nregions, db_cell(st, i, 2) ? db_cell(st, i, 2) : "");
-    }
-    db_result_free(st);
-    return 0;
-}
-
-/* s's directory copied from prev's (the same directory generation). */
-static int directory_copy(kpi_snapshot *s, const kpi_snapshot *prev, char *err, size_t errlen)
-{
-    bool ok = true;
-    s->stores = dir_copy(prev->stores, prev->nstores, &ok);
-    s->nstores = ok ? prev->nstores : 0;
-    s->regions = dir_copy(prev->regions, prev->nregions, &ok);
-    s->nregions = ok ? prev->nregions : 0;
-    s->insurers = dir_copy(prev->insurers, prev->ninsurers, &ok);
-    s->ninsurers = ok ? prev->ninsurers : 0;
-    if (!ok) snprintf(err, errlen, "out of memory");
-    return ok ? 0 : -1;
-}
-
-/* The snapshot of generations g: its directory copied from prev when prev
- * (NULL: none) holds the same directory generation, else read; its
- * settings read. */
-static kpi_snapshot *snapshot_load(db_conn *c, const plugin_registry *plugins, const data_generations *g,
-                                   const kpi_snapshot *prev, char *err, size_t errlen)
-{
-    kpi_snapshot *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    s->generation = g->data;
-    s->budgets_generation = g->budgets;
-    s->directory_generation = g->directory;
-    bool same_directory = prev && g->directory > 0 && prev->directory_generation == g->directory;
-    if ((same_directory ? directory_copy(s, prev, err, errlen) : directory_read(c, s, err, errlen)) != 0 ||
-        kpi_settings_load(c, plugins, &s->settings, err, errlen) != 0) {
-        snapshot_free(s);
-        return NULL;
-    }
-    s->scope_codes = calloc((size_t)(2 * s->nstores + s->nregions + 1), sizeof *s->scope_codes);
-    if (!s->scope_codes) {
-        snprintf(err, errlen, "out of memory");
-        snapshot_free(s);
-        return NULL;
-    }
-    const char **codes = s->scope_codes;
-    for (int i = 0; i < s->nstores; i++) {
-        codes[i] = s->stores[i].code;
-        codes[s->nstores + i] = s->stores[i].region >= 0 ? s->regions[s->stores[i].region].code : NULL;
-    }
-    for (int i = 0; i < s->nregions; i++) codes[2 * s->nstores + i] = s->regions[i].code;
-    s->scope = (scope_dir){ s->nstores, codes, codes + s->nstores, s->nregions, codes + 2 * s->nstores };
-    return s;
-}
 
 /* --- the component cache --- */
 
@@ -385,46 +219,6 @@ static void changes_add_locked(kpi_engine *k, const store_change *v, int n, unsi
     }
     memcpy(k->changes + k->nchanges, v + first, (size_t)n * sizeof *v);
     k->nchanges += n;
-}
-
-/* The changes of the generations (from, to] into *out (malloc'd, *n of
- * them; store: the index in s's directory): 0 when every one of those
- * generations named its stores, else -1 (also when they cannot be read, or
- * are too many): then everything changed. */
-static int changes_read(db_conn *c, const kpi_snapshot *s, unsigned long long from, unsigned long long to,
-                        store_change **out, int *n)
-{
-    *out = NULL;
-    *n = 0;
-    if (to <= from || to - from > KPI_CHANGES_READ_MAX) return -1;
-    db_val p[2] = { DB_INT(from), DB_INT(to) };
-    db_result *res = NULL;
-    char err[256];
-    if (db_query(c, SQL_CHANGES, p, 2, &res, err, sizeof err) != 0) return -1;
-    int nrows = res->nrows;
-    store_change *v = nrows > 0 && nrows <= KPI_CHANGES_READ_MAX ? malloc((size_t)nrows * sizeof *v) : NULL;
-    int rc = v ? 0 : -1;
-    unsigned long long generations = 0, last = 0;
-    for (int r = 0; rc == 0 && r < nrows; r++) {
-        unsigned long long g = (unsigned long long)db_cell_int(res, r, 0);
-        const char *code = db_cell(res, r, 1);
-        int st = code ? kpi_dir_find(s->stores, s->nstores, code) : -1;
-        if (st < 0) rc = -1;           /* a store the directory lacks: start over */
-        if (g != last) {
-            generations++;
-            last = g;
-        }
-        v[r] = (store_change){ g, st };
-    }
-    db_result_free(res);
-    if (rc == 0 && generations != to - from) rc = -1;
-    if (rc != 0) {
-        free(v);
-        return -1;
-    }
-    *out = v;
-    *n = nrows;
-    return 0;
 }
 
 static cache_entry *cache_get_locked(kpi_engine *k, const char *key)
@@ -603,6 +397,18 @@ void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, con
     pthread_mutex_unlock(&k->mu);
 }
 
+int kpi_answers_stale(kpi_engine *k, char **keys, int max)
+{
+    int n = 0;
+    pthread_mutex_lock(&k->mu);
+    for (answer_entry *e = k->answers_head; e && n < max; e = e->next)
+        if (k->snap && e->generation < k->snap->generation && e->generation >= k->cleared_generation &&
+            answer_changed_locked(k, e) && (keys[n] = strdup(e->key)))
+            n++;
+    pthread_mutex_unlock(&k->mu);
+    return n;
+}
+
 /* --- snapshots --- */
 
 kpi_snapshot *kpi_snapshot_fresh(kpi_engine *k)
@@ -640,13 +446,13 @@ kpi_snapshot *kpi_snapshot_get(kpi_engine *k, db_conn *c, char *err, size_t errl
     kpi_snapshot *prev = k->snap;   /* its directory may serve again */
     if (prev) prev->refs++;
     pthread_mutex_unlock(&k->mu);
-    kpi_snapshot *fresh = snapshot_load(c, k->plugins, &g, prev, err, errlen);
+    kpi_snapshot *fresh = kpi_snapshot_load(c, k->plugins, &g, prev, err, errlen);
     /* the stores the generations since prev's changed, when each named them */
     store_change *named = NULL;
     int nnamed = 0;
     unsigned long long since = prev ? prev->generation : 0;
     bool partial = fresh && prev && prev->directory_generation == g.directory && g.directory > 0 &&
-                   changes_read(c, fresh, since, gen, &named, &nnamed) == 0;
+                   kpi_changes_read(c, fresh, since, gen, &named, &nnamed) == 0;
     if (prev) kpi_snapshot_release(k, prev);
     if (!fresh) return NULL;
     pthread_mutex_lock(&k->mu);
@@ -656,13 +462,13 @@ kpi_snapshot *kpi_snapshot_get(kpi_engine *k, db_conn *c, char *err, size_t errl
             changes_add_locked(k, named, nnamed, gen);
         else
             clear_all_locked(k, gen);
-        if (k->snap && --k->snap->refs == 0) snapshot_free(k->snap);
+        if (k->snap && --k->snap->refs == 0) kpi_snapshot_free(k->snap);
         k->snap = fresh;
         fresh->refs = 1;
         k->snap_read_ms = read_ms;
         k->snap_read_changes = changes;
     } else if (k->snap->generation == gen) {
-        snapshot_free(fresh);
+        kpi_snapshot_free(fresh);
         fresh = k->snap;
     } else {
         /* this connection saw an older generation (a lagging replica):
@@ -678,7 +484,7 @@ kpi_snapshot *kpi_snapshot_get(kpi_engine *k, db_conn *c, char *err, size_t errl
 void kpi_snapshot_release(kpi_engine *k, kpi_snapshot *s)
 {
     pthread_mutex_lock(&k->mu);
-    if (--s->refs == 0) snapshot_free(s);
+    if (--s->refs == 0) kpi_snapshot_free(s);
     pthread_mutex_unlock(&k->mu);
 }
 
@@ -787,7 +593,7 @@ void kpi_cache_free(kpi_engine *k)
     if (!k) return;
     cache_clear_locked(k);
     answers_clear_locked(k);
-    if (k->snap && --k->snap->refs == 0) snapshot_free(k->snap);
+    if (k->snap && --k->snap->refs == 0) kpi_snapshot_free(k->snap);
     pthread_cond_destroy(&k->flight_done);
     pthread_mutex_destroy(&k->mu);
     free(k);

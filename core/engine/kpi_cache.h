@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include "auth.h"
 #include "db.h"
+#include "generation.h"
 #include "gzip_join.h"
 #include "kpi_form.h"
 #include "plugins.h"
@@ -42,6 +43,28 @@ typedef struct kpi_snapshot {
 
 /* The index of code in v (sorted by code), or -1. */
 int kpi_dir_find(const dir_entry *v, int n, const char *code);
+
+/* --- reading a snapshot (kpi_snapshot.c) --- */
+
+/* The snapshot of generations g (refs 0): its directory copied from prev
+ * when prev (NULL: none) holds the same directory generation, else read;
+ * its settings read. NULL with err. */
+kpi_snapshot *kpi_snapshot_load(db_conn *c, const plugin_registry *plugins, const data_generations *g,
+                                const kpi_snapshot *prev, char *err, size_t errlen);
+void kpi_snapshot_free(kpi_snapshot *s);
+
+/* A store a generation changed (an index of the snapshot's directory, which
+ * stays the same as long as changes are kept). */
+typedef struct store_change {
+    unsigned long long generation;
+    int store;
+} store_change;
+/* The changes of the generations (from, to] into *out (malloc'd, *n of
+ * them; store: the index in s's directory): 0 when every one of those
+ * generations named its stores, else -1 (also when they cannot be read, or
+ * are too many): then everything changed. */
+int kpi_changes_read(db_conn *c, const kpi_snapshot *s, unsigned long long from, unsigned long long to,
+                     store_change **out, int *n);
 
 /* --- the engine's state --- */
 
@@ -130,4 +153,8 @@ char *kpi_answers_get(kpi_engine *k, unsigned long long gen, const char *key, in
  * replaces an answer of an older generation. */
 void kpi_answers_put(kpi_engine *k, unsigned long long gen, const char *key, const char *const *stores, int nstores,
                      const char *text, size_t len);
+/* The keys of up to max kept answers, most recently used first, that a
+ * change since they were computed made stale (strdup'd into keys): what a
+ * refresh computes again. Their number. */
+int kpi_answers_stale(kpi_engine *k, char **keys, int max);
 #endif

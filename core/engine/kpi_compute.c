@@ -129,7 +129,20 @@ static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, c
         .struct_size = sizeof(fsp_kpi_args), .kpi = pk->def, .from = p->from, .to = p->to,
         .days = p->days, .per_insurer = per_insurer ? 1 : 0, .stores = sp.codes, .nstores = sp.n,
     };
-    if (plugin_compute(pk->def, &call, &args) != 0) {
+    int rc = plugin_compute(pk->def, &call, &args);
+    if (rc != 0 && sp.base && db_errno(c) != ER_STATEMENT_TIMEOUT && !db_conn_lost(c)) {
+        /* the stores alone failed where the whole group may not (a plugin
+         * statement that cannot be narrowed): compute every store */
+        log_warn("kpi", "%s %s..%s for %d stores alone: %s; computing every store", pk->def->id, p->from, p->to,
+                 sp.n, call.error);
+        plugin_call_reset(&call);
+        stale_part_free(a, &sp);
+        sp = (stale_part){ 0 };
+        args.stores = NULL;
+        args.nstores = 0;
+        rc = plugin_compute(pk->def, &call, &args);
+    }
+    if (rc != 0) {
         stale_part_free(a, &sp);
         *status = db_errno(c) == ER_STATEMENT_TIMEOUT ? 503 : 500;
         if (*status == 503)

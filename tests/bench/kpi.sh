@@ -115,33 +115,7 @@ cold_month_ms=$(ms "$(timed "$q_month")")
 # with targets, the month before, the same month a year before, 12 months by
 # month and the same months a year before, by store, by region), warm, 50
 # clients POSTing it with Accept-Encoding: gzip as browsers do
-batch_body=$(python3 - "$end" <<'PY'
-import calendar, datetime, json, sys
-end = datetime.date.fromisoformat(sys.argv[1])
-if end.day != calendar.monthrange(end.year, end.month)[1]:
-    end = end.replace(day=1) - datetime.timedelta(days=1)
-def month(y, m): return (datetime.date(y, m, 1), datetime.date(y, m, calendar.monthrange(y, m)[1]))
-def shift(y, m, k): k += y * 12 + m - 1; return k // 12, k % 12 + 1
-f, t = month(end.year, end.month)
-pf, pt = month(*shift(end.year, end.month, -1))
-yf, yt = month(end.year - 1, end.month)
-mf, _ = month(*shift(end.year, end.month, -11))
-lf, lt = month(*shift(end.year - 1, end.month, -11))[0], yt
-ids = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share', 'parts.gross_margin',
-       'receivables.over_90_share', 'insurance.renewal_rate', 'retention.churn_y1', 'csi.score',
-       'service.mech_ro_count', 'service.body_ro_count']
-trend = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share']
-d = lambda x: x.isoformat()
-print(json.dumps([
-    {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'group', 'targets': True},
-    {'ids': ids, 'from': d(pf), 'to': d(pt), 'by': 'group'},
-    {'ids': ids, 'from': d(yf), 'to': d(yt), 'by': 'group'},
-    {'ids': trend, 'from': d(mf), 'to': d(t), 'by': 'month', 'targets': True},
-    {'ids': trend, 'from': d(lf), 'to': d(lt), 'by': 'month'},
-    {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'store'},
-    {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'region'}]))
-PY
-)
+batch_body=$(overview_batch "$end")
 printf '%s' "$batch_body" >"$work/batch.json"
 batch_status=$(curl -s -o "$work/batch.out" -w '%{http_code}' -b "$cookie" -H "origin: $url" \
     -H 'content-type: application/json' --data-binary @"$work/batch.json" "$url/api/v1/kpi/batch")

@@ -5,6 +5,9 @@
 # $server_pid, $url, $cookie; exits with a message on failure.
 #   bench_init NAME TOOL...
 #   bench_serve NAME [ENV=VALUE...]   (NAME: the calling script, for messages)
+# and, for the scripts that need them, the group overview's batch
+# (overview_batch) and one store's month of repair orders moved one month on
+# (export_month).
 
 export FOURSCORE_ADMIN_PASSWORD=${FOURSCORE_ADMIN_PASSWORD:-bench-admin-pass-1}
 export FOURSCORE_PWHASH_OPSLIMIT=1 FOURSCORE_PWHASH_MEMLIMIT=8388608
@@ -57,4 +60,61 @@ sql() { mariadb --no-defaults -S "$sock" -uroot -N -B fourscore "$@"; }
 invalidate() {
     curl -s -o /dev/null -b "$cookie" -H "origin: $url" -H 'content-type: application/json' -X PUT \
         -d '{"service.followup_days": 3}' "$url/api/v1/settings"
+}
+
+# overview_batch END: the group overview's one batch as JSON (web/js/overview.js:
+# the last full month up to END with targets, the month before, the same month
+# a year before, 12 months by month and the same months a year before, by
+# store, by region).
+overview_batch() {
+    python3 - "$1" <<'PY'
+import calendar, datetime, json, sys
+end = datetime.date.fromisoformat(sys.argv[1])
+if end.day != calendar.monthrange(end.year, end.month)[1]:
+    end = end.replace(day=1) - datetime.timedelta(days=1)
+def month(y, m): return (datetime.date(y, m, 1), datetime.date(y, m, calendar.monthrange(y, m)[1]))
+def shift(y, m, k): k += y * 12 + m - 1; return k // 12, k % 12 + 1
+f, t = month(end.year, end.month)
+pf, pt = month(*shift(end.year, end.month, -1))
+yf, yt = month(end.year - 1, end.month)
+mf, _ = month(*shift(end.year, end.month, -11))
+lf, lt = month(*shift(end.year - 1, end.month, -11))[0], yt
+ids = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share', 'parts.gross_margin',
+       'receivables.over_90_share', 'insurance.renewal_rate', 'retention.churn_y1', 'csi.score',
+       'service.mech_ro_count', 'service.body_ro_count']
+trend = ['service.revenue', 'service.ro_count', 'service.revenue_per_ro', 'labour.share']
+d = lambda x: x.isoformat()
+print(json.dumps([
+    {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'group', 'targets': True},
+    {'ids': ids, 'from': d(pf), 'to': d(pt), 'by': 'group'},
+    {'ids': ids, 'from': d(yf), 'to': d(yt), 'by': 'group'},
+    {'ids': trend, 'from': d(mf), 'to': d(t), 'by': 'month', 'targets': True},
+    {'ids': trend, 'from': d(lf), 'to': d(lt), 'by': 'month'},
+    {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'store'},
+    {'ids': ids, 'from': d(f), 'to': d(t), 'by': 'region'}]))
+PY
+}
+
+# export_month STORE DIR: the repair orders of STORE closed from $month_first
+# to $month_end with their labour and parts lines, given new order numbers
+# and moved one month on, as the three import files in DIR (sql() must work).
+export_month() {
+    local st=$1 out=$2 sel="store_code = '$1' AND ro_no IN (SELECT ro_no FROM repair_orders WHERE store_code = '$1'
+        AND closed_at >= '$month_first' AND closed_at < '$month_end' + INTERVAL 1 DAY)"
+    mkdir -p "$out"
+    { echo "store_code,ro_no,vin,customer_code,advisor_code,ro_type,payer,insurer_code,opened_at,closed_at,mileage_km,other_amount,discount_amount,comeback_of"
+      sql -e "SELECT CONCAT_WS(',', store_code, CONCAT(ro_no, 'U'), vin, customer_code, COALESCE(advisor_code, ''),
+                ro_type, payer, COALESCE(insurer_code, ''), opened_at + INTERVAL 1 MONTH,
+                COALESCE(closed_at + INTERVAL 1 MONTH, ''), COALESCE(mileage_km, ''), COALESCE(other_amount, ''),
+                COALESCE(discount_amount, ''), '') FROM repair_orders WHERE $sel ORDER BY ro_no"
+    } >"$out/repair_orders.csv"
+    { echo "store_code,ro_no,line_no,op_code,technician_code,sold_hours,clocked_hours,amount"
+      sql -e "SELECT CONCAT_WS(',', store_code, CONCAT(ro_no, 'U'), line_no, COALESCE(op_code, ''),
+                COALESCE(technician_code, ''), sold_hours, COALESCE(clocked_hours, ''), amount)
+              FROM ro_labour WHERE $sel ORDER BY ro_no, line_no"
+    } >"$out/ro_labour.csv"
+    { echo "store_code,ro_no,line_no,part_no,category,qty,unit_price,unit_cost,from_stock"
+      sql -e "SELECT CONCAT_WS(',', store_code, CONCAT(ro_no, 'U'), line_no, part_no, category, qty, unit_price,
+                unit_cost, COALESCE(from_stock, '')) FROM ro_parts WHERE $sel ORDER BY ro_no, line_no"
+    } >"$out/ro_parts.csv"
 }

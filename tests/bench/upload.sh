@@ -42,27 +42,6 @@ month_end=$(sql -e "SELECT IF(LAST_DAY('$last') = '$last', '$last', LAST_DAY(DAT
 month_first="${month_end:0:8}01"
 mapfile -t stores < <(sql -e "SELECT store_code FROM stores ORDER BY store_code LIMIT 3")
 
-# The month of store $1 moved one month on, as the three import files in $2.
-export_month() {
-    local st=$1 out=$2 sel="store_code = '$1' AND ro_no IN (SELECT ro_no FROM repair_orders WHERE store_code = '$1'
-        AND closed_at >= '$month_first' AND closed_at < '$month_end' + INTERVAL 1 DAY)"
-    mkdir -p "$out"
-    { echo "store_code,ro_no,vin,customer_code,advisor_code,ro_type,payer,insurer_code,opened_at,closed_at,mileage_km,other_amount,discount_amount,comeback_of"
-      sql -e "SELECT CONCAT_WS(',', store_code, CONCAT(ro_no, 'U'), vin, customer_code, COALESCE(advisor_code, ''),
-                ro_type, payer, COALESCE(insurer_code, ''), opened_at + INTERVAL 1 MONTH,
-                COALESCE(closed_at + INTERVAL 1 MONTH, ''), COALESCE(mileage_km, ''), COALESCE(other_amount, ''),
-                COALESCE(discount_amount, ''), '') FROM repair_orders WHERE $sel ORDER BY ro_no"
-    } >"$out/repair_orders.csv"
-    { echo "store_code,ro_no,line_no,op_code,technician_code,sold_hours,clocked_hours,amount"
-      sql -e "SELECT CONCAT_WS(',', store_code, CONCAT(ro_no, 'U'), line_no, COALESCE(op_code, ''),
-                COALESCE(technician_code, ''), sold_hours, COALESCE(clocked_hours, ''), amount)
-              FROM ro_labour WHERE $sel ORDER BY ro_no, line_no"
-    } >"$out/ro_labour.csv"
-    { echo "store_code,ro_no,line_no,part_no,category,qty,unit_price,unit_cost,from_stock"
-      sql -e "SELECT CONCAT_WS(',', store_code, CONCAT(ro_no, 'U'), line_no, part_no, category, qty, unit_price,
-                unit_cost, COALESCE(from_stock, '')) FROM ro_parts WHERE $sel ORDER BY ro_no, line_no"
-    } >"$out/ro_parts.csv"
-}
 ms_since() { python3 -c "import time, sys; print(round((time.time() - float(sys.argv[1])) * 1000))" "$1"; }
 now() { python3 -c 'import time; print(time.time())'; }
 

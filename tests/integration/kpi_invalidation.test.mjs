@@ -15,7 +15,10 @@
 //   - the changed stores were recomputed alone (the counter of stores
 //     recomputed moved), and the numbers moved as the visit says: A has one
 //     more RO in September, the vehicle left B's retention base for A's;
-//   - a setting change still drops everything (C computed again).
+//   - a setting change still drops everything (C computed again);
+//   - with the background refresh on, a group answer made stale by an import
+//     is computed again within a moment: the next request finds it warm (no
+//     KPI computed) and right (the cold computation again).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -32,7 +35,7 @@ const PERIODS = [
 const counter = (text, name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
-let dataDir, s, cookie, ids;
+let dataDir, s, cookie, ids, cat;
 const sql = (text) => execFileSync('mariadb', ['--no-defaults', `--socket=${dataDir}/mysqld.sock`, '-uroot', '-N', '-B',
   'fourscore', '-e', text], { encoding: 'utf8' }).trim();
 
@@ -55,10 +58,11 @@ before(async () => {
   dataDir = tempDir('fs-invalidation-');
   const load = await run(['demo', '--stores', '4', '--years', '1', '--end', '2026-09'], { dataDir, timeoutMs: 900000 });
   assert.equal(load.code, 0, load.stderr);
-  s = await startServer({ dataDir });
+  // no background refresh here (the counters must move only with the test's requests); the last test has it
+  s = await startServer({ dataDir, env: { FOURSCORE_KPI_REFRESH_MS: '0' } });
   cookie = await s.login('admin', s.adminPassword);
-  const cat = await s.request('GET', '/api/v1/kpis', { cookie });
-  ids = cat.json.kpis.filter((k) => k.by.includes('store')).map((k) => k.id);
+  cat = (await s.request('GET', '/api/v1/kpis', { cookie })).json.kpis;
+  ids = cat.filter((k) => k.by.includes('store')).map((k) => k.id);
   assert.ok(ids.length > 50, `the catalogue has ${ids.length} KPIs by store`);
 });
 
@@ -89,6 +93,11 @@ test('an import at A for a vehicle last seen at B recomputes A and B alone; C is
     before.push(await answer(p));
     beforeC.push(await answer(p, [storeC]));
   }
+  const byInsurer = cat.filter((k) => k.by.includes('insurer')).map((k) => k.id);
+  assert.ok(byInsurer.length >= 4, 'KPIs by insurer');
+  const others = [['insurer', byInsurer, PERIODS[2]], ['month', ids, PERIODS[2]]].map(([by, list, p]) =>
+    ({ by, list, p, q: `/api/v1/kpi?ids=${list.join(',')}&from=${p.from}&to=${p.to}&by=${by}` }));
+  for (const { q } of others) assert.equal((await s.request('GET', q, { cookie })).status, 200, q);
   const m0 = await metrics();
 
   const file = join(tempDir('fs-invalidation-ro-'), 'repair_orders.csv');
@@ -123,6 +132,16 @@ test('an import at A for a vehicle last seen at B recomputes A and B alone; C is
     assert.deepEqual(after[i], JSON.parse(cold.stdout), `${p.from}..${p.to}: the served answer is the cold one`);
   }
 
+  // by insurer and by month (warm from before the import): other components, the same rule
+  for (const { by, list, p, q } of others) {
+    const served = await s.request('GET', q, { cookie });
+    assert.equal(served.status, 200, served.text);
+    const cold = await s.cli(['kpi', list.join(','), '--from', p.from, '--to', p.to, '--by', by, '--format', 'json']);
+    assert.equal(cold.code, 0, cold.stderr);
+    assert.deepEqual(served.json, JSON.parse(cold.stdout), `by ${by}: the served answer is the cold one`);
+  }
+  assert.equal((s.logs() + s.stderr()).includes('computing every store'), false, 'every narrowed statement ran');
+
   // the numbers moved as the visit says
   const sept = 0, august = 3;
   assert.equal(valueOf(after[sept], storeA, 'service.ro_count'), valueOf(before[sept], storeA, 'service.ro_count') + 1,
@@ -146,4 +165,35 @@ test('a setting change still drops every store', async () => {
   assert.equal(put.status, 200, put.text);
   await answer(PERIODS[0], [storeC]);
   assert.ok((await metrics()).misses > m0.misses, 'computed again after the setting');
+});
+
+test('the background refresh computes a stale group answer again before the next request', async () => {
+  await s.stop();
+  s = await startServer({ dataDir, env: { FOURSCORE_KPI_REFRESH_MS: '100' } });
+  cookie = await s.login('admin', s.adminPassword);
+  const p = PERIODS[2];
+  await answer(p);
+  const storeA = sql('SELECT MIN(store_code) FROM stores');
+  const [vin, customer] = sql(`SELECT vin, customer_code FROM repair_orders WHERE store_code = '${storeA}'
+      ORDER BY closed_at DESC LIMIT 1`).split('\t');
+  const file = join(tempDir('fs-invalidation-ro-'), 'repair_orders.csv');
+  writeFileSync(file, 'store_code,ro_no,vin,customer_code,ro_type,payer,opened_at,closed_at\n'
+    + `${storeA},INV-T2,${vin},${customer},repair,customer,2026-09-20 09:00,2026-09-20 15:00\n`);
+  const m0 = await metrics();
+  const out = await s.cli(['import', 'repair_orders', file]);
+  assert.equal(out.code, 0, out.stderr);
+  // wait for the refresh: the misses move (the changed store recomputed), then stay
+  let m = m0;
+  for (let i = 0; i < 100; i++) {
+    await pause(100);
+    const now = await metrics();
+    if (now.misses > m0.misses && now.misses === m.misses) break;
+    m = now;
+  }
+  assert.ok(m.misses > m0.misses && m.recomputed > m0.recomputed, 'the refresh recomputed the changed store');
+  const served = await answer(p);
+  assert.equal((await metrics()).misses, m.misses, 'the next request computed nothing');
+  const cold = await s.cli(['kpi', ids.join(','), '--from', p.from, '--to', p.to, '--by', 'store', '--format', 'json']);
+  assert.equal(cold.code, 0, cold.stderr);
+  assert.deepEqual(served, JSON.parse(cold.stdout), 'and is the cold answer');
 });
