@@ -225,8 +225,13 @@ void auth_route_me(http_req *r)
     db_conn *c = identify_conn(r->app, &pool, err, sizeof err);
     if (!c) { route_reply_db_unavailable(r, r->path, err); return; }
     cJSON *me = scope_json(c, r->who, err, sizeof err);
+    bool lost = !me && db_conn_lost(c);
     db_release(pool, c);
-    if (!me) { route_reply_internal(r, "me", err); return; }
+    if (!me) {
+        if (lost) route_reply_db_unavailable(r, "me", err);
+        else route_reply_internal(r, "me", err);
+        return;
+    }
     http_reply_json(r, 200, me);
 }
 
@@ -236,8 +241,13 @@ void auth_route_regions(http_req *r)
     if (!c) return;
     char err[512];
     cJSON *arr = regions_json(c, r->who, err, sizeof err);
+    bool lost = !arr && db_conn_lost(c);      /* the database went away under the read: 503, not 500 */
     route_release(r, c);
-    if (!arr) { route_reply_internal(r, "regions", err); return; }
+    if (!arr) {
+        if (lost) route_reply_db_unavailable(r, "regions", err);
+        else route_reply_internal(r, "regions", err);
+        return;
+    }
     http_reply_json(r, 200, arr);
 }
 
@@ -247,8 +257,13 @@ void auth_route_stores(http_req *r)
     if (!c) return;
     char err[512];
     cJSON *arr = stores_json(c, r->who, err, sizeof err);
+    bool lost = !arr && db_conn_lost(c);      /* the database went away under the read: 503, not 500 */
     route_release(r, c);
-    if (!arr) { route_reply_internal(r, "stores", err); return; }
+    if (!arr) {
+        if (lost) route_reply_db_unavailable(r, "stores", err);
+        else route_reply_internal(r, "stores", err);
+        return;
+    }
     http_reply_json(r, 200, arr);
 }
 

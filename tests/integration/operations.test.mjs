@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync, mkdirSync, readFileSync } from 'node:fs';
+import { rmSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, startMariadb, tempDir, bin, root, mariadbPids, run } from './lib.mjs';
 
@@ -235,19 +235,38 @@ test('an upgrade that applies migrations to a database with data rebuilds the de
   assert.ok(before['service.ro_count'] > 0, 'the fixture has repair orders');
   assert.equal((await s.stop('SIGTERM', { keep: true })).code, 0);
 
-  // As if an older version ran here: the newest migration not yet applied,
-  // and the derived tables it would bring empty.
+  // The migrations that say they leave the derived tables as they are
+  // (first line '-- derived tables: unchanged') and the newest that does not.
+  const files = readdirSync(pjoin(root, 'schemas')).filter((f) => /^\d+_.*\.sql$/.test(f));
+  const unchanged = files.filter((f) => readFileSync(pjoin(root, 'schemas', f), 'utf8').startsWith('-- derived tables: unchanged\n'));
+  const reshaping = files.filter((f) => !unchanged.includes(f)).map((f) => parseInt(f, 10)).sort((a, b) => b - a)[0];
+  assert.ok(unchanged.length > 0 && reshaping > 0, 'both kinds of migration exist');
   const sql = (text) => spawnSync('mariadb', ['--no-defaults', '-uroot', `--socket=${pjoin(dataDir, 'mysqld.sock')}`, 'fourscore', '-e', text], { encoding: 'utf8' });
-  const db = await startServer({ dataDir });      // keeps the local server up while we edit
-  const edit = sql('DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM (SELECT version FROM schema_migrations) v); DELETE FROM rollup_ro; DELETE FROM rollup_ro_day;');
-  assert.equal(edit.status, 0, edit.stderr);
-  assert.equal((await db.stop('SIGTERM', { keep: true })).code, 0);
+  const asOlder = async (text) => {
+    const db = await startServer({ dataDir });      // keeps the local server up while we edit
+    const edit = sql(text);
+    assert.equal(edit.status, 0, edit.stderr);
+    assert.equal((await db.stop('SIGTERM', { keep: true })).code, 0);
+  };
 
+  // As if an older version ran here: the newest migration that changes the
+  // derived tables not yet applied, and those tables empty.
+  await asOlder(`DELETE FROM schema_migrations WHERE version = ${reshaping}; DELETE FROM rollup_ro; DELETE FROM rollup_ro_day;`);
   s = await startServer({ dataDir });
   const cookie2 = await s.adminCookie();
   const after = (await s.request('GET', q, { cookie: cookie2 })).json.rows[0].values;
   assert.deepEqual(after, before, 'the rollups were rebuilt from the facts at start');
   assert.match(s.stderr() + s.logs(), /rebuil/, 'and it said so');
+  assert.equal((await s.stop()).code, 0);
+
+  // Only migrations that leave the derived tables as they are pending: applied, no rebuild.
+  const versions = unchanged.map((f) => parseInt(f, 10));
+  await asOlder(`DELETE FROM schema_migrations WHERE version IN (${versions.join(',')})`);
+  s = await startServer({ dataDir });
+  assert.doesNotMatch(s.stderr() + s.logs(), /rebuil/, 'no rebuild for them');
+  assert.match(s.stderr(), new RegExp(`applying ${unchanged[0].replace('.', '\\.')} \\.\\.\\. ok`), 'they were applied');
+  const cookie3 = await s.adminCookie();
+  assert.deepEqual((await s.request('GET', q, { cookie: cookie3 })).json.rows[0].values, before, 'and the KPIs stand');
   assert.equal((await s.stop()).code, 0);
   rmSync(dataDir, { recursive: true, force: true });
 });
