@@ -10,8 +10,9 @@
  * held month end (a day of a running month, a day past the horizon) reads
  * the nearer one's open amounts by customer type and age, their ages moved
  * to `to`, with the invoices issued or paid between the two days
- * (SQL_AGES_NEAR),
- * for every aging KPI but over_limit_accounts. Before the first horizon, and
+ * (SQL_AGES_NEAR), for every aging KPI but over_limit_accounts; the
+ * nine that share one `to` are computed by one statement and kept for the
+ * data generation (SQL_AGES_ALL). Before the first horizon, and
  * for the customers over their limit, `to` reads
  * only the invoices that may be open as of `to`: those of
  * rollup_invoice_open (schemas/006_asof.sql) not settled by then, a few short
@@ -164,6 +165,133 @@ static const char SQL_OVERDUE_SINCE[] = SQL_SINCE("SUM(IF(age > IF(government, ?
     "WITH " SQL_AGES_NEAR " SELECT store_code, NULL, SUM(open_amount) * ?, 0, 1 FROM hist GROUP BY store_code" \
     " HAVING SUM(open_amount) > 0" INVOICED(FROM)
 
+/* --- a day near a held month end, once for every aging KPI ---
+ * The store page and the receivables page ask nine aging KPIs of one `to`
+ * at once (open, the six buckets, over_90_share, overdue); near a month end
+ * each would run SQL_AGES_NEAR again. SQL_AGES_ALL computes every one of
+ * their figures per store in one statement, and the figures are kept for
+ * the data generation, `to` and the terms in force (AGES_SLOTS of them),
+ * so the other eight KPIs read memory. The sums are the same SQL sums of
+ * hist's rows as each KPI's own statement makes, so the values are equal.
+ * A call that asks for some stores alone (after an import) runs the KPI's
+ * own statement instead. */
+enum { AGE_OPEN, AGE_B0, AGE_B31, AGE_B61, AGE_B91, AGE_B181, AGE_B366, AGE_OVER_90, AGE_OVERDUE, AGE_FIGURES };
+/* Placeholders: NEAR_PARAMS, government terms, terms. */
+static const char SQL_AGES_ALL[] =
+    "WITH " SQL_AGES_NEAR " SELECT store_code, SUM(open_amount),"
+    " SUM(IF(age BETWEEN 0 AND 30, open_amount, 0)), SUM(IF(age BETWEEN 31 AND 60, open_amount, 0)),"
+    " SUM(IF(age BETWEEN 61 AND 90, open_amount, 0)), SUM(IF(age BETWEEN 91 AND 180, open_amount, 0)),"
+    " SUM(IF(age BETWEEN 181 AND 365, open_amount, 0)), SUM(IF(age BETWEEN 366 AND 2000000000, open_amount, 0)),"
+    " SUM(IF(age > 90, open_amount, 0)), SUM(IF(age > IF(government, ?, ?), open_amount, 0))"
+    " FROM hist GROUP BY store_code HAVING SUM(open_amount) > 0";
+
+#define AGES_SLOTS 8
+typedef struct ages_store {
+    char code[33];
+    double v[AGE_FIGURES];
+} ages_store;
+typedef struct ages_slot {
+    unsigned long long generation;   /* 0: empty */
+    char to[11];
+    int government_terms, terms;
+    unsigned long long used;         /* for replacing the least recently used */
+    ages_store *stores;
+    int nstores;
+} ages_slot;
+static struct {
+    pthread_mutex_t mu;              /* the slots */
+    pthread_mutex_t fill;            /* one statement at a time fills a slot; the others wait for it */
+    ages_slot slot[AGES_SLOTS];
+    unsigned long long clock;
+} ages = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, { { 0 } }, 0 };
+
+/* Emits figure `num` (over `den`: -1 for 1) of every store of the slot for
+ * (gen, to, terms) when it is kept: 1; 0 when it is not. Under ages.mu. */
+static int ages_emit_locked(fsp_call *call, unsigned long long gen, const char *to, int gterms, int terms, int num,
+                            int den, int *rc)
+{
+    for (int i = 0; i < AGES_SLOTS; i++) {
+        ages_slot *sl = &ages.slot[i];
+        if (sl->generation != gen || strcmp(sl->to, to) != 0 || sl->government_terms != gterms || sl->terms != terms)
+            continue;
+        sl->used = ++ages.clock;
+        *rc = 0;
+        for (int k = 0; k < sl->nstores && *rc == 0; k++)
+            if (kc_api->emit(call, sl->stores[k].code, NULL, sl->stores[k].v[num],
+                             den < 0 ? 1.0 : sl->stores[k].v[den], 1) != 0) {
+                kc_api->fail(call, "out of memory while emitting KPI components");
+                *rc = -1;
+            }
+        return 1;
+    }
+    return 0;
+}
+
+/* Emits figure num / den of every store owing anything at `to`, near the
+ * held month end n, from the kept figures (computing them first). 0, or -1. */
+static int ages_emit(fsp_call *call, const fsp_kpi_args *args, const near_day *n, int num, int den)
+{
+    int gterms, terms, rc = 0;
+    if (kc_setting_int(call, &receivables_settings[GOVERNMENT_TERMS_DAYS], &gterms) != 0 ||
+        kc_setting_int(call, &receivables_settings[TERMS_DAYS], &terms) != 0)
+        return -1;
+    unsigned long long gen = kc_api->version >= 2 ? kc_api->data_generation(call) : 0;
+    pthread_mutex_lock(&ages.mu);
+    int kept = gen && ages_emit_locked(call, gen, args->to, gterms, terms, num, den, &rc);
+    pthread_mutex_unlock(&ages.mu);
+    if (kept) return rc;
+    pthread_mutex_lock(&ages.fill);
+    pthread_mutex_lock(&ages.mu);         /* filled while this call waited? */
+    kept = gen && ages_emit_locked(call, gen, args->to, gterms, terms, num, den, &rc);
+    pthread_mutex_unlock(&ages.mu);
+    if (kept) {
+        pthread_mutex_unlock(&ages.fill);
+        return rc;
+    }
+    fsp_param params[] = { NEAR(args, *n), FSP_P_INT(gterms), FSP_P_INT(terms) };
+    fsp_result *res = NULL;
+    if (kc_api->query(call, SQL_AGES_ALL, params, KC_COUNT(params), &res) != 0) {
+        pthread_mutex_unlock(&ages.fill);
+        return -1;
+    }
+    int nrows = kc_api->result_rows(res);
+    ages_store *rows = calloc((size_t)(nrows > 0 ? nrows : 1), sizeof *rows);
+    int nstores = 0;
+    for (int r = 0; rows && r < nrows; r++) {
+        const char *code = kc_api->result_text(res, r, 0);
+        if (!code) continue;
+        snprintf(rows[nstores].code, sizeof rows[nstores].code, "%s", code);
+        for (int f = 0; f < AGE_FIGURES; f++) {
+            int null = 0;
+            double v = kc_api->result_number(res, r, 1 + f, &null);
+            rows[nstores].v[f] = null ? 0.0 : v;
+        }
+        nstores++;
+    }
+    kc_api->result_free(res);
+    if (!rows) {
+        pthread_mutex_unlock(&ages.fill);
+        kc_api->fail(call, "out of memory while keeping the ages");
+        return -1;
+    }
+    pthread_mutex_lock(&ages.mu);
+    ages_slot *sl = &ages.slot[0];
+    for (int i = 1; i < AGES_SLOTS; i++)
+        if (ages.slot[i].used < sl->used) sl = &ages.slot[i];
+    free(sl->stores);
+    *sl = (ages_slot){ .generation = gen, .government_terms = gterms, .terms = terms, .stores = rows,
+                       .nstores = nstores };
+    snprintf(sl->to, sizeof sl->to, "%s", args->to);
+    if (!ages_emit_locked(call, gen, args->to, gterms, terms, num, den, &rc)) rc = -1;
+    if (!gen) sl->generation = 0;        /* a host without generations: never kept */
+    pthread_mutex_unlock(&ages.mu);
+    pthread_mutex_unlock(&ages.fill);
+    return rc;
+}
+
+/* Whether a near-day figure comes from the kept figures: every store asked. */
+#define AGES_SHARED(args, n) ((n).r[0] && !(args)->stores)
+
 /* --- any other day --- */
 
 static const char SQL_OPEN[] =
@@ -251,6 +379,7 @@ static int compute_open(fsp_call *call, const fsp_kpi_args *args)
     if (held) return month_end_emit(call, args, SQL_OPEN_MONTH_END);
     near_day n;
     if (month_end_near(call, args, &n) != 0) return -1;
+    if (AGES_SHARED(args, n)) return ages_emit(call, args, &n, AGE_OPEN, -1);
     if (n.r[0]) {
         fsp_param params[] = { NEAR(args, n) };
         return kc_query_emit(call, args, SQL_OPEN_SINCE, params, KC_COUNT(params));
@@ -264,14 +393,15 @@ static int compute_open(fsp_call *call, const fsp_kpi_args *args)
 typedef struct age_bucket {
     int min_days, max_days;
     const char *month_end_sql;
+    int figure;                  /* its column of SQL_AGES_ALL */
 } age_bucket;
 
-static const age_bucket bucket_0_30 = { 0, 30, SQL_MONTH_END("age_0_30, 1") },
-                        bucket_31_60 = { 31, 60, SQL_MONTH_END("age_31_60, 1") },
-                        bucket_61_90 = { 61, 90, SQL_MONTH_END("age_61_90, 1") },
-                        bucket_91_180 = { 91, 180, SQL_MONTH_END("age_91_180, 1") },
-                        bucket_181_365 = { 181, 365, SQL_MONTH_END("age_181_365, 1") },
-                        bucket_over_365 = { 366, 2000000000, SQL_MONTH_END("age_over_365, 1") };
+static const age_bucket bucket_0_30 = { 0, 30, SQL_MONTH_END("age_0_30, 1"), AGE_B0 },
+                        bucket_31_60 = { 31, 60, SQL_MONTH_END("age_31_60, 1"), AGE_B31 },
+                        bucket_61_90 = { 61, 90, SQL_MONTH_END("age_61_90, 1"), AGE_B61 },
+                        bucket_91_180 = { 91, 180, SQL_MONTH_END("age_91_180, 1"), AGE_B91 },
+                        bucket_181_365 = { 181, 365, SQL_MONTH_END("age_181_365, 1"), AGE_B181 },
+                        bucket_over_365 = { 366, 2000000000, SQL_MONTH_END("age_over_365, 1"), AGE_B366 };
 
 static int compute_age_bucket(fsp_call *call, const fsp_kpi_args *args)
 {
@@ -281,6 +411,7 @@ static int compute_age_bucket(fsp_call *call, const fsp_kpi_args *args)
     if (held) return month_end_emit(call, args, bucket->month_end_sql);
     near_day n;
     if (month_end_near(call, args, &n) != 0) return -1;
+    if (AGES_SHARED(args, n)) return ages_emit(call, args, &n, bucket->figure, -1);
     if (n.r[0]) {
         fsp_param params[] = { NEAR(args, n), FSP_P_INT(bucket->min_days), FSP_P_INT(bucket->max_days) };
         return kc_query_emit(call, args, SQL_AGE_BUCKET_SINCE, params, KC_COUNT(params));
@@ -296,6 +427,7 @@ static int compute_over_90_share(fsp_call *call, const fsp_kpi_args *args)
     if (held) return month_end_emit(call, args, SQL_OVER_90_MONTH_END);
     near_day n;
     if (month_end_near(call, args, &n) != 0) return -1;
+    if (AGES_SHARED(args, n)) return ages_emit(call, args, &n, AGE_OVER_90, AGE_OPEN);
     if (n.r[0]) {
         fsp_param params[] = { NEAR(args, n), FSP_P_INT(90) };
         return kc_query_emit(call, args, SQL_OVER_SHARE_SINCE, params, KC_COUNT(params));
@@ -318,6 +450,7 @@ static int compute_overdue(fsp_call *call, const fsp_kpi_args *args)
     }
     near_day n;
     if (month_end_near(call, args, &n) != 0) return -1;
+    if (AGES_SHARED(args, n)) return ages_emit(call, args, &n, AGE_OVERDUE, -1);
     if (n.r[0]) {
         fsp_param params[] = { NEAR(args, n), TERMS_PARAMS(government_terms_days, terms_days) };
         return kc_query_emit(call, args, SQL_OVERDUE_SINCE, params, KC_COUNT(params));
