@@ -470,6 +470,7 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
     }
     ans = kpi_answer_new(nrows, req->nids, req->targets);
     if (!ans) { free(row_ref); goto oom; }
+    ans->generation = snap->generation;
     for (int r = 0; r < nrows; r++) {
         kpi_row *row = &ans->rows[r];
         const char *key = "group", *label = GROUP_LABEL;
@@ -500,6 +501,7 @@ int kpi_query(app *a, const kpi_request *req, kpi_answer **out, int *status, cha
             cache_entry *e = kpi_components_get(a, &qc, snap, pks[k], &periods[p], byf == FSP_BY_INSURER, in_scope,
                                                 status, err, errlen);
             if (!e) { free(row_ref); goto done; }
+            if (e->generation < ans->generation) ans->generation = e->generation;
             if (byf == FSP_BY_INSURER) {
                 for (int r = 0; r < nrows; r++) {
                     acc_by_store(snap, e, snap->insurers[r].code, acc);
@@ -652,7 +654,9 @@ char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, int 
             *status = 500;
             snprintf(err, errlen, "out of memory");
         } else if (key) {
-            kpi_answers_put(a->kpi, gen, key, (const char *const *)set.codes, set.n, text, *len);
+            /* kept at the oldest generation it was folded from (a lagging replica's) */
+            kpi_answers_put(a->kpi, ans->generation < gen ? ans->generation : gen, key,
+                            (const char *const *)set.codes, set.n, text, *len);
         }
     }
     free(key);

@@ -42,6 +42,7 @@ typedef struct kpi_row {
 typedef struct kpi_answer {
     int nrows, nids;
     kpi_row *rows;
+    unsigned long long generation;  /* the oldest data generation of what it was folded from */
 } kpi_answer;
 
 /* Runs a request. On failure returns -1, sets *status (400 for an unknown id

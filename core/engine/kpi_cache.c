@@ -401,10 +401,13 @@ int kpi_answers_stale(kpi_engine *k, char **keys, int max)
 {
     int n = 0;
     pthread_mutex_lock(&k->mu);
-    for (answer_entry *e = k->answers_head; e && n < max; e = e->next)
-        if (k->snap && e->generation < k->snap->generation && e->generation >= k->cleared_generation &&
-            answer_changed_locked(k, e) && (keys[n] = strdup(e->key)))
+    for (answer_entry *e = k->answers_head; e && n < max && k->snap; e = e->next) {
+        if (e->generation >= k->snap->generation || e->generation < k->cleared_generation) continue;
+        if (!answer_changed_locked(k, e))
+            e->generation = k->snap->generation;   /* no change since names its stores: current (the next look is short) */
+        else if ((keys[n] = strdup(e->key)))
             n++;
+    }
     pthread_mutex_unlock(&k->mu);
     return n;
 }
@@ -509,8 +512,8 @@ cache_entry *kpi_cache_lookup(kpi_engine *k, const kpi_snapshot *snap, const cha
     return e;
 }
 
-cache_entry *kpi_cache_put(kpi_engine *k, const kpi_snapshot *snap, const char *key, kpi_component *comps,
-                           int ncomps)
+cache_entry *kpi_cache_put(kpi_engine *k, const kpi_snapshot *snap, unsigned long long seen, const char *key,
+                           kpi_component *comps, int ncomps)
 {
     cache_entry *e = calloc(1, sizeof *e);
     if (!e) return NULL;
@@ -518,9 +521,9 @@ cache_entry *kpi_cache_put(kpi_engine *k, const kpi_snapshot *snap, const char *
     e->comps = comps;
     e->ncomps = ncomps;
     e->refs = 1;
-    e->generation = snap->generation;
+    e->generation = seen < snap->generation ? seen : snap->generation;
     pthread_mutex_lock(&k->mu);
-    if (snap == k->snap) {
+    if (snap == k->snap && e->generation >= k->cleared_generation) {
         cache_entry *other = cache_get_locked(k, key);
         if (other && other->generation >= e->generation) {   /* computed twice at once: keep the first */
             entry_unref_locked(e);

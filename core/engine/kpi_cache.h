@@ -112,12 +112,14 @@ cache_entry *kpi_cache_lookup(kpi_engine *k, const kpi_snapshot *snap, const cha
  * those stores alone completes. */
 cache_entry *kpi_cache_base(kpi_engine *k, const kpi_snapshot *snap, const char *key, bool *stale, int *nstale);
 /* Keep comps (ncomps of them, malloc'd; the entry owns them from here) as
- * the components of key at snap's generation, when snap is still the
- * current snapshot (replacing an entry of an older generation). Returns a
+ * the components of key at snap's generation, or at seen (the generation
+ * the computing connection saw) when that is older, when snap is still the
+ * current snapshot and nothing cleared the cache since that generation
+ * (replacing an entry of an older generation). Returns a
  * referenced entry: the new one, or the one another request put first
  * (comps are then freed). NULL when out of memory (comps untouched). */
-cache_entry *kpi_cache_put(kpi_engine *k, const kpi_snapshot *snap, const char *key, kpi_component *comps,
-                           int ncomps);
+cache_entry *kpi_cache_put(kpi_engine *k, const kpi_snapshot *snap, unsigned long long seen, const char *key,
+                           kpi_component *comps, int ncomps);
 void kpi_cache_release(kpi_engine *k, cache_entry *e);
 /* Single flight, for a key the cache lacks: > 0 when the caller now
  * computes it (a claim to end with kpi_cache_done, whatever the outcome);

@@ -23,6 +23,7 @@
 #include "kpi_compute.h"
 #include "config.h"
 #include "counters.h"
+#include "generation.h"
 #include "log.h"
 
 #define ER_STATEMENT_TIMEOUT   1969
@@ -32,11 +33,24 @@
 
 /* --- the query's connection --- */
 
+/* The data generation c sees now: what it computes is labelled with it (or
+ * the snapshot's, whichever is older), so that a lagging replica's numbers
+ * are never kept as the newer generation's. 0 when it cannot be read. */
+static unsigned long long conn_generation(db_conn *c)
+{
+    data_generations g;
+    char err[256];
+    return data_generations_read(c, &g, err, sizeof err) == 0 ? g.data : 0;
+}
+
 db_conn *kpi_conn_get(kpi_conn *q, char *err, size_t errlen)
 {
     if (!q->c) {
         q->c = app_acquire_read(q->a, &q->pool, err, errlen);
-        if (q->c) db_set_statement_timeout(q->c, q->a->cfg.kpi_statement_timeout_s);
+        if (q->c) {
+            db_set_statement_timeout(q->c, q->a->cfg.kpi_statement_timeout_s);
+            q->seen = conn_generation(q->c);
+        }
     }
     return q->c;
 }
@@ -114,9 +128,9 @@ static kpi_component *stale_merge(const kpi_snapshot *snap, const stale_part *sp
 
 /* Compute the components of key on c and keep them: only the stores that
  * changed since the cached entry, when it is stale for a few. */
-static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, const plugin_kpi *pk,
-                                       const period *p, bool per_insurer, const char *key, int *status,
-                                       char *err, size_t errlen)
+static cache_entry *compute_components(app *a, db_conn *c, unsigned long long seen, kpi_snapshot *snap,
+                                       const plugin_kpi *pk, const period *p, bool per_insurer, const char *key,
+                                       int *status, char *err, size_t errlen)
 {
     stale_part sp;
     cache_entry *fresh = NULL;
@@ -164,7 +178,7 @@ static cache_entry *compute_components(app *a, db_conn *c, kpi_snapshot *snap, c
         metrics_add(METRIC_KPI_STORES_RECOMPUTED, sp.n);
     }
     stale_part_free(a, &sp);
-    cache_entry *e = merged ? kpi_cache_put(a->kpi, snap, key, call.comps, call.ncomps) : NULL;
+    cache_entry *e = merged ? kpi_cache_put(a->kpi, snap, seen, key, call.comps, call.ncomps) : NULL;
     if (!e) {
         plugin_call_reset(&call);
         *status = 500;
@@ -186,7 +200,7 @@ cache_entry *kpi_components_get(app *a, kpi_conn *q, kpi_snapshot *snap, const p
     if (e) return e;
     db_conn *c = kpi_conn_get(q, err, errlen);
     if (!c) *status = 503;
-    else e = compute_components(a, c, snap, pk, p, per_insurer, key, status, err, errlen);
+    else e = compute_components(a, c, q->seen, snap, pk, p, per_insurer, key, status, err, errlen);
     kpi_cache_done(k, claim);
     return e;
 }
@@ -215,7 +229,7 @@ typedef struct compute_job {
 
 /* Compute pairs of the job on c until none is left (or one failed); a
  * helper (spare) also stops when the pool wants its connection back. */
-static void run_pairs(compute_job *job, db_conn *c, bool spare)
+static void run_pairs(compute_job *job, db_conn *c, unsigned long long seen, bool spare)
 {
     char err[512];
     int status;
@@ -230,7 +244,7 @@ static void run_pairs(compute_job *job, db_conn *c, bool spare)
         const plugin_kpi *pk = job->pks[i / job->nperiods];
         char key[KPI_CACHE_KEY_LEN];
         kpi_cache_key(key, pk->def->id, p->from, p->to, job->per_insurer);
-        cache_entry *e = compute_components(job->a, c, job->snap, pk, p, job->per_insurer, key, &status, err,
+        cache_entry *e = compute_components(job->a, c, seen, job->snap, pk, p, job->per_insurer, key, &status, err,
                                             sizeof err);
         kpi_cache_done(job->a->kpi, job->claims[j]);
         if (!e) {
@@ -256,7 +270,7 @@ static void *compute_helper(void *arg)
     db_conn *c = db_acquire_spare(job->pool, job->reserve, err, sizeof err);
     if (!c) return NULL;
     db_set_statement_timeout(c, job->a->cfg.kpi_statement_timeout_s);
-    run_pairs(job, c, true);
+    run_pairs(job, c, conn_generation(c), true);
     db_release(job->pool, c);
     return NULL;
 }
@@ -305,7 +319,7 @@ int kpi_compute_missing(app *a, kpi_conn *q, kpi_snapshot *snap, const plugin_kp
         for (int t = 0; t < helpers; t++)
             if (pthread_create(&tids[started], NULL, compute_helper, &job) == 0) started++;
         if (meanwhile) meanwhile(ud);
-        run_pairs(&job, c, false);
+        run_pairs(&job, c, q->seen, false);
         for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
     }
     /* the claims never handed out (a failure, no connection): the fold computes or waits for them */

@@ -25,6 +25,7 @@ typedef struct kpi_conn {
     app *a;
     db_pool *pool;
     db_conn *c;
+    unsigned long long seen;     /* the data generation c saw when taken (a replica may lag the snapshot) */
 } kpi_conn;
 /* The connection (taken now if need be), or NULL with err (503: the pool
  * stayed busy, or the database does not answer). */

@@ -50,13 +50,17 @@ static void refresh_once(struct kpi_refresher *r)
     kpi_snapshot_release(a->kpi, snap);
     char *keys[KPI_REFRESH_MAX];
     int n = kpi_answers_stale(a->kpi, keys, KPI_REFRESH_MAX);
+    bool stop = false;
     for (int i = 0; i < n; i++) {
         pthread_mutex_lock(&r->mu);
-        bool stop = r->stop;
+        stop = stop || r->stop;
         pthread_mutex_unlock(&r->mu);
         int status = 0;
-        if (!stop && kpi_answer_refresh(a, keys[i], &status, err, sizeof err) != 0)
+        if (!stop && kpi_answer_refresh(a, keys[i], &status, err, sizeof err) != 0) {
+            /* the rest wait for the next look (or for the request that needs them) */
             log_warn("kpi", "refreshing a kept answer after an import: %s (%d)", err, status);
+            stop = true;
+        }
         free(keys[i]);
     }
 }
@@ -92,9 +96,12 @@ int kpi_refresh_start(app *a, char *err, size_t errlen)
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    bool ok = pthread_mutex_init(&r->mu, NULL) == 0 && pthread_cond_init(&r->wake, &ca) == 0;
+    bool mu = pthread_mutex_init(&r->mu, NULL) == 0;
+    bool cv = mu && pthread_cond_init(&r->wake, &ca) == 0;
     pthread_condattr_destroy(&ca);
-    if (!ok || pthread_create(&r->tid, NULL, refresh_main, r) != 0) {
+    if (!cv || pthread_create(&r->tid, NULL, refresh_main, r) != 0) {
+        if (cv) pthread_cond_destroy(&r->wake);
+        if (mu) pthread_mutex_destroy(&r->mu);
         snprintf(err, errlen, "could not start the KPI refresh thread");
         free(r);
         return -1;
