@@ -44,14 +44,8 @@ done
 . "$here/tests/bench/lib.sh"
 bench_init invalidate.sh curl mariadb python3
 
-echo "copying $src (the uploads change the copy only) ..." >&2
-cp -a "$src" "$work/data"
-data="$work/data"
-bench_serve invalidate.sh FOURSCORE_KPI_REFRESH_MS="$refresh_ms"
-
-last=$(sql -e "SELECT MAX(day) FROM rollup_ro_day")
-month_end=$(sql -e "SELECT IF(LAST_DAY('$last') = '$last', '$last', LAST_DAY(DATE_SUB('$last', INTERVAL 1 MONTH)))")
-month_first="${month_end:0:8}01"
+bench_copy invalidate.sh "$src" FOURSCORE_KPI_REFRESH_MS="$refresh_ms"
+bench_last_month
 mapfile -t uploaders < <(sql -e "SELECT store_code FROM stores ORDER BY store_code LIMIT 3")
 other=$(sql -e "SELECT MAX(store_code) FROM stores")
 catalogue=$(curl -s -b "$cookie" "$url/api/v1/kpis")

@@ -5,6 +5,8 @@
 # $server_pid, $url, $cookie; exits with a message on failure.
 #   bench_init NAME TOOL...
 #   bench_serve NAME [ENV=VALUE...]   (NAME: the calling script, for messages)
+#   bench_copy NAME SRC [ENV=VALUE...] (serves a copy of the data dir SRC)
+#   bench_last_month                   ($last, $month_end, $month_first)
 # and, for the scripts that need them, the group overview's batch
 # (overview_batch) and one store's month of repair orders moved one month on
 # (export_month).
@@ -28,6 +30,24 @@ bench_init() {
 bench_cleanup() {
     if [ -n "${server_pid:-}" ]; then kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true; fi
     [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+
+# bench_copy NAME SRC: $data becomes a copy of the data dir SRC in $work (the
+# script changes the copy only), then the server runs on it (bench_serve).
+bench_copy() {
+    local name=$1 from=$2
+    shift 2
+    echo "copying $from (the script changes the copy only) ..." >&2
+    cp -a "$from" "$work/data"
+    data="$work/data"
+    bench_serve "$name" "$@"
+}
+# bench_last_month: $last (the data's last day), $month_end (the last full
+# month's end) and $month_first (its first day), from the rollups (sql()).
+bench_last_month() {
+    last=$(sql -e "SELECT MAX(day) FROM rollup_ro_day")
+    month_end=$(sql -e "SELECT IF(LAST_DAY('$last') = '$last', '$last', LAST_DAY(DATE_SUB('$last', INTERVAL 1 MONTH)))")
+    month_first="${month_end:0:8}01"
 }
 
 bench_serve() {

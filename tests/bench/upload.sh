@@ -32,14 +32,8 @@ done
 . "$here/tests/bench/lib.sh"
 bench_init upload.sh curl mariadb python3
 
-echo "copying $src (the uploads change the copy only) ..." >&2
-cp -a "$src" "$work/data"
-data="$work/data"
-bench_serve upload.sh
-
-last=$(sql -e "SELECT MAX(day) FROM rollup_ro_day")
-month_end=$(sql -e "SELECT IF(LAST_DAY('$last') = '$last', '$last', LAST_DAY(DATE_SUB('$last', INTERVAL 1 MONTH)))")
-month_first="${month_end:0:8}01"
+bench_copy upload.sh "$src"
+bench_last_month
 mapfile -t stores < <(sql -e "SELECT store_code FROM stores ORDER BY store_code LIMIT 3")
 
 ms_since() { python3 -c "import time, sys; print(round((time.time() - float(sys.argv[1])) * 1000))" "$1"; }
