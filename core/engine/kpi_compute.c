@@ -15,7 +15,13 @@
  * The components other requests are computing are then waited for by the
  * fold (kpi_components_get), holding no connection while it waits: a query
  * that only waits gives its connection back first, so requests waiting for
- * one computation never starve the pool. Part of core/engine/. */
+ * one computation never starve the pool.
+ *
+ * After an import that named the stores it changed, a cached entry is
+ * stale only for those stores: they alone are computed again (the plugin
+ * is asked for them, fsp_kpi_args.stores) and merged with the entry's other
+ * stores into a new entry, labelled with the generation the computing
+ * connection saw. Part of core/engine/. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
