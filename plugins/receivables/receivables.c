@@ -205,6 +205,15 @@ static struct {
     unsigned long long clock;
 } ages = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, { { 0 } }, 0 };
 
+/* The kept figures go when the host unloads the plugin (dlclose). */
+__attribute__((destructor)) static void ages_free(void)
+{
+    for (int i = 0; i < AGES_SLOTS; i++) {
+        free(ages.slot[i].stores);
+        ages.slot[i] = (ages_slot){ 0 };
+    }
+}
+
 /* Emits figure `num` (over `den`: -1 for 1) of every store of the slot for
  * (gen, to, terms) when it is kept: 1; 0 when it is not. Under ages.mu. */
 static int ages_emit_locked(fsp_call *call, unsigned long long gen, const char *to, int gterms, int terms, int num,

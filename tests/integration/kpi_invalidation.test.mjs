@@ -182,12 +182,12 @@ test('the background refresh computes a stale group answer again before the next
   const m0 = await metrics();
   const out = await s.cli(['import', 'repair_orders', file]);
   assert.equal(out.code, 0, out.stderr);
-  // wait for the refresh: the misses move (the changed store recomputed), then stay
-  let m = m0;
-  for (let i = 0; i < 100; i++) {
+  // wait for the refresh: the misses move (the changed store recomputed), then stay for a second
+  let m = m0, still = 0;
+  for (let i = 0; i < 300 && still < 10; i++) {
     await pause(100);
     const now = await metrics();
-    if (now.misses > m0.misses && now.misses === m.misses) break;
+    still = now.misses > m0.misses && now.misses === m.misses ? still + 1 : 0;
     m = now;
   }
   assert.ok(m.misses > m0.misses && m.recomputed > m0.recomputed, 'the refresh recomputed the changed store');
