@@ -208,8 +208,9 @@ export async function startServer(opts = {}) {
         await exited;
         throw new Error(`server did not exit within ${STOP_MS / 1000} s of ${sig}; its last output:\n${errText.slice(-3000)}`);
       }
-      // a mariadbd we restarted by hand is not the server's to stop
-      if (savedDbArgv) for (const pid of mariadbPids(dataDir)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } await waitGone(pid, 20000); }
+      // a mariadbd we restarted by hand is not the server's to stop (its shutdown
+      // may take long on a loaded machine: as long as a server's may)
+      if (savedDbArgv) for (const pid of mariadbPids(dataDir)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } await waitGone(pid, STOP_MS); }
       res.leftover = mariadbPids(dataDir);
       if (!keep && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
       return res;
