@@ -54,7 +54,7 @@ static const char SQL_RO_INSERT[] =
     " insurer_code, is_comeback, revenue, cost, labour_revenue, sold_hours, sold_hours_clocked,"
     " clocked_hours, parts_revenue, parts_cost, part_lines, part_lines_from_stock, material_revenue,"
     " material_cost, accessory_revenue, accessory_cost, other_amount, discount_amount,"
-    " appointment_kept, followup_lag, reached_calls, complaint_calls)"
+    " appointment_kept, followup_lag, reached_calls, complaint_calls, workshop_seconds)"
     " SELECT r.store_code, r.ro_no, DATE(r.closed_at), r.closed_at, r.vin, r.customer_code,"
     "  CAST(r.ro_type AS CHAR), CAST(r.payer AS CHAR), r.insurer_code, r.comeback_of IS NOT NULL,"
     "  COALESCE(l.amount, 0) + COALESCE(p.part_rev, 0) + COALESCE(p.mat_rev, 0) + COALESCE(p.acc_rev, 0)"
@@ -76,7 +76,9 @@ static const char SQL_RO_INSERT[] =
     "  (SELECT COUNT(*) FROM follow_up_calls f WHERE f.store_code = r.store_code AND f.ro_no = r.ro_no"
     "   AND f.reached = 1),"
     "  (SELECT COUNT(*) FROM follow_up_calls f WHERE f.store_code = r.store_code AND f.ro_no = r.ro_no"
-    "   AND f.reached = 1 AND f.complaint = 1)"
+    "   AND f.reached = 1 AND f.complaint = 1),"
+    /* the time in the workshop (service.turnaround_hours) */
+    "  TIMESTAMPDIFF(SECOND, r.opened_at, r.closed_at)"
     " FROM repair_orders r"
     " LEFT JOIN (SELECT r2.ro_no, SUM(l.amount) AS amount, SUM(l.sold_hours) AS sold,"
     "   SUM(CASE WHEN l.clocked_hours IS NOT NULL THEN l.sold_hours ELSE 0 END) AS sold_clocked,"
@@ -106,7 +108,7 @@ static const char SQL_RO_DAY_INSERT[] =
     " sold_hours, sold_hours_clocked, clocked_hours, parts_revenue, parts_cost, part_lines,"
     " part_lines_from_stock, material_revenue, material_cost, accessory_revenue, accessory_cost,"
     " other_amount, discount_amount, bodywork_ro_count, bodywork_revenue, bodywork_material_cost,"
-    " insurer_revenue, appointment_kept_count, reached_calls, complaint_calls)"
+    " insurer_revenue, appointment_kept_count, reached_calls, complaint_calls, workshop_seconds)"
     " SELECT store_code, day, COUNT(*), SUM(is_comeback), SUM(revenue), SUM(labour_revenue),"
     "  SUM(sold_hours), SUM(sold_hours_clocked), SUM(clocked_hours), SUM(parts_revenue), SUM(parts_cost),"
     "  SUM(part_lines), SUM(part_lines_from_stock), SUM(material_revenue), SUM(material_cost),"
@@ -115,7 +117,7 @@ static const char SQL_RO_DAY_INSERT[] =
     "  SUM(ro_type = 'bodywork'), SUM(CASE WHEN ro_type = 'bodywork' THEN revenue ELSE 0 END),"
     "  SUM(CASE WHEN ro_type = 'bodywork' THEN material_cost ELSE 0 END),"
     "  SUM(CASE WHEN payer = 'insurer' THEN revenue ELSE 0 END),"
-    "  SUM(appointment_kept), SUM(reached_calls), SUM(complaint_calls)"
+    "  SUM(appointment_kept), SUM(reached_calls), SUM(complaint_calls), SUM(workshop_seconds)"
     " FROM rollup_ro WHERE store_code = ? AND day BETWEEN ? AND ? GROUP BY store_code, day";
 static const char SQL_RO_INS_DELETE[] =
     DAYS_DELETE("rollup_ro_insurer_day");
@@ -134,14 +136,14 @@ static const char SQL_RO_MONTH_INSERT[] =
     " sold_hours, sold_hours_clocked, clocked_hours, parts_revenue, parts_cost, part_lines,"
     " part_lines_from_stock, material_revenue, material_cost, accessory_revenue, accessory_cost,"
     " other_amount, discount_amount, bodywork_ro_count, bodywork_revenue, bodywork_material_cost,"
-    " insurer_revenue, appointment_kept_count, reached_calls, complaint_calls)"
+    " insurer_revenue, appointment_kept_count, reached_calls, complaint_calls, workshop_seconds)"
     " SELECT store_code, " MONTH_OF("day") ", SUM(ro_count), SUM(comeback_count), SUM(revenue),"
     "  SUM(labour_revenue), SUM(sold_hours), SUM(sold_hours_clocked), SUM(clocked_hours),"
     "  SUM(parts_revenue), SUM(parts_cost), SUM(part_lines), SUM(part_lines_from_stock),"
     "  SUM(material_revenue), SUM(material_cost), SUM(accessory_revenue), SUM(accessory_cost),"
     "  SUM(other_amount), SUM(discount_amount), SUM(bodywork_ro_count), SUM(bodywork_revenue),"
     "  SUM(bodywork_material_cost), SUM(insurer_revenue), SUM(appointment_kept_count), SUM(reached_calls),"
-    "  SUM(complaint_calls)"
+    "  SUM(complaint_calls), SUM(workshop_seconds)"
     " FROM rollup_ro_day" MONTHS_OF_DAYS
     " GROUP BY store_code, " MONTH_OF("day");
 static const char SQL_RO_INS_MONTH_DELETE[] =

@@ -8,11 +8,10 @@
  * Sums come from the per store and month or day rollups (rollup_ro_month,
  * rollup_ro_day: KC_RO_DAYS_SQL), the contact with the customer
  * (appointment kept, follow-up call, complaint) included
- * (013_contact_rollups.sql); absorption and personnel cost from
- * store_financials; the time in the workshop from repair_orders itself
- * (opened_at is in no rollup). The comebacks and complaints are also counts
- * (service.comebacks, service.complaints) and lists of the ROs and calls, read
- * from rollup_ro, the per-RO rows those sums add up. */
+ * (013_contact_rollups.sql) and the time in the workshop (028); absorption
+ * and personnel cost from store_financials. The comebacks and complaints are
+ * also counts (service.comebacks, service.complaints) and lists of the ROs
+ * and calls, read from rollup_ro, the per-RO rows those sums add up. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -54,23 +53,19 @@ static int compute_ro_count(fsp_call *call, const fsp_kpi_args *args)
 
 /* --- time in the workshop --- */
 
-/* The period's closed non-internal ROs (closed_at's date in [from, to]) and
- * their seconds from opened_at to closed_at, per store, read from
- * repair_orders by its closed_at index (k_ro_closed). The denominator is
- * 3600 x ROs, so the engine's numerator / denominator is the mean in hours,
- * unrounded (a division in SQL would round it to four decimals), and a
- * region's is its ROs' pooled mean. Placeholders: from, to. */
-static const char SQL_TURNAROUND[] =
-    "SELECT store_code, NULL, SUM(TIMESTAMPDIFF(SECOND, opened_at, closed_at)), 3600 * COUNT(*), 1"
-    " FROM repair_orders"
-    " WHERE closed_at >= CAST(? AS DATE) AND closed_at < CAST(? AS DATE) + INTERVAL 1 DAY"
-    " AND ro_type <> 'internal'"
-    " GROUP BY store_code";
+/* The seconds from opened_at to closed_at of the period's closed non-internal
+ * ROs, per store, from the repair-order sums (rollup_ro.workshop_seconds,
+ * summed per day and month: schemas/028). The denominator is 3600 x ROs, so
+ * the engine's numerator / denominator is the mean in hours, unrounded (a
+ * division in SQL would round it to four decimals), and a region's is its
+ * ROs' pooled mean. */
+#define TURNAROUND(FROM) "SELECT store_code, NULL, SUM(workshop_seconds), 3600 * SUM(ro_count), 1" FROM \
+    " GROUP BY store_code"
+static const kc_days_sql SQL_TURNAROUND = KC_RO_DAYS_SQL(TURNAROUND);
 
 static int compute_turnaround_hours(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, SQL_TURNAROUND, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, &SQL_TURNAROUND);
 }
 
 /* service.revenue (numerator only) and service.revenue_per_ro (revenue / ROs). */
