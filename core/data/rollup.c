@@ -492,7 +492,6 @@ static const char *const DERIVED_TABLES[] = {
     "rollup_stock", "rollup_stock_age", "rollup_vehicle_visit", "rollup_vehicle_state", "rollup_invoice_open",
     "rollup_policy_match", "rollup_sale_match", "rollup_renewal_day", "rollup_renewal_month",
     "rollup_new_policy_day", "rollup_new_policy_month", "rollup_receivable_age", "rollup_receivable_month",
-    "rollup_receivable_customer",
     "rollup_retention_last", "rollup_retention_churn", "rollup_retention_first", "rollup_horizon",
 };
 /* The per-store tables, emptied inside the one-transaction rebuild. */

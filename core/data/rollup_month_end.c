@@ -3,8 +3,7 @@
  * read a few rows per store when `to` is a month end (the end of every
  * whole-month period, and of each month of a trend):
  *   rollup_invoice_open, payments, customers, rollup_ro
- *       -> rollup_receivable_age, _month, _customer (by store, from a month
- *          end on)
+ *       -> rollup_receivable_age, _month (by store, from a month end on)
  *   rollup_vehicle_state -> rollup_retention_last, _churn, _first (by VIN:
  *       the old states of the VINs an import touched are taken out, their
  *       new ones added)
@@ -89,8 +88,8 @@ static int horizon_clear(db_conn *c, const char *name, char *err, size_t errlen)
 
 /* One store's open invoices as of each month end from ? to ? (both month
  * ends), with positive open amounts only (a covered invoice adds 0 to every
- * figure), in the connection's temporary table recv_open; then its age rows,
- * month rows and customer rows, and the customers over their limit (gross profit of their
+ * figure), in the connection's temporary table recv_open; then its age rows
+ * and month rows, and the customers over their limit (gross profit of their
  * ROs at the store closed in the six months up to the month end). */
 static const char SQL_RECV_TEMP[] =
     "CREATE TEMPORARY TABLE IF NOT EXISTS recv_open (day DATE NOT NULL, customer_code VARCHAR(32)" ASCII_COL ","
@@ -121,8 +120,6 @@ static const char SQL_RECV_AGE_DELETE[] =
     "DELETE FROM rollup_receivable_age WHERE store_code = ? AND day BETWEEN ? AND ?";
 static const char SQL_RECV_MONTH_DELETE[] =
     "DELETE FROM rollup_receivable_month WHERE store_code = ? AND day BETWEEN ? AND ?";
-static const char SQL_RECV_CUSTOMER_DELETE[] =
-    "DELETE FROM rollup_receivable_customer WHERE store_code = ? AND day BETWEEN ? AND ?";
 /* Params: store. */
 static const char SQL_RECV_AGE_INSERT[] =
     "INSERT INTO rollup_receivable_age (day, store_code, government, age_days, open_amount)"
@@ -135,9 +132,6 @@ static const char SQL_RECV_MONTH_INSERT[] =
     "  SUM(IF(age_days BETWEEN 91 AND 180, open_amount, 0)), SUM(IF(age_days BETWEEN 181 AND 365, open_amount, 0)),"
     "  SUM(IF(age_days > 365, open_amount, 0)), 0"
     " FROM recv_open GROUP BY day";
-static const char SQL_RECV_CUSTOMER_INSERT[] =
-    "INSERT INTO rollup_receivable_customer (day, store_code, customer_code, open_amount)"
-    " SELECT day, ?, customer_code, SUM(open_amount) FROM recv_open GROUP BY day, customer_code";
 /* Params: store, store. */
 static const char SQL_RECV_OVER_LIMIT[] =
     "UPDATE rollup_receivable_month r JOIN (SELECT day, COUNT(*) AS accounts FROM"
@@ -152,7 +146,6 @@ static const char SQL_RECV_BOUNDS[] =
     "SELECT LAST_DAY(MIN(issued_on)), LAST_DAY(MAX(issued_on)) FROM rollup_invoice_open";
 static const char SQL_RECV_CLEAR[] = "DELETE FROM rollup_receivable_age";
 static const char SQL_RECV_CLEAR_MONTHS[] = "DELETE FROM rollup_receivable_month";
-static const char SQL_RECV_CLEAR_CUSTOMERS[] = "DELETE FROM rollup_receivable_customer";
 
 /* One store's month ends [first, last] (month ends; nothing when first > last). */
 static int recv_store_range(db_conn *c, const char *store, const char *first, const char *last,
@@ -167,10 +160,8 @@ static int recv_store_range(db_conn *c, const char *store, const char *first, co
            db_exec(c, SQL_RECV_OPEN, open, 4, NULL, err, errlen) != 0 ||
            db_exec(c, SQL_RECV_AGE_DELETE, range, 3, NULL, err, errlen) != 0 ||
            db_exec(c, SQL_RECV_MONTH_DELETE, range, 3, NULL, err, errlen) != 0 ||
-           db_exec(c, SQL_RECV_CUSTOMER_DELETE, range, 3, NULL, err, errlen) != 0 ||
            db_exec(c, SQL_RECV_AGE_INSERT, range, 1, NULL, err, errlen) != 0 ||
            db_exec(c, SQL_RECV_MONTH_INSERT, range, 1, NULL, err, errlen) != 0 ||
-           db_exec(c, SQL_RECV_CUSTOMER_INSERT, range, 1, NULL, err, errlen) != 0 ||
            db_exec(c, SQL_RECV_OVER_LIMIT, two, 2, NULL, err, errlen) != 0 ? -1 : 0;
 }
 
@@ -239,7 +230,6 @@ int month_end_rebuild_receivables(db_conn *c, rollup_progress_fn progress, void 
     recv_plan p;
     if (db_exec(c, SQL_RECV_CLEAR, NULL, 0, NULL, err, errlen) != 0 ||
         db_exec(c, SQL_RECV_CLEAR_MONTHS, NULL, 0, NULL, err, errlen) != 0 ||
-        db_exec(c, SQL_RECV_CLEAR_CUSTOMERS, NULL, 0, NULL, err, errlen) != 0 ||
         horizon_clear(c, RECEIVABLES, err, errlen) != 0 ||
         recv_plan_get(c, true, &p, err, errlen) != 0)
         return -1;

@@ -10,20 +10,18 @@
  * held month end (a day of a running month, a day past the horizon) reads
  * the nearer one's open amounts by customer type and age, their ages moved
  * to `to`, with the invoices issued or paid between the two days
- * (SQL_AGES_NEAR); over_limit_accounts reads that month end's open amounts
- * by customer (schemas/029) with the same changes (SQL_OVER_LIMIT_NEAR). The
- * nine aging KPIs that share one `to` are computed by one statement and kept
- * for the data generation (SQL_AGES_ALL). Before the first horizon, `to`
- * reads only the invoices that may be open as of `to`: those of
+ * (SQL_AGES_NEAR), for every aging KPI but over_limit_accounts; the
+ * nine that share one `to` are computed by one statement and kept for the
+ * data generation (SQL_AGES_ALL). Before the first horizon, and
+ * for the customers over their limit, `to` reads
+ * only the invoices that may be open as of `to`: those of
  * rollup_invoice_open (schemas/006_asof.sql) not settled by then, a few short
  * ranges of its primary key, with their payments up to `to` by key lookups. An
  * invoice settled on or before `to` has every payment counted and an open
  * amount <= 0, so leaving it out changes no figure. The amounts invoiced in a
  * period (DSO) come from the per store and day (month) sums of 016. The lists
- * of the overdue invoices and of the customers over their limit read those
- * invoices on any day, through the same CTEs as the KPIs they explain read
- * them (receivables.overdue, over_limit_accounts); the credit limits are the
- * same CTE (SQL_OWED) in both. */
+ * of the overdue invoices and of the customers over their limit read the same
+ * CTEs as the KPIs they explain (receivables.overdue, over_limit_accounts). */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -103,18 +101,15 @@ static int month_end_emit(fsp_call *call, const fsp_kpi_args *args, const char *
  * at `to` exactly when its rows add up to more than 0. The invoices issued
  * in (lo, hi] are one short range of rollup_invoice_open's key per
  * span_class; the payments of (lo, hi], one range per store of
- * (store_code, paid_on). SQL_INVOICE_CHANGES is the CTEs `changed` and
- * `delta` (each such invoice's change, by store, customer, type and age;
- * placeholders DELTA_PARAMS), which over_limit_accounts adds to the month
- * end's customers. Placeholders: NEAR_PARAMS(to, R, lo, hi). */
-#define SQL_INVOICE_CHANGES \
+ * (store_code, paid_on). Placeholders: NEAR_PARAMS(to, R, lo, hi). */
+#define SQL_AGES_NEAR \
     "changed AS (SELECT a.store_code, a.invoice_no FROM rollup_invoice_open a FORCE INDEX (PRIMARY)" \
     "   WHERE a.span_class IN " KC_SPAN_CLASSES \
     "   AND a.issued_on > CAST(? AS DATE) AND a.issued_on <= CAST(? AS DATE)" \
     " UNION SELECT p.store_code, p.invoice_no FROM stores s" \
     "   JOIN payments p FORCE INDEX (k_payment_store_paid_invoice) ON p.store_code = s.store_code" \
     "   AND p.paid_on > CAST(? AS DATE) AND p.paid_on <= CAST(? AS DATE))," \
-    " delta AS (SELECT i.store_code, i.customer_code," \
+    " delta AS (SELECT i.store_code," \
     "   COALESCE((SELECT c.type = 'government' FROM customers c" \
     "     WHERE c.store_code = i.store_code AND c.customer_code = i.customer_code), 0) AS government," \
     "   DATEDIFF(CAST(? AS DATE), i.issued_on) AS age," \
@@ -127,17 +122,14 @@ static int month_end_emit(fsp_call *call, const fsp_kpi_args *args, const char *
     "   LEFT JOIN payments p FORCE INDEX (k_payment_invoice) ON p.store_code = i.store_code" \
     "     AND p.invoice_no = i.invoice_no AND p.paid_on <= CAST(? AS DATE)" \
     "   WHERE i.issued_on <= CAST(? AS DATE)" \
-    "   GROUP BY i.store_code, i.invoice_no, i.customer_code, i.issued_on, i.amount)"
-#define SQL_AGES_NEAR \
-    SQL_INVOICE_CHANGES "," \
+    "   GROUP BY i.store_code, i.invoice_no, i.customer_code, i.issued_on, i.amount)," \
     " hist AS (SELECT store_code, government," \
     "   CAST(age_days AS SIGNED) + DATEDIFF(CAST(? AS DATE), CAST(? AS DATE)) AS age," \
     "   open_amount FROM rollup_receivable_age WHERE day = CAST(? AS DATE)" \
     " UNION ALL SELECT store_code, government, age, open_amount FROM delta WHERE open_amount <> 0)"
-#define DELTA_PARAMS(to, r, lo, hi) \
+#define NEAR_PARAMS(to, r, lo, hi) \
     FSP_P_TEXT(lo), FSP_P_TEXT(hi), FSP_P_TEXT(lo), FSP_P_TEXT(hi), FSP_P_TEXT(to), FSP_P_TEXT(to), FSP_P_TEXT(to), \
-    FSP_P_TEXT(r), FSP_P_TEXT(r), FSP_P_TEXT(hi), FSP_P_TEXT(hi)
-#define NEAR_PARAMS(to, r, lo, hi) DELTA_PARAMS(to, r, lo, hi), FSP_P_TEXT(to), FSP_P_TEXT(r), FSP_P_TEXT(r)
+    FSP_P_TEXT(r), FSP_P_TEXT(r), FSP_P_TEXT(hi), FSP_P_TEXT(hi), FSP_P_TEXT(to), FSP_P_TEXT(r), FSP_P_TEXT(r)
 /* The held month end a `to` that is not one is answered from (r; "" when
  * none is held: then read the invoices) and the days between them (lo <
  * hi). */
@@ -363,29 +355,19 @@ static const kc_days_sql SQL_DSO_SINCE = KC_DAYS_SQL(DSO_SINCE, "rollup_invoice_
  * customer owing anything) and `owed` (with the limit), which the list of
  * those customers reads too.
  * Placeholders: AS_OF_PARAMS, to, to (the six months). */
-#define SQL_OWED \
+#define SQL_CUSTOMER_LIMITS \
+    SQL_OPEN_INVOICES "," \
+    " owing AS (SELECT store_code, customer_code, SUM(open_amount) AS open_amount FROM inv" \
+    "   GROUP BY store_code, customer_code HAVING SUM(open_amount) > 0)," \
     " owed AS (SELECT g.store_code, g.customer_code, g.open_amount," \
     "   COALESCE((SELECT SUM(r.revenue - r.cost) FROM rollup_ro r" \
     "     WHERE r.store_code = g.store_code AND r.customer_code = g.customer_code" \
     "     AND r.day > CAST(? AS DATE) - INTERVAL 6 MONTH AND r.day <= CAST(? AS DATE)), 0) AS credit_limit" \
     "   FROM owing g)"
-#define SQL_CUSTOMER_LIMITS \
-    SQL_OPEN_INVOICES "," \
-    " owing AS (SELECT store_code, customer_code, SUM(open_amount) AS open_amount FROM inv" \
-    "   GROUP BY store_code, customer_code HAVING SUM(open_amount) > 0)," SQL_OWED
 #define SQL_OVER_LIMIT "o.open_amount > o.credit_limit"
-#define SQL_OVER_LIMIT_COUNT " SELECT o.store_code, NULL, SUM(" SQL_OVER_LIMIT "), 1, 1 FROM owed o GROUP BY o.store_code"
-static const char SQL_OVER_LIMIT_ACCOUNTS[] = "WITH " SQL_CUSTOMER_LIMITS SQL_OVER_LIMIT_COUNT;
-/* The same on a day near a held month end R: `owing` is R's customers
- * (rollup_receivable_customer, schemas/029) with the changes of the
- * invoices issued or paid between the two days, the same sums as `inv`'s.
- * Placeholders: DELTA_PARAMS, R, to, to. */
-static const char SQL_OVER_LIMIT_NEAR[] =
-    "WITH " SQL_INVOICE_CHANGES ","
-    " owing AS (SELECT store_code, customer_code, SUM(open_amount) AS open_amount FROM"
-    "   (SELECT store_code, customer_code, open_amount FROM rollup_receivable_customer WHERE day = CAST(? AS DATE)"
-    "    UNION ALL SELECT store_code, customer_code, open_amount FROM delta WHERE open_amount <> 0) x"
-    "   GROUP BY store_code, customer_code HAVING SUM(open_amount) > 0)," SQL_OWED SQL_OVER_LIMIT_COUNT;
+static const char SQL_OVER_LIMIT_ACCOUNTS[] =
+    "WITH " SQL_CUSTOMER_LIMITS
+    " SELECT o.store_code, NULL, SUM(" SQL_OVER_LIMIT "), 1, 1 FROM owed o GROUP BY o.store_code";
 
 /* --- compute --- */
 
@@ -511,13 +493,6 @@ static int compute_over_limit_accounts(fsp_call *call, const fsp_kpi_args *args)
     int held;
     if (month_end_held(call, args, &held) != 0) return -1;
     if (held) return month_end_emit(call, args, SQL_OVER_LIMIT_MONTH_END);
-    near_day n;
-    if (month_end_near(call, args, &n) != 0) return -1;
-    if (n.r[0]) {
-        fsp_param params[] = { DELTA_PARAMS(args->to, n.r, n.lo, n.hi), FSP_P_TEXT(n.r), FSP_P_TEXT(args->to),
-                               FSP_P_TEXT(args->to) };
-        return kc_query_emit(call, args, SQL_OVER_LIMIT_NEAR, params, KC_COUNT(params));
-    }
     fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_TEXT(args->to), FSP_P_TEXT(args->to) };
     return kc_query_emit(call, args, SQL_OVER_LIMIT_ACCOUNTS, params, KC_COUNT(params));
 }
