@@ -5,9 +5,13 @@
 // the facts alone (invoices, payments, customers): an invoice issued on or
 // before the day is open for its amount less its payments on or before the
 // day, aged from its issue day, past terms when older than 90 days (180 for
-// a government customer). Every day from 2024-02-25 to 2024-04-05 (month
-// ends held and not, before and after the data's last month end) and one
-// long after it; the statement trace shows which table was read.
+// a government customer); a customer (store, customer) is over the limit
+// when it owes more than the gross profit of its ROs at the store closed in
+// the six months up to the day (rollup_ro's revenue less cost, which
+// tests/unit/test_rollup.c checks against the lines). Every day from
+// 2024-02-25 to 2024-04-05 (month ends held and not, before and after the
+// data's last month end) and one long after it; the statement trace shows
+// which table was read.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -25,6 +29,7 @@ const BUCKETS = { 'receivables.age_0_30': [0, 30], 'receivables.age_31_60': [31,
   'receivables.age_61_90': [61, 90], 'receivables.age_91_180': [91, 180], 'receivables.age_181_365': [181, 365],
   'receivables.age_over_365': [366, Infinity] };
 
+const OVER_LIMIT = 'receivables.over_limit_accounts';
 let s, admin, trace;
 
 before(async () => {
@@ -60,6 +65,16 @@ function expected(day) {
     if (a > (gov === '1' ? 180 : 90)) f['receivables.overdue'] += amount;
   }
   for (const f of Object.values(by)) f['receivables.over_90_share'] /= f['receivables.open'];
+  const over = sql(`SELECT o.store_code, COUNT(*) FROM (SELECT i.store_code, i.customer_code,
+      SUM(GREATEST(i.amount - COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.store_code = i.store_code
+        AND p.invoice_no = i.invoice_no AND p.paid_on <= '${day}'), 0), 0)) AS owes
+    FROM invoices i WHERE i.issued_on <= '${day}' GROUP BY i.store_code, i.customer_code) o
+    WHERE o.owes > 0 AND o.owes > COALESCE((SELECT SUM(r.revenue - r.cost) FROM rollup_ro r
+      WHERE r.store_code = o.store_code AND r.customer_code = o.customer_code
+      AND r.day > '${day}' - INTERVAL 6 MONTH AND r.day <= '${day}'), 0)
+    GROUP BY o.store_code`).trim().split('\n').filter(Boolean).map((l) => l.split('\t'));
+  for (const f of Object.values(by)) f[OVER_LIMIT] = 0;
+  for (const [store, n] of over) by[store][OVER_LIMIT] = Number(n);
   return by;
 }
 
@@ -69,16 +84,16 @@ test('as of any day: the month end before it and the changes since give the open
   const days = [];
   for (let d = '2024-02-25'; d <= '2024-04-05'; d = addDay(d, 1)) days.push(d);
   days.push('2024-09-17');
-  let sinceRead = 0;
+  let sinceRead = 0, overSeen = new Set();
   for (const day of days) {
     writeFileSync(trace, '');
-    const r = await s.request('GET', `/api/v1/kpi?ids=${IDS.join(',')}&from=${day.slice(0, 8)}01&to=${day}&by=store`,
-      { cookie: admin });
+    const r = await s.request('GET',
+      `/api/v1/kpi?ids=${IDS.join(',')},${OVER_LIMIT}&from=${day.slice(0, 8)}01&to=${day}&by=store`, { cookie: admin });
     assert.equal(r.status, 200, `${day}: ${r.text}`);
     const want = expected(day);
     for (const row of r.json.rows) {
       const w = want[row.key];
-      for (const id of IDS) {
+      for (const id of [...IDS, OVER_LIMIT]) {
         const got = row.values[id];
         if (!w) {
           assert.ok(got === null || got === 0, `${day} ${row.key} ${id}: owes nothing, got ${got}`);
@@ -88,6 +103,7 @@ test('as of any day: the month end before it and the changes since give the open
       }
     }
     for (const store of Object.keys(want)) assert.ok(r.json.rows.some((x) => x.key === store), `${day}: ${store} owes`);
+    overSeen.add(Object.values(want).map((f) => f[OVER_LIMIT]).join(','));
     // the aging KPIs of one day share one statement, run by whichever of them comes first
     const statements = readFileSync(trace, 'utf8').split('\n')
       .filter((l) => IDS.some((id) => l.startsWith(`/* ${id} */`)));
@@ -96,5 +112,6 @@ test('as of any day: the month end before it and the changes since give the open
     if (!monthEnd || day > '2024-03-31')
       assert.ok(statements.some((l) => l.includes('changed AS')), `${day}: read from a month end and the changes since`);
   }
+  assert.ok(overSeen.size >= 2, `the customers over their limit change over the days (${[...overSeen].join(' / ')})`);
   assert.ok(sinceRead >= 35, `most days from a month end and the changes since (${sinceRead})`);
 });
