@@ -127,7 +127,9 @@ done:
 /* The files after the parents of repair orders, as tasks for two lanes
  * (two connections, two transactions at once). A task starts when the tasks
  * it needs are done: everything naming a repair order waits for both halves
- * of repair_orders, payments for invoices. Listed longest first within what
+ * of repair_orders, and so does every file of the whole group (it would wait
+ * on the store locks of the half still running, up to the lock wait
+ * timeout), payments for invoices. Listed longest first within what
  * can start, so the lanes end together. Two derived tables are rebuilt as
  * tasks too, as soon as their facts are in, beside the remaining imports:
  * the vehicles (visits and states: repair orders and sales) and the
@@ -227,14 +229,14 @@ static int import_in_lanes(app *a, const bulk_check *chk, const char *dir, const
     bulk_task tasks[] = {
         { "repair_orders", NULL, 1, false, NULL, 0 }, { "repair_orders", NULL, 2, false, NULL, 0 },
         { "车辆 vehicles", rollup_rebuild_vehicles, 0, true, NULL, 0 },
-        { "insurance_policies", NULL, 0, false, NULL, 0 }, { "parts_stock", NULL, 0, false, NULL, 0 },
-        { "store_financials", NULL, 0, false, NULL, 0 },
+        { "insurance_policies", NULL, 0, true, NULL, 0 }, { "parts_stock", NULL, 0, true, NULL, 0 },
+        { "store_financials", NULL, 0, true, NULL, 0 },
         { "ro_parts", NULL, 0, true, NULL, 0 }, { "ro_labour", NULL, 0, true, NULL, 0 },
         { "invoices", NULL, 0, true, NULL, 0 }, { "follow_up_calls", NULL, 0, true, NULL, 0 },
         { "payments", NULL, 0, true, "invoices", 0 }, { "appointments", NULL, 0, true, NULL, 0 },
         { "csi_surveys", NULL, 0, true, NULL, 0 }, { "发票 invoices", rollup_rebuild_invoices, 0, true, "payments", 0 },
         { "保险 insurance", rollup_rebuild_matches, 0, false, "insurance_policies", 0 },
-        { "targets", NULL, 0, false, NULL, 0 },
+        { "targets", NULL, 0, true, NULL, 0 },
     };
     bulk_lanes l = { .a = a, .chk = chk, .dir = dir, .files = files, .nfiles = nfiles, .tasks = tasks, .ntasks = (int)(sizeof tasks / sizeof *tasks) };
     char src[PATH_MAX], half1[PATH_MAX], half2[PATH_MAX];

@@ -7,7 +7,10 @@
 # each figure per size and its growth against the smallest size, next to
 # the growth of the store count. Linear growth in stores reads as the same
 # ratio as the stores column; the per-store figures (an upload) should stay
-# flat. Takes about 25 minutes on two cores for the default sizes.
+# flat, and so should the generator's memory, measured on its own
+# (`fourscore demo --out`, the files only): it writes store by store (the
+# load's memory is the MariaDB buffer pool filling). Takes about 25 minutes
+# on two cores for the default sizes.
 #
 # usage: tests/bench/growth.sh [--sizes "24 100 200"] [--years Y] [--bin PATH]
 set -euo pipefail
@@ -21,7 +24,7 @@ while [ $# -gt 0 ]; do
         --sizes) sizes=$2; shift 2 ;;
         --years) years=$2; shift 2 ;;
         --bin) bin=$2; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "growth.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -32,6 +35,17 @@ bench_init growth.sh curl mariadb python3
 declare -A fig
 for n in $sizes; do
     dir="$work/d$n"
+    echo "generating $n stores, $years year(s) (the files only, for the generator's memory) ..." >&2
+    mkdir -p "$work/gen-$n"
+    fig[gen_rss,$n]=$(python3 - "$bin" "$n" "$years" "$work/gen-$n" <<'PY'
+import resource, subprocess, sys
+b, n, y, out = sys.argv[1:]
+subprocess.run([b, 'demo', '--stores', n, '--years', y, '--out', out], check=True,
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1))
+PY
+    ) || { echo "growth.sh: demo --out failed at $n stores" >&2; exit 1; }
+    rm -rf "$work/gen-$n"
     echo "loading $n stores, $years year(s) ..." >&2
     t0=$(date +%s.%N)
     "$bin" demo --stores "$n" --years "$years" --data-dir "$dir" >"$work/load-$n.log" 2>&1 ||
@@ -71,6 +85,7 @@ row() {        # row KEY LABEL
 }
 for n in $sizes; do fig[stores,$n]=$n; done
 row stores "stores (the reference growth)"
+row gen_rss "demo generator alone, max RSS (MB)"
 row load "demo load (s)"
 row du "data dir (MB)"
 row store_last "store page, last month, cold (ms)"
