@@ -59,9 +59,7 @@ static int compute_ro_count(fsp_call *call, const fsp_kpi_args *args)
  * the engine's numerator / denominator is the mean in hours, unrounded (a
  * division in SQL would round it to four decimals), and a region's is its
  * ROs' pooled mean. */
-#define TURNAROUND(FROM) "SELECT store_code, NULL, SUM(workshop_seconds), 3600 * SUM(ro_count), 1" FROM \
-    " GROUP BY store_code"
-static const kc_days_sql SQL_TURNAROUND = KC_RO_DAYS_SQL(TURNAROUND);
+static const kc_days_sql SQL_TURNAROUND = KC_RO_SUMS_SQL("workshop_seconds", "3600 * SUM(ro_count)");
 
 static int compute_turnaround_hours(fsp_call *call, const fsp_kpi_args *args)
 {
