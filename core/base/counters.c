@@ -14,6 +14,7 @@ static const struct { const char *name, *help, *type; } counter_info[METRIC__COU
     [METRIC_KPI_CACHE_HITS] = { "fourscore_kpi_cache_hits_total", "KPI computations answered from the cache.", "counter" },
     [METRIC_KPI_CACHE_MISSES] = { "fourscore_kpi_cache_misses_total", "KPI computations that asked the database.", "counter" },
     [METRIC_KPI_STORES_RECOMPUTED] = { "fourscore_kpi_stores_recomputed_total", "Stores' KPI components recomputed alone, after an import named the stores it changed.", "counter" },
+    [METRIC_KPI_BATCH_HITS] = { "fourscore_kpi_batch_hits_total", "KPI batches answered whole from the batches kept, not joined again.", "counter" },
     [METRIC_LOGIN_FAILURES] = { "fourscore_login_failures_total", "Failed logins.", "counter" },
     [METRIC_NOTIFY_SENT] = { "fourscore_notifications_sent_total", "Alert and report notifications delivered (webhook or email).", "counter" },
     [METRIC_NOTIFY_FAILED] = { "fourscore_notifications_failed_total", "Notifications given up after every attempt failed.", "counter" },

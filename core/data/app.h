@@ -8,6 +8,7 @@
 
 struct plugin_registry;
 struct kpi_engine;
+struct kpi_batches;
 struct localdb;
 struct alerts_rt;
 struct kpi_refresher;
@@ -26,6 +27,7 @@ typedef struct app {
     struct localdb *local;           /* non-NULL in local mode */
     struct plugin_registry *plugins;
     struct kpi_engine *kpi;
+    struct kpi_batches *kpi_batches; /* whole batch answers kept (core/engine/kpi_batch.c) */
     struct alerts_rt *alerts;        /* serve's alert workers (core/engine/alerts_run.c), else NULL */
     struct kpi_refresher *refresher; /* serve's refresh of answers after imports (core/engine/kpi_refresh.c) */
 } app;

@@ -58,7 +58,8 @@ int kpi_open(app *a, char *err, size_t errlen)
     if (!a->plugins && plugins_load_dir(a->cfg.plugin_dir, &a->plugins, err, errlen) != 0) rc = -1;
     if (rc == 0 && !a->kpi) {
         a->kpi = kpi_cache_new(a->plugins);
-        if (!a->kpi) {
+        a->kpi_batches = kpi_batches_new();
+        if (!a->kpi || !a->kpi_batches) {
             snprintf(err, errlen, "out of memory");
             rc = -1;
         }
@@ -71,6 +72,8 @@ void kpi_close(app *a)
 {
     if (!a) return;
     pthread_mutex_lock(&kpi_open_mu);
+    kpi_batches_free(a->kpi_batches);
+    a->kpi_batches = NULL;
     kpi_cache_free(a->kpi);
     a->kpi = NULL;
     plugins_free(a->plugins);
@@ -642,6 +645,7 @@ char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, int 
         free(key);
         store_set_free(&set);
         *status = 200;
+        if (q->kept_at) *q->kept_at = gen;
         return text;
     }
     kpi_request req = { .ids = q->ids, .nids = q->nids, .by = by, .stores = &set, .targets = q->targets };
@@ -658,6 +662,7 @@ char *kpi_query_text(app *a, const principal *who, const kpi_text_query *q, int 
             kpi_answers_put(a->kpi, ans->generation < gen ? ans->generation : gen, key,
                             (const char *const *)set.codes, set.n, text, *len);
         }
+        if (text && q->kept_at) *q->kept_at = ans->generation < gen ? ans->generation : gen;
     }
     free(key);
     kpi_answer_free(ans);

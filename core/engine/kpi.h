@@ -90,6 +90,7 @@ typedef struct kpi_text_query {
     const char *const *regions;
     int nregions;
     bool targets;                   /* targets=1: each row's budgets too */
+    unsigned long long *kept_at;    /* when not NULL: set to the data generation the answer holds for */
 } kpi_text_query;
 /* Run q for who (its scope decides the stores) and return the answer
  * (malloc'd, *len bytes). Whole answers are kept per data generation and
@@ -107,6 +108,22 @@ char *kpi_query_text(struct app *a, const struct principal *who, const kpi_text_
  * asking for its stores, so that it is kept for the current generation.
  * 0, or -1 with *status and err. */
 int kpi_answer_refresh(struct app *a, const char *key, int *status, char *err, size_t errlen);
+
+/* --- whole batches (kpi_batch.c) ---
+ * A batch's joined answer (gzip'd or plain) kept for the caller's scope and
+ * the body's bytes, serving while the data generation it was joined at is
+ * the current one. */
+typedef struct kpi_batches kpi_batches;
+kpi_batches *kpi_batches_new(void);
+void kpi_batches_free(kpi_batches *b);
+/* A copy (malloc'd, *len bytes) of the kept answer of body for who in the
+ * form gz, or NULL. */
+unsigned char *kpi_batch_get(struct app *a, const struct principal *who, const char *body, size_t body_len, bool gz,
+                             size_t *len);
+/* Keep bytes as the answer of body for who in the form gz, joined from
+ * answers that hold for generation gen (kept only while gen is current). */
+void kpi_batch_put(struct app *a, const struct principal *who, const char *body, size_t body_len, bool gz,
+                   unsigned long long gen, const unsigned char *bytes, size_t len);
 
 /* --- KPI settings: settings.h (settings.c) --- */
 #endif

@@ -116,7 +116,7 @@ static const char *json_string(const cJSON *o, const char *field)
 /* One query of a batch: its answer (*len bytes) in the form want when it
  * has one (*got, *piece: see kpi_query_text), or NULL with status and err. */
 static char *batch_query(http_req *r, const cJSON *q, int want, size_t *len, int *got, gzip_piece *piece,
-                         int *status, char *err, size_t errlen)
+                         unsigned long long *kept_at, int *status, char *err, size_t errlen)
 {
     const char *ids[KPI_MAX_IDS], *stores[KPI_MAX_STORES], *regions[KPI_MAX_REGIONS];
     *status = 400;
@@ -136,7 +136,8 @@ static char *batch_query(http_req *r, const cJSON *q, int want, size_t *len, int
     else {
         kpi_text_query kq = { .ids = ids, .nids = nids, .from = json_string(q, "from"), .to = json_string(q, "to"),
                               .by = json_string(q, "by"), .stores = stores, .nstores = nstores,
-                              .regions = regions, .nregions = nregions, .targets = cJSON_IsTrue(targets) };
+                              .regions = regions, .nregions = nregions, .targets = cJSON_IsTrue(targets),
+                              .kept_at = kept_at };
         return kpi_query_text(r->app, r->who, &kq, want, len, got, piece, status, err, errlen);
     }
     return NULL;
@@ -189,6 +190,14 @@ static void out_answer(batch_out *o, const char *bytes, size_t len, int got, con
 
 void kpi_route_batch(http_req *r)
 {
+    /* the same batch for the same scope, joined before at the current generation */
+    size_t kept_len = 0;
+    unsigned char *kept = kpi_batch_get(r->app, r->who, r->body, r->body_len, http_accepts_gzip(r), &kept_len);
+    if (kept) {
+        if (http_accepts_gzip(r)) http_reply_gzip(r, 200, "application/json; charset=utf-8", kept, kept_len);
+        else http_reply_buffer(r, 200, "application/json; charset=utf-8", (char *)kept, kept_len);
+        return;
+    }
     cJSON *body = route_body_json(r, cJSON_Array, "the body must be a JSON array of queries "
                                   "[{\"ids\":[..],\"from\",\"to\",\"by\",\"stores\":[..],\"regions\":[..]}]");
     if (!body) return;
@@ -199,6 +208,9 @@ void kpi_route_batch(http_req *r)
         return;
     }
     batch_out o = { .gz = http_accepts_gzip(r) };
+    /* every answer holds for one generation: the joined batch is kept for it */
+    unsigned long long gen = 0;
+    bool same_gen = true;
     if (o.gz) gzip_join_begin(&o.join);
     out_text(&o, "[", 1);
     int i = 0;
@@ -207,8 +219,11 @@ void kpi_route_batch(http_req *r)
         int status, got = KPI_FORM_TEXT;
         size_t len = 0;
         gzip_piece piece = { 0 };
-        char *bytes = batch_query(r, q, o.gz ? KPI_FORM_PIECE : KPI_FORM_TEXT, &len, &got, &piece, &status, err,
-                                  sizeof err);
+        unsigned long long kept_at = 0;
+        char *bytes = batch_query(r, q, o.gz ? KPI_FORM_PIECE : KPI_FORM_TEXT, &len, &got, &piece, &kept_at,
+                                  &status, err, sizeof err);
+        if (bytes && i == 0) gen = kept_at;
+        else if (bytes && kept_at != gen) same_gen = false;
         if (!bytes) {
             snprintf(msg, sizeof msg, "query %d: %s", i, err);
             if (o.gz) gzip_join_abandon(&o.join);
@@ -226,12 +241,17 @@ void kpi_route_batch(http_req *r)
     if (o.gz) {
         unsigned char *gz = NULL;
         size_t gz_len = 0;
-        if (gzip_join_finish(&o.join, &gz, &gz_len) != 0) http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
-        else http_reply_gzip(r, 200, "application/json; charset=utf-8", gz, gz_len);
+        if (gzip_join_finish(&o.join, &gz, &gz_len) != 0) {
+            http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
+            return;
+        }
+        if (same_gen) kpi_batch_put(r->app, r->who, r->body, r->body_len, true, gen, gz, gz_len);
+        http_reply_gzip(r, 200, "application/json; charset=utf-8", gz, gz_len);
     } else if (o.oom) {
         free(o.text);
         http_reply_error(r, 500, API_INTERNAL, "out of memory", NULL);
     } else {
+        if (same_gen) kpi_batch_put(r->app, r->who, r->body, r->body_len, false, gen, (unsigned char *)o.text, o.used);
         http_reply_buffer(r, 200, "application/json; charset=utf-8", o.text, o.used);
     }
 }

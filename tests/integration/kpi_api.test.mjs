@@ -308,6 +308,67 @@ test('an import drops cached answers at once', async () => {
   assert.ok(Math.abs(after - (before + 1 / days(MARCH))) < 1e-9, `one more RO: ${before} -> ${after}`);
 });
 
+// The batches answered whole (GET /metrics).
+async function batchHits() {
+  const r = await s.request('GET', '/metrics', { cookie: admin });
+  assert.equal(r.status, 200, r.text);
+  const m = r.text.match(/^fourscore_kpi_batch_hits_total (\d+)$/m);
+  assert.ok(m, 'the counter is exposed');
+  return Number(m[1]);
+}
+
+test('a batch sent again is answered whole, for its caller\'s scope only, and joined again after an import', async () => {
+  const body = [{ ids: ['example.ro_per_day'], from: MARCH.from, to: MARCH.to, by: 'store' },
+    { ids: ['example.ro_per_day'], from: MARCH.from, to: MARCH.to }];
+  const post = async (cookie) => {
+    const r = await s.request('POST', '/api/v1/kpi/batch', { cookie, body });
+    assert.equal(r.status, 200, r.text);
+    return r.json;
+  };
+  const out = await s.cli(['user', 'add', 'sm_s1', '--role', 'store_manager', '--store', 'S1', '--password-stdin'],
+    { input: 'sm-s1-pass-1\n' });
+  assert.equal(out.code, 0, out.stderr);
+  const sm = await s.login('sm_s1', 'sm-s1-pass-1');
+  const rm = await s.login('rm_south', 'rm-south-pass-1');
+  const first = await post(admin);
+  let hits = await batchHits();
+  assert.deepEqual(await post(admin), first, 'the same answer the second time');
+  assert.equal(await batchHits(), hits + 1, 'answered whole, not joined again');
+  // the same bytes from callers of other scopes: their own stores, never the admin's answer
+  hits = await batchHits();
+  const mine = await post(sm);
+  assert.deepEqual(mine[0].rows.map((x) => x.key), ['S1'], 'a store manager sees their store');
+  const south = stores.filter((x) => x.region_code === 'SOUTH').map((x) => x.store_code).sort();
+  const ours = await post(rm);
+  assert.deepEqual(ours[0].rows.map((x) => x.key).sort(), south, 'a regional manager their region');
+  assert.equal(await batchHits(), hits, 'another scope is another batch');
+  assert.deepEqual(await post(sm), mine);
+  assert.equal(await batchHits(), hits + 1);
+  // gzip and plain are kept apart, each the same answer
+  const raw = JSON.stringify(body);
+  const headers = { cookie: admin, origin: s.url };
+  const gz1 = await rawPost('/api/v1/kpi/batch', raw, { ...headers, 'accept-encoding': 'gzip' });
+  const gz2 = await rawPost('/api/v1/kpi/batch', raw, { ...headers, 'accept-encoding': 'gzip' });
+  const plain = await rawPost('/api/v1/kpi/batch', raw, headers);
+  assert.equal(gz2.headers['content-encoding'], 'gzip');
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.equal(gunzipSync(gz1.body).toString(), plain.body.toString());
+  assert.equal(gunzipSync(gz2.body).toString(), plain.body.toString());
+  // an import (another process: the CLI) changes S1: the next batch has it
+  const perDay = (answer, key) => answer[0].rows.find((x) => x.key === key).values['example.ro_per_day'];
+  const before = perDay(await post(admin), 'S1');
+  const ro = csv('repair_orders').find((r) => r.store_code === 'S1' && r.closed_at);
+  const file = join(tempDir('fs-kpi-batch-'), 'repair_orders.csv');
+  writeFileSync(file, 'store_code,ro_no,vin,customer_code,ro_type,payer,opened_at,closed_at\n'
+    + `S1,RX901,${ro.vin},${ro.customer_code},maintenance,customer,2024-03-21 09:00,2024-03-21 10:00\n`);
+  const imported = await s.cli(['import', 'repair_orders', file]);
+  assert.equal(imported.code, 0, imported.stderr);
+  await new Promise((resolve) => setTimeout(resolve, 50));   // past the moment a generation read is taken as current
+  const after = await post(admin);
+  assert.ok(Math.abs(perDay(after, 'S1') - (before + 1 / days(MARCH))) < 1e-9, `one more RO: ${before} -> ${perDay(after, 'S1')}`);
+  assert.ok(Math.abs(perDay(await post(sm), 'S1') - perDay(after, 'S1')) < 1e-9, 'the store manager\'s batch too');
+});
+
 test('an import of stores renames a store in the answers at once, an import of facts keeps the directory', async () => {
   // the engine keeps its directory (names, regions) while the directory
   // generation stays (moved only by imports of regions, stores, insurers):
