@@ -234,15 +234,31 @@ static const char SQL_VISIT_RANGE_INSERT[] =
     VISIT_INSERT VISIT_SELECT
     " AND closed_at >= ? AND closed_at < DATE_ADD(?, INTERVAL 1 DAY) GROUP BY vin, DATE(closed_at)";
 
-/* The by-VIN statements, built once and kept for the life of the process
- * (db.h caches statements by text). */
-static char *sql_visit_vin_delete, *sql_visit_vin_insert;
+/* A refresh by VINs writes only the visit days that changed (as the states
+ * do, core/data/rollup_asof.c): the VINs' days go to the connection's
+ * temporary table visit_new, the old days it does not hold are deleted and
+ * its days are inserted over the old ones, an unchanged row being left as
+ * it is. The by-VIN statements are built once and kept for the life of the
+ * process (db.h caches statements by text). */
+static const char SQL_VISIT_NEW_TEMP[] =
+    "CREATE TEMPORARY TABLE IF NOT EXISTS visit_new (vin CHAR(17) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,"
+    " visit_on DATE NOT NULL, visits INT UNSIGNED NOT NULL, last_closed_at DATETIME NOT NULL,"
+    " last_store_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, PRIMARY KEY (vin, visit_on))";
+static const char SQL_VISIT_NEW_CLEAR[] = "DELETE FROM visit_new";
+static const char SQL_VISIT_NEW_APPLY[] =
+    VISIT_INSERT "SELECT vin, visit_on, visits, last_closed_at, last_store_code FROM visit_new"
+    " ON DUPLICATE KEY UPDATE visits = VALUES(visits), last_closed_at = VALUES(last_closed_at),"
+    " last_store_code = VALUES(last_store_code)";
+static char *sql_visit_vin_new, *sql_visit_vin_stale_delete;
 static pthread_once_t visit_sql_once = PTHREAD_ONCE_INIT;
 
 static void build_visit_sql(void)
 {
-    sql_visit_vin_delete = rollup_sql_vin_lists("DELETE FROM rollup_vehicle_visit WHERE vin IN @");
-    sql_visit_vin_insert = rollup_sql_vin_lists(VISIT_INSERT VISIT_SELECT " AND vin IN @ GROUP BY vin, DATE(closed_at)");
+    sql_visit_vin_new = rollup_sql_vin_lists("INSERT INTO visit_new (vin, visit_on, visits, last_closed_at, last_store_code) "
+                                             VISIT_SELECT " AND vin IN @ GROUP BY vin, DATE(closed_at)");
+    sql_visit_vin_stale_delete = rollup_sql_vin_lists(
+        "DELETE v FROM rollup_vehicle_visit v LEFT JOIN visit_new n ON n.vin = v.vin AND n.visit_on = v.visit_on"
+        " WHERE v.vin IN @ AND n.vin IS NULL");
 }
 
 /* --- refresh steps --- */
@@ -320,16 +336,20 @@ static int refresh_visits_range(db_conn *c, const char *from, const char *to, ch
 static int refresh_visits_vins(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen)
 {
     pthread_once(&visit_sql_once, build_visit_sql);
-    if (!sql_visit_vin_delete || !sql_visit_vin_insert) {
+    if (!sql_visit_vin_new || !sql_visit_vin_stale_delete) {
         snprintf(err, errlen, "out of memory building the visit refresh");
         return -1;
     }
+    if (db_exec_text(c, SQL_VISIT_NEW_TEMP, err, errlen) != 0) return -1;
     db_val p[ROLLUP_VIN_CHUNK];
     for (int at = 0; at < nvins; at += ROLLUP_VIN_CHUNK) {
         int n = nvins - at < ROLLUP_VIN_CHUNK ? nvins - at : ROLLUP_VIN_CHUNK;
         for (int i = 0; i < ROLLUP_VIN_CHUNK; i++) p[i] = DB_STR(vins[at + (i < n ? i : n - 1)]);
-        if (db_exec(c, sql_visit_vin_delete, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0) return -1;
-        if (db_exec(c, sql_visit_vin_insert, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0) return -1;
+        if (db_exec(c, SQL_VISIT_NEW_CLEAR, NULL, 0, NULL, err, errlen) != 0 ||
+            db_exec(c, sql_visit_vin_new, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0 ||
+            db_exec(c, sql_visit_vin_stale_delete, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0 ||
+            db_exec(c, SQL_VISIT_NEW_APPLY, NULL, 0, NULL, err, errlen) != 0)
+            return -1;
     }
     return 0;
 }

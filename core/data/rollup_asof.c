@@ -77,9 +77,10 @@ void rollup_vin_ranges_free(rollup_vin_ranges *r)
  * text: sale day (10), first visit day on or after it (10, '0000-00-00' for
  * none), selling store. VIN_FILTER is "" or " AND vin IN (...)" (twice: visits,
  * sales). */
-#define STATE_INSERT(VIN_FILTER) \
-    "INSERT INTO rollup_vehicle_state (vin, from_on, until_on, last_store_code, sold_on," \
-    " sale_store_code, first_visit_on, span_class)" \
+#define STATE_COLUMNS \
+    "(vin, from_on, until_on, last_store_code, sold_on, sale_store_code, first_visit_on, span_class)"
+#define STATE_INSERT(VIN_FILTER) "INSERT INTO rollup_vehicle_state " STATE_COLUMNS STATE_SELECT(VIN_FILTER)
+#define STATE_SELECT(VIN_FILTER) \
     " WITH event AS (SELECT vin, day, MAX(visit_store) AS visit_store, MAX(sale_store) AS sale_store FROM (" \
     "     SELECT vin, visit_on AS day, last_store_code AS visit_store, NULL AS sale_store" \
     "     FROM rollup_vehicle_visit WHERE 1 = 1" VIN_FILTER \
@@ -100,14 +101,40 @@ void rollup_vin_ranges_free(rollup_vin_ranges *r)
 
 static const char SQL_STATE_DELETE_ALL[] = "DELETE FROM rollup_vehicle_state";
 static const char SQL_STATE_INSERT_RANGE[] = STATE_INSERT(" AND vin >= ? AND vin < ?");
+/* A refresh by VINs writes only the states that differ: the VINs' new
+ * states go to the connection's temporary table state_new, their old ones
+ * that no new one equals are deleted, and the new ones that no old one
+ * equals are inserted. An upload adds a visit or two to each vehicle's
+ * history: its last state ends and a new one starts, so two rows are
+ * written per vehicle instead of all of its history, each row being four
+ * keys to keep (the primary key, the VIN's, the cohorts', the ends'). The
+ * old rows left equal a new one in every column; a new row with the primary
+ * key of an old one left is that row, so the insert skips new rows by the
+ * primary key. */
+static const char SQL_STATE_NEW_TEMP[] =
+    "CREATE TEMPORARY TABLE IF NOT EXISTS state_new (vin CHAR(17) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,"
+    " from_on DATE NOT NULL, until_on DATE NOT NULL,"
+    " last_store_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, sold_on DATE NULL,"
+    " sale_store_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL, first_visit_on DATE NULL,"
+    " span_class TINYINT UNSIGNED NOT NULL, PRIMARY KEY (vin, from_on))";
+static const char SQL_STATE_NEW_CLEAR[] = "DELETE FROM state_new";
+static const char SQL_STATE_CHANGED_INSERT[] =
+    "INSERT INTO rollup_vehicle_state " STATE_COLUMNS
+    " SELECT n.vin, n.from_on, n.until_on, n.last_store_code, n.sold_on, n.sale_store_code, n.first_visit_on,"
+    "  n.span_class FROM state_new n LEFT JOIN rollup_vehicle_state s FORCE INDEX (PRIMARY)"
+    "  ON s.span_class = n.span_class AND s.from_on = n.from_on AND s.vin = n.vin WHERE s.vin IS NULL";
 /* By VIN lists (rollup_sql_vin_lists), built once. */
-static char *sql_state_vin_delete, *sql_state_vin_insert;
+static char *sql_state_vin_new, *sql_state_vin_stale_delete;
 static pthread_once_t state_sql_once = PTHREAD_ONCE_INIT;
 
 static void build_state_sql(void)
 {
-    sql_state_vin_delete = rollup_sql_vin_lists("DELETE FROM rollup_vehicle_state WHERE vin IN @");
-    sql_state_vin_insert = rollup_sql_vin_lists(STATE_INSERT(" AND vin IN @"));
+    sql_state_vin_new = rollup_sql_vin_lists("INSERT INTO state_new " STATE_COLUMNS STATE_SELECT(" AND vin IN @"));
+    sql_state_vin_stale_delete = rollup_sql_vin_lists(
+        "DELETE s FROM rollup_vehicle_state s LEFT JOIN state_new n ON n.vin = s.vin AND n.from_on = s.from_on"
+        " AND n.until_on = s.until_on AND n.last_store_code = s.last_store_code AND n.sold_on <=> s.sold_on"
+        " AND n.sale_store_code <=> s.sale_store_code AND n.first_visit_on <=> s.first_visit_on"
+        " AND n.span_class = s.span_class WHERE s.vin IN @ AND n.vin IS NULL");
 }
 
 char *rollup_sql_vin_lists(const char *templ)
@@ -156,17 +183,21 @@ static int state_rebuild(db_conn *c, char *err, size_t errlen)
 static int state_refresh_vins(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen)
 {
     pthread_once(&state_sql_once, build_state_sql);
-    if (!sql_state_vin_delete || !sql_state_vin_insert) {
+    if (!sql_state_vin_new || !sql_state_vin_stale_delete) {
         snprintf(err, errlen, "out of memory building the state refresh");
         return -1;
     }
+    if (db_exec_text(c, SQL_STATE_NEW_TEMP, err, errlen) != 0) return -1;
     db_val p[2 * ROLLUP_VIN_CHUNK];
     for (int at = 0; at < nvins; at += ROLLUP_VIN_CHUNK) {
         int n = nvins - at < ROLLUP_VIN_CHUNK ? nvins - at : ROLLUP_VIN_CHUNK;
         for (int i = 0; i < ROLLUP_VIN_CHUNK; i++)
             p[i] = p[ROLLUP_VIN_CHUNK + i] = DB_STR(vins[at + (i < n ? i : n - 1)]);
-        if (db_exec(c, sql_state_vin_delete, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0) return -1;
-        if (db_exec(c, sql_state_vin_insert, p, 2 * ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0) return -1;
+        if (db_exec(c, SQL_STATE_NEW_CLEAR, NULL, 0, NULL, err, errlen) != 0 ||
+            db_exec(c, sql_state_vin_new, p, 2 * ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0 ||
+            db_exec(c, sql_state_vin_stale_delete, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0 ||
+            db_exec(c, SQL_STATE_CHANGED_INSERT, NULL, 0, NULL, err, errlen) != 0)
+            return -1;
     }
     return 0;
 }
