@@ -103,38 +103,44 @@ static const char SQL_STATE_DELETE_ALL[] = "DELETE FROM rollup_vehicle_state";
 static const char SQL_STATE_INSERT_RANGE[] = STATE_INSERT(" AND vin >= ? AND vin < ?");
 /* A refresh by VINs writes only the states that differ: the VINs' new
  * states go to the connection's temporary table state_new, their old ones
- * that no new one equals are deleted, and the new ones that no old one
- * equals are inserted. An upload adds a visit or two to each vehicle's
- * history: its last state ends and a new one starts, so two rows are
- * written per vehicle instead of all of its history, each row being four
- * keys to keep (the primary key, the VIN's, the cohorts', the ends'). The
+ * that no new one equals are deleted (kept in state_gone) and the new ones
+ * that no old one equals are inserted (kept in state_came): the retention
+ * month ends then take out and put in those alone
+ * (core/data/rollup_month_end.c). An upload adds a visit or two to each
+ * vehicle's history: its last state ends and a new one starts, so two rows
+ * are written per vehicle instead of all of its history, each row being
+ * four keys to keep (the primary key, the VIN's, the cohorts', the ends'). The
  * old rows left equal a new one in every column; a new row with the primary
  * key of an old one left is that row, so the insert skips new rows by the
  * primary key. */
-static const char SQL_STATE_NEW_TEMP[] =
-    "CREATE TEMPORARY TABLE IF NOT EXISTS state_new (vin CHAR(17) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,"
-    " from_on DATE NOT NULL, until_on DATE NOT NULL,"
-    " last_store_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, sold_on DATE NULL,"
-    " sale_store_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL, first_visit_on DATE NULL,"
-    " span_class TINYINT UNSIGNED NOT NULL, PRIMARY KEY (vin, from_on))";
+static const char SQL_STATE_NEW_TEMP[] = STATE_ROWS_TEMP("state_new");
 static const char SQL_STATE_NEW_CLEAR[] = "DELETE FROM state_new";
-static const char SQL_STATE_CHANGED_INSERT[] =
-    "INSERT INTO rollup_vehicle_state " STATE_COLUMNS
+static const char SQL_STATE_CAME[] =
+    "INSERT INTO state_came " STATE_COLUMNS
     " SELECT n.vin, n.from_on, n.until_on, n.last_store_code, n.sold_on, n.sale_store_code, n.first_visit_on,"
     "  n.span_class FROM state_new n LEFT JOIN rollup_vehicle_state s FORCE INDEX (PRIMARY)"
     "  ON s.span_class = n.span_class AND s.from_on = n.from_on AND s.vin = n.vin WHERE s.vin IS NULL";
 /* By VIN lists (rollup_sql_vin_lists), built once. */
-static char *sql_state_vin_new, *sql_state_vin_stale_delete;
+static char *sql_state_vin_new, *sql_state_vin_gone, *sql_state_vin_gone_delete, *sql_state_vin_came_insert;
 static pthread_once_t state_sql_once = PTHREAD_ONCE_INIT;
 
 static void build_state_sql(void)
 {
     sql_state_vin_new = rollup_sql_vin_lists("INSERT INTO state_new " STATE_COLUMNS STATE_SELECT(" AND vin IN @"));
-    sql_state_vin_stale_delete = rollup_sql_vin_lists(
-        "DELETE s FROM rollup_vehicle_state s LEFT JOIN state_new n ON n.vin = s.vin AND n.from_on = s.from_on"
+    sql_state_vin_gone = rollup_sql_vin_lists(
+        "INSERT INTO state_gone " STATE_COLUMNS " SELECT s.vin, s.from_on, s.until_on, s.last_store_code, s.sold_on,"
+        " s.sale_store_code, s.first_visit_on, s.span_class"
+        " FROM rollup_vehicle_state s FORCE INDEX (k_vehicle_state_vin) LEFT JOIN state_new n"
+        " ON n.vin = s.vin AND n.from_on = s.from_on"
         " AND n.until_on = s.until_on AND n.last_store_code = s.last_store_code AND n.sold_on <=> s.sold_on"
         " AND n.sale_store_code <=> s.sale_store_code AND n.first_visit_on <=> s.first_visit_on"
         " AND n.span_class = s.span_class WHERE s.vin IN @ AND n.vin IS NULL");
+    sql_state_vin_gone_delete = rollup_sql_vin_lists(
+        "DELETE s FROM state_gone g JOIN rollup_vehicle_state s"
+        " ON s.span_class = g.span_class AND s.from_on = g.from_on AND s.vin = g.vin WHERE g.vin IN @");
+    sql_state_vin_came_insert = rollup_sql_vin_lists(
+        "INSERT INTO rollup_vehicle_state " STATE_COLUMNS " SELECT vin, from_on, until_on, last_store_code, sold_on,"
+        " sale_store_code, first_visit_on, span_class FROM state_came WHERE vin IN @");
 }
 
 char *rollup_sql_vin_lists(const char *templ)
@@ -183,11 +189,12 @@ static int state_rebuild(db_conn *c, char *err, size_t errlen)
 static int state_refresh_vins(db_conn *c, const char *const *vins, int nvins, char *err, size_t errlen)
 {
     pthread_once(&state_sql_once, build_state_sql);
-    if (!sql_state_vin_new || !sql_state_vin_stale_delete) {
+    if (!sql_state_vin_new || !sql_state_vin_gone || !sql_state_vin_gone_delete || !sql_state_vin_came_insert) {
         snprintf(err, errlen, "out of memory building the state refresh");
         return -1;
     }
-    if (db_exec_text(c, SQL_STATE_NEW_TEMP, err, errlen) != 0) return -1;
+    if (db_exec_text(c, SQL_STATE_NEW_TEMP, err, errlen) != 0 || month_end_retention_prepare(c, err, errlen) != 0)
+        return -1;
     db_val p[2 * ROLLUP_VIN_CHUNK];
     for (int at = 0; at < nvins; at += ROLLUP_VIN_CHUNK) {
         int n = nvins - at < ROLLUP_VIN_CHUNK ? nvins - at : ROLLUP_VIN_CHUNK;
@@ -195,8 +202,10 @@ static int state_refresh_vins(db_conn *c, const char *const *vins, int nvins, ch
             p[i] = p[ROLLUP_VIN_CHUNK + i] = DB_STR(vins[at + (i < n ? i : n - 1)]);
         if (db_exec(c, SQL_STATE_NEW_CLEAR, NULL, 0, NULL, err, errlen) != 0 ||
             db_exec(c, sql_state_vin_new, p, 2 * ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0 ||
-            db_exec(c, sql_state_vin_stale_delete, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0 ||
-            db_exec(c, SQL_STATE_CHANGED_INSERT, NULL, 0, NULL, err, errlen) != 0)
+            db_exec(c, sql_state_vin_gone, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0 ||
+            db_exec(c, sql_state_vin_gone_delete, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0 ||
+            db_exec(c, SQL_STATE_CAME, NULL, 0, NULL, err, errlen) != 0 ||
+            db_exec(c, sql_state_vin_came_insert, p, ROLLUP_VIN_CHUNK, NULL, err, errlen) != 0)
             return -1;
     }
     return 0;
@@ -249,7 +258,7 @@ int rollup_asof_refresh_states(db_conn *c, const char *const *vins, int nvins, c
     if (!vins || nvins <= 0 || nvins > ASOF_VINS_ONE_BY_ONE) return rollup_asof_rebuild_states(c, err, errlen);
     /* the retention month ends follow the VINs' states: old out, new in */
     month_end_retention r;
-    return month_end_retention_begin(c, vins, nvins, since, &r, err, errlen) != 0 ||
+    return month_end_retention_begin(c, since, &r, err, errlen) != 0 ||
            state_refresh_vins(c, vins, nvins, err, errlen) != 0 ||
            month_end_retention_end(c, &r, err, errlen) != 0 ? -1 : 0;
 }

@@ -7,9 +7,8 @@
  *   insurance_policies -> rollup_policy_match -> rollup_renewal_day, _month
  *   insurance_policies, vehicle_sales
  *                      -> rollup_sale_match   -> rollup_new_policy_day, _month
- * The VINs go into a temporary table (touched_vins, also read by
- * core/data/rollup_month_end.c), so each step is one statement whatever their
- * number; the rebuild does every VIN at once. */
+ * The VINs go into a temporary table (touched_vins), so each step is one
+ * statement whatever their number; the rebuild does every VIN at once. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -5,8 +5,8 @@
  *   rollup_invoice_open, payments, customers, rollup_ro
  *       -> rollup_receivable_age, _month (by store, from a month end on)
  *   rollup_vehicle_state -> rollup_retention_last, _churn, _first (by VIN:
- *       the old states of the VINs an import touched are taken out, their
- *       new ones added)
+ *       the states a refresh of the VINs an import touched deleted are
+ *       taken out, those it inserted added)
  * Each holds every month end from the first with data to its horizon
  * (rollup_horizon); the plugins read them only for a `to` up to it.
  * Called from core/data/rollup_asof.c and core/data/rollup.c, inside their
@@ -262,24 +262,25 @@ int month_end_rebuild_receivables(db_conn *c, rollup_progress_fn progress, void 
 #define SERVED_AFTER(S, F) \
     "COALESCE(LEAST(" MONTH_NO(F) " - " MONTH_NO(S) " + (DAYOFMONTH(" F ") > DAYOFMONTH(" S ")), 65534), 65535)"
 
-/* The vehicles' states at each month end of MONTH_ENDS (params: first,
- * last, first), limited by JOIN (all, or the VINs of touched_vins), each
- * counted COUNT ("COUNT(*)", or "-COUNT(*)" to take them out). */
-#define STATES_AT_MONTH_ENDS(JOIN) \
-    " FROM " MONTH_ENDS " JOIN rollup_vehicle_state v ON v.from_on <= m.day AND v.until_on > m.day" JOIN
-#define LAST_ROWS(JOIN, COUNT) \
+/* The vehicles' states of table T (rollup_vehicle_state: all; state_gone,
+ * state_came: those a refresh deleted, inserted) at each month end of
+ * MONTH_ENDS (params: first, last, first), each counted COUNT ("COUNT(*)",
+ * or "-COUNT(*)" to take them out). */
+#define STATES_AT_MONTH_ENDS(T) \
+    " FROM " MONTH_ENDS " JOIN " T " v ON v.from_on <= m.day AND v.until_on > m.day"
+#define LAST_ROWS(T, COUNT) \
     "SELECT m.day, v.last_store_code, " MONTHS_AGO("m.day", "v.from_on") ", " COUNT \
-    STATES_AT_MONTH_ENDS(JOIN) " GROUP BY 1, 2, 3"
-#define CHURN_ROWS(JOIN, COUNT) \
+    STATES_AT_MONTH_ENDS(T) " GROUP BY 1, 2, 3"
+#define CHURN_ROWS(T, COUNT) \
     "SELECT m.day, " MONTHS_AGO("m.day", "v.sold_on") ", v.sale_store_code, " MONTHS_AGO("m.day", "v.from_on") \
-    ", " COUNT STATES_AT_MONTH_ENDS(JOIN) " AND v.sold_on IS NOT NULL GROUP BY 1, 2, 3, 4"
+    ", " COUNT STATES_AT_MONTH_ENDS(T) " AND v.sold_on IS NOT NULL GROUP BY 1, 2, 3, 4"
 /* a first visit after the month end is not yet one there: the month end's
  * rows stay those of the facts up to it */
-#define FIRST_ROWS(JOIN, COUNT) \
+#define FIRST_ROWS(T, COUNT) \
     "SELECT m.day, " MONTHS_AGO("m.day", "v.sold_on") ", v.sale_store_code, " \
     SERVED_AFTER("v.sold_on", "IF(v.first_visit_on <= m.day, v.first_visit_on, NULL)") ", " COUNT \
-    STATES_AT_MONTH_ENDS(JOIN) " AND v.sold_on IS NOT NULL GROUP BY 1, 2, 3, 4"
-#define VIN_JOIN " JOIN touched_vins t ON t.vin = v.vin"
+    STATES_AT_MONTH_ENDS(T) " AND v.sold_on IS NOT NULL GROUP BY 1, 2, 3, 4"
+#define ALL_STATES "rollup_vehicle_state"
 
 #define LAST_COLS "(day, store_code, months_ago, vehicles)"
 #define COHORT_COLS(K) "(day, sold_ago, store_code, " K ", vehicles)"
@@ -292,14 +293,14 @@ static const char *const SQL_RET_DELETE[] = {
     "DELETE FROM rollup_retention_first WHERE day BETWEEN ? AND ?",
 };
 static const char *const SQL_RET_INSERT[] = {
-    "INSERT INTO rollup_retention_last " LAST_COLS " " LAST_ROWS("", "COUNT(*)"),
-    "INSERT INTO rollup_retention_churn " COHORT_COLS("last_ago") " " CHURN_ROWS("", "COUNT(*)"),
-    "INSERT INTO rollup_retention_first " COHORT_COLS("served_after") " " FIRST_ROWS("", "COUNT(*)"),
+    "INSERT INTO rollup_retention_last " LAST_COLS " " LAST_ROWS(ALL_STATES, "COUNT(*)"),
+    "INSERT INTO rollup_retention_churn " COHORT_COLS("last_ago") " " CHURN_ROWS(ALL_STATES, "COUNT(*)"),
+    "INSERT INTO rollup_retention_first " COHORT_COLS("served_after") " " FIRST_ROWS(ALL_STATES, "COUNT(*)"),
 };
 
-/* The changes of the VINs of touched_vins, collected in ret_d_* (their old
- * states counted -1, their new ones +1), then added to the tables; rows
- * brought to 0 are removed. */
+/* The changes of a refresh, collected in ret_d_* (the states it deleted
+ * counted -1, those it inserted +1), then added to the tables; rows brought
+ * to 0 are removed. */
 static const char *const SQL_RET_TEMP[] = {
     "CREATE TEMPORARY TABLE IF NOT EXISTS ret_d_last (day DATE NOT NULL, store_code VARCHAR(32)" ASCII_COL ","
     " months_ago SMALLINT UNSIGNED NOT NULL, vehicles INT NOT NULL)",
@@ -311,14 +312,14 @@ static const char *const SQL_RET_TEMP[] = {
 };
 /* Params: first, last, first. */
 static const char *const SQL_RET_TAKE_OUT[] = {
-    "INSERT INTO ret_d_last " LAST_COLS " " LAST_ROWS(VIN_JOIN, "-COUNT(*)"),
-    "INSERT INTO ret_d_churn " COHORT_COLS("last_ago") " " CHURN_ROWS(VIN_JOIN, "-COUNT(*)"),
-    "INSERT INTO ret_d_first " COHORT_COLS("served_after") " " FIRST_ROWS(VIN_JOIN, "-COUNT(*)"),
+    "INSERT INTO ret_d_last " LAST_COLS " " LAST_ROWS("state_gone", "-COUNT(*)"),
+    "INSERT INTO ret_d_churn " COHORT_COLS("last_ago") " " CHURN_ROWS("state_gone", "-COUNT(*)"),
+    "INSERT INTO ret_d_first " COHORT_COLS("served_after") " " FIRST_ROWS("state_gone", "-COUNT(*)"),
 };
 static const char *const SQL_RET_PUT_IN[] = {
-    "INSERT INTO ret_d_last " LAST_COLS " " LAST_ROWS(VIN_JOIN, "COUNT(*)"),
-    "INSERT INTO ret_d_churn " COHORT_COLS("last_ago") " " CHURN_ROWS(VIN_JOIN, "COUNT(*)"),
-    "INSERT INTO ret_d_first " COHORT_COLS("served_after") " " FIRST_ROWS(VIN_JOIN, "COUNT(*)"),
+    "INSERT INTO ret_d_last " LAST_COLS " " LAST_ROWS("state_came", "COUNT(*)"),
+    "INSERT INTO ret_d_churn " COHORT_COLS("last_ago") " " CHURN_ROWS("state_came", "COUNT(*)"),
+    "INSERT INTO ret_d_first " COHORT_COLS("served_after") " " FIRST_ROWS("state_came", "COUNT(*)"),
 };
 /* No params. */
 #define RET_MERGE(T, D, KEY) \
@@ -378,8 +379,17 @@ static int ret_bounds(db_conn *c, char first[11], char last[11], char *err, size
     return 0;
 }
 
-int month_end_retention_begin(db_conn *c, const char *const *vins, int nvins, const char *since,
-                              month_end_retention *r, char *err, size_t errlen)
+/* The states a refresh deleted and inserted (core/data/rollup_asof.c). */
+static const char *const SQL_STATE_ROWS_TEMP[] = {
+    STATE_ROWS_TEMP("state_gone"), STATE_ROWS_TEMP("state_came"), "DELETE FROM state_gone", "DELETE FROM state_came",
+};
+
+int month_end_retention_prepare(db_conn *c, char *err, size_t errlen)
+{
+    return exec_plain(c, SQL_STATE_ROWS_TEMP, NSQL(SQL_STATE_ROWS_TEMP), err, errlen);
+}
+
+int month_end_retention_begin(db_conn *c, const char *since, month_end_retention *r, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     if (since && since[0]) month_end_after(since, 0, r->since);
@@ -387,13 +397,9 @@ int month_end_retention_begin(db_conn *c, const char *const *vins, int nvins, co
         horizon_get(c, RETENTION, false, r->horizon, err, errlen) != 0)
         return -1;
     if (!r->horizon[0] || !r->first[0]) return 0;            /* nothing held yet: _end builds it all */
-    if (rollup_vins_load(c, vins, nvins, err, errlen) != 0 ||
-        exec_plain(c, SQL_RET_TEMP, NSQL(SQL_RET_TEMP), err, errlen) != 0)
-        return -1;
+    if (exec_plain(c, SQL_RET_TEMP, NSQL(SQL_RET_TEMP), err, errlen) != 0) return -1;
     r->taken_out = true;
-    const char *from = later_of(r->first, r->since);
-    if (strcmp(from, r->horizon) > 0) return 0;              /* the change is past every held month end */
-    return exec_range(c, SQL_RET_TAKE_OUT, NSQL(SQL_RET_TAKE_OUT), 3, from, r->horizon, err, errlen);
+    return 0;
 }
 
 int month_end_retention_end(db_conn *c, const month_end_retention *r, char *err, size_t errlen)
@@ -405,9 +411,14 @@ int month_end_retention_end(db_conn *c, const month_end_retention *r, char *err,
         if (ret_build_range(c, first, last, err, errlen) != 0) return -1;
         return horizon_set(c, RETENTION, last, err, errlen);
     }
-    /* the VINs' new states, from the earlier first month end (their old
-     * states held nothing before the old one), or from the change's, to
-     * the old horizon */
+    /* the states deleted, from the old first month end or the change's, to
+     * the old horizon; those inserted, from the earlier first month end
+     * (the old states held nothing before the old one), or from the
+     * change's */
+    const char *take_from = later_of(r->first, r->since);
+    if (strcmp(take_from, r->horizon) <= 0 &&
+        exec_range(c, SQL_RET_TAKE_OUT, NSQL(SQL_RET_TAKE_OUT), 3, take_from, r->horizon, err, errlen) != 0)
+        return -1;
     const char *put_from = later_of(earlier_of(first, r->first), r->since);
     if (strcmp(put_from, r->horizon) <= 0 &&
         exec_range(c, SQL_RET_PUT_IN, NSQL(SQL_RET_PUT_IN), 3, put_from, r->horizon, err, errlen) != 0)

@@ -23,9 +23,13 @@ int month_end_receivables(db_conn *c, const rollup_touch *touched, int ntouched,
 int month_end_rebuild_receivables(db_conn *c, rollup_progress_fn progress, void *ud, char *err, size_t errlen);
 
 /* Retention around a refresh of some VINs' states (caller's transaction):
- * _begin takes their old states out (before rollup_vehicle_state changes),
- * _end puts their new ones in, and builds the month ends past the horizon
- * for every vehicle. A month end's rows depend on the facts up to it alone
+ * _begin reads the bounds and the horizon before rollup_vehicle_state
+ * changes; the refresh (core/data/rollup_asof.c) keeps the states it
+ * deleted in the connection's temporary table state_gone and those it
+ * inserted in state_came (both made by month_end_retention_prepare); _end
+ * takes the gone ones out, puts the new ones in (a state left as it was
+ * counts the same before and after, so it is neither), and builds the
+ * month ends past the horizon for every vehicle. A month end's rows depend on the facts up to it alone
  * (a first service after it is not yet one), so a change of facts dated
  * `since` or later (YYYY-MM-DD; "" = unknown: every month end) leaves the
  * month ends before `since` as they are, and only the later ones are
@@ -35,9 +39,18 @@ typedef struct month_end_retention {
     char since[11];             /* the first month end the change can reach ("" = every one) */
     bool taken_out;
 } month_end_retention;
-int month_end_retention_begin(db_conn *c, const char *const *vins, int nvins, const char *since,
-                              month_end_retention *r, char *err, size_t errlen);
+int month_end_retention_begin(db_conn *c, const char *since, month_end_retention *r, char *err, size_t errlen);
 int month_end_retention_end(db_conn *c, const month_end_retention *r, char *err, size_t errlen);
+/* A temporary table T of the columns of rollup_vehicle_state, keyed by VIN
+ * and day (made if need be). */
+#define STATE_ROWS_TEMP(T) \
+    "CREATE TEMPORARY TABLE IF NOT EXISTS " T " (vin CHAR(17) CHARACTER SET ascii COLLATE ascii_bin NOT NULL," \
+    " from_on DATE NOT NULL, until_on DATE NOT NULL," \
+    " last_store_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, sold_on DATE NULL," \
+    " sale_store_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL, first_visit_on DATE NULL," \
+    " span_class TINYINT UNSIGNED NOT NULL, PRIMARY KEY (vin, from_on))"
+/* The temporary tables state_gone and state_came, made if need be and emptied. */
+int month_end_retention_prepare(db_conn *c, char *err, size_t errlen);
 /* Every vehicle at every month end (caller's transaction), after
  * rollup_vehicle_state is complete. */
 int month_end_rebuild_retention(db_conn *c, char *err, size_t errlen);
