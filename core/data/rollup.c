@@ -2,7 +2,8 @@
  * importer calls rollup_refresh() inside its transaction with the stores and
  * business dates a file touched; each refresh deletes the derived rows of a
  * (store, date range) and rebuilds them with one INSERT ... SELECT ... GROUP
- * BY per table, never row by row. rollup_rebuild() (`fourscore rollup
+ * BY per table, never row by row (the vehicles' visits, by VIN, are computed
+ * anew and only the days that differ written: refresh_visits_vins). rollup_rebuild() (`fourscore rollup
  * --rebuild`) does the same for every store over all dates.
  *
  * What depends on what is data: each entity's line of the entity table

@@ -4,8 +4,10 @@
  *   rollup_vehicle_visit, vehicle_sales -> rollup_vehicle_state (by VIN)
  *   invoices, payments                  -> rollup_invoice_open (by store)
  * and has the month-end tables that read them follow (core/data/rollup_month_end.c).
- * Each refresh deletes the derived rows of a VIN or store and rebuilds them
- * with one INSERT ... SELECT; the rebuild does every VIN and store at once.
+ * A store's refresh deletes its derived rows and rebuilds them with one
+ * INSERT ... SELECT; a refresh by VIN computes the VINs' states anew and
+ * writes only those that differ (state_refresh_vins); the rebuild does every
+ * VIN and store at once.
  * The visits (core/data/rollup.c: a vehicle's closed non-internal ROs per day,
  * with that day's latest store) must be current first; nothing here reads
  * the per-store rollups, so they can be rebuilt beside them. */
