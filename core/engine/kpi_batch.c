@@ -78,6 +78,7 @@ static unsigned hash_bytes(const char *s, size_t n)
 /* Append n bytes of s to the growing key (*k, *len, *cap); -1 when out of memory. */
 static int key_add(char **k, size_t *len, size_t *cap, const char *s, size_t n)
 {
+    if (!s) n = 0;
     if (*len + n + 1 > *cap) {
         size_t c = *cap ? *cap : 256;
         while (*len + n + 1 > c) c *= 2;
@@ -86,7 +87,7 @@ static int key_add(char **k, size_t *len, size_t *cap, const char *s, size_t n)
         *k = g;
         *cap = c;
     }
-    memcpy(*k + *len, s, n);
+    if (n) memcpy(*k + *len, s, n);
     *len += n;
     (*k)[*len] = '\0';
     return 0;
@@ -165,7 +166,7 @@ unsigned char *kpi_batch_get(struct app *a, const principal *who, const char *bo
 {
     kpi_batches *b = a->kpi_batches;
     unsigned long long gen;
-    if (!b || !who || body_len > BATCH_MAX_BODY || !generation_now(a, &gen)) return NULL;
+    if (!b || !who || !body || !body_len || body_len > BATCH_MAX_BODY || !generation_now(a, &gen)) return NULL;
     size_t key_len;
     char *key = batch_key(who, gz, body, body_len, &key_len);
     if (!key) return NULL;
@@ -201,7 +202,7 @@ void kpi_batch_put(struct app *a, const principal *who, const char *body, size_t
 {
     kpi_batches *b = a->kpi_batches;
     unsigned long long now;
-    if (!b || !who || !gen || body_len > BATCH_MAX_BODY || len > BATCH_MAX_BYTES / 8) return;
+    if (!b || !who || !gen || !body || !body_len || body_len > BATCH_MAX_BODY || len > BATCH_MAX_BYTES / 8) return;
     if (!generation_now(a, &now) || now != gen) return;     /* already older than the data */
     batch_entry *e = calloc(1, sizeof *e);
     if (!e) return;
