@@ -202,12 +202,13 @@ typedef struct kc_days_sql {
     { Q(KC_SQL_DAYS(D1, M1), KC_SQL_DAYS(D2, M2)), Q(KC_SQL_MONTHS(D1, M1), KC_SQL_MONTHS(D2, M2)) }
 /* The repair-order sums (rollup_ro_day, rollup_ro_month). */
 #define KC_RO_DAYS_SQL(Q) KC_DAYS_SQL(Q, "rollup_ro_day", "rollup_ro_month")
-/* Per store SUM(NUM) over DEN from the repair-order sums (labour, parts). */
-#define KC_RO_SUMS_FROM_(NUM, DEN, FROM) \
+/* Per store SUM(NUM) over DEN from the per store and day (month) sums of
+ * DAYT and MONTHT; KC_RO_SUMS_SQL: of the repair orders (labour, parts). */
+#define KC_SUMS_FROM_(NUM, DEN, FROM) \
     "SELECT store_code, NULL, SUM(" NUM "), " DEN ", 1" FROM " GROUP BY store_code"
-#define KC_RO_SUMS_SQL(NUM, DEN) \
-    { KC_RO_SUMS_FROM_(NUM, DEN, KC_SQL_DAYS("rollup_ro_day", "rollup_ro_month")), \
-      KC_RO_SUMS_FROM_(NUM, DEN, KC_SQL_MONTHS("rollup_ro_day", "rollup_ro_month")) }
+#define KC_SUMS_SQL(NUM, DEN, DAYT, MONTHT) \
+    { KC_SUMS_FROM_(NUM, DEN, KC_SQL_DAYS(DAYT, MONTHT)), KC_SUMS_FROM_(NUM, DEN, KC_SQL_MONTHS(DAYT, MONTHT)) }
+#define KC_RO_SUMS_SQL(NUM, DEN) KC_SUMS_SQL(NUM, DEN, "rollup_ro_day", "rollup_ro_month")
 
 /* The three ranges of KC_SQL_DAYS, 'YYYY-MM-DD' each; an unused range
  * runs backwards (from after to) and so holds no day. */

@@ -172,14 +172,19 @@ static const char SQL_FOLLOWUP_MONTH_INSERT[] =
 static const char SQL_CSI_DAY_DELETE[] =
     DAYS_DELETE("rollup_csi_day");
 static const char SQL_CSI_DAY_INSERT[] =
-    "INSERT INTO rollup_csi_day (store_code, day, responses, score_sum)"
+    "INSERT INTO rollup_csi_day (store_code, day, responses, score_sum, reliability_sum, responsiveness_sum,"
+    " assurance_sum, empathy_sum, tangibles_sum)"
     " SELECT store_code, surveyed_on, COUNT(*),"
-    "  SUM(0.32 * reliability + 0.22 * responsiveness + 0.19 * assurance + 0.16 * empathy + 0.11 * tangibles)"
+    "  SUM(0.32 * reliability + 0.22 * responsiveness + 0.19 * assurance + 0.16 * empathy + 0.11 * tangibles),"
+    "  SUM(reliability), SUM(responsiveness), SUM(assurance), SUM(empathy), SUM(tangibles)"
     " FROM csi_surveys WHERE store_code = ? AND surveyed_on BETWEEN ? AND ? GROUP BY store_code, surveyed_on";
 static const char SQL_CSI_MONTH_DELETE[] =
     MONTHS_DELETE("rollup_csi_month");
 static const char SQL_CSI_MONTH_INSERT[] =
-    MONTHS_INSERT("rollup_csi_month", "rollup_csi_day", "", "responses, score_sum", "SUM(responses), SUM(score_sum)");
+    MONTHS_INSERT("rollup_csi_month", "rollup_csi_day", "",
+                  "responses, score_sum, reliability_sum, responsiveness_sum, assurance_sum, empathy_sum, tangibles_sum",
+                  "SUM(responses), SUM(score_sum), SUM(reliability_sum), SUM(responsiveness_sum), SUM(assurance_sum),"
+                  " SUM(empathy_sum), SUM(tangibles_sum)");
 static const char SQL_PREMIUM_DAY_DELETE[] =
     DAYS_DELETE("rollup_premium_day");
 static const char SQL_PREMIUM_DAY_INSERT[] =

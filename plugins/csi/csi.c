@@ -5,43 +5,31 @@
  * store (a mean pools all observations: the engine divides summed scores by
  * summed counts).
  *
- * The score and the count read the per store and day (or month) sums of
- * schemas/014_survey_policy_rollups.sql: the weights of the source documents
- * (reliability 0.32, responsiveness 0.22, assurance 0.19, empathy 0.16,
- * tangibles 0.11, 0-10 scale) are applied there, by the data layer. That
- * rollup keeps no sum per dimension, so the dimensions read csi_surveys by
- * its surveyed_on index (k_csi_day, schemas/007_kpi_indexes.sql). */
+ * Every KPI reads the per store and day (or month) sums of
+ * schemas/014_survey_policy_rollups.sql and 029_csi_dimensions.sql: the
+ * weights of the source documents (reliability 0.32, responsiveness 0.22,
+ * assurance 0.19, empathy 0.16, tangibles 0.11, 0-10 scale) are applied
+ * there, by the data layer, and each dimension is summed beside the score,
+ * over the surveys counted in `responses`. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
 /* --- queries --- */
 
-#define SCORE(FROM) "SELECT store_code, NULL, SUM(score_sum), SUM(responses), 1" FROM " GROUP BY store_code"
-#define RESPONSES(FROM) "SELECT store_code, NULL, SUM(responses), 1, 1" FROM " GROUP BY store_code"
-static const kc_days_sql SQL_SCORE = KC_DAYS_SQL(SCORE, "rollup_csi_day", "rollup_csi_month");
-static const kc_days_sql SQL_RESPONSES = KC_DAYS_SQL(RESPONSES, "rollup_csi_day", "rollup_csi_month");
+/* Per store SUM(NUM) over DEN from the survey sums. */
+#define CSI_SUMS(NUM, DEN) KC_SUMS_SQL(NUM, DEN, "rollup_csi_day", "rollup_csi_month")
+static const kc_days_sql SQL_SCORE = CSI_SUMS("score_sum", "SUM(responses)");
+static const kc_days_sql SQL_RESPONSES = CSI_SUMS("responses", "1");
+/* A dimension: its sum over the surveys dated in the period, and their number. */
+static const kc_days_sql SQL_RELIABILITY = CSI_SUMS("reliability_sum", "SUM(responses)");
+static const kc_days_sql SQL_RESPONSIVENESS = CSI_SUMS("responsiveness_sum", "SUM(responses)");
+static const kc_days_sql SQL_ASSURANCE = CSI_SUMS("assurance_sum", "SUM(responses)");
+static const kc_days_sql SQL_EMPATHY = CSI_SUMS("empathy_sum", "SUM(responses)");
+static const kc_days_sql SQL_TANGIBLES = CSI_SUMS("tangibles_sum", "SUM(responses)");
 
 static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 {
     return kc_query_days_emit(call, args, args->kpi->user);
-}
-
-/* Per store: the sum of one dimension over the surveys dated in the period,
- * and their number. Placeholders: from, to. */
-#define DIMENSION_SQL(COLUMN) \
-    "SELECT store_code, NULL, SUM(" COLUMN "), COUNT(*), 1 FROM csi_surveys" \
-    " WHERE surveyed_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code"
-static const char SQL_RELIABILITY[] = DIMENSION_SQL("reliability");
-static const char SQL_RESPONSIVENESS[] = DIMENSION_SQL("responsiveness");
-static const char SQL_ASSURANCE[] = DIMENSION_SQL("assurance");
-static const char SQL_EMPATHY[] = DIMENSION_SQL("empathy");
-static const char SQL_TANGIBLES[] = DIMENSION_SQL("tangibles");
-
-/* .user: the dimension's statement. */
-static int compute_dimension(fsp_call *call, const fsp_kpi_args *args)
-{
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, args->kpi->user, params, KC_COUNT(params));
 }
 
 /* --- the catalogue --- */
@@ -51,7 +39,7 @@ static int compute_dimension(fsp_call *call, const fsp_kpi_args *args)
             .fold = FSP_FOLD_RATIO, \
             .formula = "Mean of " NAME " (0-10) over the surveys dated in the period (a SERVQUAL dimension of " \
                        "csi.score).", \
-            .compute = compute_dimension, .user = SQL)
+            .compute = compute_period_query, .user = &SQL)
 
 static const fsp_kpi_def csi_kpis[] = {
     FSP_KPI(.id = "csi.score", .name_zh = "满意度", .name_en = "Customer satisfaction", .unit = "score",
@@ -77,5 +65,5 @@ static int csi_init(fsp_host *host, const fsp_host_api *api)
     return kc_register_all(host, api, csi_kpis, KC_COUNT(csi_kpis), NULL, 0, NULL);
 }
 
-FSP_PLUGIN(.name = "csi", .version = "1.1.0", .init = csi_init,
+FSP_PLUGIN(.name = "csi", .version = "1.2.0", .init = csi_init,
            .description = "Customer satisfaction: SERVQUAL-weighted score, responses and the five dimensions");
