@@ -84,6 +84,7 @@ enum entity_feed {
     FEED_RECEIVABLES    = 1u << 9, /* the receivables at every month end of the store (a customer's type) */
     FEED_NEW_POLICIES   = 1u << 10,/* rollup_sale_match and its counts (by VIN) */
     FEED_RENEWALS       = 1u << 11,/* rollup_policy_match and its counts (by VIN, with the new-policy matches) */
+    FEED_SALES          = 1u << 12,/* rollup_sales_day, _month (per store, dates) */
 };
 
 /* A column naming an earlier row of the same entity and store for the same

@@ -166,6 +166,18 @@ static const char SQL_FOLLOWUP_MONTH_DELETE[] =
 static const char SQL_FOLLOWUP_MONTH_INSERT[] =
     MONTHS_INSERT("rollup_ro_followup_month", "rollup_ro_followup_day", ", lag_days", "ro_count", "SUM(ro_count)");
 
+/* --- new-car sales (030_sales_rollups.sql): per store and day, then month. Params: store, from, to. --- */
+
+static const char SQL_SALES_DAY_DELETE[] = DAYS_DELETE("rollup_sales_day");
+static const char SQL_SALES_DAY_INSERT[] =
+    "INSERT INTO rollup_sales_day (store_code, day, units, revenue, referrals)"
+    " SELECT store_code, sold_on, COUNT(*), SUM(sale_amount), SUM(IF(referral, 1, 0)) FROM vehicle_sales"
+    " WHERE store_code = ? AND sold_on BETWEEN ? AND ? GROUP BY store_code, sold_on";
+static const char SQL_SALES_MONTH_DELETE[] = MONTHS_DELETE("rollup_sales_month");
+static const char SQL_SALES_MONTH_INSERT[] =
+    MONTHS_INSERT("rollup_sales_month", "rollup_sales_day", "", "units, revenue, referrals",
+                  "SUM(units), SUM(revenue), SUM(referrals)");
+
 /* --- surveys and premium (014_survey_policy_rollups.sql) --- */
 
 /* Per store and day, then month. Params: store, from, to. */
@@ -293,6 +305,9 @@ static const char *const RO_AFTER_ROS[] = {
     SQL_FOLLOWUP_DAY_DELETE, SQL_FOLLOWUP_DAY_INSERT, SQL_FOLLOWUP_MONTH_DELETE, SQL_FOLLOWUP_MONTH_INSERT,
 };
 static const char *const STOCK_ALL[] = { SQL_STOCK_DELETE, SQL_STOCK_INSERT, SQL_STOCK_AGE_DELETE, SQL_STOCK_AGE_INSERT };
+static const char *const SALES_ALL[] = {
+    SQL_SALES_DAY_DELETE, SQL_SALES_DAY_INSERT, SQL_SALES_MONTH_DELETE, SQL_SALES_MONTH_INSERT,
+};
 static const char *const CSI_ALL[] = { SQL_CSI_DAY_DELETE, SQL_CSI_DAY_INSERT, SQL_CSI_MONTH_DELETE, SQL_CSI_MONTH_INSERT };
 static const char *const PREMIUM_ALL[] = {
     SQL_PREMIUM_DAY_DELETE, SQL_PREMIUM_DAY_INSERT, SQL_PREMIUM_MONTH_DELETE, SQL_PREMIUM_MONTH_INSERT,
@@ -315,6 +330,11 @@ static int refresh_ro_range(db_conn *c, const char *store, const char *from, con
 static int refresh_stock(db_conn *c, const char *store, const char *from, const char *to, char *err, size_t errlen)
 {
     return EXEC_EACH(c, STOCK_ALL, store, from, to, err, errlen);
+}
+
+static int refresh_sales(db_conn *c, const char *store, const char *from, const char *to, char *err, size_t errlen)
+{
+    return EXEC_EACH(c, SALES_ALL, store, from, to, err, errlen);
 }
 
 static int refresh_csi(db_conn *c, const char *store, const char *from, const char *to, char *err, size_t errlen)
@@ -450,6 +470,7 @@ static const refresh_step REFRESH_STEPS[] = {
       "appointments and follow-up calls, by DATE(closed_at)", refresh_ro_range, NULL },
     { FEED_STOCK, "rollup_stock, rollup_stock_age: from parts_stock by snapshot_on", refresh_stock, NULL },
     { FEED_CSI, "rollup_csi_day, _month: from csi_surveys by surveyed_on", refresh_csi, NULL },
+    { FEED_SALES, "rollup_sales_day, _month: from vehicle_sales by sold_on", refresh_sales, NULL },
     { FEED_PREMIUM, "rollup_premium_day, _month: from insurance_policies by sold_on", refresh_premium, NULL },
     { FEED_INVOICED, "rollup_invoice_day, _month: from invoices by issued_on", refresh_invoiced, NULL },
     { FEED_RO_RECEIVABLES, "the receivables at month ends (rollup_month_end.c): from rollup_ro's gross profit",
@@ -519,13 +540,15 @@ static const char *const DERIVED_TABLES[] = {
     "rollup_policy_match", "rollup_sale_match", "rollup_renewal_day", "rollup_renewal_month",
     "rollup_new_policy_day", "rollup_new_policy_month", "rollup_receivable_age", "rollup_receivable_month",
     "rollup_retention_last", "rollup_retention_churn", "rollup_retention_first", "rollup_horizon",
+    "rollup_sales_day", "rollup_sales_month",
 };
 /* The per-store tables, emptied inside the one-transaction rebuild. */
 static const char *const ROLLUP_TABLES_CLEAR[] = {
     "DELETE FROM rollup_ro", "DELETE FROM rollup_ro_day", "DELETE FROM rollup_ro_insurer_day",
     "DELETE FROM rollup_ro_month", "DELETE FROM rollup_ro_insurer_month",
     "DELETE FROM rollup_ro_followup_day", "DELETE FROM rollup_ro_followup_month",
-    "DELETE FROM rollup_csi_day", "DELETE FROM rollup_csi_month",
+    "DELETE FROM rollup_csi_day", "DELETE FROM rollup_csi_month", "DELETE FROM rollup_sales_day",
+    "DELETE FROM rollup_sales_month",
     "DELETE FROM rollup_premium_day", "DELETE FROM rollup_premium_month",
     "DELETE FROM rollup_invoice_day", "DELETE FROM rollup_invoice_month",
     "DELETE FROM rollup_stock", "DELETE FROM rollup_stock_age", "DELETE FROM rollup_vehicle_visit",

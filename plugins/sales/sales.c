@@ -4,28 +4,24 @@
  * selling store by its sold_on in the period; the engine folds stores into
  * regions, the group and months.
  *
- * No rollup holds sales per store and day with their amounts and referrals,
- * so the KPIs read vehicle_sales by its sold_on index (k_sale_day), one
- * grouped pass over the period's sales. */
+ * All read the per store and day (or month) sums of the sales
+ * (schemas/030_sales_rollups.sql): units, revenue and referrals. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
 /* --- queries --- */
 
-/* Per store over the sales with sold_on in [from, to]. Placeholders: from, to. */
-#define SALES_SQL(NUM, DEN) \
-    "SELECT store_code, NULL, " NUM ", " DEN ", 1 FROM vehicle_sales" \
-    " WHERE sold_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code"
-static const char SQL_UNITS[] = SALES_SQL("COUNT(*)", "1");
-static const char SQL_REVENUE[] = SALES_SQL("SUM(sale_amount)", "1");
-/* An empty referral is false. */
-static const char SQL_REFERRAL_SHARE[] = SALES_SQL("SUM(IF(referral, 1, 0))", "COUNT(*)");
+/* Per store SUM(NUM) over DEN from the sales sums of the period. */
+#define SALES_SUMS(NUM, DEN) KC_SUMS_SQL(NUM, DEN, "rollup_sales_day", "rollup_sales_month")
+static const kc_days_sql SQL_UNITS = SALES_SUMS("units", "1");
+static const kc_days_sql SQL_REVENUE = SALES_SUMS("revenue", "1");
+/* An empty referral is false (counted so by the rollup). */
+static const kc_days_sql SQL_REFERRAL_SHARE = SALES_SUMS("referrals", "SUM(units)");
 
-/* .user: the KPI's statement. */
+/* .user: the KPI's day and month statements. */
 static int compute_sales(fsp_call *call, const fsp_kpi_args *args)
 {
-    fsp_param params[] = { KC_PERIOD_PARAMS(args) };
-    return kc_query_emit(call, args, args->kpi->user, params, KC_COUNT(params));
+    return kc_query_days_emit(call, args, args->kpi->user);
 }
 
 /* --- the catalogue --- */
@@ -37,16 +33,16 @@ static const fsp_kpi_def sales_kpis[] = {
             .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
             .formula = "Vehicle sales with sold_on in the period, credited to the selling store (every sale counts, "
                        "a vehicle sold again too).",
-            .compute = compute_sales, .user = SQL_UNITS),
+            .compute = compute_sales, .user = &SQL_UNITS),
     FSP_KPI(.id = "sales.revenue", .budget = 1, .name_zh = "新车销售额", .name_en = "New vehicle sales revenue", .unit = "CNY",
             .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_SUM,
             .formula = "Sum of sale_amount of the vehicle sales of the period (selling store).",
-            .compute = compute_sales, .user = SQL_REVENUE),
+            .compute = compute_sales, .user = &SQL_REVENUE),
     FSP_KPI(.id = "sales.referral_share", .name_zh = "转介绍率", .name_en = "Referral share", .unit = "ratio",
             .direction = FSP_DIR_HIGHER, .fold = FSP_FOLD_RATIO,
             .formula = "Vehicle sales of the period with referral (empty is false) / vehicle sales of the period "
                        "(selling store).",
-            .compute = compute_sales, .user = SQL_REFERRAL_SHARE),
+            .compute = compute_sales, .user = &SQL_REFERRAL_SHARE),
 };
 
 /* --- the plugin --- */
@@ -56,5 +52,5 @@ static int sales_init(fsp_host *host, const fsp_host_api *api)
     return kc_register_all(host, api, sales_kpis, KC_COUNT(sales_kpis), NULL, 0, NULL);
 }
 
-FSP_PLUGIN(.name = "sales", .version = "1.0.0", .init = sales_init,
+FSP_PLUGIN(.name = "sales", .version = "1.1.0", .init = sales_init,
            .description = "New-car sales: units, revenue, referral share");
