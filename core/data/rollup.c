@@ -538,7 +538,7 @@ static const char *const DERIVED_TABLES[] = {
     "rollup_premium_day", "rollup_premium_month", "rollup_invoice_day", "rollup_invoice_month",
     "rollup_stock", "rollup_stock_age", "rollup_vehicle_visit", "rollup_vehicle_state", "rollup_invoice_open",
     "rollup_policy_match", "rollup_sale_match", "rollup_renewal_day", "rollup_renewal_month",
-    "rollup_new_policy_day", "rollup_new_policy_month", "rollup_receivable_age", "rollup_receivable_month",
+    "rollup_new_policy_day", "rollup_new_policy_month", "rollup_receivable_age", "rollup_receivable_day",
     "rollup_retention_last", "rollup_retention_churn", "rollup_retention_first", "rollup_horizon",
     "rollup_sales_day", "rollup_sales_month",
 };

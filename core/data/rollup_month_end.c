@@ -3,7 +3,8 @@
  * read a few rows per store when `to` is a month end (the end of every
  * whole-month period, and of each month of a trend):
  *   rollup_invoice_open, payments, customers, rollup_ro
- *       -> rollup_receivable_age, _month (by store, from a month end on)
+ *       -> rollup_receivable_age (by store, from a month end on), and
+ *          rollup_receivable_day (every day: core/data/rollup_receivable_day.c)
  *   rollup_vehicle_state -> rollup_retention_last, _churn, _first (by VIN:
  *       the states a refresh of the VINs an import touched deleted are
  *       taken out, those it inserted added)
@@ -17,6 +18,7 @@
 #include "calendar.h"
 #include "rollup_match.h"
 #include "rollup_month_end.h"
+#include "rollup_receivable_day.h"
 
 #define ASCII_COL " CHARACTER SET ascii COLLATE ascii_bin NOT NULL"
 #define RECEIVABLES "receivables"
@@ -86,25 +88,19 @@ static int horizon_clear(db_conn *c, const char *name, char *err, size_t errlen)
 
 /* --- receivables --- */
 
-/* One store's open invoices as of each month end from ? to ? (both month
- * ends), with positive open amounts only (a covered invoice adds 0 to every
- * figure), in the connection's temporary table recv_open; then its age rows
- * and month rows, and the customers over their limit (gross profit of their
- * ROs at the store closed in the six months up to the month end). */
-static const char SQL_RECV_TEMP[] =
-    "CREATE TEMPORARY TABLE IF NOT EXISTS recv_open (day DATE NOT NULL, customer_code VARCHAR(32)" ASCII_COL ","
-    " government TINYINT(1) NOT NULL, age_days INT UNSIGNED NOT NULL, open_amount DECIMAL(20,2) NOT NULL)";
-static const char SQL_RECV_TEMP_CLEAR[] = "DELETE FROM recv_open";
-/* Each invoice of the store is read once and met with the month ends it is
- * open at (a join buffer of a few dozen days), its payments summed up to
- * each: ten times faster than looking the store's invoices up per month end.
- * The keys are named: right after a bulk load the statistics may not know
- * the tables yet (a demo load took 15 s per store without them).
- * Params: first, last, first (the month ends), store. */
-static const char SQL_RECV_OPEN[] =
-    "INSERT INTO recv_open (day, customer_code, government, age_days, open_amount)"
-    " SELECT day, customer_code, government, age_days, open_amount FROM ("
-    "  SELECT m.day, a.customer_code,"
+/* One store's open amounts by customer type and age at each month end from
+ * ? to ? (both month ends), with positive open amounts only (a covered
+ * invoice adds 0 to every figure). Each invoice of the store is read once
+ * and met with the month ends it is open at (a join buffer of a few dozen
+ * days), its payments summed up to each: ten times faster than looking the
+ * store's invoices up per month end. The keys are named: right after a bulk
+ * load the statistics may not know the tables yet (a demo load took 15 s
+ * per store without them). Every other figure of a month end is in its day
+ * row (031). Params: store, first, last, first (the month ends), store. */
+static const char SQL_RECV_AGE_INSERT[] =
+    "INSERT INTO rollup_receivable_age (day, store_code, government, age_days, open_amount)"
+    " SELECT day, ?, government, age_days, SUM(open_amount) FROM ("
+    "  SELECT m.day,"
     "   COALESCE((SELECT c.type = 'government' FROM customers c"
     "     WHERE c.store_code = a.store_code AND c.customer_code = a.customer_code), 0) AS government,"
     "   DATEDIFF(m.day, a.issued_on) AS age_days, a.amount - COALESCE(SUM(p.amount), 0) AS open_amount"
@@ -114,55 +110,29 @@ static const char SQL_RECV_OPEN[] =
     "   ON p.store_code = a.store_code AND p.invoice_no = a.invoice_no AND p.paid_on <= m.day"
     "  WHERE a.store_code = ?"
     "  GROUP BY m.day, a.store_code, a.invoice_no, a.customer_code, a.issued_on, a.amount"
-    "  HAVING open_amount > 0) o";
+    "  HAVING open_amount > 0) o GROUP BY day, government, age_days";
 /* Params: store, first, last. */
 static const char SQL_RECV_AGE_DELETE[] =
     "DELETE FROM rollup_receivable_age WHERE store_code = ? AND day BETWEEN ? AND ?";
-static const char SQL_RECV_MONTH_DELETE[] =
-    "DELETE FROM rollup_receivable_month WHERE store_code = ? AND day BETWEEN ? AND ?";
-/* Params: store. */
-static const char SQL_RECV_AGE_INSERT[] =
-    "INSERT INTO rollup_receivable_age (day, store_code, government, age_days, open_amount)"
-    " SELECT day, ?, government, age_days, SUM(open_amount) FROM recv_open GROUP BY day, government, age_days";
-static const char SQL_RECV_MONTH_INSERT[] =
-    "INSERT INTO rollup_receivable_month (store_code, day, open_amount, age_0_30, age_31_60, age_61_90,"
-    " age_91_180, age_181_365, age_over_365, over_limit_accounts)"
-    " SELECT ?, day, SUM(open_amount), SUM(IF(age_days <= 30, open_amount, 0)),"
-    "  SUM(IF(age_days BETWEEN 31 AND 60, open_amount, 0)), SUM(IF(age_days BETWEEN 61 AND 90, open_amount, 0)),"
-    "  SUM(IF(age_days BETWEEN 91 AND 180, open_amount, 0)), SUM(IF(age_days BETWEEN 181 AND 365, open_amount, 0)),"
-    "  SUM(IF(age_days > 365, open_amount, 0)), 0"
-    " FROM recv_open GROUP BY day";
-/* Params: store, store. */
-static const char SQL_RECV_OVER_LIMIT[] =
-    "UPDATE rollup_receivable_month r JOIN (SELECT day, COUNT(*) AS accounts FROM"
-    "  (SELECT day, customer_code, SUM(open_amount) AS open_amount FROM recv_open GROUP BY day, customer_code) c"
-    "  WHERE c.open_amount > COALESCE((SELECT SUM(x.revenue - x.cost) FROM rollup_ro x FORCE INDEX (k_rollup_ro_customer)"
-    "   WHERE x.store_code = ? AND x.customer_code = c.customer_code"
-    "   AND x.day > c.day - INTERVAL 6 MONTH AND x.day <= c.day), 0)"
-    "  GROUP BY day) o ON o.day = r.day"
-    " SET r.over_limit_accounts = o.accounts WHERE r.store_code = ?";
-
 static const char SQL_RECV_BOUNDS[] =
     "SELECT LAST_DAY(MIN(issued_on)), LAST_DAY(MAX(issued_on)) FROM rollup_invoice_open";
 static const char SQL_RECV_CLEAR[] = "DELETE FROM rollup_receivable_age";
-static const char SQL_RECV_CLEAR_MONTHS[] = "DELETE FROM rollup_receivable_month";
 
-/* One store's month ends [first, last] (month ends; nothing when first > last). */
-static int recv_store_range(db_conn *c, const char *store, const char *first, const char *last,
+/* One store's month ends [first, last] (month ends; nothing when first >
+ * last; with_ages: the open amounts by age too, else only the day rows) and
+ * its days from the first of first's month to last. */
+static int recv_store_range(db_conn *c, const char *store, const char *first, const char *last, bool with_ages,
                             char *err, size_t errlen)
 {
     if (!first[0] || !last[0] || strcmp(first, last) > 0) return 0;
+    char first_day[11];
+    snprintf(first_day, sizeof first_day, "%.8s01", first);
     db_val range[3] = { DB_STR(store), DB_STR(first), DB_STR(last) };
-    db_val open[4] = { DB_STR(first), DB_STR(last), DB_STR(first), DB_STR(store) };
-    db_val two[2] = { DB_STR(store), DB_STR(store) };
-    return db_exec_text(c, SQL_RECV_TEMP, err, errlen) != 0 ||
-           db_exec(c, SQL_RECV_TEMP_CLEAR, NULL, 0, NULL, err, errlen) != 0 ||
-           db_exec(c, SQL_RECV_OPEN, open, 4, NULL, err, errlen) != 0 ||
-           db_exec(c, SQL_RECV_AGE_DELETE, range, 3, NULL, err, errlen) != 0 ||
-           db_exec(c, SQL_RECV_MONTH_DELETE, range, 3, NULL, err, errlen) != 0 ||
-           db_exec(c, SQL_RECV_AGE_INSERT, range, 1, NULL, err, errlen) != 0 ||
-           db_exec(c, SQL_RECV_MONTH_INSERT, range, 1, NULL, err, errlen) != 0 ||
-           db_exec(c, SQL_RECV_OVER_LIMIT, two, 2, NULL, err, errlen) != 0 ? -1 : 0;
+    db_val ages[5] = { DB_STR(store), DB_STR(first), DB_STR(last), DB_STR(first), DB_STR(store) };
+    if (with_ages && (db_exec(c, SQL_RECV_AGE_DELETE, range, 3, NULL, err, errlen) != 0 ||
+                      db_exec(c, SQL_RECV_AGE_INSERT, ages, 5, NULL, err, errlen) != 0))
+        return -1;
+    return receivable_days_store(c, store, first_day, last, err, errlen);
 }
 
 /* The first and last month ends with invoices, and the horizon ("" each
@@ -212,7 +182,7 @@ int month_end_receivables(db_conn *c, const rollup_touch *touched, int ntouched,
             month_end_after(t->to, 6, six);              /* the limit looks back six months */
             if (strcmp(six, to) < 0) snprintf(to, sizeof to, "%s", six);
         }
-        if (recv_store_range(c, t->store_code, from, to, err, errlen) != 0) return -1;
+        if (recv_store_range(c, t->store_code, from, to, why != RECV_AFTER_ROS, err, errlen) != 0) return -1;
     }
     if (!moves) return 0;
     db_result *stores = NULL;
@@ -220,7 +190,7 @@ int month_end_receivables(db_conn *c, const rollup_touch *touched, int ntouched,
     int rc = 0;
     for (int i = 0; i < stores->nrows && rc == 0; i++)
         if (!touched_has(touched, ntouched, db_cell(stores, i, 0)))
-            rc = recv_store_range(c, db_cell(stores, i, 0), new_from, horizon, err, errlen);
+            rc = recv_store_range(c, db_cell(stores, i, 0), new_from, horizon, true, err, errlen);
     db_result_free(stores);
     return rc != 0 ? -1 : horizon_set(c, RECEIVABLES, horizon, err, errlen);
 }
@@ -229,7 +199,7 @@ int month_end_rebuild_receivables(db_conn *c, rollup_progress_fn progress, void 
 {
     recv_plan p;
     if (db_exec(c, SQL_RECV_CLEAR, NULL, 0, NULL, err, errlen) != 0 ||
-        db_exec(c, SQL_RECV_CLEAR_MONTHS, NULL, 0, NULL, err, errlen) != 0 ||
+        receivable_days_clear(c, err, errlen) != 0 ||
         horizon_clear(c, RECEIVABLES, err, errlen) != 0 ||
         recv_plan_get(c, true, &p, err, errlen) != 0)
         return -1;
@@ -239,7 +209,7 @@ int month_end_rebuild_receivables(db_conn *c, rollup_progress_fn progress, void 
     int rc = 0;
     for (int i = 0; i < stores->nrows && rc == 0; i++) {
         if (progress) progress(ud, i, stores->nrows, db_cell(stores, i, 0));
-        rc = recv_store_range(c, db_cell(stores, i, 0), p.first, p.last, err, errlen);
+        rc = recv_store_range(c, db_cell(stores, i, 0), p.first, p.last, true, err, errlen);
     }
     db_result_free(stores);
     return rc != 0 ? -1 : horizon_set(c, RECEIVABLES, p.last, err, errlen);

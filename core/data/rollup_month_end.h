@@ -1,5 +1,5 @@
 /* rollup_month_end: the receivables and retention month-end tables of
- * schemas/016 and 017, kept current from the as-of tables (core/data/rollup_asof.c)
+ * schemas/016 and 017 (and the receivables' day rows of 031), kept current from the as-of tables (core/data/rollup_asof.c)
  * and rollup_ro; each holds every month end up to its horizon. */
 #ifndef FS_ROLLUP_MONTH_END_H
 #define FS_ROLLUP_MONTH_END_H
@@ -8,13 +8,15 @@
 #include "db.h"
 #include "rollup_scope.h"
 
-/* The receivables at month ends of the touched stores, inside the caller's
- * transaction, after rollup_invoice_open (and rollup_ro) are current:
- * RECV_DATES from the month end of each store's `from` on (invoices,
- * payments); RECV_WHOLE every month end (customers); RECV_AFTER_ROS the month
- * ends from `from` to six months after `to` (repair orders and their lines:
- * the credit limit). When the last invoice's month end passes the horizon,
- * every other store gets the new month ends too. Returns 0, or -1 with err. */
+/* The receivables of the touched stores at month ends (by age) and on every
+ * day (core/data/rollup_receivable_day.c), inside the caller's transaction,
+ * after rollup_invoice_open (and rollup_ro) are current: RECV_DATES from the
+ * month of each store's `from` on (invoices, payments); RECV_WHOLE every
+ * month (customers); RECV_AFTER_ROS the days from the month of `from` to six
+ * months after `to` (repair orders and their lines: the credit limit, which
+ * only the day rows hold). When the last invoice's month end passes the
+ * horizon, every other store gets the new month ends and days too. Returns
+ * 0, or -1 with err. */
 typedef enum recv_reason { RECV_DATES, RECV_WHOLE, RECV_AFTER_ROS } recv_reason;
 int month_end_receivables(db_conn *c, const rollup_touch *touched, int ntouched, recv_reason why,
                           char *err, size_t errlen);

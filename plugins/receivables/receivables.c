@@ -3,25 +3,31 @@
  * before `to` is open for its amount less its payments paid on or before
  * `to`, and aged in days from issued_on to `to`. Emitted per store.
  *
- * A `to` that is a month end (the end of every whole-month period, and of
- * each month of a trend) up to the horizon is read from the month-end tables
- * of schemas/016_receivable_month_ends.sql: one row per store, or for
- * overdue the open amounts by customer type and age. Any other `to` near a
- * held month end (a day of a running month, a day past the horizon) reads
- * the nearer one's open amounts by customer type and age, their ages moved
- * to `to`, with the invoices issued or paid between the two days
- * (SQL_AGES_NEAR), for every aging KPI but over_limit_accounts; the
- * nine that share one `to` are computed by one statement and kept for the
- * data generation (SQL_AGES_ALL). Before the first horizon, and
- * for the customers over their limit, `to` reads
- * only the invoices that may be open as of `to`: those of
- * rollup_invoice_open (schemas/006_asof.sql) not settled by then, a few short
- * ranges of its primary key, with their payments up to `to` by key lookups. An
- * invoice settled on or before `to` has every payment counted and an open
- * amount <= 0, so leaving it out changes no figure. The amounts invoiced in a
- * period (DSO) come from the per store and day (month) sums of 016. The lists
- * of the overdue invoices and of the customers over their limit read the same
- * CTEs as the KPIs they explain (receivables.overdue, over_limit_accounts). */
+ * Any `to` up to the horizon (the month end of the last invoice: a month
+ * end, a day of a running month, a day of a quarter not yet over) is read
+ * from the day rows of schemas/031_receivable_days.sql: one row per store
+ * owing anything, with the open amount, its age buckets (everyone's and the
+ * government customers'), and the customers over their limit. Overdue comes
+ * from the buckets when both terms settings are a bucket's upper edge (30,
+ * 60, 90, 180, 365 days: the defaults are 90 and 180); for other terms, a
+ * held month end reads the open amounts by customer type and age of
+ * schemas/016_receivable_month_ends.sql. A `to` past the horizon (or other
+ * terms on a day that is not a month end) reads the nearer held month end's
+ * open amounts by customer type and age, their ages moved to `to`, with the
+ * invoices issued or paid between the two days (SQL_AGES_NEAR), for every
+ * aging KPI but over_limit_accounts; the nine that share one `to` are
+ * computed by one statement and kept for the data generation
+ * (SQL_AGES_ALL). Before the first horizon, and past it for the customers
+ * over their limit, `to` reads only the invoices that may be open as of
+ * `to`: those of rollup_invoice_open (schemas/006_asof.sql) not settled by
+ * then, a few short ranges of its primary key, with their payments up to
+ * `to` by key lookups. An invoice settled on or before `to` has every
+ * payment counted and an open amount <= 0, so leaving it out changes no
+ * figure. The amounts invoiced in a period (DSO) come from the per store and
+ * day (month) sums of 016. The lists of the overdue invoices and of the
+ * customers over their limit read the same CTEs as the KPIs they explain
+ * (receivables.overdue, over_limit_accounts) over the invoices themselves,
+ * and the tests hold the day rows to them. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
 
@@ -75,17 +81,43 @@ static int month_end_held(fsp_call *call, const fsp_kpi_args *args, int *held)
     return kc_month_end_held(call, &horizon, "receivables", args->to, held);
 }
 
-/* One row per store owing anything at the month end ?. COLS: the figure's
- * numerator and denominator over the columns of rollup_receivable_month. */
-#define SQL_MONTH_END(COLS) \
-    "SELECT store_code, NULL, " COLS ", 1 FROM rollup_receivable_month WHERE day = CAST(? AS DATE)"
+/* --- any day up to the horizon (031) --- */
 
-/* Runs a month-end statement whose only placeholder is `to`. */
-static int month_end_emit(fsp_call *call, const fsp_kpi_args *args, const char *sql)
+/* *held = 1 when the day rows hold `to` (on or before the horizon: a store
+ * without a row that day owes nothing). 0, or -1 when the lookup failed. */
+static int day_held(fsp_call *call, const fsp_kpi_args *args, int *held)
+{
+    char day[11];
+    *held = 0;
+    if (kc_horizon_get(call, &horizon, "receivables", day) != 0) return -1;
+    *held = day[0] && strcmp(args->to, day) <= 0;
+    return 0;
+}
+
+/* One row per store owing anything on the day ?. COLS: the figure's
+ * numerator and denominator over the columns of rollup_receivable_day. */
+#define SQL_DAY(COLS) "SELECT store_code, NULL, " COLS ", 1 FROM rollup_receivable_day WHERE day = CAST(? AS DATE)"
+
+/* Runs a day statement whose only placeholder is `to`. */
+static int day_emit(fsp_call *call, const fsp_kpi_args *args, const char *sql)
 {
     fsp_param params[] = { FSP_P_TEXT(args->to) };
     return kc_query_emit(call, args, sql, params, KC_COUNT(params));
 }
+
+/* The open amount aged more than X days, of everyone or (P "gov_") of the
+ * government customers, from the buckets: exact when X is the upper edge of
+ * a bucket (30, 60, 90, 180, 365). Placeholders: X five times. */
+#define SQL_OVER_EDGE(P) \
+    "IF(? < 31, " P "age_31_60, 0) + IF(? < 61, " P "age_61_90, 0) + IF(? < 91, " P "age_91_180, 0)" \
+    " + IF(? < 181, " P "age_181_365, 0) + IF(? < 366, " P "age_over_365, 0)"
+#define OVER_EDGE_PARAMS(x) FSP_P_INT(x), FSP_P_INT(x), FSP_P_INT(x), FSP_P_INT(x), FSP_P_INT(x)
+static int on_edge(int days) { return days == 30 || days == 60 || days == 90 || days == 180 || days == 365; }
+/* Past terms: everyone's past the terms, less the government's, plus the
+ * government's past theirs. Placeholders: terms x 10, government terms x 5, to. */
+static const char SQL_OVERDUE_DAY[] =
+    "SELECT store_code, NULL, " SQL_OVER_EDGE("") " - (" SQL_OVER_EDGE("gov_") ") + " SQL_OVER_EDGE("gov_") ", 1, 1"
+    " FROM rollup_receivable_day WHERE day = CAST(? AS DATE)";
 
 /* --- a day near a held month end: its rows and the changes between --- */
 
@@ -341,11 +373,11 @@ static const char SQL_OVERDUE[] =
     "WITH " SQL_OPEN_INVOICES \
     " SELECT store_code, NULL, SUM(open_amount) * ?, 0, 1 FROM inv GROUP BY store_code" INVOICED(FROM)
 static const kc_days_sql SQL_DSO = KC_DAYS_SQL(DSO, "rollup_invoice_day", "rollup_invoice_month");
-/* The same at a held month end. Placeholders: days, to, the period's six. */
-#define DSO_MONTH_END(FROM) \
-    "SELECT store_code, NULL, open_amount * ?, 0, 1 FROM rollup_receivable_month WHERE day = CAST(? AS DATE)" \
+/* The same on a held day. Placeholders: days, to, the period's six. */
+#define DSO_DAY(FROM) \
+    "SELECT store_code, NULL, open_amount * ?, 0, 1 FROM rollup_receivable_day WHERE day = CAST(? AS DATE)" \
     INVOICED(FROM)
-static const kc_days_sql SQL_DSO_MONTH_END = KC_DAYS_SQL(DSO_MONTH_END, "rollup_invoice_day", "rollup_invoice_month");
+static const kc_days_sql SQL_DSO_DAY = KC_DAYS_SQL(DSO_DAY, "rollup_invoice_day", "rollup_invoice_month");
 static const kc_days_sql SQL_DSO_SINCE = KC_DAYS_SQL(DSO_SINCE, "rollup_invoice_day", "rollup_invoice_month");
 
 /* Customers (store, customer) owing more than their credit limit: the gross
@@ -371,9 +403,9 @@ static const char SQL_OVER_LIMIT_ACCOUNTS[] =
 
 /* --- compute --- */
 
-static const char SQL_OPEN_MONTH_END[] = SQL_MONTH_END("open_amount, 1");
-static const char SQL_OVER_90_MONTH_END[] = SQL_MONTH_END("age_91_180 + age_181_365 + age_over_365, open_amount");
-static const char SQL_OVER_LIMIT_MONTH_END[] = SQL_MONTH_END("over_limit_accounts, 1");
+static const char SQL_OPEN_DAY[] = SQL_DAY("open_amount, 1");
+static const char SQL_OVER_90_DAY[] = SQL_DAY("age_91_180 + age_181_365 + age_over_365, open_amount");
+static const char SQL_OVER_LIMIT_DAY[] = SQL_DAY("over_limit_accounts, 1");
 /* Past terms at a held month end, from the open amounts by customer type
  * and age. Placeholders: government terms, terms, to, government terms,
  * terms. */
@@ -384,8 +416,8 @@ static const char SQL_OVERDUE_MONTH_END[] =
 static int compute_open(fsp_call *call, const fsp_kpi_args *args)
 {
     int held;
-    if (month_end_held(call, args, &held) != 0) return -1;
-    if (held) return month_end_emit(call, args, SQL_OPEN_MONTH_END);
+    if (day_held(call, args, &held) != 0) return -1;
+    if (held) return day_emit(call, args, SQL_OPEN_DAY);
     near_day n;
     if (month_end_near(call, args, &n) != 0) return -1;
     if (AGES_SHARED(args, n)) return ages_emit(call, args, &n, AGE_OPEN, -1);
@@ -398,26 +430,26 @@ static int compute_open(fsp_call *call, const fsp_kpi_args *args)
 }
 
 /* The bucket of a definition: its user points to {lowest age, highest age,
- * its statement at a held month end}. */
+ * its statement on a held day}. */
 typedef struct age_bucket {
     int min_days, max_days;
-    const char *month_end_sql;
+    const char *day_sql;
     int figure;                  /* its column of SQL_AGES_ALL */
 } age_bucket;
 
-static const age_bucket bucket_0_30 = { 0, 30, SQL_MONTH_END("age_0_30, 1"), AGE_B0 },
-                        bucket_31_60 = { 31, 60, SQL_MONTH_END("age_31_60, 1"), AGE_B31 },
-                        bucket_61_90 = { 61, 90, SQL_MONTH_END("age_61_90, 1"), AGE_B61 },
-                        bucket_91_180 = { 91, 180, SQL_MONTH_END("age_91_180, 1"), AGE_B91 },
-                        bucket_181_365 = { 181, 365, SQL_MONTH_END("age_181_365, 1"), AGE_B181 },
-                        bucket_over_365 = { 366, 2000000000, SQL_MONTH_END("age_over_365, 1"), AGE_B366 };
+static const age_bucket bucket_0_30 = { 0, 30, SQL_DAY("age_0_30, 1"), AGE_B0 },
+                        bucket_31_60 = { 31, 60, SQL_DAY("age_31_60, 1"), AGE_B31 },
+                        bucket_61_90 = { 61, 90, SQL_DAY("age_61_90, 1"), AGE_B61 },
+                        bucket_91_180 = { 91, 180, SQL_DAY("age_91_180, 1"), AGE_B91 },
+                        bucket_181_365 = { 181, 365, SQL_DAY("age_181_365, 1"), AGE_B181 },
+                        bucket_over_365 = { 366, 2000000000, SQL_DAY("age_over_365, 1"), AGE_B366 };
 
 static int compute_age_bucket(fsp_call *call, const fsp_kpi_args *args)
 {
     const age_bucket *bucket = args->kpi->user;
     int held;
-    if (month_end_held(call, args, &held) != 0) return -1;
-    if (held) return month_end_emit(call, args, bucket->month_end_sql);
+    if (day_held(call, args, &held) != 0) return -1;
+    if (held) return day_emit(call, args, bucket->day_sql);
     near_day n;
     if (month_end_near(call, args, &n) != 0) return -1;
     if (AGES_SHARED(args, n)) return ages_emit(call, args, &n, bucket->figure, -1);
@@ -432,8 +464,8 @@ static int compute_age_bucket(fsp_call *call, const fsp_kpi_args *args)
 static int compute_over_90_share(fsp_call *call, const fsp_kpi_args *args)
 {
     int held;
-    if (month_end_held(call, args, &held) != 0) return -1;
-    if (held) return month_end_emit(call, args, SQL_OVER_90_MONTH_END);
+    if (day_held(call, args, &held) != 0) return -1;
+    if (held) return day_emit(call, args, SQL_OVER_90_DAY);
     near_day n;
     if (month_end_near(call, args, &n) != 0) return -1;
     if (AGES_SHARED(args, n)) return ages_emit(call, args, &n, AGE_OVER_90, AGE_OPEN);
@@ -450,8 +482,14 @@ static int compute_overdue(fsp_call *call, const fsp_kpi_args *args)
     int terms_days, government_terms_days, held;
     if (kc_setting_int(call, &receivables_settings[TERMS_DAYS], &terms_days) != 0 ||
         kc_setting_int(call, &receivables_settings[GOVERNMENT_TERMS_DAYS], &government_terms_days) != 0 ||
-        month_end_held(call, args, &held) != 0)
+        day_held(call, args, &held) != 0)
         return -1;
+    if (held && on_edge(terms_days) && on_edge(government_terms_days)) {
+        fsp_param params[] = { OVER_EDGE_PARAMS(terms_days), OVER_EDGE_PARAMS(terms_days),
+                               OVER_EDGE_PARAMS(government_terms_days), FSP_P_TEXT(args->to) };
+        return kc_query_emit(call, args, SQL_OVERDUE_DAY, params, KC_COUNT(params));
+    }
+    if (held && month_end_held(call, args, &held) != 0) return -1;
     if (held) {
         fsp_param params[] = { FSP_P_INT(government_terms_days), FSP_P_INT(terms_days), FSP_P_TEXT(args->to),
                                FSP_P_INT(government_terms_days), FSP_P_INT(terms_days) };
@@ -471,12 +509,12 @@ static int compute_overdue(fsp_call *call, const fsp_kpi_args *args)
 static int compute_dso(fsp_call *call, const fsp_kpi_args *args)
 {
     int held;
-    if (month_end_held(call, args, &held) != 0) return -1;
+    if (day_held(call, args, &held) != 0) return -1;
     kc_days d;
     kc_days_of(args, &d);
     if (held) {
         fsp_param params[] = { FSP_P_INT(args->days), FSP_P_TEXT(args->to), KC_DAYS_PARAMS(d) };
-        return kc_query_emit(call, args, kc_days_sql_of(&d, &SQL_DSO_MONTH_END), params, KC_COUNT(params));
+        return kc_query_emit(call, args, kc_days_sql_of(&d, &SQL_DSO_DAY), params, KC_COUNT(params));
     }
     near_day n;
     if (month_end_near(call, args, &n) != 0) return -1;
@@ -491,8 +529,8 @@ static int compute_dso(fsp_call *call, const fsp_kpi_args *args)
 static int compute_over_limit_accounts(fsp_call *call, const fsp_kpi_args *args)
 {
     int held;
-    if (month_end_held(call, args, &held) != 0) return -1;
-    if (held) return month_end_emit(call, args, SQL_OVER_LIMIT_MONTH_END);
+    if (day_held(call, args, &held) != 0) return -1;
+    if (held) return day_emit(call, args, SQL_OVER_LIMIT_DAY);
     fsp_param params[] = { AS_OF_PARAMS(args), FSP_P_TEXT(args->to), FSP_P_TEXT(args->to) };
     return kc_query_emit(call, args, SQL_OVER_LIMIT_ACCOUNTS, params, KC_COUNT(params));
 }
@@ -635,5 +673,5 @@ static int receivables_init(fsp_host *host, const fsp_host_api *api)
     return kc_register_lists(host, receivables_lists, KC_COUNT(receivables_lists));
 }
 
-FSP_PLUGIN(.name = "receivables", .version = "1.0.0", .init = receivables_init,
+FSP_PLUGIN(.name = "receivables", .version = "1.1.0", .init = receivables_init,
            .description = "Receivables as of the period end: open amount, ageing buckets, overdue, DSO, accounts over limit");
