@@ -17,9 +17,9 @@
 /* --- queries --- */
 
 /* Per store SUM(NUM) over DEN from the survey sums. */
-#define CSI_SUMS(NUM, DEN) KC_SUMS_SQL(NUM, DEN, "rollup_csi_day", "rollup_csi_month")
+#define CSI_SUMS(NUM, DEN) KC_SUMS_SQL(NUM ", responses", NUM, DEN, "rollup_csi_day", "rollup_csi_month")
 static const kc_days_sql SQL_SCORE = CSI_SUMS("score_sum", "SUM(responses)");
-static const kc_days_sql SQL_RESPONSES = CSI_SUMS("responses", "1");
+static const kc_days_sql SQL_RESPONSES = KC_SUMS_SQL("responses", "responses", "1", "rollup_csi_day", "rollup_csi_month");
 /* A dimension: its sum over the surveys dated in the period, and their number. */
 static const kc_days_sql SQL_RELIABILITY = CSI_SUMS("reliability_sum", "SUM(responses)");
 static const kc_days_sql SQL_RESPONSIVENESS = CSI_SUMS("responsiveness_sum", "SUM(responses)");

@@ -32,7 +32,7 @@ static const fsp_setting_def insurance_settings[] = {
  * or month sums of schemas/014_survey_policy_rollups.sql). */
 #define PREMIUM_DAYS "rollup_premium_day", "rollup_premium_month"
 #define PREMIUM(FROM) "SELECT store_code, insurer_code, SUM(premium), 1, 1" FROM " GROUP BY store_code, insurer_code"
-static const kc_days_sql SQL_PREMIUM = KC_DAYS_SQL(PREMIUM, PREMIUM_DAYS);
+static const kc_days_sql SQL_PREMIUM = KC_DAYS_SQL(PREMIUM, "insurer_code, premium", PREMIUM_DAYS);
 
 /* Sales in the period (credited to the selling store) whose VIN has a `new`
  * policy sold anywhere in the group within ? days either side of the sale:
@@ -42,7 +42,7 @@ static const kc_days_sql SQL_PREMIUM = KC_DAYS_SQL(PREMIUM, PREMIUM_DAYS);
 #define NEW_PENETRATION(FROM) \
     "SELECT store_code, NULL, SUM(IF(gap <= ?, sales, 0)), SUM(sales), 1" FROM " GROUP BY store_code"
 static const kc_days_sql SQL_NEW_PENETRATION =
-    KC_DAYS_SQL(NEW_PENETRATION, "rollup_new_policy_day", "rollup_new_policy_month");
+    KC_DAYS_SQL(NEW_PENETRATION, "gap, sales", "rollup_new_policy_day", "rollup_new_policy_month");
 
 static int compute_premium(fsp_call *call, const fsp_kpi_args *args)
 {
@@ -72,7 +72,8 @@ static int compute_new_penetration(fsp_call *call, const fsp_kpi_args *args)
 #define RENEWAL_RATE(FROM) \
     "SELECT store_code, insurer_code, SUM(IF(gap <= ?, policies, 0)), SUM(policies), 1" FROM \
     " GROUP BY store_code, insurer_code"
-static const kc_days_sql SQL_RENEWAL_RATE = KC_DAYS_SQL(RENEWAL_RATE, "rollup_renewal_day", "rollup_renewal_month");
+static const kc_days_sql SQL_RENEWAL_RATE = KC_DAYS_SQL(RENEWAL_RATE, "insurer_code, gap, policies", "rollup_renewal_day",
+                                                              "rollup_renewal_month");
 
 static int compute_renewal_rate(fsp_call *call, const fsp_kpi_args *args)
 {
@@ -98,11 +99,11 @@ static int compute_renewal_rate(fsp_call *call, const fsp_kpi_args *args)
     " SELECT t.store_code, i.insurer_code, COALESCE(r.premium, 0), t.premium, 1" \
     " FROM store_totals t CROSS JOIN insurers i" \
     " LEFT JOIN renewals r ON r.store_code = t.store_code AND r.insurer_code = i.insurer_code"
-static const kc_days_sql SQL_INSURER_SHARE = KC_DAYS_SQL(INSURER_SHARE, PREMIUM_DAYS);
+static const kc_days_sql SQL_INSURER_SHARE = KC_DAYS_SQL(INSURER_SHARE, "insurer_code, kind, premium", PREMIUM_DAYS);
 
 #define RENEWAL_PREMIUM_TOTAL(FROM) \
     "SELECT store_code, NULL, SUM(premium), SUM(premium), 1" FROM " WHERE kind = 'renewal' GROUP BY store_code"
-static const kc_days_sql SQL_RENEWAL_PREMIUM_TOTAL = KC_DAYS_SQL(RENEWAL_PREMIUM_TOTAL, PREMIUM_DAYS);
+static const kc_days_sql SQL_RENEWAL_PREMIUM_TOTAL = KC_DAYS_SQL(RENEWAL_PREMIUM_TOTAL, "kind, premium", PREMIUM_DAYS);
 
 static int compute_insurer_share(fsp_call *call, const fsp_kpi_args *args)
 {
@@ -116,7 +117,7 @@ static int compute_insurer_share(fsp_call *call, const fsp_kpi_args *args)
 #define RO_INSURER_DAYS "rollup_ro_insurer_day", "rollup_ro_insurer_month"
 #define ACCIDENT_REVENUE(FROM) \
     "SELECT store_code, insurer_code, SUM(revenue), 1, 1" FROM " GROUP BY store_code, insurer_code"
-static const kc_days_sql SQL_ACCIDENT_REVENUE = KC_DAYS_SQL(ACCIDENT_REVENUE, RO_INSURER_DAYS);
+static const kc_days_sql SQL_ACCIDENT_REVENUE = KC_DAYS_SQL(ACCIDENT_REVENUE, "insurer_code, revenue", RO_INSURER_DAYS);
 
 /* Accident revenue (numerator) and premium (denominator) as separate
  * components that the engine adds per (store, insurer).
@@ -124,14 +125,15 @@ static const kc_days_sql SQL_ACCIDENT_REVENUE = KC_DAYS_SQL(ACCIDENT_REVENUE, RO
 #define REPAIR_TO_PREMIUM(ROS, PREMIUMS) \
     "SELECT store_code, insurer_code, SUM(revenue), 0, 1" ROS " GROUP BY store_code, insurer_code" \
     " UNION ALL SELECT store_code, insurer_code, 0, SUM(premium), 1" PREMIUMS " GROUP BY store_code, insurer_code"
-static const kc_days_sql SQL_REPAIR_TO_PREMIUM = KC_DAYS_SQL2(REPAIR_TO_PREMIUM, RO_INSURER_DAYS, PREMIUM_DAYS);
+static const kc_days_sql SQL_REPAIR_TO_PREMIUM = KC_DAYS_SQL2(REPAIR_TO_PREMIUM, "insurer_code, revenue", RO_INSURER_DAYS,
+                                                                  "insurer_code, premium", PREMIUM_DAYS);
 
 /* Accident revenue over service revenue, per store (rollup_ro_day's
  * insurer_revenue: the RO revenue of the ROs with payer = insurer); no
  * by=insurer, since service revenue has no insurer. */
 #define ACCIDENT_SHARE(FROM) \
     "SELECT store_code, NULL, SUM(insurer_revenue), SUM(revenue), 1" FROM " GROUP BY store_code"
-static const kc_days_sql SQL_ACCIDENT_SHARE = KC_RO_DAYS_SQL(ACCIDENT_SHARE);
+static const kc_days_sql SQL_ACCIDENT_SHARE = KC_RO_DAYS_SQL(ACCIDENT_SHARE, "insurer_revenue, revenue");
 
 static int compute_accident_share(fsp_call *call, const fsp_kpi_args *args)
 {

@@ -11,13 +11,13 @@
 /* All from the per store and month (whole months) or day sums over the
  * closed non-internal ROs and their labour lines (KC_RO_SUMS_SQL). */
 
-static const kc_days_sql SQL_LABOUR_REVENUE = KC_RO_SUMS_SQL("labour_revenue", "1");
-static const kc_days_sql SQL_SOLD_HOURS = KC_RO_SUMS_SQL("sold_hours", "1");
-static const kc_days_sql SQL_EFFECTIVE_RATE = KC_RO_SUMS_SQL("labour_revenue", "SUM(sold_hours)");
-static const kc_days_sql SQL_SHARE = KC_RO_SUMS_SQL("labour_revenue", "SUM(revenue)");
+static const kc_days_sql SQL_LABOUR_REVENUE = KC_RO_SUMS_SQL("labour_revenue", "labour_revenue", "1");
+static const kc_days_sql SQL_SOLD_HOURS = KC_RO_SUMS_SQL("sold_hours", "sold_hours", "1");
+static const kc_days_sql SQL_EFFECTIVE_RATE = KC_RO_SUMS_SQL("labour_revenue, sold_hours", "labour_revenue", "SUM(sold_hours)");
+static const kc_days_sql SQL_SHARE = KC_RO_SUMS_SQL("labour_revenue, revenue", "labour_revenue", "SUM(revenue)");
 /* Only the lines that carry both sold and clocked hours. */
-static const kc_days_sql SQL_TECH_EFFICIENCY = KC_RO_SUMS_SQL("sold_hours_clocked", "SUM(clocked_hours)");
-static const kc_days_sql SQL_HOURS_PER_RO = KC_RO_SUMS_SQL("sold_hours", "SUM(ro_count)");
+static const kc_days_sql SQL_TECH_EFFICIENCY = KC_RO_SUMS_SQL("sold_hours_clocked, clocked_hours", "sold_hours_clocked", "SUM(clocked_hours)");
+static const kc_days_sql SQL_HOURS_PER_RO = KC_RO_SUMS_SQL("sold_hours, ro_count", "sold_hours", "SUM(ro_count)");
 
 /* --- compute --- */
 

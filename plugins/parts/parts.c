@@ -28,15 +28,17 @@ static const fsp_setting_def parts_settings[] = {
 /* From the per store and month (whole months) or day sums over the closed
  * non-internal ROs and their lines (KC_RO_SUMS_SQL). */
 
-static const kc_days_sql SQL_PART_REVENUE = KC_RO_SUMS_SQL("parts_revenue", "1");
-static const kc_days_sql SQL_GROSS_MARGIN = KC_RO_SUMS_SQL("parts_revenue - parts_cost", "SUM(parts_revenue)");
+static const kc_days_sql SQL_PART_REVENUE = KC_RO_SUMS_SQL("parts_revenue", "parts_revenue", "1");
+static const kc_days_sql SQL_GROSS_MARGIN = KC_RO_SUMS_SQL("parts_revenue, parts_cost", "parts_revenue - parts_cost", "SUM(parts_revenue)");
 /* An empty from_stock counts as from stock (the rollup counts it so). */
-static const kc_days_sql SQL_FILL_RATE = KC_RO_SUMS_SQL("part_lines_from_stock", "SUM(part_lines)");
-static const kc_days_sql SQL_ACCESSORY_REVENUE = KC_RO_SUMS_SQL("accessory_revenue", "1");
+static const kc_days_sql SQL_FILL_RATE = KC_RO_SUMS_SQL("part_lines_from_stock, part_lines", "part_lines_from_stock", "SUM(part_lines)");
+static const kc_days_sql SQL_ACCESSORY_REVENUE = KC_RO_SUMS_SQL("accessory_revenue", "accessory_revenue", "1");
 static const kc_days_sql SQL_ACCESSORY_MARGIN =
-    KC_RO_SUMS_SQL("accessory_revenue - accessory_cost", "SUM(accessory_revenue)");
+    KC_RO_SUMS_SQL("accessory_revenue, accessory_cost", "accessory_revenue - accessory_cost",
+                   "SUM(accessory_revenue)");
 /* Material cost of bodywork ROs / RO revenue of those ROs. */
-static const kc_days_sql SQL_MATERIALS_COST_RATIO = KC_RO_SUMS_SQL("bodywork_material_cost", "SUM(bodywork_revenue)");
+static const kc_days_sql SQL_MATERIALS_COST_RATIO = KC_RO_SUMS_SQL("bodywork_material_cost, bodywork_revenue", "bodywork_material_cost",
+                                                             "SUM(bodywork_revenue)");
 
 static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
 {
@@ -172,7 +174,7 @@ static const fsp_list_def parts_lists[] = {
     " LEFT JOIN (SELECT store_code, AVG(stock_value) AS average_value FROM rollup_stock" \
     "   WHERE snapshot_on BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY store_code) inside" \
     "   ON inside.store_code = s.store_code"
-static const kc_days_sql SQL_TURNOVER_PARTS = KC_RO_DAYS_SQL(TURNOVER_PARTS);
+static const kc_days_sql SQL_TURNOVER_PARTS = KC_RO_DAYS_SQL(TURNOVER_PARTS, "parts_cost");
 
 /* (part cost x 365 / days in the period) / average stock value. */
 static int compute_turnover(fsp_call *call, const fsp_kpi_args *args)

@@ -372,13 +372,14 @@ static const char SQL_OVERDUE[] =
 #define DSO(FROM) \
     "WITH " SQL_OPEN_INVOICES \
     " SELECT store_code, NULL, SUM(open_amount) * ?, 0, 1 FROM inv GROUP BY store_code" INVOICED(FROM)
-static const kc_days_sql SQL_DSO = KC_DAYS_SQL(DSO, "rollup_invoice_day", "rollup_invoice_month");
+static const kc_days_sql SQL_DSO = KC_DAYS_SQL(DSO, "amount", "rollup_invoice_day", "rollup_invoice_month");
 /* The same on a held day. Placeholders: days, to, the period's six. */
 #define DSO_DAY(FROM) \
     "SELECT store_code, NULL, open_amount * ?, 0, 1 FROM rollup_receivable_day WHERE day = CAST(? AS DATE)" \
     INVOICED(FROM)
-static const kc_days_sql SQL_DSO_DAY = KC_DAYS_SQL(DSO_DAY, "rollup_invoice_day", "rollup_invoice_month");
-static const kc_days_sql SQL_DSO_SINCE = KC_DAYS_SQL(DSO_SINCE, "rollup_invoice_day", "rollup_invoice_month");
+static const kc_days_sql SQL_DSO_DAY = KC_DAYS_SQL(DSO_DAY, "amount", "rollup_invoice_day", "rollup_invoice_month");
+static const kc_days_sql SQL_DSO_SINCE =
+    KC_DAYS_SQL(DSO_SINCE, "amount", "rollup_invoice_day", "rollup_invoice_month");
 
 /* Customers (store, customer) owing more than their credit limit: the gross
  * profit of their ROs at that store closed in (to - 6 months, to] (rollup_ro,

@@ -12,11 +12,11 @@
 /* --- queries --- */
 
 /* Per store SUM(NUM) over DEN from the sales sums of the period. */
-#define SALES_SUMS(NUM, DEN) KC_SUMS_SQL(NUM, DEN, "rollup_sales_day", "rollup_sales_month")
-static const kc_days_sql SQL_UNITS = SALES_SUMS("units", "1");
-static const kc_days_sql SQL_REVENUE = SALES_SUMS("revenue", "1");
+#define SALES_SUMS(COLS, NUM, DEN) KC_SUMS_SQL(COLS, NUM, DEN, "rollup_sales_day", "rollup_sales_month")
+static const kc_days_sql SQL_UNITS = SALES_SUMS("units", "units", "1");
+static const kc_days_sql SQL_REVENUE = SALES_SUMS("revenue", "revenue", "1");
 /* An empty referral is false (counted so by the rollup). */
-static const kc_days_sql SQL_REFERRAL_SHARE = SALES_SUMS("referrals", "SUM(units)");
+static const kc_days_sql SQL_REFERRAL_SHARE = SALES_SUMS("referrals, units", "referrals", "SUM(units)");
 
 /* .user: the KPI's day and month statements. */
 static int compute_sales(fsp_call *call, const fsp_kpi_args *args)

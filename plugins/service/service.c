@@ -30,15 +30,15 @@ static const fsp_setting_def service_settings[] = {
 #define RO_COUNT(FROM) "SELECT store_code, NULL, SUM(ro_count), 1, 1" FROM " GROUP BY store_code"
 #define REVENUE(FROM) "SELECT store_code, NULL, SUM(revenue), SUM(ro_count), 1" FROM " GROUP BY store_code"
 #define GROSS_PROFIT(FROM) "SELECT store_code, NULL, SUM" KC_SQL_DAY_GROSS_PROFIT ", 1, 1" FROM " GROUP BY store_code"
-static const kc_days_sql SQL_RO_COUNT = KC_RO_DAYS_SQL(RO_COUNT);
-static const kc_days_sql SQL_REVENUE = KC_RO_DAYS_SQL(REVENUE);
-static const kc_days_sql SQL_GROSS_PROFIT = KC_RO_DAYS_SQL(GROSS_PROFIT);
+static const kc_days_sql SQL_RO_COUNT = KC_RO_DAYS_SQL(RO_COUNT, "ro_count");
+static const kc_days_sql SQL_REVENUE = KC_RO_DAYS_SQL(REVENUE, "revenue, ro_count");
+static const kc_days_sql SQL_GROSS_PROFIT = KC_RO_DAYS_SQL(GROSS_PROFIT, KC_SQL_DAY_GROSS_PROFIT_COLS);
 /* 进厂台次 = 机电 (every ro_type but bodywork) + 钣喷 (bodywork). */
 #define MECH_RO_COUNT(FROM) \
     "SELECT store_code, NULL, SUM(ro_count) - SUM(bodywork_ro_count), 1, 1" FROM " GROUP BY store_code"
 #define BODY_RO_COUNT(FROM) "SELECT store_code, NULL, SUM(bodywork_ro_count), 1, 1" FROM " GROUP BY store_code"
-static const kc_days_sql SQL_MECH_RO_COUNT = KC_RO_DAYS_SQL(MECH_RO_COUNT);
-static const kc_days_sql SQL_BODY_RO_COUNT = KC_RO_DAYS_SQL(BODY_RO_COUNT);
+static const kc_days_sql SQL_MECH_RO_COUNT = KC_RO_DAYS_SQL(MECH_RO_COUNT, "ro_count, bodywork_ro_count");
+static const kc_days_sql SQL_BODY_RO_COUNT = KC_RO_DAYS_SQL(BODY_RO_COUNT, "bodywork_ro_count");
 
 /* A KPI whose definition carries its statement (.user: a kc_days_sql). */
 static int compute_period_query(fsp_call *call, const fsp_kpi_args *args)
@@ -59,7 +59,7 @@ static int compute_ro_count(fsp_call *call, const fsp_kpi_args *args)
  * the engine's numerator / denominator is the mean in hours, unrounded (a
  * division in SQL would round it to four decimals), and a region's is its
  * ROs' pooled mean. */
-static const kc_days_sql SQL_TURNAROUND = KC_RO_SUMS_SQL("workshop_seconds", "3600 * SUM(ro_count)");
+static const kc_days_sql SQL_TURNAROUND = KC_RO_SUMS_SQL("workshop_seconds, ro_count", "workshop_seconds", "3600 * SUM(ro_count)");
 
 static int compute_turnaround_hours(fsp_call *call, const fsp_kpi_args *args)
 {
@@ -81,12 +81,12 @@ static int compute_gross_profit(fsp_call *call, const fsp_kpi_args *args)
 
 #define COMEBACK_RATE(FROM) \
     "SELECT store_code, NULL, SUM(comeback_count), SUM(ro_count), 1" FROM " GROUP BY store_code"
-static const kc_days_sql SQL_COMEBACK_RATE = KC_RO_DAYS_SQL(COMEBACK_RATE);
+static const kc_days_sql SQL_COMEBACK_RATE = KC_RO_DAYS_SQL(COMEBACK_RATE, "comeback_count, ro_count");
 
 /* ROs with a kept appointment naming them (rollup_ro_day: appointment_kept_count). */
 #define APPOINTMENT_RATE(FROM) \
     "SELECT store_code, NULL, SUM(appointment_kept_count), SUM(ro_count), 1" FROM " GROUP BY store_code"
-static const kc_days_sql SQL_APPOINTMENT_RATE = KC_RO_DAYS_SQL(APPOINTMENT_RATE);
+static const kc_days_sql SQL_APPOINTMENT_RATE = KC_RO_DAYS_SQL(APPOINTMENT_RATE, "appointment_kept_count, ro_count");
 
 /* ROs with a reached call dated from the RO's closing day to N days after
  * it: those whose first such call came at most N days after closing
@@ -97,12 +97,13 @@ static const kc_days_sql SQL_APPOINTMENT_RATE = KC_RO_DAYS_SQL(APPOINTMENT_RATE)
     "SELECT store_code, NULL, SUM(ro_count), 0, 1" LAGS " WHERE lag_days <= ? GROUP BY store_code" \
     " UNION ALL SELECT store_code, NULL, 0, SUM(ro_count), 1" ROS " GROUP BY store_code"
 static const kc_days_sql SQL_FOLLOWUP_RATE =
-    KC_DAYS_SQL2(FOLLOWUP_RATE, "rollup_ro_followup_day", "rollup_ro_followup_month", "rollup_ro_day", "rollup_ro_month");
+    KC_DAYS_SQL2(FOLLOWUP_RATE, "ro_count, lag_days", "rollup_ro_followup_day", "rollup_ro_followup_month", "ro_count",
+                 "rollup_ro_day", "rollup_ro_month");
 
 /* Among the reached calls of the period's ROs (whenever dated): complaints. */
 #define COMPLAINT_RATE(FROM) \
     "SELECT store_code, NULL, SUM(complaint_calls), SUM(reached_calls), 1" FROM " GROUP BY store_code"
-static const kc_days_sql SQL_COMPLAINT_RATE = KC_RO_DAYS_SQL(COMPLAINT_RATE);
+static const kc_days_sql SQL_COMPLAINT_RATE = KC_RO_DAYS_SQL(COMPLAINT_RATE, "complaint_calls, reached_calls");
 
 static int compute_comeback_rate(fsp_call *call, const fsp_kpi_args *args)
 {
@@ -134,8 +135,8 @@ static int compute_complaint_rate(fsp_call *call, const fsp_kpi_args *args)
  * complaint among the calls of the period's ROs. */
 #define COMEBACKS(FROM) "SELECT store_code, NULL, SUM(comeback_count), 1, 1" FROM " GROUP BY store_code"
 #define COMPLAINTS(FROM) "SELECT store_code, NULL, SUM(complaint_calls), 1, 1" FROM " GROUP BY store_code"
-static const kc_days_sql SQL_COMEBACKS = KC_RO_DAYS_SQL(COMEBACKS);
-static const kc_days_sql SQL_COMPLAINTS = KC_RO_DAYS_SQL(COMPLAINTS);
+static const kc_days_sql SQL_COMEBACKS = KC_RO_DAYS_SQL(COMEBACKS, "comeback_count");
+static const kc_days_sql SQL_COMPLAINTS = KC_RO_DAYS_SQL(COMPLAINTS, "complaint_calls");
 
 /* --- lists: the ROs and calls behind the counts --- */
 
@@ -233,8 +234,8 @@ static const fsp_list_def service_lists[] = {
 
 #define ABSORPTION(FROM) SQL_WITH_FINANCIALS("COALESCE(v.gross_profit, 0)", "COALESCE(fin.fixed_expenses, 0)", FROM)
 #define PERSONNEL_COST_RATIO(FROM) SQL_WITH_FINANCIALS("COALESCE(fin.personnel_cost, 0)", "COALESCE(v.revenue, 0)", FROM)
-static const kc_days_sql SQL_ABSORPTION = KC_RO_DAYS_SQL(ABSORPTION);
-static const kc_days_sql SQL_PERSONNEL_COST_RATIO = KC_RO_DAYS_SQL(PERSONNEL_COST_RATIO);
+static const kc_days_sql SQL_ABSORPTION = KC_RO_DAYS_SQL(ABSORPTION, KC_SQL_DAY_GROSS_PROFIT_COLS);
+static const kc_days_sql SQL_PERSONNEL_COST_RATIO = KC_RO_DAYS_SQL(PERSONNEL_COST_RATIO, KC_SQL_DAY_GROSS_PROFIT_COLS);
 
 static int compute_with_financials(fsp_call *call, const fsp_kpi_args *args, const kc_days_sql *sql)
 {
