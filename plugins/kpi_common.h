@@ -119,6 +119,91 @@ static inline int kc_query_emit(fsp_call *call, const fsp_kpi_args *args, const 
     return rc;
 }
 
+/* --- what one data generation computes once --- */
+
+/* A few results a plugin computes once per data generation and key (a
+ * `to`, say) and reads for several KPIs: the least recently used slot is
+ * replaced. One per use, static: static kc_keep k = KC_KEEP_INIT(free_fn); */
+#define KC_KEEP_SLOTS 4
+typedef struct kc_keep_slot {
+    unsigned long long generation;   /* 0: empty */
+    char key[64];
+    void *data;
+    unsigned long long used;
+} kc_keep_slot;
+typedef struct kc_keep {
+    pthread_mutex_t mu;              /* the slots */
+    pthread_mutex_t fill;            /* one fill at a time; the others wait for it and then read it */
+    void (*free_data)(void *data);
+    kc_keep_slot slot[KC_KEEP_SLOTS];
+    unsigned long long clock;
+} kc_keep;
+#define KC_KEEP_INIT(FREE) { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, FREE, { { 0 } }, 0 }
+
+/* The kept data of (gen, key), marked used; NULL when none. Under k->mu. */
+static inline void *kc_keep_find_locked(kc_keep *k, unsigned long long gen, const char *key)
+{
+    for (int i = 0; i < KC_KEEP_SLOTS; i++)
+        if (k->slot[i].generation == gen && strcmp(k->slot[i].key, key) == 0) {
+            k->slot[i].used = ++k->clock;
+            return k->slot[i].data;
+        }
+    return NULL;
+}
+
+/* Calls use(call, data, ud) with the data kept for the call's generation and
+ * key, made by fill(call, ud, &data) (0, or -1 with the call failed) when it
+ * is not kept yet; use runs under the keep's lock and must not query. A
+ * host without generations keeps nothing. Returns use's answer, or -1. */
+static inline int kc_keep_use(fsp_call *call, kc_keep *k, const char *key, int (*fill)(fsp_call *, void *, void **),
+                              int (*use)(fsp_call *, const void *, void *), void *ud)
+{
+    unsigned long long gen = kc_api->version >= 2 ? kc_api->data_generation(call) : 0;
+    if (!gen) {
+        void *data = NULL;
+        if (fill(call, ud, &data) != 0) return -1;
+        int rc = use(call, data, ud);
+        k->free_data(data);
+        return rc;
+    }
+    pthread_mutex_lock(&k->mu);
+    void *data = kc_keep_find_locked(k, gen, key);
+    int rc = data ? use(call, data, ud) : 0;
+    pthread_mutex_unlock(&k->mu);
+    if (data) return rc;
+    pthread_mutex_lock(&k->fill);
+    pthread_mutex_lock(&k->mu);                       /* filled while this call waited? */
+    data = kc_keep_find_locked(k, gen, key);
+    rc = data ? use(call, data, ud) : 0;
+    pthread_mutex_unlock(&k->mu);
+    if (!data) {
+        if (fill(call, ud, &data) != 0) {
+            pthread_mutex_unlock(&k->fill);
+            return -1;
+        }
+        pthread_mutex_lock(&k->mu);
+        kc_keep_slot *sl = &k->slot[0];
+        for (int i = 1; i < KC_KEEP_SLOTS; i++)
+            if (k->slot[i].used < sl->used) sl = &k->slot[i];
+        if (sl->data) k->free_data(sl->data);
+        *sl = (kc_keep_slot){ .generation = gen, .data = data, .used = ++k->clock };
+        snprintf(sl->key, sizeof sl->key, "%s", key);
+        rc = use(call, data, ud);
+        pthread_mutex_unlock(&k->mu);
+    }
+    pthread_mutex_unlock(&k->fill);
+    return rc;
+}
+
+/* Frees every kept result (from a plugin's destructor: dlclose). */
+static inline void kc_keep_clear(kc_keep *k)
+{
+    for (int i = 0; i < KC_KEEP_SLOTS; i++) {
+        if (k->slot[i].data) k->free_data(k->slot[i].data);
+        k->slot[i] = (kc_keep_slot){ 0 };
+    }
+}
+
 /* --- settings --- */
 
 /* The value in force of the whole-number setting def (one of the plugin's

@@ -40,6 +40,7 @@
  * from the states at every `to`. */
 #include <fourscore/plugin.h>
 #include "../kpi_common.h"
+#include "cohort_changes.h"
 
 /* --- settings --- */
 
@@ -292,6 +293,72 @@ static int compute_band(fsp_call *call, const fsp_kpi_args *args)
     return kc_query_emit(call, args, SQL_BAND, params, KC_COUNT(params));
 }
 
+/* --- cohorts on a day after a held month end ---
+ * A cohort KPI (churn by year, first service rate) as of a day `to` that is
+ * not a held month end, when the month end R before `to`'s month is held
+ * and every store is asked: the month-end counts at R, moved to `to`. Over
+ * the states holding at R, the cohort and the churn threshold move with the
+ * day: the vehicles sold between the two days' cohort edges come in or go
+ * (entering, leaving: short ranges of the sold_on key), and for churn those
+ * last seen between the two days' thresholds (R - L, to - L] count as lost
+ * at `to` (a short range of the primary key). Then the states that differ
+ * between R and `to` (ended after R by `to`: out; begun after R and holding
+ * at `to`: in), the same for every cohort KPI of one `to`: read once per
+ * data generation and `to` and kept (cohort_changes), each with its sale
+ * cohort, whether it was served within F months and last seen L months
+ * before `to` (plugins/retention/cohort_changes.h). What the month-end counts, the edges and the changes add up to is,
+ * per store, the count of the states at `to` itself (the invariant test and
+ * tests/integration/retention_anyday.test.mjs compare them). */
+
+/* The held month end R that ends the month before `to`'s, when `to` is not
+ * one itself and every store is asked: 1 with r set, 0 when there is none
+ * (answer from the states), -1 when the lookup failed. */
+static int cohort_month_end_before(fsp_call *call, const fsp_kpi_args *args, char r[11])
+{
+    char day[11];
+    int y = 0, m = 0, d = 0;
+    if (args->stores || sscanf(args->to, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || y < 1001) return 0;
+    if (kc_horizon_get(call, &horizon, "retention", day) != 0) return -1;
+    int k = y * 12 + (m - 1) - 1;
+    kc_ymd(r, k / 12, k % 12 + 1, kc_month_days(k / 12, k % 12 + 1));
+    return day[0] && strcmp(r, day) <= 0 ? 1 : 0;
+}
+
+/* The states at R (a held month end) with a sale in (R - A months, to - B
+ * months], by selling store: the vehicles (SIGN: in, or out with "-"), and
+ * NUM of them. Placeholders: A-side (R, A), B-side, then R, R. */
+#define COHORT_EDGE(SIGN, NUM, UPPER) \
+    " UNION ALL SELECT v.sale_store_code, " SIGN "SUM(" NUM "), " SIGN "COUNT(*)" \
+    " FROM rollup_vehicle_state v FORCE INDEX (k_vehicle_state_sold)" \
+    " WHERE v.sold_on > CAST(? AS DATE) - INTERVAL ? MONTH AND v.sold_on <= " UPPER \
+    " AND v.until_on > CAST(? AS DATE) AND v.from_on <= CAST(? AS DATE) GROUP BY v.sale_store_code"
+#define COHORT_NEAR(PARTS) "SELECT store_code, SUM(n), SUM(d) FROM (" PARTS ") x GROUP BY store_code ORDER BY store_code"
+#define CHURN_LOST "v.from_on <= CAST(? AS DATE)"
+/* Churn of the cohort year y at `to` from R. Placeholders: L, R, 12(y-1),
+ * 12y; entering: to - L, R, 12(y-1), to, 12(y-1), R, R; leaving: to - L, R,
+ * 12y, to, 12y, R, R; threshold: R, L, to, L, R, R, R, 12y, R, 12(y-1). */
+static const char SQL_CHURN_NEAR[] = COHORT_NEAR(
+    "SELECT store_code, SUM(IF(last_ago >= ?, vehicles, 0)) AS n, SUM(vehicles) AS d FROM rollup_retention_churn"
+    " WHERE day = CAST(? AS DATE) AND sold_ago >= ? AND sold_ago < ? GROUP BY store_code"
+    COHORT_EDGE("", CHURN_LOST, "CAST(? AS DATE) - INTERVAL ? MONTH")
+    COHORT_EDGE("-", CHURN_LOST, "CAST(? AS DATE) - INTERVAL ? MONTH")
+    " UNION ALL SELECT v.sale_store_code, COUNT(*), 0 FROM rollup_vehicle_state v FORCE INDEX (PRIMARY)"
+    " WHERE v.span_class IN " KC_SPAN_CLASSES
+    " AND v.from_on > CAST(? AS DATE) - INTERVAL ? MONTH AND v.from_on <= CAST(? AS DATE) - INTERVAL ? MONTH"
+    " AND v.from_on <= CAST(? AS DATE) AND v.until_on > CAST(? AS DATE)"
+    " AND v.sold_on > CAST(? AS DATE) - INTERVAL ? MONTH AND v.sold_on <= CAST(? AS DATE) - INTERVAL ? MONTH"
+    " GROUP BY v.sale_store_code");
+#define FIRST_SERVED "v.first_visit_on <= v.sold_on + INTERVAL ? MONTH"
+/* First service at `to` from R: the counts of the sales in (R - (F + 12),
+ * R - F], those in (R - F, to - F] in, those in (R - (F + 12),
+ * (to - F) - 12] out. Placeholders: F, R, F, F + 12; F, R, F, to, F, R, R;
+ * F, R, F + 12, to, F, R, R. */
+static const char SQL_FIRST_SERVICE_NEAR[] = COHORT_NEAR(
+    "SELECT store_code, SUM(IF(served_after <= ?, vehicles, 0)) AS n, SUM(vehicles) AS d FROM rollup_retention_first"
+    " WHERE day = CAST(? AS DATE) AND sold_ago >= ? AND sold_ago < ? GROUP BY store_code"
+    COHORT_EDGE("", FIRST_SERVED, "CAST(? AS DATE) - INTERVAL ? MONTH")
+    COHORT_EDGE("-", FIRST_SERVED, "CAST(? AS DATE) - INTERVAL ? MONTH - INTERVAL 12 MONTH"));
+
 /* --- cohorts by selling store --- */
 
 /* Vehicles whose latest sale (on or before `to`) is in (to - older,
@@ -321,6 +388,28 @@ static int compute_churn(fsp_call *call, const fsp_kpi_args *args)
         fsp_param params[] = { FSP_P_INT(s.lost_after_months), FSP_P_TEXT(to), FSP_P_INT(12 * (year - 1)),
                                FSP_P_INT(12 * year) };
         return kc_query_emit(call, args, SQL_CHURN_MONTH_END, params, KC_COUNT(params));
+    }
+    char r_day[11];
+    const char *r = r_day;
+    int near = cohort_month_end_before(call, args, r_day);
+    if (near < 0) return -1;
+    if (near) {
+        int l = s.lost_after_months, newer = 12 * (year - 1), older = 12 * year;
+        char lost_day_buf[11];
+        const char *lost_day = lost_day_buf;
+        kc_months_before(to, l, lost_day_buf);
+        fsp_param params[] = {
+            FSP_P_INT(l), FSP_P_TEXT(r), FSP_P_INT(newer), FSP_P_INT(older),
+            FSP_P_TEXT(lost_day), FSP_P_TEXT(r), FSP_P_INT(newer), FSP_P_TEXT(to), FSP_P_INT(newer),
+            FSP_P_TEXT(r), FSP_P_TEXT(r),
+            FSP_P_TEXT(lost_day), FSP_P_TEXT(r), FSP_P_INT(older), FSP_P_TEXT(to), FSP_P_INT(older),
+            FSP_P_TEXT(r), FSP_P_TEXT(r),
+            FSP_P_TEXT(r), FSP_P_INT(l), FSP_P_TEXT(to), FSP_P_INT(l), FSP_P_TEXT(r), FSP_P_TEXT(r),
+            FSP_P_TEXT(r), FSP_P_INT(older), FSP_P_TEXT(r), FSP_P_INT(newer) };
+        cohort_near cn = { .to = to, .r = r, .first_service_months = s.first_service_months,
+                           .lost_after_months = s.lost_after_months, .sql = SQL_CHURN_NEAR, .params = params,
+                           .nparams = KC_COUNT(params), .churn_year = year };
+        return cohort_near_compute(call, &cn);
     }
     fsp_param params[] = { FSP_P_TEXT(to), FSP_P_INT(s.lost_after_months), COHORT_PARAMS(to),
                            FSP_P_TEXT(to), FSP_P_INT(12 * year), FSP_P_TEXT(to), FSP_P_INT(12 * (year - 1)) };
@@ -366,6 +455,22 @@ static int compute_first_service(fsp_call *call, const fsp_kpi_args *args)
                                    FSP_P_INT(months), COHORT_PARAMS(to), FSP_P_TEXT(after), FSP_P_TEXT(until) };
             return kc_query_emit(call, args, SQL_FIRST_SERVICE_MONTH_END_LEAP, params, KC_COUNT(params));
         }
+    }
+    char r_day[11];
+    const char *r = r_day;
+    int near = held ? 0 : cohort_month_end_before(call, args, r_day);
+    if (near < 0) return -1;
+    if (near) {
+        fsp_param params[] = {
+            FSP_P_INT(months), FSP_P_TEXT(r), FSP_P_INT(months), FSP_P_INT(months + 12),
+            FSP_P_INT(months), FSP_P_TEXT(r), FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months),
+            FSP_P_TEXT(r), FSP_P_TEXT(r),
+            FSP_P_INT(months), FSP_P_TEXT(r), FSP_P_INT(months + 12), FSP_P_TEXT(to), FSP_P_INT(months),
+            FSP_P_TEXT(r), FSP_P_TEXT(r) };
+        cohort_near cn = { .to = to, .r = r, .first_service_months = s.first_service_months,
+                           .lost_after_months = s.lost_after_months, .sql = SQL_FIRST_SERVICE_NEAR, .params = params,
+                           .nparams = KC_COUNT(params), .churn_year = 0 };
+        return cohort_near_compute(call, &cn);
     }
     fsp_param params[] = { FSP_P_INT(months), COHORT_PARAMS(to),
                            FSP_P_TEXT(to), FSP_P_INT(months), FSP_P_TEXT(to), FSP_P_INT(months) };
