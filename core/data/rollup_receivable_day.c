@@ -40,24 +40,28 @@ typedef long long money;              /* 1/10000 yuan */
 
 /* The invoices of the store that may be open on a day of [from, to], with
  * their payments up to `to`, by customer and invoice (each invoice's rows
- * together, its payments by day). Params: to, store, to, from. */
+ * together, its payments by day). The customer's type is joined, not a
+ * subquery: sorted, a subquery per row cost six times the statement.
+ * Params: to, store, to, from. */
 static const char SQL_INVOICES[] =
-    "SELECT a.customer_code, a.invoice_no, a.issued_on, a.amount,"
-    " COALESCE((SELECT c.type = 'government' FROM customers c"
-    "   WHERE c.store_code = a.store_code AND c.customer_code = a.customer_code), 0),"
+    "SELECT a.customer_code, a.invoice_no, a.issued_on, a.amount, COALESCE(c.type = 'government', 0),"
     " p.paid_on, p.amount"
     " FROM rollup_invoice_open a FORCE INDEX (uk_invoice_open)"
+    " LEFT JOIN customers c ON c.store_code = a.store_code AND c.customer_code = a.customer_code"
     " LEFT JOIN payments p FORCE INDEX (k_payment_invoice) ON p.store_code = a.store_code"
     "   AND p.invoice_no = a.invoice_no AND p.paid_on <= CAST(? AS DATE)"
     " WHERE a.store_code = ? AND a.issued_on <= CAST(? AS DATE) AND a.settled_on > CAST(? AS DATE)"
     " ORDER BY a.customer_code, a.invoice_no, p.paid_on";
 /* The gross profit of those customers' ROs that may count for a day of
- * [from, to], by customer and day. Params: store, from, to, store, to, from. */
+ * [from, to], by customer and day: each customer's ROs of the period by
+ * its key. Params: store, to, from, store, from, to. */
 static const char SQL_CREDIT[] =
-    "SELECT r.customer_code, r.day, r.revenue - r.cost FROM rollup_ro r FORCE INDEX (k_rollup_ro_customer)"
-    " WHERE r.store_code = ? AND r.day > CAST(? AS DATE) - INTERVAL 6 MONTH AND r.day <= CAST(? AS DATE)"
-    " AND r.customer_code IN (SELECT a.customer_code FROM rollup_invoice_open a"
-    "   WHERE a.store_code = ? AND a.issued_on <= CAST(? AS DATE) AND a.settled_on > CAST(? AS DATE))"
+    "SELECT r.customer_code, r.day, r.revenue - r.cost FROM (SELECT DISTINCT a.customer_code"
+    "   FROM rollup_invoice_open a FORCE INDEX (uk_invoice_open)"
+    "   WHERE a.store_code = ? AND a.issued_on <= CAST(? AS DATE) AND a.settled_on > CAST(? AS DATE)) k"
+    " STRAIGHT_JOIN rollup_ro r FORCE INDEX (k_rollup_ro_customer) ON r.store_code = ?"
+    "   AND r.customer_code = k.customer_code"
+    "   AND r.day > CAST(? AS DATE) - INTERVAL 6 MONTH AND r.day <= CAST(? AS DATE)"
     " ORDER BY r.customer_code, r.day";
 static const char SQL_DELETE[] = "DELETE FROM rollup_receivable_day WHERE store_code = ? AND day BETWEEN ? AND ?";
 static const char SQL_INSERT[] =
@@ -369,7 +373,7 @@ int receivable_days_store(db_conn *c, const char *store, const char *from, const
     }
     db_val range[3] = { DB_STR(store), DB_STR(from), DB_STR(to) };
     db_val inv_params[4] = { DB_STR(to), DB_STR(store), DB_STR(to), DB_STR(from) };
-    db_val credit_params[6] = { DB_STR(store), DB_STR(from), DB_STR(to), DB_STR(store), DB_STR(to), DB_STR(from) };
+    db_val credit_params[6] = { DB_STR(store), DB_STR(to), DB_STR(from), DB_STR(store), DB_STR(from), DB_STR(to) };
     db_result *inv = NULL, *credit = NULL;
     if (db_exec(c, SQL_DELETE, range, 3, NULL, err, errlen) != 0 ||
         db_query(c, SQL_INVOICES, inv_params, 4, &inv, err, errlen) != 0 ||
