@@ -170,6 +170,16 @@ export async function startServer(opts = {}) {
     async adminCookie() { return s.login('admin', adminPassword); },
     // A CLI subcommand against the same database (attaches to the running local server).
     cli(cliArgs, o = {}) { return run(cliArgs, { ...o, env: { ...(opts.env || {}), ...(o.env || {}) }, dataDir }); },
+    // Writes each {entity: CSV text} into dir/<entity>.csv and imports it, in
+    // the order given; a failed import throws with what the importer said.
+    async importTexts(dir, texts) {
+      for (const [entity, text] of Object.entries(texts)) {
+        const file = join(dir, `${entity}.csv`);
+        writeFileSync(file, text);
+        const r = await s.cli(['import', entity, file]);
+        if (r.code !== 0) throw new Error(`import ${entity}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+      }
+    },
     // Kill the local mariadbd under the running server (as a crash would).
     async killDb() {
       const pids = mariadbPids(dataDir);

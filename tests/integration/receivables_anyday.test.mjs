@@ -48,11 +48,7 @@ before(async () => {
     payments: 'store_code,payment_no,invoice_no,paid_on,amount\n' +
       'S1,Y5,I8,2024-02-20,100\nS1,Y6,I8,2024-03-03,250\nS1,Y7,I8,2024-03-03,250\n',
   };
-  for (const [entity, text] of Object.entries(odd)) {
-    writeFileSync(join(dir, `${entity}.csv`), text);
-    const r = await s.cli(['import', entity, join(dir, `${entity}.csv`)]);
-    assert.equal(r.code, 0, `import odd ${entity}:\n${r.stdout}\n${r.stderr}`);
-  }
+  await s.importTexts(dir, odd);
   admin = await s.adminCookie();
 });
 

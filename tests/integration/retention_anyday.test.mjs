@@ -122,12 +122,7 @@ before(async () => {
   const dir = tempDir('fs-retention-anyday-');
   trace = join(dir, 'kpi-trace.sql');
   s = await startServer({ env: { FOURSCORE_KPI_TRACE: trace } });
-  for (const [entity, text] of Object.entries(files())) {
-    const file = join(dir, `${entity}.csv`);
-    writeFileSync(file, text);
-    const r = await s.cli(['import', entity, file]);
-    assert.equal(r.code, 0, `import ${entity}:\n${r.stdout}\n${r.stderr}`);
-  }
+  await s.importTexts(dir, files());
   admin = await s.adminCookie();
 });
 
