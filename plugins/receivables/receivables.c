@@ -202,8 +202,8 @@ static const char SQL_OVERDUE_SINCE[] = SQL_SINCE("SUM(IF(age > IF(government, ?
  * at once (open, the six buckets, over_90_share, overdue); near a month end
  * each would run SQL_AGES_NEAR again. SQL_AGES_ALL computes every one of
  * their figures per store in one statement, and the figures are kept for
- * the data generation, `to` and the terms in force (AGES_SLOTS of them),
- * so the other eight KPIs read memory. The sums are the same SQL sums of
+ * the data generation (which a change of the terms moves on) and `to`
+ * (kc_keep), so the other eight KPIs read memory. The sums are the same SQL sums of
  * hist's rows as each KPI's own statement makes, so the values are equal.
  * A call that asks for some stores alone (after an import) runs the KPI's
  * own statement instead. */
@@ -217,117 +217,89 @@ static const char SQL_AGES_ALL[] =
     " SUM(IF(age > 90, open_amount, 0)), SUM(IF(age > IF(government, ?, ?), open_amount, 0))"
     " FROM hist GROUP BY store_code HAVING SUM(open_amount) > 0";
 
-#define AGES_SLOTS 8
 typedef struct ages_store {
     char code[33];
     double v[AGE_FIGURES];
 } ages_store;
-typedef struct ages_slot {
-    unsigned long long generation;   /* 0: empty */
-    char to[11];
-    int government_terms, terms;
-    unsigned long long used;         /* for replacing the least recently used */
+typedef struct ages_kept {
     ages_store *stores;
     int nstores;
-} ages_slot;
-static struct {
-    pthread_mutex_t mu;              /* the slots */
-    pthread_mutex_t fill;            /* one statement at a time fills a slot; the others wait for it */
-    ages_slot slot[AGES_SLOTS];
-    unsigned long long clock;
-} ages = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, { { 0 } }, 0 };
+} ages_kept;
 
-/* The kept figures go when the host unloads the plugin (dlclose). */
-__attribute__((destructor)) static void ages_free(void)
+static void ages_kept_free(void *data)
 {
-    for (int i = 0; i < AGES_SLOTS; i++) {
-        free(ages.slot[i].stores);
-        ages.slot[i] = (ages_slot){ 0 };
+    ages_kept *k = data;
+    if (k) free(k->stores);
+    free(k);
+}
+static kc_keep ages = KC_KEEP_INIT(ages_kept_free);
+/* The kept figures go when the host unloads the plugin (dlclose). */
+__attribute__((destructor)) static void ages_free(void) { kc_keep_clear(&ages); }
+
+/* One aging KPI's call near the held month end n: its figure num over den
+ * (-1: over 1). */
+typedef struct ages_call {
+    const fsp_kpi_args *args;
+    const near_day *n;
+    int num, den;
+} ages_call;
+
+/* Every store's figures at `to` (SQL_AGES_ALL). */
+static int ages_fill(fsp_call *call, void *ud, void **out)
+{
+    const ages_call *ac = ud;
+    int gterms, terms;
+    if (kc_setting_int(call, &receivables_settings[GOVERNMENT_TERMS_DAYS], &gterms) != 0 ||
+        kc_setting_int(call, &receivables_settings[TERMS_DAYS], &terms) != 0)
+        return -1;
+    fsp_param params[] = { NEAR(ac->args, *ac->n), FSP_P_INT(gterms), FSP_P_INT(terms) };
+    fsp_result *res = NULL;
+    if (kc_api->query(call, SQL_AGES_ALL, params, KC_COUNT(params), &res) != 0) return -1;
+    int nrows = kc_api->result_rows(res);
+    ages_kept *k = calloc(1, sizeof *k);
+    if (k) k->stores = calloc((size_t)(nrows > 0 ? nrows : 1), sizeof *k->stores);
+    if (!k || !k->stores) {
+        kc_api->result_free(res);
+        ages_kept_free(k);
+        kc_api->fail(call, "out of memory while keeping the ages");
+        return -1;
     }
+    for (int r = 0; r < nrows; r++) {
+        const char *code = kc_api->result_text(res, r, 0);
+        if (!code) continue;
+        ages_store *st = &k->stores[k->nstores++];
+        snprintf(st->code, sizeof st->code, "%s", code);
+        for (int f = 0; f < AGE_FIGURES; f++) {
+            int null = 0;
+            double v = kc_api->result_number(res, r, 1 + f, &null);
+            st->v[f] = null ? 0.0 : v;
+        }
+    }
+    kc_api->result_free(res);
+    *out = k;
+    return 0;
 }
 
-/* Emits figure `num` (over `den`: -1 for 1) of every store of the slot for
- * (gen, to, terms) when it is kept: 1; 0 when it is not. Under ages.mu. */
-static int ages_emit_locked(fsp_call *call, unsigned long long gen, const char *to, int gterms, int terms, int num,
-                            int den, int *rc)
+static int ages_use(fsp_call *call, const void *data, void *ud)
 {
-    for (int i = 0; i < AGES_SLOTS; i++) {
-        ages_slot *sl = &ages.slot[i];
-        if (sl->generation != gen || strcmp(sl->to, to) != 0 || sl->government_terms != gterms || sl->terms != terms)
-            continue;
-        sl->used = ++ages.clock;
-        *rc = 0;
-        for (int k = 0; k < sl->nstores && *rc == 0; k++)
-            if (kc_api->emit(call, sl->stores[k].code, NULL, sl->stores[k].v[num],
-                             den < 0 ? 1.0 : sl->stores[k].v[den], 1) != 0) {
-                kc_api->fail(call, "out of memory while emitting KPI components");
-                *rc = -1;
-            }
-        return 1;
-    }
+    const ages_kept *k = data;
+    const ages_call *ac = ud;
+    for (int i = 0; i < k->nstores; i++)
+        if (kc_api->emit(call, k->stores[i].code, NULL, k->stores[i].v[ac->num],
+                         ac->den < 0 ? 1.0 : k->stores[i].v[ac->den], 1) != 0) {
+            kc_api->fail(call, "out of memory while emitting KPI components");
+            return -1;
+        }
     return 0;
 }
 
 /* Emits figure num / den of every store owing anything at `to`, near the
- * held month end n, from the kept figures (computing them first). 0, or -1. */
+ * held month end n, from the figures kept for the generation and `to`
+ * (computing them first). 0, or -1. */
 static int ages_emit(fsp_call *call, const fsp_kpi_args *args, const near_day *n, int num, int den)
 {
-    int gterms, terms, rc = 0;
-    if (kc_setting_int(call, &receivables_settings[GOVERNMENT_TERMS_DAYS], &gterms) != 0 ||
-        kc_setting_int(call, &receivables_settings[TERMS_DAYS], &terms) != 0)
-        return -1;
-    unsigned long long gen = kc_api->version >= 2 ? kc_api->data_generation(call) : 0;
-    pthread_mutex_lock(&ages.mu);
-    int kept = gen && ages_emit_locked(call, gen, args->to, gterms, terms, num, den, &rc);
-    pthread_mutex_unlock(&ages.mu);
-    if (kept) return rc;
-    pthread_mutex_lock(&ages.fill);
-    pthread_mutex_lock(&ages.mu);         /* filled while this call waited? */
-    kept = gen && ages_emit_locked(call, gen, args->to, gterms, terms, num, den, &rc);
-    pthread_mutex_unlock(&ages.mu);
-    if (kept) {
-        pthread_mutex_unlock(&ages.fill);
-        return rc;
-    }
-    fsp_param params[] = { NEAR(args, *n), FSP_P_INT(gterms), FSP_P_INT(terms) };
-    fsp_result *res = NULL;
-    if (kc_api->query(call, SQL_AGES_ALL, params, KC_COUNT(params), &res) != 0) {
-        pthread_mutex_unlock(&ages.fill);
-        return -1;
-    }
-    int nrows = kc_api->result_rows(res);
-    ages_store *rows = calloc((size_t)(nrows > 0 ? nrows : 1), sizeof *rows);
-    int nstores = 0;
-    for (int r = 0; rows && r < nrows; r++) {
-        const char *code = kc_api->result_text(res, r, 0);
-        if (!code) continue;
-        snprintf(rows[nstores].code, sizeof rows[nstores].code, "%s", code);
-        for (int f = 0; f < AGE_FIGURES; f++) {
-            int null = 0;
-            double v = kc_api->result_number(res, r, 1 + f, &null);
-            rows[nstores].v[f] = null ? 0.0 : v;
-        }
-        nstores++;
-    }
-    kc_api->result_free(res);
-    if (!rows) {
-        pthread_mutex_unlock(&ages.fill);
-        kc_api->fail(call, "out of memory while keeping the ages");
-        return -1;
-    }
-    pthread_mutex_lock(&ages.mu);
-    ages_slot *sl = &ages.slot[0];
-    for (int i = 1; i < AGES_SLOTS; i++)
-        if (ages.slot[i].used < sl->used) sl = &ages.slot[i];
-    free(sl->stores);
-    *sl = (ages_slot){ .generation = gen, .government_terms = gterms, .terms = terms, .stores = rows,
-                       .nstores = nstores };
-    snprintf(sl->to, sizeof sl->to, "%s", args->to);
-    if (!ages_emit_locked(call, gen, args->to, gterms, terms, num, den, &rc)) rc = -1;
-    if (!gen) sl->generation = 0;        /* a host without generations: never kept */
-    pthread_mutex_unlock(&ages.mu);
-    pthread_mutex_unlock(&ages.fill);
-    return rc;
+    ages_call ac = { .args = args, .n = n, .num = num, .den = den };
+    return kc_keep_use(call, &ages, args->to, ages_fill, ages_use, &ac);
 }
 
 /* Whether a near-day figure comes from the kept figures: every store asked. */
